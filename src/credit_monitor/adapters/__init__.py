@@ -1,0 +1,1 @@
+"""Adapters at the edges: HTTP, Secrets Manager, metrics and SNS."""

@@ -1,0 +1,29 @@
+"""CloudWatch metrics as EMF log lines through Powertools: no PutMetricData calls, no extra cost per call."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+
+from credit_monitor.core import CheckResult
+
+PROVIDER_DIMENSION = "Provider"
+CREDITS_REMAINING = "CreditsRemaining"
+CHECK_FAILED = "CheckFailed"
+
+
+def emit_check_metrics(namespace: str, results: Iterable[CheckResult]) -> None:
+    """One EMF document per provider, dimension set exactly {Provider} so alarms can match it.
+
+    A failed check emits CheckFailed=1 and no CreditsRemaining at all: never a zero, never a
+    stale number, so an alarm on the balance cannot be fooled by an outage.
+    """
+    for result in results:
+        # service="" keeps Powertools from adding a `service` dimension the alarms would not match.
+        metrics = EphemeralMetrics(namespace=namespace, service="")
+        metrics.add_dimension(name=PROVIDER_DIMENSION, value=result.provider)
+        metrics.add_metric(name=CHECK_FAILED, unit=MetricUnit.Count, value=1 if result.failed else 0)
+        if result.balance is not None:
+            metrics.add_metric(name=CREDITS_REMAINING, unit=MetricUnit.Count, value=result.balance.credits)
+        metrics.flush_metrics()

@@ -1,0 +1,48 @@
+"""API keys from one Secrets Manager secret, cached by Powertools Parameters across warm invocations."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aws_lambda_powertools.utilities.parameters import SecretsProvider
+from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+from botocore.config import Config
+
+from credit_monitor.core import CheckError, FailureKind, parse_api_keys
+
+SECRET_MAX_AGE_SECONDS = 6 * 60 * 60
+"""Long on purpose: a rotated key shows up as a 401, which forces a fresh read anyway."""
+
+_BOTO_CONFIG = Config(connect_timeout=2, read_timeout=3, retries={"mode": "standard", "max_attempts": 3})
+
+
+class SecretsManagerKeySource:
+    key_hint = 'add it to the secret\'s JSON, e.g. {"fullenrich": "...", "lemlist": "..."}'
+
+    def __init__(self, secret_id: str, provider: SecretsProvider | None = None) -> None:
+        self._secret_id = secret_id
+        self._provider = provider or SecretsProvider(boto_config=_BOTO_CONFIG)
+
+    def api_keys(self, *, refresh: bool = False) -> Mapping[str, str]:
+        try:
+            raw = self._provider.get(self._secret_id, max_age=SECRET_MAX_AGE_SECONDS, force_fetch=refresh)
+        except GetParameterError as exc:
+            # Powertools' message carries the AWS error (e.g. ResourceNotFound), never the value.
+            raise CheckError(
+                FailureKind.SECRET, f"could not read secret {self._secret_id!r}: {exc}"
+            ) from None
+        if isinstance(raw, bytes):
+            raise CheckError(FailureKind.SECRET, "secret is binary; store the keys as a JSON SecretString")
+        return parse_api_keys(raw if isinstance(raw, str) else None)
+
+
+class EnvironmentKeySource:
+    """The CLI's keys: already in memory, nothing to refresh."""
+
+    key_hint = "set FULLENRICH_API_KEY / LEMLIST_API_KEY"
+
+    def __init__(self, keys: Mapping[str, str]) -> None:
+        self._keys = dict(keys)
+
+    def api_keys(self, *, refresh: bool = False) -> Mapping[str, str]:
+        return self._keys

@@ -1,0 +1,136 @@
+"""Run every provider's check concurrently, each isolated from the others' failures."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Protocol
+
+from credit_monitor.adapters.http import HttpClient, HttpReply
+from credit_monitor.config import CheckSettings, ProviderSettings
+from credit_monitor.core import (
+    Balance,
+    CheckError,
+    CheckResult,
+    FailureKind,
+    decode_json_object,
+    redact,
+)
+from credit_monitor.providers import Provider
+
+DEADLINE_GRACE_SECONDS = 1.0
+
+
+class KeySource(Protocol):
+    """Where API keys come from: Secrets Manager in Lambda, the environment in the CLI."""
+
+    def api_keys(self, *, refresh: bool = False) -> Mapping[str, str]:
+        """Raise CheckError(SECRET) when the keys cannot be read at all."""
+        ...
+
+    @property
+    def key_hint(self) -> str:
+        """How a person adds a missing key, for the failure message."""
+        ...
+
+
+def run_checks(settings: CheckSettings, keys: KeySource, http: HttpClient) -> list[CheckResult]:
+    """Results in registry order. A provider that fails, or overruns its deadline, fails alone."""
+    try:
+        api_keys = keys.api_keys()
+    except CheckError as exc:
+        return [CheckResult(item.name, item.threshold, error=exc) for item in settings.providers]
+
+    pool = ThreadPoolExecutor(max_workers=len(settings.providers), thread_name_prefix="check")
+    try:
+        futures = [
+            pool.submit(check_provider, item, api_keys, keys, http, settings.deadline_seconds)
+            for item in settings.providers
+        ]
+        results = []
+        for item, future in zip(settings.providers, futures, strict=True):
+            try:
+                results.append(future.result(timeout=settings.deadline_seconds + DEADLINE_GRACE_SECONDS))
+            except FutureTimeout:
+                message = f"no result within the {settings.deadline_seconds:g}s deadline"
+                results.append(
+                    CheckResult(item.name, item.threshold, error=CheckError(FailureKind.TIMEOUT, message))
+                )
+        return results
+    finally:
+        # Never wait for an overrunning request: the invocation must report, not hang.
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def check_provider(
+    item: ProviderSettings,
+    api_keys: Mapping[str, str],
+    keys: KeySource,
+    http: HttpClient,
+    deadline_seconds: float,
+) -> CheckResult:
+    known_keys: list[str] = list(api_keys.values())
+    try:
+        key = api_keys.get(item.name)
+        if not key:
+            raise CheckError(FailureKind.SECRET, f"no API key for {item.name!r} ({keys.key_hint})")
+        reply = _fetch(item, key, http, deadline_seconds)
+        if reply.status == 401:
+            # The key may have been rotated since we cached the secret: read it again, once.
+            try:
+                fresh = keys.api_keys(refresh=True)
+            except CheckError:
+                fresh = {}  # the 401 is the more useful thing to report
+            known_keys += fresh.values()
+            fresh_key = fresh.get(item.name)
+            if fresh_key and fresh_key != key:
+                reply = _fetch(item, fresh_key, http, deadline_seconds)
+        balance = interpret_reply(item.provider, reply)
+    except CheckError as exc:
+        safe = CheckError(exc.kind, redact(exc.message, known_keys))
+        return CheckResult(item.name, item.threshold, error=safe)
+    except Exception as exc:  # a bug must still fail only this provider, and visibly
+        message = redact(f"unexpected {type(exc).__name__}: {exc}", known_keys)
+        return CheckResult(item.name, item.threshold, error=CheckError(FailureKind.HTTP, message))
+    return CheckResult(item.name, item.threshold, balance=balance)
+
+
+def _fetch(item: ProviderSettings, key: str, http: HttpClient, deadline_seconds: float) -> HttpReply:
+    provider = item.provider
+    return http.get(
+        item.api_url + provider.path, provider.auth_headers(key), provider.retry, deadline_seconds
+    )
+
+
+def interpret_reply(provider: Provider, reply: HttpReply) -> Balance:
+    """Pure: a reply becomes a Balance or a CheckError that says what went wrong."""
+    if reply.status == 200:
+        return provider.parse_balance(decode_json_object(reply.body, reply.content_type))
+    detail = describe_error_body(reply.body, reply.content_type)
+    if reply.status in (401, 403):
+        raise CheckError(FailureKind.AUTH, f"HTTP {reply.status}, key rejected: {detail}")
+    if reply.status == 404:
+        raise CheckError(FailureKind.AUTH, f"HTTP 404, no account found for this key: {detail}")
+    if reply.status == 429:
+        raise CheckError(FailureKind.RATE_LIMITED, f"HTTP 429, still rate limited after retries: {detail}")
+    raise CheckError(FailureKind.HTTP, f"HTTP {reply.status}: {detail}")
+
+
+def describe_error_body(body: bytes, content_type: str | None) -> str:
+    """FullEnrich sends JSON {code, message}; lemlist plain text; proxies HTML. Keep it short."""
+    text = body.decode("utf-8", errors="replace").strip()
+    if not text:
+        return "empty body"
+    if "html" in (content_type or "").lower() or text.lstrip().lower().startswith(("<!doctype", "<html")):
+        return f"an HTML page ({len(body)} bytes)"
+    try:
+        payload = json.loads(text)
+    except json.JSONDecodeError:
+        payload = None
+    if isinstance(payload, dict) and isinstance(payload.get("message"), str):
+        code = payload.get("code")
+        text = f"{code}: {payload['message']}" if isinstance(code, str) else payload["message"]
+    first_line = text.splitlines()[0]
+    return first_line if len(first_line) <= 160 else first_line[:159] + "…"

@@ -1,0 +1,70 @@
+"""`credit-monitor check`: the same checks from a laptop, cron or CI, with keys from the environment.
+
+Exit status: 0 all balances at or above threshold, 1 a balance is low, 3 a check failed,
+2 bad usage or configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Mapping, Sequence
+from typing import TextIO
+
+from credit_monitor import __version__
+from credit_monitor.adapters.http import HttpClient, build_pool_manager
+from credit_monitor.adapters.secrets import EnvironmentKeySource
+from credit_monitor.checks import run_checks
+from credit_monitor.config import ConfigError, load_check_settings, read_local_api_keys
+from credit_monitor.core import CheckResult, format_balance
+
+EXIT_OK, EXIT_LOW, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    out: TextIO | None = None,
+) -> int:
+    out = out or sys.stdout
+    parser = argparse.ArgumentParser(prog="credit-monitor", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"credit-monitor {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("check", help="check every provider's balance once and print a table")
+    parser.parse_args(argv)
+
+    try:
+        settings = load_check_settings(environ)
+    except ConfigError as exc:
+        print(f"credit-monitor: configuration error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    keys = EnvironmentKeySource(read_local_api_keys(environ))
+    results = run_checks(settings, keys, HttpClient(build_pool_manager()))
+    print(render_table(results), file=out)
+    return exit_status(results)
+
+
+def exit_status(results: Sequence[CheckResult]) -> int:
+    if any(result.failed for result in results):
+        return EXIT_FAILED
+    if any(result.is_low for result in results):
+        return EXIT_LOW
+    return EXIT_OK
+
+
+def render_table(results: Sequence[CheckResult]) -> str:
+    rows = [("PROVIDER", "BALANCE", "THRESHOLD", "STATUS")]
+    for result in results:
+        balance = format_balance(result.balance.credits) if result.balance else "-"
+        status = result.status
+        if result.error is not None:
+            status = f"FAILED ({result.error.kind.value}): {result.error.message}"
+        rows.append((result.provider, balance, format_balance(result.threshold), status))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    return "\n".join(
+        f"{row[0]:<{widths[0]}}  {row[1]:>{widths[1]}}  {row[2]:>{widths[2]}}  {row[3]}" for row in rows
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

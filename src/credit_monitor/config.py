@@ -1,0 +1,140 @@
+"""Configuration comes in here, once, validated; everything else receives these values.
+
+Bad configuration fails the first (cold-start) invocation with a message naming the variable,
+instead of producing checks that quietly use a wrong threshold.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from credit_monitor.providers import PROVIDERS, Provider
+
+DEFAULT_METRICS_NAMESPACE = "CreditMonitor"
+DEFAULT_SERVICE_NAME = "credit-monitor"
+DEFAULT_CHECK_DEADLINE_SECONDS = 10.0
+MAX_CHECK_DEADLINE_SECONDS = 25.0
+"""The function times out at 30 s; checks run in parallel, each within this, leaving room to publish."""
+
+_TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$")
+
+
+class ConfigError(ValueError):
+    """Raised at start-up; its message names the variable at fault."""
+
+
+@dataclass(frozen=True)
+class ProviderSettings:
+    provider: Provider
+    api_url: str
+    threshold: float
+
+    @property
+    def name(self) -> str:
+        return self.provider.name
+
+
+@dataclass(frozen=True)
+class CheckSettings:
+    """What both the Lambda and the local CLI need to run checks."""
+
+    providers: tuple[ProviderSettings, ...]
+    deadline_seconds: float
+
+
+@dataclass(frozen=True)
+class LambdaConfig:
+    checks: CheckSettings
+    api_keys_secret_id: str
+    alert_topic_arn: str
+    metrics_namespace: str
+    service_name: str
+
+
+def threshold_var(provider: Provider) -> str:
+    return f"{provider.env_prefix}_THRESHOLD"
+
+
+def api_url_var(provider: Provider) -> str:
+    return f"{provider.env_prefix}_API_URL"
+
+
+def api_key_var(provider: Provider) -> str:
+    return f"{provider.env_prefix}_API_KEY"
+
+
+def load_check_settings(environ: Mapping[str, str] | None = None) -> CheckSettings:
+    env = os.environ if environ is None else environ
+    providers = tuple(
+        ProviderSettings(
+            provider=provider,
+            api_url=_https_url(env, api_url_var(provider), provider.default_api_url),
+            threshold=_non_negative_number(env, threshold_var(provider)),
+        )
+        for provider in PROVIDERS
+    )
+    deadline = _non_negative_number(env, "CHECK_DEADLINE_SECONDS", DEFAULT_CHECK_DEADLINE_SECONDS)
+    if not 0 < deadline <= MAX_CHECK_DEADLINE_SECONDS:
+        raise ConfigError(
+            f"CHECK_DEADLINE_SECONDS must be more than 0 and at most {MAX_CHECK_DEADLINE_SECONDS:g}"
+            f" (the function times out at 30 s), got {deadline:g}"
+        )
+    return CheckSettings(providers=providers, deadline_seconds=deadline)
+
+
+def load_lambda_config(environ: Mapping[str, str] | None = None) -> LambdaConfig:
+    env = os.environ if environ is None else environ
+    topic_arn = _required(env, "ALERT_TOPIC_ARN")
+    if not _TOPIC_ARN.match(topic_arn):
+        raise ConfigError(f"ALERT_TOPIC_ARN must be an SNS topic ARN, got {topic_arn!r}")
+    return LambdaConfig(
+        checks=load_check_settings(env),
+        api_keys_secret_id=_required(env, "API_KEYS_SECRET_ID"),
+        alert_topic_arn=topic_arn,
+        metrics_namespace=env.get("POWERTOOLS_METRICS_NAMESPACE", "").strip() or DEFAULT_METRICS_NAMESPACE,
+        service_name=env.get("POWERTOOLS_SERVICE_NAME", "").strip() or DEFAULT_SERVICE_NAME,
+    )
+
+
+def read_local_api_keys(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """For the CLI: keys from FULLENRICH_API_KEY / LEMLIST_API_KEY; a missing one fails only its check."""
+    env = os.environ if environ is None else environ
+    keys = {provider.name: env.get(api_key_var(provider), "").strip() for provider in PROVIDERS}
+    return {name: key for name, key in keys.items() if key}
+
+
+def _required(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise ConfigError(f"{name} is not set")
+    return value
+
+
+def _non_negative_number(env: Mapping[str, str], name: str, default: float | None = None) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        if default is None:
+            raise ConfigError(f"{name} is not set; it must be a number of credits, e.g. {name}=500")
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise ConfigError(f"{name} must be a finite number >= 0, got {raw!r}")
+    return value
+
+
+def _https_url(env: Mapping[str, str], name: str, default: str) -> str:
+    raw = env.get(name, "").strip() or default
+    parts = urlsplit(raw)
+    if parts.scheme != "https" or not parts.hostname:
+        raise ConfigError(f"{name} must be an https:// URL (keys are never sent in clear), got {raw!r}")
+    if parts.username or parts.password or parts.query or parts.fragment:
+        raise ConfigError(f"{name} must be a plain base URL without credentials, query or fragment")
+    return raw.rstrip("/")

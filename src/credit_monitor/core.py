@@ -1,0 +1,208 @@
+"""The pure core: results of a check, threshold decisions and alert texts. No I/O here."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class FailureKind(StrEnum):
+    """Why a check failed, coarse enough to alarm or group on."""
+
+    CONFIG = "config"
+    SECRET = "secret"  # noqa: S105 - a failure kind, not a password
+    AUTH = "auth"
+    HTTP = "http"
+    RATE_LIMITED = "rate_limited"
+    TIMEOUT = "timeout"
+    CONNECTION = "connection"
+    TLS = "tls"
+    BAD_RESPONSE = "bad_response"
+
+
+class CheckError(Exception):
+    """A provider check failed. The message is safe to log: it never contains a key."""
+
+    def __init__(self, kind: FailureKind, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Balance:
+    """A balance as the provider reported it; `breakdown` is informational (logged, not a metric)."""
+
+    credits: float
+    breakdown: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One provider's outcome: exactly one of `balance` and `error` is set."""
+
+    provider: str
+    threshold: float
+    balance: Balance | None = None
+    error: CheckError | None = None
+
+    def __post_init__(self) -> None:
+        if (self.balance is None) == (self.error is None):
+            raise ValueError("a CheckResult has either a balance or an error")
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
+
+    @property
+    def is_low(self) -> bool:
+        return self.balance is not None and self.balance.credits < self.threshold
+
+    @property
+    def status(self) -> str:
+        if self.error is not None:
+            return "FAILED"
+        return "LOW" if self.is_low else "OK"
+
+
+@dataclass(frozen=True)
+class LowBalanceAlert:
+    provider: str
+    display_name: str
+    balance: float
+    threshold: float
+    top_up_url: str
+
+
+SUBJECT_MAX_LENGTH = 100
+
+
+def require_number(value: object, where: str) -> float:
+    """A balance must be a finite JSON number: bool, string and null are rejected, not coerced."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise CheckError(FailureKind.BAD_RESPONSE, f"{where} must be a number, got {json_type_name(value)}")
+    if not math.isfinite(value):
+        raise CheckError(FailureKind.BAD_RESPONSE, f"{where} must be a finite number")
+    return float(value)
+
+
+def json_type_name(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return "number" if isinstance(value, int | float) else type(value).__name__
+
+
+def decode_json_object(body: bytes, content_type: str | None) -> dict[str, object]:
+    """Decode a 200 body; HTML from a proxy or a login page is a clear failure, not a crash."""
+    try:
+        payload = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        shown = content_type or "no content type"
+        raise CheckError(
+            FailureKind.BAD_RESPONSE, f"response is not JSON ({shown}, {len(body)} bytes)"
+        ) from None
+    if not isinstance(payload, dict):
+        raise CheckError(
+            FailureKind.BAD_RESPONSE, f"response must be a JSON object, got {json_type_name(payload)}"
+        )
+    return payload
+
+
+def parse_api_keys(secret_string: str | None) -> dict[str, str]:
+    """Parse the secret's JSON. Errors describe the shape, never the content."""
+    if secret_string is None:
+        raise CheckError(FailureKind.SECRET, "secret has no SecretString (binary secrets are not supported)")
+    try:
+        payload = json.loads(secret_string)
+    except json.JSONDecodeError:
+        raise CheckError(
+            FailureKind.SECRET, 'secret is not JSON; expected {"fullenrich": "<key>", "lemlist": "<key>"}'
+        ) from None
+    if not isinstance(payload, dict):
+        raise CheckError(FailureKind.SECRET, f"secret must be a JSON object, got {json_type_name(payload)}")
+    return {name: value for name, value in payload.items() if isinstance(value, str) and value.strip()}
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """Last line of defence: no known key survives into a message, whatever a server echoed."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+def format_balance(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+
+
+def low_balance_alerts(
+    results: Iterable[CheckResult], display_names: Mapping[str, str], top_up_urls: Mapping[str, str]
+) -> list[LowBalanceAlert]:
+    """Failed checks never alert as low: a missing number is not a zero balance."""
+    return [
+        LowBalanceAlert(
+            provider=result.provider,
+            display_name=display_names.get(result.provider, result.provider),
+            balance=result.balance.credits,
+            threshold=result.threshold,
+            top_up_url=top_up_urls.get(result.provider, ""),
+        )
+        for result in results
+        if result.balance is not None and result.is_low
+    ]
+
+
+def alert_subject(alert: LowBalanceAlert) -> str:
+    subject = (
+        f"[credit-monitor] {alert.display_name} credits low: "
+        f"{format_balance(alert.balance)} (threshold {format_balance(alert.threshold)})"
+    )
+    if len(subject) > SUBJECT_MAX_LENGTH:
+        subject = subject[: SUBJECT_MAX_LENGTH - 1] + "…"
+    return subject
+
+
+def alert_body(alert: LowBalanceAlert) -> str:
+    lines = [
+        f"{alert.display_name} credits are below your alert threshold.",
+        "",
+        f"  Balance:    {format_balance(alert.balance)} credits",
+        f"  Threshold:  {format_balance(alert.threshold)} credits",
+        "",
+        "Top up before enrichment or outreach stops.",
+    ]
+    if alert.top_up_url:
+        lines.append(f"Top up: {alert.top_up_url}")
+    lines += [
+        "",
+        "You get this message on every scheduled check while the balance stays below the threshold.",
+        "-- credit-monitor",
+    ]
+    return "\n".join(lines)
+
+
+def summarize(results: Iterable[CheckResult]) -> dict[str, dict[str, object]]:
+    """The per-provider outcome for the one summary log line and the handler's return value."""
+    summary: dict[str, dict[str, object]] = {}
+    for result in results:
+        entry: dict[str, object] = {"status": result.status, "threshold": result.threshold}
+        if result.balance is not None:
+            entry["balance"] = result.balance.credits
+            if result.balance.breakdown:
+                entry["breakdown"] = dict(result.balance.breakdown)
+        if result.error is not None:
+            entry["failure"] = result.error.kind.value
+            entry["reason"] = result.error.message
+        summary[result.provider] = entry
+    return summary

@@ -1,0 +1,32 @@
+"""FullEnrich: GET /account/credits with a Bearer key; `balance` is a JSON number (double)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from credit_monitor.core import Balance, CheckError, FailureKind, require_number
+from credit_monitor.providers.base import Provider, RetryPolicy
+
+
+def auth_headers(api_key: str) -> Mapping[str, str]:
+    return {"Authorization": f"Bearer {api_key}"}
+
+
+def parse_balance(payload: dict[str, object]) -> Balance:
+    if "balance" not in payload:
+        raise CheckError(FailureKind.BAD_RESPONSE, "response has no 'balance' field")
+    return Balance(credits=require_number(payload["balance"], "'balance'"))
+
+
+PROVIDER = Provider(
+    name="fullenrich",
+    display_name="FullEnrich",
+    default_api_url="https://app.fullenrich.com/api/v2",
+    path="/account/credits",
+    top_up_url="https://app.fullenrich.com/app/settings/billing",
+    auth_headers=auth_headers,
+    parse_balance=parse_balance,
+    # 60 requests/minute per workspace, shared with the user's enrichment jobs, and a 429 without
+    # Retry-After: one patient retry at most, so a busy workspace is never hammered by its watchdog.
+    retry=RetryPolicy(attempts=2, backoff_seconds=2.0),
+)

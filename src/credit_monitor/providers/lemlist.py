@@ -1,0 +1,63 @@
+"""lemlist: GET /team/credits with HTTP Basic (empty user, key as password).
+
+`credits` is the headline figure; `details.remaining` is a breakdown we log but do not meter
+(four more custom metrics per provider would cost more than the whole monitor).
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+
+from credit_monitor.core import Balance, CheckError, FailureKind, json_type_name, require_number
+from credit_monitor.providers.base import Provider, RetryPolicy
+
+BREAKDOWN_FIELDS = ("freemium", "subscription", "gifted", "paid")
+
+
+def auth_headers(api_key: str) -> Mapping[str, str]:
+    token = base64.b64encode(f":{api_key}".encode()).decode("ascii")
+    return {"Authorization": f"Basic {token}"}
+
+
+def parse_balance(payload: dict[str, object]) -> Balance:
+    if "credits" not in payload:
+        raise CheckError(FailureKind.BAD_RESPONSE, "response has no 'credits' field")
+    credits = require_number(payload["credits"], "'credits'")
+    return Balance(credits=credits, breakdown=_breakdown(payload.get("details")))
+
+
+def _breakdown(details: object) -> dict[str, float]:
+    """The breakdown is optional; when present it must be well-formed, or we would log nonsense."""
+    if details is None:
+        return {}
+    if not isinstance(details, dict):
+        raise CheckError(
+            FailureKind.BAD_RESPONSE, f"'details' must be an object, got {json_type_name(details)}"
+        )
+    remaining = details.get("remaining")
+    if remaining is None:
+        return {}
+    if not isinstance(remaining, dict):
+        raise CheckError(
+            FailureKind.BAD_RESPONSE,
+            f"'details.remaining' must be an object, got {json_type_name(remaining)}",
+        )
+    return {
+        name: require_number(remaining[name], f"'details.remaining.{name}'")
+        for name in BREAKDOWN_FIELDS
+        if name in remaining
+    }
+
+
+PROVIDER = Provider(
+    name="lemlist",
+    display_name="lemlist",
+    default_api_url="https://api.lemlist.com/api",
+    path="/team/credits",
+    top_up_url="https://app.lemlist.com/settings/billing",
+    auth_headers=auth_headers,
+    parse_balance=parse_balance,
+    # 20 requests per 2 s per key, and 429s carry Retry-After, which we honour up to the cap.
+    retry=RetryPolicy(attempts=3, backoff_seconds=0.5, retry_after_cap_seconds=5),
+)

@@ -1,0 +1,95 @@
+"""AWS for tests and the demo: moto in server mode over HTTP, reached through AWS_ENDPOINT_URL."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import urllib3
+from moto.server import ThreadedMotoServer
+
+if TYPE_CHECKING:
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+    from mypy_boto3_sns import SNSClient
+    from mypy_boto3_sqs import SQSClient
+
+REGION = "us-east-1"
+AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+}
+
+
+class MotoServer:
+    def __init__(self) -> None:
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+
+    def start(self) -> MotoServer:
+        self._server.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    @property
+    def endpoint_url(self) -> str:
+        host, port = self._server.get_host_and_port()
+        return f"http://{host}:{port}"
+
+    def reset(self) -> None:
+        urllib3.request("POST", f"{self.endpoint_url}/moto-api/reset")
+
+
+@dataclass
+class AlertInbox:
+    """An SQS queue subscribed to the alert topic: what an e-mail subscriber would receive."""
+
+    sqs: SQSClient
+    queue_url: str
+    received: list[dict[str, Any]] = field(default_factory=list)
+
+    def messages(self) -> list[dict[str, Any]]:
+        """Everything delivered so far, as SNS envelopes (Subject, Message, MessageAttributes)."""
+        while True:
+            batch = self.sqs.receive_message(
+                QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
+            )
+            if not batch.get("Messages"):
+                return list(self.received)
+            for message in batch["Messages"]:
+                self.received.append(json.loads(message["Body"]))
+                self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+@dataclass
+class Stack:
+    """The resources the deployed stack would give the function."""
+
+    secret_id: str
+    topic_arn: str
+    inbox: AlertInbox
+    secrets: SecretsManagerClient
+    sns: SNSClient
+
+
+def create_stack(
+    endpoint_url: str, secret_string: str | None, secret_id: str = "credit-monitor/api-keys"
+) -> Stack:
+    kwargs: dict[str, Any] = {"endpoint_url": endpoint_url, "region_name": REGION}
+    secrets = boto3.client("secretsmanager", **kwargs)
+    sns = boto3.client("sns", **kwargs)
+    sqs = boto3.client("sqs", **kwargs)
+    if secret_string is not None:
+        secrets.create_secret(Name=secret_id, SecretString=secret_string)
+    topic_arn = sns.create_topic(Name="credit-monitor-alerts")["TopicArn"]
+    queue_url = sqs.create_queue(QueueName="alert-inbox")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
+    return Stack(secret_id, topic_arn, AlertInbox(sqs, queue_url), secrets, sns)

@@ -1,0 +1,84 @@
+"""Invoke the real Lambda handler in-process and read what it wrote: EMF metrics and JSON logs."""
+
+from __future__ import annotations
+
+import io
+import json
+from contextlib import redirect_stdout
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+SCHEDULED_EVENT: dict[str, Any] = json.loads((REPO / "events" / "schedule.json").read_text())
+
+
+@dataclass(frozen=True)
+class FakeLambdaContext:
+    """The attributes Powertools reads from Lambda's context object."""
+
+    function_name: str = "CreditMonitorFunction"
+    memory_limit_in_mb: int = 128
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:CreditMonitorFunction"
+    aws_request_id: str = "00000000-0000-4000-8000-000000000000"
+
+
+@dataclass
+class Invocation:
+    result: dict[str, Any] | None
+    error: BaseException | None
+    output: str
+
+    @property
+    def documents(self) -> list[dict[str, Any]]:
+        docs = []
+        for line in self.output.splitlines():
+            try:
+                doc = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(doc, dict):
+                docs.append(doc)
+        return docs
+
+    @property
+    def emf(self) -> list[dict[str, Any]]:
+        return [doc for doc in self.documents if "_aws" in doc]
+
+    @property
+    def logs(self) -> list[dict[str, Any]]:
+        return [doc for doc in self.documents if "_aws" not in doc and "level" in doc]
+
+    def metric(self, name: str) -> dict[str, float]:
+        """{provider: value} for one metric name, from the EMF documents."""
+        values = {}
+        for doc in self.emf:
+            declared = {m["Name"] for d in doc["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]}
+            if name in declared:
+                value = doc[name]
+                [values[doc["Provider"]]] = value if isinstance(value, list) else [value]
+        return values
+
+    def summary(self) -> dict[str, Any]:
+        [line] = [log for log in self.logs if log.get("message") == "credit check finished"]
+        providers: dict[str, Any] = line["providers"]
+        return providers
+
+
+def invoke_handler(event: dict[str, Any] | None = None) -> Invocation:
+    from credit_monitor import app
+
+    buffer = io.StringIO()
+    log_handler = app.logger.registered_handler
+    previous = log_handler.setStream(buffer)  # type: ignore[attr-defined]
+    result: dict[str, Any] | None = None
+    error: BaseException | None = None
+    try:
+        with redirect_stdout(buffer):
+            try:
+                result = app.lambda_handler(event or SCHEDULED_EVENT, FakeLambdaContext())  # type: ignore[arg-type]
+            except Exception as exc:
+                error = exc
+    finally:
+        log_handler.setStream(previous)  # type: ignore[attr-defined]
+    return Invocation(result=result, error=error, output=buffer.getvalue())

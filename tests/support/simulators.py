@@ -1,0 +1,196 @@
+"""Loopback HTTPS servers that behave like the documented FullEnrich and lemlist credit endpoints.
+
+Test code only (tests/ is not in the Lambda package). Used by the integration tests and `make demo`.
+Behaviour follows ../shared/specs: auth schemes, error bodies and content types, lemlist's
+Retry-After on 429. A test can queue one-off misbehaviours (status, drop, hang, raw body).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import ssl
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Literal
+
+import trustme
+
+Kind = Literal["fullenrich", "lemlist"]
+BASE_PATHS: dict[Kind, str] = {"fullenrich": "/api/v2", "lemlist": "/api"}
+CREDIT_PATHS: dict[Kind, str] = {"fullenrich": "/account/credits", "lemlist": "/team/credits"}
+HANG_LIMIT_SECONDS = 30.0
+
+
+@dataclass
+class Reply:
+    """One scripted answer. `action` "drop" closes the connection unanswered; "hang" never answers."""
+
+    status: int = 200
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    action: Literal["respond", "drop", "hang"] = "respond"
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    method: str
+    path: str
+    headers: dict[str, str]
+
+
+class ApiSimulator:
+    def __init__(self, kind: Kind, cert: trustme.LeafCert, api_key: str, balance: float = 5000) -> None:
+        self.kind: Kind = kind
+        self.valid_keys = {api_key}
+        self.balance: float = balance
+        self.script: deque[Reply] = deque()
+        self.requests: list[RecordedRequest] = []
+        self.tls_failures = 0
+        self._stop = threading.Event()
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        cert.configure_cert(context)
+        self._server = _TlsServer(("127.0.0.1", 0), _handler_for(self), context, self)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"https://127.0.0.1:{self._server.server_address[1]}{BASE_PATHS[self.kind]}"
+
+    @property
+    def credit_requests(self) -> list[RecordedRequest]:
+        return [r for r in self.requests if r.path.endswith(CREDIT_PATHS[self.kind])]
+
+    def then(self, *replies: Reply) -> ApiSimulator:
+        self.script.extend(replies)
+        return self
+
+    def start(self) -> ApiSimulator:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._server.shutdown()
+        self._server.server_close()
+
+    # --- what the real API would answer -------------------------------------------------------
+    def answer(self, method: str, path: str, headers: dict[str, str]) -> Reply:
+        if self.script:
+            return self.script.popleft()
+        if method != "GET" or path != BASE_PATHS[self.kind] + CREDIT_PATHS[self.kind]:
+            return Reply(404, {"code": "error.not_found", "message": "Not found"})
+        if self.kind == "fullenrich":
+            return self._fullenrich(headers.get("authorization"))
+        return self._lemlist(headers.get("authorization"))
+
+    def _fullenrich(self, authorization: str | None) -> Reply:
+        if not authorization:
+            return Reply(
+                401, {"code": "error.authorization.not_set", "message": "Authorization headers not set"}
+            )
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer":
+            return Reply(
+                401,
+                {
+                    "code": "error.authorization.not_bearer",
+                    "message": "Authorization headers do not have prefix 'bearer'",
+                },
+            )
+        if token not in self.valid_keys:
+            return Reply(401, {"code": "error.api.key", "message": "Unknown api key"})
+        return Reply(200, {"balance": self.balance})
+
+    def _lemlist(self, authorization: str | None) -> Reply:
+        text = {"Content-Type": "text/plain; charset=utf-8"}
+        if not authorization or not authorization.lower().startswith("basic "):
+            return Reply(400, "No API key provided", text)
+        try:
+            user, _, password = base64.b64decode(authorization[6:]).decode().partition(":")
+        except ValueError:
+            return Reply(401, "The authentication you supplied is incorrect", text)
+        if user or password not in self.valid_keys:
+            return Reply(401, "The authentication you supplied is incorrect", text)
+        credits = int(self.balance)
+        subscription = credits * 8 // 10
+        return Reply(
+            200,
+            {
+                "credits": credits,
+                "details": {
+                    "remaining": {
+                        "total": credits,
+                        "freemium": 0,
+                        "subscription": subscription,
+                        "gifted": credits - subscription,
+                        "paid": 0,
+                    }
+                },
+            },
+        )
+
+
+class _TlsServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        handler: type[BaseHTTPRequestHandler],
+        context: ssl.SSLContext,
+        simulator: ApiSimulator,
+    ) -> None:
+        super().__init__(address, handler)
+        self.context = context
+        self.simulator = simulator
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        # Handshake in the connection's own thread, so a refused certificate is counted, not fatal.
+        try:
+            request = self.context.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError):
+            self.simulator.tls_failures += 1
+            return
+        super().finish_request(request, client_address)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Clients that hang up on a hanging server are expected here; stay quiet."""
+
+
+def _handler_for(simulator: ApiSimulator) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            simulator.requests.append(RecordedRequest("GET", self.path, headers))
+            reply = simulator.answer("GET", self.path, headers)
+            if reply.action == "drop":
+                self.close_connection = True
+                return
+            if reply.action == "hang":
+                simulator._stop.wait(HANG_LIMIT_SECONDS)
+                self.close_connection = True
+                return
+            body = reply.body
+            content_type = reply.headers.get("Content-Type", "application/json")
+            if isinstance(body, dict | list) or body is None:
+                data = json.dumps(body if body is not None else {}).encode()
+            else:
+                data = body.encode() if isinstance(body, str) else body
+            self.send_response(reply.status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(data)))
+            for name, value in reply.headers.items():
+                if name != "Content-Type":
+                    self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Silence the default stderr access log."""
+
+    return Handler
