@@ -1,0 +1,89 @@
+"""`credit-monitor check` against the loopback simulators, as cron or CI would run it."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from credit_monitor.cli import EXIT_FAILED, EXIT_LOW, EXIT_OK, EXIT_USAGE, main
+from tests.conftest import FULLENRICH_KEY, LEMLIST_KEY
+from tests.support.simulators import ApiSimulator
+
+
+@pytest.fixture
+def cli_env(
+    fullenrich_api: ApiSimulator, lemlist_api: ApiSimulator, ca_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, str]:
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))  # read by OpenSSL itself, so it must be real env
+    return {
+        "FULLENRICH_API_KEY": FULLENRICH_KEY,
+        "LEMLIST_API_KEY": LEMLIST_KEY,
+        "FULLENRICH_THRESHOLD": "1000",
+        "LEMLIST_THRESHOLD": "100",
+        "FULLENRICH_API_URL": fullenrich_api.base_url,
+        "LEMLIST_API_URL": lemlist_api.base_url,
+        "CHECK_DEADLINE_SECONDS": "6",
+    }
+
+
+def run(env: dict[str, str]) -> tuple[int, str]:
+    out = io.StringIO()
+    status = main(["check"], environ=env, out=out)
+    return status, out.getvalue()
+
+
+def test_healthy_balances_print_a_table_and_exit_zero(cli_env: dict[str, str]) -> None:
+    status, table = run(cli_env)
+    assert status == EXIT_OK
+    lines = table.splitlines()
+    assert lines[0].split() == ["PROVIDER", "BALANCE", "THRESHOLD", "STATUS"]
+    assert lines[1].split() == ["fullenrich", "5,000", "1,000", "OK"]
+    assert lines[2].split() == ["lemlist", "800", "100", "OK"]
+
+
+def test_low_balance_exits_one(cli_env: dict[str, str], lemlist_api: ApiSimulator) -> None:
+    lemlist_api.balance = 3
+    status, table = run(cli_env)
+    assert status == EXIT_LOW
+    assert "LOW" in table
+
+
+def test_missing_key_fails_that_check_and_exits_three(
+    cli_env: dict[str, str], lemlist_api: ApiSimulator
+) -> None:
+    del cli_env["LEMLIST_API_KEY"]
+    status, table = run(cli_env)
+    assert status == EXIT_FAILED
+    assert "set FULLENRICH_API_KEY / LEMLIST_API_KEY" in table
+    assert lemlist_api.requests == []
+    assert FULLENRICH_KEY not in table
+
+
+def test_bad_configuration_exits_two_naming_the_variable(
+    cli_env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, _ = run({**cli_env, "LEMLIST_THRESHOLD": "a hundred"})
+    assert status == EXIT_USAGE
+    assert "LEMLIST_THRESHOLD must be a number" in capsys.readouterr().err
+
+
+def test_module_entry_point_runs_as_a_real_process(
+    cli_env: dict[str, str], lemlist_api: ApiSimulator
+) -> None:
+    lemlist_api.valid_keys = {"another"}
+    completed = subprocess.run(
+        [sys.executable, "-m", "credit_monitor", "check"],
+        env={**os.environ, **cli_env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == EXIT_FAILED
+    assert "FAILED (auth)" in completed.stdout
+    assert LEMLIST_KEY not in completed.stdout + completed.stderr

@@ -1,0 +1,122 @@
+"""template.yaml through the SAM and CloudFormation tooling, and against the function's contract."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+TEMPLATE = REPO / "template.yaml"
+TOOL_ENV = {**os.environ, "SAM_CLI_TELEMETRY": "0", "AWS_DEFAULT_REGION": "us-east-1"}
+
+
+class CfnLoader(yaml.SafeLoader):
+    """Reads CloudFormation short-form tags (!Ref, !Sub, …) as plain {Fn: value} mappings."""
+
+
+def _tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
+    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        return {name: loader.construct_scalar(node)}
+    if isinstance(node, yaml.SequenceNode):
+        return {name: loader.construct_sequence(node, deep=True)}
+    return {name: loader.construct_mapping(node, deep=True)}  # type: ignore[arg-type]
+
+
+CfnLoader.add_multi_constructor("!", _tag)
+
+
+def load_template() -> dict[str, Any]:
+    template: dict[str, Any] = yaml.load(TEMPLATE.read_text(), Loader=CfnLoader)  # noqa: S506 - SafeLoader subclass
+    return template
+
+
+def run_tool(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        args, cwd=REPO, env=TOOL_ENV, capture_output=True, text=True, timeout=600, check=False
+    )
+
+
+def require(tool: str) -> str:
+    path = shutil.which(tool)
+    if path is None:
+        pytest.fail(f"{tool} is not on PATH; run the suite through `make test`, which installs it")
+    return path
+
+
+@pytest.mark.template
+def test_sam_validate() -> None:
+    result = run_tool(require("sam"), "validate", "--region", "us-east-1")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.template
+def test_sam_validate_lint() -> None:
+    result = run_tool(require("sam"), "validate", "--lint", "--region", "us-east-1")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.template
+def test_cfn_lint() -> None:
+    result = run_tool(require("cfn-lint"), str(TEMPLATE))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.template
+def test_sam_build_packages_the_function_without_test_code(tmp_path: Path) -> None:
+    python313 = shutil.which("python3.13")
+    if python313 is None or run_tool(python313, "--version").returncode != 0:
+        pytest.skip("sam build needs python3.13 on PATH (Lambda's runtime); none works on this machine")
+    build_dir = tmp_path / "build"
+    result = run_tool(
+        require("sam"),
+        "build",
+        "--build-dir",
+        str(build_dir),
+        "--cached",
+        "--cache-dir",
+        str(REPO / ".aws-sam" / "cache"),
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    package = build_dir / "CreditMonitorFunction"
+    assert (package / "credit_monitor" / "app.py").is_file()
+    assert (package / "aws_lambda_powertools").is_dir()
+    assert not list(package.rglob("simulators.py")), "test code must not ship in the Lambda package"
+
+
+def test_function_matches_the_documented_contract() -> None:
+    template = load_template()
+    function = template["Resources"]["CreditMonitorFunction"]
+    props = {**template["Globals"]["Function"], **function["Properties"]}
+    assert function["Type"] == "AWS::Serverless::Function"
+    assert props["CodeUri"] == "src/"
+    assert props["Runtime"] == "python3.13"
+    assert props["Architectures"] == ["arm64"]
+    assert props["MemorySize"] == 128
+    assert props["Timeout"] <= 30
+    deadline = float(props["Environment"]["Variables"]["CHECK_DEADLINE_SECONDS"])
+    assert deadline + 5 <= props["Timeout"], "each check's deadline must sit well inside the function timeout"
+    [event] = props["Events"].values()
+    assert event["Type"] == "ScheduleV2"
+    assert "RetryPolicy" in event["Properties"]
+    assert "DeadLetterConfig" in event["Properties"]
+
+
+def test_handler_named_in_the_template_exists() -> None:
+    props = load_template()["Resources"]["CreditMonitorFunction"]["Properties"]
+    module_path, _, attribute = props["Handler"].rpartition(".")
+    source = REPO / props["CodeUri"] / (module_path.replace(".", "/") + ".py")
+    assert source.is_file()
+    assert f"def {attribute}(" in source.read_text()
+
+
+def test_scheduled_event_file_matches_the_schedule_input() -> None:
+    props = load_template()["Resources"]["CreditMonitorFunction"]["Properties"]
+    schedule_input = props["Events"]["Schedule"]["Properties"]["Input"]
+    assert yaml.safe_load(schedule_input) == yaml.safe_load((REPO / "events" / "schedule.json").read_text())
