@@ -46,6 +46,8 @@ class ApiSimulator:
         self.kind: Kind = kind
         self.valid_keys = {api_key}
         self.balance: float = balance
+        self.latency_seconds = 0.0
+        """Added before every answer: a stand-in for the real API's response time."""
         self.script: deque[Reply] = deque()
         self.requests: list[RecordedRequest] = []
         self.tls_failures = 0
@@ -168,6 +170,8 @@ def _handler_for(simulator: ApiSimulator) -> type[BaseHTTPRequestHandler]:
             headers = {k.lower(): v for k, v in self.headers.items()}
             simulator.requests.append(RecordedRequest("GET", self.path, headers))
             reply = simulator.answer("GET", self.path, headers)
+            if simulator.latency_seconds:
+                simulator._stop.wait(simulator.latency_seconds)
             if reply.action == "drop":
                 self.close_connection = True
                 return

@@ -1,0 +1,26 @@
+"""`make demo` keeps working: it runs in a real process and its claims are checked."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_demo_runs_end_to_end_and_shows_metrics_and_the_alert() -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "tests.support.demo"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    out = completed.stdout
+    assert "lemlist     CreditsRemaining=42" in out
+    assert "Subject: [credit-monitor] lemlist credits low: 42 (threshold 100)" in out
+    assert "fullenrich  FAILED" in out
+    assert "API keys in logs, metrics or alerts: none" in out
