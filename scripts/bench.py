@@ -6,24 +6,17 @@ the sum, because both are fetched concurrently. Run with `make bench`; paste the
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-import trustme
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.support.aws import AWS_ENV, MotoServer, create_stack
 from tests.support.harness import invoke_handler
-from tests.support.simulators import ApiSimulator
-
-from credit_monitor import app
+from tests.support.world import local_world
 
 FULLENRICH_LATENCY, LEMLIST_LATENCY = 0.30, 0.20
 RUNS = 15
@@ -39,30 +32,8 @@ def cold_import_seconds() -> float:
 
 
 def main() -> None:
-    workdir = Path(tempfile.mkdtemp(prefix="credit-monitor-bench-"))
-    ca = trustme.CA()
-    ca.cert_pem.write_to_path(str(workdir / "ca.pem"))
-    cert = ca.issue_cert("127.0.0.1")
-    fullenrich = ApiSimulator("fullenrich", cert, "fe-key", balance=5000).start()
-    lemlist = ApiSimulator("lemlist", cert, "lm-key", balance=800).start()
-    fullenrich.latency_seconds, lemlist.latency_seconds = FULLENRICH_LATENCY, LEMLIST_LATENCY
-    moto = MotoServer().start()
-    try:
-        os.environ.update(AWS_ENV)
-        os.environ["AWS_ENDPOINT_URL"] = moto.endpoint_url
-        stack = create_stack(moto.endpoint_url, json.dumps({"fullenrich": "fe-key", "lemlist": "lm-key"}))
-        os.environ.update(
-            {
-                "API_KEYS_SECRET_ID": stack.secret_id,
-                "ALERT_TOPIC_ARN": stack.topic_arn,
-                "FULLENRICH_THRESHOLD": "1000",
-                "LEMLIST_THRESHOLD": "100",
-                "FULLENRICH_API_URL": fullenrich.base_url,
-                "LEMLIST_API_URL": lemlist.base_url,
-                "SSL_CERT_FILE": str(workdir / "ca.pem"),
-            }
-        )
-        app.runtime.cache_clear()
+    with local_world("fe-key", "lm-key", fullenrich_balance=5000, lemlist_balance=800) as world:
+        world.fullenrich.latency_seconds, world.lemlist.latency_seconds = FULLENRICH_LATENCY, LEMLIST_LATENCY
         started = time.perf_counter()
         invoke_handler()
         first = time.perf_counter() - started
@@ -73,10 +44,6 @@ def main() -> None:
             warm.append(time.perf_counter() - started)
             if run.error is not None or len(run.metric("CreditsRemaining")) != 2:
                 raise SystemExit(f"benchmark run failed: {run.error or run.summary()}")
-    finally:
-        fullenrich.stop()
-        lemlist.stop()
-        moto.stop()
 
     slowest, total = max(FULLENRICH_LATENCY, LEMLIST_LATENCY), FULLENRICH_LATENCY + LEMLIST_LATENCY
     median = statistics.median(warm)

@@ -14,6 +14,7 @@ from tests.conftest import FULLENRICH_KEY, LEMLIST_KEY
 from tests.support.aws import AWS_ENV, MotoServer, Stack, create_stack
 from tests.support.harness import Invocation, invoke_handler
 from tests.support.simulators import ApiSimulator
+from tests.support.world import function_environment
 
 KEYS_JSON = json.dumps({"fullenrich": FULLENRICH_KEY, "lemlist": LEMLIST_KEY})
 
@@ -55,18 +56,7 @@ def function_env(
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[dict[str, str]]:
     """The environment template.yaml gives the function, pointed at the simulators."""
-    env = {
-        "API_KEYS_SECRET_ID": stack.secret_id,
-        "ALERT_TOPIC_ARN": stack.topic_arn,
-        "FULLENRICH_THRESHOLD": "1000",
-        "LEMLIST_THRESHOLD": "100",
-        "FULLENRICH_API_URL": fullenrich_api.base_url,
-        "LEMLIST_API_URL": lemlist_api.base_url,
-        "CHECK_DEADLINE_SECONDS": "6",
-        "POWERTOOLS_METRICS_NAMESPACE": "CreditMonitor",
-        "POWERTOOLS_SERVICE_NAME": "credit-monitor",
-        "SSL_CERT_FILE": str(ca_file),
-    }
+    env = function_environment(stack, fullenrich_api.base_url, lemlist_api.base_url, ca_file)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     app.runtime.cache_clear()  # a new sandbox: cold start with this environment

@@ -8,17 +8,11 @@ reached through AWS_ENDPOINT_URL exactly as the function reaches AWS.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import textwrap
-from pathlib import Path
 
-import trustme
-
-from credit_monitor import app
-from tests.support.aws import AWS_ENV, MotoServer, create_stack
 from tests.support.harness import Invocation, invoke_handler
-from tests.support.simulators import ApiSimulator, Reply
+from tests.support.simulators import Reply
+from tests.support.world import local_world
 
 FULLENRICH_KEY = "demo-fullenrich-key-0f3a9c"
 LEMLIST_KEY = "demo-lemlist-key-7b21e4"
@@ -46,35 +40,8 @@ def show(run: Invocation) -> None:
 
 
 def main() -> int:
-    workdir = Path(tempfile.mkdtemp(prefix="credit-monitor-demo-"))
-    ca = trustme.CA()
-    ca.cert_pem.write_to_path(str(workdir / "ca.pem"))
-    cert = ca.issue_cert("127.0.0.1", "localhost")
-    fullenrich = ApiSimulator("fullenrich", cert, FULLENRICH_KEY, balance=5000).start()
-    lemlist = ApiSimulator("lemlist", cert, LEMLIST_KEY, balance=42).start()
-    moto = MotoServer().start()
-    try:
-        os.environ.update(AWS_ENV)
-        os.environ["AWS_ENDPOINT_URL"] = moto.endpoint_url
-        stack = create_stack(
-            moto.endpoint_url, json.dumps({"fullenrich": FULLENRICH_KEY, "lemlist": LEMLIST_KEY})
-        )
-        os.environ.update(
-            {
-                "API_KEYS_SECRET_ID": stack.secret_id,
-                "ALERT_TOPIC_ARN": stack.topic_arn,
-                "FULLENRICH_THRESHOLD": "1000",
-                "LEMLIST_THRESHOLD": "100",
-                "FULLENRICH_API_URL": fullenrich.base_url,
-                "LEMLIST_API_URL": lemlist.base_url,
-                "CHECK_DEADLINE_SECONDS": "6",
-                "POWERTOOLS_METRICS_NAMESPACE": "CreditMonitor",
-                "POWERTOOLS_SERVICE_NAME": "credit-monitor",
-                "SSL_CERT_FILE": str(workdir / "ca.pem"),
-            }
-        )
-        app.runtime.cache_clear()
-
+    with local_world(FULLENRICH_KEY, LEMLIST_KEY, fullenrich_balance=5000, lemlist_balance=42) as world:
+        fullenrich, lemlist, stack = world.fullenrich, world.lemlist, world.stack
         heading("1. Scheduled run: FullEnrich 5,000 (threshold 1,000), lemlist 42 (threshold 100)")
         first = invoke_handler()
         show(first)
@@ -104,10 +71,6 @@ def main() -> int:
         ]
         print("  API keys in logs, metrics or alerts: " + (f"LEAKED {leaked}" if leaked else "none"))
         return 1 if leaked else 0
-    finally:
-        fullenrich.stop()
-        lemlist.stop()
-        moto.stop()
 
 
 if __name__ == "__main__":
