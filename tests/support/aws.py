@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
+
+# moto's recorder reads its file location once, at import: keep recordings out of the work tree.
+os.environ.setdefault(
+    "MOTO_RECORDER_FILEPATH", str(Path(tempfile.mkdtemp(prefix="moto-")) / "recording.jsonl")
+)
 
 import boto3
 import urllib3
@@ -46,6 +58,40 @@ class MotoServer:
     def reset(self) -> None:
         urllib3.request("POST", f"{self.endpoint_url}/moto-api/reset")
 
+    @contextmanager
+    def recording(self) -> Iterator[list[dict[str, Any]]]:
+        """Record every AWS request made inside the block; the list is filled when it ends."""
+        recorded: list[dict[str, Any]] = []
+        api = f"{self.endpoint_url}/moto-api/recorder"
+        urllib3.request("POST", f"{api}/reset-recording")
+        urllib3.request("POST", f"{api}/start-recording")
+        try:
+            yield recorded
+        finally:
+            urllib3.request("POST", f"{api}/stop-recording")
+            lines = urllib3.request("GET", f"{api}/download-recording").data.decode().splitlines()
+            recorded.extend(json.loads(line) for line in lines if line.strip())
+
+
+def api_calls(recorded: list[dict[str, Any]], arns: dict[str, str]) -> set[tuple[str, str]]:
+    """(IAM action, resource ARN) for each recorded request; `arns` maps names (a secret's) to ARNs."""
+    calls = set()
+    for entry in recorded:
+        headers = {k.lower(): v for k, v in entry["headers"].items()}
+        service = headers["authorization"].split("Credential=")[1].split("/")[3]
+        body = entry.get("body") or ""
+        if entry.get("body_encoded"):
+            body = base64.b64decode(body).decode()
+        if "x-amz-target" in headers:
+            operation = headers["x-amz-target"].split(".")[-1]
+            params: dict[str, Any] = json.loads(body or "{}")
+        else:
+            params = {k: v[0] for k, v in parse_qs(body).items()}
+            operation = params.pop("Action")
+        identifier = params.get("SecretId") or params.get("TopicArn") or params.get("TableName") or "*"
+        calls.add((f"{service}:{operation}", arns.get(identifier, identifier)))
+    return calls
+
 
 @dataclass
 class AlertInbox:
@@ -73,6 +119,7 @@ class Stack:
     """The resources the deployed stack would give the function."""
 
     secret_id: str
+    secret_arn: str | None
     topic_arn: str
     inbox: AlertInbox
     secrets: SecretsManagerClient
@@ -86,12 +133,13 @@ def create_stack(
     secrets = boto3.client("secretsmanager", **kwargs)
     sns = boto3.client("sns", **kwargs)
     sqs = boto3.client("sqs", **kwargs)
+    secret_arn = None
     if secret_string is not None:
-        secrets.create_secret(Name=secret_id, SecretString=secret_string)
+        secret_arn = secrets.create_secret(Name=secret_id, SecretString=secret_string)["ARN"]
     topic_arn = sns.create_topic(Name="credit-monitor-alerts")["TopicArn"]
     queue_url = sqs.create_queue(QueueName="alert-inbox")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
     ]
     sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
-    return Stack(secret_id, topic_arn, AlertInbox(sqs, queue_url), secrets, sns)
+    return Stack(secret_id, secret_arn, topic_arn, AlertInbox(sqs, queue_url), secrets, sns)

@@ -6,35 +6,13 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[2]
-TEMPLATE = REPO / "template.yaml"
+from tests.support.cfn import REPO, TEMPLATE, load_template
+
 TOOL_ENV = {**os.environ, "SAM_CLI_TELEMETRY": "0", "AWS_DEFAULT_REGION": "us-east-1"}
-
-
-class CfnLoader(yaml.SafeLoader):
-    """Reads CloudFormation short-form tags (!Ref, !Sub, …) as plain {Fn: value} mappings."""
-
-
-def _tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
-    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
-    if isinstance(node, yaml.ScalarNode):
-        return {name: loader.construct_scalar(node)}
-    if isinstance(node, yaml.SequenceNode):
-        return {name: loader.construct_sequence(node, deep=True)}
-    return {name: loader.construct_mapping(node, deep=True)}  # type: ignore[arg-type]
-
-
-CfnLoader.add_multi_constructor("!", _tag)
-
-
-def load_template() -> dict[str, Any]:
-    template: dict[str, Any] = yaml.load(TEMPLATE.read_text(), Loader=CfnLoader)  # noqa: S506 - SafeLoader subclass
-    return template
 
 
 def run_tool(*args: str) -> subprocess.CompletedProcess[str]:
@@ -66,6 +44,23 @@ def test_sam_validate_lint() -> None:
 def test_cfn_lint() -> None:
     result = run_tool(require("cfn-lint"), str(TEMPLATE))
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.template
+def test_checkov_security_scan_has_no_failed_checks() -> None:
+    """Every skipped check carries its reason in the template's Metadata (checkov: skip)."""
+    result = run_tool(
+        require("checkov"),
+        "--file",
+        str(TEMPLATE),
+        "--framework",
+        "cloudformation",
+        "--compact",
+        "--quiet",
+        "--skip-download",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Failed checks: 0" in result.stdout
 
 
 @pytest.mark.template

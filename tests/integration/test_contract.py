@@ -1,0 +1,107 @@
+"""template.yaml and the code cannot drift: alarms, dashboard, environment, IAM and wiring are all
+checked against what the function really does when it runs (EMF it prints, variables it reads,
+AWS calls it makes against moto server)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from credit_monitor.config import load_lambda_config
+from tests.support.aws import MotoServer, Stack, api_calls
+from tests.support.cfn import ACCOUNT, PARTITION, REGION, Deployment, load_template, translate
+from tests.support.contract import (
+    RecordingEnvironment,
+    alarm_drift,
+    dashboard_drift,
+    emitted_metrics,
+    environment_drift,
+    function_environment,
+    policy_drift,
+    role_statements,
+    wiring_drift,
+)
+from tests.support.harness import Invocation, invoke_handler
+from tests.support.simulators import ApiSimulator
+
+FUNCTION_NAME = "credit-monitor-CreditMonitorFunction-1A2B3C4D"
+LOG_GROUP_ARN = f"arn:{PARTITION}:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/credit-monitor:*"
+
+
+@pytest.fixture(scope="module")
+def translated() -> dict[str, Any]:
+    return translate(load_template())
+
+
+@pytest.fixture
+def deployment(translated: dict[str, Any], stack: Stack) -> Deployment:
+    """The template resolved as if deployed into moto's account, with moto's topic."""
+    topic_name = stack.topic_arn.rsplit(":", 1)[1]
+    return Deployment(
+        translated,
+        refs={"AlertTopic": stack.topic_arn, "CreditMonitorFunction": FUNCTION_NAME},
+        attributes={("AlertTopic", "TopicName"): topic_name, ("CreditMonitorLogGroup", "Arn"): LOG_GROUP_ARN},
+    )
+
+
+@pytest.fixture
+def recorded_run(
+    function_env: dict[str, str], moto_server: MotoServer, stack: Stack, lemlist_api: ApiSimulator
+) -> tuple[Invocation, set[tuple[str, str]]]:
+    """A run that exercises every AWS call the function makes: the secret read and an alert."""
+    lemlist_api.balance = 1
+    with moto_server.recording() as recorded:
+        run = invoke_handler()
+    assert run.error is None, run.error
+    assert stack.secret_arn is not None
+    return run, api_calls(recorded, {stack.secret_id: stack.secret_arn})
+
+
+def report(drift: list[str]) -> str:
+    return "template.yaml and the code have drifted:\n  - " + "\n  - ".join(drift)
+
+
+def test_alarms_watch_metrics_the_function_emits(
+    deployment: Deployment, recorded_run: tuple[Invocation, set[tuple[str, str]]]
+) -> None:
+    run, _ = recorded_run
+    drift = alarm_drift(deployment, emitted_metrics(run.emf))
+    assert not drift, report(drift)
+
+
+def test_dashboard_plots_metrics_the_function_emits(
+    deployment: Deployment,
+    recorded_run: tuple[Invocation, set[tuple[str, str]]],
+    function_env: dict[str, str],
+) -> None:
+    run, _ = recorded_run
+    drift = dashboard_drift(
+        deployment, emitted_metrics(run.emf), function_env["POWERTOOLS_METRICS_NAMESPACE"]
+    )
+    assert not drift, report(drift)
+
+
+def test_role_allows_exactly_the_calls_the_code_makes(
+    deployment: Deployment, recorded_run: tuple[Invocation, set[tuple[str, str]]]
+) -> None:
+    _, calls = recorded_run
+    assert {action for action, _ in calls} == {"secretsmanager:GetSecretValue", "sns:Publish"}
+    statements, drift = role_statements(deployment)
+    drift += policy_drift(statements, calls)
+    assert not drift, report(drift)
+
+
+def test_environment_set_by_the_template_is_exactly_what_the_config_reads(deployment: Deployment) -> None:
+    template_env = function_environment(deployment)
+    recording = RecordingEnvironment(template_env)
+    load_lambda_config(recording)
+    drift = environment_drift(template_env, recording.read)
+    assert not drift, report(drift)
+
+
+def test_schedule_dead_letter_queue_and_alarm_actions_point_at_real_resources(
+    translated: dict[str, Any],
+) -> None:
+    drift = wiring_drift(translated)
+    assert not drift, report(drift)

@@ -1,0 +1,159 @@
+"""The contract checks catch what they promise to catch: each test breaks one thing the way a person
+would (in the template text, or in what the code emits or calls) and asserts the message names it."""
+
+from __future__ import annotations
+
+import contextlib
+
+import pytest
+
+from credit_monitor.config import load_lambda_config
+from tests.support.cfn import TEMPLATE, Deployment, load_template, translate
+from tests.support.contract import (
+    Metric,
+    RecordingEnvironment,
+    alarm_drift,
+    dashboard_drift,
+    environment_drift,
+    function_environment,
+    policy_drift,
+    role_statements,
+    wiring_drift,
+)
+
+TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:credit-monitor-AlertTopic"
+SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:credit-monitor/api-keys-Ab12Cd"
+CALLS = {("secretsmanager:GetSecretValue", SECRET_ARN), ("sns:Publish", TOPIC_ARN)}
+
+
+def emitted(name: str = "CreditsRemaining") -> set[Metric]:
+    """What the code emits (established for real by tests/integration/test_contract.py)."""
+    return {
+        Metric("CreditMonitor", metric, (("Provider", provider),))
+        for metric in (name, "CheckFailed")
+        for provider in ("fullenrich", "lemlist")
+    }
+
+
+def deployment(old: str = "", new: str = "") -> Deployment:
+    text = TEMPLATE.read_text()
+    if old:
+        assert old in text, f"the mutation no longer applies: {old!r} is not in template.yaml"
+        text = text.replace(old, new)
+    return Deployment(
+        translate(load_template(text)),
+        refs={"AlertTopic": TOPIC_ARN, "CreditMonitorFunction": "fn"},
+        attributes={("AlertTopic", "TopicName"): "credit-monitor-AlertTopic"},
+    )
+
+
+def test_the_unchanged_template_has_no_drift() -> None:
+    d = deployment()
+    statements, role_problems = role_statements(d)
+    assert alarm_drift(d, emitted()) == []
+    assert dashboard_drift(d, emitted(), "CreditMonitor") == []
+    assert role_problems + policy_drift(statements, CALLS) == []
+    assert wiring_drift(d.template) == []
+
+
+def test_metric_renamed_in_the_code_is_caught_by_alarms_and_dashboard() -> None:
+    d = deployment()
+    drift = alarm_drift(d, emitted(name="CreditsLeft"))
+    assert any(
+        line.startswith(
+            "alarm FullenrichLowBalanceAlarm watches CreditMonitor/CreditsRemaining [Provider=fullenrich]"
+        )
+        and "never emits" in line
+        for line in drift
+    )
+    assert any(
+        "widget 'lemlist credits' plots CreditMonitor/CreditsRemaining" in line
+        for line in dashboard_drift(d, emitted(name="CreditsLeft"), "CreditMonitor")
+    )
+
+
+def test_alarm_dimension_typo_is_caught() -> None:
+    d = deployment(
+        "Dimensions: [{Name: Provider, Value: lemlist}]", "Dimensions: [{Name: provider, Value: lemlist}]"
+    )
+    assert any(
+        "[provider=lemlist], which the function never emits" in line for line in alarm_drift(d, emitted())
+    )
+
+
+def test_dropped_policy_statement_is_caught() -> None:
+    d = deployment(
+        "                Action: sns:Publish\n", "                Action: sns:GetTopicAttributes\n"
+    )
+    statements, _ = role_statements(d)
+    drift = policy_drift(statements, CALLS)
+    assert f"the code calls sns:Publish on {TOPIC_ARN}, which the role does not allow" in drift
+    assert "the role grants sns:GetTopicAttributes, which the code never calls" in drift
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            "Resource: !Ref AlertTopic",
+            'Resource: "*"',
+            "the role grants sns:Publish on Resource '*', where a specific ARN exists",
+        ),
+        ("Action: sns:Publish", 'Action: "sns:*"', "the role grants wildcard action 'sns:*'"),
+    ],
+)
+def test_policy_widened_to_a_wildcard_is_caught(old: str, new: str, expected: str) -> None:
+    statements, _ = role_statements(deployment(old, new))
+    assert expected in policy_drift(statements, CALLS)
+
+
+def test_managed_policy_on_the_role_is_caught() -> None:
+    d = deployment(
+        "      Policies:\n        - PolicyName: write-own-logs",
+        "      ManagedPolicyArns: [arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]\n"
+        "      Policies:\n        - PolicyName: write-own-logs",
+    )
+    _, drift = role_statements(d)
+    assert drift == [
+        "role CreditMonitorRole attaches managed policy "
+        "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole, whose grants cannot be checked"
+    ]
+
+
+def _environment_drift(d: Deployment) -> list[str]:
+    env = function_environment(d)
+    recording = RecordingEnvironment(env)
+    with contextlib.suppress(ValueError):  # a missing required variable: what was read still tells
+        load_lambda_config(recording)
+    return environment_drift(env, recording.read)
+
+
+def test_unused_environment_variable_is_caught() -> None:
+    d = deployment(
+        '          CHECK_DEADLINE_SECONDS: "10"\n',
+        '          CHECK_DEADLINE_SECONDS: "10"\n          FEATURE_X: "on"\n',
+    )
+    assert _environment_drift(d) == ["template.yaml sets FEATURE_X, but the config never reads it"]
+
+
+def test_environment_variable_the_template_forgot_is_caught() -> None:
+    d = deployment('          CHECK_DEADLINE_SECONDS: "10"\n', "")
+    assert _environment_drift(d) == [
+        "the config reads CHECK_DEADLINE_SECONDS, but template.yaml does not set it"
+    ]
+
+
+def test_schedule_without_its_dead_letter_queue_is_caught() -> None:
+    d = deployment(
+        "            DeadLetterConfig:\n              Arn: !GetAtt ScheduleDeadLetterQueue.Arn\n", ""
+    )
+    assert any("dead-letter queue: has no dead-letter queue" in line for line in wiring_drift(d.template))
+
+
+def test_alarm_action_pointing_elsewhere_is_caught() -> None:
+    d = deployment(
+        "      AlarmActions: [!Ref AlertTopic]\n", "      AlarmActions: [!Ref ScheduleDeadLetterQueue]\n"
+    )
+    assert any(
+        "AlarmActions" in line and "is not a AWS::SNS::Topic" in line for line in wiring_drift(d.template)
+    )
