@@ -1,23 +1,33 @@
-"""The Lambda entry point: wires config, keys, HTTP, metrics and SNS together. Logic lives elsewhere."""
+"""The Lambda entry point: wires config, keys, HTTP, state, metrics and SNS together."""
 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from credit_monitor.adapters.alerts import AlertDeliveryError, SnsAlertPublisher
+from credit_monitor.adapters.alerts import AlertDeliveryError, SnsNotifier
 from credit_monitor.adapters.http import HttpClient, build_pool_manager
 from credit_monitor.adapters.metrics import emit_check_metrics
 from credit_monitor.adapters.secrets import SecretsManagerKeySource
+from credit_monitor.adapters.state import DynamoStateStore, StateError
+from credit_monitor.alerting import Decision, ProviderState, decide
 from credit_monitor.checks import run_checks
 from credit_monitor.config import LambdaConfig, load_lambda_config
-from credit_monitor.core import low_balance_alerts, summarize
+from credit_monitor.core import CheckResult, summarize
+from credit_monitor.messages import render
 
 logger = Logger()
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -27,26 +37,45 @@ class Runtime:
     config: LambdaConfig
     keys: SecretsManagerKeySource
     http: HttpClient
-    publisher: SnsAlertPublisher
+    notifier: SnsNotifier
+    state: DynamoStateStore
+    clock: Callable[[], datetime] = field(default=utc_now)
 
 
 @functools.cache
 def runtime() -> Runtime:
     """Built on the first (cold) invocation; bad configuration fails here, naming the variable."""
-    config = load_lambda_config()
+    return build_runtime(load_lambda_config())
+
+
+def build_runtime(config: LambdaConfig) -> Runtime:
     return Runtime(
         config=config,
         keys=SecretsManagerKeySource(config.api_keys_secret_id),
         http=HttpClient(build_pool_manager()),
-        publisher=SnsAlertPublisher(config.alert_topic_arn),
+        notifier=SnsNotifier(config.alert_topic_arn),
+        state=DynamoStateStore(config.state_table_name),
     )
 
 
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    rt = runtime()
-    providers = [item.provider for item in rt.config.checks.providers]
-    results = run_checks(rt.config.checks, rt.keys, rt.http)
+    return handle(runtime())
+
+
+def handle(rt: Runtime) -> dict[str, Any]:
+    """One scheduled run. Failures are collected and raised at the end, after metrics are flushed."""
+    now = rt.clock()
+    settings = {item.name: item for item in rt.config.checks.providers}
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="state") as pool:
+        state_read = pool.submit(rt.state.load, settings)  # concurrent with the HTTP fetches
+        results = run_checks(rt.config.checks, rt.keys, rt.http)
+        errors: list[Exception] = []
+        try:
+            states = state_read.result()
+        except StateError as exc:
+            errors.append(exc)
+            states = {}
 
     for result in results:
         if result.error is not None:
@@ -54,20 +83,62 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
                 f"{result.provider} check failed: {result.error.message}",
                 extra={"provider": result.provider, "failure": result.error.kind.value},
             )
-    emit_check_metrics(rt.config.metrics_namespace, results)
+
+    claimed: dict[str, tuple[ProviderState, Decision]] = {}
+    for result in results:
+        if result.provider not in states:
+            continue
+        try:
+            claimed[result.provider] = rt.state.transition(
+                result.provider, states[result.provider], _decider(rt, result, now)
+            )
+        except StateError as exc:
+            errors.append(exc)
+
+    emit_check_metrics(
+        rt.config.metrics_namespace,
+        results,
+        {name: decision.forecast for name, (_, decision) in claimed.items() if decision.forecast},
+    )
     summary = summarize(results)
+    for name, (_, decision) in claimed.items():
+        summary[name]["level"] = decision.state.level.name
+        if decision.forecast is not None:
+            summary[name]["forecast"] = decision.forecast.describe()
     logger.info("credit check finished", extra={"providers": summary})
 
-    alerts = low_balance_alerts(
-        results,
-        display_names={p.name: p.display_name for p in providers},
-        top_up_urls={p.name: p.top_up_url for p in providers},
-    )
-    sent, undelivered = rt.publisher.publish_all(alerts)
-    if sent:
-        logger.info("low-balance alerts published", extra={"alerts_sent": sent})
-    if undelivered:
-        for error in undelivered:
+    sent = _publish(rt, claimed, errors)
+    if errors:
+        for error in errors:
             logger.error(str(error))
-        raise AlertDeliveryError("; ".join(str(error) for error in undelivered))
-    return {"providers": summary, "alerts_sent": sent}
+        failure = AlertDeliveryError if all(isinstance(e, AlertDeliveryError) for e in errors) else StateError
+        raise failure("; ".join(str(error) for error in errors))
+    return {"providers": summary, "notifications": sent}
+
+
+def _decider(rt: Runtime, result: CheckResult, now: datetime) -> Callable[[ProviderState], Decision]:
+    levels = next(item.levels for item in rt.config.checks.providers if item.name == result.provider)
+    return lambda state: decide(state, result, now, levels, rt.config.alert_policy)
+
+
+def _publish(
+    rt: Runtime, claimed: dict[str, tuple[ProviderState, Decision]], errors: list[Exception]
+) -> list[str]:
+    """Send what each transition claimed; if a send fails, give the transition back for the retry."""
+    providers = {item.name: item.provider for item in rt.config.checks.providers}
+    sent: list[str] = []
+    for name, (before, decision) in claimed.items():
+        for note in decision.notifications:
+            try:
+                rt.notifier.publish(note, render(note, providers[name]))
+            except AlertDeliveryError as exc:
+                errors.append(exc)
+                if not rt.state.restore(name, before, decision.state):
+                    logger.warning(
+                        f"{name} state moved on before it could be restored; a notification may be lost"
+                    )
+                break
+            sent.append(f"{name}: {note.kind.value}")
+    if sent:
+        logger.info("notifications published", extra={"notifications": sent})
+    return sent

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from credit_monitor.alerting import AlertPolicy, Levels
 from credit_monitor.providers import PROVIDERS, Provider
 
 DEFAULT_METRICS_NAMESPACE = "CreditMonitor"
@@ -33,10 +34,16 @@ class ProviderSettings:
     provider: Provider
     api_url: str
     threshold: float
+    """The warning level."""
+    critical_threshold: float | None = None
 
     @property
     def name(self) -> str:
         return self.provider.name
+
+    @property
+    def levels(self) -> Levels:
+        return Levels(warning=self.threshold, critical=self.critical_threshold)
 
 
 @dataclass(frozen=True)
@@ -52,6 +59,8 @@ class LambdaConfig:
     checks: CheckSettings
     api_keys_secret_id: str
     alert_topic_arn: str
+    state_table_name: str
+    alert_policy: AlertPolicy
     metrics_namespace: str
     service_name: str
 
@@ -64,20 +73,17 @@ def api_url_var(provider: Provider) -> str:
     return f"{provider.env_prefix}_API_URL"
 
 
+def critical_threshold_var(provider: Provider) -> str:
+    return f"{provider.env_prefix}_CRITICAL_THRESHOLD"
+
+
 def api_key_var(provider: Provider) -> str:
     return f"{provider.env_prefix}_API_KEY"
 
 
 def load_check_settings(environ: Mapping[str, str] | None = None) -> CheckSettings:
     env = os.environ if environ is None else environ
-    providers = tuple(
-        ProviderSettings(
-            provider=provider,
-            api_url=_https_url(env, api_url_var(provider), provider.default_api_url),
-            threshold=_non_negative_number(env, threshold_var(provider)),
-        )
-        for provider in PROVIDERS
-    )
+    providers = tuple(_provider_settings(env, provider) for provider in PROVIDERS)
     deadline = _non_negative_number(env, "CHECK_DEADLINE_SECONDS", DEFAULT_CHECK_DEADLINE_SECONDS)
     if not 0 < deadline <= MAX_CHECK_DEADLINE_SECONDS:
         raise ConfigError(
@@ -85,6 +91,38 @@ def load_check_settings(environ: Mapping[str, str] | None = None) -> CheckSettin
             f" (the function times out at 30 s), got {deadline:g}"
         )
     return CheckSettings(providers=providers, deadline_seconds=deadline)
+
+
+def _provider_settings(env: Mapping[str, str], provider: Provider) -> ProviderSettings:
+    warning = _non_negative_number(env, threshold_var(provider))
+    critical = None
+    if env.get(critical_threshold_var(provider), "").strip():  # empty: no critical level
+        critical = _non_negative_number(env, critical_threshold_var(provider))
+        if critical >= warning:
+            raise ConfigError(
+                f"{critical_threshold_var(provider)} ({critical:g}) must be below "
+                f"{threshold_var(provider)} ({warning:g}): critical is the more urgent, lower level"
+            )
+    return ProviderSettings(
+        provider=provider,
+        api_url=_https_url(env, api_url_var(provider), provider.default_api_url),
+        threshold=warning,
+        critical_threshold=critical,
+    )
+
+
+def load_alert_policy(env: Mapping[str, str]) -> AlertPolicy:
+    reminder_hours = _non_negative_number(env, "REMINDER_HOURS", 24)
+    if reminder_hours < 1:
+        raise ConfigError(f"REMINDER_HOURS must be at least 1, got {reminder_hours:g}")
+    failures = _non_negative_number(env, "FAILURES_BEFORE_ALERT", 3)
+    if not failures.is_integer() or failures < 1:
+        raise ConfigError(f"FAILURES_BEFORE_ALERT must be a whole number >= 1, got {failures:g}")
+    return AlertPolicy(
+        reminder_hours=reminder_hours,
+        failures_before_alert=int(failures),
+        min_days_left=_non_negative_number(env, "MIN_DAYS_LEFT", 7),
+    )
 
 
 def load_lambda_config(environ: Mapping[str, str] | None = None) -> LambdaConfig:
@@ -96,6 +134,8 @@ def load_lambda_config(environ: Mapping[str, str] | None = None) -> LambdaConfig
         checks=load_check_settings(env),
         api_keys_secret_id=_required(env, "API_KEYS_SECRET_ID"),
         alert_topic_arn=topic_arn,
+        state_table_name=_required(env, "STATE_TABLE_NAME"),
+        alert_policy=load_alert_policy(env),
         metrics_namespace=env.get("POWERTOOLS_METRICS_NAMESPACE", "").strip() or DEFAULT_METRICS_NAMESPACE,
         service_name=env.get("POWERTOOLS_SERVICE_NAME", "").strip() or DEFAULT_SERVICE_NAME,
     )

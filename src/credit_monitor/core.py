@@ -68,18 +68,6 @@ class CheckResult:
         return "LOW" if self.is_low else "OK"
 
 
-@dataclass(frozen=True)
-class LowBalanceAlert:
-    provider: str
-    display_name: str
-    balance: float
-    threshold: float
-    top_up_url: str
-
-
-SUBJECT_MAX_LENGTH = 100
-
-
 def require_number(value: object, where: str) -> float:
     """A balance must be a finite JSON number: bool, string and null are rejected, not coerced."""
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -144,52 +132,6 @@ def redact(text: str, secrets: Iterable[str]) -> str:
 
 def format_balance(value: float) -> str:
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
-
-
-def low_balance_alerts(
-    results: Iterable[CheckResult], display_names: Mapping[str, str], top_up_urls: Mapping[str, str]
-) -> list[LowBalanceAlert]:
-    """Failed checks never alert as low: a missing number is not a zero balance."""
-    return [
-        LowBalanceAlert(
-            provider=result.provider,
-            display_name=display_names.get(result.provider, result.provider),
-            balance=result.balance.credits,
-            threshold=result.threshold,
-            top_up_url=top_up_urls.get(result.provider, ""),
-        )
-        for result in results
-        if result.balance is not None and result.is_low
-    ]
-
-
-def alert_subject(alert: LowBalanceAlert) -> str:
-    subject = (
-        f"[credit-monitor] {alert.display_name} credits low: "
-        f"{format_balance(alert.balance)} (threshold {format_balance(alert.threshold)})"
-    )
-    if len(subject) > SUBJECT_MAX_LENGTH:
-        subject = subject[: SUBJECT_MAX_LENGTH - 1] + "…"
-    return subject
-
-
-def alert_body(alert: LowBalanceAlert) -> str:
-    lines = [
-        f"{alert.display_name} credits are below your alert threshold.",
-        "",
-        f"  Balance:    {format_balance(alert.balance)} credits",
-        f"  Threshold:  {format_balance(alert.threshold)} credits",
-        "",
-        "Top up before enrichment or outreach stops.",
-    ]
-    if alert.top_up_url:
-        lines.append(f"Top up: {alert.top_up_url}")
-    lines += [
-        "",
-        "You get this message on every scheduled check while the balance stays below the threshold.",
-        "-- credit-monitor",
-    ]
-    return "\n".join(lines)
 
 
 def summarize(results: Iterable[CheckResult]) -> dict[str, dict[str, object]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,7 +12,7 @@ import pytest
 from credit_monitor import app
 from tests.conftest import FULLENRICH_KEY, LEMLIST_KEY
 from tests.support.aws import AWS_ENV, MotoServer, Stack, create_stack
-from tests.support.harness import Invocation, invoke_handler
+from tests.support.harness import Invocation, Invoke, SimClock, invoke_handler
 from tests.support.simulators import ApiSimulator
 from tests.support.world import function_environment
 
@@ -71,15 +71,13 @@ def assert_no_key_leaked(*texts: str) -> None:
 
 
 @pytest.fixture
-def invoke(
-    function_env: dict[str, str], stack: Stack, caplog: pytest.LogCaptureFixture
-) -> Callable[[], Invocation]:
+def invoke(function_env: dict[str, str], stack: Stack, caplog: pytest.LogCaptureFixture) -> Invoke:
     """Invoke the handler; every call checks that no key appears in any output it produced."""
 
-    def _invoke() -> Invocation:
+    def _invoke(clock: SimClock | None = None) -> Invocation:
         caplog.clear()
         caplog.set_level(logging.INFO)
-        invocation = invoke_handler()
+        invocation = invoke_handler(clock=clock)
         sent = json.dumps(stack.inbox.messages())
         assert_no_key_leaked(
             invocation.output, caplog.text, repr(invocation.error), json.dumps(invocation.result), sent

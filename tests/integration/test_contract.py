@@ -22,7 +22,7 @@ from tests.support.contract import (
     role_statements,
     wiring_drift,
 )
-from tests.support.harness import Invocation, invoke_handler
+from tests.support.harness import Invocation, SimClock, invoke_handler
 from tests.support.simulators import ApiSimulator
 
 FUNCTION_NAME = "credit-monitor-CreditMonitorFunction-1A2B3C4D"
@@ -40,22 +40,44 @@ def deployment(translated: dict[str, Any], stack: Stack) -> Deployment:
     topic_name = stack.topic_arn.rsplit(":", 1)[1]
     return Deployment(
         translated,
-        refs={"AlertTopic": stack.topic_arn, "CreditMonitorFunction": FUNCTION_NAME},
-        attributes={("AlertTopic", "TopicName"): topic_name, ("CreditMonitorLogGroup", "Arn"): LOG_GROUP_ARN},
+        refs={
+            "AlertTopic": stack.topic_arn,
+            "CreditMonitorFunction": FUNCTION_NAME,
+            "AlertStateTable": stack.table_name,
+        },
+        attributes={
+            ("AlertTopic", "TopicName"): topic_name,
+            ("CreditMonitorLogGroup", "Arn"): LOG_GROUP_ARN,
+            ("AlertStateTable", "Arn"): stack.table_arn,
+        },
     )
 
 
 @pytest.fixture
 def recorded_run(
-    function_env: dict[str, str], moto_server: MotoServer, stack: Stack, lemlist_api: ApiSimulator
+    function_env: dict[str, str],
+    moto_server: MotoServer,
+    stack: Stack,
+    fullenrich_api: ApiSimulator,
+    lemlist_api: ApiSimulator,
 ) -> tuple[Invocation, set[tuple[str, str]]]:
-    """A run that exercises every AWS call the function makes: the secret read and an alert."""
-    lemlist_api.balance = 1
+    """Runs that exercise every metric and AWS call: secret, state, a forecast, and a notification."""
+    clock = SimClock()
+    output = []
     with moto_server.recording() as recorded:
-        run = invoke_handler()
-    assert run.error is None, run.error
+        for balance in (400, 300, 200):  # falling by 100 every 4 hours: a forecast after 8 hours
+            lemlist_api.balance = balance
+            fullenrich_api.balance = balance * 10
+            run = invoke_handler(clock=clock)
+            assert run.error is None, run.error
+            output.append(run.output)
+            clock.advance(4)
+        lemlist_api.balance = 1
+        last = invoke_handler()  # through the real Lambda entry point, alerting
+    assert last.error is None, last.error
     assert stack.secret_arn is not None
-    return run, api_calls(recorded, {stack.secret_id: stack.secret_arn})
+    merged = Invocation(result=last.result, error=None, output="\n".join([*output, last.output]))
+    return merged, api_calls(recorded, {stack.secret_id: stack.secret_arn, stack.table_name: stack.table_arn})
 
 
 def report(drift: list[str]) -> str:
@@ -86,7 +108,12 @@ def test_role_allows_exactly_the_calls_the_code_makes(
     deployment: Deployment, recorded_run: tuple[Invocation, set[tuple[str, str]]]
 ) -> None:
     _, calls = recorded_run
-    assert {action for action, _ in calls} == {"secretsmanager:GetSecretValue", "sns:Publish"}
+    assert {action for action, _ in calls} == {
+        "secretsmanager:GetSecretValue",
+        "sns:Publish",
+        "dynamodb:BatchGetItem",
+        "dynamodb:PutItem",
+    }
     statements, drift = role_statements(deployment)
     drift += policy_drift(statements, calls)
     assert not drift, report(drift)

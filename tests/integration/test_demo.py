@@ -21,6 +21,8 @@ def test_demo_runs_end_to_end_and_shows_metrics_and_the_alert() -> None:
     assert completed.returncode == 0, completed.stdout + completed.stderr
     out = completed.stdout
     assert "lemlist     CreditsRemaining=42" in out
-    assert "Subject: [credit-monitor] lemlist credits low: 42 (threshold 100)" in out
+    assert "Subject: [credit-monitor] lemlist credits below warning: 42 left" in out
+    assert "Subject: [credit-monitor] Reminder: lemlist still below warning, 42 left" in out
+    assert "Subject: [credit-monitor] lemlist credits recovered: 5,000" in out
     assert "fullenrich  FAILED" in out
-    assert "API keys in logs, metrics or alerts: none" in out
+    assert "API keys in logs, metrics or notifications: none" in out

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 
 from credit_monitor.adapters.alerts import AlertDeliveryError
 from tests.support.aws import Stack
-from tests.support.harness import Invocation
+from tests.support.harness import Invoke
 from tests.support.simulators import ApiSimulator, Reply
-
-Invoke = Callable[[], Invocation]
 
 
 def test_both_healthy_records_balances_and_sends_nothing(
@@ -52,13 +48,12 @@ def test_one_below_threshold_sends_one_alert_naming_provider_balance_and_thresho
     assert run.error is None
     [message] = stack.inbox.messages()
     assert message["MessageAttributes"]["provider"]["Value"] == "lemlist"
-    assert len(message["Subject"]) <= 100
-    assert "lemlist" in message["Subject"]
-    assert "42" in message["Subject"]
-    assert "Balance:    42 credits" in message["Message"]
-    assert "Threshold:  100 credits" in message["Message"]
+    assert message["MessageAttributes"]["kind"]["Value"] == "LOW"
+    assert message["Subject"] == "[credit-monitor] lemlist credits below warning: 42 left"
+    assert "Balance:       42 credits" in message["Message"]
+    assert "Level crossed: warning (100 credits)" in message["Message"]
     assert run.result is not None
-    assert run.result["alerts_sent"] == ["lemlist"]
+    assert run.result["notifications"] == ["lemlist: LOW"]
 
 
 def test_both_below_threshold_send_one_alert_each(
@@ -266,7 +261,7 @@ def test_warm_invocations_read_the_secret_once(invoke: Invoke, stack: Stack) -> 
     assert invoke().metric("CheckFailed") == {"fullenrich": 0, "lemlist": 0}
 
 
-def test_unpublishable_alert_fails_the_invocation_after_metrics_are_flushed(
+def test_unpublishable_alert_fails_the_invocation_after_metrics_and_is_sent_by_the_retry(
     invoke: Invoke, stack: Stack, lemlist_api: ApiSimulator
 ) -> None:
     lemlist_api.balance = 1
@@ -278,3 +273,8 @@ def test_unpublishable_alert_fails_the_invocation_after_metrics_are_flushed(
     assert "lemlist" in str(run.error)
     assert run.metric("CreditsRemaining")["lemlist"] == 1  # flushed before the failure
     assert run.summary()["lemlist"]["status"] == "LOW"
+    # The claimed transition was given back: Lambda's retry sends the notification, nothing is lost.
+    stack.subscribe_inbox()
+    retry = invoke()
+    assert retry.error is None
+    assert [m["MessageAttributes"]["kind"]["Value"] for m in stack.inbox.messages()] == ["LOW"]

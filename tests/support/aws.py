@@ -24,6 +24,7 @@ import urllib3
 from moto.server import ThreadedMotoServer
 
 if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_sns import SNSClient
     from mypy_boto3_sqs import SQSClient
@@ -88,7 +89,13 @@ def api_calls(recorded: list[dict[str, Any]], arns: dict[str, str]) -> set[tuple
         else:
             params = {k: v[0] for k, v in parse_qs(body).items()}
             operation = params.pop("Action")
-        identifier = params.get("SecretId") or params.get("TopicArn") or params.get("TableName") or "*"
+        tables = list(params.get("RequestItems", {}))  # batch operations name their tables here
+        identifier = (
+            params.get("SecretId")
+            or params.get("TopicArn")
+            or params.get("TableName")
+            or (tables[0] if len(tables) == 1 else "*")
+        )
         calls.add((f"{service}:{operation}", arns.get(identifier, identifier)))
     return calls
 
@@ -124,6 +131,41 @@ class Stack:
     inbox: AlertInbox
     secrets: SecretsManagerClient
     sns: SNSClient
+    table_name: str
+    table_arn: str
+    dynamodb: DynamoDBClient
+
+    def subscribe_inbox(self) -> None:
+        """(Re)create the topic and its SQS subscription, e.g. after a test deleted the topic."""
+        self.sns.create_topic(Name=self.topic_arn.rsplit(":", 1)[1])
+        queue_arn = self.inbox.sqs.get_queue_attributes(
+            QueueUrl=self.inbox.queue_url, AttributeNames=["QueueArn"]
+        )
+        self.sns.subscribe(
+            TopicArn=self.topic_arn, Protocol="sqs", Endpoint=queue_arn["Attributes"]["QueueArn"]
+        )
+
+
+def create_state_table(dynamodb: DynamoDBClient, table_name: str) -> str:
+    """The table exactly as template.yaml defines it, so test and infrastructure cannot drift."""
+    from tests.support.cfn import load_template
+
+    props = load_template()["Resources"]["AlertStateTable"]["Properties"]
+    arn = dynamodb.create_table(
+        TableName=table_name,
+        BillingMode=props["BillingMode"],
+        AttributeDefinitions=props["AttributeDefinitions"],
+        KeySchema=props["KeySchema"],
+    )["TableDescription"]["TableArn"]
+    dynamodb.update_continuous_backups(
+        TableName=table_name,
+        PointInTimeRecoverySpecification={
+            "PointInTimeRecoveryEnabled": props["PointInTimeRecoverySpecification"][
+                "PointInTimeRecoveryEnabled"
+            ]
+        },
+    )
+    return arn
 
 
 def create_stack(
@@ -133,6 +175,9 @@ def create_stack(
     secrets = boto3.client("secretsmanager", **kwargs)
     sns = boto3.client("sns", **kwargs)
     sqs = boto3.client("sqs", **kwargs)
+    dynamodb = boto3.client("dynamodb", **kwargs)
+    table_name = "credit-monitor-AlertStateTable"
+    table_arn = create_state_table(dynamodb, table_name)
     secret_arn = None
     if secret_string is not None:
         secret_arn = secrets.create_secret(Name=secret_id, SecretString=secret_string)["ARN"]
@@ -142,4 +187,14 @@ def create_stack(
         "QueueArn"
     ]
     sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
-    return Stack(secret_id, secret_arn, topic_arn, AlertInbox(sqs, queue_url), secrets, sns)
+    return Stack(
+        secret_id,
+        secret_arn,
+        topic_arn,
+        AlertInbox(sqs, queue_url),
+        secrets,
+        sns,
+        table_name,
+        table_arn,
+        dynamodb,
+    )

@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import textwrap
 
-from tests.support.harness import Invocation, invoke_handler
+from tests.support.aws import Stack
+from tests.support.harness import Invocation, SimClock, invoke_handler
 from tests.support.simulators import Reply
 from tests.support.world import local_world
 
@@ -39,38 +40,58 @@ def show(run: Invocation) -> None:
         print(f"Invocation failed: {run.error}")
 
 
+def show_notifications(stack: Stack, already: int) -> int:
+    messages = stack.inbox.messages()
+    if len(messages) == already:
+        print("Notifications: none (nothing changed since the last one)")
+    for message in messages[already:]:
+        attributes = {k: v["Value"] for k, v in message["MessageAttributes"].items()}
+        print(f"Notification ({attributes['kind']}, level {attributes['level']}), e-mail body:")
+        print(f"  Subject: {message['Subject']}")
+        print(textwrap.indent(message["Message"], "  | ", predicate=lambda _: True))
+    return len(messages)
+
+
 def main() -> int:
     with local_world(FULLENRICH_KEY, LEMLIST_KEY, fullenrich_balance=5000, lemlist_balance=42) as world:
         fullenrich, lemlist, stack = world.fullenrich, world.lemlist, world.stack
+        clock = SimClock()
         heading("1. Scheduled run: FullEnrich 5,000 (threshold 1,000), lemlist 42 (threshold 100)")
-        first = invoke_handler()
+        first = invoke_handler(clock=clock)
         show(first)
-        print("Alerts delivered to the SNS topic (read back from a subscribed SQS queue):")
-        for message in stack.inbox.messages():
-            print(f"  Subject: {message['Subject']}")
-            print(f"  Attribute provider={message['MessageAttributes']['provider']['Value']}")
-            print(textwrap.indent(message["Message"], "  | ", predicate=lambda _: True))
+        seen = show_notifications(stack, 0)
         print("One raw EMF line as CloudWatch Logs receives it (it becomes the metric, no API call):")
         print("  " + json.dumps(first.emf[1], separators=(",", ":")))
 
-        heading("2. Next run: FullEnrich stops answering, lemlist rate-limits once (Retry-After: 1)")
-        fullenrich.then(*[Reply(action="hang")] * 3)
+        heading("2. An hour later: FullEnrich stops answering, lemlist rate-limits once (Retry-After: 1)")
+        clock.advance(1)
+        fullenrich.then(Reply(action="hang"))
         lemlist.then(Reply(429, "Too many requests", {"Retry-After": "1", "Content-Type": "text/plain"}))
-        second = invoke_handler()
+        second = invoke_handler(clock=clock)
         show(second)
-        print(
-            f"  lemlist answered on attempt {len(lemlist.credit_requests) - 1} of this run (429, then 200)."
-        )
         print("  FullEnrich's failure is a metric and a log line; lemlist was still checked and reported.")
-        print(f"  Alerts sent this run: {second.result['alerts_sent'] if second.result else second.error}")
+        print("  One failed check is not news: CHECK FAILING is sent after 3 in a row.")
+        seen = show_notifications(stack, seen)
+
+        heading("3. A day later, lemlist still low: one reminder (REMINDER_HOURS=24)")
+        clock.advance(24)
+        show(invoke_handler(clock=clock))
+        seen = show_notifications(stack, seen)
+
+        heading("4. Someone tops lemlist up to 5,000: recovered")
+        clock.advance(1)
+        lemlist.balance = 5000
+        show(invoke_handler(clock=clock))
+        seen = show_notifications(stack, seen)
 
         heading("Checks")
         outputs = first.output + second.output + json.dumps(stack.inbox.messages())
         leaked = [
             name for name, key in (("FullEnrich", FULLENRICH_KEY), ("lemlist", LEMLIST_KEY)) if key in outputs
         ]
-        print("  API keys in logs, metrics or alerts: " + (f"LEAKED {leaked}" if leaked else "none"))
-        return 1 if leaked else 0
+        print("  API keys in logs, metrics or notifications: " + (f"LEAKED {leaked}" if leaked else "none"))
+        print(f"  Notifications over 26 simulated hours and 4 runs: {seen} (LOW, REMINDER, RECOVERED)")
+        return 1 if leaked or seen != 3 else 0
 
 
 if __name__ == "__main__":

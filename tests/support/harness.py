@@ -5,9 +5,10 @@ from __future__ import annotations
 import io
 import json
 from contextlib import redirect_stdout
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEDULED_EVENT: dict[str, Any] = json.loads((REPO / "events" / "schedule.json").read_text())
@@ -65,7 +66,28 @@ class Invocation:
         return providers
 
 
-def invoke_handler(event: dict[str, Any] | None = None) -> Invocation:
+class SimClock:
+    """Simulated time for days of scheduled runs without sleeping."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, hours: float) -> datetime:
+        self.now += timedelta(hours=hours)
+        return self.now
+
+
+class Invoke(Protocol):
+    """The `invoke` fixture: one invocation, at the clock's time when one is given."""
+
+    def __call__(self, clock: SimClock | None = None) -> Invocation: ...
+
+
+def invoke_handler(event: dict[str, Any] | None = None, clock: SimClock | None = None) -> Invocation:
+    """The Lambda entry point; with a clock, the handler's body on the same warm runtime at that time."""
     from credit_monitor import app
 
     buffer = io.StringIO()
@@ -76,7 +98,10 @@ def invoke_handler(event: dict[str, Any] | None = None) -> Invocation:
     try:
         with redirect_stdout(buffer):
             try:
-                result = app.lambda_handler(event or SCHEDULED_EVENT, FakeLambdaContext())  # type: ignore[arg-type]
+                if clock is None:
+                    result = app.lambda_handler(event or SCHEDULED_EVENT, FakeLambdaContext())  # type: ignore[arg-type]
+                else:
+                    result = app.handle(replace(app.runtime(), clock=clock))
             except Exception as exc:
                 error = exc
     finally:

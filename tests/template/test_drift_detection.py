@@ -23,14 +23,20 @@ from tests.support.contract import (
 
 TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:credit-monitor-AlertTopic"
 SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:credit-monitor/api-keys-Ab12Cd"
-CALLS = {("secretsmanager:GetSecretValue", SECRET_ARN), ("sns:Publish", TOPIC_ARN)}
+TABLE_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/credit-monitor-AlertStateTable"
+CALLS = {
+    ("secretsmanager:GetSecretValue", SECRET_ARN),
+    ("sns:Publish", TOPIC_ARN),
+    ("dynamodb:BatchGetItem", TABLE_ARN),
+    ("dynamodb:PutItem", TABLE_ARN),
+}
 
 
 def emitted(name: str = "CreditsRemaining") -> set[Metric]:
     """What the code emits (established for real by tests/integration/test_contract.py)."""
     return {
         Metric("CreditMonitor", metric, (("Provider", provider),))
-        for metric in (name, "CheckFailed")
+        for metric in (name, "CheckFailed", "DaysUntilEmpty")
         for provider in ("fullenrich", "lemlist")
     }
 
@@ -43,7 +49,10 @@ def deployment(old: str = "", new: str = "") -> Deployment:
     return Deployment(
         translate(load_template(text)),
         refs={"AlertTopic": TOPIC_ARN, "CreditMonitorFunction": "fn"},
-        attributes={("AlertTopic", "TopicName"): "credit-monitor-AlertTopic"},
+        attributes={
+            ("AlertTopic", "TopicName"): "credit-monitor-AlertTopic",
+            ("AlertStateTable", "Arn"): TABLE_ARN,
+        },
     )
 
 

@@ -9,6 +9,7 @@ VALID = {
     "ALERT_TOPIC_ARN": "arn:aws:sns:eu-west-1:123456789012:credit-monitor-AlertTopic-1A2B3C",
     "FULLENRICH_THRESHOLD": "1000",
     "LEMLIST_THRESHOLD": "100.5",
+    "STATE_TABLE_NAME": "credit-monitor-AlertStateTable-1X2Y",
 }
 
 
@@ -20,6 +21,9 @@ def test_valid_environment_gives_typed_values_and_documented_defaults() -> None:
     assert (lemlist.api_url, lemlist.threshold) == ("https://api.lemlist.com/api", 100.5)
     assert config.metrics_namespace == "CreditMonitor"
     assert config.checks.deadline_seconds == 10.0
+    assert (config.alert_policy.reminder_hours, config.alert_policy.failures_before_alert) == (24, 3)
+    assert config.alert_policy.min_days_left == 7
+    assert fullenrich.critical_threshold is None  # empty means no critical level
 
 
 @pytest.mark.parametrize(
@@ -44,12 +48,27 @@ def test_valid_environment_gives_typed_values_and_documented_defaults() -> None:
         ),
         ("CHECK_DEADLINE_SECONDS", "29", "CHECK_DEADLINE_SECONDS must be more than 0 and at most 25"),
         ("CHECK_DEADLINE_SECONDS", "0", "CHECK_DEADLINE_SECONDS must be more than 0"),
+        ("STATE_TABLE_NAME", "", "STATE_TABLE_NAME is not set"),
+        ("REMINDER_HOURS", "0.5", "REMINDER_HOURS must be at least 1"),
+        ("FAILURES_BEFORE_ALERT", "2.5", "FAILURES_BEFORE_ALERT must be a whole number >= 1"),
+        ("MIN_DAYS_LEFT", "soon", "MIN_DAYS_LEFT must be a number"),
+        ("FULLENRICH_CRITICAL_THRESHOLD", "abc", "FULLENRICH_CRITICAL_THRESHOLD must be a number"),
+        (
+            "FULLENRICH_CRITICAL_THRESHOLD",
+            "1000",
+            "FULLENRICH_CRITICAL_THRESHOLD (1000) must be below FULLENRICH_THRESHOLD",
+        ),
     ],
 )
 def test_bad_configuration_names_the_variable(name: str, value: str, message: str) -> None:
     with pytest.raises(ConfigError) as caught:
         load_lambda_config({**VALID, name: value})
     assert message in str(caught.value)
+
+
+def test_critical_level_is_read_when_set() -> None:
+    config = load_lambda_config({**VALID, "LEMLIST_CRITICAL_THRESHOLD": "20"})
+    assert config.checks.providers[1].levels.critical == 20
 
 
 def test_trailing_slash_in_api_url_is_dropped() -> None:

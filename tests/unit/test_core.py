@@ -3,24 +3,16 @@ from __future__ import annotations
 import pytest
 
 from credit_monitor.core import (
-    SUBJECT_MAX_LENGTH,
     Balance,
     CheckError,
     CheckResult,
     FailureKind,
-    LowBalanceAlert,
-    alert_body,
-    alert_subject,
     decode_json_object,
     format_balance,
-    low_balance_alerts,
     parse_api_keys,
     redact,
     summarize,
 )
-
-NAMES = {"fullenrich": "FullEnrich", "lemlist": "lemlist"}
-URLS = {"fullenrich": "https://example.test/billing"}
 
 
 def ok(provider: str, credits: float, threshold: float) -> CheckResult:
@@ -39,11 +31,10 @@ def test_low_means_strictly_below_the_threshold(credits: float, threshold: float
     assert ok("lemlist", credits, threshold).status == status
 
 
-def test_a_failed_check_is_never_a_low_balance_alert() -> None:
-    results = [failed("fullenrich"), ok("lemlist", 5, 100)]
-    alerts = low_balance_alerts(results, NAMES, URLS)
-    assert [a.provider for a in alerts] == ["lemlist"]
-    assert results[0].status == "FAILED"
+def test_a_failed_check_is_neither_low_nor_ok() -> None:
+    result = failed("fullenrich")
+    assert result.status == "FAILED"
+    assert not result.is_low
 
 
 def test_a_result_has_a_balance_or_an_error_never_both() -> None:
@@ -51,20 +42,6 @@ def test_a_result_has_a_balance_or_an_error_never_both() -> None:
         CheckResult("x", 1)
     with pytest.raises(ValueError, match="either"):
         CheckResult("x", 1, balance=Balance(1), error=CheckError(FailureKind.HTTP, "x"))
-
-
-def test_alert_text_names_provider_balance_threshold_and_where_to_top_up() -> None:
-    alert = low_balance_alerts([ok("fullenrich", 1234.5, 5000)], NAMES, URLS)[0]
-    subject, body = alert_subject(alert), alert_body(alert)
-    assert subject == "[credit-monitor] FullEnrich credits low: 1,234.50 (threshold 5,000)"
-    assert "Balance:    1,234.50 credits" in body
-    assert "Threshold:  5,000 credits" in body
-    assert "Top up: https://example.test/billing" in body
-
-
-def test_subject_never_exceeds_the_sns_limit() -> None:
-    alert = LowBalanceAlert("x", "A provider with a very long display name " * 3, 1e15, 1e16, "")
-    assert len(alert_subject(alert)) == SUBJECT_MAX_LENGTH
 
 
 def test_format_balance_shows_cents_only_when_there_are_some() -> None:

@@ -1,0 +1,183 @@
+"""When to notify: one notification per change, never one per run. Pure: state in, state and
+notifications out; the handler persists the state with a conditional write before sending.
+
+Lifecycle per provider: LOW when the balance first falls below a level (warning, then critical);
+a REMINDER every `reminder_hours` while it stays low; RECOVERED once it is back above the warning
+level by a margin (a top-up); RUNNING OUT when the forecast says fewer than `min_days_left` days;
+CHECK FAILING after `failures_before_alert` failed checks in a row, and CHECK RECOVERED after.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from enum import IntEnum, StrEnum
+
+from credit_monitor.core import CheckResult
+from credit_monitor.forecast import Forecast, ForecastStatus, Sample, add_sample, forecast
+
+RECOVERY_MARGIN = 0.05
+"""A balance must climb 5 % above the warning level to count as recovered, so a balance wobbling
+around the threshold does not send LOW, RECOVERED, LOW, RECOVERED."""
+
+
+class Level(IntEnum):
+    OK = 0
+    WARNING = 1
+    CRITICAL = 2
+
+
+class Kind(StrEnum):
+    LOW = "LOW"
+    REMINDER = "REMINDER"
+    RECOVERED = "RECOVERED"
+    RUNNING_OUT = "RUNNING OUT"
+    CHECK_FAILING = "CHECK FAILING"
+    CHECK_RECOVERED = "CHECK RECOVERED"
+
+
+@dataclass(frozen=True)
+class Levels:
+    warning: float
+    critical: float | None = None
+
+    def classify(self, balance: float, current: Level) -> Level:
+        if self.critical is not None and balance < self.critical:
+            return Level.CRITICAL
+        if balance < self.warning:
+            return Level.WARNING
+        if current is not Level.OK and balance < self.warning * (1 + RECOVERY_MARGIN):
+            return Level.WARNING  # inside the margin: not recovered yet
+        return Level.OK
+
+    def threshold_of(self, level: Level) -> float | None:
+        return self.critical if level is Level.CRITICAL else self.warning
+
+
+@dataclass(frozen=True)
+class AlertPolicy:
+    reminder_hours: float = 24
+    failures_before_alert: int = 3
+    min_days_left: float = 7
+
+
+@dataclass(frozen=True)
+class ProviderState:
+    """What survives between runs, one item per provider. `version` guards concurrent writers."""
+
+    level: Level = Level.OK
+    notified_at: datetime | None = None
+    consecutive_failures: int = 0
+    failing_notified: bool = False
+    running_out_notified: bool = False
+    samples: tuple[Sample, ...] = ()
+    version: int = 0
+
+
+@dataclass(frozen=True)
+class Notification:
+    kind: Kind
+    provider: str
+    level: Level
+    balance: float | None = None
+    threshold: float | None = None
+    forecast: Forecast | None = None
+    failures: int = 0
+    reason: str | None = None
+    since: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    state: ProviderState
+    notifications: list[Notification] = field(default_factory=list)
+    forecast: Forecast | None = None
+
+
+def decide(
+    state: ProviderState, result: CheckResult, now: datetime, levels: Levels, policy: AlertPolicy
+) -> Decision:
+    if result.error is not None:
+        return _after_failure(state, result, policy)
+    assert result.balance is not None
+    return _after_success(state, result.provider, result.balance.credits, now, levels, policy)
+
+
+def _after_failure(state: ProviderState, result: CheckResult, policy: AlertPolicy) -> Decision:
+    failures = state.consecutive_failures + 1
+    new_state = replace(state, consecutive_failures=failures)
+    if failures >= policy.failures_before_alert and not state.failing_notified:
+        reason = result.error.message if result.error else None
+        note = Notification(
+            Kind.CHECK_FAILING, result.provider, state.level, failures=failures, reason=reason
+        )
+        return Decision(replace(new_state, failing_notified=True), [note])
+    return Decision(new_state)
+
+
+def _after_success(
+    state: ProviderState, provider: str, balance: float, now: datetime, levels: Levels, policy: AlertPolicy
+) -> Decision:
+    notes: list[Notification] = []
+    if state.failing_notified:
+        notes.append(
+            Notification(
+                Kind.CHECK_RECOVERED,
+                provider,
+                state.level,
+                balance=balance,
+                failures=state.consecutive_failures,
+            )
+        )
+    samples = add_sample(state.samples, Sample(now, balance))
+    topped_up = len(samples) == 1 and len(state.samples) > 0
+    outlook = forecast(samples)
+    level = levels.classify(balance, state.level)
+    notified_at = state.notified_at
+    running_out_notified = state.running_out_notified and not topped_up
+
+    def note(kind: Kind, at_level: Level) -> Notification:
+        return Notification(
+            kind,
+            provider,
+            at_level,
+            balance=balance,
+            threshold=levels.threshold_of(at_level),
+            forecast=outlook,
+            since=state.notified_at,
+        )
+
+    if level > state.level:
+        notes.append(note(Kind.LOW, level))
+        notified_at = now
+    elif level is Level.OK and state.level is not Level.OK:
+        notes.append(note(Kind.RECOVERED, state.level))
+        notified_at = None
+    elif (
+        level is not Level.OK
+        and notified_at is not None
+        and now - notified_at >= timedelta(hours=policy.reminder_hours)
+    ):
+        notes.append(note(Kind.REMINDER, level))
+        notified_at = now
+
+    short = outlook.days_left is not None and outlook.days_left < policy.min_days_left
+    if short and not running_out_notified:
+        if not any(n.kind in (Kind.LOW, Kind.REMINDER) for n in notes):  # those already carry the forecast
+            notes.append(note(Kind.RUNNING_OUT, level))
+        running_out_notified = True
+    elif outlook.status is not ForecastStatus.DEPLETING or (
+        outlook.days_left is not None and outlook.days_left >= policy.min_days_left * (1 + RECOVERY_MARGIN)
+    ):
+        running_out_notified = False
+
+    new_state = replace(
+        state,
+        level=level,
+        notified_at=notified_at,
+        consecutive_failures=0,
+        failing_notified=False,
+        running_out_notified=running_out_notified,
+        samples=samples,
+    )
+    return Decision(new_state, notes, outlook)

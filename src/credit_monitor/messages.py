@@ -1,0 +1,137 @@
+"""What a notification says: a subject, an e-mail body and a chat card. Pure.
+
+SNS delivers per protocol from one publish (MessageStructure=json): e-mail and SQS subscribers get
+the readable text, https subscribers (Amazon Q Developer in chat applications) get the custom
+notification JSON it renders as a card.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from credit_monitor.alerting import Kind, Level, Notification
+from credit_monitor.core import format_balance
+from credit_monitor.providers import Provider
+
+SUBJECT_MAX_LENGTH = 100
+PREFIX = "[credit-monitor]"
+
+
+@dataclass(frozen=True)
+class RenderedMessage:
+    subject: str
+    text: str
+    chat: dict[str, Any]
+
+    def sns_message(self) -> str:
+        return json.dumps({"default": self.text, "email": self.text, "https": json.dumps(self.chat)})
+
+
+def level_name(level: Level) -> str:
+    return {Level.OK: "ok", Level.WARNING: "warning", Level.CRITICAL: "CRITICAL"}[level]
+
+
+def render(note: Notification, provider: Provider) -> RenderedMessage:
+    name = provider.display_name
+    credits = format_balance(note.balance) if note.balance is not None else "unknown"
+    level = level_name(note.level)
+    headline, subject = {
+        Kind.LOW: (
+            f"{name} credits fell below the {level} level.",
+            f"{name} credits below {level}: {credits} left",
+        ),
+        Kind.REMINDER: (
+            f"{name} credits are still below the {level} level.",
+            f"Reminder: {name} still below {level}, {credits} left",
+        ),
+        Kind.RECOVERED: (
+            f"{name} credits are back above the warning level.",
+            f"{name} credits recovered: {credits}",
+        ),
+        Kind.RUNNING_OUT: (
+            f"{name} credits will run out soon at the current burn rate.",
+            f"{name} credits run out in {_days(note)}",
+        ),
+        Kind.CHECK_FAILING: (
+            f"The {name} balance could not be checked {note.failures} times in a row.",
+            f"{name} check failing ({note.failures} in a row)",
+        ),
+        Kind.CHECK_RECOVERED: (f"The {name} balance check works again.", f"{name} check working again"),
+    }[note.kind]
+
+    facts = [("Provider", name)]
+    if note.kind in (Kind.CHECK_FAILING,):
+        facts.append(("Last error", note.reason or "unknown"))
+    else:
+        facts.append(("Balance", f"{credits} credits"))
+    if note.threshold is not None and note.kind in (Kind.LOW, Kind.REMINDER, Kind.RECOVERED):
+        facts.append(("Level crossed", f"{level} ({format_balance(note.threshold)} credits)"))
+    if note.forecast is not None and note.kind is not Kind.CHECK_FAILING:
+        if note.forecast.burn_per_day is not None:
+            facts.append(("Burn rate", f"{note.forecast.burn_per_day:,.1f} credits/day"))
+        facts.append(
+            ("Days left", _days(note) if note.forecast.days_left is not None else note.forecast.describe())
+        )
+
+    steps = _next_steps(note, provider)
+    width = max(len(label) for label, _ in facts) + 2
+    text = "\n".join(
+        [
+            headline,
+            "",
+            *(f"  {label + ':':<{width}}{value}" for label, value in facts),
+            "",
+            "What to do:",
+            *(f"  - {step}" for step in steps),
+            "",
+            "-- credit-monitor",
+        ]
+    )
+    chat = {
+        "version": "1.0",
+        "source": "custom",
+        "content": {
+            "textType": "client-markdown",
+            "title": f"{_emoji(note)} {subject}",
+            "description": "\n".join(f"*{label}:* {value}" for label, value in facts),
+            "nextSteps": steps,
+        },
+        "metadata": {
+            "threadId": f"credit-monitor-{provider.name}",
+            "eventType": note.kind.value,
+            "summary": headline,
+        },
+    }
+    return RenderedMessage(subject=_subject(subject), text=text, chat=chat)
+
+
+def _days(note: Notification) -> str:
+    days = note.forecast.days_left if note.forecast else None
+    return "unknown" if days is None else f"about {days:,.1f} days"
+
+
+def _subject(text: str) -> str:
+    subject = f"{PREFIX} {text}"
+    return subject if len(subject) <= SUBJECT_MAX_LENGTH else subject[: SUBJECT_MAX_LENGTH - 1] + "…"
+
+
+def _emoji(note: Notification) -> str:
+    if note.kind in (Kind.RECOVERED, Kind.CHECK_RECOVERED):
+        return ":white_check_mark:"
+    if note.kind is Kind.CHECK_FAILING or note.level is Level.CRITICAL:
+        return ":rotating_light:"
+    return ":warning:"
+
+
+def _next_steps(note: Notification, provider: Provider) -> list[str]:
+    if note.kind is Kind.CHECK_FAILING:
+        return [
+            f"Check that the {provider.display_name} key in the secret is valid and not revoked.",
+            "Look at the function's log for the failing check's reason.",
+            "You will hear again when the check works again.",
+        ]
+    if note.kind in (Kind.RECOVERED, Kind.CHECK_RECOVERED):
+        return ["Nothing: monitoring continues."]
+    return [f"Top up at {provider.top_up_url}", "Or lower usage until the next renewal."]

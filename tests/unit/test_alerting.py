@@ -1,0 +1,106 @@
+"""The notification lifecycle, one decision at a time. Pure: no clock, no I/O."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from credit_monitor.alerting import AlertPolicy, Decision, Level, Levels, ProviderState, decide
+from credit_monitor.core import Balance, CheckError, CheckResult, FailureKind
+
+T0 = datetime(2026, 11, 1, 9, tzinfo=UTC)
+LEVELS = Levels(warning=1000, critical=200)
+POLICY = AlertPolicy(reminder_hours=24, failures_before_alert=3, min_days_left=7)
+
+
+def run(state: ProviderState, balance: float | None, hours: float) -> Decision:
+    now = T0 + timedelta(hours=hours)
+    if balance is None:
+        result = CheckResult("lemlist", 1000, error=CheckError(FailureKind.TIMEOUT, "no answer"))
+    else:
+        result = CheckResult("lemlist", 1000, balance=Balance(balance))
+    return decide(state, result, now, LEVELS, POLICY)
+
+
+def kinds(decision: Decision) -> list[str]:
+    return [f"{n.kind.value}/{n.level.name}" for n in decision.notifications]
+
+
+def test_nothing_changes_nothing_is_sent() -> None:
+    first = run(ProviderState(), 5000, 0)
+    assert kinds(first) == []
+    assert kinds(run(first.state, 4990, 1)) == []
+
+
+def test_warning_then_critical_are_two_notifications_naming_their_level() -> None:
+    low = run(ProviderState(), 900, 0)
+    assert kinds(low) == ["LOW/WARNING"]
+    assert low.notifications[0].threshold == 1000
+    critical = run(low.state, 150, 1)
+    assert kinds(critical) == ["LOW/CRITICAL"]
+    assert critical.notifications[0].threshold == 200
+
+
+def test_reminder_once_per_interval_while_low() -> None:
+    state = run(ProviderState(), 900, 0).state
+    sent = []
+    for hour in range(1, 50):
+        decision = run(state, 900 - hour, hour)
+        state = decision.state
+        sent += [(hour, k) for k in kinds(decision)]
+    assert [s for s in sent if s[1].startswith("REMINDER")] == [
+        (24, "REMINDER/WARNING"),
+        (48, "REMINDER/WARNING"),
+    ]
+
+
+def test_top_up_recovers_once() -> None:
+    state = run(ProviderState(), 900, 0).state
+    recovered = run(state, 10_000, 1)
+    assert kinds(recovered) == ["RECOVERED/WARNING"]
+    assert recovered.state.level is Level.OK
+    assert kinds(run(recovered.state, 9_990, 2)) == []
+
+
+def test_flapping_around_the_threshold_sends_one_low_and_no_recovery() -> None:
+    state, sent = ProviderState(), list[str]()
+    for hour, balance in enumerate([1010, 990, 1010, 995, 1020, 985, 1030]):
+        decision = run(state, balance, hour)
+        state, sent = decision.state, sent + kinds(decision)
+    assert sent == ["LOW/WARNING"]
+
+
+def test_failures_notify_after_the_third_in_a_row_and_recovery_once() -> None:
+    state, sent = ProviderState(), list[str]()
+    for hour, balance in enumerate([None, None, None, None, 5000, 4990]):
+        decision = run(state, balance, hour)
+        state, sent = decision.state, sent + kinds(decision)
+    assert sent == ["CHECK FAILING/OK", "CHECK RECOVERED/OK"]
+
+
+def test_two_failures_then_success_say_nothing() -> None:
+    state = run(run(ProviderState(), None, 0).state, None, 1).state
+    assert kinds(run(state, 5000, 2)) == []
+
+
+def test_running_out_is_sent_once_while_the_balance_is_still_above_the_threshold() -> None:
+    # 400 credits a day from 2,400: above the warning level, but about 5.5 days left at hour 12.
+    state, sent = ProviderState(), list[str]()
+    for hour in range(0, 30, 6):
+        decision = run(state, 2400 - 400 * hour / 24, hour)
+        state, sent = decision.state, sent + kinds(decision)
+    assert sent == ["RUNNING OUT/OK"]
+    assert decision.forecast is not None
+    assert decision.forecast.days_left is not None
+    assert decision.forecast.days_left < 7
+
+
+def test_low_carries_the_forecast_instead_of_a_separate_running_out() -> None:
+    state = ProviderState()
+    for hour in range(0, 18, 6):
+        state = run(state, 1300 - 100 * hour / 6, hour).state
+    decision = run(state, 950, 18)
+    assert kinds(decision) == ["LOW/WARNING"]
+    forecast = decision.notifications[0].forecast
+    assert forecast is not None
+    assert forecast.days_left is not None
+    assert decision.state.running_out_notified

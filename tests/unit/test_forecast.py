@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from credit_monitor.forecast import MIN_SAMPLES, ForecastStatus, Sample, add_sample, forecast
+
+T0 = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def series(*points: tuple[float, float]) -> list[Sample]:
+    """(hours after T0, balance) pairs."""
+    return [Sample(T0 + timedelta(hours=h), b) for h, b in points]
+
+
+def test_steady_burn_gives_rate_and_days_left() -> None:
+    # 240 credits a day for two days, 1,000 left now: about 4.2 days.
+    outlook = forecast(series((0, 1480), (24, 1240), (48, 1000)))
+    assert outlook.status is ForecastStatus.DEPLETING
+    assert outlook.burn_per_day == pytest.approx(240)
+    assert outlook.days_left == pytest.approx(1000 / 240)
+
+
+def test_least_squares_smooths_uneven_spending() -> None:
+    outlook = forecast(series((0, 1000), (6, 900), (12, 880), (18, 700), (24, 680)))
+    assert outlook.burn_per_day == pytest.approx(336)  # slope -210 / 0.625 (days², credits·days)
+
+
+@pytest.mark.parametrize(
+    "points",
+    [
+        [(0, 1000), (24, 900)],  # fewer than 3 samples
+        [(0, 1000), (2, 990), (5, 980)],  # 3 samples, but under 6 hours
+    ],
+)
+def test_short_history_is_not_a_number(points: list[tuple[float, float]]) -> None:
+    outlook = forecast(series(*points))
+    assert outlook.status is ForecastStatus.NOT_ENOUGH_HISTORY
+    assert outlook.days_left is None
+    assert outlook.describe() == "not enough history for a forecast yet"
+    assert len(points) <= MIN_SAMPLES
+
+
+@pytest.mark.parametrize("points", [[(0, 500), (6, 500), (12, 500)], [(0, 500), (6, 490), (12, 520)]])
+def test_flat_or_rising_balance_is_not_depleting_and_never_divides_by_zero(
+    points: list[tuple[float, float]],
+) -> None:
+    outlook = forecast(series(*points))
+    assert outlook.status is ForecastStatus.NOT_DEPLETING
+    assert outlook.days_left is None
+
+
+def test_a_rise_in_balance_starts_a_new_segment() -> None:
+    history = tuple(series((0, 300), (6, 200), (12, 100)))
+    after_top_up = add_sample(history, Sample(T0 + timedelta(hours=18), 5000))
+    assert after_top_up == (Sample(T0 + timedelta(hours=18), 5000),)
+
+
+def test_old_samples_fall_out_of_the_history() -> None:
+    history = tuple(series((0, 900), (24 * 31, 800)))
+    assert add_sample(history, Sample(T0 + timedelta(days=32), 700))[0].balance == 800

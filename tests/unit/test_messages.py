@@ -1,0 +1,89 @@
+"""What people read: the e-mail text and the chat card, for each kind of notification."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from credit_monitor.alerting import Kind, Level, Notification
+from credit_monitor.forecast import Forecast, ForecastStatus
+from credit_monitor.messages import SUBJECT_MAX_LENGTH, render
+from credit_monitor.providers import fullenrich, lemlist
+
+BURNING = Forecast(ForecastStatus.DEPLETING, burn_per_day=120.0, days_left=3.5)
+
+
+def test_critical_low_states_provider_balance_level_burn_days_and_where_to_top_up() -> None:
+    note = Notification(Kind.LOW, "lemlist", Level.CRITICAL, balance=42, threshold=50, forecast=BURNING)
+    message = render(note, lemlist.PROVIDER)
+
+    assert message.subject == "[credit-monitor] lemlist credits below CRITICAL: 42 left"
+    for line in [
+        "lemlist credits fell below the CRITICAL level.",
+        "  Provider:      lemlist",
+        "  Balance:       42 credits",
+        "  Level crossed: CRITICAL (50 credits)",
+        "  Burn rate:     120.0 credits/day",
+        "  Days left:     about 3.5 days",
+        "  - Top up at https://app.lemlist.com/settings/billing",
+    ]:
+        assert line in message.text.splitlines()
+
+
+def test_chat_card_is_amazon_q_custom_notification() -> None:
+    note = Notification(Kind.LOW, "fullenrich", Level.WARNING, balance=900, threshold=1000, forecast=BURNING)
+    chat = render(note, fullenrich.PROVIDER).chat
+
+    assert chat["version"] == "1.0"
+    assert chat["source"] == "custom"
+    content = chat["content"]
+    assert content["title"] == ":warning: FullEnrich credits below warning: 900 left"
+    assert "*Balance:* 900 credits" in content["description"]
+    assert "*Days left:* about 3.5 days" in content["description"]
+    assert content["nextSteps"][0] == "Top up at https://app.fullenrich.com/app/settings/billing"
+
+
+def test_one_publish_carries_a_body_per_protocol() -> None:
+    note = Notification(Kind.RECOVERED, "lemlist", Level.WARNING, balance=5000, threshold=100)
+    message = render(note, lemlist.PROVIDER)
+    bodies = json.loads(message.sns_message())
+
+    assert bodies["default"] == bodies["email"] == message.text
+    assert json.loads(bodies["https"]) == message.chat
+
+
+def test_unknown_forecast_is_said_in_words_not_as_a_number() -> None:
+    note = Notification(
+        Kind.LOW,
+        "lemlist",
+        Level.WARNING,
+        balance=90,
+        threshold=100,
+        forecast=Forecast(ForecastStatus.NOT_ENOUGH_HISTORY),
+    )
+    assert "  Days left:     not enough history for a forecast yet" in render(note, lemlist.PROVIDER).text
+
+
+def test_check_failing_gives_the_reason_and_no_balance() -> None:
+    note = Notification(
+        Kind.CHECK_FAILING, "fullenrich", Level.OK, failures=3, reason="HTTP 401, key rejected"
+    )
+    message = render(note, fullenrich.PROVIDER)
+    assert message.subject == "[credit-monitor] FullEnrich check failing (3 in a row)"
+    assert "  Last error: HTTP 401, key rejected" in message.text.splitlines()
+    assert "Balance" not in message.text
+
+
+@pytest.mark.parametrize("kind", list(Kind))
+def test_every_subject_fits_sns_limit_even_with_huge_numbers(kind: Kind) -> None:
+    note = Notification(
+        kind,
+        "fullenrich",
+        Level.CRITICAL,
+        balance=1e18,
+        threshold=1e18,
+        failures=10**9,
+        forecast=Forecast(ForecastStatus.DEPLETING, burn_per_day=1e15, days_left=1e12),
+    )
+    assert len(render(note, fullenrich.PROVIDER).subject) <= SUBJECT_MAX_LENGTH
