@@ -13,6 +13,7 @@ from typing import Any
 
 from credit_monitor.alerting import Kind, Level, Notification
 from credit_monitor.core import format_balance
+from credit_monitor.forecast import ForecastStatus
 from credit_monitor.providers import Provider
 
 SUBJECT_MAX_LENGTH = 100
@@ -69,7 +70,7 @@ def render(note: Notification, provider: Provider) -> RenderedMessage:
     if note.threshold is not None and note.kind in (Kind.LOW, Kind.REMINDER, Kind.RECOVERED):
         facts.append(("Level crossed", f"{level} ({format_balance(note.threshold)} credits)"))
     if note.forecast is not None and note.kind is not Kind.CHECK_FAILING:
-        if note.forecast.burn_per_day is not None:
+        if note.forecast.status is ForecastStatus.DEPLETING and note.forecast.burn_per_day is not None:
             facts.append(("Burn rate", f"{note.forecast.burn_per_day:,.1f} credits/day"))
         facts.append(
             ("Days left", _days(note) if note.forecast.days_left is not None else note.forecast.describe())

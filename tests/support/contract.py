@@ -56,11 +56,15 @@ def _resources(template: Mapping[str, Any], kind: str) -> Iterator[tuple[str, di
 def alarm_drift(deployment: Deployment, emitted: set[Metric]) -> list[str]:
     template = deployment.template
     drift = []
+    function_name = deployment.ref(FUNCTION)
     for logical_id, alarm in _resources(template, "AWS::CloudWatch::Alarm"):
         props = deployment.resolve(alarm["Properties"])
         dims = tuple(sorted((d["Name"], str(d["Value"])) for d in props.get("Dimensions", [])))
         watched = Metric(props["Namespace"], props["MetricName"], dims)
-        if watched not in emitted:
+        if props["Namespace"] == "AWS/Lambda":  # emitted by Lambda itself: it must be about our function
+            if dict(dims).get("FunctionName") != function_name:
+                drift.append(f"alarm {logical_id} watches {watched}, not this stack's function")
+        elif watched not in emitted:
             drift.append(
                 f"alarm {logical_id} watches {watched}, which the function never emits "
                 f"(it emits: {'; '.join(str(m) for m in sorted(emitted))})"

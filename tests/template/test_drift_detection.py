@@ -166,3 +166,14 @@ def test_alarm_action_pointing_elsewhere_is_caught() -> None:
     assert any(
         "AlarmActions" in line and "is not a AWS::SNS::Topic" in line for line in wiring_drift(d.template)
     )
+
+
+def test_lambda_alarm_on_another_function_is_caught() -> None:
+    d = deployment(
+        "      Dimensions: [{Name: FunctionName, Value: !Ref CreditMonitorFunction}]",
+        "      Dimensions: [{Name: FunctionName, Value: some-other-function}]",
+    )
+    assert (
+        "alarm FunctionErrorsAlarm watches AWS/Lambda/Errors [FunctionName=some-other-function], "
+        "not this stack's function"
+    ) in alarm_drift(d, emitted())
