@@ -8,10 +8,8 @@ from pathlib import Path
 import pytest
 import trustme
 
+from tests.support.keys import FULLENRICH_KEY, LEMLIST_KEY
 from tests.support.simulators import ApiSimulator
-
-FULLENRICH_KEY = "fe_live_4f1c9a7e2b8d4c06a1e3"
-LEMLIST_KEY = "lm_7d2e5b9c1a3f4e8b6c0d"
 
 
 @pytest.fixture(scope="session")

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from credit_monitor import app
-from tests.conftest import FULLENRICH_KEY, LEMLIST_KEY
 from tests.support.aws import AWS_ENV, MotoServer, Stack, create_stack
 from tests.support.harness import Invocation, Invoke, SimClock, invoke_handler
+from tests.support.keys import FULLENRICH_KEY, LEMLIST_KEY, assert_no_key_leaked
 from tests.support.simulators import ApiSimulator
 from tests.support.world import function_environment
 
@@ -62,12 +62,6 @@ def function_env(
     app.runtime.cache_clear()  # a new sandbox: cold start with this environment
     yield env
     app.runtime.cache_clear()
-
-
-def assert_no_key_leaked(*texts: str) -> None:
-    for text in texts:
-        assert FULLENRICH_KEY not in text
-        assert LEMLIST_KEY not in text
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from credit_monitor.cli import EXIT_FAILED, EXIT_LOW, EXIT_OK, EXIT_USAGE, main
-from tests.conftest import FULLENRICH_KEY, LEMLIST_KEY
+from tests.support.keys import FULLENRICH_KEY, LEMLIST_KEY, assert_no_key_leaked
 from tests.support.simulators import ApiSimulator
 
 
@@ -34,6 +34,7 @@ def cli_env(
 def run(env: dict[str, str]) -> tuple[int, str]:
     out = io.StringIO()
     status = main(["check"], environ=env, out=out)
+    assert_no_key_leaked(out.getvalue())
     return status, out.getvalue()
 
 
@@ -61,7 +62,6 @@ def test_missing_key_fails_that_check_and_exits_three(
     assert status == EXIT_FAILED
     assert "set FULLENRICH_API_KEY / LEMLIST_API_KEY" in table
     assert lemlist_api.requests == []
-    assert FULLENRICH_KEY not in table
 
 
 def test_bad_configuration_exits_two_naming_the_variable(
@@ -69,7 +69,9 @@ def test_bad_configuration_exits_two_naming_the_variable(
 ) -> None:
     status, _ = run({**cli_env, "LEMLIST_THRESHOLD": "a hundred"})
     assert status == EXIT_USAGE
-    assert "LEMLIST_THRESHOLD must be a number" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "LEMLIST_THRESHOLD must be a number" in err
+    assert_no_key_leaked(err)
 
 
 def test_module_entry_point_runs_as_a_real_process(
@@ -86,4 +88,4 @@ def test_module_entry_point_runs_as_a_real_process(
     )
     assert completed.returncode == EXIT_FAILED
     assert "FAILED (auth)" in completed.stdout
-    assert LEMLIST_KEY not in completed.stdout + completed.stderr
+    assert_no_key_leaked(completed.stdout, completed.stderr)

@@ -4,6 +4,7 @@ AWS calls it makes against moto server)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -23,6 +24,7 @@ from tests.support.contract import (
     wiring_drift,
 )
 from tests.support.harness import Invocation, SimClock, invoke_handler
+from tests.support.keys import assert_no_key_leaked
 from tests.support.simulators import ApiSimulator
 
 FUNCTION_NAME = "credit-monitor-CreditMonitorFunction-1A2B3C4D"
@@ -76,6 +78,7 @@ def recorded_run(
         last = invoke_handler()  # through the real Lambda entry point, alerting
     assert last.error is None, last.error
     assert stack.secret_arn is not None
+    assert_no_key_leaked(*output, last.output, json.dumps(stack.inbox.messages()))
     merged = Invocation(result=last.result, error=None, output="\n".join([*output, last.output]))
     return merged, api_calls(recorded, {stack.secret_id: stack.secret_arn, stack.table_name: stack.table_arn})
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from credit_monitor.adapters.alerts import AlertDeliveryError
+from credit_monitor.config import ConfigError
 from tests.support.aws import Stack
 from tests.support.harness import Invoke
+from tests.support.keys import FULLENRICH_KEY
 from tests.support.simulators import ApiSimulator, Reply
 
 
@@ -188,7 +192,7 @@ def test_rotated_key_is_picked_up_by_a_forced_reread_after_401(
     invoke: Invoke, stack: Stack, lemlist_api: ApiSimulator
 ) -> None:
     assert invoke().metric("CheckFailed")["lemlist"] == 0  # warm: the old key is now cached
-    rotated = '{"fullenrich": "fe_live_4f1c9a7e2b8d4c06a1e3", "lemlist": "lm_rotated_93b1c"}'
+    rotated = json.dumps({"fullenrich": FULLENRICH_KEY, "lemlist": "lm_rotated_93b1c"})
     stack.secrets.put_secret_value(SecretId=stack.secret_id, SecretString=rotated)
     lemlist_api.valid_keys = {"lm_rotated_93b1c"}
 
@@ -198,7 +202,7 @@ def test_rotated_key_is_picked_up_by_a_forced_reread_after_401(
     assert len(lemlist_api.credit_requests) == 3  # ok, 401 with the cached key, ok with the new one
 
 
-@pytest.mark.parametrize("secret_string", ['{"fullenrich": "fe_live_4f1c9a7e2b8d4c06a1e3"}'])
+@pytest.mark.parametrize("secret_string", [json.dumps({"fullenrich": FULLENRICH_KEY})])
 def test_key_missing_from_secret_fails_that_provider_only(invoke: Invoke, lemlist_api: ApiSimulator) -> None:
     run = invoke()
 
@@ -278,3 +282,15 @@ def test_unpublishable_alert_fails_the_invocation_after_metrics_and_is_sent_by_t
     retry = invoke()
     assert retry.error is None
     assert [m["MessageAttributes"]["kind"]["Value"] for m in stack.inbox.messages()] == ["LOW"]
+
+
+def test_bad_configuration_fails_the_cold_start_naming_the_variable(
+    invoke: Invoke, monkeypatch: pytest.MonkeyPatch, fullenrich_api: ApiSimulator
+) -> None:
+    monkeypatch.setenv("FULLENRICH_THRESHOLD", "a thousand")
+
+    run = invoke()
+
+    assert isinstance(run.error, ConfigError)
+    assert "FULLENRICH_THRESHOLD must be a number, got 'a thousand'" in str(run.error)
+    assert fullenrich_api.requests == []  # nothing is checked with a configuration it cannot trust

@@ -4,6 +4,7 @@ read back from the topic's SQS subscriber."""
 
 from __future__ import annotations
 
+import json
 import threading
 from dataclasses import replace
 from typing import Any
@@ -13,7 +14,8 @@ import pytest
 from credit_monitor import app
 from credit_monitor.config import load_lambda_config
 from tests.support.aws import MotoServer, Stack
-from tests.support.harness import Invoke, SimClock
+from tests.support.harness import Invoke, SimClock, captured_output
+from tests.support.keys import LEMLIST_KEY, assert_no_key_leaked
 from tests.support.simulators import ApiSimulator
 
 
@@ -99,7 +101,7 @@ def test_one_two_three_failed_checks_then_success(
         run = invoke(clock)
         assert run.metric("CheckFailed")["lemlist"] == 1
         after_failures.append(sent(stack))
-    lemlist_api.valid_keys = {"lm_7d2e5b9c1a3f4e8b6c0d"}
+    lemlist_api.valid_keys = {LEMLIST_KEY}
     clock.advance(1)
     invoke(clock)
 
@@ -140,13 +142,14 @@ def test_two_overlapping_invocations_send_one_notification(
         except Exception as exc:  # recorded, asserted below
             outcomes.append(exc)
 
-    with moto_server.recording() as recorded:
+    with moto_server.recording() as recorded, captured_output() as output:
         threads = [threading.Thread(target=invocation, args=(rt,)) for rt in sandboxes]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join(timeout=60)
 
+    assert_no_key_leaked(output.getvalue(), repr(outcomes), json.dumps(stack.inbox.messages()))
     assert all(isinstance(outcome, dict) for outcome in outcomes), outcomes
     assert sent(stack) == ["LOW/WARNING"]
     assert sorted(len(o["notifications"]) for o in outcomes) == [0, 1]

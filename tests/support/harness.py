@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import io
 import json
-from contextlib import redirect_stdout
+from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -86,24 +87,33 @@ class Invoke(Protocol):
     def __call__(self, clock: SimClock | None = None) -> Invocation: ...
 
 
-def invoke_handler(event: dict[str, Any] | None = None, clock: SimClock | None = None) -> Invocation:
-    """The Lambda entry point; with a clock, the handler's body on the same warm runtime at that time."""
+@contextmanager
+def captured_output() -> Iterator[io.StringIO]:
+    """Everything the function writes, as CloudWatch Logs would receive it: EMF lines and log lines."""
     from credit_monitor import app
 
     buffer = io.StringIO()
     log_handler = app.logger.registered_handler
     previous = log_handler.setStream(buffer)  # type: ignore[attr-defined]
-    result: dict[str, Any] | None = None
-    error: BaseException | None = None
     try:
         with redirect_stdout(buffer):
-            try:
-                if clock is None:
-                    result = app.lambda_handler(event or SCHEDULED_EVENT, FakeLambdaContext())  # type: ignore[arg-type]
-                else:
-                    result = app.handle(replace(app.runtime(), clock=clock))
-            except Exception as exc:
-                error = exc
+            yield buffer
     finally:
         log_handler.setStream(previous)  # type: ignore[attr-defined]
+
+
+def invoke_handler(event: dict[str, Any] | None = None, clock: SimClock | None = None) -> Invocation:
+    """The Lambda entry point; with a clock, the handler's body on the same warm runtime at that time."""
+    from credit_monitor import app
+
+    result: dict[str, Any] | None = None
+    error: BaseException | None = None
+    with captured_output() as buffer:
+        try:
+            if clock is None:
+                result = app.lambda_handler(event or SCHEDULED_EVENT, FakeLambdaContext())  # type: ignore[arg-type]
+            else:
+                result = app.handle(replace(app.runtime(), clock=clock))
+        except Exception as exc:
+            error = exc
     return Invocation(result=result, error=error, output=buffer.getvalue())
