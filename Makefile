@@ -12,7 +12,7 @@ CHECKOV_VENV := .venv-checkov
 BIN := $(VENV)/bin
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help setup demo test unit integration lint typecheck template bench clean
+.PHONY: help setup demo test lint typecheck bench clean
 
 help:
 	@echo "make demo   run the real handler end to end against local API simulators and moto"
@@ -25,19 +25,13 @@ $(BIN)/.installed: pyproject.toml requirements-dev.txt src/requirements.txt
 	$(BIN)/python -m pip install -q -r requirements-dev.txt -e .
 	touch $@
 
-$(SAM_VENV)/.installed: requirements-sam.txt
+# Tools whose pins clash with moto's and with each other's get a virtualenv each:
+# .venv-sam from requirements-sam.txt, .venv-checkov from requirements-checkov.txt.
+.venv-%/.installed: requirements-%.txt
 	@test -n "$(PYTHON)" || { echo "need Python >= 3.11 (python3.13 preferred)"; exit 1; }
-	$(PYTHON) -m venv $(SAM_VENV)
-	$(SAM_VENV)/bin/python -m pip install -q --upgrade pip
-	$(SAM_VENV)/bin/python -m pip install -q -r requirements-sam.txt
-	touch $@
-
-# checkov too gets its own virtualenv: its pins conflict with aws-sam-cli's.
-$(CHECKOV_VENV)/.installed: requirements-checkov.txt
-	@test -n "$(PYTHON)" || { echo "need Python >= 3.11 (python3.13 preferred)"; exit 1; }
-	$(PYTHON) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/python -m pip install -q --upgrade pip
-	$(CHECKOV_VENV)/bin/python -m pip install -q -r requirements-checkov.txt
+	$(PYTHON) -m venv .venv-$*
+	.venv-$*/bin/python -m pip install -q --upgrade pip
+	.venv-$*/bin/python -m pip install -q -r $<
 	touch $@
 
 setup: $(BIN)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
