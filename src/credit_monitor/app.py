@@ -20,8 +20,9 @@ from credit_monitor.adapters.state import DynamoStateStore, StateError
 from credit_monitor.alerting import Decision, ProviderState, decide
 from credit_monitor.checks import run_checks
 from credit_monitor.config import LambdaConfig, load_lambda_config
-from credit_monitor.core import CheckResult, summarize
+from credit_monitor.core import summarize
 from credit_monitor.messages import render
+from credit_monitor.providers import Provider
 
 logger = Logger()
 
@@ -89,8 +90,15 @@ def handle(rt: Runtime) -> dict[str, Any]:
         if result.provider not in states:
             continue
         try:
+            decide_for = functools.partial(
+                decide,
+                result=result,
+                now=now,
+                levels=settings[result.provider].levels,
+                policy=rt.config.alert_policy,
+            )
             claimed[result.provider] = rt.state.transition(
-                result.provider, states[result.provider], _decider(rt, result, now)
+                result.provider, states[result.provider], decide_for
             )
         except StateError as exc:
             errors.append(exc)
@@ -107,7 +115,7 @@ def handle(rt: Runtime) -> dict[str, Any]:
             summary[name]["forecast"] = decision.forecast.describe()
     logger.info("credit check finished", extra={"providers": summary})
 
-    sent = _publish(rt, claimed, errors)
+    sent = _publish(rt, {name: item.provider for name, item in settings.items()}, claimed, errors)
     if errors:
         for error in errors:
             logger.error(str(error))
@@ -116,16 +124,13 @@ def handle(rt: Runtime) -> dict[str, Any]:
     return {"providers": summary, "notifications": sent}
 
 
-def _decider(rt: Runtime, result: CheckResult, now: datetime) -> Callable[[ProviderState], Decision]:
-    levels = next(item.levels for item in rt.config.checks.providers if item.name == result.provider)
-    return lambda state: decide(state, result, now, levels, rt.config.alert_policy)
-
-
 def _publish(
-    rt: Runtime, claimed: dict[str, tuple[ProviderState, Decision]], errors: list[Exception]
+    rt: Runtime,
+    providers: dict[str, Provider],
+    claimed: dict[str, tuple[ProviderState, Decision]],
+    errors: list[Exception],
 ) -> list[str]:
     """Send what each transition claimed; if a send fails, give the transition back for the retry."""
-    providers = {item.name: item.provider for item in rt.config.checks.providers}
     sent: list[str] = []
     for name, (before, decision) in claimed.items():
         for note in decision.notifications:

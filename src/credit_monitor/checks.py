@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -21,6 +22,8 @@ from credit_monitor.core import (
 from credit_monitor.providers import Provider
 
 DEADLINE_GRACE_SECONDS = 1.0
+MIN_SECONDS_FOR_A_RETRY = 1.0
+"""After a 401, re-read the secret and try the new key only if this much of the deadline is left."""
 
 
 class KeySource(Protocol):
@@ -72,12 +75,13 @@ def check_provider(
     deadline_seconds: float,
 ) -> CheckResult:
     known_keys: list[str] = list(api_keys.values())
+    deadline = time.monotonic() + deadline_seconds  # one deadline for the whole check, re-read included
     try:
         key = api_keys.get(item.name)
         if not key:
             raise CheckError(FailureKind.SECRET, f"no API key for {item.name!r} ({keys.key_hint})")
         reply = _fetch(item, key, http, deadline_seconds)
-        if reply.status == 401:
+        if reply.status == 401 and deadline - time.monotonic() >= MIN_SECONDS_FOR_A_RETRY:
             # The key may have been rotated since we cached the secret: read it again, once.
             try:
                 fresh = keys.api_keys(refresh=True)
@@ -86,7 +90,7 @@ def check_provider(
             known_keys += fresh.values()
             fresh_key = fresh.get(item.name)
             if fresh_key and fresh_key != key:
-                reply = _fetch(item, fresh_key, http, deadline_seconds)
+                reply = _fetch(item, fresh_key, http, deadline - time.monotonic())
         balance = interpret_reply(item.provider, reply)
     except CheckError as exc:
         safe = CheckError(exc.kind, redact(exc.message, known_keys))
