@@ -84,7 +84,6 @@ class Notification:
     forecast: Forecast | None = None
     failures: int = 0
     reason: str | None = None
-    since: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -144,7 +143,6 @@ def _after_success(
             balance=balance,
             threshold=levels.threshold_of(at_level),
             forecast=outlook,
-            since=state.notified_at,
         )
 
     if level > state.level:
