@@ -14,11 +14,13 @@ from typing import TextIO
 from credit_monitor import __version__
 from credit_monitor.adapters.http import HttpClient, build_pool_manager
 from credit_monitor.adapters.secrets import EnvironmentKeySource
+from credit_monitor.alerting import Level, Levels
 from credit_monitor.checks import run_checks
 from credit_monitor.config import ConfigError, load_check_settings, read_local_api_keys
 from credit_monitor.core import CheckResult, format_balance
 
 EXIT_OK, EXIT_LOW, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
+STATUS = {Level.OK: "OK", Level.WARNING: "LOW", Level.CRITICAL: "CRITICAL"}
 
 
 def main(
@@ -40,7 +42,7 @@ def main(
         return EXIT_USAGE
     keys = EnvironmentKeySource(read_local_api_keys(environ))
     results = run_checks(settings, keys, HttpClient(build_pool_manager()))
-    print(render_table(results), file=out)
+    print(render_table(results, {item.name: item.levels for item in settings.providers}), file=out)
     return exit_status(results)
 
 
@@ -52,11 +54,14 @@ def exit_status(results: Sequence[CheckResult]) -> int:
     return EXIT_OK
 
 
-def render_table(results: Sequence[CheckResult]) -> str:
+def render_table(results: Sequence[CheckResult], levels: Mapping[str, Levels]) -> str:
+    """Status by the same levels the Lambda uses: OK, LOW (below warning), CRITICAL, or FAILED."""
     rows = [("PROVIDER", "BALANCE", "THRESHOLD", "STATUS")]
     for result in results:
         balance = format_balance(result.balance.credits) if result.balance else "-"
         status = result.status
+        if result.balance is not None:
+            status = STATUS[levels[result.provider].classify(result.balance.credits, Level.OK)]
         if result.error is not None:
             status = f"FAILED ({result.error.kind.value}): {result.error.message}"
         rows.append((result.provider, balance, format_balance(result.threshold), status))

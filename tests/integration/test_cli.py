@@ -54,6 +54,13 @@ def test_low_balance_exits_one(cli_env: dict[str, str], lemlist_api: ApiSimulato
     assert "LOW" in table
 
 
+def test_below_the_critical_level_says_critical(cli_env: dict[str, str], lemlist_api: ApiSimulator) -> None:
+    lemlist_api.balance = 3
+    status, table = run({**cli_env, "LEMLIST_CRITICAL_THRESHOLD": "10"})
+    assert status == EXIT_LOW
+    assert table.splitlines()[2].split() == ["lemlist", "3", "100", "CRITICAL"]
+
+
 def test_missing_key_fails_that_check_and_exits_three(
     cli_env: dict[str, str], lemlist_api: ApiSimulator
 ) -> None:
