@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import IntEnum, StrEnum
 
-from credit_monitor.core import CheckResult
+from credit_monitor.core import CheckResult, FailureKind
 from credit_monitor.forecast import Forecast, ForecastStatus, Sample, add_sample, forecast
 
 RECOVERY_MARGIN = 0.05
@@ -84,6 +84,7 @@ class Notification:
     forecast: Forecast | None = None
     failures: int = 0
     reason: str | None = None
+    failure: FailureKind | None = None
 
 
 @dataclass(frozen=True)
@@ -106,9 +107,14 @@ def _after_failure(state: ProviderState, result: CheckResult, policy: AlertPolic
     failures = state.consecutive_failures + 1
     new_state = replace(state, consecutive_failures=failures)
     if failures >= policy.failures_before_alert and not state.failing_notified:
-        reason = result.error.message if result.error else None
+        error = result.error
         note = Notification(
-            Kind.CHECK_FAILING, result.provider, state.level, failures=failures, reason=reason
+            Kind.CHECK_FAILING,
+            result.provider,
+            state.level,
+            failures=failures,
+            reason=error.message if error else None,
+            failure=error.kind if error else None,
         )
         return Decision(replace(new_state, failing_notified=True), [note])
     return Decision(new_state)

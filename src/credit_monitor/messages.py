@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from credit_monitor.alerting import Kind, Level, Notification
-from credit_monitor.core import format_balance
+from credit_monitor.core import FailureKind, format_balance
 from credit_monitor.forecast import ForecastStatus
 from credit_monitor.providers import Provider
 
@@ -128,11 +128,24 @@ def _emoji(note: Notification) -> str:
 
 def _next_steps(note: Notification, provider: Provider) -> list[str]:
     if note.kind is Kind.CHECK_FAILING:
-        return [
-            f"Check that the {provider.display_name} key in the secret is valid and not revoked.",
-            "Look at the function's log for the failing check's reason.",
-            "You will hear again when the check works again.",
-        ]
+        return [*_failure_steps(note.failure, provider), "You will hear again when the check works again."]
     if note.kind in (Kind.RECOVERED, Kind.CHECK_RECOVERED):
         return ["Nothing: monitoring continues."]
     return [f"Top up at {provider.top_up_url}", "Or lower usage until the next renewal."]
+
+
+def _failure_steps(failure: FailureKind | None, provider: Provider) -> list[str]:
+    """What a person can do about each kind of failure; the log line has the full detail."""
+    name = provider.display_name
+    if failure in (FailureKind.AUTH, FailureKind.SECRET):
+        return [
+            f"Check that the {name} key in the secret is present, valid and not revoked.",
+            "After updating the secret, the next run picks the new key up by itself.",
+        ]
+    if failure is FailureKind.RATE_LIMITED:
+        return [f"Your own jobs are using {name}'s rate limit; it usually clears by itself."]
+    if failure is FailureKind.TLS:
+        return ["A proxy may be re-signing TLS: give the function its CA bundle through SSL_CERT_FILE."]
+    if failure is FailureKind.BAD_RESPONSE:
+        return [f"{name} answered something unexpected: see the function's log; its API may have changed."]
+    return [f"{name} may be down or unreachable: check its status page and the function's log."]

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from credit_monitor.alerting import Kind, Level, Notification
+from credit_monitor.core import FailureKind
 from credit_monitor.forecast import Forecast, ForecastStatus
 from credit_monitor.messages import SUBJECT_MAX_LENGTH, render
 from credit_monitor.providers import fullenrich, lemlist
@@ -67,12 +68,37 @@ def test_unknown_forecast_is_said_in_words_not_as_a_number() -> None:
 
 def test_check_failing_gives_the_reason_and_no_balance() -> None:
     note = Notification(
-        Kind.CHECK_FAILING, "fullenrich", Level.OK, failures=3, reason="HTTP 401, key rejected"
+        Kind.CHECK_FAILING,
+        "fullenrich",
+        Level.OK,
+        failures=3,
+        reason="HTTP 401, key rejected",
+        failure=FailureKind.AUTH,
     )
     message = render(note, fullenrich.PROVIDER)
     assert message.subject == "[credit-monitor] FullEnrich check failing (3 in a row)"
     assert "  Last error: HTTP 401, key rejected" in message.text.splitlines()
+    assert (
+        "  - Check that the FullEnrich key in the secret is present, valid and not revoked." in message.text
+    )
     assert "Balance" not in message.text
+
+
+@pytest.mark.parametrize(
+    ("failure", "advice"),
+    [
+        (FailureKind.TIMEOUT, "lemlist may be down or unreachable"),
+        (FailureKind.RATE_LIMITED, "Your own jobs are using lemlist's rate limit"),
+        (FailureKind.TLS, "SSL_CERT_FILE"),
+        (FailureKind.BAD_RESPONSE, "its API may have changed"),
+        (FailureKind.SECRET, "key in the secret is present"),
+    ],
+)
+def test_check_failing_advice_fits_the_failure(failure: FailureKind, advice: str) -> None:
+    note = Notification(Kind.CHECK_FAILING, "lemlist", Level.OK, failures=3, reason="x", failure=failure)
+    message = render(note, lemlist.PROVIDER)
+    assert advice in message.text
+    assert advice in " ".join(message.chat["content"]["nextSteps"])
 
 
 @pytest.mark.parametrize("kind", list(Kind))
