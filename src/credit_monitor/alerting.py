@@ -16,6 +16,10 @@ from enum import IntEnum, StrEnum
 from credit_monitor.core import CheckResult, FailureKind
 from credit_monitor.forecast import Forecast, ForecastStatus, Sample, add_sample, forecast
 
+REMINDER_SLACK = timedelta(minutes=5)
+"""Scheduled runs start a few seconds early or late; without slack, a reminder due after 24 h would
+slip to the next run (25 h on an hourly schedule) whenever this run started a moment early."""
+
 RECOVERY_MARGIN = 0.05
 """A balance must climb 5 % above the warning level to count as recovered, so a balance wobbling
 around the threshold does not send LOW, RECOVERED, LOW, RECOVERED."""
@@ -160,7 +164,7 @@ def _after_success(
     elif (
         level is not Level.OK
         and notified_at is not None
-        and now - notified_at >= timedelta(hours=policy.reminder_hours)
+        and now - notified_at >= timedelta(hours=policy.reminder_hours) - REMINDER_SLACK
     ):
         notes.append(note(Kind.REMINDER, level))
         notified_at = now

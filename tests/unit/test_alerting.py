@@ -104,3 +104,10 @@ def test_low_carries_the_forecast_instead_of_a_separate_running_out() -> None:
     assert forecast is not None
     assert forecast.days_left is not None
     assert decision.state.running_out_notified
+
+
+def test_a_run_that_starts_a_moment_early_still_reminds() -> None:
+    state = run(ProviderState(), 900, 0).state
+    early = run(state, 890, 24 - 10 / 3600)  # 10 seconds before the 24 hours are up
+    assert kinds(early) == ["REMINDER/WARNING"]
+    assert kinds(run(state, 890, 23)) == []  # but an hour early is not a reminder
