@@ -42,26 +42,33 @@ def main(
         return EXIT_USAGE
     keys = EnvironmentKeySource(read_local_api_keys(environ))
     results = run_checks(settings, keys, HttpClient(build_pool_manager()))
-    print(render_table(results, {item.name: item.levels for item in settings.providers}), file=out)
-    return exit_status(results)
+    statuses = classify(results, {item.name: item.levels for item in settings.providers})
+    print(render_table(results, statuses), file=out)
+    return exit_status(statuses)
 
 
-def exit_status(results: Sequence[CheckResult]) -> int:
-    if any(result.failed for result in results):
+def classify(results: Sequence[CheckResult], levels: Mapping[str, Levels]) -> list[str]:
+    """One status per result, by the same levels the Lambda uses: OK, LOW, CRITICAL or FAILED."""
+    return [
+        STATUS[levels[r.provider].classify(r.balance.credits, Level.OK)]
+        if r.balance is not None
+        else "FAILED"
+        for r in results
+    ]
+
+
+def exit_status(statuses: Sequence[str]) -> int:
+    if "FAILED" in statuses:
         return EXIT_FAILED
-    if any(result.is_low for result in results):
+    if any(status != "OK" for status in statuses):
         return EXIT_LOW
     return EXIT_OK
 
 
-def render_table(results: Sequence[CheckResult], levels: Mapping[str, Levels]) -> str:
-    """Status by the same levels the Lambda uses: OK, LOW (below warning), CRITICAL, or FAILED."""
+def render_table(results: Sequence[CheckResult], statuses: Sequence[str]) -> str:
     rows = [("PROVIDER", "BALANCE", "THRESHOLD", "STATUS")]
-    for result in results:
+    for result, status in zip(results, statuses, strict=True):
         balance = format_balance(result.balance.credits) if result.balance else "-"
-        status = result.status
-        if result.balance is not None:
-            status = STATUS[levels[result.provider].classify(result.balance.credits, Level.OK)]
         if result.error is not None:
             status = f"FAILED ({result.error.kind.value}): {result.error.message}"
         rows.append((result.provider, balance, format_balance(result.threshold), status))
