@@ -1,4 +1,4 @@
-"""The pure core: results of a check, threshold decisions and alert texts. No I/O here."""
+"""The pure core: a check's result, balance validation, secret parsing. No I/O here."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from enum import StrEnum
 class FailureKind(StrEnum):
     """Why a check failed, coarse enough to alarm or group on."""
 
-    CONFIG = "config"
     SECRET = "secret"  # noqa: S105 - a failure kind, not a password
     AUTH = "auth"
     HTTP = "http"
