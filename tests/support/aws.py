@@ -181,20 +181,16 @@ def create_stack(
     secret_arn = None
     if secret_string is not None:
         secret_arn = secrets.create_secret(Name=secret_id, SecretString=secret_string)["ARN"]
-    topic_arn = sns.create_topic(Name="credit-monitor-alerts")["TopicArn"]
-    queue_url = sqs.create_queue(QueueName="alert-inbox")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
-    return Stack(
+    stack = Stack(
         secret_id,
         secret_arn,
-        topic_arn,
-        AlertInbox(sqs, queue_url),
+        sns.create_topic(Name="credit-monitor-alerts")["TopicArn"],
+        AlertInbox(sqs, sqs.create_queue(QueueName="alert-inbox")["QueueUrl"]),
         secrets,
         sns,
         table_name,
         table_arn,
         dynamodb,
     )
+    stack.subscribe_inbox()  # its create_topic is a no-op here: SNS returns the same topic
+    return stack
