@@ -1,10 +1,15 @@
 """When to notify: one notification per change, never one per run. Pure: state in, state and
-notifications out; the handler persists the state with a conditional write before sending.
+notifications out. The service records each notification as pending in the same conditional
+write as the state that produced it (see outbox.py), so a crash can delay a notification, never
+lose it.
 
 Lifecycle per provider: LOW when the balance first falls below a level (warning, then critical);
 a REMINDER every `reminder_hours` while it stays low; RECOVERED once it is back above the warning
 level by a margin (a top-up); RUNNING OUT when the forecast says fewer than `min_days_left` days;
 CHECK FAILING after `failures_before_alert` failed checks in a row, and CHECK RECOVERED after.
+
+An observation older than the newest one already recorded (two overlapping runs whose fetches
+finished out of order) changes nothing: the newer observation stands.
 """
 
 from __future__ import annotations
@@ -66,20 +71,9 @@ class AlertPolicy:
 
 
 @dataclass(frozen=True)
-class ProviderState:
-    """What survives between runs, one item per provider. `version` guards concurrent writers."""
-
-    level: Level = Level.OK
-    notified_at: datetime | None = None
-    consecutive_failures: int = 0
-    failing_notified: bool = False
-    running_out_notified: bool = False
-    samples: tuple[Sample, ...] = ()
-    version: int = 0
-
-
-@dataclass(frozen=True)
 class Notification:
+    """What to tell people. `level` is the level it concerns (for RECOVERED: the one left behind)."""
+
     kind: Kind
     provider: str
     level: Level
@@ -92,6 +86,34 @@ class Notification:
 
 
 @dataclass(frozen=True)
+class Pending:
+    """A notification not yet accepted by SNS. A run leases it before publishing, so an
+    overlapping run leaves it alone until `lease_until` (the leasing run's own deadline)."""
+
+    id: str
+    note: Notification
+    created_at: datetime
+    lease_owner: str | None = None
+    lease_until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ProviderState:
+    """What survives between runs, one item per provider. `version` guards concurrent writers."""
+
+    level: Level = Level.OK
+    notified_at: datetime | None = None
+    consecutive_failures: int = 0
+    failing_notified: bool = False
+    running_out_notified: bool = False
+    samples: tuple[Sample, ...] = ()
+    checked_at: datetime | None = None
+    """When the newest observation recorded here was made; older ones are ignored."""
+    outbox: tuple[Pending, ...] = ()
+    version: int = 0
+
+
+@dataclass(frozen=True)
 class Decision:
     state: ProviderState
     notifications: list[Notification] = field(default_factory=list)
@@ -101,15 +123,18 @@ class Decision:
 def decide(
     state: ProviderState, result: CheckResult, now: datetime, levels: Levels, policy: AlertPolicy
 ) -> Decision:
+    """`now` is when the result was observed (the run's start)."""
+    if state.checked_at is not None and now < state.checked_at:
+        return Decision(state, forecast=forecast(state.samples))  # stale: a newer run already decided
     if result.error is not None:
-        return _after_failure(state, result, policy)
+        return _after_failure(state, result, now, policy)
     assert result.balance is not None
     return _after_success(state, result.provider, result.balance.credits, now, levels, policy)
 
 
-def _after_failure(state: ProviderState, result: CheckResult, policy: AlertPolicy) -> Decision:
+def _after_failure(state: ProviderState, result: CheckResult, now: datetime, policy: AlertPolicy) -> Decision:
     failures = state.consecutive_failures + 1
-    new_state = replace(state, consecutive_failures=failures)
+    new_state = replace(state, consecutive_failures=failures, checked_at=now)
     if failures >= policy.failures_before_alert and not state.failing_notified:
         error = result.error
         note = Notification(
@@ -138,20 +163,19 @@ def _after_success(
                 failures=state.consecutive_failures,
             )
         )
-    samples = add_sample(state.samples, Sample(now, balance))
-    topped_up = len(samples) == 1 and len(state.samples) > 0
+    samples, topped_up = add_sample(state.samples, Sample(now, balance))
     outlook = forecast(samples)
     level = levels.classify(balance, state.level)
     notified_at = state.notified_at
     running_out_notified = state.running_out_notified and not topped_up
 
-    def note(kind: Kind, at_level: Level) -> Notification:
+    def note(kind: Kind, at_level: Level, threshold: float | None = None) -> Notification:
         return Notification(
             kind,
             provider,
             at_level,
             balance=balance,
-            threshold=levels.threshold_of(at_level),
+            threshold=levels.threshold_of(at_level) if threshold is None else threshold,
             forecast=outlook,
         )
 
@@ -159,7 +183,7 @@ def _after_success(
         notes.append(note(Kind.LOW, level))
         notified_at = now
     elif level is Level.OK and state.level is not Level.OK:
-        notes.append(note(Kind.RECOVERED, state.level))
+        notes.append(note(Kind.RECOVERED, state.level, threshold=levels.warning))  # back above warning
         notified_at = None
     elif (
         level is not Level.OK
@@ -187,5 +211,6 @@ def _after_success(
         failing_notified=False,
         running_out_notified=running_out_notified,
         samples=samples,
+        checked_at=now,
     )
     return Decision(new_state, notes, outlook)

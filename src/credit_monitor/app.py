@@ -1,10 +1,9 @@
-"""The Lambda entry point: wires config, keys, HTTP, state, metrics and SNS together."""
+"""The Lambda entry point: wires config and adapters to the service, then reports."""
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -12,19 +11,19 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from credit_monitor.adapters.alerts import AlertDeliveryError, SnsNotifier
+from credit_monitor.adapters.alerts import SnsNotifier
 from credit_monitor.adapters.http import HttpClient, build_pool_manager
 from credit_monitor.adapters.metrics import emit_check_metrics
 from credit_monitor.adapters.secrets import SecretsManagerKeySource
-from credit_monitor.adapters.state import DynamoStateStore, StateError
-from credit_monitor.alerting import Decision, ProviderState, decide
-from credit_monitor.checks import run_checks
+from credit_monitor.adapters.state import DynamoStateStore
+from credit_monitor.budget import Budget
 from credit_monitor.config import LambdaConfig, load_lambda_config
-from credit_monitor.core import summarize
-from credit_monitor.messages import render
-from credit_monitor.providers import Provider
+from credit_monitor.service import DeliveryError, Ports, RunReport, StateError, run_once
 
 logger = Logger()
+
+LAMBDA_TIMEOUT_SECONDS = 30.0
+"""template.yaml's Timeout: the budget when no Lambda context says what is left (tests, demo)."""
 
 
 def utc_now() -> datetime:
@@ -36,10 +35,7 @@ class Runtime:
     """Everything built once per sandbox and reused by warm invocations."""
 
     config: LambdaConfig
-    keys: SecretsManagerKeySource
-    http: HttpClient
-    notifier: SnsNotifier
-    state: DynamoStateStore
+    ports: Ports
     clock: Callable[[], datetime] = field(default=utc_now)
 
 
@@ -52,98 +48,66 @@ def runtime() -> Runtime:
 def build_runtime(config: LambdaConfig) -> Runtime:
     return Runtime(
         config=config,
-        keys=SecretsManagerKeySource(config.api_keys_secret_id),
-        http=HttpClient(build_pool_manager()),
-        notifier=SnsNotifier(config.alert_topic_arn),
-        state=DynamoStateStore(config.state_table_name),
+        ports=Ports(
+            keys=SecretsManagerKeySource(config.api_keys_secret_id),
+            http=HttpClient(build_pool_manager()),
+            state=DynamoStateStore(config.state_table_name),
+            notifier=SnsNotifier(config.alert_topic_arn),
+        ),
     )
 
 
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return handle(runtime())
+    rt = runtime()
+    seconds_left = context.get_remaining_time_in_millis() / 1000
+    return handle(rt, Budget.start(seconds_left, rt.config.checks.deadline_seconds))
 
 
-def handle(rt: Runtime) -> dict[str, Any]:
-    """One scheduled run. Failures are collected and raised at the end, after metrics are flushed."""
-    now = rt.clock()
-    settings = {item.name: item for item in rt.config.checks.providers}
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="state") as pool:
-        state_read = pool.submit(rt.state.load, settings)  # concurrent with the HTTP fetches
-        results = run_checks(rt.config.checks, rt.keys, rt.http)
-        errors: list[Exception] = []
-        try:
-            states = state_read.result()
-        except StateError as exc:
-            errors.append(exc)
-            states = {}
-
-    for result in results:
-        if result.error is not None:
+def handle(rt: Runtime, budget: Budget | None = None) -> dict[str, Any]:
+    """One scheduled run. What could not be done is raised at the end, after metrics and summary."""
+    budget = budget or Budget.start(LAMBDA_TIMEOUT_SECONDS, rt.config.checks.deadline_seconds)
+    report = run_once(rt.config.checks, rt.config.alert_policy, rt.ports, rt.clock, budget)
+    for item in report.providers:
+        if item.result.error is not None:
             logger.error(
-                f"{result.provider} check failed: {result.error.message}",
-                extra={"provider": result.provider, "failure": result.error.kind.value},
+                f"{item.name} check failed: {item.result.error.message}",
+                extra={"provider": item.name, "failure": item.result.error.kind.value},
             )
-
-    claimed: dict[str, tuple[ProviderState, Decision]] = {}
-    for result in results:
-        if result.provider not in states:
-            continue
-        try:
-            decide_for = functools.partial(
-                decide,
-                result=result,
-                now=now,
-                levels=settings[result.provider].levels,
-                policy=rt.config.alert_policy,
-            )
-            claimed[result.provider] = rt.state.transition(
-                result.provider, states[result.provider], decide_for
-            )
-        except StateError as exc:
-            errors.append(exc)
-
-    emit_check_metrics(
-        rt.config.metrics_namespace,
-        results,
-        {name: decision.forecast for name, (_, decision) in claimed.items() if decision.forecast},
-    )
-    summary = summarize(results)
-    for name, (_, decision) in claimed.items():
-        summary[name]["level"] = decision.state.level.name
-        if decision.forecast is not None:
-            summary[name]["forecast"] = decision.forecast.describe()
+    emit_check_metrics(rt.config.metrics_namespace, report)
+    summary = summarize(report)
     logger.info("credit check finished", extra={"providers": summary})
+    if report.sent:
+        logger.info("notifications published", extra={"notifications": report.sent})
+    problems = report.problems
+    if problems:
+        for problem in problems:
+            logger.error(str(problem))
+        failure = DeliveryError if all(isinstance(p, DeliveryError) for p in problems) else StateError
+        raise failure("; ".join(str(problem) for problem in problems))
+    return {"providers": summary, "notifications": report.sent}
 
-    sent = _publish(rt, {name: item.provider for name, item in settings.items()}, claimed, errors)
-    if errors:
-        for error in errors:
-            logger.error(str(error))
-        failure = AlertDeliveryError if all(isinstance(e, AlertDeliveryError) for e in errors) else StateError
-        raise failure("; ".join(str(error) for error in errors))
-    return {"providers": summary, "notifications": sent}
 
-
-def _publish(
-    rt: Runtime,
-    providers: dict[str, Provider],
-    claimed: dict[str, tuple[ProviderState, Decision]],
-    errors: list[Exception],
-) -> list[str]:
-    """Send what each transition claimed; if a send fails, give the transition back for the retry."""
-    sent: list[str] = []
-    for name, (before, decision) in claimed.items():
-        for note in decision.notifications:
-            try:
-                rt.notifier.publish(note, render(note, providers[name]))
-            except AlertDeliveryError as exc:
-                errors.append(exc)
-                if not rt.state.restore(name, before, decision.state):
-                    logger.warning(
-                        f"{name} state moved on before it could be restored; a notification may be lost"
-                    )
-                break
-            sent.append(f"{name}: {note.kind.value}")
-    if sent:
-        logger.info("notifications published", extra={"notifications": sent})
-    return sent
+def summarize(report: RunReport) -> dict[str, dict[str, object]]:
+    """The per-provider outcome for the one summary log line and the handler's return value."""
+    summary: dict[str, dict[str, object]] = {}
+    for item in report.providers:
+        result = item.result
+        entry: dict[str, object] = {"status": result.status, "threshold": result.threshold}
+        if result.balance is not None:
+            entry["balance"] = result.balance.credits
+            if result.balance.breakdown:
+                entry["breakdown"] = dict(result.balance.breakdown)
+        if result.error is not None:
+            entry["failure"] = result.error.kind.value
+            entry["reason"] = result.error.message
+        if item.level is not None:
+            entry["level"] = item.level.name
+        if item.forecast is not None:
+            entry["forecast"] = item.forecast.describe()
+        if item.pending:
+            entry["pending_notifications"] = item.pending
+        if item.problems:
+            entry["problems"] = [str(problem) for problem in item.problems]
+        summary[item.name] = entry
+    return summary

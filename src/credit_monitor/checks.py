@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Protocol
 
 from credit_monitor.adapters.http import HttpClient, HttpReply
+from credit_monitor.bounded import Unfinished, run_until
 from credit_monitor.config import CheckSettings, ProviderSettings
 from credit_monitor.core import (
     Balance,
@@ -21,7 +21,10 @@ from credit_monitor.core import (
 )
 from credit_monitor.providers import Provider
 
-DEADLINE_GRACE_SECONDS = 1.0
+DEADLINE_GRACE_SECONDS = 0.5
+"""A check ends itself at the deadline; this lets it say why (e.g. "read timeout") before we stop
+waiting and call it unfinished."""
+MAX_CONCURRENT_CHECKS = 8
 MIN_SECONDS_FOR_A_RETRY = 1.0
 """After a 401, re-read the secret and try the new key only if this much of the deadline is left."""
 
@@ -39,32 +42,39 @@ class KeySource(Protocol):
         ...
 
 
-def run_checks(settings: CheckSettings, keys: KeySource, http: HttpClient) -> list[CheckResult]:
-    """Results in registry order. A provider that fails, or overruns its deadline, fails alone."""
-    try:
-        api_keys = keys.api_keys()
-    except CheckError as exc:
-        return [CheckResult(item.name, item.threshold, error=exc) for item in settings.providers]
+def run_checks(
+    settings: CheckSettings, keys: KeySource, http: HttpClient, deadline: float
+) -> list[CheckResult]:
+    """Results in settings order, all by `deadline` (absolute, time.monotonic()), however many
+    providers there are. A provider that fails, or overruns, fails alone."""
+    [read] = run_until([keys.api_keys], deadline, max_workers=1, name="secret")
+    if isinstance(read, Unfinished):
+        read = CheckError(FailureKind.TIMEOUT, "the API keys could not be read before the deadline")
+    if isinstance(read, Exception):
+        error = read if isinstance(read, CheckError) else CheckError(FailureKind.SECRET, "unreadable keys")
+        return [CheckResult(item.name, item.threshold, error=error) for item in settings.providers]
 
-    pool = ThreadPoolExecutor(max_workers=len(settings.providers), thread_name_prefix="check")
-    try:
-        futures = [
-            pool.submit(check_provider, item, api_keys, keys, http, settings.deadline_seconds)
-            for item in settings.providers
-        ]
-        results = []
-        for item, future in zip(settings.providers, futures, strict=True):
-            try:
-                results.append(future.result(timeout=settings.deadline_seconds + DEADLINE_GRACE_SECONDS))
-            except FutureTimeout:
-                message = f"no result within the {settings.deadline_seconds:g}s deadline"
-                results.append(
-                    CheckResult(item.name, item.threshold, error=CheckError(FailureKind.TIMEOUT, message))
-                )
-        return results
-    finally:
-        # Never wait for an overrunning request: the invocation must report, not hang.
-        pool.shutdown(wait=False, cancel_futures=True)
+    api_keys = read
+    tasks = [
+        functools.partial(check_provider, item, api_keys, keys, http, deadline - time.monotonic())
+        for item in settings.providers
+    ]
+    outcomes = run_until(
+        tasks, deadline + DEADLINE_GRACE_SECONDS, max_workers=MAX_CONCURRENT_CHECKS, name="check"
+    )
+    results = []
+    for item, outcome in zip(settings.providers, outcomes, strict=True):
+        if isinstance(outcome, CheckResult):
+            results.append(outcome)
+            continue
+        message = (
+            "no result before the run's check deadline"
+            if isinstance(outcome, Unfinished)
+            else f"unexpected {type(outcome).__name__}"  # check_provider catches everything else
+        )
+        kind = FailureKind.TIMEOUT if isinstance(outcome, Unfinished) else FailureKind.HTTP
+        results.append(CheckResult(item.name, item.threshold, error=CheckError(kind, message)))
+    return results
 
 
 def check_provider(

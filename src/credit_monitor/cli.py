@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from typing import TextIO
 
@@ -41,7 +42,8 @@ def main(
         print(f"credit-monitor: configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     keys = EnvironmentKeySource(read_local_api_keys(environ))
-    results = run_checks(settings, keys, HttpClient(build_pool_manager()))
+    deadline = time.monotonic() + settings.deadline_seconds  # the CLI's own budget: the checks alone
+    results = run_checks(settings, keys, HttpClient(build_pool_manager()), deadline)
     statuses = classify(results, {item.name: item.levels for item in settings.providers})
     print(render_table(results, statuses), file=out)
     return exit_status(statuses)

@@ -12,6 +12,9 @@ MIN_SPAN = timedelta(hours=6)
 HISTORY_LIMIT = timedelta(days=30)
 MAX_SAMPLES = 1000
 """Bounds the state item (DynamoDB items max out at 400 KB; a sample is about 30 bytes)."""
+TOP_UP_MIN_FRACTION = 0.05
+"""A rise counts as a top-up only above 5 % of the previous balance (and above the burn since the
+last sample): a refunded credit or two must not restart the forecast or re-arm RUNNING OUT."""
 
 
 @dataclass(frozen=True)
@@ -44,12 +47,26 @@ class Forecast:
         return "not enough history for a forecast yet"
 
 
-def add_sample(samples: Sequence[Sample], sample: Sample) -> tuple[Sample, ...]:
-    """A rise in balance is a top-up: it starts a new segment, since the old burn no longer applies."""
-    if samples and sample.balance > samples[-1].balance:
-        return (sample,)
+def is_top_up(samples: Sequence[Sample], sample: Sample) -> bool:
+    """A material rise: more than TOP_UP_MIN_FRACTION of the last balance and more than the
+    segment's burn over the time since the last sample. Smaller rises (refunds, rounding) are noise
+    the least-squares fit absorbs."""
+    if not samples or sample.balance <= samples[-1].balance:
+        return False
+    last = samples[-1]
+    rise = sample.balance - last.balance
+    outlook = forecast(samples)
+    burn_since_last = (outlook.burn_per_day or 0.0) * max(0.0, (sample.at - last.at).total_seconds()) / 86400
+    return rise > max(TOP_UP_MIN_FRACTION * abs(last.balance), burn_since_last)
+
+
+def add_sample(samples: Sequence[Sample], sample: Sample) -> tuple[tuple[Sample, ...], bool]:
+    """The new history, and whether this sample was a top-up. A top-up starts a new segment,
+    since the old burn no longer applies."""
+    if is_top_up(samples, sample):
+        return (sample,), True
     kept = [s for s in samples if sample.at - s.at <= HISTORY_LIMIT]
-    return (*kept[-(MAX_SAMPLES - 1) :], sample)
+    return (*kept[-(MAX_SAMPLES - 1) :], sample), False
 
 
 def forecast(samples: Sequence[Sample]) -> Forecast:

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from credit_monitor.adapters.alerts import AlertDeliveryError
 from credit_monitor.config import ConfigError
+from credit_monitor.service import DeliveryError
 from tests.support.aws import Stack
 from tests.support.harness import Invoke
 from tests.support.keys import FULLENRICH_KEY
@@ -273,11 +273,11 @@ def test_unpublishable_alert_fails_the_invocation_after_metrics_and_is_sent_by_t
 
     run = invoke()
 
-    assert isinstance(run.error, AlertDeliveryError)
+    assert isinstance(run.error, DeliveryError)
     assert "lemlist" in str(run.error)
     assert run.metric("CreditsRemaining")["lemlist"] == 1  # flushed before the failure
     assert run.summary()["lemlist"]["status"] == "LOW"
-    # The claimed transition was given back: Lambda's retry sends the notification, nothing is lost.
+    # The LOW stayed pending in the outbox: Lambda's retry sends it, nothing is lost.
     stack.subscribe_inbox()
     retry = invoke()
     assert retry.error is None

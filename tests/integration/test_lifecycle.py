@@ -154,5 +154,6 @@ def test_two_overlapping_invocations_send_one_notification(
     assert sent(stack) == ["LOW/WARNING"]
     assert sorted(len(o["notifications"]) for o in outcomes) == [0, 1]
     state_reads = [r for r in recorded if r["headers"].get("X-Amz-Target", "").endswith("BatchGetItem")]
-    # One read per sandbox, plus one re-read per provider whose conditional write lost the race.
-    assert len(state_reads) == 4, "the losing writes re-read the state and decided again"
+    # One read per sandbox, plus one re-read per provider whose conditional write lost the race, plus
+    # one when the winner's "delivered" write comes after the loser's write (timing decides).
+    assert len(state_reads) in (4, 5), "the losing writes re-read the state and decided again"

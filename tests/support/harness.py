@@ -23,6 +23,10 @@ class FakeLambdaContext:
     memory_limit_in_mb: int = 128
     invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:CreditMonitorFunction"
     aws_request_id: str = "00000000-0000-4000-8000-000000000000"
+    timeout_seconds: float = 30.0
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int(self.timeout_seconds * 1000)
 
 
 @dataclass

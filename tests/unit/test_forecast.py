@@ -51,12 +51,44 @@ def test_flat_or_rising_balance_is_not_depleting_and_never_divides_by_zero(
     assert outlook.days_left is None
 
 
-def test_a_rise_in_balance_starts_a_new_segment() -> None:
+def test_a_top_up_starts_a_new_segment() -> None:
     history = tuple(series((0, 300), (6, 200), (12, 100)))
     after_top_up = add_sample(history, Sample(T0 + timedelta(hours=18), 5000))
-    assert after_top_up == (Sample(T0 + timedelta(hours=18), 5000),)
+    assert after_top_up == ((Sample(T0 + timedelta(hours=18), 5000),), True)
+
+
+def test_a_refunded_credit_stays_in_the_segment_and_keeps_the_forecast() -> None:
+    """Burning 100/day, sampled hourly, with one credit refunded: noise, not a top-up."""
+    history = tuple(series(*((h, 5000 - 100 * h / 24) for h in range(0, 13))))
+    refund = Sample(T0 + timedelta(hours=13), history[-1].balance + 1)
+
+    samples, topped_up = add_sample(history, refund)
+
+    assert not topped_up
+    assert samples[-1] == refund
+    assert len(samples) == len(history) + 1
+    assert forecast(samples).status is ForecastStatus.DEPLETING
+
+
+@pytest.mark.parametrize(
+    ("rise", "top_up"),
+    [
+        (4.9, False),  # under 5 % of a balance of 100
+        (5.1, True),
+        (3.0, False),  # under the burn since the last sample (4/h) even where 5 % would allow it
+    ],
+)
+def test_a_rise_is_a_top_up_only_above_five_percent_and_one_periods_burn(rise: float, top_up: bool) -> None:
+    if rise == 3.0:
+        history = tuple(series((0, 56), (6, 32), (12, 8)))  # 96/day: 4 credits an hour
+        new = Sample(T0 + timedelta(hours=13), 8 + rise)
+    else:
+        history = tuple(series((0, 100), (12, 100)))  # flat: no burn
+        new = Sample(T0 + timedelta(hours=13), 100 + rise)
+    assert add_sample(history, new)[1] is top_up
 
 
 def test_old_samples_fall_out_of_the_history() -> None:
     history = tuple(series((0, 900), (24 * 31, 800)))
-    assert add_sample(history, Sample(T0 + timedelta(days=32), 700))[0].balance == 800
+    samples, _ = add_sample(history, Sample(T0 + timedelta(days=32), 700))
+    assert samples[0].balance == 800

@@ -5,28 +5,31 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from credit_monitor.adapters.aws import BOTO_CONFIG
 from credit_monitor.alerting import Notification
 from credit_monitor.messages import RenderedMessage
+from credit_monitor.service import DeliveryError
 
 if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
 
-_BOTO_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 4})
 
-
-class AlertDeliveryError(RuntimeError):
-    """Raised after metrics are flushed, so Lambda's Errors metric and retries see an unsent alert."""
+class AlertDeliveryError(DeliveryError):
+    """SNS did not accept a notification; it stays pending, and the run fails after its metrics so
+    Lambda's Errors metric and retry see it."""
 
 
 class SnsNotifier:
+    """The Notifier port on SNS. `notification_id` travels as a message attribute: the same id
+    on two deliveries is the one duplicate the outbox allows (see outbox.py), easy to drop."""
+
     def __init__(self, topic_arn: str, client: SNSClient | None = None) -> None:
         self._topic_arn = topic_arn
-        self._client: SNSClient = client or boto3.client("sns", config=_BOTO_CONFIG)
+        self._client: SNSClient = client or boto3.client("sns", config=BOTO_CONFIG)
 
-    def publish(self, note: Notification, message: RenderedMessage) -> str:
+    def publish(self, note: Notification, message: RenderedMessage, notification_id: str) -> str:
         try:
             response = self._client.publish(
                 TopicArn=self._topic_arn,
@@ -37,6 +40,7 @@ class SnsNotifier:
                     "provider": {"DataType": "String", "StringValue": note.provider},
                     "kind": {"DataType": "String", "StringValue": note.kind.value},
                     "level": {"DataType": "String", "StringValue": note.level.name},
+                    "notification_id": {"DataType": "String", "StringValue": notification_id},
                 },
             )
         except (ClientError, BotoCoreError) as exc:

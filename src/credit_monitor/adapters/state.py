@@ -1,97 +1,304 @@
 """Alert state per provider in DynamoDB, changed only by conditional writes.
 
 Two invocations can overlap (a retry and the next schedule). Each write is conditional on the
-version it read; the loser re-reads, decides again on the winner's state, and so never sends the
-notification the winner already claimed.
+version it read; the loser re-reads and decides again on the winner's state.
+
+An item this code cannot decode (hand-edited, written by a foreign tool, truncated) is reported as
+that provider's failure with the command that resets it: never guessed at, never a crash of the run.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
-from dataclasses import replace
+import math
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from credit_monitor.alerting import Decision, Level, ProviderState
-from credit_monitor.forecast import Sample
+from credit_monitor.adapters.aws import BOTO_CONFIG
+from credit_monitor.alerting import Kind, Level, Notification, Pending, ProviderState
+from credit_monitor.core import FailureKind
+from credit_monitor.forecast import Forecast, ForecastStatus, Sample
+from credit_monitor.service import StateError
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-_BOTO_CONFIG = Config(connect_timeout=2, read_timeout=3, retries={"mode": "standard", "max_attempts": 3})
-WRITE_ATTEMPTS = 3
+KEY = "provider"
 
 
-class StateError(RuntimeError):
-    """The state table could not be read or written: decisions cannot be made safely."""
+__all__ = ["CorruptState", "DynamoStateStore", "StateError", "decode", "encode"]
+
+
+class CorruptState(StateError):
+    """One item cannot be decoded; its provider's alerts pause until it is fixed or reset."""
+
+
+def reset_command(table: str, provider: str) -> str:
+    key = json.dumps({KEY: {"S": provider}})
+    return f"aws dynamodb delete-item --table-name {table} --key '{key}'"
+
+
+# --- encoding ---------------------------------------------------------------------------------
 
 
 def encode(state: ProviderState) -> str:
     return json.dumps(
         {
             "level": state.level.name,
-            "notified_at": state.notified_at.isoformat() if state.notified_at else None,
+            "notified_at": _time(state.notified_at),
             "consecutive_failures": state.consecutive_failures,
             "failing_notified": state.failing_notified,
             "running_out_notified": state.running_out_notified,
             "samples": [[int(s.at.timestamp()), s.balance] for s in state.samples],
+            "checked_at": _time(state.checked_at),
+            "outbox": [_encode_pending(item) for item in state.outbox],
         },
         separators=(",", ":"),
     )
 
 
+def _time(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _encode_pending(item: Pending) -> dict[str, Any]:
+    note = item.note
+    outlook = note.forecast
+    return {
+        "id": item.id,
+        "created_at": _time(item.created_at),
+        "lease_owner": item.lease_owner,
+        "lease_until": _time(item.lease_until),
+        "note": {
+            "kind": note.kind.value,
+            "provider": note.provider,
+            "level": note.level.name,
+            "balance": note.balance,
+            "threshold": note.threshold,
+            "forecast": None
+            if outlook is None
+            else {
+                "status": outlook.status.value,
+                "burn_per_day": outlook.burn_per_day,
+                "days_left": outlook.days_left,
+            },
+            "failures": note.failures,
+            "reason": note.reason,
+            "failure": note.failure.value if note.failure else None,
+        },
+    }
+
+
+# --- decoding: every field checked, so a bad item is one clear error, not a TypeError later ----
+
+
+class _Bad(ValueError):
+    pass
+
+
 def decode(text: str, version: int) -> ProviderState:
-    data: dict[str, Any] = json.loads(text)
-    notified_at = data.get("notified_at")
+    """Raises ValueError naming the first field that is not what this code wrote."""
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
+        raise _Bad("'state' is not valid JSON") from None
+    obj = _object(data, "state")
+    samples = _list(obj.get("samples", []), "samples")
+    notified_at = _opt(obj, "notified_at", _aware_time)
+    decoded_samples = tuple(_sample(s, f"samples[{i}]") for i, s in enumerate(samples))
+    checked_at = _opt(obj, "checked_at", _aware_time)
+    if checked_at is None and decoded_samples:  # items written before checked_at existed
+        checked_at = decoded_samples[-1].at
     return ProviderState(
-        level=Level[data["level"]],
-        notified_at=datetime.fromisoformat(notified_at) if notified_at else None,
-        consecutive_failures=int(data["consecutive_failures"]),
-        failing_notified=bool(data["failing_notified"]),
-        running_out_notified=bool(data.get("running_out_notified", False)),
-        samples=tuple(
-            Sample(datetime.fromtimestamp(at, UTC), float(balance)) for at, balance in data["samples"]
+        level=_enum(Level, _field(obj, "level", _string), "level", by_name=True),
+        notified_at=notified_at,
+        consecutive_failures=_count(_field(obj, "consecutive_failures", _any), "consecutive_failures"),
+        failing_notified=_field(obj, "failing_notified", _bool),
+        running_out_notified=_opt(obj, "running_out_notified", _bool) or False,
+        samples=decoded_samples,
+        checked_at=checked_at,
+        outbox=tuple(
+            _pending(item, f"outbox[{i}]") for i, item in enumerate(_list(obj.get("outbox", []), "outbox"))
         ),
         version=version,
     )
 
 
+def _any(value: object, where: str) -> object:
+    return value
+
+
+def _field(obj: Mapping[str, object], name: str, kind: Callable[[object, str], Any]) -> Any:
+    if name not in obj:
+        raise _Bad(f"'{name}' is missing")
+    return kind(obj[name], name)
+
+
+def _opt(obj: Mapping[str, object], name: str, kind: Callable[[object, str], Any]) -> Any:
+    value = obj.get(name)
+    return None if value is None else kind(value, name)
+
+
+def _object(value: object, where: str) -> dict[str, object]:
+    if not isinstance(value, dict):
+        raise _Bad(f"'{where}' must be an object")
+    return value
+
+
+def _list(value: object, where: str) -> list[object]:
+    if not isinstance(value, list):
+        raise _Bad(f"'{where}' must be a list")
+    return value
+
+
+def _string(value: object, where: str) -> str:
+    if not isinstance(value, str):
+        raise _Bad(f"'{where}' must be a string")
+    return value
+
+
+def _bool(value: object, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise _Bad(f"'{where}' must be true or false")
+    return value
+
+
+def _number(value: object, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise _Bad(f"'{where}' must be a finite number")
+    return float(value)
+
+
+def _count(value: object, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise _Bad(f"'{where}' must be a whole number >= 0")
+    return value
+
+
+def _aware_time(value: object, where: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(_string(value, where))
+    except ValueError:
+        raise _Bad(f"'{where}' must be an ISO 8601 time") from None
+    if parsed.tzinfo is None:
+        raise _Bad(f"'{where}' has no time zone")
+    return parsed
+
+
+def _enum(kind: Any, value: str, where: str, *, by_name: bool = False) -> Any:
+    try:
+        return kind[value] if by_name else kind(value)
+    except (KeyError, ValueError):
+        raise _Bad(f"'{where}' has an unknown value {value[:40]!r}") from None
+
+
+def _sample(value: object, where: str) -> Sample:
+    pair = _list(value, where)
+    if len(pair) != 2:
+        raise _Bad(f"'{where}' must be [time, balance]")
+    at = _number(pair[0], where)
+    try:
+        moment = datetime.fromtimestamp(at, UTC)
+    except (OverflowError, OSError, ValueError):
+        raise _Bad(f"'{where}' has an impossible time") from None
+    return Sample(moment, _number(pair[1], where))
+
+
+def _pending(value: object, where: str) -> Pending:
+    obj = _object(value, where)
+    note = _object(obj.get("note"), f"{where}.note")
+    outlook = note.get("forecast")
+    forecast = None
+    if outlook is not None:
+        fobj = _object(outlook, f"{where}.note.forecast")
+        forecast = Forecast(
+            _enum(ForecastStatus, _string(fobj.get("status"), "status"), f"{where}.note.forecast.status"),
+            burn_per_day=_opt(fobj, "burn_per_day", _number),
+            days_left=_opt(fobj, "days_left", _number),
+        )
+    failure = _opt(note, "failure", _string)
+    return Pending(
+        id=_field(obj, "id", _string),
+        note=Notification(
+            kind=_enum(Kind, _field(note, "kind", _string), f"{where}.note.kind"),
+            provider=_field(note, "provider", _string),
+            level=_enum(Level, _field(note, "level", _string), f"{where}.note.level", by_name=True),
+            balance=_opt(note, "balance", _number),
+            threshold=_opt(note, "threshold", _number),
+            forecast=forecast,
+            failures=_count(note.get("failures", 0), f"{where}.note.failures"),
+            reason=_opt(note, "reason", _string),
+            failure=None if failure is None else _enum(FailureKind, failure, f"{where}.note.failure"),
+        ),
+        created_at=_field(obj, "created_at", _aware_time),
+        lease_owner=_opt(obj, "lease_owner", _string),
+        lease_until=_opt(obj, "lease_until", _aware_time),
+    )
+
+
+# --- the store ----------------------------------------------------------------------------------
+
+
 class DynamoStateStore:
+    """The StateStore port on DynamoDB: one item per provider, `version` for conditional writes."""
+
     def __init__(self, table_name: str, client: DynamoDBClient | None = None) -> None:
         self._table = table_name
-        self._client: DynamoDBClient = client or boto3.client("dynamodb", config=_BOTO_CONFIG)
+        self._client: DynamoDBClient = client or boto3.client("dynamodb", config=BOTO_CONFIG)
 
-    def load(self, providers: Iterable[str]) -> dict[str, ProviderState]:
+    def load(self, providers: Iterable[str]) -> dict[str, ProviderState | StateError]:
+        """Raises StateError when the table cannot be read; a bad item is that provider's error."""
         names = list(providers)
-        try:
-            response = self._client.batch_get_item(
-                RequestItems={
-                    self._table: {"Keys": [{"provider": {"S": n}} for n in names], "ConsistentRead": True}
-                }
-            )
-        except (ClientError, BotoCoreError) as exc:
-            raise StateError(f"could not read alert state from table {self._table!r}: {exc}") from exc
-        found = {
-            item["provider"]["S"]: decode(item["state"]["S"], int(item["version"]["N"]))
-            for item in response["Responses"].get(self._table, [])
-        }
+        keys: list[Any] = [{KEY: {"S": n}} for n in names]
+        found: dict[str, ProviderState | StateError] = {}
+        while keys:
+            try:
+                response = self._client.batch_get_item(
+                    RequestItems={self._table: {"Keys": keys, "ConsistentRead": True}}
+                )
+            except (ClientError, BotoCoreError) as exc:
+                raise StateError(f"could not read alert state from table {self._table!r}: {exc}") from exc
+            for item in response["Responses"].get(self._table, []):
+                name = item.get(KEY, {}).get("S", "")
+                found[name] = self._decode_item(name, item)
+            unprocessed = response.get("UnprocessedKeys", {}).get(self._table)
+            keys = list(unprocessed["Keys"]) if unprocessed else []
         return {name: found.get(name, ProviderState()) for name in names}
 
-    def _put(self, provider: str, state: ProviderState, expected_version: int) -> bool:
+    def _decode_item(self, provider: str, item: Mapping[str, Any]) -> ProviderState | StateError:
+        try:
+            version_attr = item.get("version", {})
+            if "N" not in version_attr:
+                raise _Bad("'version' must be a DynamoDB number")
+            version = int(version_attr["N"])
+            if "S" not in item.get("state", {}):
+                raise _Bad("the 'state' attribute is missing or not a string")
+            return decode(item["state"]["S"], version)
+        except ValueError as exc:
+            reset = reset_command(self._table, provider)
+            return CorruptState(
+                f"alert state for {provider!r} in table {self._table!r} cannot be decoded ({exc});"
+                f" its alerts are paused until it is fixed, or reset with: {reset}"
+                " (the next run starts it afresh)"
+            )
+
+    def put(self, provider: str, state: ProviderState, expected_version: int) -> bool:
+        """Write `state` (whose version is the new one) only if the item is still at `expected_version`.
+        False when another run changed it first."""
         try:
             self._client.put_item(
                 TableName=self._table,
                 Item={
-                    "provider": {"S": provider},
+                    KEY: {"S": provider},
                     "version": {"N": str(state.version)},
                     "state": {"S": encode(state)},
                 },
-                ConditionExpression="attribute_not_exists(provider) OR version = :expected",
+                ConditionExpression="attribute_not_exists(#key) OR version = :expected",
+                ExpressionAttributeNames={"#key": KEY},
                 ExpressionAttributeValues={":expected": {"N": str(expected_version)}},
             )
         except ClientError as exc:
@@ -101,22 +308,3 @@ class DynamoStateStore:
         except BotoCoreError as exc:
             raise StateError(f"could not write alert state for {provider}: {exc}") from exc
         return True
-
-    def transition(
-        self, provider: str, current: ProviderState, decide: Callable[[ProviderState], Decision]
-    ) -> tuple[ProviderState, Decision]:
-        """Decide and claim the result atomically. Returns (state before, decision as written)."""
-        state = current
-        for _ in range(WRITE_ATTEMPTS):
-            decision = decide(state)
-            written = replace(decision.state, version=state.version + 1)
-            if self._put(provider, written, expected_version=state.version):
-                return state, replace(decision, state=written)
-            state = self.load([provider])[provider]  # someone else won: decide again on their state
-        raise StateError(f"alert state for {provider} kept changing under us ({WRITE_ATTEMPTS} attempts)")
-
-    def restore(self, provider: str, before: ProviderState, written: ProviderState) -> bool:
-        """Undo a claimed transition whose notification could not be sent, so a retry sends it."""
-        return self._put(
-            provider, replace(before, version=written.version + 1), expected_version=written.version
-        )

@@ -1,0 +1,12 @@
+"""The botocore configuration every AWS client of the function uses: its timeouts and retries
+are the worst case the run's budget reserves for each call (budget.AWS_CALL_SECONDS)."""
+
+from botocore.config import Config
+
+from credit_monitor.budget import AWS_CONNECT_TIMEOUT_SECONDS, AWS_MAX_ATTEMPTS, AWS_READ_TIMEOUT_SECONDS
+
+BOTO_CONFIG = Config(
+    connect_timeout=AWS_CONNECT_TIMEOUT_SECONDS,
+    read_timeout=AWS_READ_TIMEOUT_SECONDS,
+    retries={"mode": "standard", "total_max_attempts": AWS_MAX_ATTEMPTS},
+)

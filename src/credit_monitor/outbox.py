@@ -1,0 +1,72 @@
+"""The outbox: at-least-once notifications, by construction. Pure: state in, state out.
+
+A notification is recorded as pending in the same conditional write that records the state
+transition producing it, and removed only after SNS accepted it. Every run publishes what is
+pending (older first), so a run killed at any point delays a notification and never loses it.
+
+Overlapping runs (Lambda's retry and the next schedule) must not both publish the same pending
+notification. Before publishing, a run leases what it will send, in the same write: the lease ends
+at that run's own deadline, after which Lambda has killed it if it has not finished, so a lease
+never outlives its holder. The one window for a duplicate is "SNS accepted, the process died before
+recording it": every publish carries the notification's id so a subscriber can drop a repeat.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import replace
+from datetime import datetime
+
+from credit_monitor.alerting import Notification, Pending, ProviderState
+
+MAX_PENDING = 20
+"""Bounds the state item. Reaching it means SNS has refused everything for days; the oldest
+notifications are then dropped, and each drop is logged as an error (never silently)."""
+
+
+def enqueue(
+    state: ProviderState, notes: Sequence[Notification], run_id: str, now: datetime
+) -> tuple[ProviderState, list[Pending]]:
+    """Append new notifications; returns the new state and any pending ones dropped by the cap."""
+    added = tuple(Pending(f"{run_id}-{i}", note, now) for i, note in enumerate(notes, start=1))
+    outbox = (*state.outbox, *added)
+    dropped = list(outbox[: max(0, len(outbox) - MAX_PENDING)])
+    return replace(state, outbox=outbox[len(dropped) :]), dropped
+
+
+def lease(state: ProviderState, run_id: str, now: datetime, until: datetime) -> ProviderState:
+    """Lease every pending notification no other live run holds."""
+    return replace(
+        state,
+        outbox=tuple(
+            replace(item, lease_owner=run_id, lease_until=until) if is_free(item, run_id, now) else item
+            for item in state.outbox
+        ),
+    )
+
+
+def is_free(item: Pending, run_id: str, now: datetime) -> bool:
+    return (
+        item.lease_owner is None
+        or item.lease_owner == run_id
+        or item.lease_until is None
+        or item.lease_until <= now
+    )
+
+
+def leased_by(state: ProviderState, run_id: str) -> list[Pending]:
+    return [item for item in state.outbox if item.lease_owner == run_id]
+
+
+def settle(
+    state: ProviderState, delivered: Collection[str] = (), released: Collection[str] = ()
+) -> ProviderState:
+    """Drop what SNS accepted; give back the lease of what could not be sent, for the next run."""
+    return replace(
+        state,
+        outbox=tuple(
+            replace(item, lease_owner=None, lease_until=None) if item.id in released else item
+            for item in state.outbox
+            if item.id not in delivered
+        ),
+    )

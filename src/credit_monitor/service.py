@@ -1,0 +1,260 @@
+"""One check cycle: fetch every balance, decide, record, notify; returns what happened.
+
+The order that makes alerts survive faults (see outbox.py):
+1. read every provider's state, while the balances are fetched (all by the checks' deadline);
+2. per provider, in one conditional write: the new state, its new notifications as pending, and a
+   lease on everything pending that no live run holds;
+3. publish what this run leased, oldest first, removing each from the outbox once SNS accepted it.
+A kill anywhere leaves the notification pending for the next run. Providers are settled
+concurrently and independently: one provider's state or delivery failure never stops another's.
+"""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from credit_monitor.adapters.http import HttpClient
+from credit_monitor.alerting import AlertPolicy, Decision, Level, Notification, Pending, ProviderState, decide
+from credit_monitor.bounded import Unfinished, run_until
+from credit_monitor.budget import SAFETY_MARGIN_SECONDS, Budget
+from credit_monitor.checks import KeySource, run_checks
+from credit_monitor.config import CheckSettings, ProviderSettings
+from credit_monitor.core import CheckError, CheckResult, FailureKind
+from credit_monitor.forecast import Forecast
+from credit_monitor.messages import RenderedMessage, render
+from credit_monitor.outbox import enqueue, lease, leased_by, settle
+
+WRITE_ATTEMPTS = 3
+MAX_CONCURRENT_PROVIDERS = 8
+
+
+class StateError(RuntimeError):
+    """The alert state could not be read or written: decisions cannot be made safely."""
+
+
+class DeliveryError(RuntimeError):
+    """A notification could not be published; it stays pending for the next run."""
+
+
+class OutOfTime(RuntimeError):
+    """Something was left for the next run because the run's budget could not fit it."""
+
+
+class StateStore(Protocol):
+    def load(self, providers: Iterable[str]) -> dict[str, ProviderState | StateError]:
+        """Raise StateError if nothing can be read; an undecodable item is that provider's error."""
+        ...
+
+    def put(self, provider: str, state: ProviderState, expected_version: int) -> bool:
+        """Conditional write; False when the item is no longer at `expected_version`."""
+        ...
+
+
+class Notifier(Protocol):
+    def publish(self, note: Notification, message: RenderedMessage, notification_id: str) -> str:
+        """Raise DeliveryError when the message was not accepted."""
+        ...
+
+
+@dataclass(frozen=True)
+class Ports:
+    keys: KeySource
+    http: HttpClient
+    state: StateStore
+    notifier: Notifier
+
+
+@dataclass
+class ProviderReport:
+    """One provider's run: the check, the state decided, what was sent and what is still owed."""
+
+    result: CheckResult
+    level: Level | None = None
+    forecast: Forecast | None = None
+    sent: list[str] = field(default_factory=list)
+    pending: int | None = None
+    problems: list[Exception] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.result.provider
+
+
+@dataclass
+class RunReport:
+    providers: list[ProviderReport]
+
+    @property
+    def problems(self) -> list[Exception]:
+        return [problem for report in self.providers for problem in report.problems]
+
+    @property
+    def results(self) -> list[CheckResult]:
+        return [report.result for report in self.providers]
+
+    @property
+    def sent(self) -> list[str]:
+        return [f"{report.name}: {kind}" for report in self.providers for kind in report.sent]
+
+
+def run_once(
+    checks: CheckSettings,
+    policy: AlertPolicy,
+    ports: Ports,
+    clock: Callable[[], datetime],
+    budget: Budget,
+    run_id: str | None = None,
+) -> RunReport:
+    """One scheduled run. Never raises for a provider's failure: each is in the report."""
+    now = clock()
+    run = _Run(
+        ports=ports,
+        policy=policy,
+        now=now,
+        run_id=run_id or uuid.uuid4().hex[:12],
+        lease_until=now + timedelta(seconds=budget.remaining() + SAFETY_MARGIN_SECONDS),
+        budget=budget,
+    )
+    names = [item.name for item in checks.providers]
+    both: list[Callable[[], object]] = [
+        functools.partial(ports.state.load, names),  # read while the balances are fetched
+        functools.partial(run_checks, checks, ports.keys, ports.http, budget.checks_end),
+    ]
+    loaded, fetched = run_until(both, budget.run_end, max_workers=2, name="read")
+    results: list[CheckResult] = fetched if isinstance(fetched, list) else []
+    if len(results) != len(checks.providers):  # run_checks reports failures per provider, in time
+        error = CheckError(FailureKind.TIMEOUT, "the checks did not finish before the run's deadline")
+        results = [CheckResult(item.name, item.threshold, error=error) for item in checks.providers]
+    states: dict[str, ProviderState | StateError]
+    if isinstance(loaded, dict):
+        states = loaded
+    else:
+        problem = (
+            loaded if isinstance(loaded, StateError) else StateError(f"alert state unreadable: {loaded!r}")
+        )
+        if isinstance(loaded, Unfinished):
+            problem = StateError("the alert state could not be read before the run's deadline")
+        states = dict.fromkeys(names, problem)
+    tasks = [
+        functools.partial(run.settle, item, result, states[item.name])
+        for item, result in zip(checks.providers, results, strict=True)
+    ]
+    outcomes = run_until(tasks, budget.run_end, max_workers=MAX_CONCURRENT_PROVIDERS, name="settle")
+    reports = []
+    for result, outcome in zip(results, outcomes, strict=True):
+        if isinstance(outcome, ProviderReport):
+            reports.append(outcome)
+        else:
+            why = "ran out of time" if isinstance(outcome, Unfinished) else f"failed: {outcome!r}"
+            reports.append(
+                ProviderReport(result, problems=[StateError(f"{result.provider}: settling {why}")])
+            )
+    return RunReport(reports)
+
+
+@dataclass(frozen=True)
+class _Run:
+    ports: Ports
+    policy: AlertPolicy
+    now: datetime
+    run_id: str
+    lease_until: datetime
+    budget: Budget
+
+    def settle(
+        self, item: ProviderSettings, result: CheckResult, loaded: ProviderState | StateError
+    ) -> ProviderReport:
+        report = ProviderReport(result)
+        if isinstance(loaded, Exception):
+            report.problems.append(loaded)
+            return report
+        decided: list[Decision] = []
+
+        def claim(state: ProviderState) -> ProviderState:
+            decision = decide(state, result, self.now, item.levels, self.policy)
+            queued, dropped = enqueue(decision.state, decision.notifications, self.run_id, self.now)
+            decided[:] = [decision]
+            report.problems[:] = [_dropped(item.name, note) for note in dropped]
+            return lease(queued, self.run_id, self.now, self.lease_until)
+
+        try:
+            state = self.update(item.name, loaded, claim)
+        except (StateError, OutOfTime) as exc:
+            report.problems.append(exc)
+            return report
+        report.level, report.forecast = state.level, decided[0].forecast if decided else None
+        state = self.publish(item, state, report)
+        report.pending = len(state.outbox)
+        return report
+
+    def publish(self, item: ProviderSettings, state: ProviderState, report: ProviderReport) -> ProviderState:
+        """Send what this run leased, oldest first; stop at the first failure, leaving the rest."""
+        queue = leased_by(state, self.run_id)
+        for position, pending in enumerate(queue):
+            if not self.budget.allows_aws_call():
+                report.problems.append(
+                    OutOfTime(
+                        f"{item.name}: {len(queue) - position} notification(s) left pending for the next run"
+                    )
+                )
+                return state
+            try:
+                self.ports.notifier.publish(pending.note, render(pending.note, item.provider), pending.id)
+            except DeliveryError as exc:
+                report.problems.append(exc)
+                return self._release(item.name, state, queue[position:], report)
+            report.sent.append(pending.note.kind.value)
+            try:
+                state = self.update(item.name, state, functools.partial(settle, delivered={pending.id}))
+            except (StateError, OutOfTime) as exc:
+                report.problems.append(
+                    StateError(
+                        f"{item.name}: {pending.note.kind.value} was sent but not recorded ({exc});"
+                        f" the next run sends it again with the same notification_id {pending.id}"
+                    )
+                )
+                return state
+        return state
+
+    def _release(
+        self, name: str, state: ProviderState, rest: list[Pending], report: ProviderReport
+    ) -> ProviderState:
+        """Give the lease back, so Lambda's retry need not wait for it to run out."""
+        ids = {pending.id for pending in rest}
+        try:
+            return self.update(name, state, functools.partial(settle, released=ids))
+        except (StateError, OutOfTime):
+            return state  # the lease runs out by itself at this run's deadline
+
+    def update(
+        self, name: str, current: ProviderState, change: Callable[[ProviderState], ProviderState]
+    ) -> ProviderState:
+        """Apply `change` with a conditional write; on a lost race, re-read and apply it again."""
+        state = current
+        for _ in range(WRITE_ATTEMPTS):
+            changed = change(state)
+            if changed == state:
+                return state
+            if not self.budget.allows_aws_call():
+                raise OutOfTime(f"{name}: no time left to record the alert state")
+            written = replace(changed, version=state.version + 1)
+            if self.ports.state.put(name, written, expected_version=state.version):
+                return written
+            reread = self.ports.state.load([name])[name]  # someone else won: decide again on theirs
+            if isinstance(reread, Exception):
+                raise reread
+            state = reread
+        raise StateError(f"alert state for {name} kept changing under us ({WRITE_ATTEMPTS} attempts)")
+
+
+def _dropped(name: str, pending: Pending) -> DeliveryError:
+    note = pending.note
+    return DeliveryError(
+        f"{name}: the outbox is full; dropped the undelivered {note.kind.value} notification"
+        f" of {pending.created_at.isoformat()}"
+    )
