@@ -29,12 +29,12 @@ def run_until(
     max_workers: int,
     name: str = "task",
     clock: Callable[[], float] = time.monotonic,
-) -> list[T | Exception | Unfinished]:
-    """Each task's result, in order: its value, the exception it raised, or UNFINISHED.
+) -> list[T | BaseException | Unfinished]:
+    """Each task's result, in order: its value, what it raised, or UNFINISHED.
 
     `deadline` is absolute, on `clock` (time.monotonic). At most `max_workers` run at once.
     """
-    results: list[T | Exception | Unfinished] = [UNFINISHED] * len(tasks)
+    results: list[T | BaseException | Unfinished] = [UNFINISHED] * len(tasks)
     finished = [False] * len(tasks)
     cond = threading.Condition()
     queue = iter(range(len(tasks)))
@@ -45,10 +45,10 @@ def run_until(
                 index = next(queue, None)
             if index is None:
                 return
-            value: T | Exception
+            value: T | BaseException
             try:
                 value = tasks[index]()
-            except Exception as exc:  # reported to the caller, who decides what it means
+            except BaseException as exc:  # reported to the caller, who decides what it means
                 value = exc
             with cond:
                 results[index], finished[index] = value, True

@@ -50,7 +50,7 @@ def run_checks(
     [read] = run_until([keys.api_keys], deadline, max_workers=1, name="secret")
     if isinstance(read, Unfinished):
         read = CheckError(FailureKind.TIMEOUT, "the API keys could not be read before the deadline")
-    if isinstance(read, Exception):
+    if isinstance(read, BaseException):
         error = read if isinstance(read, CheckError) else CheckError(FailureKind.SECRET, "unreadable keys")
         return [CheckResult(item.name, item.threshold, error=error) for item in settings.providers]
 

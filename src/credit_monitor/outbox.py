@@ -28,7 +28,9 @@ def enqueue(
     state: ProviderState, notes: Sequence[Notification], run_id: str, now: datetime
 ) -> tuple[ProviderState, list[Pending]]:
     """Append new notifications; returns the new state and any pending ones dropped by the cap."""
-    added = tuple(Pending(f"{run_id}-{i}", note, now) for i, note in enumerate(notes, start=1))
+    added = tuple(
+        Pending(f"{run_id}-{note.provider}-{i}", note, now) for i, note in enumerate(notes, start=1)
+    )
     outbox = (*state.outbox, *added)
     dropped = list(outbox[: max(0, len(outbox) - MAX_PENDING)])
     return replace(state, outbox=outbox[len(dropped) :]), dropped

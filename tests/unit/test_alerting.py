@@ -111,3 +111,54 @@ def test_a_run_that_starts_a_moment_early_still_reminds() -> None:
     early = run(state, 890, 24 - 10 / 3600)  # 10 seconds before the 24 hours are up
     assert kinds(early) == ["REMINDER/WARNING"]
     assert kinds(run(state, 890, 23)) == []  # but an hour early is not a reminder
+
+
+def test_an_observation_older_than_the_newest_changes_nothing() -> None:
+    """Two overlapping runs whose fetches finish out of order: 90 seen at t+61 min is written first,
+    then 110 from the run that started at t+60 min arrives. It must not RECOVER, nor drop the 90."""
+    levels = Levels(warning=100)
+    at = T0 + timedelta(hours=1)
+    state = decide(
+        ProviderState(), CheckResult("lemlist", 100, balance=Balance(110)), T0, levels, POLICY
+    ).state
+    newer = decide(
+        state, CheckResult("lemlist", 100, balance=Balance(90)), at + timedelta(minutes=1), levels, POLICY
+    )
+    older = decide(newer.state, CheckResult("lemlist", 100, balance=Balance(110)), at, levels, POLICY)
+
+    assert kinds(newer) == ["LOW/WARNING"]
+    assert kinds(older) == []
+    assert older.state == newer.state
+
+
+def test_a_refunded_credit_does_not_re_arm_running_out() -> None:
+    """Burning 100/day, checked hourly for 4 days, with one credit refunded every 12 hours."""
+    levels = Levels(warning=10)
+    state, sent, balance = ProviderState(), [], 600.0
+    for hour in range(96):
+        balance -= 100 / 24
+        if hour % 12 == 11:
+            balance += 1
+        decision = decide(
+            state,
+            CheckResult("lemlist", 10, balance=Balance(round(balance, 2))),
+            T0 + timedelta(hours=hour),
+            levels,
+            POLICY,
+        )
+        sent += kinds(decision)
+        state = decision.state
+        if hour > 12:
+            assert decision.forecast is not None
+            assert decision.forecast.days_left is not None, f"DaysUntilEmpty vanished at hour {hour}"
+
+    assert sent.count("RUNNING OUT/OK") == 1
+
+
+def test_recovered_from_critical_names_the_warning_level_it_climbed_back_above() -> None:
+    state = run(ProviderState(), 100, 0).state  # CRITICAL (below 200)
+
+    [recovered] = run(state, 5000, 1).notifications
+
+    assert recovered.level is Level.CRITICAL
+    assert recovered.threshold == LEVELS.warning

@@ -1,0 +1,150 @@
+"""Small in-memory fakes of the service's ports, for service tests that run in milliseconds.
+
+Each can be told to fail. A Tripwire shared by the state and the notifier stands for SIGKILL:
+after its Nth call has taken effect, every later call of either raises Killed, so nothing more
+reaches the outside world, and every step of a run can be interrupted in turn.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+
+from credit_monitor.adapters.http import HttpClient, HttpReply, build_pool_manager
+from credit_monitor.alerting import Notification, ProviderState
+from credit_monitor.config import CheckSettings, ProviderSettings
+from credit_monitor.messages import RenderedMessage
+from credit_monitor.providers import RetryPolicy, fullenrich, lemlist
+from credit_monitor.service import DeliveryError, Ports, StateError
+
+
+class Killed(BaseException):
+    """Stands for SIGKILL: not an Exception, so nothing in the service handles it."""
+
+
+@dataclass
+class Tripwire:
+    """The process dies right after the `after`-th call counted here (None: never): every call,
+    or only those of one kind ("put" or "publish")."""
+
+    after: int | None = None
+    counting: str | None = None
+    calls: int = 0
+    last: str | None = None
+    """The kind of the last call that took effect."""
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def check(self) -> None:
+        """Before a call: a dead process does nothing more."""
+        with self.lock:
+            if self.after is not None and self.calls >= self.after:
+                raise Killed
+
+    def tick(self, kind: str) -> None:
+        """After a call took effect (the caller holds its own lock, so the order is exact)."""
+        if self.after is not None and self.calls >= self.after:
+            return
+        self.last = kind
+        if self.counting in (None, kind):
+            self.calls += 1
+
+    @property
+    def tripped(self) -> bool:
+        return self.after is not None and self.calls >= self.after
+
+
+SETTINGS = CheckSettings(
+    providers=(
+        ProviderSettings(provider=fullenrich.PROVIDER, api_url="https://fullenrich.test", threshold=1000),
+        ProviderSettings(provider=lemlist.PROVIDER, api_url="https://lemlist.test", threshold=100),
+    ),
+    deadline_seconds=5,
+)
+
+
+class FakeKeys:
+    key_hint = "set them in the fake"
+
+    def api_keys(self, *, refresh: bool = False) -> Mapping[str, str]:
+        return {"fullenrich": "fe-key", "lemlist": "lm-key"}
+
+
+class FakeHttp(HttpClient):
+    """Answers like the two APIs with the balances in `balances`, without a socket."""
+
+    def __init__(self, **balances: float) -> None:
+        super().__init__(build_pool_manager())
+        self.balances = dict(balances)
+
+    def get(
+        self, url: str, headers: Mapping[str, str], policy: RetryPolicy, deadline_seconds: float
+    ) -> HttpReply:
+        if "fullenrich" in url:
+            body = {"balance": self.balances["fullenrich"]}
+        else:
+            body = {"credits": self.balances["lemlist"]}
+        return HttpReply(200, json.dumps(body).encode(), "application/json")
+
+
+@dataclass
+class MemoryState:
+    """The StateStore port in a dict, with DynamoDB's conditional-write semantics."""
+
+    items: dict[str, ProviderState | StateError] = field(default_factory=dict)
+    failing: set[str] = field(default_factory=set)
+    tripwire: Tripwire = field(default_factory=Tripwire)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def load(self, providers: Iterable[str]) -> dict[str, ProviderState | StateError]:
+        self.tripwire.check()
+        with self.lock:
+            return {name: self.items.get(name, ProviderState()) for name in providers}
+
+    def put(self, provider: str, state: ProviderState, expected_version: int) -> bool:
+        self.tripwire.check()
+        if provider in self.failing:
+            raise StateError(f"could not write alert state for {provider}: throttled")
+        with self.lock:
+            current = self.items.get(provider, ProviderState())
+            if isinstance(current, StateError) or current.version != expected_version:
+                return False
+            self.items[provider] = state
+            self.tripwire.tick("put")
+        return True
+
+    def state(self, provider: str) -> ProviderState:
+        item = self.items[provider]
+        assert isinstance(item, ProviderState)
+        return item
+
+    def seed(self, provider: str, state: ProviderState) -> None:
+        self.items[provider] = replace(state, version=1)
+
+
+@dataclass
+class MemoryNotifier:
+    """The Notifier port as a list; `refuse` fails a provider's publishes from its Nth on."""
+
+    sent: list[tuple[str, str, str]] = field(default_factory=list)
+    refuse: dict[str, int] = field(default_factory=dict)
+    tripwire: Tripwire = field(default_factory=Tripwire)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def publish(self, note: Notification, message: RenderedMessage, notification_id: str) -> str:
+        self.tripwire.check()
+        with self.lock:
+            attempts = sum(1 for provider, _, _ in self.sent if provider == note.provider) + 1
+            if note.provider in self.refuse and attempts >= self.refuse[note.provider]:
+                raise DeliveryError(f"could not publish the {note.provider} {note.kind.value} notification")
+            self.sent.append((note.provider, note.kind.value, notification_id))
+            self.tripwire.tick("publish")
+        return "message-id"
+
+    def kinds(self) -> list[str]:
+        return sorted(f"{provider}: {kind}" for provider, kind, _ in self.sent)
+
+
+def ports(http: FakeHttp, state: MemoryState, notifier: MemoryNotifier) -> Ports:
+    return Ports(keys=FakeKeys(), http=http, state=state, notifier=notifier)

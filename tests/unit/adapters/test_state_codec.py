@@ -1,0 +1,90 @@
+"""The state item's encoding: what we write reads back; what we did not write is refused clearly."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from credit_monitor.adapters.state import decode, encode
+from credit_monitor.alerting import Kind, Level, Notification, ProviderState
+from credit_monitor.core import FailureKind
+from credit_monitor.forecast import Forecast, ForecastStatus, Sample
+from credit_monitor.outbox import enqueue, lease
+
+T0 = datetime(2026, 11, 1, 9, tzinfo=UTC)
+V1_ITEM = (
+    '{"level":"WARNING","notified_at":"2026-11-01T09:00:00+00:00","consecutive_failures":0,'
+    '"failing_notified":false,"running_out_notified":true,"samples":[[1793523600,90.0]]}'
+)
+"""An item exactly as the previous release wrote it (no checked_at, no outbox)."""
+
+
+def test_state_with_pending_notifications_round_trips() -> None:
+    notes = [
+        Notification(
+            Kind.LOW,
+            "lemlist",
+            Level.CRITICAL,
+            balance=12.5,
+            threshold=40,
+            forecast=Forecast(ForecastStatus.DEPLETING, burn_per_day=80, days_left=0.2),
+        ),
+        Notification(
+            Kind.CHECK_FAILING, "lemlist", Level.OK, failures=3, reason="HTTP 503", failure=FailureKind.HTTP
+        ),
+    ]
+    state = ProviderState(
+        level=Level.CRITICAL,
+        notified_at=T0,
+        samples=(Sample(T0, 12.5),),
+        checked_at=T0,
+    )
+    state, _ = enqueue(state, notes, "run1", T0)
+    state = lease(state, "run1", T0, T0 + timedelta(seconds=28))
+
+    assert decode(encode(state), version=0) == state
+
+
+def test_an_item_written_by_the_previous_release_still_decodes() -> None:
+    state = decode(V1_ITEM, version=7)
+
+    assert state.level is Level.WARNING
+    assert state.outbox == ()
+    assert state.checked_at == state.samples[-1].at  # the newest observation it had
+    assert state.version == 7
+
+
+def broken(**changes: object) -> str:
+    data = json.loads(V1_ITEM)
+    for key, value in changes.items():
+        if value is ...:
+            del data[key]
+        else:
+            data[key] = value
+    return json.dumps(data)
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("{not json", "not valid JSON"),
+        ("[]", "'state' must be an object"),
+        (broken(level=...), "'level' is missing"),
+        (broken(level="PANIC"), "'level' has an unknown value 'PANIC'"),
+        (broken(samples=None), "'samples' must be a list"),
+        (broken(samples=[[1, "x"]]), "'samples[0]' must be a finite number"),
+        (broken(samples=[[1e300, 5]]), "'samples[0]' has an impossible time"),
+        (broken(notified_at="2026-11-01T09:00:00"), "'notified_at' has no time zone"),
+        (broken(notified_at="yesterday"), "'notified_at' must be an ISO 8601 time"),
+        (broken(consecutive_failures="3"), "'consecutive_failures' must be a whole number"),
+        (broken(failing_notified="no"), "'failing_notified' must be true or false"),
+        (broken(outbox=[{"id": "x"}]), "'outbox[0].note' must be an object"),
+        ("[" * 100_000, "not valid JSON"),
+    ],
+)
+def test_what_we_did_not_write_is_refused_naming_the_field(text: str, named: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(named)):
+        decode(text, version=1)

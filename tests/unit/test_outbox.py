@@ -1,0 +1,64 @@
+"""The outbox: pending notifications, leases between overlapping runs, and settling. Pure."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from credit_monitor.alerting import Kind, Level, Notification, ProviderState
+from credit_monitor.outbox import MAX_PENDING, enqueue, lease, leased_by, settle
+
+T0 = datetime(2026, 11, 1, 9, tzinfo=UTC)
+LOW = Notification(Kind.LOW, "lemlist", Level.WARNING, balance=50, threshold=100)
+RECOVERED = Notification(Kind.CHECK_RECOVERED, "lemlist", Level.OK, balance=50)
+
+
+def test_new_notifications_are_pending_in_order_with_ids_unique_to_the_run() -> None:
+    state, dropped = enqueue(ProviderState(), [RECOVERED, LOW], "run1", T0)
+
+    assert [p.note for p in state.outbox] == [RECOVERED, LOW]
+    assert [p.id for p in state.outbox] == ["run1-lemlist-1", "run1-lemlist-2"]
+    assert dropped == []
+
+
+def test_a_run_leases_what_is_free_and_leaves_a_live_lease_alone() -> None:
+    state, _ = enqueue(ProviderState(), [LOW], "run1", T0)
+    held = lease(state, "run1", T0, until=T0 + timedelta(seconds=30))
+    state, _ = enqueue(held, [RECOVERED], "run2", T0 + timedelta(seconds=5))
+
+    overlapping = lease(state, "run2", T0 + timedelta(seconds=5), until=T0 + timedelta(seconds=35))
+
+    assert [p.note for p in leased_by(overlapping, "run2")] == [RECOVERED]
+    assert [p.note for p in leased_by(overlapping, "run1")] == [LOW]
+
+
+def test_a_lease_ends_with_its_runs_deadline_so_a_killed_run_delays_and_never_loses() -> None:
+    state, _ = enqueue(ProviderState(), [LOW], "dead", T0)
+    state = lease(state, "dead", T0, until=T0 + timedelta(seconds=30))
+
+    after = lease(state, "next", T0 + timedelta(seconds=30), until=T0 + timedelta(seconds=60))
+
+    assert [p.note for p in leased_by(after, "next")] == [LOW]
+
+
+def test_settle_removes_what_was_delivered_and_frees_what_was_not() -> None:
+    state, _ = enqueue(ProviderState(), [RECOVERED, LOW], "run1", T0)
+    state = lease(state, "run1", T0, until=T0 + timedelta(seconds=30))
+
+    settled = settle(state, delivered={"run1-lemlist-1"}, released={"run1-lemlist-2"})
+
+    [left] = settled.outbox
+    assert left.note == LOW
+    assert left.lease_owner is None
+    assert left.lease_until is None
+
+
+def test_a_full_outbox_drops_the_oldest_and_says_so() -> None:
+    state = ProviderState()
+    for run in range(MAX_PENDING):
+        state, _ = enqueue(state, [LOW], f"r{run}", T0 + timedelta(hours=run))
+
+    state, dropped = enqueue(state, [RECOVERED], "last", T0 + timedelta(days=30))
+
+    assert [p.id for p in dropped] == ["r0-lemlist-1"]
+    assert len(state.outbox) == MAX_PENDING
+    assert state.outbox[-1].note == RECOVERED

@@ -1,0 +1,174 @@
+"""One run of the service against in-memory ports: delivery survives faults at every step."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from credit_monitor.alerting import AlertPolicy, Level, ProviderState, decide
+from credit_monitor.budget import AWS_CALL_SECONDS, Budget
+from credit_monitor.core import Balance, CheckResult
+from credit_monitor.outbox import enqueue, lease
+from credit_monitor.service import OutOfTime, RunReport, StateError, run_once
+from tests.support.fakes import SETTINGS, FakeHttp, MemoryNotifier, MemoryState, Tripwire, ports
+
+T0 = datetime(2026, 11, 2, 9, tzinfo=UTC)
+POLICY = AlertPolicy()
+FAILING = ProviderState(consecutive_failures=3, failing_notified=True)
+"""lemlist after three failed checks, CHECK FAILING already sent."""
+
+
+def budget(seconds: float = 30) -> Budget:
+    return Budget.start(seconds, SETTINGS.deadline_seconds)
+
+
+def run(
+    state: MemoryState, notifier: MemoryNotifier, at: datetime, seconds: float = 30, **balances: float
+) -> RunReport:
+    http = FakeHttp(**({"fullenrich": 5000, "lemlist": 800} | balances))
+    return run_once(SETTINGS, POLICY, ports(http, state, notifier), lambda: at, budget(seconds))
+
+
+def test_both_low_sends_one_notification_each_and_leaves_nothing_pending() -> None:
+    state, notifier = MemoryState(), MemoryNotifier()
+
+    report = run(state, notifier, T0, fullenrich=10, lemlist=10)
+
+    assert notifier.kinds() == ["fullenrich: LOW", "lemlist: LOW"]
+    assert [p.pending for p in report.providers] == [0, 0]
+    assert report.problems == []
+
+
+def test_a_partial_publish_failure_resends_only_what_was_not_sent() -> None:
+    state, notifier = MemoryState(), MemoryNotifier(refuse={"lemlist": 2})
+    state.seed("lemlist", FAILING)
+
+    first = run(state, notifier, T0, lemlist=10)  # CHECK RECOVERED goes out, LOW is refused
+    del notifier.refuse["lemlist"]
+    retry = run(state, notifier, T0 + timedelta(minutes=1), lemlist=10)
+
+    assert [type(p).__name__ for p in first.problems] == ["DeliveryError"]
+    assert first.providers[1].pending == 1
+    assert retry.problems == []
+    assert notifier.kinds() == ["lemlist: CHECK RECOVERED", "lemlist: LOW"]
+
+
+def test_one_providers_delivery_failure_never_stops_anothers() -> None:
+    state, notifier = MemoryState(), MemoryNotifier(refuse={"fullenrich": 1})
+
+    report = run(state, notifier, T0, fullenrich=10, lemlist=10)
+
+    assert notifier.kinds() == ["lemlist: LOW"]
+    assert [p.pending for p in report.providers] == [1, 0]
+
+
+def test_one_providers_state_failure_never_stops_anothers() -> None:
+    state, notifier = MemoryState(failing={"fullenrich"}), MemoryNotifier()
+
+    report = run(state, notifier, T0, fullenrich=10, lemlist=10)
+
+    assert notifier.kinds() == ["lemlist: LOW"]
+    assert [type(p) for p in report.problems] == [StateError]
+
+
+def test_corrupt_state_is_that_providers_visible_failure_only() -> None:
+    state, notifier = MemoryState(), MemoryNotifier()
+    state.items["fullenrich"] = StateError("alert state for 'fullenrich' cannot be decoded")
+
+    report = run(state, notifier, T0, fullenrich=10, lemlist=10)
+
+    assert notifier.kinds() == ["lemlist: LOW"]
+    assert [str(p) for p in report.problems] == ["alert state for 'fullenrich' cannot be decoded"]
+    assert report.providers[0].result.balance is not None  # its balance is still a metric
+
+
+def test_what_does_not_fit_in_the_budget_stays_pending_for_the_next_run() -> None:
+    state, notifier = MemoryState(), MemoryNotifier()
+    # Enough for the checks and the claim write, not for a publish after it.
+    tight = Budget(checks_end=time.monotonic() + 5, run_end=time.monotonic() + AWS_CALL_SECONDS + 0.5)
+    http = FakeHttp(fullenrich=5000, lemlist=10)
+    clock = [T0]
+    original_put = state.put
+
+    def slow_put(*args: object, **kwargs: object) -> bool:
+        time.sleep(0.6)  # the claim write eats the rest of the budget
+        return original_put(*args, **kwargs)  # type: ignore[arg-type]
+
+    state.put = slow_put  # type: ignore[method-assign]
+    report = run_once(SETTINGS, POLICY, ports(http, state, notifier), lambda: clock[0], tight)
+    state.put = original_put  # type: ignore[method-assign]
+
+    assert notifier.sent == []
+    assert any(isinstance(p, OutOfTime) for p in report.problems)
+    assert report.providers[1].pending == 1
+    run(state, notifier, T0 + timedelta(hours=1), lemlist=10)
+    assert notifier.kinds() == ["lemlist: LOW"]
+
+
+def test_an_overlapping_run_leaves_a_live_lease_alone() -> None:
+    """A run that lost the race sees the winner's pending LOW leased until the winner's deadline."""
+    # The winner dies right after SNS accepted its LOW: the one window for a repeat.
+    process = Tripwire(after=1, counting="publish")
+    state, notifier = MemoryState(tripwire=process), MemoryNotifier(tripwire=process)
+    run(state, notifier, T0, fullenrich=5000, lemlist=10)
+    assert process.tripped
+    process.after = None  # the runs below are other processes
+    winner_lease = state.state("lemlist").outbox[0].lease_until
+    assert winner_lease is not None
+
+    during = run(state, MemoryNotifier(), T0 + timedelta(seconds=5), lemlist=10)
+    assert during.providers[1].sent == []  # still leased by a run that may be alive
+
+    after = MemoryNotifier()
+    run(state, after, winner_lease, lemlist=10)
+    assert [(p, k) for p, k, _ in after.sent] == [("lemlist", "LOW")]
+    assert after.sent[0][2] == notifier.sent[0][2], "the repeat carries the same notification_id"
+
+
+@pytest.mark.parametrize("after", range(8))
+def test_a_run_killed_after_any_step_loses_nothing(after: int) -> None:
+    """Kill the run after its Nth write or publish (0: before the first); the next run finishes.
+    Every notification arrives; only one accepted by SNS just before the kill may arrive twice."""
+    process = Tripwire(after=after)
+    state, notifier = MemoryState(tripwire=process), MemoryNotifier(tripwire=process)
+    state.seed("lemlist", FAILING)
+    run(state, notifier, T0, fullenrich=10, lemlist=10)
+    killed_after_a_publish = process.tripped and process.last == "publish"
+    process.after = None  # the next run is a new process
+
+    report = run(state, notifier, T0 + timedelta(hours=1), fullenrich=10, lemlist=10)
+
+    expected = ["fullenrich: LOW", "lemlist: CHECK RECOVERED", "lemlist: LOW"]
+    assert sorted(set(notifier.kinds())) == expected
+    repeats = len(notifier.sent) - len(expected)
+    assert repeats <= 1, notifier.sent
+    assert repeats == 0 or killed_after_a_publish
+    ids = [notification_id for _, _, notification_id in notifier.sent]
+    assert len(set(ids)) == len(expected), "a repeat is the same notification, with the same id"
+    assert [p.pending for p in report.providers] == [0, 0]
+    assert state.state("lemlist").level is Level.WARNING
+
+
+def test_a_lost_write_race_decides_again_on_the_winners_state() -> None:
+    state, notifier = MemoryState(), MemoryNotifier()
+    low = CheckResult("lemlist", 100, balance=Balance(10))
+    decision = decide(ProviderState(), low, T0, SETTINGS.providers[1].levels, POLICY)
+    claimed, _ = enqueue(decision.state, decision.notifications, "winner", T0)
+    winner = replace(lease(claimed, "winner", T0, T0 + timedelta(seconds=30)), version=1)
+    original_put = state.put
+
+    def lose_once(provider: str, new: ProviderState, expected_version: int) -> bool:
+        if provider == "lemlist" and "lemlist" not in state.items:
+            state.items["lemlist"] = winner  # the other run wrote first, and is still publishing
+            return False
+        return original_put(provider, new, expected_version)
+
+    state.put = lose_once  # type: ignore[method-assign,assignment]
+    report = run(state, notifier, T0, lemlist=10)
+
+    assert notifier.sent == []  # the LOW is the winner's to send
+    assert report.providers[1].level is Level.WARNING
+    assert state.state("lemlist").outbox == winner.outbox
