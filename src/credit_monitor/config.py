@@ -160,7 +160,7 @@ def _non_negative_number(env: Mapping[str, str], name: str, default: float | Non
     if not raw:
         if default is None:
             raise ConfigError(f"{name} is not set; it must be a number of credits, e.g. {name}=500")
-        return default
+        return float(default)  # an int default would lack float's methods (int.is_integer is 3.12+)
     try:
         value = float(raw)
     except ValueError:

@@ -2,7 +2,13 @@ from __future__ import annotations
 
 import pytest
 
-from credit_monitor.config import ConfigError, load_check_settings, load_lambda_config, read_local_api_keys
+from credit_monitor.config import (
+    ConfigError,
+    load_alert_policy,
+    load_check_settings,
+    load_lambda_config,
+    read_local_api_keys,
+)
 
 VALID = {
     "API_KEYS_SECRET_ID": "credit-monitor/api-keys",
@@ -24,6 +30,13 @@ def test_valid_environment_gives_typed_values_and_documented_defaults() -> None:
     assert (config.alert_policy.reminder_hours, config.alert_policy.failures_before_alert) == (24, 3)
     assert config.alert_policy.min_days_left == 7
     assert fullenrich.critical_threshold is None  # empty means no critical level
+
+
+def test_defaults_load_on_the_python_floor() -> None:
+    """On 3.11 an int default broke `failures.is_integer()` (int has it only from 3.12)."""
+    policy = load_alert_policy({})
+    assert (policy.reminder_hours, policy.failures_before_alert, policy.min_days_left) == (24, 3, 7)
+    assert type(policy.failures_before_alert) is int
 
 
 @pytest.mark.parametrize(
