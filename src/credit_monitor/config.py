@@ -150,6 +150,11 @@ def load_lambda_config(environ: Mapping[str, str] | None = None) -> LambdaConfig
     topic_arn = _required(env, "ALERT_TOPIC_ARN")
     if not _TOPIC_ARN.match(topic_arn):
         raise ConfigError(f"ALERT_TOPIC_ARN must be an SNS topic ARN, got {topic_arn!r}")
+    if topic_arn.endswith(".fifo"):
+        raise ConfigError(
+            f"ALERT_TOPIC_ARN must be a standard SNS topic, got the FIFO topic {topic_arn!r}: a FIFO topic"
+            " rejects every publish without a MessageGroupId, which alerts do not carry"
+        )
     return LambdaConfig(
         checks=load_check_settings(env),
         api_keys_secret_id=_required(env, "API_KEYS_SECRET_ID"),

@@ -154,6 +154,15 @@ def test_longest_reminder_interval_is_a_usable_timedelta() -> None:
     assert last + timedelta(hours=policy.reminder_hours) == datetime(2100, 12, 31, tzinfo=UTC)
 
 
+def test_fifo_topic_is_refused_at_start_up_since_every_publish_to_it_would_fail() -> None:
+    fifo = "arn:aws:sns:eu-west-1:123456789012:credit-monitor-alerts.fifo"
+    with pytest.raises(ConfigError) as caught:
+        load_lambda_config({**VALID, "ALERT_TOPIC_ARN": fifo})
+    message = str(caught.value)
+    assert message.startswith(f"ALERT_TOPIC_ARN must be a standard SNS topic, got the FIFO topic '{fifo}'")
+    assert "MessageGroupId" in message
+
+
 def test_critical_level_is_read_when_set() -> None:
     config = load_lambda_config({**VALID, "LEMLIST_CRITICAL_THRESHOLD": "20"})
     assert config.checks.providers[1].levels.critical == 20
