@@ -57,6 +57,23 @@ def test_balance_just_below_the_threshold_is_not_shown_at_the_threshold() -> Non
     assert "  Level crossed: warning (1,000 credits)" in message.text.splitlines()
 
 
+@pytest.mark.parametrize(
+    "recovered_from", [Level.WARNING, Level.CRITICAL], ids=["from-warning", "from-critical"]
+)
+def test_recovered_names_the_warning_level_it_climbed_back_above(recovered_from: Level) -> None:
+    """The engine passes the level it recovered from and, as `threshold`, the warning level."""
+    note = Notification(Kind.RECOVERED, "lemlist", recovered_from, balance=5000, threshold=100)
+    message = render(note, lemlist.PROVIDER)
+
+    assert message.subject == "[credit-monitor] lemlist credits recovered: 5,000"
+    lines = message.text.splitlines()
+    assert lines[0] == "lemlist credits are back above the warning level."
+    assert "  Level crossed: back above warning (100 credits)" in lines
+    assert "*Level crossed:* back above warning (100 credits)" in message.chat["content"]["description"]
+    assert "CRITICAL" not in message.text
+    assert "CRITICAL" not in json.dumps(message.chat)
+
+
 def test_chat_card_is_amazon_q_custom_notification() -> None:
     note = Notification(Kind.LOW, "fullenrich", Level.WARNING, balance=900, threshold=1000, forecast=BURNING)
     chat = render(note, fullenrich.PROVIDER).chat
