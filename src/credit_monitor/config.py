@@ -31,7 +31,7 @@ state writes and publishes. The checks run concurrently, so all of them finish w
 MAX_THRESHOLD = 1e12
 """Far above any real balance; a bigger value is a typo (an exponent, extra zeros)."""
 MAX_REMINDER_HOURS = 8760.0
-"""A year. Much larger overflows timedelta when the next reminder is computed, on every run."""
+"""A year. Past timedelta's range (about 2.4e10 hours) the next reminder's time raised OverflowError."""
 MAX_FAILURES_BEFORE_ALERT = 1000
 """Over a month of hourly runs: more would mean an outage is never reported."""
 MAX_MIN_DAYS_LEFT = 365.0
