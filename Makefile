@@ -6,23 +6,45 @@ SHELL := /bin/bash
 # version do not), else python3.
 PYTHON ?= $(shell for p in python3.13 $$(ls -d $$HOME/.pyenv/versions/3.13*/bin/python3.13 2>/dev/null) python3; do \
 	"$$p" -c 'import sys; assert sys.version_info >= (3, 11)' >/dev/null 2>&1 && { echo "$$p"; break; }; done)
+PYTHON_VERSION := $(if $(PYTHON),$(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])'))
+
+# Python 3.11 is the floor (pyproject's requires-python), so `make test` runs pytest under it too:
+# a 3.12+ call slips through unnoticed when every test runs on 3.13.
+PYTHON311 ?= $(shell for p in python3.11 /usr/bin/python3.11; do \
+	"$$p" -c 'import sys, venv, ensurepip; assert sys.version_info[:2] == (3, 11)' >/dev/null 2>&1 && { echo "$$p"; break; }; done)
+ifeq ($(PYTHON311),)
+PY311_SKIP := no working python3.11 (with venv) on PATH or at /usr/bin/python3.11
+else ifeq ($(PYTHON_VERSION),3.11)
+PY311_SKIP := the main suite above already ran under Python 3.11 ($(PYTHON))
+endif
+
 VENV := .venv
+PY311_VENV := .venv-py311
 SAM_VENV := .venv-sam
 CHECKOV_VENV := .venv-checkov
 BIN := $(VENV)/bin
+TOOLS_PATH := $(CURDIR)/$(SAM_VENV)/bin:$(CURDIR)/$(CHECKOV_VENV)/bin
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help setup demo test lint typecheck bench clean
+.PHONY: help setup demo test test-py311 lint typecheck bench clean
 
 help:
 	@echo "make demo   run the real handler end to end against local API simulators and moto"
 	@echo "make test   ruff, mypy, sam validate/lint, cfn-lint, checkov, sam build, contract tests, pytest (= CI)"
+	@echo "            and pytest again under Python 3.11, the floor, when the main venv is newer"
 
 $(BIN)/.installed: pyproject.toml requirements-dev.txt src/requirements.txt
 	@test -n "$(PYTHON)" || { echo "need Python >= 3.11 (python3.13 preferred)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -r requirements-dev.txt -e .
+	touch $@
+
+# Only for `make test-py311`: the same dependencies under the floor interpreter.
+$(PY311_VENV)/.installed: pyproject.toml requirements-dev.txt src/requirements.txt
+	$(PYTHON311) -m venv $(PY311_VENV)
+	$(PY311_VENV)/bin/python -m pip install -q --upgrade pip
+	$(PY311_VENV)/bin/python -m pip install -q -r requirements-dev.txt -e .
 	touch $@
 
 # Tools whose pins clash with moto's and with each other's get a virtualenv each:
@@ -47,10 +69,22 @@ typecheck: $(BIN)/.installed
 	$(BIN)/mypy
 
 test: setup lint typecheck
-	PATH="$(CURDIR)/$(BIN):$(CURDIR)/$(SAM_VENV)/bin:$(CURDIR)/$(CHECKOV_VENV)/bin:$$PATH" $(BIN)/python -m pytest
+	PATH="$(CURDIR)/$(BIN):$(TOOLS_PATH):$$PATH" $(BIN)/python -m pytest
+	@$(MAKE) --no-print-directory test-py311
+
+# The whole suite again under 3.11, except the `template` tests: they run sam, cfn-lint and checkov
+# from their own venvs, so the interpreter running pytest changes nothing there but the time taken.
+ifdef PY311_SKIP
+test-py311:
+	@echo "test-py311: SKIPPED: $(PY311_SKIP)"
+else
+test-py311: $(PY311_VENV)/.installed
+	@echo "test-py311: pytest under $$($(PY311_VENV)/bin/python --version) (the floor)"
+	PATH="$(CURDIR)/$(PY311_VENV)/bin:$(TOOLS_PATH):$$PATH" $(PY311_VENV)/bin/python -m pytest -m "not template"
+endif
 
 bench: $(BIN)/.installed
 	$(BIN)/python scripts/bench.py
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(PY311_VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -19,8 +19,23 @@ from credit_monitor.providers import PROVIDERS, Provider
 DEFAULT_METRICS_NAMESPACE = "CreditMonitor"
 DEFAULT_SERVICE_NAME = "credit-monitor"
 DEFAULT_CHECK_DEADLINE_SECONDS = 10.0
-MAX_CHECK_DEADLINE_SECONDS = 25.0
-"""The function times out at 30 s; checks run in parallel, each within this, leaving room to publish."""
+LAMBDA_TIMEOUT_SECONDS = 30.0
+"""template.yaml's Timeout for the function."""
+TIMEOUT_SAFETY_MARGIN_SECONDS = 2.0
+PUBLISH_RESERVE_SECONDS = 14.0
+"""Kept back after the checks for the state writes (with their re-reads) and the SNS publishes."""
+MAX_CHECK_DEADLINE_SECONDS = LAMBDA_TIMEOUT_SECONDS - TIMEOUT_SAFETY_MARGIN_SECONDS - PUBLISH_RESERVE_SECONDS
+"""14 s. A run has one budget: the 30 s timeout less a 2 s safety margin less the 14 s reserve for
+state writes and publishes. The checks run concurrently, so all of them finish within this."""
+
+MAX_THRESHOLD = 1e12
+"""Far above any real balance; a bigger value is a typo (an exponent, extra zeros)."""
+MAX_REMINDER_HOURS = 8760.0
+"""A year. Past timedelta's range (about 2.4e10 hours) the next reminder's time raised OverflowError."""
+MAX_FAILURES_BEFORE_ALERT = 1000
+"""Over a month of hourly runs: more would mean an outage is never reported."""
+MAX_MIN_DAYS_LEFT = 365.0
+"""A year ahead; the forecast keeps 30 days of history, so further out says nothing."""
 
 _TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$")
 
@@ -84,20 +99,26 @@ def api_key_var(provider: Provider) -> str:
 def load_check_settings(environ: Mapping[str, str] | None = None) -> CheckSettings:
     env = os.environ if environ is None else environ
     providers = tuple(_provider_settings(env, provider) for provider in PROVIDERS)
-    deadline = _non_negative_number(env, "CHECK_DEADLINE_SECONDS", DEFAULT_CHECK_DEADLINE_SECONDS)
-    if not 0 < deadline <= MAX_CHECK_DEADLINE_SECONDS:
-        raise ConfigError(
-            f"CHECK_DEADLINE_SECONDS must be more than 0 and at most {MAX_CHECK_DEADLINE_SECONDS:g}"
-            f" (the function times out at 30 s), got {deadline:g}"
-        )
+    deadline = _number(
+        env,
+        "CHECK_DEADLINE_SECONDS",
+        default=DEFAULT_CHECK_DEADLINE_SECONDS,
+        above_low=True,
+        high=MAX_CHECK_DEADLINE_SECONDS,
+        unit="seconds",
+        why=(
+            f" (the {LAMBDA_TIMEOUT_SECONDS:g} s timeout less {TIMEOUT_SAFETY_MARGIN_SECONDS:g} s of margin"
+            f" and {PUBLISH_RESERVE_SECONDS:g} s kept for state writes and publishes)"
+        ),
+    )
     return CheckSettings(providers=providers, deadline_seconds=deadline)
 
 
 def _provider_settings(env: Mapping[str, str], provider: Provider) -> ProviderSettings:
-    warning = _non_negative_number(env, threshold_var(provider))
+    warning = _credits(env, threshold_var(provider))
     critical = None
     if env.get(critical_threshold_var(provider), "").strip():  # empty: no critical level
-        critical = _non_negative_number(env, critical_threshold_var(provider))
+        critical = _credits(env, critical_threshold_var(provider))
         if critical >= warning:
             raise ConfigError(
                 f"{critical_threshold_var(provider)} ({critical:g}) must be below "
@@ -112,16 +133,15 @@ def _provider_settings(env: Mapping[str, str], provider: Provider) -> ProviderSe
 
 
 def load_alert_policy(env: Mapping[str, str]) -> AlertPolicy:
-    reminder_hours = _non_negative_number(env, "REMINDER_HOURS", 24)
-    if reminder_hours < 1:
-        raise ConfigError(f"REMINDER_HOURS must be at least 1, got {reminder_hours:g}")
-    failures = _non_negative_number(env, "FAILURES_BEFORE_ALERT", 3)
-    if not failures.is_integer() or failures < 1:
-        raise ConfigError(f"FAILURES_BEFORE_ALERT must be a whole number >= 1, got {failures:g}")
+    """Each setting is bounded: an absurd value fails here, not as an overflow on every later run."""
+    reminder_hours = _number(env, "REMINDER_HOURS", default=24, low=1, high=MAX_REMINDER_HOURS, unit="hours")
+    failures = _number(
+        env, "FAILURES_BEFORE_ALERT", default=3, low=1, high=MAX_FAILURES_BEFORE_ALERT, whole=True
+    )
     return AlertPolicy(
         reminder_hours=reminder_hours,
         failures_before_alert=int(failures),
-        min_days_left=_non_negative_number(env, "MIN_DAYS_LEFT", 7),
+        min_days_left=_number(env, "MIN_DAYS_LEFT", default=7, high=MAX_MIN_DAYS_LEFT, unit="days"),
     )
 
 
@@ -130,6 +150,11 @@ def load_lambda_config(environ: Mapping[str, str] | None = None) -> LambdaConfig
     topic_arn = _required(env, "ALERT_TOPIC_ARN")
     if not _TOPIC_ARN.match(topic_arn):
         raise ConfigError(f"ALERT_TOPIC_ARN must be an SNS topic ARN, got {topic_arn!r}")
+    if topic_arn.endswith(".fifo"):
+        raise ConfigError(
+            f"ALERT_TOPIC_ARN must be a standard SNS topic, got the FIFO topic {topic_arn!r}: a FIFO topic"
+            " rejects every publish without a MessageGroupId, which alerts do not carry"
+        )
     return LambdaConfig(
         checks=load_check_settings(env),
         api_keys_secret_id=_required(env, "API_KEYS_SECRET_ID"),
@@ -155,19 +180,49 @@ def _required(env: Mapping[str, str], name: str) -> str:
     return value
 
 
-def _non_negative_number(env: Mapping[str, str], name: str, default: float | None = None) -> float:
+def _credits(env: Mapping[str, str], name: str) -> float:
+    """A threshold: required, since no default fits every account."""
+    return _number(env, name, default=None, high=MAX_THRESHOLD, unit="credits")
+
+
+def _number(
+    env: Mapping[str, str],
+    name: str,
+    *,
+    default: float | None,
+    high: float,
+    low: float = 0.0,
+    above_low: bool = False,
+    whole: bool = False,
+    unit: str = "",
+    why: str = "",
+) -> float:
+    """`default` when unset (None: required); else a finite number within [low, high] (or (low, high]
+    when `above_low`), or a ConfigError naming the variable and the range it must be in."""
     raw = env.get(name, "").strip()
     if not raw:
         if default is None:
-            raise ConfigError(f"{name} is not set; it must be a number of credits, e.g. {name}=500")
-        return default
+            raise ConfigError(f"{name} is not set; it must be a number of {unit}, e.g. {name}=500")
+        return float(default)  # an int default would lack float's methods (int.is_integer is 3.12+)
     try:
         value = float(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a number, got {raw!r}") from None
-    if not math.isfinite(value) or value < 0:
-        raise ConfigError(f"{name} must be a finite number >= 0, got {raw!r}")
+    in_range = math.isfinite(value) and (low < value if above_low else low <= value) and value <= high
+    if not in_range or (whole and not value.is_integer()):
+        kind = "a whole number" if whole else "a number"
+        bounds = (
+            f"more than {_plain(low)} and at most {_plain(high)}"
+            if above_low
+            else f"from {_plain(low)} to {_plain(high)}"
+        )
+        raise ConfigError(f"{name} must be {kind} {bounds}{' ' + unit if unit else ''}{why}, got {raw!r}")
     return value
+
+
+def _plain(value: float) -> str:
+    """1e12 as 1,000,000,000,000: the limit in the message should read like the setting."""
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:g}"  # float(): an int may come in
 
 
 def _https_url(env: Mapping[str, str], name: str, default: str) -> str:

@@ -130,7 +130,15 @@ def redact(text: str, secrets: Iterable[str]) -> str:
 
 
 def format_balance(value: float) -> str:
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+    """Whole numbers as they are, else cents rounded DOWN: rounding to nearest showed 999.999, below
+    a 1,000 level, as "1,000.00". A shown figure is never more than the balance, so never on the
+    wrong side of a level it is below. Decimal of the repr floors exactly (0.29 * 100 is 28.99...)."""
+    from decimal import ROUND_FLOOR, Decimal
+
+    if not math.isfinite(value) or float(value).is_integer():
+        return f"{value:,.0f}"
+    cents = Decimal(repr(float(value))).quantize(Decimal("0.01"), rounding=ROUND_FLOOR)
+    return f"{cents:,.2f}"
 
 
 def summarize(results: Iterable[CheckResult]) -> dict[str, dict[str, object]]:

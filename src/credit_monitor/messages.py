@@ -67,8 +67,12 @@ def render(note: Notification, provider: Provider) -> RenderedMessage:
         facts.append(("Last error", note.reason or "unknown"))
     else:
         facts.append(("Balance", f"{credits} credits"))
-    if note.threshold is not None and note.kind in (Kind.LOW, Kind.REMINDER, Kind.RECOVERED):
+    if note.threshold is not None and note.kind in (Kind.LOW, Kind.REMINDER):
         facts.append(("Level crossed", f"{level} ({format_balance(note.threshold)} credits)"))
+    if note.threshold is not None and note.kind is Kind.RECOVERED:
+        # Recovery is always above the warning level, whichever level it came from (note.level), and
+        # the engine passes that warning level as the threshold.
+        facts.append(("Level crossed", f"back above warning ({format_balance(note.threshold)} credits)"))
     if note.forecast is not None and note.kind is not Kind.CHECK_FAILING:
         if note.forecast.status is ForecastStatus.DEPLETING and note.forecast.burn_per_day is not None:
             facts.append(("Burn rate", f"{note.forecast.burn_per_day:,.1f} credits/day"))

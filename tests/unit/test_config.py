@@ -1,8 +1,18 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
-from credit_monitor.config import ConfigError, load_check_settings, load_lambda_config, read_local_api_keys
+from credit_monitor.alerting import Levels
+from credit_monitor.config import (
+    MAX_CHECK_DEADLINE_SECONDS,
+    ConfigError,
+    load_alert_policy,
+    load_check_settings,
+    load_lambda_config,
+    read_local_api_keys,
+)
 
 VALID = {
     "API_KEYS_SECRET_ID": "credit-monitor/api-keys",
@@ -26,12 +36,23 @@ def test_valid_environment_gives_typed_values_and_documented_defaults() -> None:
     assert fullenrich.critical_threshold is None  # empty means no critical level
 
 
+def test_defaults_load_on_the_python_floor() -> None:
+    """On 3.11 an int default broke `failures.is_integer()` (int has it only from 3.12)."""
+    policy = load_alert_policy({})
+    assert (policy.reminder_hours, policy.failures_before_alert, policy.min_days_left) == (24, 3, 7)
+    assert type(policy.failures_before_alert) is int
+
+
 @pytest.mark.parametrize(
     ("name", "value", "message"),
     [
         ("FULLENRICH_THRESHOLD", "lots", "FULLENRICH_THRESHOLD must be a number, got 'lots'"),
-        ("LEMLIST_THRESHOLD", "-1", "LEMLIST_THRESHOLD must be a finite number >= 0"),
-        ("LEMLIST_THRESHOLD", "inf", "LEMLIST_THRESHOLD must be a finite number >= 0"),
+        ("LEMLIST_THRESHOLD", "-1", "LEMLIST_THRESHOLD must be a number from 0 to 1,000,000,000,000 credits"),
+        (
+            "LEMLIST_THRESHOLD",
+            "inf",
+            "LEMLIST_THRESHOLD must be a number from 0 to 1,000,000,000,000 credits",
+        ),
         ("LEMLIST_THRESHOLD", "", "LEMLIST_THRESHOLD is not set"),
         ("ALERT_TOPIC_ARN", "", "ALERT_TOPIC_ARN is not set"),
         ("ALERT_TOPIC_ARN", "my-topic", "ALERT_TOPIC_ARN must be an SNS topic ARN"),
@@ -46,11 +67,15 @@ def test_valid_environment_gives_typed_values_and_documented_defaults() -> None:
             "https://user:pw@api.lemlist.com/api",
             "LEMLIST_API_URL must be a plain base URL",
         ),
-        ("CHECK_DEADLINE_SECONDS", "29", "CHECK_DEADLINE_SECONDS must be more than 0 and at most 25"),
-        ("CHECK_DEADLINE_SECONDS", "0", "CHECK_DEADLINE_SECONDS must be more than 0"),
+        (
+            "CHECK_DEADLINE_SECONDS",
+            "29",
+            "CHECK_DEADLINE_SECONDS must be a number more than 0 and at most 14",
+        ),
+        ("CHECK_DEADLINE_SECONDS", "0", "CHECK_DEADLINE_SECONDS must be a number more than 0"),
         ("STATE_TABLE_NAME", "", "STATE_TABLE_NAME is not set"),
-        ("REMINDER_HOURS", "0.5", "REMINDER_HOURS must be at least 1"),
-        ("FAILURES_BEFORE_ALERT", "2.5", "FAILURES_BEFORE_ALERT must be a whole number >= 1"),
+        ("REMINDER_HOURS", "0.5", "REMINDER_HOURS must be a number from 1 to 8,760 hours, got '0.5'"),
+        ("FAILURES_BEFORE_ALERT", "2.5", "FAILURES_BEFORE_ALERT must be a whole number from 1 to 1,000"),
         ("MIN_DAYS_LEFT", "soon", "MIN_DAYS_LEFT must be a number"),
         ("FULLENRICH_CRITICAL_THRESHOLD", "abc", "FULLENRICH_CRITICAL_THRESHOLD must be a number"),
         (
@@ -64,6 +89,78 @@ def test_bad_configuration_names_the_variable(name: str, value: str, message: st
     with pytest.raises(ConfigError) as caught:
         load_lambda_config({**VALID, name: value})
     assert message in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        # 1e11 hours passed before, then overflowed timedelta on every run after a LOW.
+        ("REMINDER_HOURS", "1e11", "REMINDER_HOURS must be a number from 1 to 8,760 hours, got '1e11'"),
+        ("REMINDER_HOURS", "8761", "REMINDER_HOURS must be a number from 1 to 8,760 hours"),
+        ("FAILURES_BEFORE_ALERT", "1001", "FAILURES_BEFORE_ALERT must be a whole number from 1 to 1,000"),
+        ("FAILURES_BEFORE_ALERT", "1e400", "FAILURES_BEFORE_ALERT must be a whole number from 1 to 1,000"),
+        ("MIN_DAYS_LEFT", "366", "MIN_DAYS_LEFT must be a number from 0 to 365 days, got '366'"),
+        ("MIN_DAYS_LEFT", "nan", "MIN_DAYS_LEFT must be a number from 0 to 365 days"),
+        ("FULLENRICH_THRESHOLD", "1e13", "FULLENRICH_THRESHOLD must be a number from 0 to 1,000,000,000,000"),
+        (
+            "LEMLIST_CRITICAL_THRESHOLD",
+            "2e12",
+            "LEMLIST_CRITICAL_THRESHOLD must be a number from 0 to 1,000,000,000,000",
+        ),
+        # 25 was the old maximum: it left no time for the state writes and publishes.
+        (
+            "CHECK_DEADLINE_SECONDS",
+            "25",
+            "CHECK_DEADLINE_SECONDS must be a number more than 0 and at most 14 seconds (the 30 s timeout",
+        ),
+        (
+            "CHECK_DEADLINE_SECONDS",
+            "14.01",
+            "CHECK_DEADLINE_SECONDS must be a number more than 0 and at most 14",
+        ),
+    ],
+)
+def test_numbers_beyond_their_upper_bound_are_refused_with_the_range(
+    name: str, value: str, message: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_lambda_config({**VALID, name: value})
+    assert message in str(caught.value)
+
+
+def test_the_bounds_themselves_are_accepted() -> None:
+    config = load_lambda_config(
+        {
+            **VALID,
+            "REMINDER_HOURS": "8760",
+            "FAILURES_BEFORE_ALERT": "1000",
+            "MIN_DAYS_LEFT": "365",
+            "FULLENRICH_THRESHOLD": "1e12",
+            "FULLENRICH_CRITICAL_THRESHOLD": "0",
+            "CHECK_DEADLINE_SECONDS": "14",
+        }
+    )
+    policy = config.alert_policy
+    assert (policy.reminder_hours, policy.failures_before_alert, policy.min_days_left) == (8760, 1000, 365)
+    assert config.checks.providers[0].levels == Levels(warning=1e12, critical=0)
+    assert config.checks.deadline_seconds == MAX_CHECK_DEADLINE_SECONDS == 14.0
+    assert load_alert_policy({"MIN_DAYS_LEFT": "0", "REMINDER_HOURS": "1"}).min_days_left == 0
+
+
+def test_longest_reminder_interval_is_a_usable_timedelta() -> None:
+    """What alerting does with it: the next reminder is the last one plus this many hours."""
+    last = datetime(2099, 12, 31, tzinfo=UTC)
+    policy = load_alert_policy({"REMINDER_HOURS": "8760"})
+    assert last + timedelta(hours=policy.reminder_hours) == datetime(2100, 12, 31, tzinfo=UTC)
+
+
+def test_fifo_topic_is_refused_at_start_up_since_every_publish_to_it_would_fail() -> None:
+    fifo = "arn:aws:sns:eu-west-1:123456789012:credit-monitor-alerts.fifo"
+    with pytest.raises(ConfigError) as caught:
+        load_lambda_config({**VALID, "ALERT_TOPIC_ARN": fifo})
+    message = str(caught.value)
+    assert message.startswith(f"ALERT_TOPIC_ARN must be a standard SNS topic, got the FIFO topic '{fifo}'")
+    assert "MessageGroupId" in message
 
 
 def test_critical_level_is_read_when_set() -> None:

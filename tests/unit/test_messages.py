@@ -7,7 +7,7 @@ import json
 import pytest
 
 from credit_monitor.alerting import Kind, Level, Notification
-from credit_monitor.core import FailureKind
+from credit_monitor.core import FailureKind, format_balance
 from credit_monitor.forecast import Forecast, ForecastStatus
 from credit_monitor.messages import SUBJECT_MAX_LENGTH, render
 from credit_monitor.providers import fullenrich, lemlist
@@ -30,6 +30,48 @@ def test_critical_low_states_provider_balance_level_burn_days_and_where_to_top_u
         "  - Top up at https://app.lemlist.com/settings/billing",
     ]:
         assert line in message.text.splitlines()
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (5000, "5,000"),
+        (1234.5, "1,234.50"),
+        (0.29, "0.29"),  # 0.29 * 100 is 28.999...: flooring must not lose a cent
+        (999.999, "999.99"),
+        (999.9999999999, "999.99"),
+        (99.995, "99.99"),
+    ],
+)
+def test_balances_are_rounded_down_never_up(value: float, shown: str) -> None:
+    """Rounding up could show a balance at or above the level it is below: 999.999 as 1,000.00."""
+    assert format_balance(value) == shown
+
+
+def test_balance_just_below_the_threshold_is_not_shown_at_the_threshold() -> None:
+    note = Notification(Kind.LOW, "fullenrich", Level.WARNING, balance=999.999, threshold=1000)
+    message = render(note, fullenrich.PROVIDER)
+
+    assert message.subject == "[credit-monitor] FullEnrich credits below warning: 999.99 left"
+    assert "  Balance:       999.99 credits" in message.text.splitlines()
+    assert "  Level crossed: warning (1,000 credits)" in message.text.splitlines()
+
+
+@pytest.mark.parametrize(
+    "recovered_from", [Level.WARNING, Level.CRITICAL], ids=["from-warning", "from-critical"]
+)
+def test_recovered_names_the_warning_level_it_climbed_back_above(recovered_from: Level) -> None:
+    """The engine passes the level it recovered from and, as `threshold`, the warning level."""
+    note = Notification(Kind.RECOVERED, "lemlist", recovered_from, balance=5000, threshold=100)
+    message = render(note, lemlist.PROVIDER)
+
+    assert message.subject == "[credit-monitor] lemlist credits recovered: 5,000"
+    lines = message.text.splitlines()
+    assert lines[0] == "lemlist credits are back above the warning level."
+    assert "  Level crossed: back above warning (100 credits)" in lines
+    assert "*Level crossed:* back above warning (100 credits)" in message.chat["content"]["description"]
+    assert "CRITICAL" not in message.text
+    assert "CRITICAL" not in json.dumps(message.chat)
 
 
 def test_chat_card_is_amazon_q_custom_notification() -> None:
