@@ -17,13 +17,10 @@ from credit_monitor.adapters.metrics import emit_check_metrics
 from credit_monitor.adapters.secrets import SecretsManagerKeySource
 from credit_monitor.adapters.state import DynamoStateStore
 from credit_monitor.budget import Budget
-from credit_monitor.config import LambdaConfig, load_lambda_config
+from credit_monitor.config import LAMBDA_TIMEOUT_SECONDS, LambdaConfig, load_lambda_config
 from credit_monitor.service import DeliveryError, Ports, RunReport, StateError, run_once
 
 logger = Logger()
-
-LAMBDA_TIMEOUT_SECONDS = 30.0
-"""template.yaml's Timeout: the budget when no Lambda context says what is left (tests, demo)."""
 
 
 def utc_now() -> datetime:
@@ -66,6 +63,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 
 def handle(rt: Runtime, budget: Budget | None = None) -> dict[str, Any]:
     """One scheduled run. What could not be done is raised at the end, after metrics and summary."""
+    # Without a Lambda context (tests, demo), as if the whole timeout were left.
     budget = budget or Budget.start(LAMBDA_TIMEOUT_SECONDS, rt.config.checks.deadline_seconds)
     report = run_once(rt.config.checks, rt.config.alert_policy, rt.ports, rt.clock, budget)
     for item in report.providers:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from credit_monitor.alerting import AlertPolicy, Levels
+from credit_monitor.budget import AWS_RESERVE_SECONDS, SAFETY_MARGIN_SECONDS
 from credit_monitor.providers import PROVIDERS, Provider
 
 DEFAULT_METRICS_NAMESPACE = "CreditMonitor"
@@ -21,12 +22,9 @@ DEFAULT_SERVICE_NAME = "credit-monitor"
 DEFAULT_CHECK_DEADLINE_SECONDS = 10.0
 LAMBDA_TIMEOUT_SECONDS = 30.0
 """template.yaml's Timeout for the function."""
-TIMEOUT_SAFETY_MARGIN_SECONDS = 2.0
-PUBLISH_RESERVE_SECONDS = 14.0
-"""Kept back after the checks for the state writes (with their re-reads) and the SNS publishes."""
-MAX_CHECK_DEADLINE_SECONDS = LAMBDA_TIMEOUT_SECONDS - TIMEOUT_SAFETY_MARGIN_SECONDS - PUBLISH_RESERVE_SECONDS
-"""14 s. A run has one budget: the 30 s timeout less a 2 s safety margin less the 14 s reserve for
-state writes and publishes. The checks run concurrently, so all of them finish within this."""
+MAX_CHECK_DEADLINE_SECONDS = LAMBDA_TIMEOUT_SECONDS - SAFETY_MARGIN_SECONDS - AWS_RESERVE_SECONDS
+"""14 s. A run has one budget (budget.py): the 30 s timeout less a 2 s safety margin less the 14 s
+reserve for state writes and publishes. The checks run concurrently, so all of them finish within this."""
 
 MAX_THRESHOLD = 1e12
 """Far above any real balance; a bigger value is a typo (an exponent, extra zeros)."""
@@ -107,8 +105,8 @@ def load_check_settings(environ: Mapping[str, str] | None = None) -> CheckSettin
         high=MAX_CHECK_DEADLINE_SECONDS,
         unit="seconds",
         why=(
-            f" (the {LAMBDA_TIMEOUT_SECONDS:g} s timeout less {TIMEOUT_SAFETY_MARGIN_SECONDS:g} s of margin"
-            f" and {PUBLISH_RESERVE_SECONDS:g} s kept for state writes and publishes)"
+            f" (the {LAMBDA_TIMEOUT_SECONDS:g} s timeout less {SAFETY_MARGIN_SECONDS:g} s of margin"
+            f" and {AWS_RESERVE_SECONDS:g} s kept for state writes and publishes)"
         ),
     )
     return CheckSettings(providers=providers, deadline_seconds=deadline)
