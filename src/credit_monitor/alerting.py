@@ -30,6 +30,12 @@ RECOVERY_MARGIN = 0.05
 around the threshold does not send LOW, RECOVERED, LOW, RECOVERED."""
 
 
+RUNNING_OUT_REARM_FACTOR = 2.0
+"""After RUNNING OUT, the forecast must reach twice MIN_DAYS_LEFT (or a top-up must come) before
+it can be sent again: a burn in batches (25 credits every 6 hours) swings a young forecast by a
+day or more, and a narrow margin turned each swing into another RUNNING OUT."""
+
+
 class Level(IntEnum):
     OK = 0
     WARNING = 1
@@ -199,7 +205,7 @@ def _after_success(
             notes.append(note(Kind.RUNNING_OUT, level))
         running_out_notified = True
     elif outlook.status is not ForecastStatus.DEPLETING or (
-        outlook.days_left is not None and outlook.days_left >= policy.min_days_left * (1 + RECOVERY_MARGIN)
+        outlook.days_left is not None and outlook.days_left >= policy.min_days_left * RUNNING_OUT_REARM_FACTOR
     ):
         running_out_notified = False
 

@@ -132,23 +132,22 @@ def test_an_observation_older_than_the_newest_changes_nothing() -> None:
 
 
 def test_a_refunded_credit_does_not_re_arm_running_out() -> None:
-    """Burning 100/day, checked hourly for 4 days, with one credit refunded every 12 hours."""
+    """Checked hourly for 4 days; jobs burn 25 credits every 6 hours (100/day) and one credit is
+    refunded every 12 hours, in an hour with no job, so the balance rises by one now and then."""
     levels = Levels(warning=10)
     state, sent, balance = ProviderState(), [], 600.0
     for hour in range(96):
-        balance -= 100 / 24
-        if hour % 12 == 11:
-            balance += 1
+        balance += -25 if hour % 6 == 0 else (1 if hour % 12 == 5 else 0)
         decision = decide(
             state,
-            CheckResult("lemlist", 10, balance=Balance(round(balance, 2))),
+            CheckResult("lemlist", 10, balance=Balance(balance)),
             T0 + timedelta(hours=hour),
             levels,
             POLICY,
         )
         sent += kinds(decision)
         state = decision.state
-        if hour > 12:
+        if hour >= 12:
             assert decision.forecast is not None
             assert decision.forecast.days_left is not None, f"DaysUntilEmpty vanished at hour {hour}"
 

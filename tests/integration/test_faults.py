@@ -1,0 +1,274 @@
+"""Faults through the real handler, loopback simulators and moto server: processes killed between
+two steps, AWS calls that hang, state nobody should have written, observations out of order."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+
+from credit_monitor import app
+from credit_monitor.config import LAMBDA_TIMEOUT_SECONDS
+from credit_monitor.service import DeliveryError, StateError
+from tests.support.aws import Stack
+from tests.support.blackhole import BlackHole
+from tests.support.harness import REPO, Invoke, SimClock
+from tests.support.keys import LEMLIST_KEY
+from tests.support.simulators import ApiSimulator
+
+EXPECTED = Counter({("fullenrich", "LOW"): 1, ("lemlist", "CHECK RECOVERED"): 1, ("lemlist", "LOW"): 1})
+
+
+def delivered(stack: Stack, since: int = 0) -> list[tuple[str, str, str]]:
+    """(provider, kind, notification_id) of each message the topic's subscriber received."""
+    return [
+        (
+            m["MessageAttributes"]["provider"]["Value"],
+            m["MessageAttributes"]["kind"]["Value"],
+            m["MessageAttributes"]["notification_id"]["Value"],
+        )
+        for m in stack.inbox.messages()[since:]
+    ]
+
+
+@pytest.fixture
+def lemlist_failing_then_both_low(
+    invoke: Invoke, stack: Stack, fullenrich_api: ApiSimulator, lemlist_api: ApiSimulator
+) -> tuple[SimClock, int]:
+    """lemlist failed three checks (CHECK FAILING sent); then both balances fall below their level,
+    so the next run owes three notifications: fullenrich LOW, lemlist CHECK RECOVERED and LOW."""
+    clock = SimClock()
+    invoke(clock)
+    lemlist_api.valid_keys = {"revoked"}
+    for _ in range(3):
+        clock.advance(1)
+        invoke(clock)
+    lemlist_api.valid_keys = {LEMLIST_KEY}
+    fullenrich_api.balance, lemlist_api.balance = 10, 10
+    clock.advance(1)
+    before = len(stack.inbox.messages())
+    assert [kind for _, kind, _ in delivered(stack)] == ["CHECK FAILING"]
+    return clock, before
+
+
+@pytest.mark.parametrize(
+    ("kind", "after"),
+    [
+        ("load", 1),
+        ("put", 1),
+        ("put", 2),
+        ("put", 3),
+        ("put", 4),
+        ("put", 5),
+        ("publish", 1),
+        ("publish", 2),
+        ("publish", 3),
+    ],
+)
+def test_a_run_killed_between_any_two_steps_loses_nothing(
+    kind: str,
+    after: int,
+    invoke: Invoke,
+    stack: Stack,
+    lemlist_failing_then_both_low: tuple[SimClock, int],
+) -> None:
+    """SIGKILL right after the Nth state read, state write or accepted publish; then the next
+    scheduled run. Each notification arrives exactly once, except one SNS accepted just before the
+    kill (never recorded): it may arrive again, with the same notification_id."""
+    clock, before = lemlist_failing_then_both_low
+    child = subprocess.run(
+        [sys.executable, "-m", "tests.support.killed_run", kind, str(after), clock.now.isoformat()],
+        cwd=REPO,
+        env=os.environ.copy(),
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert child.returncode == -9, f"the run was not killed after {kind} {after}: {child.stderr.decode()}"
+    by_killed_run = delivered(stack, before)
+
+    clock.advance(1)
+    run = invoke(clock)
+
+    assert run.error is None
+    by_next_run = delivered(stack, before + len(by_killed_run))
+    everything = by_killed_run + by_next_run
+    assert Counter((p, k) for p, k, _ in everything) >= EXPECTED, everything
+    assert len({nid for _, _, nid in everything}) == len(EXPECTED), "a repeat keeps its notification_id"
+    assert len(set(by_next_run)) == len(by_next_run), "the next run sends each notification once"
+    repeats = set(by_killed_run) & set(by_next_run)
+    # The one window: SNS accepted it, and the process died before recording it (at most one per
+    # provider, as providers are settled concurrently).
+    assert len(repeats) <= 2, everything
+    assert "pending_notifications" not in run.summary()["lemlist"]
+    assert "pending_notifications" not in run.summary()["fullenrich"]
+
+
+@pytest.fixture
+def sns_hangs(function_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[BlackHole]:
+    """SNS accepts the connection and never answers (the rest of AWS works)."""
+    hole = BlackHole().start()
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SNS", hole.url)
+    app.runtime.cache_clear()
+    yield hole
+    hole.stop()
+
+
+def test_sns_hanging_ends_the_run_in_time_and_the_next_run_delivers(
+    sns_hangs: BlackHole,
+    invoke: Invoke,
+    stack: Stack,
+    fullenrich_api: ApiSimulator,
+    lemlist_api: ApiSimulator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fullenrich_api.balance, lemlist_api.balance = 10, 10
+    clock = SimClock()
+
+    started = time.monotonic()
+    stuck = invoke(clock)
+    elapsed = time.monotonic() - started
+
+    assert elapsed < LAMBDA_TIMEOUT_SECONDS - 2, "the run must end itself before Lambda kills it"
+    assert isinstance(stuck.error, DeliveryError)
+    assert stuck.metric("NotificationsPending") == {"fullenrich": 1, "lemlist": 1}
+    assert stuck.metric("CreditsRemaining") == {"fullenrich": 10, "lemlist": 10}
+    assert delivered(stack) == []
+
+    monkeypatch.delenv("AWS_ENDPOINT_URL_SNS")
+    app.runtime.cache_clear()  # SNS is back (a new sandbox, or the same after the outage)
+    clock.advance(1)
+    invoke(clock)
+    clock.advance(1)
+    invoke(clock)
+
+    assert sorted((p, k) for p, k, _ in delivered(stack)) == [("fullenrich", "LOW"), ("lemlist", "LOW")]
+
+
+CORRUPT_ITEMS = {
+    "no state attribute": {"version": {"N": "3"}},
+    "state is not JSON": {"version": {"N": "3"}, "state": {"S": "{oops"}},
+    "unknown level": {"version": {"N": "3"}, "state": {"S": '{"level": "PANIC"}'}},
+    "string version": {"version": {"S": "3"}, "state": {"S": "{}"}},
+    "samples null": {
+        "version": {"N": "3"},
+        "state": {
+            "S": '{"level":"OK","notified_at":null,"consecutive_failures":0,'
+            '"failing_notified":false,"samples":null}'
+        },
+    },
+    "naive notified_at": {
+        "version": {"N": "3"},
+        "state": {
+            "S": '{"level":"WARNING","notified_at":"2026-11-01T09:00:00","consecutive_failures":0,'
+            '"failing_notified":false,"samples":[]}'
+        },
+    },
+}
+
+
+@pytest.mark.parametrize("shape", CORRUPT_ITEMS)
+def test_corrupt_state_is_that_providers_visible_failure_never_a_crash(
+    shape: str, invoke: Invoke, stack: Stack, lemlist_api: ApiSimulator
+) -> None:
+    stack.dynamodb.put_item(
+        TableName=stack.table_name, Item={"provider": {"S": "fullenrich"}, **CORRUPT_ITEMS[shape]}
+    )
+    lemlist_api.balance = 10
+
+    run = invoke()
+
+    assert [(p, k) for p, k, _ in delivered(stack)] == [("lemlist", "LOW")]  # the other still alerts
+    assert run.metric("CreditsRemaining") == {"fullenrich": 5000, "lemlist": 10}
+    assert isinstance(run.error, StateError)  # the run fails visibly, after its metrics
+    [problem] = run.summary()["fullenrich"]["problems"]
+    assert f"in table '{stack.table_name}' cannot be decoded" in problem
+    reset = "aws dynamodb delete-item --table-name credit-monitor-AlertStateTable"
+    assert reset in problem
+    assert any(reset in log["message"] for log in run.logs if log["level"] == "ERROR")
+
+    stack.dynamodb.delete_item(TableName=stack.table_name, Key={"provider": {"S": "fullenrich"}})
+    assert invoke().error is None  # reset as the message says: the next run starts afresh
+
+
+def test_an_older_observation_never_overwrites_a_newer_one(
+    invoke: Invoke, stack: Stack, lemlist_api: ApiSimulator
+) -> None:
+    """Two overlapping runs whose fetches finish out of order: 90 seen at t+61 min is written first,
+    then 110 from the run that started at t+60 min. Then the next hourly run sees 90 again."""
+    clock = SimClock()
+    lemlist_api.balance = 110
+    invoke(clock)
+    t60 = clock.now + timedelta(minutes=60)
+    lemlist_api.balance = 90
+    invoke(SimClock(t60 + timedelta(minutes=1)))
+    lemlist_api.balance = 110
+    stale = invoke(SimClock(t60))
+    lemlist_api.balance = 90
+    invoke(SimClock(t60 + timedelta(minutes=120)))
+
+    assert [(p, k) for p, k, _ in delivered(stack)] == [("lemlist", "LOW")]
+    assert stale.summary()["lemlist"]["level"] == "WARNING"
+    state = json.loads(
+        stack.dynamodb.get_item(TableName=stack.table_name, Key={"provider": {"S": "lemlist"}})["Item"][
+            "state"
+        ]["S"]
+    )
+    assert [balance for _, balance in state["samples"]] == [110, 90, 90], "the newer sample was kept"
+
+
+def test_refunded_credits_do_not_re_arm_running_out(
+    invoke: Invoke, stack: Stack, lemlist_api: ApiSimulator
+) -> None:
+    """Checked hourly for 4 days; jobs burn 25 credits every 6 hours (100/day) and one credit is
+    refunded every 12 hours, in an hour with no job, so the balance rises by one now and then."""
+    clock, balance = SimClock(), 600
+    for hour in range(96):
+        balance += -25 if hour % 6 == 0 else (1 if hour % 12 == 5 else 0)
+        lemlist_api.balance = balance
+        run = invoke(clock)
+        if hour >= 12:
+            assert "lemlist" in run.metric("DaysUntilEmpty"), f"DaysUntilEmpty vanished at hour {hour}"
+        clock.advance(1)
+
+    assert [k for _, k, _ in delivered(stack)].count("RUNNING OUT") == 1
+
+
+def test_the_cli_exits_as_soon_as_it_has_answered(
+    fullenrich_api: ApiSimulator, lemlist_api: ApiSimulator, ca_file: object
+) -> None:
+    """A provider that never answers: the table is printed at the deadline and the process ends,
+    instead of waiting for the abandoned request (the simulator hangs for 30 s)."""
+    from tests.support.simulators import Reply
+
+    fullenrich_api.then(Reply(action="hang"), Reply(action="hang"), Reply(action="hang"))
+    env = os.environ | {
+        "SSL_CERT_FILE": str(ca_file),
+        "FULLENRICH_API_KEY": "k1",
+        "LEMLIST_API_KEY": LEMLIST_KEY,
+        "FULLENRICH_THRESHOLD": "1000",
+        "LEMLIST_THRESHOLD": "100",
+        "FULLENRICH_API_URL": fullenrich_api.base_url,
+        "LEMLIST_API_URL": lemlist_api.base_url,
+        "CHECK_DEADLINE_SECONDS": "3",
+    }
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "credit_monitor", "check"],
+        env=env,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    elapsed = time.monotonic() - started
+
+    assert done.returncode == 3
+    assert "FAILED (timeout)" in done.stdout.decode()
+    assert elapsed < 3 + 5, f"the process stayed alive {elapsed:.0f}s after a 3s deadline"

@@ -1,0 +1,51 @@
+"""A scheduled run in a child process that SIGKILLs itself right after its Nth call of one kind.
+
+    python -m tests.support.killed_run KIND N ISO_TIME
+
+KIND is `load` (state read), `put` (state write) or `publish` (SNS accepted). The environment is
+the function's (the parent's fixtures set it). Exit status -9 means the kill happened; 0 means the
+run finished before reaching that call.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from credit_monitor import app
+
+
+def kill_after(target: object, method: str, calls: list[int], after: int) -> None:
+    original: Callable[..., Any] = getattr(target, method)
+    lock = threading.Lock()
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        value = original(*args, **kwargs)
+        with lock:
+            calls[0] += 1
+            if calls[0] == after:
+                os.kill(os.getpid(), signal.SIGKILL)
+        return value
+
+    setattr(target, method, counted)
+
+
+def main(kind: str, after: int, at: str) -> int:
+    rt = replace(app.runtime(), clock=lambda: datetime.fromisoformat(at))
+    target = rt.ports.notifier if kind == "publish" else rt.ports.state
+    kill_after(target, kind, [0], after)
+    try:
+        app.handle(rt)
+    except Exception as exc:  # a run that fails is still a run that was not killed
+        print(f"run failed: {exc}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1], int(sys.argv[2]), sys.argv[3]))
