@@ -46,11 +46,11 @@ def run_checks(settings: CheckSettings, keys: KeySource, http: HttpClient) -> li
     except CheckError as exc:
         return [CheckResult(item.name, item.threshold, error=exc) for item in settings.providers]
 
+    deadline = time.monotonic() + settings.deadline_seconds
     pool = ThreadPoolExecutor(max_workers=len(settings.providers), thread_name_prefix="check")
     try:
         futures = [
-            pool.submit(check_provider, item, api_keys, keys, http, settings.deadline_seconds)
-            for item in settings.providers
+            pool.submit(check_provider, item, api_keys, keys, http, deadline) for item in settings.providers
         ]
         results = []
         for item, future in zip(settings.providers, futures, strict=True):
@@ -72,15 +72,15 @@ def check_provider(
     api_keys: Mapping[str, str],
     keys: KeySource,
     http: HttpClient,
-    deadline_seconds: float,
+    deadline: float,
 ) -> CheckResult:
+    """One provider's check; `deadline` (absolute, `time.monotonic()`) covers all of it, re-read included."""
     known_keys: list[str] = list(api_keys.values())
-    deadline = time.monotonic() + deadline_seconds  # one deadline for the whole check, re-read included
     try:
         key = api_keys.get(item.name)
         if not key:
             raise CheckError(FailureKind.SECRET, f"no API key for {item.name!r} ({keys.key_hint})")
-        reply = _fetch(item, key, http, deadline_seconds)
+        reply = _fetch(item, key, http, deadline)
         if reply.status == 401 and deadline - time.monotonic() >= MIN_SECONDS_FOR_A_RETRY:
             # The key may have been rotated since we cached the secret: read it again, once.
             try:
@@ -90,7 +90,7 @@ def check_provider(
             known_keys += fresh.values()
             fresh_key = fresh.get(item.name)
             if fresh_key and fresh_key != key:
-                reply = _fetch(item, fresh_key, http, deadline - time.monotonic())
+                reply = _fetch(item, fresh_key, http, deadline)
         balance = interpret_reply(item.provider, reply)
     except CheckError as exc:
         safe = CheckError(exc.kind, redact(exc.message, known_keys))
@@ -101,11 +101,9 @@ def check_provider(
     return CheckResult(item.name, item.threshold, balance=balance)
 
 
-def _fetch(item: ProviderSettings, key: str, http: HttpClient, deadline_seconds: float) -> HttpReply:
+def _fetch(item: ProviderSettings, key: str, http: HttpClient, deadline: float) -> HttpReply:
     provider = item.provider
-    return http.get(
-        item.api_url + provider.path, provider.auth_headers(key), provider.retry, deadline_seconds
-    )
+    return http.get(item.api_url + provider.path, provider.auth_headers(key), provider.retry, deadline)
 
 
 def interpret_reply(provider: Provider, reply: HttpReply) -> Balance:

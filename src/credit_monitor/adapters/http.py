@@ -98,11 +98,15 @@ class HttpClient:
         self._pool = pool
         self._clock = clock
 
-    def get(
-        self, url: str, headers: Mapping[str, str], policy: RetryPolicy, deadline_seconds: float
-    ) -> HttpReply:
-        """GET within `deadline_seconds`, retrying connection errors, 429 and 5xx; 4xx come back as is."""
-        timeout = Timeout(connect=min(2.0, deadline_seconds * 0.2), read=min(3.0, deadline_seconds * 0.3))
+    def get(self, url: str, headers: Mapping[str, str], policy: RetryPolicy, deadline: float) -> HttpReply:
+        """GET, retrying connection errors, 429 and 5xx; 4xx come back as is.
+
+        `deadline` is an absolute `time.monotonic()` value: the caller's whole check shares one clock.
+        """
+        remaining = deadline - self._clock()
+        if remaining <= 0:
+            raise CheckError(FailureKind.TIMEOUT, "no time left before the deadline")
+        timeout = Timeout(connect=min(2.0, remaining * 0.2), read=min(3.0, remaining * 0.3))
         retry = DeadlineRetry(
             total=policy.attempts - 1,
             redirect=0,
@@ -115,7 +119,7 @@ class HttpClient:
             raise_on_status=False,
             raise_on_redirect=False,
         )
-        retry.deadline = self._clock() + deadline_seconds
+        retry.deadline = deadline
         retry.attempt_seconds = (timeout.connect_timeout or 0) + (timeout.read_timeout or 0)  # type: ignore[operator]
         retry.clock = self._clock
         try:
