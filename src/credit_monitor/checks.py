@@ -129,7 +129,7 @@ def describe_error_body(body: bytes, content_type: str | None) -> str:
         return f"an HTML page ({len(body)} bytes)"
     try:
         payload = json.loads(text)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # not JSON, or JSON too deep or with too long a number
         payload = None
     if isinstance(payload, dict) and isinstance(payload.get("message"), str):
         code = payload.get("code")

@@ -71,9 +71,13 @@ def require_number(value: object, where: str) -> float:
     """A balance must be a finite JSON number: bool, string and null are rejected, not coerced."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise CheckError(FailureKind.BAD_RESPONSE, f"{where} must be a number, got {json_type_name(value)}")
-    if not math.isfinite(value):
+    try:
+        number = float(value)  # an integer of 400 digits parses, but overflows a float
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
         raise CheckError(FailureKind.BAD_RESPONSE, f"{where} must be a finite number")
-    return float(value)
+    return number
 
 
 def json_type_name(value: object) -> str:
@@ -99,6 +103,10 @@ def decode_json_object(body: bytes, content_type: str | None) -> dict[str, objec
         raise CheckError(
             FailureKind.BAD_RESPONSE, f"response is not JSON ({shown}, {len(body)} bytes)"
         ) from None
+    except ValueError:  # Python refuses to convert an integer of more than 4,300 digits
+        raise CheckError(FailureKind.BAD_RESPONSE, "response has a number with too many digits") from None
+    except RecursionError:
+        raise CheckError(FailureKind.BAD_RESPONSE, "response is nested too deeply to be a balance") from None
     if not isinstance(payload, dict):
         raise CheckError(
             FailureKind.BAD_RESPONSE, f"response must be a JSON object, got {json_type_name(payload)}"

@@ -11,6 +11,7 @@ from credit_monitor.core import (
     format_balance,
     parse_api_keys,
     redact,
+    require_number,
     summarize,
 )
 
@@ -61,6 +62,26 @@ def test_format_balance_shows_cents_only_when_there_are_some() -> None:
 def test_decode_rejects_what_is_not_a_json_object(body: bytes, expected: str) -> None:
     with pytest.raises(CheckError, match=expected.replace("(", r"\(")):
         decode_json_object(body, "text/html")
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (b'{"balance": ' + b"9" * 5000 + b"}", "a number with too many digits"),
+        (b"[" * 30_000 + b"]" * 30_000, "nested too deeply"),
+    ],
+)
+def test_json_that_python_cannot_read_is_a_bad_response(body: bytes, expected: str) -> None:
+    with pytest.raises(CheckError) as caught:
+        decode_json_object(body, "application/json")
+    assert caught.value.kind is FailureKind.BAD_RESPONSE
+    assert expected in caught.value.message
+
+
+def test_an_integer_too_large_for_a_float_is_not_a_finite_number() -> None:
+    with pytest.raises(CheckError, match="must be a finite number") as caught:
+        require_number(10**400, "'balance'")
+    assert caught.value.kind is FailureKind.BAD_RESPONSE
 
 
 def test_secret_keys_are_parsed_and_blank_values_dropped() -> None:
