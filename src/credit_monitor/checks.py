@@ -16,6 +16,7 @@ from credit_monitor.core import (
     CheckError,
     CheckResult,
     FailureKind,
+    clean_key,
     decode_json_object,
     redact,
 )
@@ -77,9 +78,7 @@ def check_provider(
     """One provider's check; `deadline` (absolute, `time.monotonic()`) covers all of it, re-read included."""
     known_keys: list[str] = list(api_keys.values())
     try:
-        key = api_keys.get(item.name)
-        if not key:
-            raise CheckError(FailureKind.SECRET, f"no API key for {item.name!r} ({keys.key_hint})")
+        key = clean_key(item.name, api_keys.get(item.name), keys.key_hint)
         reply = _fetch(item, key, http, deadline)
         if reply.status == 401 and deadline - time.monotonic() >= MIN_SECONDS_FOR_A_RETRY:
             # The key may have been rotated since we cached the secret: read it again, once.
@@ -88,9 +87,10 @@ def check_provider(
             except CheckError:
                 fresh = {}  # the 401 is the more useful thing to report
             known_keys += fresh.values()
-            fresh_key = fresh.get(item.name)
-            if fresh_key and fresh_key != key:
-                reply = _fetch(item, fresh_key, http, deadline)
+            if item.name in fresh:
+                fresh_key = clean_key(item.name, fresh[item.name], keys.key_hint)
+                if fresh_key != key:
+                    reply = _fetch(item, fresh_key, http, deadline)
         balance = interpret_reply(item.provider, reply)
     except CheckError as exc:
         safe = CheckError(exc.kind, redact(exc.message, known_keys))
