@@ -10,6 +10,7 @@ gzip bomb, a 401 that echoes the Authorization header back.
 from __future__ import annotations
 
 import base64
+import functools
 import gzip
 import json
 import ssl
@@ -37,22 +38,23 @@ class Reply:
 
     `action`: "respond" sends `body`; "drop" closes the connection unanswered; "hang" never answers;
     "drip" sends the headers, then the body one byte per second; "flood" sends `size` bytes of
-    whitespace, streamed; "echo_authorization" sends `body` with "{authorization}" replaced by the
-    request's Authorization header, as a broken API might in a 401.
-    `encoding` "gzip" or "deflate" compresses the body and says so in Content-Encoding (to send bytes
-    that are already compressed, such as `gzip_bomb()`, set the header yourself). `chunked` sends
-    Transfer-Encoding: chunked instead of Content-Length, so the client cannot know the size ahead.
+    whitespace, streamed; "gzip_bomb" sends `size` zero bytes gzip-compressed (about 1,000 to 1);
+    "echo_authorization" sends `body` with "{authorization}" replaced by the request's
+    Authorization header, as a broken API might in a 401.
+    `encoding` "gzip" or "deflate" compresses the body and says so in Content-Encoding. `chunked`
+    sends Transfer-Encoding: chunked instead of Content-Length, so the client cannot know the size.
     """
 
     status: int = 200
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
-    action: Literal["respond", "drop", "hang", "drip", "flood", "echo_authorization"] = "respond"
+    action: Literal["respond", "drop", "hang", "drip", "flood", "gzip_bomb", "echo_authorization"] = "respond"
     size: int = 0
     encoding: Literal["gzip", "deflate"] | None = None
     chunked: bool = False
 
 
+@functools.cache
 def gzip_bomb(inflated_size: int) -> bytes:
     """`inflated_size` zero bytes, gzip-compressed (about 1,000 to 1), built without holding them."""
     compressor = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
@@ -222,8 +224,8 @@ def _handler_for(simulator: ApiSimulator) -> type[BaseHTTPRequestHandler]:
                 self.send_header("Transfer-Encoding", "chunked")
             else:
                 self.send_header("Content-Length", str(size))
-            if reply.encoding:
-                self.send_header("Content-Encoding", reply.encoding)
+            if reply.encoding or reply.action == "gzip_bomb":
+                self.send_header("Content-Encoding", reply.encoding or "gzip")
             for name, value in reply.headers.items():
                 if name != "Content-Type":
                     self.send_header(name, value)
@@ -261,6 +263,8 @@ def _encode(reply: Reply, authorization: str) -> bytes:
         data = body.encode() if isinstance(body, str) else body
     if reply.action == "echo_authorization":
         data = data.replace(AUTHORIZATION_PLACEHOLDER.encode(), authorization.encode())
+    if reply.action == "gzip_bomb":
+        return gzip_bomb(reply.size)
     if reply.encoding == "gzip":
         return gzip.compress(data)
     if reply.encoding == "deflate":
