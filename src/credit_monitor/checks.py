@@ -16,6 +16,7 @@ from credit_monitor.core import (
     CheckError,
     CheckResult,
     FailureKind,
+    clean_key,
     decode_json_object,
     redact,
 )
@@ -56,8 +57,7 @@ def run_checks(
 
     api_keys = read
     tasks = [
-        functools.partial(check_provider, item, api_keys, keys, http, deadline - time.monotonic())
-        for item in settings.providers
+        functools.partial(check_provider, item, api_keys, keys, http, deadline) for item in settings.providers
     ]
     outcomes = run_until(
         tasks, deadline + DEADLINE_GRACE_SECONDS, max_workers=MAX_CONCURRENT_CHECKS, name="check"
@@ -82,15 +82,13 @@ def check_provider(
     api_keys: Mapping[str, str],
     keys: KeySource,
     http: HttpClient,
-    deadline_seconds: float,
+    deadline: float,
 ) -> CheckResult:
+    """One provider's check; `deadline` (absolute, `time.monotonic()`) covers all of it, re-read included."""
     known_keys: list[str] = list(api_keys.values())
-    deadline = time.monotonic() + deadline_seconds  # one deadline for the whole check, re-read included
     try:
-        key = api_keys.get(item.name)
-        if not key:
-            raise CheckError(FailureKind.SECRET, f"no API key for {item.name!r} ({keys.key_hint})")
-        reply = _fetch(item, key, http, deadline_seconds)
+        key = clean_key(item.name, api_keys.get(item.name), keys.key_hint)
+        reply = _fetch(item, key, http, deadline)
         if reply.status == 401 and deadline - time.monotonic() >= MIN_SECONDS_FOR_A_RETRY:
             # The key may have been rotated since we cached the secret: read it again, once.
             try:
@@ -98,9 +96,10 @@ def check_provider(
             except CheckError:
                 fresh = {}  # the 401 is the more useful thing to report
             known_keys += fresh.values()
-            fresh_key = fresh.get(item.name)
-            if fresh_key and fresh_key != key:
-                reply = _fetch(item, fresh_key, http, deadline - time.monotonic())
+            if item.name in fresh:
+                fresh_key = clean_key(item.name, fresh[item.name], keys.key_hint)
+                if fresh_key != key:
+                    reply = _fetch(item, fresh_key, http, deadline)
         balance = interpret_reply(item.provider, reply)
     except CheckError as exc:
         safe = CheckError(exc.kind, redact(exc.message, known_keys))
@@ -111,11 +110,9 @@ def check_provider(
     return CheckResult(item.name, item.threshold, balance=balance)
 
 
-def _fetch(item: ProviderSettings, key: str, http: HttpClient, deadline_seconds: float) -> HttpReply:
+def _fetch(item: ProviderSettings, key: str, http: HttpClient, deadline: float) -> HttpReply:
     provider = item.provider
-    return http.get(
-        item.api_url + provider.path, provider.auth_headers(key), provider.retry, deadline_seconds
-    )
+    return http.get(item.api_url + provider.path, provider.auth_headers(key), provider.retry, deadline)
 
 
 def interpret_reply(provider: Provider, reply: HttpReply) -> Balance:
@@ -141,7 +138,7 @@ def describe_error_body(body: bytes, content_type: str | None) -> str:
         return f"an HTML page ({len(body)} bytes)"
     try:
         payload = json.loads(text)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # not JSON, or JSON too deep or with too long a number
         payload = None
     if isinstance(payload, dict) and isinstance(payload.get("message"), str):
         code = payload.get("code")

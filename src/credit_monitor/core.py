@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import math
+import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from urllib.parse import quote, quote_plus
 
 
 class FailureKind(StrEnum):
@@ -71,9 +75,13 @@ def require_number(value: object, where: str) -> float:
     """A balance must be a finite JSON number: bool, string and null are rejected, not coerced."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise CheckError(FailureKind.BAD_RESPONSE, f"{where} must be a number, got {json_type_name(value)}")
-    if not math.isfinite(value):
+    try:
+        number = float(value)  # an integer of 400 digits parses, but overflows a float
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
         raise CheckError(FailureKind.BAD_RESPONSE, f"{where} must be a finite number")
-    return float(value)
+    return number
 
 
 def json_type_name(value: object) -> str:
@@ -99,6 +107,10 @@ def decode_json_object(body: bytes, content_type: str | None) -> dict[str, objec
         raise CheckError(
             FailureKind.BAD_RESPONSE, f"response is not JSON ({shown}, {len(body)} bytes)"
         ) from None
+    except ValueError:  # Python refuses to convert an integer of more than 4,300 digits
+        raise CheckError(FailureKind.BAD_RESPONSE, "response has a number with too many digits") from None
+    except RecursionError:
+        raise CheckError(FailureKind.BAD_RESPONSE, "response is nested too deeply to be a balance") from None
     if not isinstance(payload, dict):
         raise CheckError(
             FailureKind.BAD_RESPONSE, f"response must be a JSON object, got {json_type_name(payload)}"
@@ -107,7 +119,7 @@ def decode_json_object(body: bytes, content_type: str | None) -> dict[str, objec
 
 
 def parse_api_keys(secret_string: str | None) -> dict[str, str]:
-    """Parse the secret's JSON. Errors describe the shape, never the content."""
+    """Parse the secret's JSON, keys stripped. Errors describe the shape, never the content."""
     if secret_string is None:
         raise CheckError(FailureKind.SECRET, "secret has no SecretString (binary secrets are not supported)")
     try:
@@ -118,14 +130,82 @@ def parse_api_keys(secret_string: str | None) -> dict[str, str]:
         ) from None
     if not isinstance(payload, dict):
         raise CheckError(FailureKind.SECRET, f"secret must be a JSON object, got {json_type_name(payload)}")
-    return {name: value for name, value in payload.items() if isinstance(value, str) and value.strip()}
+    return strip_keys(payload)
+
+
+def strip_keys(keys: Mapping[str, object]) -> dict[str, str]:
+    """Surrounding whitespace is a paste accident (a trailing newline, most often): drop it; drop blanks."""
+    return {name: value.strip() for name, value in keys.items() if isinstance(value, str) and value.strip()}
+
+
+def clean_key(provider: str, raw: str | None, hint: str) -> str:
+    """The key to send, or CheckError(SECRET) saying what is wrong with it, never what it is.
+
+    Inside a key, a line break, control or non-ASCII character is a paste accident too, but one we
+    cannot repair: sent, it would be rejected or, worse, end up in an error message.
+    """
+    key = (raw or "").strip()
+    if not key:
+        raise CheckError(FailureKind.SECRET, f"no API key for {provider!r} ({hint})")
+    problem = _key_problem(key)
+    if problem:
+        raise CheckError(
+            FailureKind.SECRET,
+            f"the {provider} API key contains {problem}, so it was not sent; store the key exactly as issued",
+        )
+    return key
+
+
+def _key_problem(key: str) -> str | None:
+    if any(char in "\r\n\u2028\u2029" for char in key):
+        return "a line break"
+    if any(unicodedata.category(char) == "Cc" for char in key):
+        return "a control character"
+    if not key.isascii():
+        return "a non-ASCII character"
+    return None
+
+
+KEY_FRAGMENT_MIN_CHARS = 8
+"""A run of a key split off by a control character is still secret, if long enough to mean anything."""
+
+
+def key_forms(key: str) -> set[str]:
+    """Every form in which a key can appear in output, for `redact` and for the tests' leak check.
+
+    Raw and stripped; escaped as repr, bytes repr (http.client's "Invalid header value b'...'") and
+    JSON (log lines); URL-encoded; as HTTP Basic credentials, base64 of ":key", "key:" and the key
+    (unpadded, so a padded token contains it); and long runs between unprintable characters.
+    """
+    forms: set[str] = set()
+    for variant in {key, key.strip()}:
+        if not variant:
+            continue
+        forms |= {
+            variant,
+            repr(variant)[1:-1],
+            repr(variant.encode())[2:-1],
+            json.dumps(variant)[1:-1],
+            json.dumps(variant, ensure_ascii=False)[1:-1],
+            quote(variant, safe=""),
+            quote_plus(variant, safe=""),
+        }
+        if all(ord(char) < 256 for char in variant):
+            forms.add(repr(variant.encode("latin-1"))[2:-1])
+        for credentials in (f":{variant}", f"{variant}:", variant):
+            encoded = credentials.encode()
+            forms.add(base64.b64encode(encoded).decode().rstrip("="))
+            forms.add(base64.urlsafe_b64encode(encoded).decode().rstrip("="))
+        forms.update(run for run in re.split(r"[^\x21-\x7e]+", variant) if len(run) >= KEY_FRAGMENT_MIN_CHARS)
+    forms.discard("")
+    return forms
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
-    """Last line of defence: no known key survives into a message, whatever a server echoed."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
+    """Last line of defence: no known key, in any of its forms, survives into a message."""
+    forms = {form for secret in secrets if secret for form in key_forms(secret)}
+    for form in sorted(forms, key=len, reverse=True):
+        text = text.replace(form, "***")
     return text
 
 
@@ -139,19 +219,3 @@ def format_balance(value: float) -> str:
         return f"{value:,.0f}"
     cents = Decimal(repr(float(value))).quantize(Decimal("0.01"), rounding=ROUND_FLOOR)
     return f"{cents:,.2f}"
-
-
-def summarize(results: Iterable[CheckResult]) -> dict[str, dict[str, object]]:
-    """The per-provider outcome for the one summary log line and the handler's return value."""
-    summary: dict[str, dict[str, object]] = {}
-    for result in results:
-        entry: dict[str, object] = {"status": result.status, "threshold": result.threshold}
-        if result.balance is not None:
-            entry["balance"] = result.balance.credits
-            if result.balance.breakdown:
-                entry["breakdown"] = dict(result.balance.breakdown)
-        if result.error is not None:
-            entry["failure"] = result.error.kind.value
-            entry["reason"] = result.error.message
-        summary[result.provider] = entry
-    return summary

@@ -65,7 +65,7 @@ def main() -> int:
 
         heading("2. An hour later: FullEnrich stops answering, lemlist rate-limits once (Retry-After: 1)")
         clock.advance(1)
-        fullenrich.then(Reply(action="hang"))
+        fullenrich.then(*[Reply(action="hang")] * 4)  # every retry hangs too
         lemlist.then(Reply(429, "Too many requests", {"Retry-After": "1", "Content-Type": "text/plain"}))
         second = invoke_handler(clock=clock)
         show(second)

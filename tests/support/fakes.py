@@ -78,9 +78,7 @@ class FakeHttp(HttpClient):
         super().__init__(build_pool_manager())
         self.balances = dict(balances)
 
-    def get(
-        self, url: str, headers: Mapping[str, str], policy: RetryPolicy, deadline_seconds: float
-    ) -> HttpReply:
+    def get(self, url: str, headers: Mapping[str, str], policy: RetryPolicy, deadline: float) -> HttpReply:
         if "fullenrich" in url:
             body = {"balance": self.balances["fullenrich"]}
         else:

@@ -2,15 +2,20 @@
 
 Test code only (tests/ is not in the Lambda package). Used by the integration tests and `make demo`.
 Behaviour follows ../shared/specs: auth schemes, error bodies and content types, lemlist's
-Retry-After on 429. A test can queue one-off misbehaviours (status, drop, hang, raw body).
+Retry-After on 429. A test can queue one-off misbehaviours (status, drop, hang, raw body) and
+hostile ones: a body that drips, a flood of any size streamed without holding it in memory, a
+gzip bomb, a 401 that echoes the Authorization header back.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
+import gzip
 import json
 import ssl
 import threading
+import zlib
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,16 +27,43 @@ Kind = Literal["fullenrich", "lemlist"]
 BASE_PATHS: dict[Kind, str] = {"fullenrich": "/api/v2", "lemlist": "/api"}
 CREDIT_PATHS: dict[Kind, str] = {"fullenrich": "/account/credits", "lemlist": "/team/credits"}
 HANG_LIMIT_SECONDS = 30.0
+DRIP_INTERVAL_SECONDS = 1.0
+FLOOD_CHUNK = b" " * 65536
+AUTHORIZATION_PLACEHOLDER = "{authorization}"
 
 
 @dataclass
 class Reply:
-    """One scripted answer. `action` "drop" closes the connection unanswered; "hang" never answers."""
+    """One scripted answer.
+
+    `action`: "respond" sends `body`; "drop" closes the connection unanswered; "hang" never answers;
+    "drip" sends the headers, then the body one byte per second; "flood" sends `size` bytes of
+    whitespace, streamed; "gzip_bomb" sends `size` zero bytes gzip-compressed (about 1,000 to 1);
+    "echo_authorization" sends `body` with "{authorization}" replaced by the request's
+    Authorization header, as a broken API might in a 401.
+    `encoding` "gzip" or "deflate" compresses the body and says so in Content-Encoding. `chunked`
+    sends Transfer-Encoding: chunked instead of Content-Length, so the client cannot know the size.
+    """
 
     status: int = 200
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
-    action: Literal["respond", "drop", "hang"] = "respond"
+    action: Literal["respond", "drop", "hang", "drip", "flood", "gzip_bomb", "echo_authorization"] = "respond"
+    size: int = 0
+    encoding: Literal["gzip", "deflate"] | None = None
+    chunked: bool = False
+
+
+@functools.cache
+def gzip_bomb(inflated_size: int) -> bytes:
+    """`inflated_size` zero bytes, gzip-compressed (about 1,000 to 1), built without holding them."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    block = bytes(1 << 20)
+    parts = [
+        compressor.compress(block[: min(len(block), inflated_size - done)])
+        for done in range(0, inflated_size, len(block))
+    ]
+    return b"".join(parts) + compressor.flush()
 
 
 @dataclass(frozen=True)
@@ -179,22 +211,62 @@ def _handler_for(simulator: ApiSimulator) -> type[BaseHTTPRequestHandler]:
                 simulator._stop.wait(HANG_LIMIT_SECONDS)
                 self.close_connection = True
                 return
-            body = reply.body
-            content_type = reply.headers.get("Content-Type", "application/json")
-            if isinstance(body, dict | list) or body is None:
-                data = json.dumps(body if body is not None else {}).encode()
-            else:
-                data = body.encode() if isinstance(body, str) else body
+            if reply.action == "flood":
+                self._send(reply, size=reply.size)
+                return
+            data = _encode(reply, headers.get("authorization", ""))
+            self._send(reply, size=len(data), data=data)
+
+        def _send(self, reply: Reply, size: int, data: bytes = b"") -> None:
             self.send_response(reply.status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(data)))
+            self.send_header("Content-Type", reply.headers.get("Content-Type", "application/json"))
+            if reply.chunked:
+                self.send_header("Transfer-Encoding", "chunked")
+            else:
+                self.send_header("Content-Length", str(size))
+            if reply.encoding or reply.action == "gzip_bomb":
+                self.send_header("Content-Encoding", reply.encoding or "gzip")
             for name, value in reply.headers.items():
                 if name != "Content-Type":
                     self.send_header(name, value)
             self.end_headers()
-            self.wfile.write(data)
+            if reply.action == "flood":
+                sent = 0
+                while sent < size and not simulator._stop.is_set():
+                    piece = FLOOD_CHUNK[: size - sent]
+                    self._write(piece, reply.chunked)
+                    sent += len(piece)
+            elif reply.action == "drip":
+                for offset in range(len(data)):
+                    if simulator._stop.wait(DRIP_INTERVAL_SECONDS):
+                        break
+                    self._write(data[offset : offset + 1], reply.chunked)
+            elif data:
+                self._write(data, reply.chunked)
+            if reply.chunked:
+                self.wfile.write(b"0\r\n\r\n")
+
+        def _write(self, data: bytes, chunked: bool) -> None:
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data) if chunked else data)
 
         def log_message(self, format: str, *args: Any) -> None:
             """Silence the default stderr access log."""
 
     return Handler
+
+
+def _encode(reply: Reply, authorization: str) -> bytes:
+    body = reply.body
+    if isinstance(body, dict | list) or body is None:
+        data = json.dumps(body if body is not None else {}).encode()
+    else:
+        data = body.encode() if isinstance(body, str) else body
+    if reply.action == "echo_authorization":
+        data = data.replace(AUTHORIZATION_PLACEHOLDER.encode(), authorization.encode())
+    if reply.action == "gzip_bomb":
+        return gzip_bomb(reply.size)
+    if reply.encoding == "gzip":
+        return gzip.compress(data)
+    if reply.encoding == "deflate":
+        return zlib.compress(data)
+    return data

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import http.client
+import json
+
 import pytest
 
 from credit_monitor.core import (
@@ -7,12 +10,15 @@ from credit_monitor.core import (
     CheckError,
     CheckResult,
     FailureKind,
+    clean_key,
     decode_json_object,
     format_balance,
+    key_forms,
     parse_api_keys,
     redact,
-    summarize,
+    require_number,
 )
+from credit_monitor.providers import lemlist
 
 
 def ok(provider: str, credits: float, threshold: float) -> CheckResult:
@@ -63,8 +69,28 @@ def test_decode_rejects_what_is_not_a_json_object(body: bytes, expected: str) ->
         decode_json_object(body, "text/html")
 
 
-def test_secret_keys_are_parsed_and_blank_values_dropped() -> None:
-    keys = parse_api_keys('{"fullenrich": "a", "lemlist": "  ", "other": 3}')
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (b'{"balance": ' + b"9" * 5000 + b"}", "a number with too many digits"),
+        (b"[" * 30_000 + b"]" * 30_000, "nested too deeply"),
+    ],
+)
+def test_json_that_python_cannot_read_is_a_bad_response(body: bytes, expected: str) -> None:
+    with pytest.raises(CheckError) as caught:
+        decode_json_object(body, "application/json")
+    assert caught.value.kind is FailureKind.BAD_RESPONSE
+    assert expected in caught.value.message
+
+
+def test_an_integer_too_large_for_a_float_is_not_a_finite_number() -> None:
+    with pytest.raises(CheckError, match="must be a finite number") as caught:
+        require_number(10**400, "'balance'")
+    assert caught.value.kind is FailureKind.BAD_RESPONSE
+
+
+def test_secret_keys_are_parsed_stripped_and_blank_values_dropped() -> None:
+    keys = parse_api_keys('{"fullenrich": " a\\n", "lemlist": "  ", "other": 3}')
     assert keys == {"fullenrich": "a"}
 
 
@@ -88,12 +114,73 @@ def test_redact_removes_every_known_key() -> None:
     assert redact("echo k1 and k2", ["k1", "k2", ""]) == "echo *** and ***"
 
 
-def test_summary_carries_balance_breakdown_and_failure_reason() -> None:
-    results = [
-        CheckResult("lemlist", 10, balance=Balance(5, {"paid": 5})),
-        failed("fullenrich"),
-    ]
-    assert summarize(results) == {
-        "lemlist": {"status": "LOW", "threshold": 10, "balance": 5, "breakdown": {"paid": 5}},
-        "fullenrich": {"status": "FAILED", "threshold": 10, "failure": "timeout", "reason": "no answer"},
-    }
+KEY = "lm_7d2e5b9c1a3f4e8b6c0d"
+
+
+@pytest.mark.parametrize("raw", [KEY, f"{KEY}\n", f"  {KEY}\t", f"\r\n{KEY}\r\n"])
+def test_clean_key_strips_surrounding_whitespace(raw: str) -> None:
+    assert clean_key("lemlist", raw, "hint") == KEY
+
+
+@pytest.mark.parametrize("raw", [None, "", "  \n"])
+def test_clean_key_says_a_missing_key_is_missing(raw: str | None) -> None:
+    with pytest.raises(CheckError) as caught:
+        clean_key("lemlist", raw, "add it to the secret")
+    assert caught.value.kind is FailureKind.SECRET
+    assert caught.value.message == "no API key for 'lemlist' (add it to the secret)"
+
+
+@pytest.mark.parametrize(
+    ("raw", "problem"),
+    [
+        ("lm_7d2e5b9c\n1a3f4e8b6c0d", "a line break"),
+        ("lm_7d2e5b9c\r1a3f4e8b6c0d", "a line break"),
+        ("lm_7d2e5b9c\u20281a3f4e8b6c0d", "a line break"),
+        ("lm_7d2e5b9c\x001a3f4e8b6c0d", "a control character"),
+        ("lm_7d2e5b9c\t1a3f4e8b6c0d", "a control character"),
+        ("lm_7d2e5b9c\x7f1a3f4e8b6c0d", "a control character"),
+        ("lm_7d2e5b9c\u200b1a3f4e8b6c0d", "a non-ASCII character"),
+        ("lm_7d2e5b9c\u20191a3f4e8b6c0d", "a non-ASCII character"),
+        ("lm_7d2e5b9c\xe91a3f4e8b6c0d", "a non-ASCII character"),
+    ],
+)
+def test_clean_key_refuses_a_key_with_a_stray_character_inside_without_showing_it(
+    raw: str, problem: str
+) -> None:
+    with pytest.raises(CheckError) as caught:
+        clean_key("lemlist", raw, "hint")
+    assert caught.value.kind is FailureKind.SECRET
+    assert f"the lemlist API key contains {problem}" in caught.value.message
+    assert not any(form in caught.value.message for form in key_forms(raw))
+
+
+def header_validation_error(value: str) -> str:
+    """The message http.client raises for a header value with a line break, as the Lambda saw it."""
+    connection = http.client.HTTPConnection("api.example")
+    connection.putrequest("GET", "/")  # builds the request in memory; nothing connects
+    with pytest.raises(ValueError, match="Invalid header value") as caught:
+        connection.putheader("Authorization", value)
+    return str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "output",
+    [
+        pytest.param(header_validation_error(f"Bearer {KEY}\n"), id="http.client-error-trailing"),
+        pytest.param(header_validation_error("Bearer lm_7d2e\n5b9c1a3f4e8b"), id="http.client-error-inner"),
+        pytest.param(lemlist.auth_headers(KEY)["Authorization"], id="basic-token"),
+        pytest.param(json.dumps({"message": f"bad key {KEY}\x01"}), id="json-escaped"),
+        pytest.param(f"https://api.example/?key={KEY}%2B", id="url"),
+    ],
+)
+def test_redact_removes_every_form_a_key_takes_in_output(output: str) -> None:
+    secrets = [KEY, "lm_7d2e\n5b9c1a3f4e8b", f"{KEY}\x01", f"{KEY}+"]
+    redacted = redact(output, secrets)
+    assert "***" in redacted
+    for secret in secrets:
+        assert not any(form in redacted for form in key_forms(secret)), redacted
+
+
+def test_key_forms_include_the_http_basic_tokens_and_url_encodings() -> None:
+    forms = key_forms("a b+c")
+    assert {"OmEgYitj", "YSBiK2M6", "YSBiK2M", "a%20b%2Bc", "a+b%2Bc"} <= forms

@@ -6,6 +6,7 @@ urllib3's default context honours, so nothing here ever has a switch to turn ver
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -14,7 +15,9 @@ from typing import Any, Self
 from urllib3 import BaseHTTPResponse, PoolManager, Retry, Timeout
 from urllib3.exceptions import (
     ConnectTimeoutError,
+    DecodeError,
     HTTPError,
+    InvalidHeader,
     MaxRetryError,
     NewConnectionError,
     ProtocolError,
@@ -47,18 +50,57 @@ class DeadlineRetry(Retry):
     deadline: float | None = None
     attempt_seconds: float = 0.0
     clock: Clock = time.monotonic
+    rate_limited_backoff: float = 0.0
+    """Backoff factor after a 429 without Retry-After, when it is longer than `backoff_factor`."""
+
+    @classmethod
+    def for_policy(cls, policy: RetryPolicy, deadline: float, attempt_seconds: float, clock: Clock) -> Self:
+        """Retries of connection errors, 429 and 5xx by `policy`, each only if it can end by `deadline`."""
+        retry = cls(
+            total=policy.attempts - 1,
+            redirect=0,
+            other=0,  # a refused certificate will not be accepted on a second try
+            status_forcelist=RETRYABLE_STATUSES,
+            backoff_factor=policy.backoff_seconds,
+            backoff_max=policy.retry_after_cap_seconds,
+            retry_after_max=policy.retry_after_cap_seconds,
+            respect_retry_after_header=True,
+            raise_on_status=False,
+            raise_on_redirect=False,
+        )
+        retry.deadline, retry.attempt_seconds, retry.clock = deadline, attempt_seconds, clock
+        retry.rate_limited_backoff = policy.rate_limited_backoff_seconds
+        return retry
 
     def new(self, **kw: Any) -> Self:
         retry = super().new(**kw)
-        retry.deadline, retry.attempt_seconds, retry.clock = self.deadline, self.attempt_seconds, self.clock
+        retry.deadline, retry.attempt_seconds = self.deadline, self.attempt_seconds
+        retry.clock, retry.rate_limited_backoff = self.clock, self.rate_limited_backoff
         return retry
 
     def get_backoff_time(self) -> float:
-        # urllib3 retries the first failure immediately; a 429 without Retry-After deserves a pause.
-        backoff = super().get_backoff_time()
-        if backoff == 0 and self.history:
-            return float(min(self.backoff_max, self.backoff_factor))
-        return backoff
+        """Doubling from the first retry (urllib3 retries the first failure at once); slower after a 429.
+
+        A 5xx or a dropped connection is worth retrying soon; a rate limit is not, and a 429 without
+        Retry-After tells us nothing about when it lifts.
+        """
+        if not self.history:
+            return 0.0
+        factor = self.backoff_factor
+        if self.history[-1].status == 429:
+            factor = max(factor, self.rate_limited_backoff)
+        return float(min(self.backoff_max, factor * 2 ** (len(self.history) - 1)))
+
+    def get_retry_after(self, response: BaseHTTPResponse) -> float | None:
+        """A malformed Retry-After is ignored: the status is retried on the backoff instead.
+
+        urllib3 raises for one (InvalidHeader for a bad date, ValueError for 5,000 digits), which
+        would otherwise end the check as a broken connection.
+        """
+        try:
+            return super().get_retry_after(response)
+        except (InvalidHeader, ValueError, OverflowError):
+            return None
 
     def increment(
         self,
@@ -75,6 +117,9 @@ class DeadlineRetry(Retry):
             if self.clock() + wait + self.attempt_seconds > self.deadline:
                 reason = error or Exception(f"no time left before the deadline for a retry after {wait:.1f}s")
                 raise MaxRetryError(_pool, url, reason) from error
+        if response is not None:
+            # urllib3 drains a reply it retries, however large or slow; we need none of it.
+            response.close()
         return retry
 
     def planned_wait(self, response: BaseHTTPResponse | None) -> float:
@@ -85,7 +130,15 @@ class DeadlineRetry(Retry):
         return self.get_backoff_time()
 
 
-DEFAULT_HEADERS = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+DEFAULT_HEADERS = {
+    "User-Agent": USER_AGENT,
+    "Accept": "application/json",
+    # A compressed reply is decoded only up to the cap, but an uncompressed one is simpler still.
+    "Accept-Encoding": "identity",
+}
+MAX_REPLY_BYTES = 64 * 1024
+"""Documented replies are under 1 KB: anything this large is not a balance, and is not read further."""
+DECODED_ENCODINGS = frozenset({"gzip", "x-gzip", "deflate"})
 
 
 def build_pool_manager() -> PoolManager:
@@ -98,42 +151,79 @@ class HttpClient:
         self._pool = pool
         self._clock = clock
 
-    def get(
-        self, url: str, headers: Mapping[str, str], policy: RetryPolicy, deadline_seconds: float
-    ) -> HttpReply:
-        """GET within `deadline_seconds`, retrying connection errors, 429 and 5xx; 4xx come back as is."""
-        timeout = Timeout(connect=min(2.0, deadline_seconds * 0.2), read=min(3.0, deadline_seconds * 0.3))
-        retry = DeadlineRetry(
-            total=policy.attempts - 1,
-            redirect=0,
-            other=0,  # a refused certificate will not be accepted on a second try
-            status_forcelist=RETRYABLE_STATUSES,
-            backoff_factor=policy.backoff_seconds,
-            backoff_max=policy.retry_after_cap_seconds,
-            retry_after_max=policy.retry_after_cap_seconds,
-            respect_retry_after_header=True,
-            raise_on_status=False,
-            raise_on_redirect=False,
-        )
-        retry.deadline = self._clock() + deadline_seconds
-        retry.attempt_seconds = (timeout.connect_timeout or 0) + (timeout.read_timeout or 0)  # type: ignore[operator]
-        retry.clock = self._clock
+    def get(self, url: str, headers: Mapping[str, str], policy: RetryPolicy, deadline: float) -> HttpReply:
+        """GET, retrying connection errors, 429 and 5xx; 4xx come back as is.
+
+        `deadline` is an absolute `time.monotonic()` value: connecting, retries, their waits and
+        reading the body all end by it.
+        """
+        remaining = deadline - self._clock()
+        if remaining <= 0:
+            raise CheckError(FailureKind.TIMEOUT, "no time left before the deadline")
+        connect_timeout, read_timeout = min(2.0, remaining * 0.2), min(3.0, remaining * 0.3)
+        retry = DeadlineRetry.for_policy(policy, deadline, connect_timeout + read_timeout, self._clock)
         try:
             response = self._pool.request(
                 "GET",
                 url,
                 headers={**DEFAULT_HEADERS, **headers},
                 retries=retry,
-                timeout=timeout,
+                timeout=Timeout(connect=connect_timeout, read=read_timeout),
                 redirect=False,
+                preload_content=False,  # urllib3 would read (and inflate) any size into memory
+                decode_content=False,
             )
         except MaxRetryError as exc:
             raise _transport_error(exc.reason) from None
         except HTTPError as exc:
             raise _transport_error(exc) from None
-        return HttpReply(
-            status=response.status, body=response.data, content_type=response.headers.get("Content-Type")
-        )
+        try:
+            body = self._read_body(response, deadline, read_timeout)
+        except BaseException:
+            response.close()  # unread bytes may remain: this connection must not be reused
+            raise
+        finally:
+            response.release_conn()
+        return HttpReply(status=response.status, body=body, content_type=response.headers.get("Content-Type"))
+
+    def _read_body(self, response: BaseHTTPResponse, deadline: float, read_timeout: float) -> bytes:
+        """At most MAX_REPLY_BYTES, decoded or not, by the deadline however slowly the server sends.
+
+        urllib3's read timeout applies to each receive, so a body that drips a byte a second never
+        trips it: every receive here waits at most until the deadline, and the clock is checked
+        between them.
+        """
+        encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
+        if encoding not in {"identity", "", *DECODED_ENCODINGS}:
+            raise CheckError(
+                FailureKind.BAD_RESPONSE, f"compressed reply ({encoding}) not supported; we ask for identity"
+            )
+        sock: socket.socket | None = getattr(response.connection, "sock", None)
+        body = bytearray()
+        while True:
+            remaining = deadline - self._clock()
+            if remaining <= 0:
+                raise CheckError(FailureKind.TIMEOUT, "the reply was still arriving at the deadline")
+            if sock is not None:
+                sock.settimeout(min(read_timeout, remaining))
+            try:
+                chunk = response.read1(
+                    MAX_REPLY_BYTES + 1 - len(body), decode_content=encoding in DECODED_ENCODINGS
+                )
+            except HTTPError as exc:
+                if self._clock() >= deadline:
+                    raise CheckError(
+                        FailureKind.TIMEOUT, "the reply was still arriving at the deadline"
+                    ) from None
+                raise _transport_error(exc) from None
+            if not chunk:
+                return bytes(body)
+            body += chunk
+            if len(body) > MAX_REPLY_BYTES or response.tell() > MAX_REPLY_BYTES:
+                raise CheckError(
+                    FailureKind.BAD_RESPONSE,
+                    f"reply larger than {MAX_REPLY_BYTES // 1024} KB; a credit balance is under 1 KB",
+                )
 
 
 def _transport_error(reason: BaseException | None) -> CheckError:
@@ -143,12 +233,15 @@ def _transport_error(reason: BaseException | None) -> CheckError:
             FailureKind.TLS,
             f"TLS verification failed, nothing was sent ({reason}); for a private CA set SSL_CERT_FILE",
         )
+    # NewConnectionError (refused, unreachable, no DNS) subclasses ConnectTimeoutError: test it first.
+    if isinstance(reason, NewConnectionError):
+        return CheckError(FailureKind.CONNECTION, f"could not connect: {reason}")
     if isinstance(reason, ConnectTimeoutError):
         return CheckError(FailureKind.TIMEOUT, "connection timed out")
     if isinstance(reason, ReadTimeoutError):
         return CheckError(FailureKind.TIMEOUT, "no answer before the read timeout")
-    if isinstance(reason, NewConnectionError):
-        return CheckError(FailureKind.CONNECTION, f"could not connect: {reason}")
+    if isinstance(reason, DecodeError):
+        return CheckError(FailureKind.BAD_RESPONSE, "compressed reply could not be decoded")
     if isinstance(reason, ProtocolError):
         return CheckError(FailureKind.CONNECTION, "connection dropped before a complete response")
     return CheckError(FailureKind.CONNECTION, f"request failed: {reason}")

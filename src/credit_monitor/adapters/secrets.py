@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 from botocore.config import Config
 
-from credit_monitor.core import CheckError, FailureKind, parse_api_keys
+from credit_monitor.core import CheckError, FailureKind, parse_api_keys, strip_keys
 
 SECRET_MAX_AGE_SECONDS = 6 * 60 * 60
 """Long on purpose: a rotated key shows up as a 401, which forces a fresh read anyway."""
@@ -37,12 +37,12 @@ class SecretsManagerKeySource:
 
 
 class EnvironmentKeySource:
-    """The CLI's keys: already in memory, nothing to refresh."""
+    """The CLI's keys: already in memory, nothing to refresh; stripped as the secret's are."""
 
     key_hint = "set FULLENRICH_API_KEY / LEMLIST_API_KEY"
 
     def __init__(self, keys: Mapping[str, str]) -> None:
-        self._keys = dict(keys)
+        self._keys = strip_keys(keys)
 
     def api_keys(self, *, refresh: bool = False) -> Mapping[str, str]:
         return self._keys

@@ -12,10 +12,14 @@ from credit_monitor.core import Balance
 class RetryPolicy:
     """How hard we may lean on a provider's rate limit (see each module for the numbers' source)."""
 
-    attempts: int = 3
+    attempts: int = 4
+    """Requests at most; the deadline usually allows fewer (a retry is made only if it can finish)."""
     backoff_seconds: float = 0.5
-    """Wait before the first retry, doubling after; the only pacing when a 429 has no Retry-After."""
+    """Wait before the first retry after a 5xx or a dropped connection, doubling after."""
+    rate_limited_backoff_seconds: float = 2.0
+    """Wait before the first retry after a 429 without Retry-After, doubling after."""
     retry_after_cap_seconds: int = 5
+    """A Retry-After longer than this is waited for only this long."""
 
 
 @dataclass(frozen=True)

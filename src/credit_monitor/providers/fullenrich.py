@@ -26,7 +26,8 @@ PROVIDER = Provider(
     top_up_url="https://app.fullenrich.com/app/settings/billing",
     auth_headers=auth_headers,
     parse_balance=parse_balance,
-    # 60 requests/minute per workspace, shared with the user's enrichment jobs, and a 429 without
-    # Retry-After: one patient retry at most, so a busy workspace is never hammered by its watchdog.
-    retry=RetryPolicy(attempts=2, backoff_seconds=2.0),
+    # 60 requests/minute per workspace, shared with the user's enrichment jobs. A 5xx or a dropped
+    # connection is retried soon, as often as the deadline allows (3 requests in 10 s cannot hurt
+    # that limit). Its 429 has no Retry-After: wait 2 s, then 4 s, which the deadline usually stops.
+    retry=RetryPolicy(attempts=4, backoff_seconds=0.5, rate_limited_backoff_seconds=2.0),
 )

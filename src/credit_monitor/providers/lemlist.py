@@ -58,6 +58,9 @@ PROVIDER = Provider(
     top_up_url="https://app.lemlist.com/settings/billing",
     auth_headers=auth_headers,
     parse_balance=parse_balance,
-    # 20 requests per 2 s per key, and 429s carry Retry-After, which we honour up to the cap.
-    retry=RetryPolicy(attempts=3, backoff_seconds=0.5, retry_after_cap_seconds=5),
+    # 20 requests per 2 s per key, and 429s carry Retry-After, which we honour up to the cap (without
+    # one, wait a whole 2 s window). A 5xx or a dropped connection is retried soon, deadline allowing.
+    retry=RetryPolicy(
+        attempts=4, backoff_seconds=0.5, rate_limited_backoff_seconds=2.0, retry_after_cap_seconds=5
+    ),
 )

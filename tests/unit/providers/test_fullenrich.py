@@ -23,6 +23,7 @@ def test_fractional_balance_is_kept_as_reported() -> None:
         ({"balance": False}, "got boolean"),
         ({"balance": [1]}, "got array"),
         ({"balance": float("nan")}, "finite"),
+        ({"balance": 10**400}, "finite"),  # parses as an int, overflows a float
     ],
 )
 def test_anything_but_a_number_is_a_bad_response(payload: dict[str, object], expected: str) -> None:
