@@ -21,7 +21,7 @@ from tests.support.aws import Stack
 from tests.support.blackhole import BlackHole
 from tests.support.harness import REPO, Invoke, SimClock
 from tests.support.keys import LEMLIST_KEY
-from tests.support.simulators import ApiSimulator
+from tests.support.simulators import ApiSimulator, Reply
 
 EXPECTED = Counter({("fullenrich", "LOW"): 1, ("lemlist", "CHECK RECOVERED"): 1, ("lemlist", "LOW"): 1})
 
@@ -241,14 +241,29 @@ def test_refunded_credits_do_not_re_arm_running_out(
     assert [k for _, k, _ in delivered(stack)].count("RUNNING OUT") == 1
 
 
+def test_two_providers_dripping_end_the_run_at_the_deadline_as_failed_checks(
+    invoke: Invoke, function_env: dict[str, str], fullenrich_api: ApiSimulator, lemlist_api: ApiSimulator
+) -> None:
+    """Both replies arrive one byte a second: one deadline for the run, not one per provider."""
+    deadline = float(function_env["CHECK_DEADLINE_SECONDS"])
+    fullenrich_api.then(Reply(200, {"balance": 5000, "padding": "x" * 60}, action="drip"))
+    lemlist_api.then(Reply(200, {"credits": 800, "padding": "x" * 60}, action="drip"))
+
+    started = time.monotonic()
+    run = invoke()
+    elapsed = time.monotonic() - started
+
+    assert elapsed < deadline + 2
+    assert run.metric("CheckFailed") == {"fullenrich": 1, "lemlist": 1}
+    assert {entry["failure"] for entry in run.summary().values()} == {"timeout"}
+
+
 def test_the_cli_exits_as_soon_as_it_has_answered(
     fullenrich_api: ApiSimulator, lemlist_api: ApiSimulator, ca_file: object
 ) -> None:
-    """A provider that never answers: the table is printed at the deadline and the process ends,
-    instead of waiting for the abandoned request (the simulator hangs for 30 s)."""
-    from tests.support.simulators import Reply
-
-    fullenrich_api.then(Reply(action="hang"), Reply(action="hang"), Reply(action="hang"))
+    """A provider that drips its body a byte a second: the table is printed at the deadline and the
+    process ends, instead of waiting for the abandoned request."""
+    fullenrich_api.then(Reply(200, {"balance": 5000, "padding": "x" * 60}, action="drip"))
     env = os.environ | {
         "SSL_CERT_FILE": str(ca_file),
         "FULLENRICH_API_KEY": "k1",
@@ -257,7 +272,7 @@ def test_the_cli_exits_as_soon_as_it_has_answered(
         "LEMLIST_THRESHOLD": "100",
         "FULLENRICH_API_URL": fullenrich_api.base_url,
         "LEMLIST_API_URL": lemlist_api.base_url,
-        "CHECK_DEADLINE_SECONDS": "3",
+        "CHECK_DEADLINE_SECONDS": "6",  # a read timeout (1.8 s) longer than the drip interval
     }
     started = time.monotonic()
     done = subprocess.run(
@@ -271,4 +286,4 @@ def test_the_cli_exits_as_soon_as_it_has_answered(
 
     assert done.returncode == 3
     assert "FAILED (timeout)" in done.stdout.decode()
-    assert elapsed < 3 + 5, f"the process stayed alive {elapsed:.0f}s after a 3s deadline"
+    assert elapsed < 6 + 5, f"the process stayed alive {elapsed:.0f}s after a 6s deadline"
