@@ -3,7 +3,7 @@ notifications out. The service records each notification as pending in the same 
 write as the state that produced it (see outbox.py), so a crash can delay a notification, never
 lose it.
 
-Lifecycle per provider: LOW when the balance first falls below a level (warning, then critical);
+Lifecycle per account: LOW when the balance first falls below a level (warning, then critical);
 a REMINDER every `reminder_hours` while it stays low; RECOVERED once it is back above the warning
 level by a margin (a top-up); RUNNING OUT when the forecast says fewer than `min_days_left` days;
 CHECK FAILING after `failures_before_alert` failed checks in a row, and CHECK RECOVERED after.
@@ -18,8 +18,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import IntEnum, StrEnum
 
-from credit_monitor.core import CheckResult, FailureKind
 from credit_monitor.forecast import Forecast, ForecastStatus, Sample, add_sample, forecast
+from credit_monitor.model import CheckResult, FailureKind
 
 REMINDER_SLACK = timedelta(minutes=5)
 """Scheduled runs start a few seconds early or late; without slack, a reminder due after 24 h would
@@ -81,7 +81,7 @@ class Notification:
     """What to tell people. `level` is the level it concerns (for RECOVERED: the one left behind)."""
 
     kind: Kind
-    provider: str
+    account: str
     level: Level
     balance: float | None = None
     threshold: float | None = None
@@ -104,8 +104,8 @@ class Pending:
 
 
 @dataclass(frozen=True)
-class ProviderState:
-    """What survives between runs, one item per provider. `version` guards concurrent writers."""
+class AccountState:
+    """What survives between runs, one item per account. `version` guards concurrent writers."""
 
     level: Level = Level.OK
     notified_at: datetime | None = None
@@ -121,13 +121,13 @@ class ProviderState:
 
 @dataclass(frozen=True)
 class Decision:
-    state: ProviderState
+    state: AccountState
     notifications: list[Notification] = field(default_factory=list)
     forecast: Forecast | None = None
 
 
 def decide(
-    state: ProviderState, result: CheckResult, now: datetime, levels: Levels, policy: AlertPolicy
+    state: AccountState, result: CheckResult, now: datetime, levels: Levels, policy: AlertPolicy
 ) -> Decision:
     """`now` is when the result was observed (the run's start)."""
     if state.checked_at is not None and now < state.checked_at:
@@ -135,17 +135,17 @@ def decide(
     if result.error is not None:
         return _after_failure(state, result, now, policy)
     assert result.balance is not None
-    return _after_success(state, result.provider, result.balance.credits, now, levels, policy)
+    return _after_success(state, result.account, result.balance.credits, now, levels, policy)
 
 
-def _after_failure(state: ProviderState, result: CheckResult, now: datetime, policy: AlertPolicy) -> Decision:
+def _after_failure(state: AccountState, result: CheckResult, now: datetime, policy: AlertPolicy) -> Decision:
     failures = state.consecutive_failures + 1
     new_state = replace(state, consecutive_failures=failures, checked_at=now)
     if failures >= policy.failures_before_alert and not state.failing_notified:
         error = result.error
         note = Notification(
             Kind.CHECK_FAILING,
-            result.provider,
+            result.account,
             state.level,
             failures=failures,
             reason=error.message if error else None,
@@ -156,14 +156,14 @@ def _after_failure(state: ProviderState, result: CheckResult, now: datetime, pol
 
 
 def _after_success(
-    state: ProviderState, provider: str, balance: float, now: datetime, levels: Levels, policy: AlertPolicy
+    state: AccountState, account: str, balance: float, now: datetime, levels: Levels, policy: AlertPolicy
 ) -> Decision:
     notes: list[Notification] = []
     if state.failing_notified:
         notes.append(
             Notification(
                 Kind.CHECK_RECOVERED,
-                provider,
+                account,
                 state.level,
                 balance=balance,
                 failures=state.consecutive_failures,
@@ -178,7 +178,7 @@ def _after_success(
     def note(kind: Kind, at_level: Level, threshold: float | None = None) -> Notification:
         return Notification(
             kind,
-            provider,
+            account,
             at_level,
             balance=balance,
             threshold=levels.threshold_of(at_level) if threshold is None else threshold,

@@ -66,7 +66,7 @@ def handle(rt: Runtime, budget: Budget | None = None) -> dict[str, Any]:
     # Without a Lambda context (tests, demo), as if the whole timeout were left.
     budget = budget or Budget.start(LAMBDA_TIMEOUT_SECONDS, rt.config.checks.deadline_seconds)
     report = run_once(rt.config.checks, rt.config.alert_policy, rt.ports, rt.clock, budget)
-    for item in report.providers:
+    for item in report.accounts:
         if item.result.error is not None:
             logger.error(
                 f"{item.name} check failed: {item.result.error.message}",
@@ -89,7 +89,7 @@ def handle(rt: Runtime, budget: Budget | None = None) -> dict[str, Any]:
 def summarize(report: RunReport) -> dict[str, dict[str, object]]:
     """The per-provider outcome for the one summary log line and the handler's return value."""
     summary: dict[str, dict[str, object]] = {}
-    for item in report.providers:
+    for item in report.accounts:
         result = item.result
         entry: dict[str, object] = {"status": result.status, "threshold": result.threshold}
         if result.balance is not None:

@@ -10,16 +10,9 @@ from typing import Protocol
 
 from credit_monitor.adapters.http import HttpClient, HttpReply
 from credit_monitor.bounded import Unfinished, run_until
-from credit_monitor.config import CheckSettings, ProviderSettings
-from credit_monitor.core import (
-    Balance,
-    CheckError,
-    CheckResult,
-    FailureKind,
-    clean_key,
-    decode_json_object,
-    redact,
-)
+from credit_monitor.config import Account, CheckSettings
+from credit_monitor.keys import clean_key, redact
+from credit_monitor.model import Balance, CheckError, CheckResult, FailureKind, decode_json_object
 from credit_monitor.providers import Provider
 
 DEADLINE_GRACE_SECONDS = 0.5
@@ -53,17 +46,17 @@ def run_checks(
         read = CheckError(FailureKind.TIMEOUT, "the API keys could not be read before the deadline")
     if isinstance(read, BaseException):
         error = read if isinstance(read, CheckError) else CheckError(FailureKind.SECRET, "unreadable keys")
-        return [CheckResult(item.name, item.threshold, error=error) for item in settings.providers]
+        return [CheckResult(item.id, item.threshold, error=error) for item in settings.accounts]
 
     api_keys = read
     tasks = [
-        functools.partial(check_provider, item, api_keys, keys, http, deadline) for item in settings.providers
+        functools.partial(check_provider, item, api_keys, keys, http, deadline) for item in settings.accounts
     ]
     outcomes = run_until(
         tasks, deadline + DEADLINE_GRACE_SECONDS, max_workers=MAX_CONCURRENT_CHECKS, name="check"
     )
     results = []
-    for item, outcome in zip(settings.providers, outcomes, strict=True):
+    for item, outcome in zip(settings.accounts, outcomes, strict=True):
         if isinstance(outcome, CheckResult):
             results.append(outcome)
             continue
@@ -73,12 +66,12 @@ def run_checks(
             else f"unexpected {type(outcome).__name__}"  # check_provider catches everything else
         )
         kind = FailureKind.TIMEOUT if isinstance(outcome, Unfinished) else FailureKind.HTTP
-        results.append(CheckResult(item.name, item.threshold, error=CheckError(kind, message)))
+        results.append(CheckResult(item.id, item.threshold, error=CheckError(kind, message)))
     return results
 
 
 def check_provider(
-    item: ProviderSettings,
+    item: Account,
     api_keys: Mapping[str, str],
     keys: KeySource,
     http: HttpClient,
@@ -87,7 +80,7 @@ def check_provider(
     """One provider's check; `deadline` (absolute, `time.monotonic()`) covers all of it, re-read included."""
     known_keys: list[str] = list(api_keys.values())
     try:
-        key = clean_key(item.name, api_keys.get(item.name), keys.key_hint)
+        key = clean_key(item.id, api_keys.get(item.id), keys.key_hint)
         reply = _fetch(item, key, http, deadline)
         if reply.status == 401 and deadline - time.monotonic() >= MIN_SECONDS_FOR_A_RETRY:
             # The key may have been rotated since we cached the secret: read it again, once.
@@ -96,21 +89,21 @@ def check_provider(
             except CheckError:
                 fresh = {}  # the 401 is the more useful thing to report
             known_keys += fresh.values()
-            if item.name in fresh:
-                fresh_key = clean_key(item.name, fresh[item.name], keys.key_hint)
+            if item.id in fresh:
+                fresh_key = clean_key(item.id, fresh[item.id], keys.key_hint)
                 if fresh_key != key:
                     reply = _fetch(item, fresh_key, http, deadline)
         balance = interpret_reply(item.provider, reply)
     except CheckError as exc:
         safe = CheckError(exc.kind, redact(exc.message, known_keys))
-        return CheckResult(item.name, item.threshold, error=safe)
+        return CheckResult(item.id, item.threshold, error=safe)
     except Exception as exc:  # a bug must still fail only this provider, and visibly
         message = redact(f"unexpected {type(exc).__name__}: {exc}", known_keys)
-        return CheckResult(item.name, item.threshold, error=CheckError(FailureKind.HTTP, message))
-    return CheckResult(item.name, item.threshold, balance=balance)
+        return CheckResult(item.id, item.threshold, error=CheckError(FailureKind.HTTP, message))
+    return CheckResult(item.id, item.threshold, balance=balance)
 
 
-def _fetch(item: ProviderSettings, key: str, http: HttpClient, deadline: float) -> HttpReply:
+def _fetch(item: Account, key: str, http: HttpClient, deadline: float) -> HttpReply:
     provider = item.provider
     return http.get(item.api_url + provider.path, provider.auth_headers(key), provider.retry, deadline)
 

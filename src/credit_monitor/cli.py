@@ -18,7 +18,8 @@ from credit_monitor.adapters.secrets import EnvironmentKeySource
 from credit_monitor.alerting import Level, Levels
 from credit_monitor.checks import run_checks
 from credit_monitor.config import ConfigError, load_check_settings, read_local_api_keys
-from credit_monitor.core import CheckResult, format_balance
+from credit_monitor.messages import format_balance
+from credit_monitor.model import CheckResult
 
 EXIT_OK, EXIT_LOW, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
 STATUS = {Level.OK: "OK", Level.WARNING: "LOW", Level.CRITICAL: "CRITICAL"}
@@ -44,7 +45,7 @@ def main(
     keys = EnvironmentKeySource(read_local_api_keys(environ))
     deadline = time.monotonic() + settings.deadline_seconds  # the CLI's own budget: the checks alone
     results = run_checks(settings, keys, HttpClient(build_pool_manager()), deadline)
-    statuses = classify(results, {item.name: item.levels for item in settings.providers})
+    statuses = classify(results, {item.id: item.levels for item in settings.accounts})
     print(render_table(results, statuses), file=out)
     return exit_status(statuses)
 
@@ -52,9 +53,7 @@ def main(
 def classify(results: Sequence[CheckResult], levels: Mapping[str, Levels]) -> list[str]:
     """One status per result, by the same levels the Lambda uses: OK, LOW, CRITICAL or FAILED."""
     return [
-        STATUS[levels[r.provider].classify(r.balance.credits, Level.OK)]
-        if r.balance is not None
-        else "FAILED"
+        STATUS[levels[r.account].classify(r.balance.credits, Level.OK)] if r.balance is not None else "FAILED"
         for r in results
     ]
 
@@ -73,7 +72,7 @@ def render_table(results: Sequence[CheckResult], statuses: Sequence[str]) -> str
         balance = format_balance(result.balance.credits) if result.balance else "-"
         if result.error is not None:
             status = f"FAILED ({result.error.kind.value}): {result.error.message}"
-        rows.append((result.provider, balance, format_balance(result.threshold), status))
+        rows.append((result.account, balance, format_balance(result.threshold), status))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     return "\n".join(
         f"{row[0]:<{widths[0]}}  {row[1]:>{widths[1]}}  {row[2]:>{widths[2]}}  {row[3]}" for row in rows

@@ -10,7 +10,7 @@ import math
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from credit_monitor.alerting import AlertPolicy, Levels
@@ -43,27 +43,40 @@ class ConfigError(ValueError):
 
 
 @dataclass(frozen=True)
-class ProviderSettings:
+class Account:
+    """One monitored account: the unit of keys, state, metrics, notifications and rate limits.
+
+    `id` is the secret's JSON key, the state item's key, the metric dimension and the chat thread.
+    Without an accounts file there are two, `fullenrich` and `lemlist`, named after their provider.
+    """
+
+    id: str
     provider: Provider
     api_url: str
     threshold: float
     """The warning level."""
     critical_threshold: float | None = None
-
-    @property
-    def name(self) -> str:
-        return self.provider.name
+    labels: Mapping[str, str] = field(default_factory=dict)
+    """Free-form routing labels, sent as SNS message attributes (e.g. client = "acme")."""
+    balance_metric: bool = True
+    """Emit this account's own CreditsRemaining metric ($0.30 a month); the aggregates are always on."""
 
     @property
     def levels(self) -> Levels:
         return Levels(warning=self.threshold, critical=self.critical_threshold)
+
+    @property
+    def display_name(self) -> str:
+        """The provider's name, and the account id when they differ: "lemlist (acme-lemlist)"."""
+        name = self.provider.display_name
+        return name if self.id == self.provider.name else f"{name} ({self.id})"
 
 
 @dataclass(frozen=True)
 class CheckSettings:
     """What both the Lambda and the local CLI need to run checks."""
 
-    providers: tuple[ProviderSettings, ...]
+    accounts: tuple[Account, ...]
     deadline_seconds: float
 
 
@@ -109,10 +122,10 @@ def load_check_settings(environ: Mapping[str, str] | None = None) -> CheckSettin
             f" and {AWS_RESERVE_SECONDS:g} s kept for state writes and publishes)"
         ),
     )
-    return CheckSettings(providers=providers, deadline_seconds=deadline)
+    return CheckSettings(accounts=providers, deadline_seconds=deadline)
 
 
-def _provider_settings(env: Mapping[str, str], provider: Provider) -> ProviderSettings:
+def _provider_settings(env: Mapping[str, str], provider: Provider) -> Account:
     warning = _credits(env, threshold_var(provider))
     critical = None
     if env.get(critical_threshold_var(provider), "").strip():  # empty: no critical level
@@ -122,7 +135,8 @@ def _provider_settings(env: Mapping[str, str], provider: Provider) -> ProviderSe
                 f"{critical_threshold_var(provider)} ({critical:g}) must be below "
                 f"{threshold_var(provider)} ({warning:g}): critical is the more urgent, lower level"
             )
-    return ProviderSettings(
+    return Account(
+        id=provider.name,
         provider=provider,
         api_url=_https_url(env, api_url_var(provider), provider.default_api_url),
         threshold=warning,

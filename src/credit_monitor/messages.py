@@ -8,12 +8,14 @@ notification JSON it renders as a card.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
 from credit_monitor.alerting import Kind, Level, Notification
-from credit_monitor.core import FailureKind, format_balance
+from credit_monitor.config import Account
 from credit_monitor.forecast import ForecastStatus
+from credit_monitor.model import FailureKind
 from credit_monitor.providers import Provider
 
 SUBJECT_MAX_LENGTH = 100
@@ -25,6 +27,9 @@ class RenderedMessage:
     subject: str
     text: str
     chat: dict[str, Any]
+    attributes: dict[str, str]
+    """SNS message attributes, for subscription filter policies: account, provider, kind, level
+    and each of the account's labels."""
 
     def sns_message(self) -> str:
         return json.dumps({"default": self.text, "email": self.text, "https": json.dumps(self.chat)})
@@ -34,8 +39,9 @@ def level_name(level: Level) -> str:
     return {Level.OK: "ok", Level.WARNING: "warning", Level.CRITICAL: "CRITICAL"}[level]
 
 
-def render(note: Notification, provider: Provider) -> RenderedMessage:
-    name = provider.display_name
+def render(note: Notification, account: Account) -> RenderedMessage:
+    provider = account.provider
+    name = account.display_name
     credits = format_balance(note.balance) if note.balance is not None else "unknown"
     level = level_name(note.level)
     headline, subject = {
@@ -104,12 +110,19 @@ def render(note: Notification, provider: Provider) -> RenderedMessage:
             "nextSteps": steps,
         },
         "metadata": {
-            "threadId": f"credit-monitor-{provider.name}",
+            "threadId": f"credit-monitor-{account.id}",
             "eventType": note.kind.value,
             "summary": headline,
         },
     }
-    return RenderedMessage(subject=_subject(subject), text=text, chat=chat)
+    attributes = {
+        **account.labels,
+        "account": account.id,
+        "provider": provider.name,
+        "kind": note.kind.value,
+        "level": note.level.name,
+    }
+    return RenderedMessage(subject=_subject(subject), text=text, chat=chat, attributes=attributes)
 
 
 def _days(note: Notification) -> str:
@@ -153,3 +166,15 @@ def _failure_steps(failure: FailureKind | None, provider: Provider) -> list[str]
     if failure is FailureKind.BAD_RESPONSE:
         return [f"{name} answered something unexpected: see the function's log; its API may have changed."]
     return [f"{name} may be down or unreachable: check its status page and the function's log."]
+
+
+def format_balance(value: float) -> str:
+    """Whole numbers as they are, else cents rounded DOWN: rounding to nearest showed 999.999, below
+    a 1,000 level, as "1,000.00". A shown figure is never more than the balance, so never on the
+    wrong side of a level it is below. Decimal of the repr floors exactly (0.29 * 100 is 28.99...)."""
+    from decimal import ROUND_FLOOR, Decimal
+
+    if not math.isfinite(value) or float(value).is_integer():
+        return f"{value:,.0f}"
+    cents = Decimal(repr(float(value))).quantize(Decimal("0.01"), rounding=ROUND_FLOOR)
+    return f"{cents:,.2f}"

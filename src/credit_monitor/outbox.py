@@ -17,7 +17,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from credit_monitor.alerting import Notification, Pending, ProviderState
+from credit_monitor.alerting import AccountState, Notification, Pending
 
 MAX_PENDING = 20
 """Bounds the state item. Reaching it means SNS has refused everything for days; the oldest
@@ -25,18 +25,16 @@ notifications are then dropped, and each drop is logged as an error (never silen
 
 
 def enqueue(
-    state: ProviderState, notes: Sequence[Notification], run_id: str, now: datetime
-) -> tuple[ProviderState, list[Pending]]:
+    state: AccountState, notes: Sequence[Notification], run_id: str, now: datetime
+) -> tuple[AccountState, list[Pending]]:
     """Append new notifications; returns the new state and any pending ones dropped by the cap."""
-    added = tuple(
-        Pending(f"{run_id}-{note.provider}-{i}", note, now) for i, note in enumerate(notes, start=1)
-    )
+    added = tuple(Pending(f"{run_id}-{note.account}-{i}", note, now) for i, note in enumerate(notes, start=1))
     outbox = (*state.outbox, *added)
     dropped = list(outbox[: max(0, len(outbox) - MAX_PENDING)])
     return replace(state, outbox=outbox[len(dropped) :]), dropped
 
 
-def lease(state: ProviderState, run_id: str, now: datetime, until: datetime) -> ProviderState:
+def lease(state: AccountState, run_id: str, now: datetime, until: datetime) -> AccountState:
     """Lease every pending notification no other live run holds."""
     return replace(
         state,
@@ -56,13 +54,13 @@ def is_free(item: Pending, run_id: str, now: datetime) -> bool:
     )
 
 
-def leased_by(state: ProviderState, run_id: str) -> list[Pending]:
+def leased_by(state: AccountState, run_id: str) -> list[Pending]:
     return [item for item in state.outbox if item.lease_owner == run_id]
 
 
 def settle(
-    state: ProviderState, delivered: Collection[str] = (), released: Collection[str] = ()
-) -> ProviderState:
+    state: AccountState, delivered: Collection[str] = (), released: Collection[str] = ()
+) -> AccountState:
     """Drop what SNS accepted; give back the lease of what could not be sent, for the next run."""
     return replace(
         state,

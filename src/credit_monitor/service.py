@@ -19,14 +19,14 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from credit_monitor.adapters.http import HttpClient
-from credit_monitor.alerting import AlertPolicy, Decision, Level, Notification, Pending, ProviderState, decide
+from credit_monitor.alerting import AccountState, AlertPolicy, Decision, Level, Pending, decide
 from credit_monitor.bounded import Unfinished, run_until
 from credit_monitor.budget import SAFETY_MARGIN_SECONDS, Budget
 from credit_monitor.checks import KeySource, run_checks
-from credit_monitor.config import CheckSettings, ProviderSettings
-from credit_monitor.core import CheckError, CheckResult, FailureKind
+from credit_monitor.config import Account, CheckSettings
 from credit_monitor.forecast import Forecast
 from credit_monitor.messages import RenderedMessage, render
+from credit_monitor.model import CheckError, CheckResult, FailureKind
 from credit_monitor.outbox import enqueue, lease, leased_by, settle
 
 WRITE_ATTEMPTS = 3
@@ -46,17 +46,17 @@ class OutOfTime(RuntimeError):
 
 
 class StateStore(Protocol):
-    def load(self, providers: Iterable[str]) -> dict[str, ProviderState | StateError]:
-        """Raise StateError if nothing can be read; an undecodable item is that provider's error."""
+    def load(self, accounts: Iterable[str]) -> dict[str, AccountState | StateError]:
+        """Raise StateError if nothing can be read; an undecodable item is that account's error."""
         ...
 
-    def put(self, provider: str, state: ProviderState, expected_version: int) -> bool:
+    def put(self, account: str, state: AccountState, expected_version: int) -> bool:
         """Conditional write; False when the item is no longer at `expected_version`."""
         ...
 
 
 class Notifier(Protocol):
-    def publish(self, note: Notification, message: RenderedMessage, notification_id: str) -> str:
+    def publish(self, message: RenderedMessage, notification_id: str) -> str:
         """Raise DeliveryError when the message was not accepted."""
         ...
 
@@ -70,7 +70,7 @@ class Ports:
 
 
 @dataclass
-class ProviderReport:
+class AccountReport:
     """One provider's run: the check, the state decided, what was sent and what is still owed."""
 
     result: CheckResult
@@ -82,24 +82,24 @@ class ProviderReport:
 
     @property
     def name(self) -> str:
-        return self.result.provider
+        return self.result.account
 
 
 @dataclass
 class RunReport:
-    providers: list[ProviderReport]
+    accounts: list[AccountReport]
 
     @property
     def problems(self) -> list[Exception]:
-        return [problem for report in self.providers for problem in report.problems]
+        return [problem for report in self.accounts for problem in report.problems]
 
     @property
     def results(self) -> list[CheckResult]:
-        return [report.result for report in self.providers]
+        return [report.result for report in self.accounts]
 
     @property
     def sent(self) -> list[str]:
-        return [f"{report.name}: {kind}" for report in self.providers for kind in report.sent]
+        return [f"{report.name}: {kind}" for report in self.accounts for kind in report.sent]
 
 
 def run_once(
@@ -120,17 +120,17 @@ def run_once(
         lease_until=now + timedelta(seconds=budget.remaining() + SAFETY_MARGIN_SECONDS),
         budget=budget,
     )
-    names = [item.name for item in checks.providers]
+    names = [item.id for item in checks.accounts]
     both: list[Callable[[], object]] = [
         functools.partial(ports.state.load, names),  # read while the balances are fetched
         functools.partial(run_checks, checks, ports.keys, ports.http, budget.checks_end),
     ]
     loaded, fetched = run_until(both, budget.run_end, max_workers=2, name="read")
     results: list[CheckResult] = fetched if isinstance(fetched, list) else []
-    if len(results) != len(checks.providers):  # run_checks reports failures per provider, in time
+    if len(results) != len(checks.accounts):  # run_checks reports failures per provider, in time
         error = CheckError(FailureKind.TIMEOUT, "the checks did not finish before the run's deadline")
-        results = [CheckResult(item.name, item.threshold, error=error) for item in checks.providers]
-    states: dict[str, ProviderState | StateError]
+        results = [CheckResult(item.id, item.threshold, error=error) for item in checks.accounts]
+    states: dict[str, AccountState | StateError]
     if isinstance(loaded, dict):
         states = loaded
     else:
@@ -141,19 +141,17 @@ def run_once(
             problem = StateError("the alert state could not be read before the run's deadline")
         states = dict.fromkeys(names, problem)
     tasks = [
-        functools.partial(run.settle, item, result, states[item.name])
-        for item, result in zip(checks.providers, results, strict=True)
+        functools.partial(run.settle, item, result, states[item.id])
+        for item, result in zip(checks.accounts, results, strict=True)
     ]
     outcomes = run_until(tasks, budget.run_end, max_workers=MAX_CONCURRENT_PROVIDERS, name="settle")
     reports = []
     for result, outcome in zip(results, outcomes, strict=True):
-        if isinstance(outcome, ProviderReport):
+        if isinstance(outcome, AccountReport):
             reports.append(outcome)
         else:
             why = "ran out of time" if isinstance(outcome, Unfinished) else f"failed: {outcome!r}"
-            reports.append(
-                ProviderReport(result, problems=[StateError(f"{result.provider}: settling {why}")])
-            )
+            reports.append(AccountReport(result, problems=[StateError(f"{result.account}: settling {why}")]))
     return RunReport(reports)
 
 
@@ -166,24 +164,22 @@ class _Run:
     lease_until: datetime
     budget: Budget
 
-    def settle(
-        self, item: ProviderSettings, result: CheckResult, loaded: ProviderState | StateError
-    ) -> ProviderReport:
-        report = ProviderReport(result)
+    def settle(self, item: Account, result: CheckResult, loaded: AccountState | StateError) -> AccountReport:
+        report = AccountReport(result)
         if isinstance(loaded, Exception):
             report.problems.append(loaded)
             return report
         decided: list[Decision] = []
 
-        def claim(state: ProviderState) -> ProviderState:
+        def claim(state: AccountState) -> AccountState:
             decision = decide(state, result, self.now, item.levels, self.policy)
             queued, dropped = enqueue(decision.state, decision.notifications, self.run_id, self.now)
             decided[:] = [decision]
-            report.problems[:] = [_dropped(item.name, note) for note in dropped]
+            report.problems[:] = [_dropped(item.id, note) for note in dropped]
             return lease(queued, self.run_id, self.now, self.lease_until)
 
         try:
-            state = self.update(item.name, loaded, claim)
+            state = self.update(item.id, loaded, claim)
         except (StateError, OutOfTime) as exc:
             report.problems.append(exc)
             return report
@@ -192,29 +188,29 @@ class _Run:
         report.pending = len(state.outbox)
         return report
 
-    def publish(self, item: ProviderSettings, state: ProviderState, report: ProviderReport) -> ProviderState:
+    def publish(self, item: Account, state: AccountState, report: AccountReport) -> AccountState:
         """Send what this run leased, oldest first; stop at the first failure, leaving the rest."""
         queue = leased_by(state, self.run_id)
         for position, pending in enumerate(queue):
             if not self.budget.allows_aws_call():
                 report.problems.append(
                     OutOfTime(
-                        f"{item.name}: {len(queue) - position} notification(s) left pending for the next run"
+                        f"{item.id}: {len(queue) - position} notification(s) left pending for the next run"
                     )
                 )
                 return state
             try:
-                self.ports.notifier.publish(pending.note, render(pending.note, item.provider), pending.id)
+                self.ports.notifier.publish(render(pending.note, item), pending.id)
             except DeliveryError as exc:
                 report.problems.append(exc)
-                return self._release(item.name, state, queue[position:], report)
+                return self._release(item.id, state, queue[position:], report)
             report.sent.append(pending.note.kind.value)
             try:
-                state = self.update(item.name, state, functools.partial(settle, delivered={pending.id}))
+                state = self.update(item.id, state, functools.partial(settle, delivered={pending.id}))
             except (StateError, OutOfTime) as exc:
                 report.problems.append(
                     StateError(
-                        f"{item.name}: {pending.note.kind.value} was sent but not recorded ({exc});"
+                        f"{item.id}: {pending.note.kind.value} was sent but not recorded ({exc});"
                         f" the next run sends it again with the same notification_id {pending.id}"
                     )
                 )
@@ -222,8 +218,8 @@ class _Run:
         return state
 
     def _release(
-        self, name: str, state: ProviderState, rest: list[Pending], report: ProviderReport
-    ) -> ProviderState:
+        self, name: str, state: AccountState, rest: list[Pending], report: AccountReport
+    ) -> AccountState:
         """Give the lease back, so Lambda's retry need not wait for it to run out."""
         ids = {pending.id for pending in rest}
         try:
@@ -232,8 +228,8 @@ class _Run:
             return state  # the lease runs out by itself at this run's deadline
 
     def update(
-        self, name: str, current: ProviderState, change: Callable[[ProviderState], ProviderState]
-    ) -> ProviderState:
+        self, name: str, current: AccountState, change: Callable[[AccountState], AccountState]
+    ) -> AccountState:
         """Apply `change` with a conditional write; on a lost race, re-read and apply it again."""
         state = current
         for _ in range(WRITE_ATTEMPTS):

@@ -21,7 +21,7 @@ import pytest
 
 import credit_monitor
 from credit_monitor.adapters.http import HttpClient, HttpReply, build_pool_manager
-from credit_monitor.core import CheckError, FailureKind
+from credit_monitor.model import CheckError, FailureKind
 from credit_monitor.providers import fullenrich
 from tests.support.harness import Invoke
 from tests.support.keys import FULLENRICH_KEY
@@ -105,7 +105,7 @@ def test_a_compression_we_cannot_bound_is_refused_as_such(
 MEASURE_IN_A_CHILD = """
 import json, resource, sys, time
 from credit_monitor.adapters.http import HttpClient, build_pool_manager
-from credit_monitor.core import CheckError
+from credit_monitor.model import CheckError
 from credit_monitor.providers import fullenrich
 
 http = HttpClient(build_pool_manager())

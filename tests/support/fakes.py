@@ -13,8 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from credit_monitor.adapters.http import HttpClient, HttpReply, build_pool_manager
-from credit_monitor.alerting import Notification, ProviderState
-from credit_monitor.config import CheckSettings, ProviderSettings
+from credit_monitor.alerting import AccountState
+from credit_monitor.config import Account, CheckSettings
 from credit_monitor.messages import RenderedMessage
 from credit_monitor.providers import RetryPolicy, fullenrich, lemlist
 from credit_monitor.service import DeliveryError, Ports, StateError
@@ -56,9 +56,9 @@ class Tripwire:
 
 
 SETTINGS = CheckSettings(
-    providers=(
-        ProviderSettings(provider=fullenrich.PROVIDER, api_url="https://fullenrich.test", threshold=1000),
-        ProviderSettings(provider=lemlist.PROVIDER, api_url="https://lemlist.test", threshold=100),
+    accounts=(
+        Account("fullenrich", fullenrich.PROVIDER, "https://fullenrich.test", threshold=1000),
+        Account("lemlist", lemlist.PROVIDER, "https://lemlist.test", threshold=100),
     ),
     deadline_seconds=5,
 )
@@ -90,34 +90,34 @@ class FakeHttp(HttpClient):
 class MemoryState:
     """The StateStore port in a dict, with DynamoDB's conditional-write semantics."""
 
-    items: dict[str, ProviderState | StateError] = field(default_factory=dict)
+    items: dict[str, AccountState | StateError] = field(default_factory=dict)
     failing: set[str] = field(default_factory=set)
     tripwire: Tripwire = field(default_factory=Tripwire)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def load(self, providers: Iterable[str]) -> dict[str, ProviderState | StateError]:
+    def load(self, providers: Iterable[str]) -> dict[str, AccountState | StateError]:
         self.tripwire.check()
         with self.lock:
-            return {name: self.items.get(name, ProviderState()) for name in providers}
+            return {name: self.items.get(name, AccountState()) for name in providers}
 
-    def put(self, provider: str, state: ProviderState, expected_version: int) -> bool:
+    def put(self, provider: str, state: AccountState, expected_version: int) -> bool:
         self.tripwire.check()
         if provider in self.failing:
             raise StateError(f"could not write alert state for {provider}: throttled")
         with self.lock:
-            current = self.items.get(provider, ProviderState())
+            current = self.items.get(provider, AccountState())
             if isinstance(current, StateError) or current.version != expected_version:
                 return False
             self.items[provider] = state
             self.tripwire.tick("put")
         return True
 
-    def state(self, provider: str) -> ProviderState:
+    def state(self, provider: str) -> AccountState:
         item = self.items[provider]
-        assert isinstance(item, ProviderState)
+        assert isinstance(item, AccountState)
         return item
 
-    def seed(self, provider: str, state: ProviderState) -> None:
+    def seed(self, provider: str, state: AccountState) -> None:
         self.items[provider] = replace(state, version=1)
 
 
@@ -130,13 +130,14 @@ class MemoryNotifier:
     tripwire: Tripwire = field(default_factory=Tripwire)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def publish(self, note: Notification, message: RenderedMessage, notification_id: str) -> str:
+    def publish(self, message: RenderedMessage, notification_id: str) -> str:
         self.tripwire.check()
+        account, kind = message.attributes["account"], message.attributes["kind"]
         with self.lock:
-            attempts = sum(1 for provider, _, _ in self.sent if provider == note.provider) + 1
-            if note.provider in self.refuse and attempts >= self.refuse[note.provider]:
-                raise DeliveryError(f"could not publish the {note.provider} {note.kind.value} notification")
-            self.sent.append((note.provider, note.kind.value, notification_id))
+            attempts = sum(1 for sent_to, _, _ in self.sent if sent_to == account) + 1
+            if account in self.refuse and attempts >= self.refuse[account]:
+                raise DeliveryError(f"could not publish the {account} {kind} notification")
+            self.sent.append((account, kind, notification_id))
             self.tripwire.tick("publish")
         return "message-id"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from credit_monitor.core import key_forms
+from credit_monitor.keys import key_forms
 
 FULLENRICH_KEY = "fe_live_4f1c9a7e2b8d4c06a1e3"
 LEMLIST_KEY = "lm_7d2e5b9c1a3f4e8b6c0d"

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from credit_monitor.alerting import AlertPolicy, Decision, Level, Levels, ProviderState, decide
-from credit_monitor.core import Balance, CheckError, CheckResult, FailureKind
+from credit_monitor.alerting import AccountState, AlertPolicy, Decision, Level, Levels, decide
+from credit_monitor.model import Balance, CheckError, CheckResult, FailureKind
 
 T0 = datetime(2026, 11, 1, 9, tzinfo=UTC)
 LEVELS = Levels(warning=1000, critical=200)
 POLICY = AlertPolicy(reminder_hours=24, failures_before_alert=3, min_days_left=7)
 
 
-def run(state: ProviderState, balance: float | None, hours: float) -> Decision:
+def run(state: AccountState, balance: float | None, hours: float) -> Decision:
     now = T0 + timedelta(hours=hours)
     if balance is None:
         result = CheckResult("lemlist", 1000, error=CheckError(FailureKind.TIMEOUT, "no answer"))
@@ -26,13 +26,13 @@ def kinds(decision: Decision) -> list[str]:
 
 
 def test_nothing_changes_nothing_is_sent() -> None:
-    first = run(ProviderState(), 5000, 0)
+    first = run(AccountState(), 5000, 0)
     assert kinds(first) == []
     assert kinds(run(first.state, 4990, 1)) == []
 
 
 def test_warning_then_critical_are_two_notifications_naming_their_level() -> None:
-    low = run(ProviderState(), 900, 0)
+    low = run(AccountState(), 900, 0)
     assert kinds(low) == ["LOW/WARNING"]
     assert low.notifications[0].threshold == 1000
     critical = run(low.state, 150, 1)
@@ -41,7 +41,7 @@ def test_warning_then_critical_are_two_notifications_naming_their_level() -> Non
 
 
 def test_reminder_once_per_interval_while_low() -> None:
-    state = run(ProviderState(), 900, 0).state
+    state = run(AccountState(), 900, 0).state
     sent = []
     for hour in range(1, 50):
         decision = run(state, 900 - hour, hour)
@@ -54,7 +54,7 @@ def test_reminder_once_per_interval_while_low() -> None:
 
 
 def test_top_up_recovers_once() -> None:
-    state = run(ProviderState(), 900, 0).state
+    state = run(AccountState(), 900, 0).state
     recovered = run(state, 10_000, 1)
     assert kinds(recovered) == ["RECOVERED/WARNING"]
     assert recovered.state.level is Level.OK
@@ -62,7 +62,7 @@ def test_top_up_recovers_once() -> None:
 
 
 def test_flapping_around_the_threshold_sends_one_low_and_no_recovery() -> None:
-    state, sent = ProviderState(), list[str]()
+    state, sent = AccountState(), list[str]()
     for hour, balance in enumerate([1010, 990, 1010, 995, 1020, 985, 1030]):
         decision = run(state, balance, hour)
         state, sent = decision.state, sent + kinds(decision)
@@ -70,7 +70,7 @@ def test_flapping_around_the_threshold_sends_one_low_and_no_recovery() -> None:
 
 
 def test_failures_notify_after_the_third_in_a_row_and_recovery_once() -> None:
-    state, sent = ProviderState(), list[str]()
+    state, sent = AccountState(), list[str]()
     for hour, balance in enumerate([None, None, None, None, 5000, 4990]):
         decision = run(state, balance, hour)
         state, sent = decision.state, sent + kinds(decision)
@@ -78,13 +78,13 @@ def test_failures_notify_after_the_third_in_a_row_and_recovery_once() -> None:
 
 
 def test_two_failures_then_success_say_nothing() -> None:
-    state = run(run(ProviderState(), None, 0).state, None, 1).state
+    state = run(run(AccountState(), None, 0).state, None, 1).state
     assert kinds(run(state, 5000, 2)) == []
 
 
 def test_running_out_is_sent_once_while_the_balance_is_still_above_the_threshold() -> None:
     # 400 credits a day from 2,400: above the warning level, but about 5.5 days left at hour 12.
-    state, sent = ProviderState(), list[str]()
+    state, sent = AccountState(), list[str]()
     for hour in range(0, 30, 6):
         decision = run(state, 2400 - 400 * hour / 24, hour)
         state, sent = decision.state, sent + kinds(decision)
@@ -95,7 +95,7 @@ def test_running_out_is_sent_once_while_the_balance_is_still_above_the_threshold
 
 
 def test_low_carries_the_forecast_instead_of_a_separate_running_out() -> None:
-    state = ProviderState()
+    state = AccountState()
     for hour in range(0, 18, 6):
         state = run(state, 1300 - 100 * hour / 6, hour).state
     decision = run(state, 950, 18)
@@ -107,7 +107,7 @@ def test_low_carries_the_forecast_instead_of_a_separate_running_out() -> None:
 
 
 def test_a_run_that_starts_a_moment_early_still_reminds() -> None:
-    state = run(ProviderState(), 900, 0).state
+    state = run(AccountState(), 900, 0).state
     early = run(state, 890, 24 - 10 / 3600)  # 10 seconds before the 24 hours are up
     assert kinds(early) == ["REMINDER/WARNING"]
     assert kinds(run(state, 890, 23)) == []  # but an hour early is not a reminder
@@ -119,7 +119,7 @@ def test_an_observation_older_than_the_newest_changes_nothing() -> None:
     levels = Levels(warning=100)
     at = T0 + timedelta(hours=1)
     state = decide(
-        ProviderState(), CheckResult("lemlist", 100, balance=Balance(110)), T0, levels, POLICY
+        AccountState(), CheckResult("lemlist", 100, balance=Balance(110)), T0, levels, POLICY
     ).state
     newer = decide(
         state, CheckResult("lemlist", 100, balance=Balance(90)), at + timedelta(minutes=1), levels, POLICY
@@ -135,7 +135,7 @@ def test_a_refunded_credit_does_not_re_arm_running_out() -> None:
     """Checked hourly for 4 days; jobs burn 25 credits every 6 hours (100/day) and one credit is
     refunded every 12 hours, in an hour with no job, so the balance rises by one now and then."""
     levels = Levels(warning=10)
-    state, sent, balance = ProviderState(), [], 600.0
+    state, sent, balance = AccountState(), [], 600.0
     for hour in range(96):
         balance += -25 if hour % 6 == 0 else (1 if hour % 12 == 5 else 0)
         decision = decide(
@@ -155,7 +155,7 @@ def test_a_refunded_credit_does_not_re_arm_running_out() -> None:
 
 
 def test_recovered_from_critical_names_the_warning_level_it_climbed_back_above() -> None:
-    state = run(ProviderState(), 100, 0).state  # CRITICAL (below 200)
+    state = run(AccountState(), 100, 0).state  # CRITICAL (below 200)
 
     [recovered] = run(state, 5000, 1).notifications
 

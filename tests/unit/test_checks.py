@@ -6,7 +6,7 @@ import pytest
 
 from credit_monitor.adapters.http import HttpReply
 from credit_monitor.checks import describe_error_body, interpret_reply
-from credit_monitor.core import CheckError, FailureKind
+from credit_monitor.model import CheckError, FailureKind
 from credit_monitor.providers import fullenrich, lemlist
 
 JSON = "application/json"

@@ -25,8 +25,8 @@ VALID = {
 
 def test_valid_environment_gives_typed_values_and_documented_defaults() -> None:
     config = load_lambda_config(VALID)
-    fullenrich, lemlist = config.checks.providers
-    assert (fullenrich.name, fullenrich.threshold) == ("fullenrich", 1000.0)
+    fullenrich, lemlist = config.checks.accounts
+    assert (fullenrich.id, fullenrich.threshold) == ("fullenrich", 1000.0)
     assert fullenrich.api_url == "https://app.fullenrich.com/api/v2"
     assert (lemlist.api_url, lemlist.threshold) == ("https://api.lemlist.com/api", 100.5)
     assert config.metrics_namespace == "CreditMonitor"
@@ -142,7 +142,7 @@ def test_the_bounds_themselves_are_accepted() -> None:
     )
     policy = config.alert_policy
     assert (policy.reminder_hours, policy.failures_before_alert, policy.min_days_left) == (8760, 1000, 365)
-    assert config.checks.providers[0].levels == Levels(warning=1e12, critical=0)
+    assert config.checks.accounts[0].levels == Levels(warning=1e12, critical=0)
     assert config.checks.deadline_seconds == MAX_CHECK_DEADLINE_SECONDS == 14.0
     assert load_alert_policy({"MIN_DAYS_LEFT": "0", "REMINDER_HOURS": "1"}).min_days_left == 0
 
@@ -165,12 +165,12 @@ def test_fifo_topic_is_refused_at_start_up_since_every_publish_to_it_would_fail(
 
 def test_critical_level_is_read_when_set() -> None:
     config = load_lambda_config({**VALID, "LEMLIST_CRITICAL_THRESHOLD": "20"})
-    assert config.checks.providers[1].levels.critical == 20
+    assert config.checks.accounts[1].levels.critical == 20
 
 
 def test_trailing_slash_in_api_url_is_dropped() -> None:
     settings = load_check_settings({**VALID, "LEMLIST_API_URL": "https://lemlist.internal/api/"})
-    assert settings.providers[1].api_url == "https://lemlist.internal/api"
+    assert settings.accounts[1].api_url == "https://lemlist.internal/api"
 
 
 def test_local_keys_come_from_provider_named_variables() -> None:

@@ -9,7 +9,7 @@ import pytest
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
 from credit_monitor.adapters.secrets import EnvironmentKeySource, SecretsManagerKeySource
-from credit_monitor.core import key_forms
+from credit_monitor.keys import key_forms
 from credit_monitor.providers import lemlist
 from tests.support.keys import ALL_KEYS, KEY_WITH_LINE_BREAK, LEMLIST_KEY, assert_no_key_leaked
 

@@ -7,17 +7,21 @@ import json
 import pytest
 
 from credit_monitor.alerting import Kind, Level, Notification
-from credit_monitor.core import FailureKind, format_balance
+from credit_monitor.config import Account
 from credit_monitor.forecast import Forecast, ForecastStatus
-from credit_monitor.messages import SUBJECT_MAX_LENGTH, render
+from credit_monitor.messages import SUBJECT_MAX_LENGTH, format_balance, render
+from credit_monitor.model import FailureKind
 from credit_monitor.providers import fullenrich, lemlist
+
+FULLENRICH = Account("fullenrich", fullenrich.PROVIDER, "https://app.fullenrich.com/api/v2", threshold=1000)
+LEMLIST = Account("lemlist", lemlist.PROVIDER, "https://api.lemlist.com/api", threshold=100)
 
 BURNING = Forecast(ForecastStatus.DEPLETING, burn_per_day=120.0, days_left=3.5)
 
 
 def test_critical_low_states_provider_balance_level_burn_days_and_where_to_top_up() -> None:
     note = Notification(Kind.LOW, "lemlist", Level.CRITICAL, balance=42, threshold=50, forecast=BURNING)
-    message = render(note, lemlist.PROVIDER)
+    message = render(note, LEMLIST)
 
     assert message.subject == "[credit-monitor] lemlist credits below CRITICAL: 42 left"
     for line in [
@@ -50,7 +54,7 @@ def test_balances_are_rounded_down_never_up(value: float, shown: str) -> None:
 
 def test_balance_just_below_the_threshold_is_not_shown_at_the_threshold() -> None:
     note = Notification(Kind.LOW, "fullenrich", Level.WARNING, balance=999.999, threshold=1000)
-    message = render(note, fullenrich.PROVIDER)
+    message = render(note, FULLENRICH)
 
     assert message.subject == "[credit-monitor] FullEnrich credits below warning: 999.99 left"
     assert "  Balance:       999.99 credits" in message.text.splitlines()
@@ -63,7 +67,7 @@ def test_balance_just_below_the_threshold_is_not_shown_at_the_threshold() -> Non
 def test_recovered_names_the_warning_level_it_climbed_back_above(recovered_from: Level) -> None:
     """The engine passes the level it recovered from and, as `threshold`, the warning level."""
     note = Notification(Kind.RECOVERED, "lemlist", recovered_from, balance=5000, threshold=100)
-    message = render(note, lemlist.PROVIDER)
+    message = render(note, LEMLIST)
 
     assert message.subject == "[credit-monitor] lemlist credits recovered: 5,000"
     lines = message.text.splitlines()
@@ -76,7 +80,7 @@ def test_recovered_names_the_warning_level_it_climbed_back_above(recovered_from:
 
 def test_chat_card_is_amazon_q_custom_notification() -> None:
     note = Notification(Kind.LOW, "fullenrich", Level.WARNING, balance=900, threshold=1000, forecast=BURNING)
-    chat = render(note, fullenrich.PROVIDER).chat
+    chat = render(note, FULLENRICH).chat
 
     assert chat["version"] == "1.0"
     assert chat["source"] == "custom"
@@ -89,7 +93,7 @@ def test_chat_card_is_amazon_q_custom_notification() -> None:
 
 def test_one_publish_carries_a_body_per_protocol() -> None:
     note = Notification(Kind.RECOVERED, "lemlist", Level.WARNING, balance=5000, threshold=100)
-    message = render(note, lemlist.PROVIDER)
+    message = render(note, LEMLIST)
     bodies = json.loads(message.sns_message())
 
     assert bodies["default"] == bodies["email"] == message.text
@@ -105,7 +109,7 @@ def test_unknown_forecast_is_said_in_words_not_as_a_number() -> None:
         threshold=100,
         forecast=Forecast(ForecastStatus.NOT_ENOUGH_HISTORY),
     )
-    assert "  Days left:     not enough history for a forecast yet" in render(note, lemlist.PROVIDER).text
+    assert "  Days left:     not enough history for a forecast yet" in render(note, LEMLIST).text
 
 
 def test_check_failing_gives_the_reason_and_no_balance() -> None:
@@ -117,7 +121,7 @@ def test_check_failing_gives_the_reason_and_no_balance() -> None:
         reason="HTTP 401, key rejected",
         failure=FailureKind.AUTH,
     )
-    message = render(note, fullenrich.PROVIDER)
+    message = render(note, FULLENRICH)
     assert message.subject == "[credit-monitor] FullEnrich check failing (3 in a row)"
     assert "  Last error: HTTP 401, key rejected" in message.text.splitlines()
     assert (
@@ -138,7 +142,7 @@ def test_check_failing_gives_the_reason_and_no_balance() -> None:
 )
 def test_check_failing_advice_fits_the_failure(failure: FailureKind, advice: str) -> None:
     note = Notification(Kind.CHECK_FAILING, "lemlist", Level.OK, failures=3, reason="x", failure=failure)
-    message = render(note, lemlist.PROVIDER)
+    message = render(note, LEMLIST)
     assert advice in message.text
     assert advice in " ".join(message.chat["content"]["nextSteps"])
 
@@ -154,4 +158,23 @@ def test_every_subject_fits_sns_limit_even_with_huge_numbers(kind: Kind) -> None
         failures=10**9,
         forecast=Forecast(ForecastStatus.DEPLETING, burn_per_day=1e15, days_left=1e12),
     )
-    assert len(render(note, fullenrich.PROVIDER).subject) <= SUBJECT_MAX_LENGTH
+    assert len(render(note, FULLENRICH).subject) <= SUBJECT_MAX_LENGTH
+
+
+def test_attributes_name_the_account_its_provider_the_kind_level_and_every_label() -> None:
+    account = Account(
+        "acme-lemlist", lemlist.PROVIDER, "https://api.lemlist.com/api", 500, labels={"client": "acme"}
+    )
+    note = Notification(Kind.LOW, "acme-lemlist", Level.WARNING, balance=42, threshold=500)
+
+    message = render(note, account)
+
+    assert message.attributes == {
+        "account": "acme-lemlist",
+        "provider": "lemlist",
+        "kind": "LOW",
+        "level": "WARNING",
+        "client": "acme",
+    }
+    assert message.chat["metadata"]["threadId"] == "credit-monitor-acme-lemlist"
+    assert message.subject.startswith("[credit-monitor] lemlist (acme-lemlist) credits below warning")

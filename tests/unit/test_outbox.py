@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from credit_monitor.alerting import Kind, Level, Notification, ProviderState
+from credit_monitor.alerting import AccountState, Kind, Level, Notification
 from credit_monitor.outbox import MAX_PENDING, enqueue, lease, leased_by, settle
 
 T0 = datetime(2026, 11, 1, 9, tzinfo=UTC)
@@ -13,7 +13,7 @@ RECOVERED = Notification(Kind.CHECK_RECOVERED, "lemlist", Level.OK, balance=50)
 
 
 def test_new_notifications_are_pending_in_order_with_ids_unique_to_the_run() -> None:
-    state, dropped = enqueue(ProviderState(), [RECOVERED, LOW], "run1", T0)
+    state, dropped = enqueue(AccountState(), [RECOVERED, LOW], "run1", T0)
 
     assert [p.note for p in state.outbox] == [RECOVERED, LOW]
     assert [p.id for p in state.outbox] == ["run1-lemlist-1", "run1-lemlist-2"]
@@ -21,7 +21,7 @@ def test_new_notifications_are_pending_in_order_with_ids_unique_to_the_run() -> 
 
 
 def test_a_run_leases_what_is_free_and_leaves_a_live_lease_alone() -> None:
-    state, _ = enqueue(ProviderState(), [LOW], "run1", T0)
+    state, _ = enqueue(AccountState(), [LOW], "run1", T0)
     held = lease(state, "run1", T0, until=T0 + timedelta(seconds=30))
     state, _ = enqueue(held, [RECOVERED], "run2", T0 + timedelta(seconds=5))
 
@@ -32,7 +32,7 @@ def test_a_run_leases_what_is_free_and_leaves_a_live_lease_alone() -> None:
 
 
 def test_a_lease_ends_with_its_runs_deadline_so_a_killed_run_delays_and_never_loses() -> None:
-    state, _ = enqueue(ProviderState(), [LOW], "dead", T0)
+    state, _ = enqueue(AccountState(), [LOW], "dead", T0)
     state = lease(state, "dead", T0, until=T0 + timedelta(seconds=30))
 
     after = lease(state, "next", T0 + timedelta(seconds=30), until=T0 + timedelta(seconds=60))
@@ -41,7 +41,7 @@ def test_a_lease_ends_with_its_runs_deadline_so_a_killed_run_delays_and_never_lo
 
 
 def test_settle_removes_what_was_delivered_and_frees_what_was_not() -> None:
-    state, _ = enqueue(ProviderState(), [RECOVERED, LOW], "run1", T0)
+    state, _ = enqueue(AccountState(), [RECOVERED, LOW], "run1", T0)
     state = lease(state, "run1", T0, until=T0 + timedelta(seconds=30))
 
     settled = settle(state, delivered={"run1-lemlist-1"}, released={"run1-lemlist-2"})
@@ -53,7 +53,7 @@ def test_settle_removes_what_was_delivered_and_frees_what_was_not() -> None:
 
 
 def test_a_full_outbox_drops_the_oldest_and_says_so() -> None:
-    state = ProviderState()
+    state = AccountState()
     for run in range(MAX_PENDING):
         state, _ = enqueue(state, [LOW], f"r{run}", T0 + timedelta(hours=run))
 

@@ -9,7 +9,7 @@ from urllib3 import HTTPResponse
 from urllib3.exceptions import MaxRetryError
 
 from credit_monitor.adapters.http import RETRYABLE_STATUSES, DeadlineRetry, HttpClient, build_pool_manager
-from credit_monitor.core import CheckError, FailureKind
+from credit_monitor.model import CheckError, FailureKind
 from credit_monitor.providers import RetryPolicy, fullenrich
 
 

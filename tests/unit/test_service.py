@@ -8,16 +8,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from credit_monitor.alerting import AlertPolicy, Level, ProviderState, decide
+from credit_monitor.alerting import AccountState, AlertPolicy, Level, decide
 from credit_monitor.budget import AWS_CALL_SECONDS, Budget
-from credit_monitor.core import Balance, CheckResult
+from credit_monitor.model import Balance, CheckResult
 from credit_monitor.outbox import enqueue, lease
 from credit_monitor.service import OutOfTime, RunReport, StateError, run_once
 from tests.support.fakes import SETTINGS, FakeHttp, MemoryNotifier, MemoryState, Tripwire, ports
 
 T0 = datetime(2026, 11, 2, 9, tzinfo=UTC)
 POLICY = AlertPolicy()
-FAILING = ProviderState(consecutive_failures=3, failing_notified=True)
+FAILING = AccountState(consecutive_failures=3, failing_notified=True)
 """lemlist after three failed checks, CHECK FAILING already sent."""
 
 
@@ -38,7 +38,7 @@ def test_both_low_sends_one_notification_each_and_leaves_nothing_pending() -> No
     report = run(state, notifier, T0, fullenrich=10, lemlist=10)
 
     assert notifier.kinds() == ["fullenrich: LOW", "lemlist: LOW"]
-    assert [p.pending for p in report.providers] == [0, 0]
+    assert [p.pending for p in report.accounts] == [0, 0]
     assert report.problems == []
 
 
@@ -51,7 +51,7 @@ def test_a_partial_publish_failure_resends_only_what_was_not_sent() -> None:
     retry = run(state, notifier, T0 + timedelta(minutes=1), lemlist=10)
 
     assert [type(p).__name__ for p in first.problems] == ["DeliveryError"]
-    assert first.providers[1].pending == 1
+    assert first.accounts[1].pending == 1
     assert retry.problems == []
     assert notifier.kinds() == ["lemlist: CHECK RECOVERED", "lemlist: LOW"]
 
@@ -62,7 +62,7 @@ def test_one_providers_delivery_failure_never_stops_anothers() -> None:
     report = run(state, notifier, T0, fullenrich=10, lemlist=10)
 
     assert notifier.kinds() == ["lemlist: LOW"]
-    assert [p.pending for p in report.providers] == [1, 0]
+    assert [p.pending for p in report.accounts] == [1, 0]
 
 
 def test_one_providers_state_failure_never_stops_anothers() -> None:
@@ -82,7 +82,7 @@ def test_corrupt_state_is_that_providers_visible_failure_only() -> None:
 
     assert notifier.kinds() == ["lemlist: LOW"]
     assert [str(p) for p in report.problems] == ["alert state for 'fullenrich' cannot be decoded"]
-    assert report.providers[0].result.balance is not None  # its balance is still a metric
+    assert report.accounts[0].result.balance is not None  # its balance is still a metric
 
 
 def test_what_does_not_fit_in_the_budget_stays_pending_for_the_next_run() -> None:
@@ -103,7 +103,7 @@ def test_what_does_not_fit_in_the_budget_stays_pending_for_the_next_run() -> Non
 
     assert notifier.sent == []
     assert any(isinstance(p, OutOfTime) for p in report.problems)
-    assert report.providers[1].pending == 1
+    assert report.accounts[1].pending == 1
     run(state, notifier, T0 + timedelta(hours=1), lemlist=10)
     assert notifier.kinds() == ["lemlist: LOW"]
 
@@ -120,7 +120,7 @@ def test_an_overlapping_run_leaves_a_live_lease_alone() -> None:
     assert winner_lease is not None
 
     during = run(state, MemoryNotifier(), T0 + timedelta(seconds=5), lemlist=10)
-    assert during.providers[1].sent == []  # still leased by a run that may be alive
+    assert during.accounts[1].sent == []  # still leased by a run that may be alive
 
     after = MemoryNotifier()
     run(state, after, winner_lease, lemlist=10)
@@ -148,19 +148,19 @@ def test_a_run_killed_after_any_step_loses_nothing(after: int) -> None:
     assert repeats == 0 or killed_after_a_publish
     ids = [notification_id for _, _, notification_id in notifier.sent]
     assert len(set(ids)) == len(expected), "a repeat is the same notification, with the same id"
-    assert [p.pending for p in report.providers] == [0, 0]
+    assert [p.pending for p in report.accounts] == [0, 0]
     assert state.state("lemlist").level is Level.WARNING
 
 
 def test_a_lost_write_race_decides_again_on_the_winners_state() -> None:
     state, notifier = MemoryState(), MemoryNotifier()
     low = CheckResult("lemlist", 100, balance=Balance(10))
-    decision = decide(ProviderState(), low, T0, SETTINGS.providers[1].levels, POLICY)
+    decision = decide(AccountState(), low, T0, SETTINGS.accounts[1].levels, POLICY)
     claimed, _ = enqueue(decision.state, decision.notifications, "winner", T0)
     winner = replace(lease(claimed, "winner", T0, T0 + timedelta(seconds=30)), version=1)
     original_put = state.put
 
-    def lose_once(provider: str, new: ProviderState, expected_version: int) -> bool:
+    def lose_once(provider: str, new: AccountState, expected_version: int) -> bool:
         if provider == "lemlist" and "lemlist" not in state.items:
             state.items["lemlist"] = winner  # the other run wrote first, and is still publishing
             return False
@@ -170,5 +170,5 @@ def test_a_lost_write_race_decides_again_on_the_winners_state() -> None:
     report = run(state, notifier, T0, lemlist=10)
 
     assert notifier.sent == []  # the LOW is the winner's to send
-    assert report.providers[1].level is Level.WARNING
+    assert report.accounts[1].level is Level.WARNING
     assert state.state("lemlist").outbox == winner.outbox

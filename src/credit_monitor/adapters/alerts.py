@@ -8,7 +8,6 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from credit_monitor.adapters.aws import BOTO_CONFIG
-from credit_monitor.alerting import Notification
 from credit_monitor.messages import RenderedMessage
 from credit_monitor.service import DeliveryError
 
@@ -29,7 +28,7 @@ class SnsNotifier:
         self._topic_arn = topic_arn
         self._client: SNSClient = client or boto3.client("sns", config=BOTO_CONFIG)
 
-    def publish(self, note: Notification, message: RenderedMessage, notification_id: str) -> str:
+    def publish(self, message: RenderedMessage, notification_id: str) -> str:
         try:
             response = self._client.publish(
                 TopicArn=self._topic_arn,
@@ -37,14 +36,13 @@ class SnsNotifier:
                 Message=message.sns_message(),
                 MessageStructure="json",
                 MessageAttributes={
-                    "provider": {"DataType": "String", "StringValue": note.provider},
-                    "kind": {"DataType": "String", "StringValue": note.kind.value},
-                    "level": {"DataType": "String", "StringValue": note.level.name},
-                    "notification_id": {"DataType": "String", "StringValue": notification_id},
+                    name: {"DataType": "String", "StringValue": value}
+                    for name, value in {**message.attributes, "notification_id": notification_id}.items()
                 },
             )
         except (ClientError, BotoCoreError) as exc:
             raise AlertDeliveryError(
-                f"could not publish the {note.provider} {note.kind.value} notification: {exc}"
+                f"could not publish the {message.attributes['account']} {message.attributes['kind']}"
+                f" notification: {exc}"
             ) from exc
         return response["MessageId"]

@@ -26,7 +26,7 @@ from urllib3.exceptions import (
 )
 
 from credit_monitor import USER_AGENT
-from credit_monitor.core import CheckError, FailureKind
+from credit_monitor.model import CheckError, FailureKind
 from credit_monitor.providers import RetryPolicy
 
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})

@@ -21,11 +21,11 @@ def emit_check_metrics(namespace: str, report: RunReport) -> None:
     emitted only when the forecast defines it: "not enough history" is not a number.
     NotificationsPending counts what SNS has not accepted yet (emitted when the state is known).
     """
-    for item in report.providers:
+    for item in report.accounts:
         result = item.result
         # service="" keeps Powertools from adding a `service` dimension the alarms would not match.
         metrics = EphemeralMetrics(namespace=namespace, service="")
-        metrics.add_dimension(name=PROVIDER_DIMENSION, value=result.provider)
+        metrics.add_dimension(name=PROVIDER_DIMENSION, value=result.account)
         metrics.add_metric(name=CHECK_FAILED, unit=MetricUnit.Count, value=1 if result.failed else 0)
         if result.balance is not None:
             metrics.add_metric(name=CREDITS_REMAINING, unit=MetricUnit.Count, value=result.balance.credits)

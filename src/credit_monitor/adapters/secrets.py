@@ -8,7 +8,8 @@ from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 from botocore.config import Config
 
-from credit_monitor.core import CheckError, FailureKind, parse_api_keys, strip_keys
+from credit_monitor.keys import parse_api_keys, strip_keys
+from credit_monitor.model import CheckError, FailureKind
 
 SECRET_MAX_AGE_SECONDS = 6 * 60 * 60
 """Long on purpose: a rotated key shows up as a 401, which forces a fresh read anyway."""

@@ -1,10 +1,10 @@
-"""Alert state per provider in DynamoDB, changed only by conditional writes.
+"""Alert state per account in DynamoDB, changed only by conditional writes.
 
 Two invocations can overlap (a retry and the next schedule). Each write is conditional on the
 version it read; the loser re-reads and decides again on the winner's state.
 
 An item this code cannot decode (hand-edited, written by a foreign tool, truncated) is reported as
-that provider's failure with the command that resets it: never guessed at, never a crash of the run.
+that account's failure with the command that resets it: never guessed at, never a crash of the run.
 """
 
 from __future__ import annotations
@@ -19,33 +19,35 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from credit_monitor.adapters.aws import BOTO_CONFIG
-from credit_monitor.alerting import Kind, Level, Notification, Pending, ProviderState
-from credit_monitor.core import FailureKind
+from credit_monitor.alerting import AccountState, Kind, Level, Notification, Pending
 from credit_monitor.forecast import Forecast, ForecastStatus, Sample
+from credit_monitor.model import FailureKind
 from credit_monitor.service import StateError
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 KEY = "provider"
+"""The table's key attribute. It holds the account id; the name stays from when accounts were
+providers, because renaming a DynamoDB key replaces the table and loses every state."""
 
 
 __all__ = ["CorruptState", "DynamoStateStore", "StateError", "decode", "encode"]
 
 
 class CorruptState(StateError):
-    """One item cannot be decoded; its provider's alerts pause until it is fixed or reset."""
+    """One item cannot be decoded; its account's alerts pause until it is fixed or reset."""
 
 
-def reset_command(table: str, provider: str) -> str:
-    key = json.dumps({KEY: {"S": provider}})
+def reset_command(table: str, account: str) -> str:
+    key = json.dumps({KEY: {"S": account}})
     return f"aws dynamodb delete-item --table-name {table} --key '{key}'"
 
 
 # --- encoding ---------------------------------------------------------------------------------
 
 
-def encode(state: ProviderState) -> str:
+def encode(state: AccountState) -> str:
     return json.dumps(
         {
             "level": state.level.name,
@@ -75,7 +77,7 @@ def _encode_pending(item: Pending) -> dict[str, Any]:
         "lease_until": _time(item.lease_until),
         "note": {
             "kind": note.kind.value,
-            "provider": note.provider,
+            "account": note.account,
             "level": note.level.name,
             "balance": note.balance,
             "threshold": note.threshold,
@@ -100,7 +102,7 @@ class _Bad(ValueError):
     pass
 
 
-def decode(text: str, version: int) -> ProviderState:
+def decode(text: str, version: int) -> AccountState:
     """Raises ValueError naming the first field that is not what this code wrote."""
     try:
         data = json.loads(text)
@@ -113,7 +115,7 @@ def decode(text: str, version: int) -> ProviderState:
     checked_at = _opt(obj, "checked_at", _aware_time)
     if checked_at is None and decoded_samples:  # items written before checked_at existed
         checked_at = decoded_samples[-1].at
-    return ProviderState(
+    return AccountState(
         level=_enum(Level, _field(obj, "level", _string), "level", by_name=True),
         notified_at=notified_at,
         consecutive_failures=_count(_field(obj, "consecutive_failures", _any), "consecutive_failures"),
@@ -225,7 +227,7 @@ def _pending(value: object, where: str) -> Pending:
         id=_field(obj, "id", _string),
         note=Notification(
             kind=_enum(Kind, _field(note, "kind", _string), f"{where}.note.kind"),
-            provider=_field(note, "provider", _string),
+            account=_field(note, "account", _string),
             level=_enum(Level, _field(note, "level", _string), f"{where}.note.level", by_name=True),
             balance=_opt(note, "balance", _number),
             threshold=_opt(note, "threshold", _number),
@@ -244,17 +246,17 @@ def _pending(value: object, where: str) -> Pending:
 
 
 class DynamoStateStore:
-    """The StateStore port on DynamoDB: one item per provider, `version` for conditional writes."""
+    """The StateStore port on DynamoDB: one item per account, `version` for conditional writes."""
 
     def __init__(self, table_name: str, client: DynamoDBClient | None = None) -> None:
         self._table = table_name
         self._client: DynamoDBClient = client or boto3.client("dynamodb", config=BOTO_CONFIG)
 
-    def load(self, providers: Iterable[str]) -> dict[str, ProviderState | StateError]:
-        """Raises StateError when the table cannot be read; a bad item is that provider's error."""
-        names = list(providers)
+    def load(self, accounts: Iterable[str]) -> dict[str, AccountState | StateError]:
+        """Raises StateError when the table cannot be read; a bad item is that account's error."""
+        names = list(accounts)
         keys: list[Any] = [{KEY: {"S": n}} for n in names]
-        found: dict[str, ProviderState | StateError] = {}
+        found: dict[str, AccountState | StateError] = {}
         while keys:
             try:
                 response = self._client.batch_get_item(
@@ -267,9 +269,9 @@ class DynamoStateStore:
                 found[name] = self._decode_item(name, item)
             unprocessed = response.get("UnprocessedKeys", {}).get(self._table)
             keys = list(unprocessed["Keys"]) if unprocessed else []
-        return {name: found.get(name, ProviderState()) for name in names}
+        return {name: found.get(name, AccountState()) for name in names}
 
-    def _decode_item(self, provider: str, item: Mapping[str, Any]) -> ProviderState | StateError:
+    def _decode_item(self, account: str, item: Mapping[str, Any]) -> AccountState | StateError:
         try:
             version_attr = item.get("version", {})
             if "N" not in version_attr:
@@ -279,21 +281,21 @@ class DynamoStateStore:
                 raise _Bad("the 'state' attribute is missing or not a string")
             return decode(item["state"]["S"], version)
         except ValueError as exc:
-            reset = reset_command(self._table, provider)
+            reset = reset_command(self._table, account)
             return CorruptState(
-                f"alert state for {provider!r} in table {self._table!r} cannot be decoded ({exc});"
+                f"alert state for {account!r} in table {self._table!r} cannot be decoded ({exc});"
                 f" its alerts are paused until it is fixed, or reset with: {reset}"
                 " (the next run starts it afresh)"
             )
 
-    def put(self, provider: str, state: ProviderState, expected_version: int) -> bool:
+    def put(self, account: str, state: AccountState, expected_version: int) -> bool:
         """Write `state` (whose version is the new one) only if the item is still at `expected_version`.
         False when another run changed it first."""
         try:
             self._client.put_item(
                 TableName=self._table,
                 Item={
-                    KEY: {"S": provider},
+                    KEY: {"S": account},
                     "version": {"N": str(state.version)},
                     "state": {"S": encode(state)},
                 },
@@ -304,7 +306,7 @@ class DynamoStateStore:
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 return False
-            raise StateError(f"could not write alert state for {provider}: {exc}") from exc
+            raise StateError(f"could not write alert state for {account}: {exc}") from exc
         except BotoCoreError as exc:
-            raise StateError(f"could not write alert state for {provider}: {exc}") from exc
+            raise StateError(f"could not write alert state for {account}: {exc}") from exc
         return True

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from credit_monitor.core import Balance
+from credit_monitor.model import Balance
 
 
 @dataclass(frozen=True)

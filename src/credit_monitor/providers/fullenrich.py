@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from credit_monitor.core import Balance, CheckError, FailureKind, require_number
+from credit_monitor.model import Balance, CheckError, FailureKind, require_number
 from credit_monitor.providers.base import Provider, RetryPolicy
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Mapping
 
-from credit_monitor.core import Balance, CheckError, FailureKind, json_type_name, require_number
+from credit_monitor.model import Balance, CheckError, FailureKind, json_type_name, require_number
 from credit_monitor.providers.base import Provider, RetryPolicy
 
 BREAKDOWN_FIELDS = ("freemium", "subscription", "gifted", "paid")

@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from credit_monitor.adapters.state import decode, encode
-from credit_monitor.alerting import Kind, Level, Notification, ProviderState
-from credit_monitor.core import FailureKind
+from credit_monitor.alerting import AccountState, Kind, Level, Notification
 from credit_monitor.forecast import Forecast, ForecastStatus, Sample
+from credit_monitor.model import FailureKind
 from credit_monitor.outbox import enqueue, lease
 
 T0 = datetime(2026, 11, 1, 9, tzinfo=UTC)
@@ -36,7 +36,7 @@ def test_state_with_pending_notifications_round_trips() -> None:
             Kind.CHECK_FAILING, "lemlist", Level.OK, failures=3, reason="HTTP 503", failure=FailureKind.HTTP
         ),
     ]
-    state = ProviderState(
+    state = AccountState(
         level=Level.CRITICAL,
         notified_at=T0,
         samples=(Sample(T0, 12.5),),

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from credit_monitor.core import CheckError, FailureKind
+from credit_monitor.model import CheckError, FailureKind
 from credit_monitor.providers import fullenrich
 
 

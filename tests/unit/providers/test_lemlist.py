@@ -4,7 +4,7 @@ import base64
 
 import pytest
 
-from credit_monitor.core import CheckError
+from credit_monitor.model import CheckError
 from credit_monitor.providers import lemlist
 
 DOCUMENTED_EXAMPLE = {

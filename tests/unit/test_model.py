@@ -5,17 +5,14 @@ import json
 
 import pytest
 
-from credit_monitor.core import (
+from credit_monitor.keys import clean_key, key_forms, parse_api_keys, redact
+from credit_monitor.messages import format_balance
+from credit_monitor.model import (
     Balance,
     CheckError,
     CheckResult,
     FailureKind,
-    clean_key,
     decode_json_object,
-    format_balance,
-    key_forms,
-    parse_api_keys,
-    redact,
     require_number,
 )
 from credit_monitor.providers import lemlist

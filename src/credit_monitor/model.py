@@ -1,0 +1,114 @@
+"""The model: a check's result and the validation of what a provider sent. Pure, no I/O."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class FailureKind(StrEnum):
+    """Why a check failed, coarse enough to alarm or group on."""
+
+    SECRET = "secret"  # noqa: S105 - a failure kind, not a password
+    AUTH = "auth"
+    HTTP = "http"
+    RATE_LIMITED = "rate_limited"
+    TIMEOUT = "timeout"
+    CONNECTION = "connection"
+    TLS = "tls"
+    BAD_RESPONSE = "bad_response"
+
+
+class CheckError(Exception):
+    """A check failed. The message is safe to log: it never contains a key."""
+
+    def __init__(self, kind: FailureKind, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Balance:
+    """A balance as the provider reported it; `breakdown` is informational (logged, not a metric)."""
+
+    credits: float
+    breakdown: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One account's outcome: exactly one of `balance` and `error` is set."""
+
+    account: str
+    threshold: float
+    balance: Balance | None = None
+    error: CheckError | None = None
+
+    def __post_init__(self) -> None:
+        if (self.balance is None) == (self.error is None):
+            raise ValueError("a CheckResult has either a balance or an error")
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
+
+    @property
+    def is_low(self) -> bool:
+        return self.balance is not None and self.balance.credits < self.threshold
+
+    @property
+    def status(self) -> str:
+        if self.error is not None:
+            return "FAILED"
+        return "LOW" if self.is_low else "OK"
+
+
+def require_number(value: object, where: str) -> float:
+    """A balance must be a finite JSON number: bool, string and null are rejected, not coerced."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise CheckError(FailureKind.BAD_RESPONSE, f"{where} must be a number, got {json_type_name(value)}")
+    try:
+        number = float(value)  # an integer of 400 digits parses, but overflows a float
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise CheckError(FailureKind.BAD_RESPONSE, f"{where} must be a finite number")
+    return number
+
+
+def json_type_name(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return "number" if isinstance(value, int | float) else type(value).__name__
+
+
+def decode_json_object(body: bytes, content_type: str | None) -> dict[str, object]:
+    """Decode a 200 body; HTML from a proxy or a login page is a clear failure, not a crash."""
+    try:
+        payload = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        shown = content_type or "no content type"
+        raise CheckError(
+            FailureKind.BAD_RESPONSE, f"response is not JSON ({shown}, {len(body)} bytes)"
+        ) from None
+    except ValueError:  # Python refuses to convert an integer of more than 4,300 digits
+        raise CheckError(FailureKind.BAD_RESPONSE, "response has a number with too many digits") from None
+    except RecursionError:
+        raise CheckError(FailureKind.BAD_RESPONSE, "response is nested too deeply to be a balance") from None
+    if not isinstance(payload, dict):
+        raise CheckError(
+            FailureKind.BAD_RESPONSE, f"response must be a JSON object, got {json_type_name(payload)}"
+        )
+    return payload
