@@ -105,7 +105,7 @@ def check_provider(
 
 def _fetch(item: Account, key: str, http: HttpClient, deadline: float) -> HttpReply:
     provider = item.provider
-    return http.get(item.api_url + provider.path, provider.auth_headers(key), provider.retry, deadline)
+    return http.send(provider.build_request(item.api_url, key), provider.retry, deadline)
 
 
 def interpret_reply(provider: Provider, reply: HttpReply) -> Balance:

@@ -148,7 +148,12 @@ def _next_steps(note: Notification, provider: Provider) -> list[str]:
         return [*_failure_steps(note.failure, provider), "You will hear again when the check works again."]
     if note.kind in (Kind.RECOVERED, Kind.CHECK_RECOVERED):
         return ["Nothing: monitoring continues."]
-    return [f"Top up at {provider.top_up_url}", "Or lower usage until the next renewal."]
+    top_up = (
+        f"Top up at {provider.top_up_url}"
+        if provider.top_up_url
+        else f"Top up your {provider.display_name} plan"
+    )
+    return [top_up, "Or lower usage until the next renewal."]
 
 
 def _failure_steps(failure: FailureKind | None, provider: Provider) -> list[str]:

@@ -47,7 +47,7 @@ def fetch(client: HttpClient, url: str, seconds: float = 6.0) -> HttpReply | Che
 
 
 def credits_url(api: ApiSimulator) -> str:
-    return api.base_url + fullenrich.PROVIDER.path
+    return fullenrich.PROVIDER.build_request(api.base_url, FULLENRICH_KEY).url
 
 
 def failure(outcome: HttpReply | CheckError) -> CheckError:

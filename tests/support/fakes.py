@@ -16,7 +16,7 @@ from credit_monitor.adapters.http import HttpClient, HttpReply, build_pool_manag
 from credit_monitor.alerting import AccountState
 from credit_monitor.config import Account, CheckSettings
 from credit_monitor.messages import RenderedMessage
-from credit_monitor.providers import RetryPolicy, fullenrich, lemlist
+from credit_monitor.providers import Request, RetryPolicy, fullenrich, lemlist
 from credit_monitor.service import DeliveryError, Ports, StateError
 
 
@@ -78,8 +78,8 @@ class FakeHttp(HttpClient):
         super().__init__(build_pool_manager())
         self.balances = dict(balances)
 
-    def get(self, url: str, headers: Mapping[str, str], policy: RetryPolicy, deadline: float) -> HttpReply:
-        if "fullenrich" in url:
+    def send(self, request: Request, policy: RetryPolicy, deadline: float) -> HttpReply:
+        if "fullenrich" in request.url:
             body = {"balance": self.balances["fullenrich"]}
         else:
             body = {"credits": self.balances["lemlist"]}

@@ -27,7 +27,7 @@ from urllib3.exceptions import (
 
 from credit_monitor import USER_AGENT
 from credit_monitor.model import CheckError, FailureKind
-from credit_monitor.providers import RetryPolicy
+from credit_monitor.providers import Request, RetryPolicy
 
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 Clock = Callable[[], float]
@@ -67,6 +67,7 @@ class DeadlineRetry(Retry):
             respect_retry_after_header=True,
             raise_on_status=False,
             raise_on_redirect=False,
+            allowed_methods=frozenset({"GET", "POST"}),  # a balance query is safe to repeat, POST too
         )
         retry.deadline, retry.attempt_seconds, retry.clock = deadline, attempt_seconds, clock
         retry.rate_limited_backoff = policy.rate_limited_backoff_seconds
@@ -152,7 +153,10 @@ class HttpClient:
         self._clock = clock
 
     def get(self, url: str, headers: Mapping[str, str], policy: RetryPolicy, deadline: float) -> HttpReply:
-        """GET, retrying connection errors, 429 and 5xx; 4xx come back as is.
+        return self.send(Request("GET", url, headers), policy, deadline)
+
+    def send(self, request: Request, policy: RetryPolicy, deadline: float) -> HttpReply:
+        """Send `request`, retrying connection errors, 429 and 5xx; 4xx come back as is.
 
         `deadline` is an absolute `time.monotonic()` value: connecting, retries, their waits and
         reading the body all end by it.
@@ -164,9 +168,10 @@ class HttpClient:
         retry = DeadlineRetry.for_policy(policy, deadline, connect_timeout + read_timeout, self._clock)
         try:
             response = self._pool.request(
-                "GET",
-                url,
-                headers={**DEFAULT_HEADERS, **headers},
+                request.method,
+                request.url,
+                body=request.body,
+                headers={**DEFAULT_HEADERS, **request.headers},
                 retries=retry,
                 timeout=Timeout(connect=connect_timeout, read=read_timeout),
                 redirect=False,

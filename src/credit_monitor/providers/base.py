@@ -23,16 +23,36 @@ class RetryPolicy:
 
 
 @dataclass(frozen=True)
+class RateLimit:
+    """A provider's documented request limit per key (its workspace, team or account)."""
+
+    requests: int
+    per_seconds: float
+
+
+@dataclass(frozen=True)
+class Request:
+    """What to send for one balance query. The key may be in a header, the body or the URL."""
+
+    method: str
+    url: str
+    headers: Mapping[str, str]
+    body: bytes | None = None
+
+
+@dataclass(frozen=True)
 class Provider:
     name: str
-    """Lower-case id: the metric dimension value, the secret's JSON key, the env var prefix."""
+    """Lower-case id: the `provider` of an account, and the id of a zero-config account."""
     display_name: str
     default_api_url: str
-    path: str
-    top_up_url: str
-    auth_headers: Callable[[str], Mapping[str, str]]
+    top_up_url: str | None
+    build_request: Callable[[str, str], Request]
+    """(the account's API base URL, its key) -> the balance request."""
     parse_balance: Callable[[dict[str, object]], Balance]
+    """A 200 reply's JSON object -> the balance, or CheckError saying what is wrong with it."""
     retry: RetryPolicy = RetryPolicy()
+    rate_limit: RateLimit | None = None
 
     @property
     def env_prefix(self) -> str:

@@ -10,9 +10,13 @@ import base64
 from collections.abc import Mapping
 
 from credit_monitor.model import Balance, CheckError, FailureKind, json_type_name, require_number
-from credit_monitor.providers.base import Provider, RetryPolicy
+from credit_monitor.providers.base import Provider, RateLimit, Request, RetryPolicy
 
 BREAKDOWN_FIELDS = ("freemium", "subscription", "gifted", "paid")
+
+
+def build_request(api_url: str, api_key: str) -> Request:
+    return Request("GET", api_url + "/team/credits", auth_headers(api_key))
 
 
 def auth_headers(api_key: str) -> Mapping[str, str]:
@@ -54,13 +58,13 @@ PROVIDER = Provider(
     name="lemlist",
     display_name="lemlist",
     default_api_url="https://api.lemlist.com/api",
-    path="/team/credits",
     top_up_url="https://app.lemlist.com/settings/billing",
-    auth_headers=auth_headers,
+    build_request=build_request,
     parse_balance=parse_balance,
     # 20 requests per 2 s per key, and 429s carry Retry-After, which we honour up to the cap (without
     # one, wait a whole 2 s window). A 5xx or a dropped connection is retried soon, deadline allowing.
     retry=RetryPolicy(
         attempts=4, backoff_seconds=0.5, rate_limited_backoff_seconds=2.0, retry_after_cap_seconds=5
     ),
+    rate_limit=RateLimit(requests=20, per_seconds=2),  # per API key
 )
