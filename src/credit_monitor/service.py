@@ -47,11 +47,11 @@ class OutOfTime(RuntimeError):
 
 class StateStore(Protocol):
     def load(self, accounts: Iterable[str]) -> dict[str, AccountState | StateError]:
-        """Raise StateError if nothing can be read; an undecodable item is that account's error."""
+        """Raise StateError if nothing can be read; an undecodable account is that account's error."""
         ...
 
     def put(self, account: str, state: AccountState, expected_version: int) -> bool:
-        """Conditional write; False when the item is no longer at `expected_version`."""
+        """Conditional write; False when the account is no longer at `expected_version`."""
         ...
 
 
@@ -71,8 +71,9 @@ class Ports:
 
 @dataclass
 class AccountReport:
-    """One provider's run: the check, the state decided, what was sent and what is still owed."""
+    """One account's run: the check, the state decided, what was sent and what is still owed."""
 
+    account: Account
     result: CheckResult
     level: Level | None = None
     forecast: Forecast | None = None
@@ -82,7 +83,7 @@ class AccountReport:
 
     @property
     def name(self) -> str:
-        return self.result.account
+        return self.account.id
 
 
 @dataclass
@@ -120,7 +121,7 @@ def run_once(
         lease_until=now + timedelta(seconds=budget.remaining() + SAFETY_MARGIN_SECONDS),
         budget=budget,
     )
-    names = [item.id for item in checks.accounts]
+    names = [account.id for account in checks.accounts]
     both: list[Callable[[], object]] = [
         functools.partial(ports.state.load, names),  # read while the balances are fetched
         functools.partial(run_checks, checks, ports.keys, ports.http, budget.checks_end),
@@ -129,7 +130,7 @@ def run_once(
     results: list[CheckResult] = fetched if isinstance(fetched, list) else []
     if len(results) != len(checks.accounts):  # run_checks reports failures per provider, in time
         error = CheckError(FailureKind.TIMEOUT, "the checks did not finish before the run's deadline")
-        results = [CheckResult(item.id, item.threshold, error=error) for item in checks.accounts]
+        results = [CheckResult(account.id, account.threshold, error=error) for account in checks.accounts]
     states: dict[str, AccountState | StateError]
     if isinstance(loaded, dict):
         states = loaded
@@ -141,17 +142,18 @@ def run_once(
             problem = StateError("the alert state could not be read before the run's deadline")
         states = dict.fromkeys(names, problem)
     tasks = [
-        functools.partial(run.settle, item, result, states[item.id])
-        for item, result in zip(checks.accounts, results, strict=True)
+        functools.partial(run.settle, account, result, states[account.id])
+        for account, result in zip(checks.accounts, results, strict=True)
     ]
     outcomes = run_until(tasks, budget.run_end, max_workers=MAX_CONCURRENT_PROVIDERS, name="settle")
     reports = []
-    for result, outcome in zip(results, outcomes, strict=True):
+    for account, result, outcome in zip(checks.accounts, results, outcomes, strict=True):
         if isinstance(outcome, AccountReport):
             reports.append(outcome)
         else:
             why = "ran out of time" if isinstance(outcome, Unfinished) else f"failed: {outcome!r}"
-            reports.append(AccountReport(result, problems=[StateError(f"{result.account}: settling {why}")]))
+            problem = StateError(f"{account.id}: settling {why}")
+            reports.append(AccountReport(account, result, problems=[problem]))
     return RunReport(reports)
 
 
@@ -164,53 +166,53 @@ class _Run:
     lease_until: datetime
     budget: Budget
 
-    def settle(self, item: Account, result: CheckResult, loaded: AccountState | StateError) -> AccountReport:
-        report = AccountReport(result)
+    def settle(self, account: Account, result: CheckResult, loaded: AccountState | StateError) -> AccountReport:
+        report = AccountReport(account, result)
         if isinstance(loaded, Exception):
             report.problems.append(loaded)
             return report
         decided: list[Decision] = []
 
         def claim(state: AccountState) -> AccountState:
-            decision = decide(state, result, self.now, item.levels, self.policy)
+            decision = decide(state, result, self.now, account.levels, self.policy)
             queued, dropped = enqueue(decision.state, decision.notifications, self.run_id, self.now)
             decided[:] = [decision]
-            report.problems[:] = [_dropped(item.id, note) for note in dropped]
+            report.problems[:] = [_dropped(account.id, note) for note in dropped]
             return lease(queued, self.run_id, self.now, self.lease_until)
 
         try:
-            state = self.update(item.id, loaded, claim)
+            state = self.update(account.id, loaded, claim)
         except (StateError, OutOfTime) as exc:
             report.problems.append(exc)
             return report
         report.level, report.forecast = state.level, decided[0].forecast if decided else None
-        state = self.publish(item, state, report)
+        state = self.publish(account, state, report)
         report.pending = len(state.outbox)
         return report
 
-    def publish(self, item: Account, state: AccountState, report: AccountReport) -> AccountState:
+    def publish(self, account: Account, state: AccountState, report: AccountReport) -> AccountState:
         """Send what this run leased, oldest first; stop at the first failure, leaving the rest."""
         queue = leased_by(state, self.run_id)
         for position, pending in enumerate(queue):
             if not self.budget.allows_aws_call():
                 report.problems.append(
                     OutOfTime(
-                        f"{item.id}: {len(queue) - position} notification(s) left pending for the next run"
+                        f"{account.id}: {len(queue) - position} notification(s) left pending for the next run"
                     )
                 )
                 return state
             try:
-                self.ports.notifier.publish(render(pending.note, item), pending.id)
+                self.ports.notifier.publish(render(pending.note, account), pending.id)
             except DeliveryError as exc:
                 report.problems.append(exc)
-                return self._release(item.id, state, queue[position:], report)
+                return self._release(account.id, state, queue[position:], report)
             report.sent.append(pending.note.kind.value)
             try:
-                state = self.update(item.id, state, functools.partial(settle, delivered={pending.id}))
+                state = self.update(account.id, state, functools.partial(settle, delivered={pending.id}))
             except (StateError, OutOfTime) as exc:
                 report.problems.append(
                     StateError(
-                        f"{item.id}: {pending.note.kind.value} was sent but not recorded ({exc});"
+                        f"{account.id}: {pending.note.kind.value} was sent but not recorded ({exc});"
                         f" the next run sends it again with the same notification_id {pending.id}"
                     )
                 )
