@@ -166,7 +166,9 @@ class _Run:
     lease_until: datetime
     budget: Budget
 
-    def settle(self, account: Account, result: CheckResult, loaded: AccountState | StateError) -> AccountReport:
+    def settle(
+        self, account: Account, result: CheckResult, loaded: AccountState | StateError
+    ) -> AccountReport:
         report = AccountReport(account, result)
         if isinstance(loaded, Exception):
             report.problems.append(loaded)
