@@ -42,7 +42,7 @@ def main(
     except ConfigError as exc:
         print(f"credit-monitor: configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    keys = EnvironmentKeySource(read_local_api_keys(environ))
+    keys = EnvironmentKeySource(read_local_api_keys(settings.accounts, environ))
     deadline = time.monotonic() + settings.deadline_seconds  # the CLI's own budget: the checks alone
     results = run_checks(settings, keys, HttpClient(build_pool_manager()), deadline)
     statuses = classify(results, {item.id: item.levels for item in settings.accounts})

@@ -7,5 +7,9 @@ PROVIDERS: tuple[Provider, ...] = (
     fullenrich.PROVIDER,
     lemlist.PROVIDER,
 )
+"""The zero-config pair, configured from environment variables when there is no accounts file."""
 
-__all__ = ["PROVIDERS", "Provider", "RateLimit", "Request", "RetryPolicy"]
+CATALOGUE: dict[str, Provider] = {provider.name: provider for provider in PROVIDERS}
+"""Every built-in provider by name, for an accounts file's `provider`."""
+
+__all__ = ["CATALOGUE", "PROVIDERS", "Provider", "RateLimit", "Request", "RetryPolicy"]
