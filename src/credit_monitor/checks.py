@@ -30,9 +30,8 @@ class KeySource(Protocol):
         """Raise CheckError(SECRET) when the keys cannot be read at all."""
         ...
 
-    @property
-    def key_hint(self) -> str:
-        """How a person adds a missing key, for the failure message."""
+    def key_hint(self, account_id: str) -> str:
+        """How a person adds this account's missing key, for the failure message."""
         ...
 
 
@@ -80,7 +79,7 @@ def check_provider(
     """One provider's check; `deadline` (absolute, `time.monotonic()`) covers all of it, re-read included."""
     known_keys: list[str] = list(api_keys.values())
     try:
-        key = clean_key(item.id, api_keys.get(item.id), keys.key_hint)
+        key = clean_key(item.id, api_keys.get(item.id), keys.key_hint(item.id))
         reply = _fetch(item, key, http, deadline)
         if reply.status == 401 and deadline - time.monotonic() >= MIN_SECONDS_FOR_A_RETRY:
             # The key may have been rotated since we cached the secret: read it again, once.
@@ -90,7 +89,7 @@ def check_provider(
                 fresh = {}  # the 401 is the more useful thing to report
             known_keys += fresh.values()
             if item.id in fresh:
-                fresh_key = clean_key(item.id, fresh[item.id], keys.key_hint)
+                fresh_key = clean_key(item.id, fresh[item.id], keys.key_hint(item.id))
                 if fresh_key != key:
                     reply = _fetch(item, fresh_key, http, deadline)
         balance = interpret_reply(item.provider, reply)
