@@ -21,7 +21,7 @@ from typing import Protocol
 from credit_monitor.adapters.http import HttpClient
 from credit_monitor.alerting import AccountState, AlertPolicy, Decision, Level, Pending, decide
 from credit_monitor.bounded import Unfinished, run_until
-from credit_monitor.budget import SAFETY_MARGIN_SECONDS, Budget
+from credit_monitor.budget import MAX_CONCURRENT_ACCOUNTS, SAFETY_MARGIN_SECONDS, Budget
 from credit_monitor.checks import KeySource, run_checks
 from credit_monitor.config import Account, CheckSettings
 from credit_monitor.forecast import Forecast
@@ -30,7 +30,6 @@ from credit_monitor.model import CheckError, CheckResult, FailureKind
 from credit_monitor.outbox import enqueue, lease, leased_by, settle
 
 WRITE_ATTEMPTS = 3
-MAX_CONCURRENT_PROVIDERS = 8
 
 
 class StateError(RuntimeError):
@@ -145,7 +144,7 @@ def run_once(
         functools.partial(run.settle, account, result, states[account.id])
         for account, result in zip(checks.accounts, results, strict=True)
     ]
-    outcomes = run_until(tasks, budget.run_end, max_workers=MAX_CONCURRENT_PROVIDERS, name="settle")
+    outcomes = run_until(tasks, budget.run_end, max_workers=MAX_CONCURRENT_ACCOUNTS, name="settle")
     reports = []
     for account, result, outcome in zip(checks.accounts, results, outcomes, strict=True):
         if isinstance(outcome, AccountReport):

@@ -27,6 +27,8 @@ from credit_monitor.service import StateError
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
+BATCH_GET_LIMIT = 100
+"""DynamoDB's BatchGetItem takes at most 100 keys: 500 accounts are read in 5 calls."""
 KEY = "provider"
 """The table's key attribute. It holds the account id; the name stays from when accounts were
 providers, because renaming a DynamoDB key replaces the table and loses every state."""
@@ -255,20 +257,21 @@ class DynamoStateStore:
     def load(self, accounts: Iterable[str]) -> dict[str, AccountState | StateError]:
         """Raises StateError when the table cannot be read; a bad item is that account's error."""
         names = list(accounts)
-        keys: list[Any] = [{KEY: {"S": n}} for n in names]
         found: dict[str, AccountState | StateError] = {}
-        while keys:
-            try:
-                response = self._client.batch_get_item(
-                    RequestItems={self._table: {"Keys": keys, "ConsistentRead": True}}
-                )
-            except (ClientError, BotoCoreError) as exc:
-                raise StateError(f"could not read alert state from table {self._table!r}: {exc}") from exc
-            for item in response["Responses"].get(self._table, []):
-                name = item.get(KEY, {}).get("S", "")
-                found[name] = self._decode_item(name, item)
-            unprocessed = response.get("UnprocessedKeys", {}).get(self._table)
-            keys = list(unprocessed["Keys"]) if unprocessed else []
+        for start in range(0, len(names), BATCH_GET_LIMIT):
+            keys: list[Any] = [{KEY: {"S": n}} for n in names[start : start + BATCH_GET_LIMIT]]
+            while keys:
+                try:
+                    response = self._client.batch_get_item(
+                        RequestItems={self._table: {"Keys": keys, "ConsistentRead": True}}
+                    )
+                except (ClientError, BotoCoreError) as exc:
+                    raise StateError(f"could not read alert state from table {self._table!r}: {exc}") from exc
+                for item in response["Responses"].get(self._table, []):
+                    name = item.get(KEY, {}).get("S", "")
+                    found[name] = self._decode_item(name, item)
+                unprocessed = response.get("UnprocessedKeys", {}).get(self._table)
+                keys = list(unprocessed["Keys"]) if unprocessed else []
         return {name: found.get(name, AccountState()) for name in names}
 
     def _decode_item(self, account: str, item: Mapping[str, Any]) -> AccountState | StateError:
