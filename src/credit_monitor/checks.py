@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from dataclasses import replace
 import json
 import time
 from collections.abc import Mapping
@@ -98,6 +99,9 @@ def check_account(
                 fresh_key = clean_key(account.id, fresh[account.id], keys.key_hint(account.id))
                 if fresh_key != key:
                     reply = _fetch(account, fresh_key, http, deadline, limiter)
+        if reply.status != 200:  # an error body may echo the key: redact it whole, before it is cut short
+            text = redact(reply.body.decode("utf-8", errors="replace"), known_keys)
+            reply = replace(reply, body=text.encode())
         balance = interpret_reply(account.provider, reply)
     except CheckError as exc:
         safe = CheckError(exc.kind, redact(exc.message, known_keys))
