@@ -95,9 +95,9 @@ def test_a_key_echoed_where_the_error_is_cut_short_is_redacted_whole_first() -> 
 
 def test_a_key_echoed_by_a_json_encoder_that_escapes_slashes_is_redacted() -> None:
     key = "fe/live/4f1c9a7e2b8d4c06a1e3"
-    message = checked(
-        key, json.dumps({"message": "unknown key " + key}).replace("/", "\\/"), "application/json"
-    )
+    body = json.dumps({"error": "unknown key " + key}).replace("/", "\\/")  # no "message": shown as is
+
+    message = checked(key, body, "application/json")
 
     assert "4f1c9a7e2b8d4c06a1e3" not in message
     assert "unknown key ***" in message
