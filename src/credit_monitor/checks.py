@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import replace
 import json
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Protocol
 
 from credit_monitor.adapters.http import HttpClient, HttpReply
