@@ -193,9 +193,7 @@ def test_a_write_applied_whose_reply_was_lost_is_not_decided_twice() -> None:
     failing = FakeHttp(fullenrich=5000, lemlist=800)
     failing.balances.pop("lemlist")  # lemlist's check fails (the fake raises, the check reports)
     for at in (T0, T0 + timedelta(hours=1)):
-        run_once(
-            SETTINGS, POLICY, ports(failing, state, notifier), functools.partial(lambda t: t, at), budget()
-        )
+        run_once(SETTINGS, POLICY, ports(failing, state, notifier), fixed(at), budget())
     run(state, notifier, T0 + timedelta(hours=2))
 
     assert notifier.sent == []  # two failures in a row, not four: no CHECK FAILING
