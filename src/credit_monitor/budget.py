@@ -47,5 +47,6 @@ class Budget:
     def remaining(self) -> float:
         return max(0.0, self.run_end - self.clock())
 
-    def allows_aws_call(self) -> bool:
-        return self.remaining() >= AWS_CALL_SECONDS
+    def allows_aws_call(self, calls: int = 1) -> bool:
+        """Whether `calls` more AWS calls fit, each at its worst case, before the run's end."""
+        return self.remaining() >= calls * AWS_CALL_SECONDS

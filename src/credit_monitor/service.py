@@ -195,7 +195,7 @@ class _Run:
         """Send what this run leased, oldest first; stop at the first failure, leaving the rest."""
         queue = leased_by(state, self.run_id)
         for position, pending in enumerate(queue):
-            if not self.budget.allows_aws_call():
+            if not self.budget.allows_aws_call(calls=2):  # the publish, and the write recording it
                 report.problems.append(
                     OutOfTime(
                         f"{account.id}: {len(queue) - position} notification(s) left pending for the next run"
@@ -244,6 +244,8 @@ class _Run:
             written = replace(changed, version=state.version + 1)
             if self.ports.state.put(name, written, expected_version=state.version):
                 return written
+            if not self.budget.allows_aws_call():
+                raise OutOfTime(f"{name}: no time left to re-read the alert state after a lost race")
             reread = self.ports.state.load([name])[name]  # someone else won: decide again on theirs
             if isinstance(reread, Exception):
                 raise reread

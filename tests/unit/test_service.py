@@ -198,3 +198,19 @@ def test_a_write_applied_whose_reply_was_lost_is_not_decided_twice() -> None:
 
     assert notifier.sent == []  # two failures in a row, not four: no CHECK FAILING
     assert [s.balance for s in state.state("fullenrich").samples] == [5000, 5000, 5000]
+
+
+def test_a_publish_starts_only_if_the_write_recording_it_fits_too() -> None:
+    """With room for one AWS call but not two, publishing would send what could not be recorded:
+    the next run would send it again. It stays pending instead."""
+    state, notifier = MemoryState(), MemoryNotifier()
+    now = time.monotonic()
+    one_call = Budget(checks_end=now + 5, run_end=now + AWS_CALL_SECONDS * 1.5)
+
+    report = run_once(
+        SETTINGS, POLICY, ports(FakeHttp(fullenrich=5000, lemlist=10), state, notifier), fixed(T0), one_call
+    )
+
+    assert notifier.sent == []
+    assert report.accounts[1].pending == 1
+    assert any(isinstance(p, OutOfTime) for p in report.problems)

@@ -16,3 +16,7 @@ BOTO_CONFIG = Config(
     retries={"mode": "standard", "total_max_attempts": AWS_MAX_ATTEMPTS},
     max_pool_connections=MAX_CONCURRENT_ACCOUNTS,  # one connection per account settled at once
 )
+
+PUBLISH_CONFIG = BOTO_CONFIG.merge(Config(retries={"mode": "standard", "total_max_attempts": 1}))
+"""SNS publishes are never retried by botocore: a retry after a reply that was slow or lost, of a
+publish SNS had accepted, delivers it twice. A failed publish stays pending for the next run."""
