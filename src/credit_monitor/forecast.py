@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -79,6 +80,8 @@ def forecast(samples: Sequence[Sample]) -> Forecast:
     spread = sum((x - mean_x) ** 2 for x in xs)
     slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / spread
     burn = -slope
+    if not math.isfinite(burn):  # balances near float's limit: no forecast rather than a NaN one
+        return Forecast(ForecastStatus.NOT_ENOUGH_HISTORY)
     if burn <= 0:
         return Forecast(ForecastStatus.NOT_DEPLETING, burn_per_day=0.0)
     return Forecast(ForecastStatus.DEPLETING, burn_per_day=burn, days_left=max(0.0, ys[-1] / burn))

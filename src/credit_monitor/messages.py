@@ -18,7 +18,8 @@ from credit_monitor.forecast import ForecastStatus
 from credit_monitor.model import FailureKind
 from credit_monitor.providers import Provider
 
-SUBJECT_MAX_LENGTH = 100
+SUBJECT_MAX_LENGTH = 99
+"""SNS refuses a Subject of 100 characters or more, or with anything but printable ASCII."""
 PREFIX = "[credit-monitor]"
 
 
@@ -131,8 +132,9 @@ def _days(note: Notification) -> str:
 
 
 def _subject(text: str) -> str:
-    subject = f"{PREFIX} {text}"
-    return subject if len(subject) <= SUBJECT_MAX_LENGTH else subject[: SUBJECT_MAX_LENGTH - 1] + "…"
+    """A subject SNS accepts: printable ASCII (others become '?'), under 100 characters."""
+    subject = "".join(char if " " <= char <= "~" else "?" for char in f"{PREFIX} {text}")
+    return subject if len(subject) <= SUBJECT_MAX_LENGTH else subject[: SUBJECT_MAX_LENGTH - 3] + "..."
 
 
 def _emoji(note: Notification) -> str:

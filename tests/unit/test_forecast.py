@@ -92,3 +92,10 @@ def test_old_samples_fall_out_of_the_history() -> None:
     history = tuple(series((0, 900), (24 * 31, 800)))
     samples, _ = add_sample(history, Sample(T0 + timedelta(days=32), 700))
     assert samples[0].balance == 800
+
+
+def test_balances_near_the_float_limit_give_no_forecast_rather_than_nan() -> None:
+    outlook = forecast(series((0, 1.7e308), (6, 1.0e308), (12, 1.0)))
+
+    assert outlook.status is ForecastStatus.NOT_ENOUGH_HISTORY
+    assert outlook.days_left is None

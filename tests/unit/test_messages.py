@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -178,3 +179,16 @@ def test_attributes_name_the_account_its_provider_the_kind_level_and_every_label
     }
     assert message.chat["metadata"]["threadId"] == "credit-monitor-acme-lemlist"
     assert message.subject.startswith("[credit-monitor] lemlist (acme-lemlist) credits below warning")
+
+
+def test_the_subject_is_one_sns_accepts_whatever_the_account_is_called() -> None:
+    """SNS refuses a Subject of 100 characters or more, or with non-ASCII or control characters;
+    a refused subject would leave the notification pending for ever."""
+    account = Account("acme", lemlist.PROVIDER, "https://api.lemlist.com/api", 1e12)
+    account = replace(account, provider=replace(lemlist.PROVIDER, display_name="Émailé\nverifier " * 8))
+    note = Notification(Kind.LOW, "acme", Level.WARNING, balance=9.99e11, threshold=1e12)
+
+    subject = render(note, account).subject
+
+    assert len(subject) < 100
+    assert all(" " <= char <= "~" for char in subject), subject
