@@ -84,7 +84,7 @@ test-py311: $(PY311_VENV)/.installed
 endif
 
 bench: $(BIN)/.installed
-	$(BIN)/python scripts/bench.py
+	$(BIN)/python -m scripts.bench
 
 clean:
 	rm -rf $(VENV) $(PY311_VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache

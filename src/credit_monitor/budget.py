@@ -20,7 +20,7 @@ AWS_CALL_SECONDS = AWS_MAX_ATTEMPTS * (AWS_CONNECT_TIMEOUT_SECONDS + AWS_READ_TI
 """Worst case of one state write or publish: two attempts and botocore's backoff (at most 1 s)."""
 AWS_RESERVE_SECONDS = 2 * AWS_CALL_SECONDS
 """Kept after the checks: room for at least the state write and one publish, even when AWS hangs."""
-MAX_CONCURRENT_ACCOUNTS = 16
+MAX_CONCURRENT_ACCOUNTS = 32
 """Accounts whose state writes and publishes run at once (each a few AWS calls, in sequence)."""
 SAFETY_MARGIN_SECONDS = 2.0
 """Kept before Lambda's timeout for the metrics, the summary line and returning."""

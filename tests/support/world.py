@@ -40,32 +40,67 @@ class LocalWorld:
     fullenrich: ApiSimulator
     lemlist: ApiSimulator
     stack: Stack
+    moto: MotoServer
+    keys: dict[str, str]
+    """Every API key by account id, as the secret holds them."""
 
 
 @contextmanager
 def local_world(
-    fullenrich_key: str, lemlist_key: str, fullenrich_balance: float, lemlist_balance: float
+    fullenrich_key: str,
+    lemlist_key: str,
+    fullenrich_balance: float,
+    lemlist_balance: float,
+    accounts: int = 0,
 ) -> Iterator[LocalWorld]:
-    """Start everything, export the function's environment into this process, stop it all after."""
+    """Start everything, export the function's environment into this process, stop it all after.
+
+    With `accounts`, the function watches that many accounts from an accounts file instead of the
+    zero-config pair: half on each simulator, each with its own key (`world.keys`).
+    """
     from credit_monitor import app
 
+    workdir = Path(tempfile.mkdtemp(prefix="credit-monitor-"))
     ca = trustme.CA()
-    ca_file = Path(tempfile.mkdtemp(prefix="credit-monitor-")) / "ca.pem"
+    ca_file = workdir / "ca.pem"
     ca.cert_pem.write_to_path(str(ca_file))
     cert = ca.issue_cert("127.0.0.1", "localhost")
     fullenrich = ApiSimulator("fullenrich", cert, fullenrich_key, balance=fullenrich_balance).start()
     lemlist = ApiSimulator("lemlist", cert, lemlist_key, balance=lemlist_balance).start()
     moto = MotoServer().start()
+    moto.reset()  # moto's backends live in this process: a second world must not see the first's
+    keys = {"fullenrich": fullenrich_key, "lemlist": lemlist_key}
     try:
         os.environ.update(AWS_ENV)
         os.environ["AWS_ENDPOINT_URL"] = moto.endpoint_url
-        stack = create_stack(
-            moto.endpoint_url, json.dumps({"fullenrich": fullenrich_key, "lemlist": lemlist_key})
-        )
-        os.environ.update(function_environment(stack, fullenrich.base_url, lemlist.base_url, ca_file))
+        extra: dict[str, str] = {}
+        if accounts:
+            keys = write_accounts_file(workdir / "accounts.toml", accounts, fullenrich, lemlist)
+            extra["ACCOUNTS_FILE"] = str(workdir / "accounts.toml")
+        stack = create_stack(moto.endpoint_url, json.dumps(keys))
+        os.environ.update(function_environment(stack, fullenrich.base_url, lemlist.base_url, ca_file) | extra)
         app.runtime.cache_clear()
-        yield LocalWorld(fullenrich, lemlist, stack)
+        yield LocalWorld(fullenrich, lemlist, stack, moto, keys)
     finally:
         fullenrich.stop()
         lemlist.stop()
         moto.stop()
+
+
+def write_accounts_file(
+    path: Path, count: int, fullenrich: ApiSimulator, lemlist: ApiSimulator
+) -> dict[str, str]:
+    """`count` accounts alternating between the two simulators, each with its own key; returns the
+    keys by account id, for the secret."""
+    keys, tables = {}, []
+    for number in range(count):
+        simulator = (lemlist, fullenrich)[number % 2]
+        account_id = f"{simulator.kind}-{number:04d}"
+        keys[account_id] = f"{simulator.kind}-key-{number:04d}-{os.urandom(6).hex()}"
+        simulator.valid_keys.add(keys[account_id])
+        tables.append(
+            f'[[account]]\nid = "{account_id}"\nprovider = "{simulator.kind}"\nwarning = 100\n'
+            f'url = "{simulator.base_url}"\nlabels = {{ client = "client-{number % 20:02d}" }}\n'
+        )
+    path.write_text("\n".join(tables))
+    return keys

@@ -148,7 +148,7 @@ def build_pool_manager() -> PoolManager:
     A pool per host (up to 16 hosts kept), each keeping as many connections as checks run at once,
     so a warm run of many accounts on one provider reuses its TLS sessions.
     """
-    return PoolManager(num_pools=16, maxsize=32)
+    return PoolManager(num_pools=16, maxsize=64)
 
 
 class HttpClient:
