@@ -62,3 +62,17 @@ def number(value: object, where: str, *, numeric_string: bool = False) -> float:
 
 def number_at(payload: object, path: Sequence[str], *, numeric_string: bool = False) -> float:
     return number(find(payload, path), f"'{dotted(path)}'", numeric_string=numeric_string)
+
+
+EXCERPT_CHARS = 160
+
+
+def excerpt(value: object) -> str:
+    """A vendor's own error text, for a message: its first line, at most 160 characters.
+
+    (`keys.redact` still runs over the whole message, should the vendor echo the key.)
+    """
+    if not isinstance(value, str) or not value.strip():
+        return ""
+    first_line = value.strip().splitlines()[0]
+    return first_line if len(first_line) <= EXCERPT_CHARS else first_line[: EXCERPT_CHARS - 1] + "…"
