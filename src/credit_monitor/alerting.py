@@ -8,8 +8,8 @@ a REMINDER every `reminder_hours` while it stays low; RECOVERED once it is back 
 level by a margin (a top-up); RUNNING OUT when the forecast says fewer than `min_days_left` days;
 CHECK FAILING after `failures_before_alert` failed checks in a row, and CHECK RECOVERED after.
 
-An observation older than the newest one already recorded (two overlapping runs whose fetches
-finished out of order) changes nothing: the newer observation stands.
+An observation no newer than the newest one already recorded (two overlapping runs whose fetches
+finished out of order, or a run re-reading its own applied write) changes nothing.
 """
 
 from __future__ import annotations
@@ -130,8 +130,10 @@ def decide(
     state: AccountState, result: CheckResult, now: datetime, levels: Levels, policy: AlertPolicy
 ) -> Decision:
     """`now` is when the result was observed (the run's start)."""
-    if state.checked_at is not None and now < state.checked_at:
-        return Decision(state, forecast=forecast(state.samples))  # stale: a newer run already decided
+    if state.checked_at is not None and now <= state.checked_at:
+        # Stale: a newer run already decided, or this very run did (its write was applied, but the
+        # reply was lost and botocore's retry of the conditional write then failed).
+        return Decision(state, forecast=forecast(state.samples))
     if result.error is not None:
         return _after_failure(state, result, now, policy)
     assert result.balance is not None

@@ -20,6 +20,8 @@ AWS_CALL_SECONDS = AWS_MAX_ATTEMPTS * (AWS_CONNECT_TIMEOUT_SECONDS + AWS_READ_TI
 """Worst case of one state write or publish: two attempts and botocore's backoff (at most 1 s)."""
 AWS_RESERVE_SECONDS = 2 * AWS_CALL_SECONDS
 """Kept after the checks: room for at least the state write and one publish, even when AWS hangs."""
+MAX_CONCURRENT_ACCOUNTS = 16
+"""Accounts whose state writes and publishes run at once (each a few AWS calls, in sequence)."""
 SAFETY_MARGIN_SECONDS = 2.0
 """Kept before Lambda's timeout for the metrics, the summary line and returning."""
 
@@ -45,5 +47,6 @@ class Budget:
     def remaining(self) -> float:
         return max(0.0, self.run_end - self.clock())
 
-    def allows_aws_call(self) -> bool:
-        return self.remaining() >= AWS_CALL_SECONDS
+    def allows_aws_call(self, calls: int = 1) -> bool:
+        """Whether `calls` more AWS calls fit, each at its worst case, before the run's end."""
+        return self.remaining() >= calls * AWS_CALL_SECONDS

@@ -1,18 +1,22 @@
 """`credit-monitor check`: the same checks from a laptop, cron or CI, with keys from the environment.
+`credit-monitor validate FILE`: an accounts file checked as the function would at cold start.
 
-Exit status: 0 all balances at or above threshold, 1 a balance is low, 3 a check failed,
-2 bad usage or configuration.
+Exit status: 0 all balances at or above threshold (or the file is valid), 1 a balance is low,
+3 a check failed, 2 bad usage or configuration.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TextIO
 
 from credit_monitor import __version__
+from credit_monitor.accounts_file import load_accounts
 from credit_monitor.adapters.http import HttpClient, build_pool_manager
 from credit_monitor.adapters.secrets import EnvironmentKeySource
 from credit_monitor.alerting import Level, Levels
@@ -34,20 +38,44 @@ def main(
     parser = argparse.ArgumentParser(prog="credit-monitor", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"credit-monitor {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("check", help="check every provider's balance once and print a table")
-    parser.parse_args(argv)
+    check = sub.add_parser("check", help="check every account's balance once and print a table")
+    check.add_argument("--accounts", metavar="FILE", help="an accounts file (default: $ACCOUNTS_FILE)")
+    validate = sub.add_parser("validate", help="validate an accounts file and list its accounts")
+    validate.add_argument("file", type=Path)
+    args = parser.parse_args(argv)
 
+    if args.command == "validate":
+        return validate_file(args.file, out)
+    env = dict(os.environ if environ is None else environ)
+    if args.accounts:
+        env["ACCOUNTS_FILE"] = str(Path(args.accounts).resolve())
     try:
-        settings = load_check_settings(environ)
+        settings = load_check_settings(env)
     except ConfigError as exc:
         print(f"credit-monitor: configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    keys = EnvironmentKeySource(read_local_api_keys(environ))
+    keys = EnvironmentKeySource(read_local_api_keys(settings.accounts, env))
     deadline = time.monotonic() + settings.deadline_seconds  # the CLI's own budget: the checks alone
     results = run_checks(settings, keys, HttpClient(build_pool_manager()), deadline)
     statuses = classify(results, {item.id: item.levels for item in settings.accounts})
     print(render_table(results, statuses), file=out)
     return exit_status(statuses)
+
+
+def validate_file(path: Path, out: TextIO) -> int:
+    try:
+        accounts = load_accounts(path)
+    except ConfigError as exc:
+        print(f"credit-monitor: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"{path}: {len(accounts)} account(s), valid", file=out)
+    for account in accounts:
+        levels = format_balance(account.threshold)
+        if account.critical_threshold is not None:
+            levels += f" / critical {format_balance(account.critical_threshold)}"
+        labels = " ".join(f"{name}={value}" for name, value in account.labels.items())
+        print(f"  {account.id:<24} {account.provider.name:<12} warning {levels}  {labels}".rstrip(), file=out)
+    return EXIT_OK
 
 
 def classify(results: Sequence[CheckResult], levels: Mapping[str, Levels]) -> list[str]:
@@ -67,7 +95,7 @@ def exit_status(statuses: Sequence[str]) -> int:
 
 
 def render_table(results: Sequence[CheckResult], statuses: Sequence[str]) -> str:
-    rows = [("PROVIDER", "BALANCE", "THRESHOLD", "STATUS")]
+    rows = [("ACCOUNT", "BALANCE", "THRESHOLD", "STATUS")]
     for result, status in zip(results, statuses, strict=True):
         balance = format_balance(result.balance.credits) if result.balance else "-"
         if result.error is not None:

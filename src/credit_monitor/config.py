@@ -9,8 +9,9 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from credit_monitor.alerting import AlertPolicy, Levels
@@ -108,8 +109,9 @@ def api_key_var(provider: Provider) -> str:
 
 
 def load_check_settings(environ: Mapping[str, str] | None = None) -> CheckSettings:
+    """The accounts: from ACCOUNTS_FILE when set, else the zero-config pair from <PROVIDER>_* variables."""
     env = os.environ if environ is None else environ
-    providers = tuple(_provider_settings(env, provider) for provider in PROVIDERS)
+    accounts = load_accounts_setting(env)
     deadline = _number(
         env,
         "CHECK_DEADLINE_SECONDS",
@@ -122,7 +124,23 @@ def load_check_settings(environ: Mapping[str, str] | None = None) -> CheckSettin
             f" and {AWS_RESERVE_SECONDS:g} s kept for state writes and publishes)"
         ),
     )
-    return CheckSettings(accounts=providers, deadline_seconds=deadline)
+    return CheckSettings(accounts=accounts, deadline_seconds=deadline)
+
+
+def load_accounts_setting(env: Mapping[str, str]) -> tuple[Account, ...]:
+    path = env.get("ACCOUNTS_FILE", "").strip()
+    if not path:
+        return tuple(_provider_settings(env, provider) for provider in PROVIDERS)
+    from credit_monitor.accounts_file import load_accounts  # it builds Accounts: imported late, no cycle
+
+    return load_accounts(resolve_accounts_file(path, env))
+
+
+def resolve_accounts_file(path: str, env: Mapping[str, str]) -> Path:
+    """A relative path is relative to the deployed package (LAMBDA_TASK_ROOT), else to here."""
+    candidate = Path(path)
+    root = env.get("LAMBDA_TASK_ROOT", "").strip()
+    return candidate if candidate.is_absolute() or not root else Path(root) / candidate
 
 
 def _provider_settings(env: Mapping[str, str], provider: Provider) -> Account:
@@ -178,11 +196,18 @@ def load_lambda_config(environ: Mapping[str, str] | None = None) -> LambdaConfig
     )
 
 
-def read_local_api_keys(environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """For the CLI: keys from FULLENRICH_API_KEY / LEMLIST_API_KEY; a missing one fails only its check."""
+def read_local_api_keys(
+    accounts: Iterable[Account], environ: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """For the CLI: each account's key from <ID>_API_KEY (FULLENRICH_API_KEY for the zero-config
+    `fullenrich`, ACME_LEMLIST_API_KEY for `acme-lemlist`); a missing one fails only its check."""
     env = os.environ if environ is None else environ
-    keys = {provider.name: env.get(api_key_var(provider), "").strip() for provider in PROVIDERS}
+    keys = {account.id: env.get(account_key_var(account.id), "").strip() for account in accounts}
     return {name: key for name, key in keys.items() if key}
+
+
+def account_key_var(account_id: str) -> str:
+    return re.sub(r"[^A-Z0-9]", "_", account_id.upper()) + "_API_KEY"
 
 
 def _required(env: Mapping[str, str], name: str) -> str:

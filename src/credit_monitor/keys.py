@@ -81,6 +81,7 @@ def key_forms(key: str) -> set[str]:
             repr(variant.encode())[2:-1],
             json.dumps(variant)[1:-1],
             json.dumps(variant, ensure_ascii=False)[1:-1],
+            json.dumps(variant)[1:-1].replace("/", "\\/"),  # JSON encoders that escape "/" (PHP's)
             quote(variant, safe=""),
             quote_plus(variant, safe=""),
         }

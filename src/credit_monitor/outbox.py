@@ -15,10 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from credit_monitor.alerting import AccountState, Notification, Pending
 
+MAX_LEASE = timedelta(minutes=15)
+"""Lambda's longest timeout: no run can hold a lease longer."""
 MAX_PENDING = 20
 """Bounds the state item. Reaching it means SNS has refused everything for days; the oldest
 notifications are then dropped, and each drop is logged as an error (never silently)."""
@@ -46,11 +48,14 @@ def lease(state: AccountState, run_id: str, now: datetime, until: datetime) -> A
 
 
 def is_free(item: Pending, run_id: str, now: datetime) -> bool:
+    """Unleased, leased by this run, or leased by a run that must be over: its lease ended, or
+    reaches past any Lambda's life (a skewed clock or a hand edit must not hold it forever)."""
     return (
         item.lease_owner is None
         or item.lease_owner == run_id
         or item.lease_until is None
         or item.lease_until <= now
+        or item.lease_until > now + MAX_LEASE
     )
 
 

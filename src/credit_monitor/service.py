@@ -21,7 +21,7 @@ from typing import Protocol
 from credit_monitor.adapters.http import HttpClient
 from credit_monitor.alerting import AccountState, AlertPolicy, Decision, Level, Pending, decide
 from credit_monitor.bounded import Unfinished, run_until
-from credit_monitor.budget import SAFETY_MARGIN_SECONDS, Budget
+from credit_monitor.budget import MAX_CONCURRENT_ACCOUNTS, SAFETY_MARGIN_SECONDS, Budget
 from credit_monitor.checks import KeySource, run_checks
 from credit_monitor.config import Account, CheckSettings
 from credit_monitor.forecast import Forecast
@@ -30,7 +30,6 @@ from credit_monitor.model import CheckError, CheckResult, FailureKind
 from credit_monitor.outbox import enqueue, lease, leased_by, settle
 
 WRITE_ATTEMPTS = 3
-MAX_CONCURRENT_PROVIDERS = 8
 
 
 class StateError(RuntimeError):
@@ -145,7 +144,7 @@ def run_once(
         functools.partial(run.settle, account, result, states[account.id])
         for account, result in zip(checks.accounts, results, strict=True)
     ]
-    outcomes = run_until(tasks, budget.run_end, max_workers=MAX_CONCURRENT_PROVIDERS, name="settle")
+    outcomes = run_until(tasks, budget.run_end, max_workers=MAX_CONCURRENT_ACCOUNTS, name="settle")
     reports = []
     for account, result, outcome in zip(checks.accounts, results, outcomes, strict=True):
         if isinstance(outcome, AccountReport):
@@ -196,7 +195,7 @@ class _Run:
         """Send what this run leased, oldest first; stop at the first failure, leaving the rest."""
         queue = leased_by(state, self.run_id)
         for position, pending in enumerate(queue):
-            if not self.budget.allows_aws_call():
+            if not self.budget.allows_aws_call(calls=2):  # the publish, and the write recording it
                 report.problems.append(
                     OutOfTime(
                         f"{account.id}: {len(queue) - position} notification(s) left pending for the next run"
@@ -245,6 +244,8 @@ class _Run:
             written = replace(changed, version=state.version + 1)
             if self.ports.state.put(name, written, expected_version=state.version):
                 return written
+            if not self.budget.allows_aws_call():
+                raise OutOfTime(f"{name}: no time left to re-read the alert state after a lost race")
             reread = self.ports.state.load([name])[name]  # someone else won: decide again on theirs
             if isinstance(reread, Exception):
                 raise reread

@@ -42,7 +42,7 @@ def test_healthy_balances_print_a_table_and_exit_zero(cli_env: dict[str, str]) -
     status, table = run(cli_env)
     assert status == EXIT_OK
     lines = table.splitlines()
-    assert lines[0].split() == ["PROVIDER", "BALANCE", "THRESHOLD", "STATUS"]
+    assert lines[0].split() == ["ACCOUNT", "BALANCE", "THRESHOLD", "STATUS"]
     assert lines[1].split() == ["fullenrich", "5,000", "1,000", "OK"]
     assert lines[2].split() == ["lemlist", "800", "100", "OK"]
 
@@ -67,7 +67,7 @@ def test_missing_key_fails_that_check_and_exits_three(
     del cli_env["LEMLIST_API_KEY"]
     status, table = run(cli_env)
     assert status == EXIT_FAILED
-    assert "set FULLENRICH_API_KEY / LEMLIST_API_KEY" in table
+    assert "no API key for 'lemlist' (set LEMLIST_API_KEY)" in table
     assert lemlist_api.requests == []
 
 
@@ -96,3 +96,66 @@ def test_module_entry_point_runs_as_a_real_process(
     assert completed.returncode == EXIT_FAILED
     assert "FAILED (auth)" in completed.stdout
     assert_no_key_leaked(completed.stdout, completed.stderr)
+
+
+ACCOUNTS = """
+[[account]]
+id = "acme-lemlist"
+provider = "lemlist"
+warning = 500
+labels = { client = "acme" }
+
+[[account]]
+id = "globex-lemlist"
+provider = "lemlist"
+warning = 100
+critical = 20
+"""
+
+
+def test_two_teams_of_one_provider_each_with_its_own_key_and_threshold(
+    cli_env: dict[str, str], lemlist_api: ApiSimulator, tmp_path: Path
+) -> None:
+    """Both teams live on the one lemlist simulator; each key is its own team (same balance here)."""
+    accounts = tmp_path / "accounts.toml"
+    accounts.write_text(
+        ACCOUNTS.replace("warning = 500", f'warning = 500\nurl = "{lemlist_api.base_url}"').replace(
+            "warning = 100", f'warning = 100\nurl = "{lemlist_api.base_url}"'
+        )
+    )
+    lemlist_api.valid_keys = {"acme-key", "globex-key"}
+    lemlist_api.balance = 300
+    env = {**cli_env, "ACME_LEMLIST_API_KEY": "acme-key", "GLOBEX_LEMLIST_API_KEY": "globex-key"}
+
+    out = io.StringIO()
+    status = main(["check", "--accounts", str(accounts)], environ=env, out=out)
+
+    rows = [line.split() for line in out.getvalue().splitlines()[1:]]
+    assert rows == [["acme-lemlist", "300", "500", "LOW"], ["globex-lemlist", "300", "100", "OK"]]
+    assert status == EXIT_LOW
+    sent = sorted(r.headers["authorization"] for r in lemlist_api.credit_requests)
+    assert len(sent) == 2
+    assert len(set(sent)) == 2, "each account sends its own key"
+
+
+def test_validate_lists_the_accounts_of_a_good_file(tmp_path: Path) -> None:
+    accounts = tmp_path / "accounts.toml"
+    accounts.write_text(ACCOUNTS)
+    out = io.StringIO()
+
+    assert main(["validate", str(accounts)], out=out) == EXIT_OK
+    lines = out.getvalue().splitlines()
+    assert lines[0] == f"{accounts}: 2 account(s), valid"
+    assert lines[1].split() == ["acme-lemlist", "lemlist", "warning", "500", "client=acme"]
+
+
+def test_validate_names_the_file_account_and_field_of_a_mistake(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    accounts = tmp_path / "accounts.toml"
+    accounts.write_text(ACCOUNTS.replace("critical = 20", "critical = 200"))
+
+    assert main(["validate", str(accounts)]) == EXIT_USAGE
+    assert f"{accounts}: account 'globex-lemlist': critical: (200) must be below warning (100)" in (
+        capsys.readouterr().err
+    )

@@ -18,6 +18,7 @@ from credit_monitor import app
 from credit_monitor.config import LAMBDA_TIMEOUT_SECONDS
 from credit_monitor.service import DeliveryError, StateError
 from tests.support.aws import Stack
+from tests.support.aws_proxy import SlowReplyProxy
 from tests.support.blackhole import BlackHole
 from tests.support.harness import REPO, Invoke, SimClock
 from tests.support.keys import LEMLIST_KEY
@@ -150,6 +151,60 @@ def test_sns_hanging_ends_the_run_in_time_and_the_next_run_delivers(
     invoke(clock)
 
     assert sorted((p, k) for p, k, _ in delivered(stack)) == [("fullenrich", "LOW"), ("lemlist", "LOW")]
+
+
+@pytest.fixture
+def late_aws(
+    function_env: dict[str, str], aws: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[SlowReplyProxy]:
+    """DynamoDB and SNS behind a proxy that can answer a call after it took effect, too late."""
+    proxy = SlowReplyProxy(aws)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", proxy.url)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SNS", proxy.url)
+    app.runtime.cache_clear()
+    yield proxy
+    proxy.stop()
+
+
+def test_a_state_write_whose_reply_is_lost_is_counted_once(
+    late_aws: SlowReplyProxy, invoke: Invoke, stack: Stack, lemlist_api: ApiSimulator
+) -> None:
+    """botocore retries the PutItem; the first attempt was applied, so the retry's condition fails
+    and the run re-reads its own write. Two failed checks must stay two (FAILURES_BEFORE_ALERT=3)."""
+    clock = SimClock()
+    invoke(clock)
+    lemlist_api.valid_keys = {"revoked"}
+    clock.advance(1)
+    invoke(clock)
+    clock.advance(1)
+    late_aws.late_put_for = "lemlist"
+    invoke(clock)
+
+    assert "lemlist:ConditionalCheckFailedException" in late_aws.puts  # the lost reply happened
+    item = stack.dynamodb.get_item(TableName=stack.table_name, Key={"provider": {"S": "lemlist"}})["Item"]
+    state = json.loads(item["state"]["S"])
+    assert state["consecutive_failures"] == 2
+    assert [kind for _, kind, _ in delivered(stack)] == []
+    assert len(state["samples"]) == 1
+
+
+def test_a_publish_whose_reply_is_late_is_not_sent_again_in_the_same_run(
+    late_aws: SlowReplyProxy, invoke: Invoke, stack: Stack, lemlist_api: ApiSimulator
+) -> None:
+    lemlist_api.balance = 10
+    late_aws.late_publish = True
+
+    clock = SimClock()
+    run = invoke(clock)
+
+    sent = delivered(stack)
+    assert [kind for _, kind, _ in sent] == ["LOW"]  # botocore did not retry what SNS accepted
+    assert isinstance(run.error, DeliveryError)  # the run could not know: it stays pending ...
+    clock.advance(1)
+    again = invoke(clock)
+    # ... and the next run sends it once more, with the same id: the one documented window.
+    assert again.error is None
+    assert [nid for _, _, nid in delivered(stack)] == [sent[0][2], sent[0][2]]
 
 
 CORRUPT_ITEMS = {

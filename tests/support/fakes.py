@@ -65,7 +65,8 @@ SETTINGS = CheckSettings(
 
 
 class FakeKeys:
-    key_hint = "set them in the fake"
+    def key_hint(self, account_id: str) -> str:
+        return "set them in the fake"
 
     def api_keys(self, *, refresh: bool = False) -> Mapping[str, str]:
         return {"fullenrich": "fe-key", "lemlist": "lm-key"}

@@ -400,10 +400,12 @@ class StaticKeys:
     """A KeySource with fixed keys."""
 
     keys: dict[str, str] = field(default_factory=dict)
-    key_hint: str = "set it in the test"
 
     def api_keys(self, *, refresh: bool = False) -> Mapping[str, str]:
         return self.keys
+
+    def key_hint(self, account_id: str) -> str:
+        return f"set {account_id!r} in the test"
 
 
 def run_check(account: Account, key: str | None, seconds: float = 5.0) -> CheckResult:

@@ -174,4 +174,6 @@ def test_trailing_slash_in_api_url_is_dropped() -> None:
 
 
 def test_local_keys_come_from_provider_named_variables() -> None:
-    assert read_local_api_keys({"FULLENRICH_API_KEY": " fe ", "LEMLIST_API_KEY": ""}) == {"fullenrich": "fe"}
+    accounts = load_check_settings(VALID).accounts
+    keys = {"FULLENRICH_API_KEY": " fe ", "LEMLIST_API_KEY": ""}
+    assert read_local_api_keys(accounts, keys) == {"fullenrich": "fe"}

@@ -62,3 +62,13 @@ def test_a_full_outbox_drops_the_oldest_and_says_so() -> None:
     assert [p.id for p in dropped] == ["r0-lemlist-1"]
     assert len(state.outbox) == MAX_PENDING
     assert state.outbox[-1].note == RECOVERED
+
+
+def test_a_lease_no_run_could_hold_is_ignored() -> None:
+    """A lease until 2100 (a writer's clock far off, or a hand edit) must not hold a LOW forever."""
+    state, _ = enqueue(AccountState(), [LOW], "skewed", T0)
+    state = lease(state, "skewed", T0, until=datetime(2100, 1, 1, tzinfo=UTC))
+
+    after = lease(state, "next", T0 + timedelta(hours=1), until=T0 + timedelta(hours=1, seconds=30))
+
+    assert [p.note for p in leased_by(after, "next")] == [LOW]

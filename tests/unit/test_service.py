@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -19,6 +20,10 @@ T0 = datetime(2026, 11, 2, 9, tzinfo=UTC)
 POLICY = AlertPolicy()
 FAILING = AccountState(consecutive_failures=3, failing_notified=True)
 """lemlist after three failed checks, CHECK FAILING already sent."""
+
+
+def fixed(at: datetime) -> Callable[[], datetime]:
+    return lambda: at
 
 
 def budget(seconds: float = 30) -> Budget:
@@ -172,3 +177,40 @@ def test_a_lost_write_race_decides_again_on_the_winners_state() -> None:
     assert notifier.sent == []  # the LOW is the winner's to send
     assert report.accounts[1].level is Level.WARNING
     assert state.state("lemlist").outbox == winner.outbox
+
+
+def test_a_write_applied_whose_reply_was_lost_is_not_decided_twice() -> None:
+    """botocore retries a PutItem whose reply timed out; the first attempt had been applied, so the
+    retry's condition fails, and the run re-reads its own write. It must not count it again."""
+    state, notifier = MemoryState(), MemoryNotifier()
+    original_put = state.put
+
+    def applied_then_lost(account: str, new: AccountState, expected_version: int) -> bool:
+        original_put(account, new, expected_version)
+        return False  # what the retry of an applied conditional write reports
+
+    state.put = applied_then_lost  # type: ignore[method-assign,assignment]
+    failing = FakeHttp(fullenrich=5000, lemlist=800)
+    failing.balances.pop("lemlist")  # lemlist's check fails (the fake raises, the check reports)
+    for at in (T0, T0 + timedelta(hours=1)):
+        run_once(SETTINGS, POLICY, ports(failing, state, notifier), fixed(at), budget())
+    run(state, notifier, T0 + timedelta(hours=2))
+
+    assert notifier.sent == []  # two failures in a row, not four: no CHECK FAILING
+    assert [s.balance for s in state.state("fullenrich").samples] == [5000, 5000, 5000]
+
+
+def test_a_publish_starts_only_if_the_write_recording_it_fits_too() -> None:
+    """With room for one AWS call but not two, publishing would send what could not be recorded:
+    the next run would send it again. It stays pending instead."""
+    state, notifier = MemoryState(), MemoryNotifier()
+    now = time.monotonic()
+    one_call = Budget(checks_end=now + 5, run_end=now + AWS_CALL_SECONDS * 1.5)
+
+    report = run_once(
+        SETTINGS, POLICY, ports(FakeHttp(fullenrich=5000, lemlist=10), state, notifier), fixed(T0), one_call
+    )
+
+    assert notifier.sent == []
+    assert report.accounts[1].pending == 1
+    assert any(isinstance(p, OutOfTime) for p in report.problems)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from credit_monitor.adapters.aws import BOTO_CONFIG
+from credit_monitor.adapters.aws import PUBLISH_CONFIG
 from credit_monitor.messages import RenderedMessage
 from credit_monitor.service import DeliveryError
 
@@ -26,7 +26,7 @@ class SnsNotifier:
 
     def __init__(self, topic_arn: str, client: SNSClient | None = None) -> None:
         self._topic_arn = topic_arn
-        self._client: SNSClient = client or boto3.client("sns", config=BOTO_CONFIG)
+        self._client: SNSClient = client or boto3.client("sns", config=PUBLISH_CONFIG)
 
     def publish(self, message: RenderedMessage, notification_id: str) -> str:
         try:

@@ -3,10 +3,20 @@ are the worst case the run's budget reserves for each call (budget.AWS_CALL_SECO
 
 from botocore.config import Config
 
-from credit_monitor.budget import AWS_CONNECT_TIMEOUT_SECONDS, AWS_MAX_ATTEMPTS, AWS_READ_TIMEOUT_SECONDS
+from credit_monitor.budget import (
+    AWS_CONNECT_TIMEOUT_SECONDS,
+    AWS_MAX_ATTEMPTS,
+    AWS_READ_TIMEOUT_SECONDS,
+    MAX_CONCURRENT_ACCOUNTS,
+)
 
 BOTO_CONFIG = Config(
     connect_timeout=AWS_CONNECT_TIMEOUT_SECONDS,
     read_timeout=AWS_READ_TIMEOUT_SECONDS,
     retries={"mode": "standard", "total_max_attempts": AWS_MAX_ATTEMPTS},
+    max_pool_connections=MAX_CONCURRENT_ACCOUNTS,  # one connection per account settled at once
 )
+
+PUBLISH_CONFIG = BOTO_CONFIG.merge(Config(retries={"mode": "standard", "total_max_attempts": 1}))
+"""SNS publishes are never retried by botocore: a retry after a reply that was slow or lost, of a
+publish SNS had accepted, delivers it twice. A failed publish stays pending for the next run."""

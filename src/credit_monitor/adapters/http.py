@@ -144,8 +144,12 @@ DECODED_ENCODINGS = frozenset({"gzip", "x-gzip", "deflate"})
 
 
 def build_pool_manager() -> PoolManager:
-    """Created once per Lambda sandbox; keep-alive connections survive between warm invocations."""
-    return PoolManager(num_pools=4, maxsize=2)
+    """Created once per Lambda sandbox; keep-alive connections survive between warm invocations.
+
+    A pool per host (up to 16 hosts kept), each keeping as many connections as checks run at once,
+    so a warm run of many accounts on one provider reuses its TLS sessions.
+    """
+    return PoolManager(num_pools=16, maxsize=32)
 
 
 class HttpClient:

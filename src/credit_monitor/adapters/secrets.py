@@ -8,6 +8,7 @@ from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 from botocore.config import Config
 
+from credit_monitor.config import account_key_var
 from credit_monitor.keys import parse_api_keys, strip_keys
 from credit_monitor.model import CheckError, FailureKind
 
@@ -18,7 +19,8 @@ _BOTO_CONFIG = Config(connect_timeout=2, read_timeout=3, retries={"mode": "stand
 
 
 class SecretsManagerKeySource:
-    key_hint = 'add it to the secret\'s JSON, e.g. {"fullenrich": "...", "lemlist": "..."}'
+    def key_hint(self, account_id: str) -> str:
+        return f'add "{account_id}": "<key>" to the secret\'s JSON'
 
     def __init__(self, secret_id: str, provider: SecretsProvider | None = None) -> None:
         self._secret_id = secret_id
@@ -40,7 +42,8 @@ class SecretsManagerKeySource:
 class EnvironmentKeySource:
     """The CLI's keys: already in memory, nothing to refresh; stripped as the secret's are."""
 
-    key_hint = "set FULLENRICH_API_KEY / LEMLIST_API_KEY"
+    def key_hint(self, account_id: str) -> str:
+        return f"set {account_key_var(account_id)}"
 
     def __init__(self, keys: Mapping[str, str]) -> None:
         self._keys = strip_keys(keys)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -27,6 +28,10 @@ from credit_monitor.service import StateError
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
+UNPROCESSED_ATTEMPTS = 4
+"""BatchGetItem calls per 100 keys while DynamoDB returns some unprocessed (throttling)."""
+BATCH_GET_LIMIT = 100
+"""DynamoDB's BatchGetItem takes at most 100 keys: 500 accounts are read in 5 calls."""
 KEY = "provider"
 """The table's key attribute. It holds the account id; the name stays from when accounts were
 providers, because renaming a DynamoDB key replaces the table and loses every state."""
@@ -170,9 +175,13 @@ def _bool(value: object, where: str) -> bool:
 
 
 def _number(value: object, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    try:
+        number = float(value) if isinstance(value, int | float) and not isinstance(value, bool) else math.nan
+    except OverflowError:  # an integer of 309 digits or more
+        number = math.nan
+    if not math.isfinite(number):
         raise _Bad(f"'{where}' must be a finite number")
-    return float(value)
+    return number
 
 
 def _count(value: object, where: str) -> int:
@@ -255,20 +264,30 @@ class DynamoStateStore:
     def load(self, accounts: Iterable[str]) -> dict[str, AccountState | StateError]:
         """Raises StateError when the table cannot be read; a bad item is that account's error."""
         names = list(accounts)
-        keys: list[Any] = [{KEY: {"S": n}} for n in names]
         found: dict[str, AccountState | StateError] = {}
-        while keys:
-            try:
-                response = self._client.batch_get_item(
-                    RequestItems={self._table: {"Keys": keys, "ConsistentRead": True}}
+        for start in range(0, len(names), BATCH_GET_LIMIT):
+            keys: list[Any] = [{KEY: {"S": n}} for n in names[start : start + BATCH_GET_LIMIT]]
+            for attempt in range(UNPROCESSED_ATTEMPTS):
+                if not keys:
+                    break
+                if attempt:
+                    time.sleep(0.05 * 2**attempt)  # DynamoDB asks for backoff before unprocessed keys
+                try:
+                    response = self._client.batch_get_item(
+                        RequestItems={self._table: {"Keys": keys, "ConsistentRead": True}}
+                    )
+                except (ClientError, BotoCoreError) as exc:
+                    raise StateError(f"could not read alert state from table {self._table!r}: {exc}") from exc
+                for item in response["Responses"].get(self._table, []):
+                    name = item.get(KEY, {}).get("S", "")
+                    found[name] = self._decode_item(name, item)
+                unprocessed = response.get("UnprocessedKeys", {}).get(self._table)
+                keys = list(unprocessed["Keys"]) if unprocessed else []
+            for key in keys:  # still unprocessed: those accounts cannot be decided this run
+                name = key[KEY]["S"]
+                found[name] = StateError(
+                    f"alert state for {name!r} was not returned by {self._table!r} (throttled)"
                 )
-            except (ClientError, BotoCoreError) as exc:
-                raise StateError(f"could not read alert state from table {self._table!r}: {exc}") from exc
-            for item in response["Responses"].get(self._table, []):
-                name = item.get(KEY, {}).get("S", "")
-                found[name] = self._decode_item(name, item)
-            unprocessed = response.get("UnprocessedKeys", {}).get(self._table)
-            keys = list(unprocessed["Keys"]) if unprocessed else []
         return {name: found.get(name, AccountState()) for name in names}
 
     def _decode_item(self, account: str, item: Mapping[str, Any]) -> AccountState | StateError:
@@ -280,7 +299,7 @@ class DynamoStateStore:
             if "S" not in item.get("state", {}):
                 raise _Bad("the 'state' attribute is missing or not a string")
             return decode(item["state"]["S"], version)
-        except ValueError as exc:
+        except (ValueError, TypeError, OverflowError, RecursionError) as exc:  # one item, one account
             reset = reset_command(self._table, account)
             return CorruptState(
                 f"alert state for {account!r} in table {self._table!r} cannot be decoded ({exc});"

@@ -5,10 +5,18 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
-from credit_monitor.adapters.state import decode, encode
+from credit_monitor.adapters.state import (
+    UNPROCESSED_ATTEMPTS,
+    CorruptState,
+    DynamoStateStore,
+    StateError,
+    decode,
+    encode,
+)
 from credit_monitor.alerting import AccountState, Kind, Level, Notification
 from credit_monitor.forecast import Forecast, ForecastStatus, Sample
 from credit_monitor.model import FailureKind
@@ -88,3 +96,55 @@ def broken(**changes: object) -> str:
 def test_what_we_did_not_write_is_refused_naming_the_field(text: str, named: str) -> None:
     with pytest.raises(ValueError, match=re.escape(named)):
         decode(text, version=1)
+
+
+class StubDynamo:
+    """batch_get_item over a dict of items; `unprocessed` keys are never returned."""
+
+    def __init__(self, items: dict[str, dict[str, Any]], unprocessed: frozenset[str] = frozenset()) -> None:
+        self.items, self.unprocessed, self.calls = items, unprocessed, 0
+
+    def batch_get_item(self, RequestItems: dict[str, Any]) -> dict[str, Any]:
+        self.calls += 1
+        [(table, request)] = RequestItems.items()
+        names = [key["provider"]["S"] for key in request["Keys"]]
+        left_names = [n for n in names if n in self.unprocessed]
+        left = [{"provider": {"S": n}} for n in left_names]
+        return {
+            "Responses": {
+                table: [self.items[n] for n in names if n in self.items and n not in self.unprocessed]
+            },
+            "UnprocessedKeys": {table: {"Keys": left}} if left else {},
+        }
+
+
+def item(name: str, text: str) -> dict[str, Any]:
+    return {"provider": {"S": name}, "version": {"N": "1"}, "state": {"S": text}}
+
+
+def test_a_number_too_big_for_a_float_is_that_items_error_not_the_whole_read() -> None:
+    huge = json.loads(V1_ITEM)
+    huge["samples"] = [[1793523600, 10**400]]
+    store = DynamoStateStore(
+        "t",
+        client=StubDynamo(
+            {"fullenrich": item("fullenrich", json.dumps(huge)), "lemlist": item("lemlist", V1_ITEM)}
+        ),  # type: ignore[arg-type]
+    )
+
+    loaded = store.load(["fullenrich", "lemlist"])
+
+    assert isinstance(loaded["fullenrich"], CorruptState)
+    assert "'samples[0]' must be a finite number" in str(loaded["fullenrich"])
+    assert isinstance(loaded["lemlist"], AccountState)
+
+
+def test_keys_dynamodb_keeps_unprocessed_are_those_accounts_errors_after_a_few_tries() -> None:
+    stub = StubDynamo({"lemlist": item("lemlist", V1_ITEM)}, unprocessed=frozenset({"fullenrich"}))
+    store = DynamoStateStore("t", client=stub)  # type: ignore[arg-type]
+
+    loaded = store.load(["fullenrich", "lemlist"])
+
+    assert isinstance(loaded["fullenrich"], StateError)
+    assert isinstance(loaded["lemlist"], AccountState)
+    assert stub.calls == UNPROCESSED_ATTEMPTS

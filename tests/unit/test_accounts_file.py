@@ -1,0 +1,122 @@
+"""The accounts file: what a valid one gives, and an error naming file, account and field for each
+way to get it wrong."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from credit_monitor.accounts_file import MAX_ACCOUNTS, load_accounts
+from credit_monitor.config import ConfigError, load_check_settings
+from credit_monitor.providers import fullenrich, lemlist
+
+TWO_LEMLIST_TEAMS = """
+[[account]]
+id = "acme-lemlist"
+provider = "lemlist"
+warning = 500
+critical = 100
+labels = { client = "acme", owner = "sales-emea" }
+
+[[account]]
+id = "globex-lemlist"
+provider = "lemlist"
+warning = 2000
+balance_metric = false
+
+[[account]]
+id = "acme-fullenrich"
+provider = "fullenrich"
+warning = 1000
+url = "https://eu.fullenrich.example/api/v2/"
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "accounts.toml"
+    path.write_text(text)
+    return path
+
+
+def test_two_accounts_of_one_provider_have_their_own_thresholds_and_labels(tmp_path: Path) -> None:
+    acme, globex, fe = load_accounts(write(tmp_path, TWO_LEMLIST_TEAMS))
+
+    assert (acme.id, acme.provider, acme.threshold, acme.critical_threshold) == (
+        "acme-lemlist",
+        lemlist.PROVIDER,
+        500,
+        100,
+    )
+    assert acme.labels == {"client": "acme", "owner": "sales-emea"}
+    assert acme.api_url == lemlist.PROVIDER.default_api_url
+    assert acme.display_name == "lemlist (acme-lemlist)"
+    assert (globex.provider, globex.threshold, globex.balance_metric) == (lemlist.PROVIDER, 2000, False)
+    assert (fe.provider, fe.api_url) == (fullenrich.PROVIDER, "https://eu.fullenrich.example/api/v2")
+
+
+def test_the_environment_points_at_the_file_relative_to_the_deployed_package(tmp_path: Path) -> None:
+    write(tmp_path, TWO_LEMLIST_TEAMS)
+    env = {"ACCOUNTS_FILE": "accounts.toml", "LAMBDA_TASK_ROOT": str(tmp_path)}
+
+    settings = load_check_settings(env)
+
+    assert [a.id for a in settings.accounts] == ["acme-lemlist", "globex-lemlist", "acme-fullenrich"]
+
+
+def test_without_a_file_the_two_zero_config_accounts_come_from_the_environment() -> None:
+    settings = load_check_settings({"FULLENRICH_THRESHOLD": "1000", "LEMLIST_THRESHOLD": "100"})
+
+    assert [(a.id, a.provider.name, a.threshold) for a in settings.accounts] == [
+        ("fullenrich", "fullenrich", 1000),
+        ("lemlist", "lemlist", 100),
+    ]
+
+
+ONE = '[[account]]\nid = "acme"\nprovider = "lemlist"\nwarning = 500\n'
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[[account]\n", "accounts.toml: not valid TOML"),
+        ("title = 'x'\n" + ONE, "accounts.toml: unknown top-level key 'title'"),
+        ("", "accounts.toml: no [[account]] tables"),
+        (
+            '[[account]]\nid = "Acme Corp"\nprovider = "lemlist"\nwarning = 1\n',
+            "account #1: id: must be a slug",
+        ),
+        (ONE + ONE, "account 'acme': id: 'acme' is declared twice"),
+        (ONE.replace('"lemlist"', '"lemlst"'), "account 'acme': provider: must be one of"),
+        (ONE.replace("warning = 500\n", ""), "account 'acme': warning: is missing"),
+        (ONE.replace("500", '"500"'), "account 'acme': warning: must be a number of credits, got str"),
+        (ONE.replace("500", "1e13"), "account 'acme': warning: must be from 0 to 1,000,000,000,000"),
+        (ONE + "critical = 500\n", "account 'acme': critical: (500) must be below warning (500)"),
+        (ONE + 'labels = "acme"\n', "account 'acme': labels: must be a table"),
+        (ONE + "labels = { kind = 'x' }\n", "account 'acme': labels.kind: a label name is"),
+        (ONE + "labels = { client = '' }\n", "account 'acme': labels.client: must be a non-empty string"),
+        (
+            ONE + "labels = { a = '1', b = '2', c = '3', d = '4', e = '5', f = '6' }\n",
+            "account 'acme': labels: at most 5",
+        ),
+        (ONE + "balance_metric = 'no'\n", "account 'acme': balance_metric: must be true or false"),
+        (ONE + "path = '/x'\n", "account 'acme': path: unknown field for the built-in provider 'lemlist'"),
+        (ONE + "url = 'http://api.lemlist.com'\n", "account 'acme': url: must be an https:// URL"),
+        (ONE + "url = 'https://u:p@api.lemlist.com'\n", "account 'acme': url: must be a plain base URL"),
+        (
+            "\n".join(ONE.replace('"acme"', f'"a{n}"') for n in range(MAX_ACCOUNTS + 1)),
+            f"accounts.toml: {MAX_ACCOUNTS + 1} accounts; at most {MAX_ACCOUNTS}",
+        ),
+    ],
+)
+def test_each_mistake_is_refused_naming_the_file_the_account_and_the_field(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_accounts(write(tmp_path, text))
+
+
+def test_a_missing_file_is_an_error_not_the_zero_config_pair(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=re.escape("accounts.toml: cannot read the accounts file")):
+        load_check_settings({"ACCOUNTS_FILE": str(tmp_path / "accounts.toml")})

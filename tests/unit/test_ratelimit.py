@@ -1,0 +1,57 @@
+"""Pacing by provider and key, on a simulated clock."""
+
+from __future__ import annotations
+
+from credit_monitor.providers import RateLimit
+from credit_monitor.ratelimit import RateLimiter
+
+LEMLIST = RateLimit(requests=20, per_seconds=2)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def test_one_key_never_starts_more_than_its_limit_in_any_window() -> None:
+    clock = Clock()
+    limiter = RateLimiter(clock, clock.sleep)
+    starts = []
+    for _ in range(50):
+        assert limiter.acquire("lemlist", "team-key", LEMLIST, deadline=60)
+        starts.append(clock.now)
+
+    assert max(sum(1 for s in starts if t <= s < t + 2) for t in starts) == 20
+    assert clock.now == 4.0  # 50 requests: two full waits of a 2 s window
+
+
+def test_different_keys_are_different_teams_with_their_own_limit() -> None:
+    clock = Clock()
+    limiter = RateLimiter(clock, clock.sleep)
+    for team in range(30):
+        assert limiter.acquire("lemlist", f"team-{team}", LEMLIST, deadline=60)
+    assert clock.slept == []
+
+
+def test_a_request_that_cannot_start_before_the_deadline_is_not_made() -> None:
+    clock = Clock()
+    limiter = RateLimiter(clock, clock.sleep)
+    lusha = RateLimit(requests=5, per_seconds=60)
+    granted = [limiter.acquire("lusha", "key", lusha, deadline=10) for _ in range(6)]
+
+    assert granted == [True] * 5 + [False]
+    assert clock.slept == []  # it did not wait for a slot it could not use
+
+
+def test_no_documented_limit_means_no_pacing() -> None:
+    clock = Clock()
+    limiter = RateLimiter(clock, clock.sleep)
+    assert all(limiter.acquire("http-json", "k", None, deadline=0) for _ in range(100))
