@@ -6,6 +6,7 @@ urllib3's default context honours, so nothing here ever has a switch to turn ver
 
 from __future__ import annotations
 
+import re
 import socket
 import time
 from collections.abc import Callable, Mapping
@@ -240,11 +241,12 @@ def _transport_error(reason: BaseException | None) -> CheckError:
     if isinstance(reason, SSLError):
         return CheckError(
             FailureKind.TLS,
-            f"TLS verification failed, nothing was sent ({reason}); for a private CA set SSL_CERT_FILE",
+            f"TLS verification failed, nothing was sent ({_without_query_strings(reason)}); "
+            "for a private CA set SSL_CERT_FILE",
         )
     # NewConnectionError (refused, unreachable, no DNS) subclasses ConnectTimeoutError: test it first.
     if isinstance(reason, NewConnectionError):
-        return CheckError(FailureKind.CONNECTION, f"could not connect: {reason}")
+        return CheckError(FailureKind.CONNECTION, f"could not connect: {_without_query_strings(reason)}")
     if isinstance(reason, ConnectTimeoutError):
         return CheckError(FailureKind.TIMEOUT, "connection timed out")
     if isinstance(reason, ReadTimeoutError):
@@ -253,4 +255,13 @@ def _transport_error(reason: BaseException | None) -> CheckError:
         return CheckError(FailureKind.BAD_RESPONSE, "compressed reply could not be decoded")
     if isinstance(reason, ProtocolError):
         return CheckError(FailureKind.CONNECTION, "connection dropped before a complete response")
-    return CheckError(FailureKind.CONNECTION, f"request failed: {reason}")
+    return CheckError(FailureKind.CONNECTION, f"request failed: {_without_query_strings(reason)}")
+
+
+_QUERY_STRING = re.compile(r"\?[^\s'\"<>]*")
+
+
+def _without_query_strings(reason: BaseException | None) -> str:
+    """urllib3 names the URL in some errors ("Failed to parse: <url>", "Max retries exceeded with
+    url: <url>"); a key sent as a query parameter must not follow it into our message."""
+    return _QUERY_STRING.sub("?<query removed>", str(reason))

@@ -1,15 +1,48 @@
-"""The provider registry: adding a third API is one module and one line here."""
+"""The provider registry: a built-in API is one module and one line here.
 
-from credit_monitor.providers import fullenrich, lemlist
+`PROVIDERS` are the zero-config pair, checked without an accounts file. `CATALOGUE` is every
+built-in by name, for an accounts file's `provider = "..."`. An API that is in neither is declared
+in the accounts file with `provider = "http-json"` (see `http_json`).
+"""
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from credit_monitor.providers import (
+    bouncer,
+    clearout,
+    dropcontact,
+    fullenrich,
+    hunter,
+    lemlist,
+    lusha,
+    neverbounce,
+    query_auth,
+    zerobounce,
+)
 from credit_monitor.providers.base import Provider, RateLimit, Request, RetryPolicy
 
 PROVIDERS: tuple[Provider, ...] = (
     fullenrich.PROVIDER,
     lemlist.PROVIDER,
 )
-"""The zero-config pair, configured from environment variables when there is no accounts file."""
 
-CATALOGUE: dict[str, Provider] = {provider.name: provider for provider in PROVIDERS}
-"""Every built-in provider by name, for an accounts file's `provider`."""
+CATALOGUE: Mapping[str, Provider] = MappingProxyType(
+    {
+        provider.name: provider
+        for provider in (
+            *PROVIDERS,
+            bouncer.PROVIDER,
+            clearout.PROVIDER,
+            dropcontact.PROVIDER,
+            hunter.PROVIDER,
+            lusha.PROVIDER,
+            neverbounce.PROVIDER,
+            zerobounce.PROVIDER,
+        )
+    }
+)
+
+query_auth.install_log_filter()  # already done on import; said here so it is not lost in a refactor
 
 __all__ = ["CATALOGUE", "PROVIDERS", "Provider", "RateLimit", "Request", "RetryPolicy"]

@@ -1,0 +1,282 @@
+"""Every catalogue vendor against its loopback simulator, through `checks.run_checks` and real TLS.
+
+Each simulator answers as the vendor documents (tests/support/vendors.py): the key where the
+vendor reads it, the balance where the vendor puts it, and the vendor's own replies to a bad key,
+a missing key and a throttled request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Protocol
+
+import pytest
+import trustme
+
+from credit_monitor.config import Account
+from credit_monitor.keys import key_forms
+from credit_monitor.model import CheckError, CheckResult, FailureKind
+from credit_monitor.providers import CATALOGUE, PROVIDERS
+from tests.support.simulators import Reply
+from tests.support.vendors import (
+    CATALOGUE_VENDORS,
+    HUNTER_TWO_BUCKETS,
+    NEVERBOUNCE_MONTHLY,
+    VendorSimulator,
+    run_check,
+)
+
+GOOD_KEY = "cat_live_5e8a1c7b3d9f2a4e"
+BAD_KEY = "cat_live_0000000000000000"
+NAMES = sorted(CATALOGUE_VENDORS)
+
+BAD_KEY_MESSAGES = {
+    "bouncer": "user not found",
+    "clearout": "Invalid API token",
+    "dropcontact": "Missing or invalid API key",
+    "hunter": "No valid API key was provided.",
+    "lusha": "Invalid API key",
+    "neverbounce": "NeverBounce auth_failure, key rejected: Invalid API key",
+    "zerobounce": "ZeroBounce says the API key is invalid (Credits -1)",
+}
+MISSING_KEY_OUTCOMES = {
+    "bouncer": (FailureKind.AUTH, "user not found"),
+    "clearout": (FailureKind.AUTH, "Missing API token"),
+    "dropcontact": (FailureKind.AUTH, "Missing or invalid API key"),
+    "hunter": (FailureKind.AUTH, "No valid API key was provided."),
+    "lusha": (FailureKind.AUTH, "Missing API key"),
+    "neverbounce": (
+        FailureKind.BAD_RESPONSE,
+        "NeverBounce status 'general_failure': Missing required parameter",
+    ),
+    "zerobounce": (FailureKind.HTTP, 'HTTP 400: {"error": "Missing parameter: api_key."}'),
+}
+THROTTLED_OUTCOMES = {
+    "bouncer": (FailureKind.RATE_LIMITED, "HTTP 429, still rate limited after retries"),
+    "dropcontact": (FailureKind.RATE_LIMITED, "HTTP 429, still rate limited after retries"),
+    # Hunter documents its rate limit as a 403, and checks.interpret_reply reads every 403 as a
+    # rejected key: the kind is wrong, but Hunter's own words say what happened.
+    "hunter": (FailureKind.AUTH, "You have reached the rate limit."),
+    "lusha": (FailureKind.RATE_LIMITED, "HTTP 429, still rate limited after retries: Too many requests"),
+    "neverbounce": (FailureKind.RATE_LIMITED, "NeverBounce throttle_triggered: The request was rejected"),
+    "zerobounce": (FailureKind.RATE_LIMITED, "HTTP 429, still rate limited after retries: Too Many Requests"),
+}
+
+
+@pytest.fixture(autouse=True)
+def _trust_the_test_ca(ca_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))  # read by OpenSSL itself, so it must be real env
+
+
+class Started:
+    """A vendor's simulator, running, and the account that checks it."""
+
+    def __init__(self, name: str, cert: trustme.LeafCert, balance: float) -> None:
+        self.vendor = CATALOGUE_VENDORS[name]
+        self.api = VendorSimulator(self.vendor, cert, GOOD_KEY, balance).start()
+        self.account = Account(name, CATALOGUE[name], self.api.base_url, threshold=100)
+
+    def check(self, key: str = GOOD_KEY, seconds: float = 5.0) -> CheckResult:
+        result = run_check(self.account, key, seconds)
+        if result.error is not None:
+            for form in key_forms(key):
+                assert form not in result.error.message, "a form of the key is in the failure message"
+        return result
+
+
+class Start(Protocol):
+    def __call__(self, name: str, balance: float = 5000) -> Started: ...
+
+
+@pytest.fixture
+def start(server_cert: trustme.LeafCert) -> Iterator[Start]:
+    started: list[Started] = []
+
+    def _start(name: str, balance: float = 5000) -> Started:
+        started.append(Started(name, server_cert, balance))
+        return started[-1]
+
+    yield _start
+    for vendor in started:
+        vendor.api.stop()
+
+
+def failure(result: CheckResult) -> CheckError:
+    assert result.error is not None, f"expected a failure, got {result.balance}"
+    return result.error
+
+
+def test_every_built_in_has_a_simulator_and_the_zero_config_pair_is_unchanged() -> None:
+    assert [provider.name for provider in PROVIDERS] == ["fullenrich", "lemlist"]
+    assert set(CATALOGUE) == {"fullenrich", "lemlist", *CATALOGUE_VENDORS}
+    for name, provider in CATALOGUE.items():
+        assert provider.name == name
+        assert provider.default_api_url.startswith("https://")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_good_key_reads_the_balance(start: Start, name: str) -> None:
+    vendor = start(name, balance=4321)
+
+    result = vendor.check()
+
+    assert result.balance is not None, result.error
+    assert result.balance.credits == 4321
+    [request] = vendor.api.requests
+    assert request.method == vendor.vendor.method
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_bad_key_is_an_auth_failure_in_the_vendors_words(start: Start, name: str) -> None:
+    vendor = start(name)
+
+    error = failure(vendor.check(BAD_KEY))
+
+    assert error.kind is FailureKind.AUTH
+    assert BAD_KEY_MESSAGES[name] in error.message
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_vendors_missing_key_reply_is_reported_as_documented(start: Start, name: str) -> None:
+    vendor = start(name)
+    vendor.api.then(vendor.vendor.missing_key)
+
+    error = failure(vendor.check())
+
+    kind, words = MISSING_KEY_OUTCOMES[name]
+    assert (error.kind, words in error.message) == (kind, True), error.message
+
+
+@pytest.mark.parametrize("name", sorted(THROTTLED_OUTCOMES))
+def test_the_vendors_throttled_reply_is_reported_as_documented(start: Start, name: str) -> None:
+    vendor = start(name)
+    throttled = vendor.vendor.throttled
+    assert throttled is not None
+    vendor.api.then(*[throttled] * 4)  # whatever retries the deadline allows
+
+    error = failure(vendor.check(seconds=3.0))
+
+    kind, words = THROTTLED_OUTCOMES[name]
+    assert (error.kind, words in error.message) == (kind, True), error.message
+
+
+def test_clearout_documents_no_throttled_reply() -> None:
+    assert CATALOGUE_VENDORS["clearout"].throttled is None
+    assert CATALOGUE["clearout"].rate_limit is None
+
+
+# --- what each vendor does differently --------------------------------------------------------------
+
+
+def test_zerobounce_sends_the_key_as_api_key_in_the_query(start: Start) -> None:
+    vendor = start("zerobounce")
+    vendor.check()
+    [request] = vendor.api.requests
+    assert request.target.startswith("/v2/getcredits?")
+    assert request.query == {"api_key": [GOOD_KEY]}
+    assert "authorization" not in request.headers
+
+
+def test_zerobounce_credits_as_a_json_number_are_read_too(start: Start) -> None:
+    vendor = start("zerobounce")
+    vendor.api.then(Reply(200, {"Credits": 2375323}))  # the doc page's own example
+    result = vendor.check()
+    assert result.balance is not None
+    assert result.balance.credits == 2375323
+
+
+@pytest.mark.parametrize("credits", ["lots", "", "1e3", True, None])
+def test_zerobounce_refuses_a_credits_value_that_is_not_a_number(start: Start, credits: object) -> None:
+    vendor = start("zerobounce")
+    vendor.api.then(Reply(200, {"Credits": credits}))
+    error = failure(vendor.check())
+    assert error.kind is FailureKind.BAD_RESPONSE
+    assert "'Credits' must be a number" in error.message
+
+
+def test_zerobounce_a_minus_one_as_a_number_is_a_bad_key_too(start: Start) -> None:
+    vendor = start("zerobounce")
+    vendor.api.then(Reply(200, {"Credits": -1}))
+    assert failure(vendor.check()).kind is FailureKind.AUTH
+
+
+def test_neverbounce_adds_free_credits_to_paid_ones(start: Start) -> None:
+    vendor = start("neverbounce", balance=1000)
+    result = vendor.check()
+    assert result.balance is not None
+    assert result.balance.credits == 1000
+    assert result.balance.breakdown == {"paid": 950, "free": 50}
+    assert vendor.api.requests[0].query == {"key": [GOOD_KEY]}
+
+
+def test_neverbounce_monthly_billed_accounts_say_they_have_no_balance(start: Start) -> None:
+    vendor = start("neverbounce")
+    vendor.api.then(Reply(200, NEVERBOUNCE_MONTHLY))
+    error = failure(vendor.check())
+    assert error.kind is FailureKind.BAD_RESPONSE
+    assert (
+        "monthly-billed accounts have no credit balance; use http-json or drop the account" in error.message
+    )
+
+
+@pytest.mark.parametrize("status", ["temp_unavail", "bad_referrer"])
+def test_neverbounce_other_statuses_are_named(start: Start, status: str) -> None:
+    vendor = start("neverbounce")
+    vendor.api.then(Reply(200, {"status": status, "message": "try later", "execution_time": 1}))
+    error = failure(vendor.check())
+    assert error.kind is FailureKind.BAD_RESPONSE
+    assert f"NeverBounce status '{status}': try later" in error.message
+
+
+def test_neverbounce_an_echoed_key_in_its_message_is_redacted(start: Start) -> None:
+    vendor = start("neverbounce")
+    vendor.api.then(Reply(200, {"status": "auth_failure", "message": "Invalid API key '{key}'"}))
+    error = failure(vendor.check())  # check() asserts that no form of the key is in the message
+    assert error.message == "NeverBounce auth_failure, key rejected: Invalid API key '***'"
+
+
+def test_hunter_reads_a_fractional_credit_balance(start: Start) -> None:
+    vendor = start("hunter", balance=379.5)
+    result = vendor.check()
+    assert result.balance is not None
+    assert result.balance.credits == 379.5
+    assert result.balance.breakdown == {"used": 120.5, "available": 500}
+    assert vendor.api.requests[0].headers["x-api-key"] == GOOD_KEY
+
+
+def test_hunter_a_plan_with_two_buckets_says_it_has_no_single_balance(start: Start) -> None:
+    vendor = start("hunter")
+    vendor.api.then(Reply(200, HUNTER_TWO_BUCKETS))
+    error = failure(vendor.check())
+    assert error.kind is FailureKind.BAD_RESPONSE
+    assert "this Hunter plan has no single credit balance" in error.message
+
+
+@pytest.mark.parametrize(
+    ("name", "header", "value"),
+    [
+        ("lusha", "api_key", GOOD_KEY),
+        ("dropcontact", "x-access-token", GOOD_KEY),
+        ("bouncer", "x-api-key", GOOD_KEY),
+        ("clearout", "authorization", f"Bearer {GOOD_KEY}"),
+    ],
+)
+def test_the_key_goes_in_the_documented_header_and_nowhere_else(
+    start: Start, name: str, header: str, value: str
+) -> None:
+    vendor = start(name)
+    vendor.check()
+    [request] = vendor.api.requests
+    assert request.headers[header] == value
+    assert GOOD_KEY not in request.target
+
+
+def test_clearout_a_status_other_than_success_is_named(start: Start) -> None:
+    vendor = start("clearout")
+    vendor.api.then(Reply(200, {"status": "failed", "data": {}}))
+    error = failure(vendor.check())
+    assert (error.kind, error.message) == (
+        FailureKind.BAD_RESPONSE,
+        "Clearout status 'failed', not 'success'",
+    )

@@ -1,0 +1,327 @@
+"""http_json.from_entry: every validation error names its field first; valid entries build the
+request each auth kind describes."""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import json
+import math
+import re
+from collections.abc import Mapping
+
+import pytest
+
+from credit_monitor.model import CheckError, FailureKind
+from credit_monitor.providers import RateLimit, RetryPolicy, http_json
+
+URL = "https://api.example.com/v1/account"
+MINIMAL: dict[str, object] = {"url": URL, "auth": {"kind": "bearer"}, "balance": "credits"}
+
+
+def entry(**changes: object) -> dict[str, object]:
+    """MINIMAL with `changes`; a change to None removes the field."""
+    merged = {**MINIMAL, **changes}
+    return {name: value for name, value in merged.items() if value is not None}
+
+
+AUTH_KINDS_TEXT = "bearer, basic-password, basic-user, header, query"
+
+INVALID: list[tuple[str, Mapping[str, object], str]] = [
+    # (id, entry, the message's start)
+    ("unknown-field", entry(token="abc"), "token: unknown field (http-json takes url, method, body, auth"),
+    ("url-missing", entry(url=None), "url: required"),
+    ("url-not-a-string", entry(url=443), "url: must be a string (got integer)"),
+    ("url-empty", entry(url=" "), "url: must not be empty"),
+    ("url-too-long", entry(url="https://a.example/" + "p" * 2048), "url: longer than 2,048 characters"),
+    (
+        "url-space",
+        entry(url="https://api.example.com/my account"),
+        "url: must be printable ASCII without spaces",
+    ),
+    ("url-non-ascii", entry(url="https://api.exämple.com/"), "url: must be printable ASCII without spaces"),
+    ("url-http", entry(url="http://api.example.com/"), "url: must be https:// (got 'http://')"),
+    ("url-no-scheme", entry(url="api.example.com/credits"), "url: must be https:// (got 'no scheme')"),
+    ("url-bad-ipv6", entry(url="https://[::1/credits"), "url: is not a valid URL"),
+    ("url-bad-port", entry(url="https://api.example.com:99999/"), "url: is not a valid URL"),
+    ("url-credentials", entry(url="https://me:pw@api.example.com/"), "url: must not contain credentials"),
+    ("url-no-host", entry(url="https:///credits"), "url: has no host"),
+    ("url-fragment", entry(url="https://api.example.com/credits#top"), "url: must not have a fragment"),
+    ("method-put", entry(method="PUT"), "method: must be GET or POST (got 'PUT')"),
+    ("method-not-a-string", entry(method=1), "method: must be GET or POST (got integer)"),
+    ("body-with-get", entry(body={"email": "a@b.c"}), 'body: only with method = "POST"'),
+    (
+        "body-not-a-table",
+        entry(method="POST", body="email=a"),
+        "body: must be a table, sent as a JSON object",
+    ),
+    (
+        "body-date",
+        entry(method="POST", body={"since": datetime.date(2026, 1, 1)}),
+        "body: must hold only strings, finite numbers, booleans, arrays and tables",
+    ),
+    ("body-nan", entry(method="POST", body={"x": math.nan}), "body: must hold only strings, finite numbers"),
+    ("body-too-large", entry(method="POST", body={"x": "y" * 5000}), "body: larger than 4,096 bytes as JSON"),
+    ("auth-missing", entry(auth=None), "auth: required"),
+    (
+        "auth-not-a-table",
+        entry(auth="bearer"),
+        'auth: must be a table such as { kind = "bearer" } (got string)',
+    ),
+    ("auth-unknown-field", entry(auth={"kind": "bearer", "scope": "read"}), "auth.scope: unknown field"),
+    ("auth-kind-missing", entry(auth={"name": "X-Key"}), f"auth.kind: required, one of {AUTH_KINDS_TEXT}"),
+    (
+        "auth-kind-oauth",
+        entry(auth={"kind": "oauth"}),
+        f"auth.kind: must be one of {AUTH_KINDS_TEXT} (got 'oauth')",
+    ),
+    (
+        "auth-kind-not-a-string",
+        entry(auth={"kind": 2}),
+        f"auth.kind: must be one of {AUTH_KINDS_TEXT} (got integer)",
+    ),
+    (
+        "auth-name-with-bearer",
+        entry(auth={"kind": "bearer", "name": "X-Key"}),
+        "auth.name: only for kind header or query (kind is bearer)",
+    ),
+    (
+        "auth-name-with-basic",
+        entry(auth={"kind": "basic-password", "name": "X-Key"}),
+        "auth.name: only for kind header or query (kind is basic-password)",
+    ),
+    (
+        "auth-prefix-with-query",
+        entry(auth={"kind": "query", "name": "key", "prefix": "token "}),
+        "auth.prefix: only for kind header (kind is query)",
+    ),
+    ("header-without-name", entry(auth={"kind": "header"}), "auth.name: required"),
+    (
+        "header-name-not-a-string",
+        entry(auth={"kind": "header", "name": 7}),
+        "auth.name: must be a string (got integer)",
+    ),
+    (
+        "header-name-space",
+        entry(auth={"kind": "header", "name": "X Key"}),
+        "auth.name: must be an HTTP header name",
+    ),
+    (
+        "header-name-colon",
+        entry(auth={"kind": "header", "name": "X-Key:"}),
+        "auth.name: must be an HTTP header name",
+    ),
+    (
+        "header-name-too-long",
+        entry(auth={"kind": "header", "name": "X" * 65}),
+        "auth.name: longer than 64 characters",
+    ),
+    ("header-host", entry(auth={"kind": "header", "name": "Host"}), "auth.name: Host is set by the monitor"),
+    (
+        "header-content-type",
+        entry(auth={"kind": "header", "name": "content-type"}),
+        "auth.name: content-type is set by the monitor",
+    ),
+    (
+        "header-prefix-not-a-string",
+        entry(auth={"kind": "header", "name": "X-Key", "prefix": 1}),
+        "auth.prefix: must be a string (got integer)",
+    ),
+    (
+        "header-prefix-line-break",
+        entry(auth={"kind": "header", "name": "X-Key", "prefix": "token\n"}),
+        "auth.prefix: must be at most 32 printable ASCII characters",
+    ),
+    (
+        "header-prefix-too-long",
+        entry(auth={"kind": "header", "name": "X-Key", "prefix": "p" * 33}),
+        "auth.prefix: must be at most 32 printable ASCII characters",
+    ),
+    ("query-without-name", entry(auth={"kind": "query"}), "auth.name: required"),
+    (
+        "query-name-ampersand",
+        entry(auth={"kind": "query", "name": "a&b"}),
+        "auth.name: must be a query parameter name",
+    ),
+    (
+        "query-name-in-url",
+        entry(url=URL + "?key=placeholder&v=2", auth={"kind": "query", "name": "key"}),
+        "auth.name: key is already in the url's query string",
+    ),
+    ("balance-missing", entry(balance=None), "balance: required"),
+    ("balance-not-a-string", entry(balance=["data", "credits"]), "balance: must be a string (got array)"),
+    ("balance-empty", entry(balance=""), "balance: must not be empty"),
+    ("balance-too-long", entry(balance="a" * 257), "balance: longer than 256 characters"),
+    ("balance-leading-dot", entry(balance=".credits"), "balance: has an empty segment"),
+    ("balance-doubled-dot", entry(balance="data..credits"), "balance: has an empty segment"),
+    ("balance-trailing-dot", entry(balance="credits."), "balance: has an empty segment"),
+    (
+        "balance-too-deep",
+        entry(balance=".".join("abcdefghijk")),
+        "balance: at most 10 segments deep (got 11)",
+    ),
+    ("balance-line-break", entry(balance="data\ncredits"), "balance: must be printable"),
+    (
+        "balance-spaces-around",
+        entry(balance=" credits"),
+        "balance: must be printable, without surrounding spaces",
+    ),
+    (
+        "numeric-string-not-a-bool",
+        entry(numeric_string="yes"),
+        "numeric_string: must be true or false (got string)",
+    ),
+    (
+        "numeric-string-integer",
+        entry(numeric_string=1),
+        "numeric_string: must be true or false (got integer)",
+    ),
+    ("rate-limit-not-a-table", entry(rate_limit=60), "rate_limit: must be a table such as"),
+    (
+        "rate-limit-unknown-field",
+        entry(rate_limit={"requests": 1, "per_seconds": 1, "burst": 2}),
+        "rate_limit.burst: unknown",
+    ),
+    ("rate-limit-requests-missing", entry(rate_limit={"per_seconds": 60}), "rate_limit.requests: required"),
+    (
+        "rate-limit-per-seconds-missing",
+        entry(rate_limit={"requests": 60}),
+        "rate_limit.per_seconds: required",
+    ),
+    *[
+        (
+            f"rate-limit-requests-{value!r}",
+            entry(rate_limit={"requests": value, "per_seconds": 60}),
+            "rate_limit.requests: must be a whole number from 1 to 1,000,000",
+        )
+        for value in (0, -5, 1.5, True, "60", 1_000_001)
+    ],
+    *[
+        (
+            f"rate-limit-per-seconds-{value!r}",
+            entry(rate_limit={"requests": 5, "per_seconds": value}),
+            "rate_limit.per_seconds: must be a number of seconds above 0, at most 2,678,400 (31 days)",
+        )
+        for value in (0, -1, math.inf, math.nan, "60", True, 2_678_401)
+    ],
+    ("display-name-not-a-string", entry(display_name=5), "display_name: must be a string (got integer)"),
+    ("display-name-empty", entry(display_name=""), "display_name: must not be empty"),
+    ("display-name-too-long", entry(display_name="n" * 65), "display_name: longer than 64 characters"),
+    ("display-name-line-break", entry(display_name="Acme\nAPI"), "display_name: must be printable"),
+    ("top-up-url-http", entry(top_up_url="http://example.com/billing"), "top_up_url: must be https://"),
+    ("top-up-url-not-a-string", entry(top_up_url=True), "top_up_url: must be a string (got boolean)"),
+]
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"), [case[1:] for case in INVALID], ids=[case[0] for case in INVALID]
+)
+def test_each_invalid_entry_is_refused_with_its_field_named_first(
+    fields: Mapping[str, object], message: str
+) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)) as raised:
+        http_json.from_entry(fields)
+    assert str(raised.value).startswith(message), str(raised.value)
+
+
+def test_a_refused_url_is_never_repeated_in_the_message() -> None:
+    """Someone may have pasted a key into it."""
+    for url in (
+        "http://api.example.com/?key=sk_pasted_secret",
+        "https://u:sk_pasted_secret@api.example.com/",
+    ):
+        with pytest.raises(ValueError, match=r"^url: ") as raised:
+            http_json.from_entry(entry(url=url))
+        assert "sk_pasted_secret" not in str(raised.value)
+
+
+def test_a_minimal_entry_gets_the_defaults() -> None:
+    provider, api_url = http_json.from_entry(MINIMAL)
+
+    assert api_url == URL
+    assert provider.name == "http-json"
+    assert provider.display_name == "api.example.com"
+    assert provider.default_api_url == URL
+    assert provider.top_up_url is None
+    assert provider.rate_limit is None
+    assert provider.retry == RetryPolicy()
+    request = provider.build_request(api_url, "k-1")
+    assert (request.method, request.url, request.body) == ("GET", URL, None)
+    assert request.headers == {"Authorization": "Bearer k-1"}
+
+
+def test_a_full_entry_is_taken_as_written() -> None:
+    provider, api_url = http_json.from_entry(
+        {
+            "url": URL + "?team=42",
+            "method": "post",
+            "body": {"email": "ops@example.com", "flags": [1, 2], "deep": {"on": True}},
+            "auth": {"kind": "header", "name": "Authorization", "prefix": "token "},
+            "balance": "data.items.0.credits",
+            "numeric_string": True,
+            "rate_limit": {"requests": 5, "per_seconds": 60},
+            "display_name": "Acme credits",
+            "top_up_url": "https://app.example.com/billing?tab=credits",
+        }
+    )
+
+    assert api_url == URL + "?team=42"
+    assert provider.display_name == "Acme credits"
+    assert provider.top_up_url == "https://app.example.com/billing?tab=credits"
+    assert provider.rate_limit == RateLimit(requests=5, per_seconds=60.0)
+    request = provider.build_request(api_url, "k-1")
+    assert (request.method, request.url) == ("POST", URL + "?team=42")
+    assert request.headers == {"Authorization": "token k-1", "Content-Type": "application/json"}
+    assert request.body is not None
+    assert json.loads(request.body) == {"email": "ops@example.com", "flags": [1, 2], "deep": {"on": True}}
+    assert provider.parse_balance({"data": {"items": [{"credits": "12.5"}]}}).credits == 12.5
+
+
+def test_post_without_a_body_sends_none() -> None:
+    provider, api_url = http_json.from_entry(entry(method="POST"))
+    request = provider.build_request(api_url, "k")
+    assert (request.method, request.body) == ("POST", None)
+    assert "Content-Type" not in request.headers
+
+
+@pytest.mark.parametrize(
+    ("auth", "header", "value"),
+    [
+        ({"kind": "bearer"}, "Authorization", "Bearer k:1"),
+        ({"kind": "basic-password"}, "Authorization", "Basic " + base64.b64encode(b":k:1").decode()),
+        ({"kind": "basic-user"}, "Authorization", "Basic " + base64.b64encode(b"k:1:").decode()),
+        ({"kind": "header", "name": "X-Api-Key"}, "X-Api-Key", "k:1"),
+        ({"kind": "header", "name": "Authorization", "prefix": "token "}, "Authorization", "token k:1"),
+    ],
+)
+def test_header_auth_kinds_leave_the_url_alone(auth: dict[str, object], header: str, value: str) -> None:
+    provider, api_url = http_json.from_entry(entry(auth=auth))
+    request = provider.build_request(api_url, "k:1")
+    assert request.url == URL
+    assert request.headers == {header: value}
+
+
+def test_query_auth_appends_the_key_url_encoded_to_any_existing_query() -> None:
+    plain, plain_url = http_json.from_entry(entry(auth={"kind": "query", "name": "api_key"}))
+    joined, joined_url = http_json.from_entry(
+        entry(url=URL + "?v=2&team=a%20b", auth={"kind": "query", "name": "api_key"})
+    )
+
+    assert plain.build_request(plain_url, "k/1+2=3&x").url == URL + "?api_key=k%2F1%2B2%3D3%26x"
+    request = joined.build_request(joined_url, "k 1")
+    assert request.url == URL + "?v=2&team=a%20b&api_key=k%201"
+    assert request.headers == {}
+
+
+def test_the_balance_is_read_strictly_unless_numeric_strings_are_allowed() -> None:
+    strict, _ = http_json.from_entry(entry(balance="data.credits"))
+    lenient, _ = http_json.from_entry(entry(balance="data.credits", numeric_string=True))
+
+    assert strict.parse_balance({"data": {"credits": 7}}).credits == 7
+    with pytest.raises(CheckError, match=r"'data\.credits' must be a number, got string") as raised:
+        strict.parse_balance({"data": {"credits": "7"}})
+    assert raised.value.kind is FailureKind.BAD_RESPONSE
+    assert lenient.parse_balance({"data": {"credits": "7.25"}}).credits == 7.25
+    for refused in ("7 credits", "0x10", "1e3", "Infinity", True, None):
+        with pytest.raises(CheckError, match=r"'data\.credits' must be a number"):
+            lenient.parse_balance({"data": {"credits": refused}})
