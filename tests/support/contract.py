@@ -47,6 +47,24 @@ def emitted_metrics(emf_documents: Iterable[Mapping[str, Any]]) -> set[Metric]:
     return metrics
 
 
+def describe(emitted: set[Metric]) -> str:
+    """What the function emits, for a drift message: dimensionless metrics by name, per-account ones
+    grouped (200 accounts must not make a 200-line message)."""
+    groups: dict[tuple[str, str, tuple[str, ...]], int] = {}
+    for metric in emitted:
+        key = (metric.namespace, metric.name, tuple(name for name, _ in metric.dimensions))
+        groups[key] = groups.get(key, 0) + 1
+    shown = []
+    for (namespace, name, dimensions), count in sorted(groups.items()):
+        where = (
+            f"{', '.join(dimensions)}: {count} value{'s' if count != 1 else ''}"
+            if dimensions
+            else "no dimensions"
+        )
+        shown.append(f"{namespace}/{name} [{where}]")
+    return "; ".join(shown)
+
+
 def _resources(template: Mapping[str, Any], kind: str) -> Iterator[tuple[str, dict[str, Any]]]:
     for logical_id, resource in template["Resources"].items():
         if resource["Type"] == kind:
@@ -125,7 +143,7 @@ def alarm_drift(deployment: Deployment, emitted: set[Metric]) -> list[str]:
         elif watched not in emitted:
             drift.append(
                 f"alarm {logical_id} watches {watched}, which the function never emits "
-                f"(it emits: {'; '.join(str(m) for m in sorted(emitted))})"
+                f"(it emits: {describe(emitted)})"
             )
     alarms = {logical_id for logical_id, _ in _resources(template, "AWS::CloudWatch::Alarm")}
     for logical_id, composite in _resources(template, "AWS::CloudWatch::CompositeAlarm"):
@@ -193,7 +211,7 @@ def dashboard_drift(deployment: Deployment, emitted: set[Metric], namespace: str
             if not any(metric.matches(m) for m in emitted):
                 drift.append(
                     f"{where} searches {metric}, which matches nothing the function emits "
-                    f"(it emits: {'; '.join(str(m) for m in sorted(emitted))})"
+                    f"(it emits: {describe(emitted)})"
                 )
         elif metric.namespace == namespace and metric not in emitted:
             drift.append(f"{where} plots {metric}, never emitted")

@@ -240,3 +240,12 @@ def test_lambda_alarm_on_another_function_is_caught() -> None:
         "alarm FunctionErrorsAlarm watches AWS/Lambda/Errors [FunctionName=some-other-function], "
         "not this stack's function"
     ) in alarm_drift(d, emitted())
+
+
+def test_drift_message_stays_short_with_hundreds_of_accounts() -> None:
+    code = {m for m in emitted(balance="CreditsLeft") if not m.dimensions} | {
+        Metric("CreditMonitor", "CreditsLeft", (("Account", f"client-{n:03}"),)) for n in range(500)
+    }
+    [line] = dashboard_drift(deployment(), code, "CreditMonitor")
+    assert "CreditMonitor/CreditsLeft [Account: 500 values]" in line
+    assert "client-" not in line
