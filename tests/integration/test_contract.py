@@ -13,6 +13,7 @@ from credit_monitor.config import load_lambda_config
 from tests.support.aws import MotoServer, Stack, api_calls
 from tests.support.cfn import ACCOUNT, PARTITION, REGION, Deployment, load_template, translate
 from tests.support.contract import (
+    Metric,
     RecordingEnvironment,
     alarm_drift,
     dashboard_drift,
@@ -85,6 +86,28 @@ def recorded_run(
 
 def report(drift: list[str]) -> str:
     return "template.yaml and the code have drifted:\n  - " + "\n  - ".join(drift)
+
+
+def test_the_function_emits_six_aggregates_and_one_balance_per_account(
+    recorded_run: tuple[Invocation, set[tuple[str, str]]],
+) -> None:
+    """What tests/template takes as the code's side: nothing per account but CreditsRemaining, so the
+    metric bill grows by one metric per account at most, and alarms can watch dimensionless totals."""
+    run, _ = recorded_run
+    assert emitted_metrics(run.emf) == {
+        Metric("CreditMonitor", name, ())
+        for name in (
+            "AccountsChecked",
+            "AccountsFailing",
+            "AccountsLow",
+            "AccountsCritical",
+            "NotificationsPending",
+            "MinDaysUntilEmpty",
+        )
+    } | {
+        Metric("CreditMonitor", "CreditsRemaining", (("Account", account),))
+        for account in ("fullenrich", "lemlist")
+    }
 
 
 def test_alarms_watch_metrics_the_function_emits(

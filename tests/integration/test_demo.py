@@ -21,6 +21,7 @@ def test_demo_runs_end_to_end_and_shows_metrics_and_the_alert() -> None:
     assert completed.returncode == 0, completed.stdout + completed.stderr
     out = completed.stdout
     assert "lemlist     CreditsRemaining=42" in out
+    assert "AccountsChecked=2  AccountsFailing=1  AccountsLow=1" in out
     assert "Subject: [credit-monitor] lemlist credits below warning: 42 left" in out
     assert "Subject: [credit-monitor] Reminder: lemlist still below warning, 42 left" in out
     assert "Subject: [credit-monitor] lemlist credits recovered: 5,000" in out

@@ -21,7 +21,11 @@ def test_both_healthy_records_balances_and_sends_nothing(
 
     assert run.error is None
     assert run.metric("CreditsRemaining") == {"fullenrich": 5000, "lemlist": 800}
-    assert run.metric("CheckFailed") == {"fullenrich": 0, "lemlist": 0}
+    assert run.check_failed() == {"fullenrich": 0, "lemlist": 0}
+    assert run.aggregate("AccountsChecked") == 2
+    assert run.aggregate("AccountsFailing") == 0
+    assert run.aggregate("AccountsLow") == 0
+    assert run.aggregate("NotificationsPending") == 0
     assert stack.inbox.messages() == []
     summary = run.summary()
     assert summary["fullenrich"]["status"] == "OK"
@@ -32,14 +36,35 @@ def test_both_healthy_records_balances_and_sends_nothing(
     assert fullenrich_api.credit_requests[0].headers["user-agent"].startswith("credit-monitor/")
 
 
-def test_metrics_have_exactly_the_provider_dimension_in_the_namespace(invoke: Invoke) -> None:
+def test_metrics_are_aggregates_without_dimensions_and_one_balance_per_account(invoke: Invoke) -> None:
     run = invoke()
 
-    for doc in run.emf:
-        [directive] = doc["_aws"]["CloudWatchMetrics"]
-        assert directive["Namespace"] == "CreditMonitor"
-        assert directive["Dimensions"] == [["Provider"]]
-        assert {m["Unit"] for m in directive["Metrics"]} == {"Count"}
+    [aggregates, *balances] = [doc["_aws"]["CloudWatchMetrics"] for doc in run.emf]
+    assert aggregates == [
+        {
+            "Namespace": "CreditMonitor",
+            "Dimensions": [[]],
+            "Metrics": [
+                {"Name": name, "Unit": "Count"}
+                for name in (
+                    "AccountsChecked",
+                    "AccountsFailing",
+                    "AccountsLow",
+                    "AccountsCritical",
+                    "NotificationsPending",
+                )
+            ],
+        }
+    ]
+    assert balances == 2 * [
+        [
+            {
+                "Namespace": "CreditMonitor",
+                "Dimensions": [["Account"]],
+                "Metrics": [{"Name": "CreditsRemaining", "Unit": "Count"}],
+            }
+        ]
+    ]
 
 
 def test_one_below_threshold_sends_one_alert_naming_provider_balance_and_threshold(
@@ -50,6 +75,8 @@ def test_one_below_threshold_sends_one_alert_naming_provider_balance_and_thresho
     run = invoke()
 
     assert run.error is None
+    assert run.aggregate("AccountsLow") == 1
+    assert run.aggregate("AccountsCritical") == 0
     [message] = stack.inbox.messages()
     assert message["MessageAttributes"]["provider"]["Value"] == "lemlist"
     assert message["MessageAttributes"]["kind"]["Value"] == "LOW"
@@ -89,7 +116,7 @@ def test_rate_limited_beyond_the_deadline_fails_that_check_only(
 
     run = invoke()
 
-    assert run.metric("CheckFailed") == {"fullenrich": 1, "lemlist": 0}
+    assert run.check_failed() == {"fullenrich": 1, "lemlist": 0}
     assert "fullenrich" not in run.metric("CreditsRemaining")
     assert run.summary()["fullenrich"]["failure"] == "rate_limited"
     assert len(fullenrich_api.credit_requests) == 2
@@ -123,7 +150,9 @@ def test_server_that_never_answers_fails_within_the_deadline_and_spares_the_othe
     run = invoke()
 
     assert run.error is None
-    assert run.metric("CheckFailed") == {"fullenrich": 1, "lemlist": 0}
+    assert run.check_failed() == {"fullenrich": 1, "lemlist": 0}
+    assert run.aggregate("AccountsFailing") == 1
+    assert run.aggregate("AccountsChecked") == 2
     assert run.metric("CreditsRemaining") == {"lemlist": 800}
     assert run.summary()["fullenrich"]["failure"] == "timeout"
 
@@ -159,7 +188,7 @@ def test_schema_violations_fail_the_check_with_the_reason(
     run = invoke()
 
     assert reason in run.summary()["fullenrich"]["reason"]
-    assert run.metric("CheckFailed")["fullenrich"] == 1
+    assert run.check_failed()["fullenrich"] == 1
     error_lines = [log for log in run.logs if log["level"] == "ERROR"]
     assert any(reason in line["message"] for line in error_lines)
 
@@ -184,14 +213,14 @@ def test_wrong_key_fails_with_the_providers_error_after_one_secret_reread(
     summary = run.summary()["lemlist"]
     assert summary["failure"] == "auth"
     assert "The authentication you supplied is incorrect" in summary["reason"]
-    assert run.metric("CheckFailed") == {"fullenrich": 0, "lemlist": 1}
+    assert run.check_failed() == {"fullenrich": 0, "lemlist": 1}
     assert len(lemlist_api.credit_requests) == 1  # the re-read found the same key: no second try
 
 
 def test_rotated_key_is_picked_up_by_a_forced_reread_after_401(
     invoke: Invoke, stack: Stack, lemlist_api: ApiSimulator
 ) -> None:
-    assert invoke().metric("CheckFailed")["lemlist"] == 0  # warm: the old key is now cached
+    assert invoke().check_failed()["lemlist"] == 0  # warm: the old key is now cached
     rotated = json.dumps({"fullenrich": FULLENRICH_KEY, "lemlist": "lm_rotated_93b1c"})
     stack.secrets.put_secret_value(SecretId=stack.secret_id, SecretString=rotated)
     lemlist_api.valid_keys = {"lm_rotated_93b1c"}
@@ -206,7 +235,7 @@ def test_rotated_key_is_picked_up_by_a_forced_reread_after_401(
 def test_key_missing_from_secret_fails_that_provider_only(invoke: Invoke, lemlist_api: ApiSimulator) -> None:
     run = invoke()
 
-    assert run.metric("CheckFailed") == {"fullenrich": 0, "lemlist": 1}
+    assert run.check_failed() == {"fullenrich": 0, "lemlist": 1}
     assert "no API key for 'lemlist'" in run.summary()["lemlist"]["reason"]
     assert lemlist_api.requests == []
 
@@ -215,7 +244,8 @@ def test_key_missing_from_secret_fails_that_provider_only(invoke: Invoke, lemlis
 def test_secret_that_is_not_json_fails_both_checks_without_echoing_it(invoke: Invoke) -> None:
     run = invoke()
 
-    assert run.metric("CheckFailed") == {"fullenrich": 1, "lemlist": 1}
+    assert run.check_failed() == {"fullenrich": 1, "lemlist": 1}
+    assert run.aggregate("AccountsFailing") == 2
     assert run.metric("CreditsRemaining") == {}
     reason = run.summary()["lemlist"]["reason"]
     assert "secret is not JSON" in reason
@@ -226,7 +256,7 @@ def test_secret_that_is_not_json_fails_both_checks_without_echoing_it(invoke: In
 def test_missing_secret_fails_both_checks_visibly(invoke: Invoke) -> None:
     run = invoke()
 
-    assert run.metric("CheckFailed") == {"fullenrich": 1, "lemlist": 1}
+    assert run.check_failed() == {"fullenrich": 1, "lemlist": 1}
     assert run.summary()["fullenrich"]["failure"] == "secret"
 
 
@@ -246,7 +276,7 @@ def test_untrusted_certificate_is_refused_before_any_request(
 
     run = invoke()
 
-    assert run.metric("CheckFailed") == {"fullenrich": 1, "lemlist": 1}
+    assert run.check_failed() == {"fullenrich": 1, "lemlist": 1}
     assert run.summary()["fullenrich"]["failure"] == "tls"
     assert fullenrich_api.requests == []
     assert lemlist_api.requests == []
@@ -258,11 +288,11 @@ def test_warm_invocations_read_the_secret_once(invoke: Invoke, stack: Stack) -> 
     invoke()
     run = invoke()
 
-    assert run.metric("CheckFailed") == {"fullenrich": 0, "lemlist": 0}
+    assert run.check_failed() == {"fullenrich": 0, "lemlist": 0}
     # moto records nothing per call, so count through the secret's LastAccessedDate is too coarse;
     # instead, delete the secret: a warm invocation that still succeeds never went back to it.
     stack.secrets.delete_secret(SecretId=stack.secret_id, ForceDeleteWithoutRecovery=True)
-    assert invoke().metric("CheckFailed") == {"fullenrich": 0, "lemlist": 0}
+    assert invoke().check_failed() == {"fullenrich": 0, "lemlist": 0}
 
 
 def test_unpublishable_alert_fails_the_invocation_after_metrics_and_is_sent_by_the_retry(
@@ -276,6 +306,7 @@ def test_unpublishable_alert_fails_the_invocation_after_metrics_and_is_sent_by_t
     assert isinstance(run.error, DeliveryError)
     assert "lemlist" in str(run.error)
     assert run.metric("CreditsRemaining")["lemlist"] == 1  # flushed before the failure
+    assert run.aggregate("NotificationsPending") == 1
     assert run.summary()["lemlist"]["status"] == "LOW"
     # The LOW stayed pending in the outbox: Lambda's retry sends it, nothing is lost.
     stack.subscribe_inbox()

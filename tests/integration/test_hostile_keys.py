@@ -36,7 +36,7 @@ def test_whitespace_around_a_key_is_stripped(
 ) -> None:
     run = invoke()
 
-    assert run.metric("CheckFailed") == {"fullenrich": 0, "lemlist": 0}
+    assert run.check_failed() == {"fullenrich": 0, "lemlist": 0}
     assert fullenrich_api.credit_requests[0].headers["authorization"] == f"Bearer {FULLENRICH_KEY}"
     assert (
         lemlist_api.credit_requests[0].headers["authorization"]
@@ -86,7 +86,7 @@ def test_a_key_with_a_stray_character_inside_fails_its_check_only_and_is_never_s
 def test_a_rotated_key_with_a_line_break_is_reported_as_such_after_a_401(
     invoke: Invoke, stack: Stack, lemlist_api: ApiSimulator
 ) -> None:
-    assert invoke().metric("CheckFailed")["lemlist"] == 0  # warm: the old key is now cached
+    assert invoke().check_failed()["lemlist"] == 0  # warm: the old key is now cached
     rotated = json.dumps({"fullenrich": FULLENRICH_KEY, "lemlist": KEY_WITH_LINE_BREAK})
     stack.secrets.put_secret_value(SecretId=stack.secret_id, SecretString=rotated)
     lemlist_api.valid_keys = {"lm_revoked_the_old_one"}

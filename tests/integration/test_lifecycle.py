@@ -73,7 +73,7 @@ def test_top_up_recovers_and_starts_a_new_forecast_segment(
     # LOW at once; RUNNING OUT when the forecast appears (1.75 days: more urgent news); RECOVERED.
     assert sent(stack) == ["LOW/WARNING", "RUNNING OUT/WARNING", "RECOVERED/WARNING"]
     assert run.summary()["lemlist"]["forecast"] == "not enough history for a forecast yet"
-    assert "lemlist" not in run.metric("DaysUntilEmpty")
+    assert run.aggregate("MinDaysUntilEmpty") is None  # FullEnrich is flat: no forecast anywhere
     assert "  Balance:       5,000 credits" in stack.inbox.messages()[-1]["Message"]
 
 
@@ -99,7 +99,8 @@ def test_one_two_three_failed_checks_then_success(
     for _ in range(3):
         clock.advance(1)
         run = invoke(clock)
-        assert run.metric("CheckFailed")["lemlist"] == 1
+        assert run.check_failed()["lemlist"] == 1
+        assert run.aggregate("AccountsFailing") == 1
         after_failures.append(sent(stack))
     lemlist_api.valid_keys = {LEMLIST_KEY}
     clock.advance(1)
@@ -119,7 +120,7 @@ def test_history_too_short_is_reported_as_such(invoke: Invoke, lemlist_api: ApiS
         clock.advance(12)
 
     assert run.summary()["lemlist"]["forecast"] == "not enough history for a forecast yet"
-    assert run.metric("DaysUntilEmpty") == {}
+    assert run.aggregate("MinDaysUntilEmpty") is None
 
 
 def test_two_overlapping_invocations_send_one_notification(

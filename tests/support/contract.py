@@ -47,27 +47,103 @@ def emitted_metrics(emf_documents: Iterable[Mapping[str, Any]]) -> set[Metric]:
     return metrics
 
 
+def describe(emitted: set[Metric]) -> str:
+    """What the function emits, for a drift message: dimensionless metrics by name, per-account ones
+    grouped (200 accounts must not make a 200-line message)."""
+    groups: dict[tuple[str, str, tuple[str, ...]], int] = {}
+    for metric in emitted:
+        key = (metric.namespace, metric.name, tuple(name for name, _ in metric.dimensions))
+        groups[key] = groups.get(key, 0) + 1
+    shown = []
+    for (namespace, name, dimensions), count in sorted(groups.items()):
+        where = (
+            f"{', '.join(dimensions)}: {count} value{'s' if count != 1 else ''}"
+            if dimensions
+            else "no dimensions"
+        )
+        shown.append(f"{namespace}/{name} [{where}]")
+    return "; ".join(shown)
+
+
 def _resources(template: Mapping[str, Any], kind: str) -> Iterator[tuple[str, dict[str, Any]]]:
     for logical_id, resource in template["Resources"].items():
         if resource["Type"] == kind:
             yield logical_id, resource
 
 
+@dataclass(frozen=True)
+class Search:
+    """A dashboard SEARCH('{Namespace,Dim,...} MetricName="..." Dim="..."', stat, period): it plots
+    every metric in the namespace with exactly the schema's dimension names and the given terms."""
+
+    namespace: str
+    name: str
+    dimension_names: frozenset[str]
+    pinned: tuple[tuple[str, str], ...] = ()
+
+    def matches(self, metric: Metric) -> bool:
+        dims = dict(metric.dimensions)
+        return (
+            metric.namespace == self.namespace
+            and metric.name == self.name
+            and set(dims) == self.dimension_names
+            and all(dims[key] == value for key, value in self.pinned)
+        )
+
+    def __str__(self) -> str:
+        schema = ",".join([self.namespace, *sorted(self.dimension_names)])
+        pins = "".join(f' {key}="{value}"' for key, value in self.pinned)
+        return f'SEARCH {{{schema}}} MetricName="{self.name}"{pins}'
+
+
+_SEARCH = re.compile(r"SEARCH\(\s*'(?P<query>[^']*)'\s*,\s*'(?P<stat>[A-Za-z0-9.%]+)'\s*(?:,\s*\d+\s*)?\)")
+_SCHEMA = re.compile(r"^\s*\{(?P<schema>[^}]*)\}(?P<terms>.*)$")
+_TERM = re.compile(r'(?P<key>[A-Za-z0-9_.-]+)\s*=\s*"(?P<value>[^"]*)"')
+
+
+def parse_search(expression: str) -> Search | str:
+    """The Search in a metric-math expression, or a sentence saying why it cannot be checked."""
+    found = _SEARCH.fullmatch(expression.strip())
+    if found is None:
+        return f"{expression!r} is not a single SEARCH('{{schema}} terms', 'stat', period)"
+    schema = _SCHEMA.match(found["query"])
+    if schema is None:
+        return f"{expression!r} has no {{Namespace,Dimension,...}} schema, so it may match any metric"
+    namespace, *dimensions = [part.strip().strip('"') for part in schema["schema"].split(",")]
+    terms = {match["key"]: match["value"] for match in _TERM.finditer(schema["terms"])}
+    if _TERM.sub("", schema["terms"]).strip():
+        return f'{expression!r} has search terms other than Name="value"'
+    name = terms.pop("MetricName", None)
+    if name is None:
+        return f"{expression!r} names no MetricName, so it plots whatever shares the schema"
+    unknown = sorted(set(terms) - set(dimensions))
+    if unknown:
+        return f"{expression!r} filters on {', '.join(unknown)}, which is not in its schema"
+    return Search(namespace, name, frozenset(dimensions), tuple(sorted(terms.items())))
+
+
+def alarm_metrics(deployment: Deployment) -> list[tuple[str, Metric]]:
+    """(logical id, the metric it watches) for every metric alarm."""
+    watched = []
+    for logical_id, alarm in _resources(deployment.template, "AWS::CloudWatch::Alarm"):
+        props = deployment.resolve(alarm["Properties"])
+        dims = tuple(sorted((d["Name"], str(d["Value"])) for d in props.get("Dimensions", [])))
+        watched.append((logical_id, Metric(props["Namespace"], props["MetricName"], dims)))
+    return watched
+
+
 def alarm_drift(deployment: Deployment, emitted: set[Metric]) -> list[str]:
     template = deployment.template
     drift = []
     function_name = deployment.ref(FUNCTION)
-    for logical_id, alarm in _resources(template, "AWS::CloudWatch::Alarm"):
-        props = deployment.resolve(alarm["Properties"])
-        dims = tuple(sorted((d["Name"], str(d["Value"])) for d in props.get("Dimensions", [])))
-        watched = Metric(props["Namespace"], props["MetricName"], dims)
-        if props["Namespace"] == "AWS/Lambda":  # emitted by Lambda itself: it must be about our function
-            if dict(dims).get("FunctionName") != function_name:
+    for logical_id, watched in alarm_metrics(deployment):
+        if watched.namespace == "AWS/Lambda":  # emitted by Lambda itself: it must be about our function
+            if dict(watched.dimensions).get("FunctionName") != function_name:
                 drift.append(f"alarm {logical_id} watches {watched}, not this stack's function")
         elif watched not in emitted:
             drift.append(
                 f"alarm {logical_id} watches {watched}, which the function never emits "
-                f"(it emits: {'; '.join(str(m) for m in sorted(emitted))})"
+                f"(it emits: {describe(emitted)})"
             )
     alarms = {logical_id for logical_id, _ in _resources(template, "AWS::CloudWatch::Alarm")}
     for logical_id, composite in _resources(template, "AWS::CloudWatch::CompositeAlarm"):
@@ -80,6 +156,44 @@ def alarm_drift(deployment: Deployment, emitted: set[Metric]) -> list[str]:
     return drift
 
 
+@dataclass(frozen=True)
+class Plotted:
+    dashboard: str
+    widget: str
+    watched: Metric | Search | str
+    """A metric, a SEARCH, or why the row cannot be checked."""
+
+
+def dashboard_widgets(deployment: Deployment) -> Iterator[tuple[str, dict[str, Any]]]:
+    for logical_id, dashboard in _resources(deployment.template, "AWS::CloudWatch::Dashboard"):
+        body = json.loads(deployment.resolve(dashboard["Properties"]["DashboardBody"]))
+        for widget in body["widgets"]:
+            yield logical_id, widget
+
+
+def dashboard_metrics(deployment: Deployment) -> list[Plotted]:
+    """Every metric row of every widget: a metric, a SEARCH, or why the contract cannot read it.
+    Metric math over other rows' ids (no SEARCH in it) plots nothing of its own and is skipped."""
+    plotted = []
+    for logical_id, widget in dashboard_widgets(deployment):
+        title = widget["properties"].get("title", "untitled")
+        for row in widget["properties"].get("metrics", []):
+            plain = [item for item in row if not isinstance(item, dict)]
+            options = next((item for item in row if isinstance(item, dict)), {})
+            watched: Metric | Search | str
+            if not plain and "expression" in options:
+                if "SEARCH" not in options["expression"]:
+                    continue
+                watched = parse_search(options["expression"])
+            elif len(plain) >= 2 and len(plain) % 2 == 0 and "..." not in plain and "." not in plain:
+                ns, name, pairs = plain[0], plain[1], plain[2:]
+                watched = Metric(ns, name, tuple(sorted(zip(pairs[::2], pairs[1::2], strict=True))))
+            else:
+                watched = f"row {row} (shorthand or malformed)"
+            plotted.append(Plotted(logical_id, title, watched))
+    return plotted
+
+
 def dashboard_drift(deployment: Deployment, emitted: set[Metric], namespace: str) -> list[str]:
     template = deployment.template
     drift = []
@@ -88,27 +202,30 @@ def dashboard_drift(deployment: Deployment, emitted: set[Metric], namespace: str
     alarm_arns |= {
         deployment.get_att(a, "Arn") for a, _ in _resources(template, "AWS::CloudWatch::CompositeAlarm")
     }
-    for logical_id, dashboard in _resources(template, "AWS::CloudWatch::Dashboard"):
-        body = json.loads(deployment.resolve(dashboard["Properties"]["DashboardBody"]))
-        for widget in body["widgets"]:
-            props = widget["properties"]
-            title = props.get("title", "untitled")
-            for row in props.get("metrics", []):
-                plain = [item for item in row if not isinstance(item, dict)]
-                ns, name, pairs = plain[0], plain[1], plain[2:]
-                dims = tuple(sorted(zip(pairs[::2], pairs[1::2], strict=True)))
-                metric = Metric(ns, name, dims)
-                if ns == namespace and metric not in emitted:
-                    drift.append(f"dashboard {logical_id} widget '{title}' plots {metric}, never emitted")
-                if ns == "AWS/Lambda" and dict(dims).get("FunctionName") != function_name:
-                    drift.append(
-                        f"dashboard {logical_id} widget '{title}' plots {metric}, not this stack's function"
-                    )
-            for arn in props.get("alarms", []):
-                if arn not in alarm_arns:
-                    drift.append(
-                        f"dashboard {logical_id} widget '{title}' shows alarm {arn}, not in the template"
-                    )
+    for row in dashboard_metrics(deployment):
+        where = f"dashboard {row.dashboard} widget '{row.widget}'"
+        metric = row.watched
+        if isinstance(metric, str):
+            drift.append(f"{where} plots {metric}, which the contract cannot check")
+        elif isinstance(metric, Search):
+            if not any(metric.matches(m) for m in emitted):
+                drift.append(
+                    f"{where} searches {metric}, which matches nothing the function emits "
+                    f"(it emits: {describe(emitted)})"
+                )
+        elif metric.namespace == namespace and metric not in emitted:
+            drift.append(f"{where} plots {metric}, never emitted")
+        elif (
+            metric.namespace == "AWS/Lambda" and dict(metric.dimensions).get("FunctionName") != function_name
+        ):
+            drift.append(f"{where} plots {metric}, not this stack's function")
+    for logical_id, widget in dashboard_widgets(deployment):
+        title = widget["properties"].get("title", "untitled")
+        for arn in widget["properties"].get("alarms", []):
+            if arn not in alarm_arns:
+                drift.append(
+                    f"dashboard {logical_id} widget '{title}' shows alarm {arn}, not in the template"
+                )
     return drift
 
 

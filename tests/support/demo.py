@@ -24,12 +24,15 @@ def heading(text: str) -> None:
 
 
 def show(run: Invocation) -> None:
-    print("Metrics (CloudWatch EMF, namespace CreditMonitor, dimension Provider):")
-    balances, failures = run.metric("CreditsRemaining"), run.metric("CheckFailed")
+    print("Metrics (CloudWatch EMF, namespace CreditMonitor): per account, dimension Account:")
+    balances = run.metric("CreditsRemaining")
     for provider in ("fullenrich", "lemlist"):
         balance = balances.get(provider)
         shown = f"{balance:,.0f}" if balance is not None else "(none: a failed check emits no balance)"
-        print(f"  {provider:<11} CreditsRemaining={shown:<10}  CheckFailed={failures[provider]:.0f}")
+        print(f"  {provider:<11} CreditsRemaining={shown}")
+    totals = ("AccountsChecked", "AccountsFailing", "AccountsLow", "AccountsCritical", "NotificationsPending")
+    shown_totals = [f"{name}={run.aggregate(name):.0f}" for name in totals if run.aggregate(name) is not None]
+    print("  and for the whole run, no dimensions: " + "  ".join(shown_totals))
     print("Summary log line:")
     for provider, entry in run.summary().items():
         detail = (
@@ -60,8 +63,9 @@ def main() -> int:
         first = invoke_handler(clock=clock)
         show(first)
         seen = show_notifications(stack, 0)
-        print("One raw EMF line as CloudWatch Logs receives it (it becomes the metric, no API call):")
-        print("  " + json.dumps(first.emf[1], separators=(",", ":")))
+        print("Raw EMF lines as CloudWatch Logs receives them (they become the metrics, no API call):")
+        for document in first.emf[:2]:
+            print("  " + json.dumps(document, separators=(",", ":")))
 
         heading("2. An hour later: FullEnrich stops answering, lemlist rate-limits once (Retry-After: 1)")
         clock.advance(1)
@@ -69,7 +73,9 @@ def main() -> int:
         lemlist.then(Reply(429, "Too many requests", {"Retry-After": "1", "Content-Type": "text/plain"}))
         second = invoke_handler(clock=clock)
         show(second)
-        print("  FullEnrich's failure is a metric and a log line; lemlist was still checked and reported.")
+        print(
+            "  FullEnrich's failure counts in AccountsFailing and is a log line; lemlist was still checked."
+        )
         print("  One failed check is not news: CHECK FAILING is sent after 3 in a row.")
         seen = show_notifications(stack, seen)
 

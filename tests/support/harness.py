@@ -56,14 +56,30 @@ class Invocation:
         return [doc for doc in self.documents if "_aws" not in doc and "level" in doc]
 
     def metric(self, name: str) -> dict[str, float]:
-        """{provider: value} for one metric name, from the EMF documents."""
+        """{account: value} for one per-account metric (dimension Account), from the EMF documents."""
         values = {}
         for doc in self.emf:
             declared = {m["Name"] for d in doc["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]}
-            if name in declared:
+            if name in declared and "Account" in doc:
                 value = doc[name]
-                [values[doc["Provider"]]] = value if isinstance(value, list) else [value]
+                [values[doc["Account"]]] = value if isinstance(value, list) else [value]
         return values
+
+    def aggregate(self, name: str) -> float | None:
+        """One no-dimension metric of the run (AccountsFailing, MinDaysUntilEmpty, ...); None when omitted."""
+        found = [
+            doc[name]
+            for doc in self.emf
+            if doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [[]] and name in doc
+        ]
+        if not found:
+            return None
+        [[value]] = found
+        return float(value)
+
+    def check_failed(self) -> dict[str, int]:
+        """{account: 1 if its check failed else 0}, from the summary log line (no longer a metric)."""
+        return {name: int(entry["status"] == "FAILED") for name, entry in self.summary().items()}
 
     def summary(self) -> dict[str, Any]:
         [line] = [log for log in self.logs if log.get("message") == "credit check finished"]

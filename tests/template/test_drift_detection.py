@@ -32,12 +32,22 @@ CALLS = {
 }
 
 
-def emitted(name: str = "CreditsRemaining") -> set[Metric]:
+AGGREGATES = (
+    "AccountsChecked",
+    "AccountsFailing",
+    "AccountsLow",
+    "AccountsCritical",
+    "NotificationsPending",
+    "MinDaysUntilEmpty",
+)
+
+
+def emitted(balance: str = "CreditsRemaining", renamed: tuple[str, str] = ("", "")) -> set[Metric]:
     """What the code emits (established for real by tests/integration/test_contract.py)."""
-    return {
-        Metric("CreditMonitor", metric, (("Provider", provider),))
-        for metric in (name, "CheckFailed", "DaysUntilEmpty")
-        for provider in ("fullenrich", "lemlist")
+    old, new = renamed
+    aggregates = {Metric("CreditMonitor", new if name == old else name, ()) for name in AGGREGATES}
+    return aggregates | {
+        Metric("CreditMonitor", balance, (("Account", account),)) for account in ("fullenrich", "lemlist")
     }
 
 
@@ -65,29 +75,82 @@ def test_the_unchanged_template_has_no_drift() -> None:
     assert wiring_drift(d.template) == []
 
 
-def test_metric_renamed_in_the_code_is_caught_by_alarms_and_dashboard() -> None:
+def test_aggregate_renamed_in_the_code_is_caught_by_its_alarm_and_widget() -> None:
     d = deployment()
-    drift = alarm_drift(d, emitted(name="CreditsLeft"))
+    code = emitted(renamed=("AccountsLow", "LowAccounts"))
+    drift = alarm_drift(d, code)
+    assert len(drift) == 1
+    assert drift[0].startswith("alarm LowBalanceAlarm watches CreditMonitor/AccountsLow [no dimensions]")
+    assert "which the function never emits" in drift[0]
+    assert dashboard_drift(d, code, "CreditMonitor") == [
+        "dashboard CreditMonitorDashboard widget 'Accounts low, critical and failing' plots "
+        "CreditMonitor/AccountsLow [no dimensions], never emitted"
+    ]
+
+
+def test_balance_renamed_in_the_code_is_caught_by_the_search_widget() -> None:
+    [line] = dashboard_drift(deployment(), emitted(balance="CreditsLeft"), "CreditMonitor")
+    assert line.startswith(
+        "dashboard CreditMonitorDashboard widget 'Credits remaining, per account' searches "
+        'SEARCH {CreditMonitor,Account} MetricName="CreditsRemaining", which matches nothing the function'
+    )
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            "{CreditMonitor,Account}",
+            "{CreditMonitor,Provider}",
+            'SEARCH {CreditMonitor,Provider} MetricName="CreditsRemaining", which matches nothing',
+        ),
+        (
+            "{CreditMonitor,Account}",
+            "{CreditMonitor}",
+            'SEARCH {CreditMonitor} MetricName="CreditsRemaining", which matches nothing',
+        ),
+        (
+            'MetricName=\\"CreditsRemaining\\"',
+            'MetricName=\\"CreditRemaining\\"',
+            'MetricName="CreditRemaining", which matches nothing',
+        ),
+        ('MetricName=\\"CreditsRemaining\\"', "CreditsRemaining", "has search terms other than"),
+        (' MetricName=\\"CreditsRemaining\\"', "", "names no MetricName"),
+        (
+            'MetricName=\\"CreditsRemaining\\"',
+            'MetricName=\\"CreditsRemaining\\" Provider=\\"lemlist\\"',
+            "filters on Provider, which is not in its schema",
+        ),
+    ],
+)
+def test_search_widget_that_cannot_match_what_the_code_emits_is_caught(
+    old: str, new: str, expected: str
+) -> None:
+    [line] = dashboard_drift(deployment(old, new), emitted(), "CreditMonitor")
+    assert line.startswith("dashboard CreditMonitorDashboard widget 'Credits remaining, per account' ")
+    assert expected in line
+
+
+def test_alarm_pinned_to_one_account_with_a_dimension_the_code_does_not_emit_is_caught() -> None:
+    d = deployment(
+        "      MetricName: AccountsLow\n",
+        "      MetricName: AccountsLow\n      Dimensions: [{Name: Provider, Value: lemlist}]\n",
+    )
     assert any(
         line.startswith(
-            "alarm FullenrichLowBalanceAlarm watches CreditMonitor/CreditsRemaining [Provider=fullenrich]"
+            "alarm LowBalanceAlarm watches CreditMonitor/AccountsLow [Provider=lemlist], which the function"
+            " never emits"
         )
-        and "never emits" in line
-        for line in drift
-    )
-    assert any(
-        "widget 'lemlist credits' plots CreditMonitor/CreditsRemaining" in line
-        for line in dashboard_drift(d, emitted(name="CreditsLeft"), "CreditMonitor")
+        for line in alarm_drift(d, emitted())
     )
 
 
-def test_alarm_dimension_typo_is_caught() -> None:
-    d = deployment(
-        "Dimensions: [{Name: Provider, Value: lemlist}]", "Dimensions: [{Name: provider, Value: lemlist}]"
-    )
-    assert any(
-        "[provider=lemlist], which the function never emits" in line for line in alarm_drift(d, emitted())
-    )
+def test_composite_alarm_on_a_removed_alarm_is_caught() -> None:
+    d = deployment('ALARM("${SilentAlarm}")', 'ALARM("FullenrichSilentAlarm")')
+    assert alarm_drift(d, emitted()) == [
+        "composite alarm MonitorNotReportingAlarm refers to FullenrichSilentAlarm,"
+        " which is not an alarm in the template"
+    ]
 
 
 def test_dropped_policy_statement_is_caught() -> None:
@@ -177,3 +240,12 @@ def test_lambda_alarm_on_another_function_is_caught() -> None:
         "alarm FunctionErrorsAlarm watches AWS/Lambda/Errors [FunctionName=some-other-function], "
         "not this stack's function"
     ) in alarm_drift(d, emitted())
+
+
+def test_drift_message_stays_short_with_hundreds_of_accounts() -> None:
+    code = {m for m in emitted(balance="CreditsLeft") if not m.dimensions} | {
+        Metric("CreditMonitor", "CreditsLeft", (("Account", f"client-{n:03}"),)) for n in range(500)
+    }
+    [line] = dashboard_drift(deployment(), code, "CreditMonitor")
+    assert "CreditMonitor/CreditsLeft [Account: 500 values]" in line
+    assert "client-" not in line

@@ -1,39 +1,101 @@
-"""CloudWatch metrics as EMF log lines through Powertools: no PutMetricData calls, no extra cost per call."""
+"""CloudWatch metrics as EMF log lines through Powertools: no PutMetricData calls, no extra cost per call.
+
+CloudWatch bills every metric name x dimension combination ($0.30 a month each), so the cost must not
+grow with the number of accounts except where a user asks for it. Every run emits one document of
+aggregates with no dimensions at all (six metrics whatever the number of accounts: the alarms and the
+dashboard watch these), and one document per account holding only its `CreditsRemaining`, for the
+accounts that keep `balance_metric` on. Failures, levels and forecasts per account are in the summary
+log line and the notifications, where they cost nothing.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
-from credit_monitor.service import RunReport
+from credit_monitor.alerting import Level
+from credit_monitor.service import AccountReport, RunReport
 
-PROVIDER_DIMENSION = "Provider"
+ACCOUNT_DIMENSION = "Account"
+
 CREDITS_REMAINING = "CreditsRemaining"
-CHECK_FAILED = "CheckFailed"
-DAYS_UNTIL_EMPTY = "DaysUntilEmpty"
+"""Per account, dimension set exactly {Account}: the balance after a successful check."""
+
+ACCOUNTS_CHECKED = "AccountsChecked"
+ACCOUNTS_FAILING = "AccountsFailing"
+ACCOUNTS_LOW = "AccountsLow"
+ACCOUNTS_CRITICAL = "AccountsCritical"
 NOTIFICATIONS_PENDING = "NotificationsPending"
+MIN_DAYS_UNTIL_EMPTY = "MinDaysUntilEmpty"
+AGGREGATES = (
+    ACCOUNTS_CHECKED,
+    ACCOUNTS_FAILING,
+    ACCOUNTS_LOW,
+    ACCOUNTS_CRITICAL,
+    NOTIFICATIONS_PENDING,
+    MIN_DAYS_UNTIL_EMPTY,
+)
+"""No dimensions: one metric each per stack, however many accounts there are."""
 
 
 def emit_check_metrics(namespace: str, report: RunReport) -> None:
-    """One EMF document per provider, dimension set exactly {Provider} so alarms can match it.
+    """The aggregates document first (the heartbeat), then one `CreditsRemaining` document per account.
 
-    A failed check emits CheckFailed=1 and no CreditsRemaining at all: never a zero, never a
-    stale number, so an alarm on the balance cannot be fooled by an outage. DaysUntilEmpty is
-    emitted only when the forecast defines it: "not enough history" is not a number.
-    NotificationsPending counts what SNS has not accepted yet (emitted when the state is known).
+    A failed check emits no `CreditsRemaining` at all: never a zero, never a stale number, so a graph
+    or a user's alarm on the balance cannot be fooled by an outage; it counts in `AccountsFailing`.
+    `NotificationsPending` and `MinDaysUntilEmpty` are omitted when no account knows them: an
+    unreadable state is not "0 pending", and "not enough history" is not a number of days.
     """
+    _flush(namespace, {}, _aggregates(report.accounts))
     for item in report.accounts:
-        result = item.result
-        # service="" keeps Powertools from adding a `service` dimension the alarms would not match.
-        metrics = EphemeralMetrics(namespace=namespace, service="")
-        metrics.add_dimension(name=PROVIDER_DIMENSION, value=result.account)
-        metrics.add_metric(name=CHECK_FAILED, unit=MetricUnit.Count, value=1 if result.failed else 0)
-        if result.balance is not None:
-            metrics.add_metric(name=CREDITS_REMAINING, unit=MetricUnit.Count, value=result.balance.credits)
-        outlook = item.forecast
-        if outlook is not None and outlook.days_left is not None:
-            metrics.add_metric(
-                name=DAYS_UNTIL_EMPTY, unit=MetricUnit.NoUnit, value=round(outlook.days_left, 2)
+        balance = item.result.balance
+        if balance is not None and item.account.balance_metric:
+            _flush(
+                namespace,
+                {ACCOUNT_DIMENSION: item.account.id},
+                [(CREDITS_REMAINING, MetricUnit.Count, balance.credits)],
             )
-        if item.pending is not None:
-            metrics.add_metric(name=NOTIFICATIONS_PENDING, unit=MetricUnit.Count, value=item.pending)
-        metrics.flush_metrics()
+
+
+def level_of(item: AccountReport) -> Level | None:
+    """The level the alert state decided; when the state was unreadable, the balance's own level
+    (no recovery margin: there is no previous level to hold); None when nothing is known."""
+    if item.level is not None:
+        return item.level
+    balance = item.result.balance
+    return None if balance is None else item.account.levels.classify(balance.credits, Level.OK)
+
+
+def _aggregates(items: list[AccountReport]) -> list[tuple[str, MetricUnit, float]]:
+    levels = [level_of(item) for item in items]
+    metrics: list[tuple[str, MetricUnit, float]] = [
+        (ACCOUNTS_CHECKED, MetricUnit.Count, len(items)),
+        (ACCOUNTS_FAILING, MetricUnit.Count, sum(item.result.failed for item in items)),
+        (ACCOUNTS_LOW, MetricUnit.Count, sum(level in (Level.WARNING, Level.CRITICAL) for level in levels)),
+        (ACCOUNTS_CRITICAL, MetricUnit.Count, sum(level is Level.CRITICAL for level in levels)),
+    ]
+    pending = [item.pending for item in items if item.pending is not None]
+    if pending:
+        metrics.append((NOTIFICATIONS_PENDING, MetricUnit.Count, sum(pending)))
+    days = [
+        item.forecast.days_left
+        for item in items
+        if item.forecast is not None and item.forecast.days_left is not None
+    ]
+    if days:
+        metrics.append((MIN_DAYS_UNTIL_EMPTY, MetricUnit.NoUnit, round(min(days), 2)))
+    return metrics
+
+
+def _flush(
+    namespace: str, dimensions: dict[str, str], metrics: Iterable[tuple[str, MetricUnit, float]]
+) -> None:
+    """One EMF document. service="" keeps Powertools from adding a `service` dimension: the alarms
+    match exact dimension sets, and one more dimension would be one more billed metric."""
+    document = EphemeralMetrics(namespace=namespace, service="")
+    for name, value in dimensions.items():
+        document.add_dimension(name=name, value=value)
+    for name, unit, number in metrics:
+        document.add_metric(name=name, unit=unit, value=number)
+    document.flush_metrics()
