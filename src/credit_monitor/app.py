@@ -18,7 +18,7 @@ from credit_monitor.adapters.secrets import SecretsManagerKeySource
 from credit_monitor.adapters.state import DynamoStateStore
 from credit_monitor.budget import Budget
 from credit_monitor.config import LAMBDA_TIMEOUT_SECONDS, LambdaConfig, load_lambda_config
-from credit_monitor.service import DeliveryError, Ports, RunReport, StateError, run_once
+from credit_monitor.service import DeliveryError, Ports, StateError, run_once
 
 logger = Logger()
 
@@ -70,11 +70,15 @@ def handle(rt: Runtime, budget: Budget | None = None) -> dict[str, Any]:
         if item.result.error is not None:
             logger.error(
                 f"{item.name} check failed: {item.result.error.message}",
-                extra={"provider": item.name, "failure": item.result.error.kind.value},
+                extra={
+                    "account": item.name,
+                    "provider": item.account.provider.name,
+                    "failure": item.result.error.kind.value,
+                },
             )
     emit_check_metrics(rt.config.metrics_namespace, report)
-    summary = summarize(report)
-    logger.info("credit check finished", extra={"providers": summary})
+    summary = report.summary()
+    logger.info("credit check finished", extra={"accounts": summary})
     if report.sent:
         logger.info("notifications published", extra={"notifications": report.sent})
     problems = report.problems
@@ -83,29 +87,4 @@ def handle(rt: Runtime, budget: Budget | None = None) -> dict[str, Any]:
             logger.error(str(problem))
         failure = DeliveryError if all(isinstance(p, DeliveryError) for p in problems) else StateError
         raise failure("; ".join(str(problem) for problem in problems))
-    return {"providers": summary, "notifications": report.sent}
-
-
-def summarize(report: RunReport) -> dict[str, dict[str, object]]:
-    """The per-provider outcome for the one summary log line and the handler's return value."""
-    summary: dict[str, dict[str, object]] = {}
-    for item in report.accounts:
-        result = item.result
-        entry: dict[str, object] = {"status": result.status, "threshold": result.threshold}
-        if result.balance is not None:
-            entry["balance"] = result.balance.credits
-            if result.balance.breakdown:
-                entry["breakdown"] = dict(result.balance.breakdown)
-        if result.error is not None:
-            entry["failure"] = result.error.kind.value
-            entry["reason"] = result.error.message
-        if item.level is not None:
-            entry["level"] = item.level.name
-        if item.forecast is not None:
-            entry["forecast"] = item.forecast.describe()
-        if item.pending:
-            entry["pending_notifications"] = item.pending
-        if item.problems:
-            entry["problems"] = [str(problem) for problem in item.problems]
-        summary[item.name] = entry
-    return summary
+    return {"accounts": summary, "notifications": report.sent}

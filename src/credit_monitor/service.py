@@ -84,6 +84,30 @@ class AccountReport:
     def name(self) -> str:
         return self.account.id
 
+    def summary(self) -> dict[str, object]:
+        result = self.result
+        entry: dict[str, object] = {
+            "provider": self.account.provider.name,
+            "status": result.status,
+            "threshold": result.threshold,
+        }
+        if result.balance is not None:
+            entry["balance"] = result.balance.credits
+            if result.balance.breakdown:
+                entry["breakdown"] = dict(result.balance.breakdown)
+        if result.error is not None:
+            entry["failure"] = result.error.kind.value
+            entry["reason"] = result.error.message
+        if self.level is not None:
+            entry["level"] = self.level.name
+        if self.forecast is not None:
+            entry["forecast"] = self.forecast.describe()
+        if self.pending:
+            entry["pending_notifications"] = self.pending
+        if self.problems:
+            entry["problems"] = [str(problem) for problem in self.problems]
+        return entry
+
 
 @dataclass
 class RunReport:
@@ -100,6 +124,10 @@ class RunReport:
     @property
     def sent(self) -> list[str]:
         return [f"{report.name}: {kind}" for report in self.accounts for kind in report.sent]
+
+    def summary(self) -> dict[str, dict[str, object]]:
+        """Each account's outcome, for the one summary log line and the handler's return value."""
+        return {report.name: report.summary() for report in self.accounts}
 
 
 def run_once(

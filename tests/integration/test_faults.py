@@ -24,6 +24,7 @@ from tests.support.harness import REPO, Invoke, SimClock
 from tests.support.keys import LEMLIST_KEY
 from tests.support.simulators import ApiSimulator, Reply
 
+IN_FLIGHT_SECONDS = 1.0
 EXPECTED = Counter({("fullenrich", "LOW"): 1, ("lemlist", "CHECK RECOVERED"): 1, ("lemlist", "LOW"): 1})
 
 
@@ -93,6 +94,7 @@ def test_a_run_killed_between_any_two_steps_loses_nothing(
         check=False,
     )
     assert child.returncode == -9, f"the run was not killed after {kind} {after}: {child.stderr.decode()}"
+    time.sleep(IN_FLIGHT_SECONDS)  # a publish the dead process had sent may still be landing in moto
     by_killed_run = delivered(stack, before)
 
     clock.advance(1)

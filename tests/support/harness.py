@@ -83,8 +83,8 @@ class Invocation:
 
     def summary(self) -> dict[str, Any]:
         [line] = [log for log in self.logs if log.get("message") == "credit check finished"]
-        providers: dict[str, Any] = line["providers"]
-        return providers
+        accounts: dict[str, Any] = line["accounts"]
+        return accounts
 
 
 class SimClock:
