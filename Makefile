@@ -59,7 +59,7 @@ $(PY311_VENV)/.installed: pyproject.toml requirements-dev.txt src/requirements.t
 setup: $(BIN)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
 
 demo: $(BIN)/.installed
-	$(BIN)/python -m tests.support.demo
+	$(BIN)/python -m scripts.demo
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

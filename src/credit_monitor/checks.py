@@ -9,12 +9,11 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Protocol
 
-from credit_monitor.adapters.http import HttpClient, HttpReply
 from credit_monitor.bounded import Unfinished, run_until
 from credit_monitor.config import Account, CheckSettings
 from credit_monitor.keys import clean_key, redact
 from credit_monitor.model import Balance, CheckError, CheckResult, FailureKind, decode_json_object
-from credit_monitor.providers import Provider
+from credit_monitor.providers import HttpReply, Provider, Request, RetryPolicy
 from credit_monitor.ratelimit import RateLimiter
 
 DEADLINE_GRACE_SECONDS = 0.5
@@ -26,6 +25,14 @@ MIN_SECONDS_FOR_A_REQUEST = 1.0
 """A request paced by a rate limit starts only if this much of the deadline is left for it."""
 MIN_SECONDS_FOR_A_RETRY = 1.0
 """After a 401, re-read the secret and try the new key only if this much of the deadline is left."""
+
+
+class Http(Protocol):
+    """How a request is sent: urllib3 with retries, a size cap and the deadline (adapters/http.py)."""
+
+    def send(self, request: Request, policy: RetryPolicy, deadline: float) -> HttpReply:
+        """The reply, whatever its status; CheckError for a transport failure or a bad body."""
+        ...
 
 
 class KeySource(Protocol):
@@ -40,9 +47,7 @@ class KeySource(Protocol):
         ...
 
 
-def run_checks(
-    settings: CheckSettings, keys: KeySource, http: HttpClient, deadline: float
-) -> list[CheckResult]:
+def run_checks(settings: CheckSettings, keys: KeySource, http: Http, deadline: float) -> list[CheckResult]:
     """Results in settings order, all by `deadline` (absolute, time.monotonic()), however many
     providers there are. A provider that fails, or overruns, fails alone."""
     [read] = run_until([keys.api_keys], deadline, max_workers=1, name="secret")
@@ -79,7 +84,7 @@ def check_account(
     account: Account,
     api_keys: Mapping[str, str],
     keys: KeySource,
-    http: HttpClient,
+    http: Http,
     deadline: float,
     limiter: RateLimiter | None = None,
 ) -> CheckResult:
@@ -112,9 +117,7 @@ def check_account(
     return CheckResult(account.id, account.threshold, balance=balance)
 
 
-def _fetch(
-    account: Account, key: str, http: HttpClient, deadline: float, limiter: RateLimiter | None
-) -> HttpReply:
+def _fetch(account: Account, key: str, http: Http, deadline: float, limiter: RateLimiter | None) -> HttpReply:
     provider = account.provider
     limit = provider.rate_limit
     if limiter is not None and not limiter.acquire(

@@ -18,11 +18,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from credit_monitor.adapters.http import HttpClient
 from credit_monitor.alerting import AccountState, AlertPolicy, Decision, Level, Pending, decide
 from credit_monitor.bounded import Unfinished, run_until
 from credit_monitor.budget import MAX_CONCURRENT_ACCOUNTS, SAFETY_MARGIN_SECONDS, Budget
-from credit_monitor.checks import KeySource, run_checks
+from credit_monitor.checks import Http, KeySource, run_checks
 from credit_monitor.config import Account, CheckSettings
 from credit_monitor.forecast import Forecast
 from credit_monitor.messages import RenderedMessage, render
@@ -63,7 +62,7 @@ class Notifier(Protocol):
 @dataclass(frozen=True)
 class Ports:
     keys: KeySource
-    http: HttpClient
+    http: Http
     state: StateStore
     notifier: Notifier
 

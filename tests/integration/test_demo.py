@@ -11,7 +11,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_demo_runs_end_to_end_and_shows_metrics_and_the_alert() -> None:
     completed = subprocess.run(
-        [sys.executable, "-m", "tests.support.demo"],
+        [sys.executable, "-m", "scripts.demo"],
         cwd=REPO,
         capture_output=True,
         text=True,

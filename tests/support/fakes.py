@@ -12,11 +12,10 @@ import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
-from credit_monitor.adapters.http import HttpClient, HttpReply, build_pool_manager
 from credit_monitor.alerting import AccountState
 from credit_monitor.config import Account, CheckSettings
 from credit_monitor.messages import RenderedMessage
-from credit_monitor.providers import Request, RetryPolicy, fullenrich, lemlist
+from credit_monitor.providers import HttpReply, Request, RetryPolicy, fullenrich, lemlist
 from credit_monitor.service import DeliveryError, Ports, StateError
 
 
@@ -72,11 +71,10 @@ class FakeKeys:
         return {"fullenrich": "fe-key", "lemlist": "lm-key"}
 
 
-class FakeHttp(HttpClient):
-    """Answers like the two APIs with the balances in `balances`, without a socket."""
+class FakeHttp:
+    """The Http port: answers like the two APIs with the balances in `balances`, without a socket."""
 
     def __init__(self, **balances: float) -> None:
-        super().__init__(build_pool_manager())
         self.balances = dict(balances)
 
     def send(self, request: Request, policy: RetryPolicy, deadline: float) -> HttpReply:

@@ -10,7 +10,6 @@ import re
 import socket
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any, Self
 
 from urllib3 import BaseHTTPResponse, PoolManager, Retry, Timeout
@@ -28,17 +27,12 @@ from urllib3.exceptions import (
 
 from credit_monitor import USER_AGENT
 from credit_monitor.model import CheckError, FailureKind
-from credit_monitor.providers import Request, RetryPolicy
+from credit_monitor.providers import HttpReply, Request, RetryPolicy
+
+__all__ = ["HttpClient", "HttpReply", "build_pool_manager"]
 
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 Clock = Callable[[], float]
-
-
-@dataclass(frozen=True)
-class HttpReply:
-    status: int
-    body: bytes
-    content_type: str | None
 
 
 class DeadlineRetry(Retry):

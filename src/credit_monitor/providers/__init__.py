@@ -20,7 +20,7 @@ from credit_monitor.providers import (
     query_auth,
     zerobounce,
 )
-from credit_monitor.providers.base import Provider, RateLimit, Request, RetryPolicy
+from credit_monitor.providers.base import HttpReply, Provider, RateLimit, Request, RetryPolicy
 
 PROVIDERS: tuple[Provider, ...] = (
     fullenrich.PROVIDER,
@@ -45,4 +45,4 @@ CATALOGUE: Mapping[str, Provider] = MappingProxyType(
 
 query_auth.install_log_filter()  # already done on import; said here so it is not lost in a refactor
 
-__all__ = ["CATALOGUE", "PROVIDERS", "Provider", "RateLimit", "Request", "RetryPolicy"]
+__all__ = ["CATALOGUE", "PROVIDERS", "HttpReply", "Provider", "RateLimit", "Request", "RetryPolicy"]

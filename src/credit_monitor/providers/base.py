@@ -41,6 +41,15 @@ class Request:
 
 
 @dataclass(frozen=True)
+class HttpReply:
+    """What came back: read up to a cap, by a deadline, never inflated past it (adapters/http.py)."""
+
+    status: int
+    body: bytes
+    content_type: str | None
+
+
+@dataclass(frozen=True)
 class Provider:
     name: str
     """Lower-case id: the `provider` of an account, and the id of a zero-config account."""
