@@ -69,6 +69,25 @@ class Levels:
         return self.critical if level is Level.CRITICAL else self.warning
 
 
+class Status(StrEnum):
+    """A check's status, the one vocabulary of the CLI's table, its exit code and the summary line."""
+
+    OK = "OK"
+    LOW = "LOW"
+    CRITICAL = "CRITICAL"
+    FAILED = "FAILED"
+
+
+def status_of(result: CheckResult, levels: Levels, level: Level | None = None) -> Status:
+    """FAILED, or the balance's level: the alert state's own `level` when known (it has the
+    recovery margin), else the levels applied to the balance alone (the stateless CLI)."""
+    if result.balance is None:
+        return Status.FAILED
+    if level is None:
+        level = levels.classify(result.balance.credits, Level.OK)
+    return {Level.OK: Status.OK, Level.WARNING: Status.LOW, Level.CRITICAL: Status.CRITICAL}[level]
+
+
 @dataclass(frozen=True)
 class AlertPolicy:
     reminder_hours: float = 24

@@ -19,14 +19,13 @@ from credit_monitor import __version__
 from credit_monitor.accounts_file import load_accounts
 from credit_monitor.adapters.http import HttpClient, build_pool_manager
 from credit_monitor.adapters.secrets import EnvironmentKeySource
-from credit_monitor.alerting import Level, Levels
+from credit_monitor.alerting import Levels, Status, status_of
 from credit_monitor.checks import run_checks
 from credit_monitor.config import ConfigError, load_check_settings, read_local_api_keys
 from credit_monitor.messages import format_balance
 from credit_monitor.model import CheckResult
 
 EXIT_OK, EXIT_LOW, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
-STATUS = {Level.OK: "OK", Level.WARNING: "LOW", Level.CRITICAL: "CRITICAL"}
 
 
 def main(
@@ -78,29 +77,27 @@ def validate_file(path: Path, out: TextIO) -> int:
     return EXIT_OK
 
 
-def classify(results: Sequence[CheckResult], levels: Mapping[str, Levels]) -> list[str]:
-    """One status per result, by the same levels the Lambda uses: OK, LOW, CRITICAL or FAILED."""
-    return [
-        STATUS[levels[r.account].classify(r.balance.credits, Level.OK)] if r.balance is not None else "FAILED"
-        for r in results
-    ]
+def classify(results: Sequence[CheckResult], levels: Mapping[str, Levels]) -> list[Status]:
+    """One status per result, by the same levels the Lambda uses."""
+    return [status_of(result, levels[result.account]) for result in results]
 
 
-def exit_status(statuses: Sequence[str]) -> int:
-    if "FAILED" in statuses:
+def exit_status(statuses: Sequence[Status]) -> int:
+    if Status.FAILED in statuses:
         return EXIT_FAILED
-    if any(status != "OK" for status in statuses):
+    if any(status is not Status.OK for status in statuses):
         return EXIT_LOW
     return EXIT_OK
 
 
-def render_table(results: Sequence[CheckResult], statuses: Sequence[str]) -> str:
+def render_table(results: Sequence[CheckResult], statuses: Sequence[Status]) -> str:
     rows = [("ACCOUNT", "BALANCE", "THRESHOLD", "STATUS")]
     for result, status in zip(results, statuses, strict=True):
         balance = format_balance(result.balance.credits) if result.balance else "-"
+        shown = status.value
         if result.error is not None:
-            status = f"FAILED ({result.error.kind.value}): {result.error.message}"
-        rows.append((result.account, balance, format_balance(result.threshold), status))
+            shown = f"{status.value} ({result.error.kind.value}): {result.error.message}"
+        rows.append((result.account, balance, format_balance(result.threshold), shown))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     return "\n".join(
         f"{row[0]:<{widths[0]}}  {row[1]:>{widths[1]}}  {row[2]:>{widths[2]}}  {row[3]}" for row in rows

@@ -56,16 +56,6 @@ class CheckResult:
     def failed(self) -> bool:
         return self.error is not None
 
-    @property
-    def is_low(self) -> bool:
-        return self.balance is not None and self.balance.credits < self.threshold
-
-    @property
-    def status(self) -> str:
-        if self.error is not None:
-            return "FAILED"
-        return "LOW" if self.is_low else "OK"
-
 
 def require_number(value: object, where: str) -> float:
     """A balance must be a finite JSON number: bool, string and null are rejected, not coerced."""

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from credit_monitor.alerting import AccountState, AlertPolicy, Decision, Level, Pending, decide
+from credit_monitor.alerting import AccountState, AlertPolicy, Decision, Level, Pending, decide, status_of
 from credit_monitor.bounded import Unfinished, run_until
 from credit_monitor.budget import MAX_CONCURRENT_ACCOUNTS, SAFETY_MARGIN_SECONDS, Budget
 from credit_monitor.checks import Http, KeySource, run_checks
@@ -87,7 +87,7 @@ class AccountReport:
         result = self.result
         entry: dict[str, object] = {
             "provider": self.account.provider.name,
-            "status": result.status,
+            "status": status_of(result, self.account.levels, self.level).value,
             "threshold": result.threshold,
         }
         if result.balance is not None:

@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from credit_monitor.alerting import Level, Levels, Status, status_of
 from credit_monitor.keys import clean_key, key_forms, parse_api_keys, redact
 from credit_monitor.messages import format_balance
 from credit_monitor.model import (
@@ -31,13 +32,19 @@ def failed(provider: str, threshold: float = 10) -> CheckResult:
     [(99, 100, "LOW"), (100, 100, "OK"), (0, 0, "OK"), (0, 1, "LOW"), (100.5, 100, "OK")],
 )
 def test_low_means_strictly_below_the_threshold(credits: float, threshold: float, status: str) -> None:
-    assert ok("lemlist", credits, threshold).status == status
+    assert status_of(ok("lemlist", credits, threshold), Levels(warning=threshold)) == status
 
 
 def test_a_failed_check_is_neither_low_nor_ok() -> None:
-    result = failed("fullenrich")
-    assert result.status == "FAILED"
-    assert not result.is_low
+    assert status_of(failed("fullenrich"), Levels(warning=10)) is Status.FAILED
+
+
+def test_the_alert_states_level_wins_inside_the_recovery_margin() -> None:
+    """102 is above a warning level of 100, but within 5 % of it after a LOW: still LOW."""
+    result = ok("lemlist", 102, 100)
+    assert status_of(result, Levels(warning=100)) is Status.OK
+    assert status_of(result, Levels(warning=100), Level.WARNING) is Status.LOW
+    assert status_of(ok("lemlist", 5, 100), Levels(warning=100, critical=10)) is Status.CRITICAL
 
 
 def test_a_result_has_a_balance_or_an_error_never_both() -> None:
