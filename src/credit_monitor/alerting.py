@@ -30,6 +30,11 @@ RECOVERY_MARGIN = 0.05
 around the threshold does not send LOW, RECOVERED, LOW, RECOVERED."""
 
 
+HELD_BY_SNOOZE = frozenset({"LOW", "REMINDER", "RUNNING OUT"})
+"""A snooze says "I know it is low, stop telling me". CHECK FAILING is not held: it means the
+balance cannot be seen at all, which the person who snoozed does not know yet. RECOVERED is not
+held either: good news ends the worry the snooze was for."""
+
 RUNNING_OUT_REARM_FACTOR = 2.0
 """After RUNNING OUT, the forecast must reach twice MIN_DAYS_LEFT (or a top-up must come) before
 it can be sent again: a burn in batches (25 credits every 6 hours) swings a young forecast by a
@@ -135,7 +140,13 @@ class AccountState:
     checked_at: datetime | None = None
     """When the newest observation recorded here was made; older ones are ignored."""
     outbox: tuple[Pending, ...] = ()
+    snoozed_until: datetime | None = None
+    """Set by `credit-monitor snooze`: LOW, REMINDER and RUNNING OUT are held back until then."""
+    snooze_reason: str | None = None
     version: int = 0
+
+    def snoozed(self, now: datetime) -> bool:
+        return self.snoozed_until is not None and now < self.snoozed_until
 
 
 @dataclass(frozen=True)
@@ -230,6 +241,15 @@ def _after_success(
     ):
         running_out_notified = False
 
+    snoozed_until, snooze_reason = state.snoozed_until, state.snooze_reason
+    if state.snoozed(now):
+        notes = [n for n in notes if n.kind not in HELD_BY_SNOOZE]
+    elif snoozed_until is not None:  # the snooze has ended: say once where things stand
+        if level is not Level.OK and not any(n.kind in (Kind.LOW, Kind.REMINDER) for n in notes):
+            notes.append(note(Kind.REMINDER, level))
+            notified_at = now
+        snoozed_until, snooze_reason = None, None
+
     new_state = replace(
         state,
         level=level,
@@ -239,5 +259,7 @@ def _after_success(
         running_out_notified=running_out_notified,
         samples=samples,
         checked_at=now,
+        snoozed_until=snoozed_until,
+        snooze_reason=snooze_reason,
     )
     return Decision(new_state, notes, outlook)

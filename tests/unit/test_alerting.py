@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from credit_monitor.alerting import AccountState, AlertPolicy, Decision, Level, Levels, decide
@@ -161,3 +162,31 @@ def test_recovered_from_critical_names_the_warning_level_it_climbed_back_above()
 
     assert recovered.level is Level.CRITICAL
     assert recovered.threshold == LEVELS.warning
+
+
+def snoozed(state: AccountState, until_hours: float) -> AccountState:
+    return replace(state, snoozed_until=T0 + timedelta(hours=until_hours), snooze_reason="renewal on the 1st")
+
+
+def test_a_snooze_holds_back_low_and_reminders_and_one_reminder_follows_if_still_low() -> None:
+    state = snoozed(AccountState(), until_hours=30)
+    sent = []
+    for hour in range(0, 54, 6):  # below warning all along, until just before the next daily reminder
+        decision = run(state, 500, hour)
+        sent.append((hour, kinds(decision)))
+        state = decision.state
+
+    assert [(hour, k) for hour, k in sent if k] == [(30, ["REMINDER/WARNING"])]
+    assert state.snoozed_until is None
+    assert state.level is Level.WARNING
+
+
+def test_a_snooze_does_not_hold_back_check_failing_or_recovered() -> None:
+    state = snoozed(run(AccountState(), 500, 0).state, until_hours=100)
+    for hour in (1, 2, 3):
+        decision = run(state, None, hour)
+        state = decision.state
+    assert kinds(decision) == ["CHECK FAILING/WARNING"]
+
+    recovered = run(state, 5000, 4)
+    assert kinds(recovered) == ["CHECK RECOVERED/WARNING", "RECOVERED/WARNING"]

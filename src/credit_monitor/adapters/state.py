@@ -13,6 +13,7 @@ import json
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
 
 UNPROCESSED_ATTEMPTS = 4
 """BatchGetItem calls per 100 keys while DynamoDB returns some unprocessed (throttling)."""
+MAX_SCANNED = 10_000
+CHANGE_ATTEMPTS = 5
 BATCH_GET_LIMIT = 100
 """DynamoDB's BatchGetItem takes at most 100 keys: 500 accounts are read in 5 calls."""
 KEY = "provider"
@@ -63,6 +66,8 @@ def encode(state: AccountState) -> str:
             "samples": [[int(s.at.timestamp()), s.balance] for s in state.samples],
             "checked_at": _time(state.checked_at),
             "outbox": [_encode_pending(item) for item in state.outbox],
+            "snoozed_until": _time(state.snoozed_until),
+            "snooze_reason": state.snooze_reason,
         },
         separators=(",", ":"),
     )
@@ -131,6 +136,8 @@ def decode(text: str, version: int) -> AccountState:
         outbox=tuple(
             _pending(item, f"outbox[{i}]") for i, item in enumerate(_list(obj.get("outbox", []), "outbox"))
         ),
+        snoozed_until=_opt(obj, "snoozed_until", _aware_time),
+        snooze_reason=_opt(obj, "snooze_reason", _string),
         version=version,
     )
 
@@ -329,3 +336,37 @@ class DynamoStateStore:
         except BotoCoreError as exc:
             raise StateError(f"could not write alert state for {account}: {exc}") from exc
         return True
+
+    # --- for the operator's CLI (its own credentials; the function never calls these) ------------
+
+    def scan(self) -> dict[str, AccountState | StateError]:
+        """Every account's state, for `credit-monitor status`. Bounded: MAX_SCANNED items."""
+        found: dict[str, AccountState | StateError] = {}
+        start: dict[str, Any] | None = None
+        while len(found) < MAX_SCANNED:
+            kwargs: dict[str, Any] = {"TableName": self._table, "ConsistentRead": True}
+            if start:
+                kwargs["ExclusiveStartKey"] = start
+            try:
+                page = self._client.scan(**kwargs)
+            except (ClientError, BotoCoreError) as exc:
+                raise StateError(f"could not read alert state from table {self._table!r}: {exc}") from exc
+            for item in page.get("Items", []):
+                name = item.get(KEY, {}).get("S", "")
+                found[name] = self._decode_item(name, item)
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                break
+        return found
+
+    def change(self, account: str, change: Callable[[AccountState], AccountState]) -> AccountState:
+        """Apply `change` with a conditional write, re-reading when a run wrote first: a snooze
+        never overwrites what a scheduled run recorded, and a run never loses a snooze."""
+        for _ in range(CHANGE_ATTEMPTS):
+            current = self.load([account])[account]
+            if isinstance(current, StateError):
+                raise current
+            written = replace(change(current), version=current.version + 1)
+            if self.put(account, written, expected_version=current.version):
+                return written
+        raise StateError(f"alert state for {account} kept changing under us ({CHANGE_ATTEMPTS} attempts)")

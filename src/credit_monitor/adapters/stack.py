@@ -1,0 +1,28 @@
+"""A deployed stack's outputs, so the operator's commands need only its name."""
+
+from __future__ import annotations
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from credit_monitor.adapters.aws import BOTO_CONFIG
+
+STATE_TABLE_OUTPUT = "StateTableName"
+
+
+class StackError(RuntimeError):
+    """The stack or the output is not there; the message says which and where to look."""
+
+
+def state_table_of(stack: str) -> str:
+    try:
+        client = boto3.client("cloudformation", config=BOTO_CONFIG)
+        described = client.describe_stacks(StackName=stack)["Stacks"]
+    except (ClientError, BotoCoreError) as exc:
+        raise StackError(f"cannot read stack {stack!r}: {exc}") from None
+    outputs = {o["OutputKey"]: o.get("OutputValue", "") for o in described[0].get("Outputs", [])}
+    if not outputs.get(STATE_TABLE_OUTPUT):
+        raise StackError(
+            f"stack {stack!r} has no {STATE_TABLE_OUTPUT} output; deploy this version, or pass --table"
+        )
+    return str(outputs[STATE_TABLE_OUTPUT])

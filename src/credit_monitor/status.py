@@ -1,0 +1,179 @@
+"""`credit-monitor status`: where every account stands, most urgent first. Pure: states in, rows out.
+
+A terminal reader should see in two seconds which account needs money first: accounts are sorted
+by level (CRITICAL, then WARNING), then failing checks, then days left, and each line ends with a
+sparkline of its balance history.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from credit_monitor.alerting import AccountState, Level
+from credit_monitor.forecast import Sample, forecast
+from credit_monitor.messages import format_balance
+
+SPARKS = "▁▂▃▄▅▆▇█"
+SPARK_WIDTH = 16
+MAX_SNOOZE = timedelta(days=365)
+
+
+@dataclass(frozen=True)
+class AccountStatus:
+    account: str
+    level: str
+    balance: float | None
+    balance_at: datetime | None
+    burn_per_day: float | None
+    days_left: float | None
+    notified_at: datetime | None
+    consecutive_failures: int
+    pending_notifications: int
+    snoozed_until: datetime | None
+    snooze_reason: str | None
+    history: tuple[Sample, ...]
+    problem: str | None = None
+    """The item could not be read: what is wrong and how to reset it."""
+
+    def as_json(self) -> dict[str, object]:
+        def iso(value: datetime | None) -> str | None:
+            return value.isoformat() if value else None
+
+        return {
+            "account": self.account,
+            "level": self.level,
+            "balance": self.balance,
+            "balance_at": iso(self.balance_at),
+            "burn_per_day": self.burn_per_day,
+            "days_left": self.days_left,
+            "notified_at": iso(self.notified_at),
+            "consecutive_failures": self.consecutive_failures,
+            "pending_notifications": self.pending_notifications,
+            "snoozed_until": iso(self.snoozed_until),
+            "snooze_reason": self.snooze_reason,
+            "history": [[sample.at.isoformat(), sample.balance] for sample in self.history],
+            "problem": self.problem,
+        }
+
+
+def account_status(account: str, state: AccountState, now: datetime) -> AccountStatus:
+    last = state.samples[-1] if state.samples else None
+    outlook = forecast(state.samples)
+    return AccountStatus(
+        account=account,
+        level=state.level.name,
+        balance=last.balance if last else None,
+        balance_at=last.at if last else None,
+        burn_per_day=outlook.burn_per_day if outlook.days_left is not None else None,
+        days_left=outlook.days_left,
+        notified_at=state.notified_at,
+        consecutive_failures=state.consecutive_failures,
+        pending_notifications=len(state.outbox),
+        snoozed_until=state.snoozed_until if state.snoozed(now) else None,
+        snooze_reason=state.snooze_reason if state.snoozed(now) else None,
+        history=state.samples,
+    )
+
+
+def unreadable(account: str, problem: str) -> AccountStatus:
+    return AccountStatus(account, "UNREADABLE", None, None, None, None, None, 0, 0, None, None, (), problem)
+
+
+def urgency(row: AccountStatus) -> tuple[int, int, float, str]:
+    """Sort key: unreadable and CRITICAL first, then WARNING, failing checks, fewest days left."""
+    rank = {"UNREADABLE": 0, Level.CRITICAL.name: 1, Level.WARNING.name: 2}.get(row.level, 3)
+    days = row.days_left if row.days_left is not None else math.inf
+    return (rank, 0 if row.consecutive_failures else 1, days, row.account)
+
+
+def sparkline(samples: tuple[Sample, ...], width: int = SPARK_WIDTH) -> str:
+    """The balance history in `width` characters (the newest samples, averaged into buckets)."""
+    if not samples:
+        return ""
+    values = [s.balance for s in samples]
+    size = math.ceil(len(values) / width)
+    buckets = [
+        sum(chunk) / len(chunk) for chunk in (values[i : i + size] for i in range(0, len(values), size))
+    ]
+    low, high = min(buckets), max(buckets)
+    if high == low:
+        return SPARKS[len(SPARKS) // 2] * len(buckets)
+    return "".join(SPARKS[round((v - low) / (high - low) * (len(SPARKS) - 1))] for v in buckets)
+
+
+def render(rows: list[AccountStatus], now: datetime) -> str:
+    header = (
+        "ACCOUNT",
+        "LEVEL",
+        "BALANCE",
+        "AS OF",
+        "BURN/DAY",
+        "DAYS LEFT",
+        "NOTIFIED",
+        "FAIL",
+        "PEND",
+        "SNOOZED",
+    )
+    table = [header]
+    for row in sorted(rows, key=urgency):
+        table.append(
+            (
+                row.account,
+                row.level,
+                format_balance(row.balance) if row.balance is not None else "-",
+                _ago(row.balance_at, now),
+                f"{row.burn_per_day:,.1f}" if row.burn_per_day is not None else "-",
+                f"{row.days_left:,.1f}" if row.days_left is not None else "-",
+                _ago(row.notified_at, now),
+                str(row.consecutive_failures) if row.consecutive_failures else "-",
+                str(row.pending_notifications) if row.pending_notifications else "-",
+                row.snoozed_until.strftime("%Y-%m-%d %H:%M") if row.snoozed_until else "-",
+            )
+        )
+    widths = [max(len(line[i]) for line in table) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(line)) for line in table]
+    ordered = sorted(rows, key=urgency)
+    for index, row in enumerate(ordered, start=1):
+        lines[index] += "  " + (row.problem or sparkline(row.history))
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def _ago(moment: datetime | None, now: datetime) -> str:
+    if moment is None:
+        return "-"
+    seconds = max(0.0, (now - moment).total_seconds())
+    if seconds < 3600:
+        return f"{seconds / 60:.0f}m ago"
+    if seconds < 86400 * 2:
+        return f"{seconds / 3600:.0f}h ago"
+    return f"{seconds / 86400:.0f}d ago"
+
+
+def snooze_until(now: datetime, duration: str | None, until: str | None) -> datetime:
+    """`--for 3d` (m, h, d or w) or `--until 2026-12-01[T09:00[+01:00]]`; a date means midnight UTC.
+    Raises ValueError saying what is wrong; at most a year ahead, and in the future."""
+    if (duration is None) == (until is None):
+        raise ValueError("give exactly one of --for (e.g. 3d) and --until (e.g. 2026-12-01)")
+    if duration is not None:
+        units = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+        amount, unit = duration[:-1], duration[-1:]
+        if unit not in units or not amount.isdigit():
+            raise ValueError(
+                f"--for must be a number and a unit (m, h, d or w), e.g. 3d; got {duration!r}"
+            )
+        end = now + timedelta(**{units[unit]: int(amount)})
+    else:
+        assert until is not None
+        try:
+            end = datetime.fromisoformat(until)
+        except ValueError:
+            raise ValueError(f"--until must be a date or time such as 2026-12-01; got {until!r}") from None
+        if end.tzinfo is None:
+            end = end.replace(tzinfo=now.tzinfo)
+    if end <= now:
+        raise ValueError(f"the snooze would end in the past ({end.isoformat()})")
+    if end - now > MAX_SNOOZE:
+        raise ValueError("a snooze lasts at most a year; raise the account's threshold instead")
+    return end

@@ -1,0 +1,97 @@
+"""`credit-monitor status`: rows from states, the most urgent first, and the snooze arguments."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from credit_monitor.alerting import AccountState, Level
+from credit_monitor.forecast import Sample
+from credit_monitor.status import account_status, render, snooze_until, sparkline, unreadable, urgency
+
+NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
+
+
+def burning(balance: float, per_day: float, hours: int = 48) -> tuple[Sample, ...]:
+    return tuple(Sample(NOW - timedelta(hours=h), balance + per_day * h / 24) for h in range(hours, -1, -6))
+
+
+def test_the_account_that_needs_money_first_comes_first() -> None:
+    rows = [
+        account_status("calm", AccountState(samples=burning(90_000, 100)), NOW),
+        account_status("soon", AccountState(samples=burning(300, 100)), NOW),
+        account_status("low", AccountState(level=Level.WARNING, samples=burning(50, 10)), NOW),
+        account_status("never-checked", AccountState(), NOW),
+        unreadable("broken", "cannot be decoded; reset with: aws dynamodb delete-item ..."),
+    ]
+
+    ordered = [row.account for row in sorted(rows, key=urgency)]
+
+    assert ordered == ["broken", "low", "soon", "calm", "never-checked"]
+    table = render(rows, NOW).splitlines()
+    assert table[0].split()[:3] == ["ACCOUNT", "LEVEL", "BALANCE"]
+    assert table[2].startswith("low ")
+    assert re.search(r"soon\s+OK\s+300\s+0m ago\s+100.0\s+3.0", table[3]), table[3]
+    assert table[-1].split()[:3] == ["never-checked", "OK", "-"]
+
+
+def test_a_snooze_shows_until_it_ends() -> None:
+    state = AccountState(snoozed_until=NOW + timedelta(days=3), snooze_reason="renewal")
+    assert account_status("a", state, NOW).snoozed_until == NOW + timedelta(days=3)
+    assert account_status("a", state, NOW + timedelta(days=4)).snoozed_until is None
+
+
+def test_the_sparkline_follows_the_balance_in_sixteen_characters() -> None:
+    falling = tuple(Sample(NOW + timedelta(hours=h), 1000 - h) for h in range(96))
+    line = sparkline(falling)
+    assert len(line) == 16
+    assert line[0] == "█"
+    assert line[-1] == "▁"
+    assert sparkline(()) == ""
+    assert sparkline((Sample(NOW, 5),)) == "▅"  # one value: the middle of the scale
+
+
+def test_json_has_every_field_status_shows() -> None:
+    state = replace(AccountState(samples=burning(300, 100)), consecutive_failures=2)
+    data = account_status("soon", state, NOW).as_json()
+    assert set(data) == {
+        "account", "level", "balance", "balance_at", "burn_per_day", "days_left", "notified_at",
+        "consecutive_failures", "pending_notifications", "snoozed_until", "snooze_reason", "history",
+        "problem",
+    }  # fmt: skip
+    assert data["consecutive_failures"] == 2
+    assert data["history"] == [[s.at.isoformat(), s.balance] for s in state.samples]
+
+
+@pytest.mark.parametrize(
+    ("duration", "until", "expected"),
+    [
+        ("3d", None, NOW + timedelta(days=3)),
+        ("90m", None, NOW + timedelta(minutes=90)),
+        (None, "2026-12-01", datetime(2026, 12, 1, tzinfo=UTC)),
+        (None, "2026-12-01T09:00+01:00", datetime(2026, 12, 1, 8, tzinfo=UTC)),
+    ],
+)
+def test_snooze_takes_a_duration_or_an_end(
+    duration: str | None, until: str | None, expected: datetime
+) -> None:
+    assert snooze_until(NOW, duration, until) == expected
+
+
+@pytest.mark.parametrize(
+    ("duration", "until", "message"),
+    [
+        (None, None, "give exactly one of --for"),
+        ("3d", "2026-12-01", "give exactly one of --for"),
+        ("3 days", None, "--for must be a number and a unit"),
+        (None, "next friday", "--until must be a date or time"),
+        (None, "2026-11-01", "would end in the past"),
+        ("400d", None, "at most a year"),
+    ],
+)
+def test_a_bad_snooze_says_what_is_wrong(duration: str | None, until: str | None, message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        snooze_until(NOW, duration, until)
