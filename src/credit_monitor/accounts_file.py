@@ -27,8 +27,11 @@ from credit_monitor.providers import CATALOGUE, http_json
 HTTP_JSON = "http-json"
 MAX_ACCOUNTS = 1000
 MAX_FILE_BYTES = 1_000_000
-ACCOUNT_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
-LABEL_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+ACCOUNT_ID = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
+"""Matched whole (fullmatch): '$' would also accept a trailing newline."""
+LABEL_NAME = re.compile(r"[a-z][a-z0-9_-]{0,31}")
+LABEL_VALUE = re.compile(r"[ -~]{1,100}")
+"""Printable ASCII: what a filter policy can match and SNS carries without complaint."""
 MAX_LABELS = 5
 """SNS allows 10 message attributes: account, provider, kind, level, notification_id, and 5 labels."""
 MAX_LABEL_VALUE = 100
@@ -40,7 +43,8 @@ BUILT_IN_FIELDS = COMMON_FIELDS | {"url"}
 def load_accounts(path: Path) -> tuple[Account, ...]:
     """Every account in the file, validated; ConfigError naming file, account and field otherwise."""
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as file:
+            raw = file.read(MAX_FILE_BYTES + 1)  # never more: the file is read before it is judged
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the accounts file ({exc.strerror or exc})") from None
     if len(raw) > MAX_FILE_BYTES:
@@ -51,6 +55,10 @@ def load_accounts(path: Path) -> tuple[Account, ...]:
         raise ConfigError(f"{path}: the accounts file is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except ValueError:  # tomllib's own: an integer of more than 4,300 digits
+        raise ConfigError(f"{path}: not valid TOML: a number has too many digits") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: not valid TOML: arrays or tables nested too deeply") from None
     return parse_accounts(document, str(path))
 
 
@@ -70,7 +78,7 @@ def parse_accounts(document: Mapping[str, object], source: str) -> tuple[Account
         if not isinstance(entry, dict):
             raise ConfigError(f"{where}: must be a table")
         account_id = entry.get("id")
-        if isinstance(account_id, str) and ACCOUNT_ID.match(account_id):
+        if isinstance(account_id, str) and ACCOUNT_ID.fullmatch(account_id):
             where = f"{source}: account {account_id!r}"
         try:
             account = _account(entry)
@@ -85,7 +93,7 @@ def parse_accounts(document: Mapping[str, object], source: str) -> tuple[Account
 
 def _account(entry: Mapping[str, object]) -> Account:
     account_id = entry.get("id")
-    if not isinstance(account_id, str) or not ACCOUNT_ID.match(account_id):
+    if not isinstance(account_id, str) or not ACCOUNT_ID.fullmatch(account_id):
         raise ValueError(
             "id: must be a slug of lower-case letters, digits and dashes (at most 64), e.g. 'acme-lemlist'"
         )
@@ -139,25 +147,31 @@ def _labels(value: object) -> dict[str, str]:
         raise ValueError(f"labels: at most {MAX_LABELS} (SNS carries 10 message attributes, 5 are ours)")
     labels = {}
     for name, label in value.items():
-        if not LABEL_NAME.match(name) or name in RESERVED_LABELS:
+        if not LABEL_NAME.fullmatch(name) or name in RESERVED_LABELS:
             raise ValueError(
                 f"labels.{name}: a label name is lower-case letters, digits, '_' and '-', and not one of"
                 f" {', '.join(sorted(RESERVED_LABELS))}"
             )
-        if not isinstance(label, str) or not label.strip() or len(label) > MAX_LABEL_VALUE:
+        if not isinstance(label, str) or not LABEL_VALUE.fullmatch(label) or label != label.strip():
             raise ValueError(
-                f"labels.{name}: must be a non-empty string of at most {MAX_LABEL_VALUE} characters"
+                f"labels.{name}: must be a non-empty string of at most {MAX_LABEL_VALUE} printable ASCII"
+                " characters, without surrounding spaces (a filter policy matches it exactly)"
             )
         labels[name] = label
     return labels
 
 
 def _base_url(value: object) -> str:
-    if not isinstance(value, str):
-        raise ValueError("url: must be a string")
-    parts = urlsplit(value)
+    """The URL is never repeated in a message: a key may have been pasted into it."""
+    if not isinstance(value, str) or not re.fullmatch(r"[!-~]{1,2000}", value):
+        raise ValueError("url: must be a URL of printable characters, without spaces or line breaks")
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not one
+    except ValueError:
+        raise ValueError("url: is not a valid URL (check the host and the port)") from None
     if parts.scheme != "https" or not parts.hostname:
-        raise ValueError(f"url: must be an https:// URL (keys are never sent in clear), got {value!r}")
+        raise ValueError("url: must be an https:// URL (keys are never sent in clear)")
     if parts.username or parts.password or parts.query or parts.fragment:
         raise ValueError("url: must be a plain base URL without credentials, query or fragment")
     return value.rstrip("/")

@@ -104,9 +104,12 @@ def check_account(
                 fresh_key = clean_key(account.id, fresh[account.id], keys.key_hint(account.id))
                 if fresh_key != key:
                     reply = _fetch(account, fresh_key, http, deadline, limiter)
-        if reply.status != 200:  # an error body may echo the key: redact it whole, before it is cut short
-            text = redact(reply.body.decode("utf-8", errors="replace"), known_keys)
-            reply = replace(reply, body=text.encode())
+        # Any body may echo the key (a 200 with an error message too): redact it whole, before a
+        # message quotes it cut short. Inside a JSON string, *** keeps the JSON valid.
+        text = reply.body.decode("utf-8", errors="replace")
+        redacted = redact(text, known_keys)
+        if redacted != text:
+            reply = replace(reply, body=redacted.encode())
         balance = interpret_reply(account.provider, reply)
     except CheckError as exc:
         safe = CheckError(exc.kind, redact(exc.message, known_keys))

@@ -84,6 +84,8 @@ def key_forms(key: str) -> set[str]:
             json.dumps(variant)[1:-1].replace("/", "\\/"),  # JSON encoders that escape "/" (PHP's)
             quote(variant, safe=""),
             quote_plus(variant, safe=""),
+            _lower_hex(quote(variant, safe="")),  # %2f: percent-encoding is case-insensitive
+            _lower_hex(quote_plus(variant, safe="")),
         }
         if all(ord(char) < 256 for char in variant):
             forms.add(repr(variant.encode("latin-1"))[2:-1])
@@ -94,6 +96,10 @@ def key_forms(key: str) -> set[str]:
         forms.update(run for run in re.split(r"[^\x21-\x7e]+", variant) if len(run) >= KEY_FRAGMENT_MIN_CHARS)
     forms.discard("")
     return forms
+
+
+def _lower_hex(encoded: str) -> str:
+    return re.sub(r"%[0-9A-F]{2}", lambda match: match.group().lower(), encoded)
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:

@@ -160,9 +160,7 @@ def snooze_until(now: datetime, duration: str | None, until: str | None) -> date
         units = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
         amount, unit = duration[:-1], duration[-1:]
         if unit not in units or not amount.isdigit():
-            raise ValueError(
-                f"--for must be a number and a unit (m, h, d or w), e.g. 3d; got {duration!r}"
-            )
+            raise ValueError(f"--for must be a number and a unit (m, h, d or w), e.g. 3d; got {duration!r}")
         end = now + timedelta(**{units[unit]: int(amount)})
     else:
         assert until is not None

@@ -103,6 +103,27 @@ ONE = '[[account]]\nid = "acme"\nprovider = "lemlist"\nwarning = 500\n'
         (ONE + "balance_metric = 'no'\n", "account 'acme': balance_metric: must be true or false"),
         (ONE + "path = '/x'\n", "account 'acme': path: unknown field for the built-in provider 'lemlist'"),
         (ONE + "url = 'http://api.lemlist.com'\n", "account 'acme': url: must be an https:// URL"),
+        (ONE + "url = 'https://h:99999/v2'\n", "account 'acme': url: is not a valid URL"),
+        (ONE + "url = 'https://[::1/v2'\n", "account 'acme': url: is not a valid URL"),
+        (
+            ONE + "url = 'https://h/v2\\r\\nX-Injected: y'\n",
+            "account 'acme': url: must be a URL of printable",
+        ),
+        (ONE.replace('"acme"', '"acme\\n"'), "account #1: id: must be a slug"),
+        (ONE + 'labels = { "client\\n" = "acme" }\n', "account 'acme': labels.client\n: a label name is"),
+        (
+            ONE + "labels = { client = ' acme ' }\n",
+            "account 'acme': labels.client: must be a non-empty string",
+        ),
+        (
+            ONE + 'labels = { client = "a\\u0000b" }\n',
+            "account 'acme': labels.client: must be a non-empty string",
+        ),
+        ("warning = " + "9" * 5000 + "\n", "accounts.toml: not valid TOML: a number has too many digits"),
+        (
+            "x = " + "[" * 50_000 + "]" * 50_000 + "\n",
+            "accounts.toml: not valid TOML: arrays or tables nested",
+        ),
         (ONE + "url = 'https://u:p@api.lemlist.com'\n", "account 'acme': url: must be a plain base URL"),
         (
             "\n".join(ONE.replace('"acme"', f'"a{n}"') for n in range(MAX_ACCOUNTS + 1)),
@@ -120,3 +141,9 @@ def test_each_mistake_is_refused_naming_the_file_the_account_and_the_field(
 def test_a_missing_file_is_an_error_not_the_zero_config_pair(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=re.escape("accounts.toml: cannot read the accounts file")):
         load_check_settings({"ACCOUNTS_FILE": str(tmp_path / "accounts.toml")})
+
+
+def test_a_refused_url_is_never_repeated_since_a_key_may_be_pasted_in_it(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as refused:
+        load_accounts(write(tmp_path, ONE + "url = 'http://api.zerobounce.net/v2?api_key=SECRETKEY123456'\n"))
+    assert "SECRETKEY123456" not in str(refused.value)

@@ -101,3 +101,19 @@ def test_a_key_echoed_by_a_json_encoder_that_escapes_slashes_is_redacted() -> No
 
     assert "4f1c9a7e2b8d4c06a1e3" not in message
     assert "unknown key ***" in message
+
+
+class OkWithEcho(EchoingHttp):
+    def send(self, request: Request, policy: RetryPolicy, deadline: float) -> HttpReply:
+        return HttpReply(200, self.body.encode(), "application/json")
+
+
+def test_a_200_whose_error_text_echoes_the_key_is_redacted_before_it_is_cut_short() -> None:
+    key = "secret_1f0c9a7e5b3d2c4a8e6f0b1d3c5a7e9f"
+    keys = OneKey(key)
+    body = json.dumps({"message": "y" * 130 + f" api_key={key} is invalid"})
+    result = check_account(
+        SETTINGS.accounts[0], keys.api_keys(), keys, OkWithEcho(body), time.monotonic() + 5
+    )
+    assert result.error is not None
+    assert not any(key[:n] in result.error.message for n in range(8, len(key) + 1)), result.error.message

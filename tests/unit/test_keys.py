@@ -55,3 +55,9 @@ def test_the_leak_check_finds_a_key_in_any_form(leaked: str) -> None:
 
 def test_the_leak_check_passes_clean_output() -> None:
     assert_no_key_leaked("lemlist check failed: HTTP 401, key rejected: Basic ***")
+
+
+def test_percent_encoding_in_lower_case_is_a_key_form_too() -> None:
+    """Percent-encoding is case-insensitive; a server may echo %2f where we sent %2F."""
+    key = "qk_7f/3a+9c=2e&b4?d%5E"
+    assert "qk_7f%2f3a%2b9c%3d2e%26b4%3fd%255E" in key_forms(key)  # the key's own "%5E" is text
