@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Protocol
 
@@ -30,8 +30,15 @@ MIN_SECONDS_FOR_A_RETRY = 1.0
 class Http(Protocol):
     """How a request is sent: urllib3 with retries, a size cap and the deadline (adapters/http.py)."""
 
-    def send(self, request: Request, policy: RetryPolicy, deadline: float) -> HttpReply:
-        """The reply, whatever its status; CheckError for a transport failure or a bad body."""
+    def send(
+        self,
+        request: Request,
+        policy: RetryPolicy,
+        deadline: float,
+        pace: Callable[[float], bool] | None = None,
+    ) -> HttpReply:
+        """The reply, whatever its status; CheckError for a transport failure or a bad body.
+        `pace(start_by)` must grant each retry a slot of the key's rate limit."""
         ...
 
 
@@ -58,13 +65,29 @@ def run_checks(settings: CheckSettings, keys: KeySource, http: Http, deadline: f
         return [CheckResult(account.id, account.threshold, error=error) for account in settings.accounts]
 
     api_keys, limiter = read, RateLimiter()
-    tasks = [
-        functools.partial(check_account, account, api_keys, keys, http, deadline, limiter)
+    # Plan first: each account's first request gets its rate-limit slot now, and the checks run in
+    # the order of their slots. A worker never sleeps for a slot while accounts that could start
+    # at once wait behind it; an account whose slot would come too late fails without waiting.
+    start_by = deadline - MIN_SECONDS_FOR_A_REQUEST
+    slots = [
+        limiter.reserve(
+            account.provider.name, api_keys.get(account.id, "").strip(), account.provider.rate_limit
+        )
         for account in settings.accounts
     ]
-    outcomes = run_until(
+    order = sorted(range(len(settings.accounts)), key=lambda index: slots[index])
+    tasks = [
+        functools.partial(
+            check_account, settings.accounts[index], api_keys, keys, http, deadline, limiter, slots[index]
+        )
+        if slots[index] <= start_by
+        else functools.partial(_no_slot, settings.accounts[index])
+        for index in order
+    ]
+    ordered = run_until(
         tasks, deadline + DEADLINE_GRACE_SECONDS, max_workers=MAX_CONCURRENT_CHECKS, name="check"
     )
+    outcomes = [ordered[order.index(index)] for index in range(len(order))]
     results = []
     for account, outcome in zip(settings.accounts, outcomes, strict=True):
         if isinstance(outcome, CheckResult):
@@ -87,12 +110,17 @@ def check_account(
     http: Http,
     deadline: float,
     limiter: RateLimiter | None = None,
+    start_at: float | None = None,
 ) -> CheckResult:
     """One provider's check; `deadline` (absolute, `time.monotonic()`) covers all of it, re-read included."""
     known_keys: list[str] = list(api_keys.values())
     try:
         key = clean_key(account.id, api_keys.get(account.id), keys.key_hint(account.id))
-        reply = _fetch(account, key, http, deadline, limiter)
+        if start_at is not None:  # the slot reserved when the run was planned
+            time.sleep(max(0.0, start_at - time.monotonic()))
+            reply = _send(account, key, http, deadline, limiter)
+        else:
+            reply = _fetch(account, key, http, deadline, limiter)
         if reply.status == 401 and deadline - time.monotonic() >= MIN_SECONDS_FOR_A_RETRY:
             # The key may have been rotated since we cached the secret: read it again, once.
             try:
@@ -121,18 +149,36 @@ def check_account(
 
 
 def _fetch(account: Account, key: str, http: Http, deadline: float, limiter: RateLimiter | None) -> HttpReply:
+    """A request that takes its rate-limit slot now (the re-read after a 401), waiting for it."""
     provider = account.provider
     limit = provider.rate_limit
-    if limiter is not None and not limiter.acquire(
-        provider.name, key, limit, deadline - MIN_SECONDS_FOR_A_REQUEST
-    ):
-        assert limit is not None
-        raise CheckError(
-            FailureKind.RATE_LIMITED,
-            f"not sent: {provider.display_name} allows {limit.requests} requests per {limit.per_seconds:g} s"
-            " per key, and no slot freed up before the deadline",
-        )
-    return http.send(provider.build_request(account.api_url, key), provider.retry, deadline)
+    start_by = deadline - MIN_SECONDS_FOR_A_REQUEST
+    if limiter is not None and not limiter.acquire(provider.name, key, limit, start_by):
+        raise _no_slot_error(account)
+    return _send(account, key, http, deadline, limiter)
+
+
+def _send(account: Account, key: str, http: Http, deadline: float, limiter: RateLimiter | None) -> HttpReply:
+    """The request, whose slot is taken; each retry takes its own."""
+    provider = account.provider
+    pace = None
+    if limiter is not None and provider.rate_limit is not None:
+        pace = functools.partial(limiter.acquire, provider.name, key, provider.rate_limit)
+    return http.send(provider.build_request(account.api_url, key), provider.retry, deadline, pace)
+
+
+def _no_slot_error(account: Account) -> CheckError:
+    limit = account.provider.rate_limit
+    assert limit is not None
+    return CheckError(
+        FailureKind.RATE_LIMITED,
+        f"not sent: {account.provider.display_name} allows {limit.requests} requests per"
+        f" {limit.per_seconds:g} s per key, and more accounts share this key than fit before the deadline",
+    )
+
+
+def _no_slot(account: Account) -> CheckResult:
+    return CheckResult(account.id, account.threshold, error=_no_slot_error(account))
 
 
 def interpret_reply(provider: Provider, reply: HttpReply) -> Balance:

@@ -19,6 +19,11 @@ from credit_monitor.providers import RateLimit
 
 
 class RateLimiter:
+    """Booked request start times per window, kept so that no `per_seconds` holds more than
+    `requests` of them. A run books every account's first request up front (`reserve`) and orders
+    the checks by their slots; a later request (a retry, a re-read after a 401) books and waits
+    (`acquire`)."""
+
     def __init__(
         self,
         clock: Callable[[], float] = time.monotonic,
@@ -28,21 +33,45 @@ class RateLimiter:
         self._lock = threading.Lock()
         self._starts: dict[tuple[str, str], deque[float]] = {}
 
+    def reserve(self, provider: str, key: str, limit: RateLimit | None) -> float:
+        """Book the earliest slot for one request and return when it starts, without waiting."""
+        if limit is None or not key:
+            return self._clock()
+        with self._lock:
+            start = self._next_slot(provider, key, limit)
+            self._window(provider, key).append(start)
+            return start
+
     def acquire(self, provider: str, key: str, limit: RateLimit | None, deadline: float) -> bool:
-        """Wait for a slot; False if none frees up before `deadline` (absolute, on the clock)."""
+        """Book a slot and wait for it; False, booking nothing, if it would start after `deadline`."""
         if limit is None:
             return True
-        window = (provider, hashlib.sha256(key.encode()).hexdigest())  # never hold a raw key as a name
-        while True:
-            with self._lock:
-                now = self._clock()
-                starts = self._starts.setdefault(window, deque())
-                while starts and starts[0] <= now - limit.per_seconds:
-                    starts.popleft()
-                if len(starts) < limit.requests:
-                    starts.append(now)
-                    return True
-                wait = starts[0] + limit.per_seconds - now
-            if now + wait > deadline:
+        with self._lock:
+            start = self._next_slot(provider, key, limit)
+            if start > deadline:
                 return False
+            self._window(provider, key).append(start)
+        wait = start - self._clock()
+        if wait > 0:
             self._sleep(wait)
+        return True
+
+    def _window(self, provider: str, key: str) -> deque[float]:
+        """Keyed by a hash of the key: a raw key is never held as a name."""
+        return self._starts.setdefault((provider, hashlib.sha256(key.encode()).hexdigest()), deque())
+
+    def _next_slot(self, provider: str, key: str, limit: RateLimit) -> float:
+        now = self._clock()
+        starts = self._window(provider, key)
+        while starts and starts[0] <= now - limit.per_seconds:
+            starts.popleft()  # out of every window that can still matter
+        slot = max(now, starts[-1]) if starts else now
+        if len(starts) >= limit.requests:
+            slot = max(slot, starts[-limit.requests] + limit.per_seconds + margin(limit))
+        return slot
+
+
+def margin(limit: RateLimit) -> float:
+    """A booked request leaves a moment after its slot (a thread to wake, a connection to open);
+    the next window's first one must not land inside the provider's count of the last window."""
+    return max(0.2, limit.per_seconds * 0.1)

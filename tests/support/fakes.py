@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
+from credit_monitor.adapters.http import Pace
 from credit_monitor.alerting import AccountState
 from credit_monitor.config import Account, CheckSettings
 from credit_monitor.messages import RenderedMessage
@@ -77,7 +78,9 @@ class FakeHttp:
     def __init__(self, **balances: float) -> None:
         self.balances = dict(balances)
 
-    def send(self, request: Request, policy: RetryPolicy, deadline: float) -> HttpReply:
+    def send(
+        self, request: Request, policy: RetryPolicy, deadline: float, pace: Pace | None = None
+    ) -> HttpReply:
         if "fullenrich" in request.url:
             body = {"balance": self.balances["fullenrich"]}
         else:

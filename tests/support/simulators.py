@@ -15,6 +15,7 @@ import gzip
 import json
 import ssl
 import threading
+import time
 import zlib
 from collections import deque
 from dataclasses import dataclass, field
@@ -71,6 +72,8 @@ class RecordedRequest:
     method: str
     path: str
     headers: dict[str, str]
+    at: float = field(default_factory=time.monotonic)
+    """When it arrived: rate-limit tests count requests per window."""
 
 
 class ApiSimulator:

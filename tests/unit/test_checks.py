@@ -8,7 +8,7 @@ from collections.abc import Mapping
 
 import pytest
 
-from credit_monitor.adapters.http import HttpReply
+from credit_monitor.adapters.http import HttpReply, Pace
 from credit_monitor.checks import check_account, describe_error_body, interpret_reply
 from credit_monitor.model import CheckError, FailureKind
 from credit_monitor.providers import Request, RetryPolicy, fullenrich, lemlist
@@ -64,7 +64,9 @@ class EchoingHttp(FakeHttp):
         super().__init__()
         self.body, self.content_type = body, content_type
 
-    def send(self, request: Request, policy: RetryPolicy, deadline: float) -> HttpReply:
+    def send(
+        self, request: Request, policy: RetryPolicy, deadline: float, pace: Pace | None = None
+    ) -> HttpReply:
         return HttpReply(401, self.body.encode(), self.content_type)
 
 
@@ -104,7 +106,9 @@ def test_a_key_echoed_by_a_json_encoder_that_escapes_slashes_is_redacted() -> No
 
 
 class OkWithEcho(EchoingHttp):
-    def send(self, request: Request, policy: RetryPolicy, deadline: float) -> HttpReply:
+    def send(
+        self, request: Request, policy: RetryPolicy, deadline: float, pace: Pace | None = None
+    ) -> HttpReply:
         return HttpReply(200, self.body.encode(), "application/json")
 
 

@@ -30,7 +30,7 @@ def test_one_key_never_starts_more_than_its_limit_in_any_window() -> None:
         starts.append(clock.now)
 
     assert max(sum(1 for s in starts if t <= s < t + 2) for t in starts) == 20
-    assert clock.now == 4.0  # 50 requests: two full waits of a 2 s window
+    assert clock.now == 4.4  # 50 requests: two waits of a 2 s window, each with its margin
 
 
 def test_different_keys_are_different_teams_with_their_own_limit() -> None:
@@ -55,3 +55,24 @@ def test_no_documented_limit_means_no_pacing() -> None:
     clock = Clock()
     limiter = RateLimiter(clock, clock.sleep)
     assert all(limiter.acquire("http-json", "k", None, deadline=0) for _ in range(100))
+
+
+def test_a_run_books_its_first_requests_without_waiting_window_after_window() -> None:
+    clock = Clock()
+    limiter = RateLimiter(clock, clock.sleep)
+
+    slots = [limiter.reserve("lemlist", "team-key", LEMLIST) for _ in range(45)]
+
+    assert slots == [0.0] * 20 + [2.2] * 20 + [4.4] * 5  # each window a margin after the last
+    assert clock.slept == []
+    assert limiter.reserve("lemlist", "another-team", LEMLIST) == 0.0
+
+
+def test_a_retry_after_the_booked_slots_waits_for_the_next_window() -> None:
+    clock = Clock()
+    limiter = RateLimiter(clock, clock.sleep)
+    for _ in range(20):
+        limiter.reserve("lemlist", "team-key", LEMLIST)
+
+    assert limiter.acquire("lemlist", "team-key", LEMLIST, deadline=10)
+    assert clock.now == 2.2

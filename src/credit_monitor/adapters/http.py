@@ -33,6 +33,8 @@ __all__ = ["HttpClient", "HttpReply", "build_pool_manager"]
 
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 Clock = Callable[[], float]
+Pace = Callable[[float], bool]
+"""Wait for a rate-limit slot that starts by the given time (monotonic); False if none will."""
 
 
 class DeadlineRetry(Retry):
@@ -47,6 +49,8 @@ class DeadlineRetry(Retry):
     clock: Clock = time.monotonic
     rate_limited_backoff: float = 0.0
     """Backoff factor after a 429 without Retry-After, when it is longer than `backoff_factor`."""
+    pace: Pace | None = None
+    """Called before every retry: a retry is a request too, and counts against the key's limit."""
 
     @classmethod
     def for_policy(cls, policy: RetryPolicy, deadline: float, attempt_seconds: float, clock: Clock) -> Self:
@@ -72,6 +76,7 @@ class DeadlineRetry(Retry):
         retry = super().new(**kw)
         retry.deadline, retry.attempt_seconds = self.deadline, self.attempt_seconds
         retry.clock, retry.rate_limited_backoff = self.clock, self.rate_limited_backoff
+        retry.pace = self.pace
         return retry
 
     def get_backoff_time(self) -> float:
@@ -112,6 +117,11 @@ class DeadlineRetry(Retry):
             wait = retry.planned_wait(response)
             if self.clock() + wait + self.attempt_seconds > self.deadline:
                 reason = error or Exception(f"no time left before the deadline for a retry after {wait:.1f}s")
+                raise MaxRetryError(_pool, url, reason) from error
+            if self.pace is not None and not self.pace(self.deadline - self.attempt_seconds - wait):
+                reason = error or Exception(
+                    "the key's rate limit leaves no room for a retry before the deadline"
+                )
                 raise MaxRetryError(_pool, url, reason) from error
         if response is not None:
             # urllib3 drains a reply it retries, however large or slow; we need none of it.
@@ -154,8 +164,11 @@ class HttpClient:
     def get(self, url: str, headers: Mapping[str, str], policy: RetryPolicy, deadline: float) -> HttpReply:
         return self.send(Request("GET", url, headers), policy, deadline)
 
-    def send(self, request: Request, policy: RetryPolicy, deadline: float) -> HttpReply:
-        """Send `request`, retrying connection errors, 429 and 5xx; 4xx come back as is.
+    def send(
+        self, request: Request, policy: RetryPolicy, deadline: float, pace: Pace | None = None
+    ) -> HttpReply:
+        """Send `request`, retrying connection errors, 429 and 5xx; 4xx come back as is. `pace`,
+        when given, must grant each retry a slot of the key's rate limit before it is made.
 
         `deadline` is an absolute `time.monotonic()` value: connecting, retries, their waits and
         reading the body all end by it.
@@ -165,6 +178,7 @@ class HttpClient:
             raise CheckError(FailureKind.TIMEOUT, "no time left before the deadline")
         connect_timeout, read_timeout = min(2.0, remaining * 0.2), min(3.0, remaining * 0.3)
         retry = DeadlineRetry.for_policy(policy, deadline, connect_timeout + read_timeout, self._clock)
+        retry.pace = pace
         try:
             response = self._pool.request(
                 request.method,
