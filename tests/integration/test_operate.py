@@ -1,0 +1,154 @@
+"""Operating a deployed monitor from a terminal, against moto: status and snooze find the table
+through the stack's outputs, and a snooze written while a run is writing loses nothing."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+
+from credit_monitor import app
+from credit_monitor.adapters.state import DynamoStateStore
+from credit_monitor.alerting import AccountState
+from credit_monitor.cli import EXIT_OK, EXIT_USAGE, main
+from tests.support.aws import REGION, Stack
+from tests.support.harness import Invoke, SimClock, captured_output, invoke_handler
+from tests.support.simulators import ApiSimulator
+
+STACK = "credit-monitor"
+
+
+@pytest.fixture
+def deployed(stack: Stack, aws: str) -> str:
+    """A CloudFormation stack in moto whose StateTableName output names the test's table."""
+    template = {
+        "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+        "Outputs": {"StateTableName": {"Value": stack.table_name}},
+    }
+    boto3.client("cloudformation", endpoint_url=aws, region_name=REGION).create_stack(
+        StackName=STACK, TemplateBody=json.dumps(template)
+    )
+    return STACK
+
+
+def cli(*argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    status = main(list(argv), out=out)
+    return status, out.getvalue()
+
+
+def sent(stack: Stack) -> list[str]:
+    return [m["MessageAttributes"]["kind"]["Value"] for m in stack.inbox.messages()]
+
+
+def test_status_lists_each_account_most_urgent_first_with_its_history(
+    deployed: str, invoke: Invoke, lemlist_api: ApiSimulator
+) -> None:
+    clock = SimClock()
+    for balance in (160, 120, 80):
+        lemlist_api.balance = balance
+        invoke(clock)
+        clock.advance(6)
+
+    status, table = cli("status", "--stack", deployed)
+
+    assert status == EXIT_OK
+    header, first, second = table.splitlines()
+    assert header.split()[:3] == ["ACCOUNT", "LEVEL", "BALANCE"]
+    assert first.split()[:3] == ["lemlist", "WARNING", "80"]  # the one that needs money first
+    assert first.rstrip().endswith("█▅▁")  # 160, 120, 80
+    assert second.split()[:3] == ["fullenrich", "OK", "5,000"]
+
+
+def test_status_json_for_scripts_and_an_account_with_no_history(
+    deployed: str, invoke: Invoke, lemlist_api: ApiSimulator
+) -> None:
+    lemlist_api.valid_keys = {"revoked"}  # lemlist's first check fails: a state, but no balance yet
+    invoke(SimClock())
+
+    status, text = cli("status", "--stack", deployed, "--json")
+
+    rows: list[dict[str, Any]] = json.loads(text)
+    assert status == EXIT_OK
+    assert [row["account"] for row in rows] == ["lemlist", "fullenrich"]  # failing before healthy
+    lemlist = rows[0]
+    assert (lemlist["balance"], lemlist["history"], lemlist["consecutive_failures"]) == (None, [], 1)
+    assert set(lemlist) >= {"level", "days_left", "burn_per_day", "pending_notifications", "snoozed_until"}
+
+
+def test_a_snooze_holds_back_alerts_and_one_reminder_follows_when_it_ends_still_low(
+    deployed: str, invoke: Invoke, stack: Stack, lemlist_api: ApiSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = SimClock(datetime.now(UTC))  # the CLI's snooze is relative to the real time
+    invoke(clock)
+    until = (clock.now + timedelta(hours=30)).isoformat()
+    assert (
+        cli("snooze", "lemlist", "--until", until, "--stack", deployed, "--reason", "renewal")[0] == EXIT_OK
+    )
+    lemlist_api.balance = 10
+    for _ in range(4):  # low for 24 hours, snoozed
+        clock.advance(6)
+        invoke(clock)
+    assert sent(stack) == []
+    _, table = cli("status", "--stack", deployed)
+    assert until[:16].replace("T", " ") in table
+
+    for _ in range(2):  # the snooze ends at +30 h, still low
+        clock.advance(6)
+        invoke(clock)
+
+    assert sent(stack) == ["REMINDER"]
+
+
+def test_a_snooze_racing_a_scheduled_run_keeps_both(
+    deployed: str, stack: Stack, function_env: dict[str, str], lemlist_api: ApiSimulator
+) -> None:
+    """The run writes between the snooze's read and its write: the snooze's conditional write
+    fails, it re-reads, and the item ends with the run's new sample and the snooze."""
+    clock = SimClock()
+    with captured_output():
+        invoke_handler(clock=clock)
+    store = DynamoStateStore(stack.table_name)
+    original_put = store.put
+    raced: list[bool] = []
+
+    def run_wins_first(account: str, state: AccountState, expected_version: int) -> bool:
+        if not raced:
+            raced.append(True)
+            clock.advance(1)
+            with captured_output():
+                invoke_handler(clock=clock)  # the scheduled run writes first
+        return original_put(account, state, expected_version)
+
+    store.put = run_wins_first  # type: ignore[method-assign]
+    until = clock.now + timedelta(days=3)
+    written = store.change("lemlist", lambda s: s.__class__(**{**s.__dict__, "snoozed_until": until}))
+
+    assert raced == [True]
+    assert written.snoozed_until == until
+    assert len(written.samples) == 2, "the run's sample survived the snooze"
+    assert written.version == 3
+
+
+def test_snooze_and_status_say_what_is_wrong(deployed: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli("snooze", "lemlist", "--for", "3 days", "--stack", deployed)[0] == EXIT_USAGE
+    assert "--for must be a number and a unit" in capsys.readouterr().err
+    assert cli("status", "--stack", "no-such-stack")[0] == EXIT_USAGE
+    assert "cannot read stack 'no-such-stack'" in capsys.readouterr().err
+
+
+def test_unsnooze_ends_it_now(deployed: str, invoke: Invoke, stack: Stack, lemlist_api: ApiSimulator) -> None:
+    clock = SimClock(datetime.now(UTC))
+    invoke(clock)
+    cli("snooze", "lemlist", "--for", "3d", "--stack", deployed)
+    assert cli("unsnooze", "lemlist", "--stack", deployed)[0] == EXIT_OK
+    lemlist_api.balance = 10
+    clock.advance(1)
+    invoke(clock)
+
+    assert sent(stack) == ["LOW"]
+    assert app  # the handler module is the one the fixtures reset
