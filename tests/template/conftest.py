@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+# moto server and the stack, as the integration tests have them, for test_built_artifact.py.
+from tests.integration.conftest import aws, moto_server, secret_string, stack  # noqa: F401
 from tests.support.artifact import BuiltFunction, lambda_runtime, sam_build, working_python313
 
 NO_PYTHON313 = "sam build needs python3.13 on PATH (Lambda's runtime); none works on this machine"
