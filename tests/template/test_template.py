@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 import yaml
 
 from credit_monitor.config import LAMBDA_TIMEOUT_SECONDS, MAX_CHECK_DEADLINE_SECONDS
+from tests.support.artifact import BuiltFunction
 from tests.support.cfn import REPO, TEMPLATE, load_template
 
 TOOL_ENV = {**os.environ, "SAM_CLI_TELEMETRY": "0", "AWS_DEFAULT_REGION": "us-east-1"}
@@ -65,22 +65,10 @@ def test_checkov_security_scan_has_no_failed_checks() -> None:
 
 
 @pytest.mark.template
-def test_sam_build_packages_the_function_without_test_code(tmp_path: Path) -> None:
-    python313 = shutil.which("python3.13")
-    if python313 is None or run_tool(python313, "--version").returncode != 0:
-        pytest.skip("sam build needs python3.13 on PATH (Lambda's runtime); none works on this machine")
-    build_dir = tmp_path / "build"
-    result = run_tool(
-        require("sam"),
-        "build",
-        "--build-dir",
-        str(build_dir),
-        "--cached",
-        "--cache-dir",
-        str(REPO / ".aws-sam" / "cache"),
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    package = build_dir / "CreditMonitorFunction"
+def test_sam_build_packages_the_function_without_test_code(built_function: BuiltFunction) -> None:
+    """Built once per session (tests/template/conftest.py); test_built_artifact.py runs the same build."""
+    package = built_function.task_root
+    assert package == (built_function.build_dir / "CreditMonitorFunction").resolve()
     assert (package / "credit_monitor" / "app.py").is_file()
     assert (package / "aws_lambda_powertools").is_dir()
     assert not list(package.rglob("simulators.py")), "test code must not ship in the Lambda package"
