@@ -18,7 +18,7 @@ from credit_monitor.adapters.secrets import SecretsManagerKeySource
 from credit_monitor.adapters.state import DynamoStateStore
 from credit_monitor.budget import Budget
 from credit_monitor.config import LAMBDA_TIMEOUT_SECONDS, LambdaConfig, load_lambda_config
-from credit_monitor.service import DeliveryError, Ports, StateError, run_once
+from credit_monitor.service import Ports, run_once
 
 logger = Logger()
 
@@ -66,25 +66,15 @@ def handle(rt: Runtime, budget: Budget | None = None) -> dict[str, Any]:
     # Without a Lambda context (tests, demo), as if the whole timeout were left.
     budget = budget or Budget.start(LAMBDA_TIMEOUT_SECONDS, rt.config.checks.deadline_seconds)
     report = run_once(rt.config.checks, rt.config.alert_policy, rt.ports, rt.clock, budget)
-    for item in report.accounts:
-        if item.result.error is not None:
-            logger.error(
-                f"{item.name} check failed: {item.result.error.message}",
-                extra={
-                    "account": item.name,
-                    "provider": item.account.provider.name,
-                    "failure": item.result.error.kind.value,
-                },
-            )
+    for message, fields in report.failed_checks():
+        logger.error(message, extra=fields)
     emit_check_metrics(rt.config.metrics_namespace, report)
     summary = report.summary()
     logger.info("credit check finished", extra={"accounts": summary})
     if report.sent:
         logger.info("notifications published", extra={"notifications": report.sent})
-    problems = report.problems
-    if problems:
-        for problem in problems:
-            logger.error(str(problem))
-        failure = DeliveryError if all(isinstance(p, DeliveryError) for p in problems) else StateError
-        raise failure("; ".join(str(problem) for problem in problems))
+    for problem in report.problems:
+        logger.error(str(problem))
+    if (incomplete := report.incomplete()) is not None:
+        raise incomplete
     return {"accounts": summary, "notifications": report.sent}

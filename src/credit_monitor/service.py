@@ -128,6 +128,29 @@ class RunReport:
         """Each account's outcome, for the one summary log line and the handler's return value."""
         return {report.name: report.summary() for report in self.accounts}
 
+    def failed_checks(self) -> list[tuple[str, dict[str, str]]]:
+        """One ERROR line (message, fields) per failed check: what and why, already redacted."""
+        return [
+            (
+                f"{report.name} check failed: {report.result.error.message}",
+                {
+                    "account": report.name,
+                    "provider": report.account.provider.name,
+                    "failure": report.result.error.kind.value,
+                },
+            )
+            for report in self.accounts
+            if report.result.error is not None
+        ]
+
+    def incomplete(self) -> Exception | None:
+        """What the run could not do, as one exception to raise after metrics and the summary, so
+        Lambda's Errors metric and retry see it; None when everything was done."""
+        if not self.problems:
+            return None
+        delivery_only = all(isinstance(problem, DeliveryError) for problem in self.problems)
+        return (DeliveryError if delivery_only else StateError)("; ".join(map(str, self.problems)))
+
 
 def run_once(
     checks: CheckSettings,
