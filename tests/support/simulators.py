@@ -20,7 +20,7 @@ import zlib
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import trustme
 
@@ -89,7 +89,7 @@ class ApiSimulator:
         self._stop = threading.Event()
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         cert.configure_cert(context)
-        self._server = _TlsServer(("127.0.0.1", 0), _handler_for(self), context, self)
+        self._server = TlsServer(("127.0.0.1", 0), _handler_for(self), context, self)
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
 
     @property
@@ -170,7 +170,13 @@ class ApiSimulator:
         )
 
 
-class _TlsServer(ThreadingHTTPServer):
+class CountsTlsFailures(Protocol):
+    tls_failures: int
+
+
+class TlsServer(ThreadingHTTPServer):
+    """A threading HTTPS server for the simulators here and in vendors.py."""
+
     daemon_threads = True
 
     def __init__(
@@ -178,7 +184,7 @@ class _TlsServer(ThreadingHTTPServer):
         address: tuple[str, int],
         handler: type[BaseHTTPRequestHandler],
         context: ssl.SSLContext,
-        simulator: ApiSimulator,
+        simulator: CountsTlsFailures,
     ) -> None:
         super().__init__(address, handler)
         self.context = context

@@ -22,7 +22,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -32,7 +32,7 @@ from credit_monitor.adapters.http import HttpClient, build_pool_manager
 from credit_monitor.checks import run_checks
 from credit_monitor.config import Account, CheckSettings
 from credit_monitor.model import CheckResult
-from tests.support.simulators import HANG_LIMIT_SECONDS, Reply
+from tests.support.simulators import HANG_LIMIT_SECONDS, Reply, TlsServer
 
 KeyKind = Literal["bearer", "basic-password", "basic-user", "header", "query"]
 MAX_REQUEST_BODY = 64 * 1024
@@ -114,7 +114,7 @@ class VendorSimulator:
         self._stop = threading.Event()
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         cert.configure_cert(context)
-        self._server = _TlsServer(("127.0.0.1", 0), _handler_for(self), context, self)
+        self._server = TlsServer(("127.0.0.1", 0), _handler_for(self), context, self)
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
 
     @property
@@ -162,32 +162,6 @@ class VendorSimulator:
         if key not in self.valid_keys:
             return self.vendor.bad_key
         return Reply(200, self.vendor.success(self.balance))
-
-
-class _TlsServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(
-        self,
-        address: tuple[str, int],
-        handler: type[BaseHTTPRequestHandler],
-        context: ssl.SSLContext,
-        simulator: VendorSimulator,
-    ) -> None:
-        super().__init__(address, handler)
-        self.context = context
-        self.simulator = simulator
-
-    def finish_request(self, request: Any, client_address: Any) -> None:
-        try:
-            request = self.context.wrap_socket(request, server_side=True)
-        except (ssl.SSLError, OSError):
-            self.simulator.tls_failures += 1
-            return
-        super().finish_request(request, client_address)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Clients that hang up on a hanging server are expected here; stay quiet."""
 
 
 def _handler_for(simulator: VendorSimulator) -> type[BaseHTTPRequestHandler]:
