@@ -77,6 +77,7 @@ class AccountReport:
     forecast: Forecast | None = None
     sent: list[str] = field(default_factory=list)
     pending: int | None = None
+    snoozed_until: datetime | None = None
     problems: list[Exception] = field(default_factory=list)
 
     @property
@@ -103,6 +104,8 @@ class AccountReport:
             entry["forecast"] = self.forecast.describe()
         if self.pending:
             entry["pending_notifications"] = self.pending
+        if self.snoozed_until is not None:
+            entry["snoozed_until"] = self.snoozed_until.isoformat()
         if self.problems:
             entry["problems"] = [str(problem) for problem in self.problems]
         return entry
@@ -237,6 +240,7 @@ class _Run:
             report.problems.append(exc)
             return report
         report.level, report.forecast = state.level, decided[0].forecast if decided else None
+        report.snoozed_until = state.snoozed_until if state.snoozed(self.now) else None
         state = self.publish(account, state, report)
         report.pending = len(state.outbox)
         return report

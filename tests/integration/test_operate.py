@@ -92,8 +92,9 @@ def test_a_snooze_holds_back_alerts_and_one_reminder_follows_when_it_ends_still_
     lemlist_api.balance = 10
     for _ in range(4):  # low for 24 hours, snoozed
         clock.advance(6)
-        invoke(clock)
+        run = invoke(clock)
     assert sent(stack) == []
+    assert run.summary()["lemlist"]["snoozed_until"] == until  # the summary line shows it too
     _, table = cli("status", "--stack", deployed)
     assert until[:16].replace("T", " ") in table
 
