@@ -61,13 +61,17 @@ $(PY311_VENV)/.installed: pyproject.toml requirements-dev.txt src/requirements.t
 	$(call install,$(PYTHON),.venv-$*,constraints/$*.txt,$<)
 
 # Regenerates every constraints/<env>.txt from the ranges in requirements-<env>.txt, in throwaway
-# virtualenvs: resolved under Python 3.11, the floor, and installed under $(PYTHON) too, so the one
-# set installs on both. Needs the package index and a Python 3.11. Review the diff, then commit it.
+# virtualenvs: resolved under the oldest Python 3.11 here, the floor, and installed under every other
+# one and $(PYTHON) too, so the one set installs on all. Needs the package index and a Python 3.11.
+# Review the diff, then commit it.
+PYTHON311_ALL = $(sort $(PYTHON311) $(shell for p in python3.11 /usr/bin/python3.11 \
+	$$(ls -d $$HOME/.pyenv/versions/3.11*/bin/python3.11 2>/dev/null); do \
+	"$$p" -c 'import sys, venv, ensurepip; assert sys.version_info[:2] == (3, 11)' >/dev/null 2>&1 && echo "$$p"; done))
 lock:
 	@test -n "$(PYTHON)" || { echo "need Python >= 3.11 (python3.13 preferred)"; exit 1; }
-	@test -n "$(PYTHON311)" || { echo "make lock needs a Python 3.11 (python3.11 on PATH, or PYTHON311=...):" \
+	@test -n "$(PYTHON311_ALL)" || { echo "make lock needs a Python 3.11 (python3.11 on PATH, or PYTHON311=...):" \
 		"pins resolved on a newer Python may not install on 3.11, the floor"; exit 1; }
-	$(PYTHON) constraints/lock.py lock --python $(PYTHON) --floor $(PYTHON311) dev sam checkov
+	$(PYTHON) constraints/lock.py lock --python $(PYTHON) $(addprefix --floor ,$(PYTHON311_ALL)) dev sam checkov
 
 setup: $(BIN)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
 
