@@ -26,35 +26,52 @@ BIN := $(VENV)/bin
 TOOLS_PATH := $(CURDIR)/$(SAM_VENV)/bin:$(CURDIR)/$(CHECKOV_VENV)/bin
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help setup demo test test-py311 lint typecheck bench clean
+.PHONY: help setup demo test test-py311 lint typecheck bench lock clean
 
 help:
 	@echo "make demo   run the real handler end to end against local API simulators and moto"
 	@echo "make test   ruff, mypy, sam validate/lint, cfn-lint, checkov, sam build, contract tests, pytest (= CI)"
 	@echo "            and pytest again under Python 3.11, the floor, when the main venv is newer"
+	@echo "make lock   regenerate the pinned versions in constraints/ from the ranges in requirements-*.txt"
 
-$(BIN)/.installed: pyproject.toml requirements-dev.txt src/requirements.txt
+# Every virtualenv installs the ranges of its requirements-<env>.txt under the exact versions pinned in
+# constraints/<env>.txt, which `make lock` regenerates. A changed requirement or pin rebuilds the
+# virtualenv from scratch (--clear), so it holds what a fresh clone gets and nothing left over; then
+# it is checked against the pins, which fails, by name, on a requirement added without `make lock`.
+define install
+	$(1) -m venv --clear $(2)
+	$(2)/bin/python -m pip install -q --upgrade pip -c $(3)
+	$(2)/bin/python -m pip install -q -r $(4) -c $(3) $(5)
+	$(1) constraints/lock.py verify $(2) $(3)
+	touch $@
+endef
+
+$(BIN)/.installed: pyproject.toml requirements-dev.txt src/requirements.txt constraints/dev.txt
 	@test -n "$(PYTHON)" || { echo "need Python >= 3.11 (python3.13 preferred)"; exit 1; }
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -r requirements-dev.txt -e .
-	touch $@
+	$(call install,$(PYTHON),$(VENV),constraints/dev.txt,requirements-dev.txt,-e .)
 
-# Only for `make test-py311`: the same dependencies under the floor interpreter.
-$(PY311_VENV)/.installed: pyproject.toml requirements-dev.txt src/requirements.txt
-	$(PYTHON311) -m venv $(PY311_VENV)
-	$(PY311_VENV)/bin/python -m pip install -q --upgrade pip
-	$(PY311_VENV)/bin/python -m pip install -q -r requirements-dev.txt -e .
-	touch $@
+# Only for `make test-py311`: the same dependencies, the same pins, under the floor interpreter.
+$(PY311_VENV)/.installed: pyproject.toml requirements-dev.txt src/requirements.txt constraints/dev.txt
+	$(call install,$(PYTHON311),$(PY311_VENV),constraints/dev.txt,requirements-dev.txt,-e .)
 
 # Tools whose pins clash with moto's and with each other's get a virtualenv each:
 # .venv-sam from requirements-sam.txt, .venv-checkov from requirements-checkov.txt.
-.venv-%/.installed: requirements-%.txt
+.venv-%/.installed: requirements-%.txt constraints/%.txt
 	@test -n "$(PYTHON)" || { echo "need Python >= 3.11 (python3.13 preferred)"; exit 1; }
-	$(PYTHON) -m venv .venv-$*
-	.venv-$*/bin/python -m pip install -q --upgrade pip
-	.venv-$*/bin/python -m pip install -q -r $<
-	touch $@
+	$(call install,$(PYTHON),.venv-$*,constraints/$*.txt,$<)
+
+# Regenerates every constraints/<env>.txt from the ranges in requirements-<env>.txt, in throwaway
+# virtualenvs: resolved under the oldest Python 3.11 here, the floor, and installed under every other
+# one and $(PYTHON) too, so the one set installs on all. Needs the package index and a Python 3.11.
+# Review the diff, then commit it.
+PYTHON311_ALL = $(sort $(PYTHON311) $(shell for p in python3.11 /usr/bin/python3.11 \
+	$$(ls -d $$HOME/.pyenv/versions/3.11*/bin/python3.11 2>/dev/null); do \
+	"$$p" -c 'import sys, venv, ensurepip; assert sys.version_info[:2] == (3, 11)' >/dev/null 2>&1 && echo "$$p"; done))
+lock:
+	@test -n "$(PYTHON)" || { echo "need Python >= 3.11 (python3.13 preferred)"; exit 1; }
+	@test -n "$(PYTHON311_ALL)" || { echo "make lock needs a Python 3.11 (python3.11 on PATH, or PYTHON311=...):" \
+		"pins resolved on a newer Python may not install on 3.11, the floor"; exit 1; }
+	$(PYTHON) constraints/lock.py lock --python $(PYTHON) $(addprefix --floor ,$(PYTHON311_ALL)) dev sam checkov
 
 setup: $(BIN)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
 

@@ -1,0 +1,168 @@
+"""`make lock`: regenerate constraints/<env>.txt from the ranges in requirements-<env>.txt.
+
+Each environment is resolved afresh in a throwaway virtualenv, never from the current pins, and frozen.
+It is resolved on the oldest interpreter given, the floor (`--floor`, Python 3.11, the oldest patch
+release at hand): the newest releases that still support it. Then the same requirements are installed
+with those pins under every other interpreter (other 3.11s, the main 3.13), so one set installs on
+all, and a package only a newer Python needs is pinned too. Resolving on 3.13 gives pins 3.11 cannot
+install (networkx 3.7, a cfn-lint dependency, needs 3.12); resolving on 3.11.7, pins 3.11.2 cannot
+(soupsieve 4.1, via checkov, needs 3.11.5). Nothing is written unless every environment resolved and
+installed everywhere.
+
+`lock.py verify VENV CONSTRAINTS` checks an installed virtualenv against its constraints: everything
+in it is pinned, at that version. A requirement added without `make lock` fails here, by name.
+
+Standard library only: it runs before any virtualenv exists.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+CONSTRAINTS = REPO / "constraints"
+# What a bare virtualenv may come with besides pip: Python 3.11's venv ships a setuptools, 3.12+ none.
+# The lock removes them first, so they are pinned only when a requirement needs them; `verify` ignores
+# them when nothing does.
+BOOTSTRAP = {"setuptools", "wheel"}
+
+
+def run(*args: str) -> str:
+    result = subprocess.run(args, cwd=REPO, capture_output=True, text=True, check=False)  # noqa: S603
+    if result.returncode != 0:
+        noise = "WARNING: Location "  # pip, about this machine's optional local indexes
+        output = [line for line in (result.stdout + result.stderr).splitlines() if noise not in line]
+        sys.exit(f"lock: {' '.join(args)} failed:\n" + "\n".join(output))
+    return result.stdout
+
+
+def normalized(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def pins(text: str) -> dict[str, str]:
+    """`name==version` lines (pip freeze, or a constraints file) by normalized name."""
+    found = {}
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            name, sep, version = line.partition("==")
+            if not sep:
+                sys.exit(f"lock: not a pin: {line!r}")
+            found[normalized(name)] = f"{name.strip()}=={version.strip()}"
+    return found
+
+
+def freeze(python: Path) -> dict[str, str]:
+    return pins(run(str(python), "-m", "pip", "freeze", "--all", "--exclude-editable"))
+
+
+def version(python: str) -> tuple[int, int, int]:
+    text = run(python, "-c", "import sys; print('%d %d %d' % sys.version_info[:3])")
+    major, minor, micro = (int(part) for part in text.split())
+    return major, minor, micro
+
+
+def dotted(version: tuple[int, ...]) -> str:
+    return ".".join(map(str, version))
+
+
+def install(python: str, venv: Path, env: str, constraints: Path | None) -> Path:
+    """A fresh virtualenv with requirements-<env>.txt (and the project itself, for dev) installed."""
+    run(python, "-m", "venv", str(venv))
+    bin_python = venv / "bin" / "python"
+    pinned = ["-c", str(constraints)] if constraints else []
+    run(str(bin_python), "-m", "pip", "install", "-q", "--upgrade", "pip", *pinned)
+    bootstrap = [pin.partition("==")[0] for name, pin in freeze(bin_python).items() if name in BOOTSTRAP]
+    if bootstrap:
+        run(str(bin_python), "-m", "pip", "uninstall", "-q", "-y", *bootstrap)
+    project = ["-e", "."] if env == "dev" else []
+    run(str(bin_python), "-m", "pip", "install", "-q", "-r", f"requirements-{env}.txt", *project, *pinned)
+    run(str(bin_python), "-m", "pip", "check")
+    return bin_python
+
+
+def lock(env: str, pythons: list[str], scratch: Path) -> str:
+    """Resolve on the oldest interpreter (the newest releases that still support it), then install the
+    same pins under each of the others. One set for all, installed on all."""
+    resolver, *others = pythons
+    print(f"lock: resolving requirements-{env}.txt with Python {dotted(version(resolver))}", flush=True)
+    locked = freeze(install(resolver, scratch / f"{env}-0", env, None))
+    resolved = scratch / f"{env}-resolved.txt"
+    resolved.write_text("\n".join(locked.values()) + "\n")
+    for n, other in enumerate(others, 1):
+        print(f"lock: installing the {env} pins with Python {dotted(version(other))}", flush=True)
+        for name, pin in freeze(install(other, scratch / f"{env}-{n}", env, resolved)).items():
+            locked.setdefault(name, pin)  # needed only on a newer Python
+    used = [dotted(version(python)) for python in pythons]
+    header = [
+        f"# Generated by `make lock` from requirements-{env}.txt: do not edit, run `make lock` again.",
+        f"# Resolved on Python {used[0]}"
+        + (f", and installs on {', '.join(used[1:])}." if others else " only."),
+        f"# Installed by `pip install -r requirements-{env}.txt -c constraints/{env}.txt`.",
+    ]
+    return "\n".join(header + sorted(locked.values(), key=str.lower)) + "\n"
+
+
+def lock_all(envs: list[str], python: str, floors: list[str]) -> None:
+    """`floors`: every Python 3.11 on this machine. Patch releases differ in what they install (soupsieve
+    4.1 needs 3.11.5): resolving on the oldest keeps the pins installable on all of them."""
+    by_version = {version(candidate): candidate for candidate in [python, *floors]}
+    pythons = [by_version[key] for key in sorted(by_version)]  # one of each version, oldest first
+    with (
+        tempfile.TemporaryDirectory(prefix="credit-monitor-lock-") as scratch,
+        ThreadPoolExecutor(len(envs)) as pool,
+    ):
+        texts = list(pool.map(lambda env: lock(env, pythons, Path(scratch)), envs))
+    for env, text in zip(envs, texts, strict=True):  # written only once every environment resolved
+        target = CONSTRAINTS / f"{env}.txt"
+        changed = not target.exists() or target.read_text() != text
+        target.write_text(text)
+        print(f"lock: constraints/{env}.txt: {len(pins(text))} pins" + (" (changed)" if changed else ""))
+
+
+def verify(venv: Path, constraints: Path) -> None:
+    wanted = pins(constraints.read_text())
+    problems = []
+    for name, pin in freeze(venv / "bin" / "python").items():
+        if name in BOOTSTRAP and name not in wanted:
+            continue  # came with the virtualenv, and nothing needs it
+        if name not in wanted:
+            problems.append(f"{pin} is installed but not pinned in {constraints.name}")
+        elif wanted[name].partition("==")[2] != pin.partition("==")[2]:
+            problems.append(f"{pin} is installed, {constraints.name} pins {wanted[name]}")
+    if problems:
+        sys.exit(
+            f"{venv} does not match {constraints}:\n  "
+            + "\n  ".join(problems)
+            + "\nA requirements file changed since the pins were made: run `make lock` and commit the result."
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    make = commands.add_parser("lock", help="regenerate constraints/<env>.txt")
+    make.add_argument("--python", required=True, help="the main interpreter")
+    make.add_argument(
+        "--floor", action="append", default=[], help="an older interpreter the pins must also install on"
+    )
+    make.add_argument("envs", nargs="+", help="dev, sam, checkov: requirements-<env>.txt")
+    check = commands.add_parser("verify", help="check a virtualenv against its constraints file")
+    check.add_argument("venv", type=Path)
+    check.add_argument("constraints", type=Path)
+    args = parser.parse_args()
+    if args.command == "lock":
+        lock_all(args.envs, args.python, args.floor)
+    else:
+        verify(args.venv, args.constraints)
+
+
+if __name__ == "__main__":
+    main()
