@@ -174,6 +174,15 @@ class CountsTlsFailures(Protocol):
     tls_failures: int
 
 
+def refused_handshakes(simulator: CountsTlsFailures, within: float = 5.0) -> int:
+    """The server counts a refused handshake in its own thread, after the client has already
+    given up and reported: wait (bounded) for it rather than race it."""
+    until = time.monotonic() + within
+    while simulator.tls_failures == 0 and time.monotonic() < until:
+        time.sleep(0.02)
+    return simulator.tls_failures
+
+
 class TlsServer(ThreadingHTTPServer):
     """A threading HTTPS server for the simulators here and in vendors.py."""
 
