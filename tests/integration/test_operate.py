@@ -153,3 +153,14 @@ def test_unsnooze_ends_it_now(deployed: str, invoke: Invoke, stack: Stack, lemli
 
     assert sent(stack) == ["LOW"]
     assert app  # the handler module is the one the fixtures reset
+
+
+def test_snoozing_an_account_that_does_not_exist_is_refused(
+    deployed: str, invoke: Invoke, stack: Stack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    invoke(SimClock())
+
+    assert cli("snooze", "lemlsit", "--for", "3d", "--stack", deployed)[0] == EXIT_USAGE
+
+    assert "no account 'lemlsit'" in capsys.readouterr().err
+    assert "lemlsit" not in json.dumps(stack.dynamodb.scan(TableName=stack.table_name)["Items"])

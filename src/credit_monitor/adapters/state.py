@@ -366,6 +366,11 @@ class DynamoStateStore:
             current = self.load([account])[account]
             if isinstance(current, StateError):
                 raise current
+            if current.version == 0:  # no item: a typo would otherwise create a phantom account
+                raise StateError(
+                    f"no account {account!r} in table {self._table!r}; `credit-monitor status` lists the"
+                    " accounts the function has checked"
+                )
             written = replace(change(current), version=current.version + 1)
             if self.put(account, written, expected_version=current.version):
                 return written
