@@ -246,6 +246,7 @@ def _after_success(
         notes = [n for n in notes if n.kind not in HELD_BY_SNOOZE]
     elif snoozed_until is not None:  # the snooze has ended: say once where things stand
         if level is not Level.OK and not any(n.kind in (Kind.LOW, Kind.REMINDER) for n in notes):
+            notes = [n for n in notes if n.kind is not Kind.RUNNING_OUT]  # the reminder carries the forecast
             notes.append(note(Kind.REMINDER, level))
             notified_at = now
         snoozed_until, snooze_reason = None, None

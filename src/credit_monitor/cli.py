@@ -138,7 +138,11 @@ def operate(args: argparse.Namespace, out: TextIO) -> int:
                 file=out,
             )
         else:
-            store.change(args.account, lambda s: replace(s, snoozed_until=None, snooze_reason=None))
+            # Ended now rather than cleared: the next run then says where a low account stands.
+            store.change(
+                args.account,
+                lambda s: replace(s, snoozed_until=now, snooze_reason=None) if s.snoozed(now) else s,
+            )
             print(f"{args.account}: not snoozed; a low balance is reported at the next run", file=out)
     except (StackError, StateError, ValueError) as exc:
         print(f"credit-monitor: {exc}", file=sys.stderr)

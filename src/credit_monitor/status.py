@@ -8,6 +8,7 @@ sparkline of its balance history.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -92,7 +93,8 @@ def sparkline(samples: tuple[Sample, ...], width: int = SPARK_WIDTH) -> str:
     """The balance history in `width` characters (the newest samples, averaged into buckets)."""
     if not samples:
         return ""
-    values = [s.balance for s in samples]
+    scale = max(abs(s.balance) for s in samples) or 1.0  # near float's limit, high - low overflows
+    values = [s.balance / scale for s in samples]
     size = math.ceil(len(values) / width)
     buckets = [
         sum(chunk) / len(chunk) for chunk in (values[i : i + size] for i in range(0, len(values), size))
@@ -129,7 +131,7 @@ def render(rows: list[AccountStatus], now: datetime) -> str:
                 _ago(row.notified_at, now),
                 str(row.consecutive_failures) if row.consecutive_failures else "-",
                 str(row.pending_notifications) if row.pending_notifications else "-",
-                row.snoozed_until.strftime("%Y-%m-%d %H:%M") if row.snoozed_until else "-",
+                _snooze(row),
             )
         )
     widths = [max(len(line[i]) for line in table) for i in range(len(header))]
@@ -138,6 +140,13 @@ def render(rows: list[AccountStatus], now: datetime) -> str:
     for index, row in enumerate(ordered, start=1):
         lines[index] += "  " + (row.problem or sparkline(row.history))
     return "\n".join(line.rstrip() for line in lines)
+
+
+def _snooze(row: AccountStatus) -> str:
+    if row.snoozed_until is None:
+        return "-"
+    until = row.snoozed_until.strftime("%Y-%m-%d %H:%M")
+    return f"{until} ({row.snooze_reason})" if row.snooze_reason else until
 
 
 def _ago(moment: datetime | None, now: datetime) -> str:
@@ -159,9 +168,12 @@ def snooze_until(now: datetime, duration: str | None, until: str | None) -> date
     if duration is not None:
         units = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
         amount, unit = duration[:-1], duration[-1:]
-        if unit not in units or not amount.isdigit():
+        if unit not in units or not re.fullmatch(r"[0-9]{1,7}", amount):
             raise ValueError(f"--for must be a number and a unit (m, h, d or w), e.g. 3d; got {duration!r}")
-        end = now + timedelta(**{units[unit]: int(amount)})
+        try:
+            end = now + timedelta(**{units[unit]: int(amount)})
+        except OverflowError:
+            raise ValueError("a snooze lasts at most a year; raise the account's threshold instead") from None
     else:
         assert until is not None
         try:

@@ -164,3 +164,23 @@ def test_snoozing_an_account_that_does_not_exist_is_refused(
 
     assert "no account 'lemlsit'" in capsys.readouterr().err
     assert "lemlsit" not in json.dumps(stack.dynamodb.scan(TableName=stack.table_name)["Items"])
+
+
+def test_unsnooze_while_low_reports_at_the_next_run_as_it_says(
+    deployed: str, invoke: Invoke, stack: Stack, lemlist_api: ApiSimulator
+) -> None:
+    clock = SimClock(datetime.now(UTC))
+    invoke(clock)
+    cli("snooze", "lemlist", "--for", "3d", "--stack", deployed)
+    lemlist_api.balance = 10
+    clock.advance(1)
+    invoke(clock)  # LOW held back
+    assert sent(stack) == []
+
+    status, said = cli("unsnooze", "lemlist", "--stack", deployed)
+    clock.advance(1)
+    invoke(clock)
+
+    assert status == EXIT_OK
+    assert "reported at the next run" in said
+    assert sent(stack) == ["REMINDER"]

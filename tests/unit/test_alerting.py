@@ -190,3 +190,22 @@ def test_a_snooze_does_not_hold_back_check_failing_or_recovered() -> None:
 
     recovered = run(state, 5000, 4)
     assert kinds(recovered) == ["CHECK RECOVERED/WARNING", "RECOVERED/WARNING"]
+
+
+def test_the_reminder_at_a_snoozes_end_carries_the_forecast_alone() -> None:
+    """The snooze ends on the run where the forecast first appears: one REMINDER, not two messages."""
+    levels = Levels(warning=100)
+    state = replace(AccountState(), snoozed_until=T0 + timedelta(hours=7))
+    sent = []
+    for hour, balance in ((0, 90), (6, 80), (12, 70)):
+        decision = decide(
+            state,
+            CheckResult("lemlist", 100, balance=Balance(balance)),
+            T0 + timedelta(hours=hour),
+            levels,
+            POLICY,
+        )
+        sent.append(kinds(decision))
+        state = decision.state
+
+    assert sent == [[], [], ["REMINDER/WARNING"]]

@@ -95,3 +95,19 @@ def test_snooze_takes_a_duration_or_an_end(
 def test_a_bad_snooze_says_what_is_wrong(duration: str | None, until: str | None, message: str) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
         snooze_until(NOW, duration, until)
+
+
+def test_balances_near_the_float_limit_still_draw_a_sparkline() -> None:
+    extreme = (Sample(NOW, 1.7e308), Sample(NOW + timedelta(hours=1), -1.7e308))
+    assert sparkline(extreme) == "█▁"
+
+
+@pytest.mark.parametrize("duration", ["99999999999d", "9999999w", "1²d"])
+def test_a_snooze_too_long_to_compute_is_a_clear_error(duration: str) -> None:
+    with pytest.raises(ValueError, match=r"at most a year|a number and a unit"):
+        snooze_until(NOW, duration, None)
+
+
+def test_the_snooze_reason_shows_in_the_table() -> None:
+    state = AccountState(snoozed_until=NOW + timedelta(days=3), snooze_reason="renewal")
+    assert "(renewal)" in render([account_status("a", state, NOW)], NOW)
