@@ -19,9 +19,8 @@ import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from urllib.parse import urlsplit
 
-from credit_monitor.config import MAX_THRESHOLD, Account, ConfigError
+from credit_monitor.config import MAX_THRESHOLD, Account, ConfigError, base_url_problem
 from credit_monitor.providers import CATALOGUE, http_json
 
 HTTP_JSON = "http-json"
@@ -162,16 +161,8 @@ def _labels(value: object) -> dict[str, str]:
 
 
 def _base_url(value: object) -> str:
-    """The URL is never repeated in a message: a key may have been pasted into it."""
-    if not isinstance(value, str) or not re.fullmatch(r"[!-~]{1,2000}", value):
-        raise ValueError("url: must be a URL of printable characters, without spaces or line breaks")
-    try:
-        parts = urlsplit(value)
-        parts.port  # noqa: B018 - raises ValueError for a port that is not one
-    except ValueError:
-        raise ValueError("url: is not a valid URL (check the host and the port)") from None
-    if parts.scheme != "https" or not parts.hostname:
-        raise ValueError("url: must be an https:// URL (keys are never sent in clear)")
-    if parts.username or parts.password or parts.query or parts.fragment:
-        raise ValueError("url: must be a plain base URL without credentials, query or fragment")
+    problem = base_url_problem(value)
+    if problem:
+        raise ValueError(f"url: {problem}")
+    assert isinstance(value, str)
     return value.rstrip("/")

@@ -14,6 +14,7 @@ from credit_monitor.config import Account, CheckSettings
 from credit_monitor.keys import clean_key, redact
 from credit_monitor.model import Balance, CheckError, CheckResult, FailureKind, decode_json_object
 from credit_monitor.providers import HttpReply, Provider, Request, RetryPolicy
+from credit_monitor.providers.fields import excerpt
 from credit_monitor.ratelimit import RateLimiter
 
 DEADLINE_GRACE_SECONDS = 0.5
@@ -209,5 +210,4 @@ def describe_error_body(body: bytes, content_type: str | None) -> str:
     if isinstance(payload, dict) and isinstance(payload.get("message"), str):
         code = payload.get("code")
         text = f"{code}: {payload['message']}" if isinstance(code, str) else payload["message"]
-    first_line = text.splitlines()[0]
-    return first_line if len(first_line) <= 160 else first_line[:159] + "…"
+    return excerpt(text)

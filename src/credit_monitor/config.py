@@ -264,9 +264,24 @@ def _plain(value: float) -> str:
 
 def _https_url(env: Mapping[str, str], name: str, default: str) -> str:
     raw = env.get(name, "").strip() or default
-    parts = urlsplit(raw)
-    if parts.scheme != "https" or not parts.hostname:
-        raise ConfigError(f"{name} must be an https:// URL (keys are never sent in clear), got {raw!r}")
-    if parts.username or parts.password or parts.query or parts.fragment:
-        raise ConfigError(f"{name} must be a plain base URL without credentials, query or fragment")
+    problem = base_url_problem(raw)
+    if problem:
+        raise ConfigError(f"{name} {problem}")
     return raw.rstrip("/")
+
+
+def base_url_problem(value: object) -> str | None:
+    """What is wrong with a provider's base URL, for the environment and the accounts file alike,
+    or None. The URL is never repeated: a key may have been pasted into it."""
+    if not isinstance(value, str) or not re.fullmatch(r"[!-~]{1,2000}", value):
+        return "must be a URL of printable characters, without spaces or line breaks"
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not one
+    except ValueError:
+        return "is not a valid URL (check the host and the port)"
+    if parts.scheme != "https" or not parts.hostname:
+        return "must be an https:// URL (keys are never sent in clear)"
+    if parts.username or parts.password or parts.query or parts.fragment:
+        return "must be a plain base URL without credentials, query or fragment"
+    return None

@@ -109,7 +109,7 @@ def _encode_pending(item: Pending) -> dict[str, Any]:
 
 
 class _Bad(ValueError):
-    pass
+    """A field of the item is not what this code writes; the message names it."""
 
 
 def decode(text: str, version: int) -> AccountState:
