@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import shlex
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
@@ -48,8 +49,10 @@ class CorruptState(StateError):
 
 
 def reset_command(table: str, account: str) -> str:
+    """The shell command that deletes one item; shell-quoted, since an account id from the table
+    may hold quotes, `$(...)` or a line break, and the command is meant to be pasted."""
     key = json.dumps({KEY: {"S": account}})
-    return f"aws dynamodb delete-item --table-name {table} --key '{key}'"
+    return f"aws dynamodb delete-item --table-name {shlex.quote(table)} --key {shlex.quote(key)}"
 
 
 # --- encoding ---------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,6 +17,7 @@ from credit_monitor.adapters.state import (
     StateError,
     decode,
     encode,
+    reset_command,
 )
 from credit_monitor.alerting import AccountState, Kind, Level, Notification
 from credit_monitor.forecast import Forecast, ForecastStatus, Sample
@@ -148,3 +150,15 @@ def test_keys_dynamodb_keeps_unprocessed_are_those_accounts_errors_after_a_few_t
     assert isinstance(loaded["fullenrich"], StateError)
     assert isinstance(loaded["lemlist"], AccountState)
     assert stub.calls == UNPROCESSED_ATTEMPTS
+
+
+@pytest.mark.parametrize(
+    "account",
+    ["it's", "two words", "$(touch /tmp/pwned)", "`id`", "a\nb", "'; rm -rf ~; '", "\\'", "café \u202e"],
+)
+def test_the_reset_command_is_safe_to_paste_whatever_the_account_id(account: str) -> None:
+    command = shlex.split(reset_command("credit-monitor-State-1A2B", account))
+
+    assert command[:5] == ["aws", "dynamodb", "delete-item", "--table-name", "credit-monitor-State-1A2B"]
+    assert command[5:] == ["--key", json.dumps({"provider": {"S": account}})]
+    assert json.loads(command[6]) == {"provider": {"S": account}}
