@@ -9,12 +9,14 @@
     balance_metric = true        # optional: its own CreditsRemaining metric ($0.30 a month)
     url = "https://..."          # optional for a built-in (e.g. a regional host), required for http-json
 
-Parsed with the standard library's tomllib. Every error names the file, the account and the field,
-and the whole file is refused on the first one: a half-read file would silently drop accounts.
+The file is UTF-8, with or without a byte-order mark. Parsed with the standard library's tomllib.
+Every error names the file, the account and the field, and the whole file is refused on the first
+one: a half-read file would silently drop accounts.
 """
 
 from __future__ import annotations
 
+import codecs
 import re
 import tomllib
 from collections.abc import Mapping
@@ -26,6 +28,12 @@ from credit_monitor.providers import CATALOGUE, http_json
 HTTP_JSON = "http-json"
 MAX_ACCOUNTS = 1000
 MAX_FILE_BYTES = 1_000_000
+OTHER_BOMS = (
+    (codecs.BOM_UTF32_LE, "UTF-32"),  # first: it starts with UTF-16's little-endian mark
+    (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16"),
+    (codecs.BOM_UTF16_BE, "UTF-16"),
+)
 ACCOUNT_ID = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
 """Matched whole (fullmatch): '$' would also accept a trailing newline."""
 LABEL_NAME = re.compile(r"[a-z][a-z0-9_-]{0,31}")
@@ -48,10 +56,9 @@ def load_accounts(path: Path) -> tuple[Account, ...]:
         raise ConfigError(f"{path}: cannot read the accounts file ({exc.strerror or exc})") from None
     if len(raw) > MAX_FILE_BYTES:
         raise ConfigError(f"{path}: the accounts file is larger than {MAX_FILE_BYTES:,} bytes")
+    text = decode_text(raw, path)
     try:
-        document = tomllib.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: the accounts file is not UTF-8 text") from None
+        document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     except ValueError:  # tomllib's own: an integer of more than 4,300 digits
@@ -59,6 +66,27 @@ def load_accounts(path: Path) -> tuple[Account, ...]:
     except RecursionError:
         raise ConfigError(f"{path}: not valid TOML: arrays or tables nested too deeply") from None
     return parse_accounts(document, str(path))
+
+
+def decode_text(raw: bytes, path: Path) -> str:
+    """The file's text: UTF-8, with or without the byte-order mark some editors write. Any other
+    encoding is a ConfigError naming the file and what it looks like instead."""
+    save = "; save it as UTF-8"
+    for bom, encoding in OTHER_BOMS:
+        if raw.startswith(bom):
+            raise ConfigError(
+                f"{path}: the accounts file is {encoding} (it starts with a {encoding} byte-order mark){save}"
+            )
+    if b"\0" in raw:
+        raise ConfigError(f"{path}: the accounts file contains NUL bytes: UTF-16 or a binary file{save}")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(
+            f"{path}: the accounts file is not UTF-8: byte 0x{raw[exc.start]:02x} at line {line}"
+            f" ({exc.reason}){save}"
+        ) from None
 
 
 def parse_accounts(document: Mapping[str, object], source: str) -> tuple[Account, ...]:

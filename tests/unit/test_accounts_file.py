@@ -147,3 +147,36 @@ def test_a_refused_url_is_never_repeated_since_a_key_may_be_pasted_in_it(tmp_pat
     with pytest.raises(ConfigError) as refused:
         load_accounts(write(tmp_path, ONE + "url = 'http://api.zerobounce.net/v2?api_key=SECRETKEY123456'\n"))
     assert "SECRETKEY123456" not in str(refused.value)
+
+
+def test_a_utf8_byte_order_mark_is_accepted_from_the_file_and_the_environment(tmp_path: Path) -> None:
+    """Windows editors save UTF-8 "with BOM"; the mark is an encoding detail, not TOML."""
+    path = tmp_path / "accounts.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + TWO_LEMLIST_TEAMS.encode())
+
+    assert load_accounts(path)[0].id == "acme-lemlist"
+    assert len(load_check_settings({"ACCOUNTS_FILE": str(path)}).accounts) == 3
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        (TWO_LEMLIST_TEAMS.encode("utf-16"), "is UTF-16 (it starts with a UTF-16 byte-order mark)"),
+        (TWO_LEMLIST_TEAMS.encode("utf-16-le"), "contains NUL bytes: UTF-16 or a binary file"),
+        (TWO_LEMLIST_TEAMS.encode("utf-32"), "is UTF-32 (it starts with a UTF-32 byte-order mark)"),
+        (b"# caf\xe9\n" + TWO_LEMLIST_TEAMS.encode(), "is not UTF-8: byte 0xe9 at line 1"),
+        (TWO_LEMLIST_TEAMS.encode() + b"\n# \xff", "is not UTF-8: byte 0xff at line 21"),
+    ],
+    ids=["utf-16", "utf-16-no-bom", "utf-32", "latin-1", "late-bad-byte"],
+)
+def test_a_file_not_in_utf8_is_refused_naming_the_file_and_the_encoding(
+    tmp_path: Path, data: bytes, problem: str
+) -> None:
+    path = tmp_path / "accounts.toml"
+    path.write_bytes(data)
+
+    with pytest.raises(ConfigError) as refused:
+        load_accounts(path)
+
+    assert str(refused.value).startswith(f"{path}: the accounts file {problem}")
+    assert "save it as UTF-8" in str(refused.value)
