@@ -2,17 +2,26 @@
 `credit-monitor validate FILE`: an accounts file checked as the function would at cold start.
 `credit-monitor status | snooze | unsnooze --stack NAME`: the deployed monitor, from a terminal.
 
-Exit status: 0 all balances at or above threshold (or the file is valid), 1 a balance is low,
-3 a check failed, 2 bad usage or configuration.
+Exit status: 0 all balances at or above threshold (or the file is valid, or the command did what
+it says), 1 a balance is low, 2 bad usage or configuration, 3 a check failed or the command failed
+unexpectedly (an internal error, named on stderr), 130 interrupted. An error never exits 1: that
+status means "a balance is low" to cron and CI.
+
+Everything printed is encodable on any stream: text from a vendor or the state table goes through
+`printable` (control characters, bidi overrides and lone surrogates escaped visibly), and what the
+stream's encoding cannot carry is backslash-escaped. A closed pipe (`| head`) ends the output, not
+the command: the exit status still says how the balances stand.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
 import time
+import traceback
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -30,10 +39,13 @@ from credit_monitor.checks import run_checks
 from credit_monitor.config import ConfigError, load_check_settings, read_local_api_keys
 from credit_monitor.messages import format_balance
 from credit_monitor.model import CheckResult
+from credit_monitor.printable import printable
 from credit_monitor.status import account_status, snooze_until, unreadable, urgency
 from credit_monitor.status import render as render_status
 
 EXIT_OK, EXIT_LOW, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
+EXIT_INTERRUPTED = 130
+"""128 + SIGINT, as a shell reports Ctrl-C."""
 MAX_REASON = 200
 
 
@@ -42,7 +54,26 @@ def main(
     environ: Mapping[str, str] | None = None,
     out: TextIO | None = None,
 ) -> int:
+    """The console script. An unexpected exception exits 3, never with Python's default 1."""
     out = out or sys.stdout
+    try:
+        return run(argv, environ, out)
+    except KeyboardInterrupt:
+        fail("interrupted")
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # the last resort: any other exit status would lie
+        fail(internal_error(exc))
+        return EXIT_FAILED
+
+
+def internal_error(exc: BaseException) -> str:
+    """Where it failed, by type and line. The message is withheld: it may quote a key or a reply."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+    return f"internal error: {type(exc).__name__}{where}; please report it"
+
+
+def run(argv: Sequence[str] | None, environ: Mapping[str, str] | None, out: TextIO) -> int:
     parser = argparse.ArgumentParser(prog="credit-monitor", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"credit-monitor {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -76,7 +107,7 @@ def main(
     try:
         settings = load_check_settings(env)
     except ConfigError as exc:
-        print(f"credit-monitor: configuration error: {exc}", file=sys.stderr)
+        fail(f"configuration error: {exc}")
         return EXIT_USAGE
     keys = EnvironmentKeySource(read_local_api_keys(settings.accounts, env))
     deadline = time.monotonic() + settings.deadline_seconds  # the CLI's own budget: the checks alone
@@ -84,9 +115,9 @@ def main(
     statuses = classify(results, {item.id: item.levels for item in settings.accounts})
     if args.json:
         providers = {account.id: account.provider.name for account in settings.accounts}
-        print(json.dumps(check_json(results, statuses, providers), indent=2), file=out)
+        emit(json.dumps(check_json(results, statuses, providers), indent=2), out)
     else:
-        print(render_table(results, statuses), file=out)
+        emit(render_table(results, statuses), out)
     return exit_status(statuses)
 
 
@@ -95,13 +126,13 @@ def check_json(
 ) -> list[dict[str, object]]:
     return [
         {
-            "account": result.account,
+            "account": printable(result.account),
             "provider": providers[result.account],
             "status": status.value,
             "balance": result.balance.credits if result.balance else None,
             "threshold": result.threshold,
             "failure": result.error.kind.value if result.error else None,
-            "reason": result.error.message if result.error else None,
+            "reason": printable(result.error.message) if result.error else None,
         }
         for result, status in zip(results, statuses, strict=True)
     ]
@@ -122,20 +153,25 @@ def operate(args: argparse.Namespace, out: TextIO) -> int:
                 for name, state in store.scan().items()
             ]
             if args.json:
-                print(json.dumps([row.as_json() for row in sorted(rows, key=urgency)], indent=2), file=out)
+                emit(json.dumps([row.as_json() for row in sorted(rows, key=urgency)], indent=2), out)
             else:
-                print(
-                    render_status(rows, now) if rows else f"no account has been checked yet ({table})",
-                    file=out,
+                emit(
+                    render_status(rows, now)
+                    if rows
+                    else f"no account has been checked yet ({printable(table)})",
+                    out,
                 )
             return EXIT_OK
         if args.command == "snooze":
             until = snooze_until(now, args.duration, args.until)
             reason = (args.reason or "").strip()[:MAX_REASON] or None
+            if reason is not None and printable(reason) != reason:
+                raise ValueError("--reason must be one line of text, without control or format characters")
             store.change(args.account, lambda s: replace(s, snoozed_until=until, snooze_reason=reason))
-            print(
-                f"{args.account}: snoozed until {until.isoformat()}" + (f" ({reason})" if reason else ""),
-                file=out,
+            emit(
+                f"{printable(args.account)}: snoozed until {until.isoformat()}"
+                + (f" ({reason})" if reason else ""),
+                out,
             )
         else:
             # Ended now rather than cleared: the next run then says where a low account stands.
@@ -143,9 +179,9 @@ def operate(args: argparse.Namespace, out: TextIO) -> int:
                 args.account,
                 lambda s: replace(s, snoozed_until=now, snooze_reason=None) if s.snoozed(now) else s,
             )
-            print(f"{args.account}: not snoozed; a low balance is reported at the next run", file=out)
+            emit(f"{printable(args.account)}: not snoozed; a low balance is reported at the next run", out)
     except (StackError, StateError, ValueError) as exc:
-        print(f"credit-monitor: {exc}", file=sys.stderr)
+        fail(str(exc))
         return EXIT_USAGE
     return EXIT_OK
 
@@ -154,15 +190,16 @@ def validate_file(path: Path, out: TextIO) -> int:
     try:
         accounts = load_accounts(path)
     except ConfigError as exc:
-        print(f"credit-monitor: {exc}", file=sys.stderr)
+        fail(str(exc))
         return EXIT_USAGE
-    print(f"{path}: {len(accounts)} account(s), valid", file=out)
+    lines = [f"{printable(str(path))}: {len(accounts)} account(s), valid"]
     for account in accounts:
         levels = format_balance(account.threshold)
         if account.critical_threshold is not None:
             levels += f" / critical {format_balance(account.critical_threshold)}"
         labels = " ".join(f"{name}={value}" for name, value in account.labels.items())
-        print(f"  {account.id:<24} {account.provider.name:<12} warning {levels}  {labels}".rstrip(), file=out)
+        lines.append(f"  {account.id:<24} {account.provider.name:<12} warning {levels}  {labels}".rstrip())
+    emit("\n".join(lines), out)
     return EXIT_OK
 
 
@@ -186,11 +223,30 @@ def render_table(results: Sequence[CheckResult], statuses: Sequence[Status]) -> 
         shown = status.value
         if result.error is not None:
             shown = f"{status.value} ({result.error.kind.value}): {result.error.message}"
-        rows.append((result.account, balance, format_balance(result.threshold), shown))
+        rows.append((printable(result.account), balance, format_balance(result.threshold), printable(shown)))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     return "\n".join(
         f"{row[0]:<{widths[0]}}  {row[1]:>{widths[1]}}  {row[2]:>{widths[2]}}  {row[3]}" for row in rows
     )
+
+
+def emit(text: str, out: TextIO) -> None:
+    """One block of output, flushed. What `out`'s encoding cannot carry is backslash-escaped; a
+    reader that has gone (a closed pipe) silences the rest of the output, not the command."""
+    encoding = getattr(out, "encoding", None)
+    if encoding:
+        text = text.encode(encoding, "backslashreplace").decode(encoding)
+    try:
+        out.write(text + "\n")
+        out.flush()
+    except BrokenPipeError:
+        with contextlib.suppress(OSError, ValueError):  # later writes, and the flush at exit, go nowhere
+            os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
+
+
+def fail(message: str) -> None:
+    """An error on stderr; it may quote foreign text (a path, an item, a reply), so it is escaped."""
+    emit(f"credit-monitor: {printable(message)}", sys.stderr)
 
 
 if __name__ == "__main__":

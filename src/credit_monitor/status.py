@@ -2,7 +2,9 @@
 
 A terminal reader should see in two seconds which account needs money first: accounts are sorted
 by level (CRITICAL, then WARNING), then failing checks, then days left, and each line ends with a
-sparkline of its balance history.
+sparkline of its balance history. What came from the state table (account ids, snooze reasons,
+problems) is shown through `printable`, in the table and the JSON alike: a hostile item can neither
+drive the terminal nor break the output's encoding.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from datetime import datetime, timedelta
 from credit_monitor.alerting import AccountState, Level
 from credit_monitor.forecast import Sample, forecast
 from credit_monitor.messages import format_balance
+from credit_monitor.printable import printable
 
 SPARKS = "▁▂▃▄▅▆▇█"
 SPARK_WIDTH = 16
@@ -43,7 +46,7 @@ class AccountStatus:
             return value.isoformat() if value else None
 
         return {
-            "account": self.account,
+            "account": printable(self.account),
             "level": self.level,
             "balance": self.balance,
             "balance_at": iso(self.balance_at),
@@ -53,9 +56,9 @@ class AccountStatus:
             "consecutive_failures": self.consecutive_failures,
             "pending_notifications": self.pending_notifications,
             "snoozed_until": iso(self.snoozed_until),
-            "snooze_reason": self.snooze_reason,
+            "snooze_reason": printable(self.snooze_reason) if self.snooze_reason is not None else None,
             "history": [[sample.at.isoformat(), sample.balance] for sample in self.history],
-            "problem": self.problem,
+            "problem": printable(self.problem) if self.problem is not None else None,
         }
 
 
@@ -122,7 +125,7 @@ def render(rows: list[AccountStatus], now: datetime) -> str:
     for row in sorted(rows, key=urgency):
         table.append(
             (
-                row.account,
+                printable(row.account),
                 row.level,
                 format_balance(row.balance) if row.balance is not None else "-",
                 _ago(row.balance_at, now),
@@ -138,7 +141,7 @@ def render(rows: list[AccountStatus], now: datetime) -> str:
     lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(line)) for line in table]
     ordered = sorted(rows, key=urgency)
     for index, row in enumerate(ordered, start=1):
-        lines[index] += "  " + (row.problem or sparkline(row.history))
+        lines[index] += "  " + (printable(row.problem) if row.problem else sparkline(row.history))
     return "\n".join(line.rstrip() for line in lines)
 
 
@@ -146,7 +149,7 @@ def _snooze(row: AccountStatus) -> str:
     if row.snoozed_until is None:
         return "-"
     until = row.snoozed_until.strftime("%Y-%m-%d %H:%M")
-    return f"{until} ({row.snooze_reason})" if row.snooze_reason else until
+    return f"{until} ({printable(row.snooze_reason)})" if row.snooze_reason else until
 
 
 def _ago(moment: datetime | None, now: datetime) -> str:

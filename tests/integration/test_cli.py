@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import io
+import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from credit_monitor.cli import EXIT_FAILED, EXIT_LOW, EXIT_OK, EXIT_USAGE, main
+from credit_monitor import cli
+from credit_monitor.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_LOW, EXIT_OK, EXIT_USAGE, main
 from tests.support.keys import FULLENRICH_KEY, LEMLIST_KEY, assert_no_key_leaked
-from tests.support.simulators import ApiSimulator
+from tests.support.simulators import ApiSimulator, Reply
 
 
 @pytest.fixture
@@ -159,3 +162,119 @@ def test_validate_names_the_file_account_and_field_of_a_mistake(
     assert f"{accounts}: account 'globex-lemlist': critical: (200) must be below warning (100)" in (
         capsys.readouterr().err
     )
+
+
+LONE_SURROGATE_BODY = b'{"code": "error.api.key", "message": "Unknown api key \\ud800 \\u001b[31mred\\u0007"}'
+"""A vendor's error text with a lone surrogate escape and a terminal escape in it: valid JSON."""
+
+
+def run_process(env: dict[str, str], *argv: str) -> subprocess.CompletedProcess[bytes]:
+    """The CLI as cron runs it: a real process writing bytes to pipes, stdout strict UTF-8."""
+    return subprocess.run(
+        [sys.executable, "-m", "credit_monitor", *argv],
+        env={**os.environ, **env, "PYTHONIOENCODING": "utf-8"},
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("fmt", [[], ["--json"]], ids=["table", "json"])
+def test_a_lone_surrogate_in_a_vendor_error_fails_the_check_and_prints_encodable_text(
+    cli_env: dict[str, str], fullenrich_api: ApiSimulator, fmt: list[str]
+) -> None:
+    fullenrich_api.then(Reply(401, LONE_SURROGATE_BODY))
+
+    completed = run_process(cli_env, "check", *fmt)
+
+    stdout, stderr = completed.stdout.decode("utf-8"), completed.stderr.decode("utf-8")  # strict
+    assert completed.returncode == EXIT_FAILED, stderr
+    assert not re.search(r"[\x00-\x09\x0b-\x1f\x7f]", stdout), "no control character but the line break"
+    if fmt:
+        rows = json.loads(stdout)
+        assert [row["status"] for row in rows] == ["FAILED", "OK"]
+        assert "\\x1b[31m" in rows[0]["reason"]
+    else:
+        assert "FAILED (auth)" in stdout
+        assert "lemlist" in stdout.splitlines()[2]
+    assert_no_key_leaked(stdout, stderr)
+
+
+def test_an_unexpected_error_exits_three_never_one_and_withholds_its_message(
+    cli_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    def broken(*_: object) -> None:
+        raise RuntimeError(f"unexpected, quoting {LEMLIST_KEY} \ud800")
+
+    monkeypatch.setattr(cli, "run_checks", broken)
+    out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", errors="strict")
+
+    assert main(["check"], environ=cli_env, out=out) == EXIT_FAILED
+
+    err = capsysbinary.readouterr().err.decode("utf-8")
+    said = r"credit-monitor: internal error: RuntimeError at test_cli\.py:\d+; please report it\n"
+    assert re.fullmatch(said, err), err
+    assert_no_key_leaked(err)
+
+
+def test_ctrl_c_exits_as_interrupted_not_as_low(
+    cli_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def interrupted(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "run_checks", interrupted)
+
+    assert main(["check"], environ=cli_env, out=io.StringIO()) == EXIT_INTERRUPTED
+    assert capsys.readouterr().err == "credit-monitor: interrupted\n"
+
+
+def test_a_reader_that_has_gone_ends_the_output_not_the_exit_status(
+    cli_env: dict[str, str], lemlist_api: ApiSimulator
+) -> None:
+    """`credit-monitor check | head -0`: the pipe is closed before a byte is written."""
+    lemlist_api.balance = 3
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        completed = subprocess.run(
+            [sys.executable, "-m", "credit_monitor", "check"],
+            env={**os.environ, **cli_env, "PYTHONIOENCODING": "utf-8"},
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+
+    assert completed.returncode == EXIT_LOW
+    assert completed.stderr == b""
+
+
+def test_validate_accepts_a_byte_order_mark_and_names_another_encoding(tmp_path: Path) -> None:
+    with_bom, utf16 = tmp_path / "bom.toml", tmp_path / "utf16.toml"
+    with_bom.write_bytes(b"\xef\xbb\xbf" + ACCOUNTS.encode())
+    utf16.write_text(ACCOUNTS, encoding="utf-16")
+
+    good, bad = run_process({}, "validate", str(with_bom)), run_process({}, "validate", str(utf16))
+
+    assert good.returncode == EXIT_OK
+    assert good.stdout.decode().splitlines()[0] == f"{with_bom}: 2 account(s), valid"
+    assert bad.returncode == EXIT_USAGE
+    assert bad.stderr.decode() == (
+        f"credit-monitor: {utf16}: the accounts file is UTF-16 (it starts with a UTF-16 byte-order mark);"
+        " save it as UTF-8\n"
+    )
+
+
+def test_validate_of_a_file_whose_name_is_not_utf8_prints_it_escaped(tmp_path: Path) -> None:
+    """A file name is bytes; Python hands undecodable ones over as lone surrogates."""
+    path = os.fsencode(tmp_path) + b"/caf\xe9.toml"
+    with open(path, "wb") as file:
+        file.write(ACCOUNTS.encode())
+
+    completed = run_process({}, "validate", os.fsdecode(path))
+
+    assert completed.returncode == EXIT_OK
+    assert completed.stdout.decode("utf-8").startswith(f"{tmp_path}/caf\\udce9.toml: 2 account(s), valid")

@@ -10,7 +10,15 @@ import pytest
 
 from credit_monitor.alerting import AccountState, Level
 from credit_monitor.forecast import Sample
-from credit_monitor.status import account_status, render, snooze_until, sparkline, unreadable, urgency
+from credit_monitor.status import (
+    AccountStatus,
+    account_status,
+    render,
+    snooze_until,
+    sparkline,
+    unreadable,
+    urgency,
+)
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
 
@@ -111,3 +119,31 @@ def test_a_snooze_too_long_to_compute_is_a_clear_error(duration: str) -> None:
 def test_the_snooze_reason_shows_in_the_table() -> None:
     state = AccountState(snoozed_until=NOW + timedelta(days=3), snooze_reason="renewal")
     assert "(renewal)" in render([account_status("a", state, NOW)], NOW)
+
+
+HOSTILE = "\x1b[2J\x1b]0;pwned\x07\u202e\ud800\n"
+"""Clear the screen, retitle the terminal, ring the bell, reverse the text, a lone surrogate, a new line."""
+ESCAPED = "\\x1b[2J\\x1b]0;pwned\\x07\\u202e\\ud800\\n"
+
+
+def hostile_rows() -> list[AccountStatus]:
+    state = AccountState(snoozed_until=NOW + timedelta(days=3), snooze_reason=f"renewal{HOSTILE}")
+    return [account_status(f"acct{HOSTILE}", state, NOW), unreadable(f"bad{HOSTILE}", f"broken{HOSTILE}")]
+
+
+def test_foreign_text_in_the_table_is_escaped_visibly_and_encodes() -> None:
+    table = render(hostile_rows(), NOW)
+
+    table.encode("utf-8")  # strict
+    assert not re.search(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u202e]", table)
+    assert len(table.splitlines()) == 3, "a new line in a field never starts a row"
+    assert f"(renewal{ESCAPED})" in table
+    for shown in (f"acct{ESCAPED}", f"bad{ESCAPED}", f"broken{ESCAPED}"):
+        assert shown in table
+
+
+def test_foreign_text_in_json_is_escaped_the_same_way() -> None:
+    snoozed, bad = (row.as_json() for row in hostile_rows())
+
+    assert (snoozed["account"], snoozed["snooze_reason"]) == (f"acct{ESCAPED}", f"renewal{ESCAPED}")
+    assert (bad["account"], bad["problem"]) == (f"bad{ESCAPED}", f"broken{ESCAPED}")
