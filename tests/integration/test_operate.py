@@ -5,6 +5,11 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import re
+import shlex
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,7 +17,7 @@ import boto3
 import pytest
 
 from credit_monitor import app
-from credit_monitor.adapters.state import DynamoStateStore
+from credit_monitor.adapters.state import DynamoStateStore, encode
 from credit_monitor.alerting import AccountState
 from credit_monitor.cli import EXIT_OK, EXIT_USAGE, main
 from tests.support.aws import REGION, Stack
@@ -184,3 +189,72 @@ def test_unsnooze_while_low_reports_at_the_next_run_as_it_says(
     assert status == EXIT_OK
     assert "reported at the next run" in said
     assert sent(stack) == ["REMINDER"]
+
+
+HOSTILE = "\x1b[2J\x1b]0;pwned\x07\u202e\ud800"
+"""Clear the screen, retitle the terminal, ring the bell, reverse the text, a lone surrogate."""
+SHOWN = "\\x1b[2J\\x1b]0;pwned\\x07\\u202e\\ud800"
+CORRUPT_ID = "it's $(touch pwned) `id`\nnext"
+
+
+def put_raw(stack: Stack, account: str, state: str) -> None:
+    """An item as anything with write access might leave it: the key and the text are ours to choose."""
+    item = {"provider": {"S": account}, "version": {"N": "1"}, "state": {"S": state}}
+    stack.dynamodb.put_item(TableName=stack.table_name, Item=item)
+
+
+def run_process(*argv: str) -> subprocess.CompletedProcess[bytes]:
+    """The CLI as a terminal runs it: a real process, stdout strict UTF-8, AWS from the environment."""
+    return subprocess.run(
+        [sys.executable, "-m", "credit_monitor", *argv],
+        env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.fixture
+def hostile_items(stack: Stack) -> Stack:
+    # The surrogate is JSON-escaped in the item (DynamoDB stores UTF-8) and comes back decoded.
+    snoozed = AccountState(snoozed_until=datetime.now(UTC) + timedelta(days=3), snooze_reason=HOSTILE)
+    put_raw(stack, f"acct{HOSTILE[:-1]}", encode(snoozed))  # a key is UTF-8 too: no surrogate
+    put_raw(stack, CORRUPT_ID, "not json")
+    return stack
+
+
+def test_status_of_hostile_items_prints_them_escaped_and_encodable(hostile_items: Stack) -> None:
+    completed = run_process("status", "--table", hostile_items.table_name)
+
+    text = completed.stdout.decode("utf-8")  # strict
+    assert completed.returncode == EXIT_OK, completed.stderr
+    assert not re.search(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u202e]", text)
+    _, corrupt, snoozed = text.splitlines()  # a line break in an id never starts a row
+    assert re.match(r"it's \$\(touch pwned\) `id`\\nnext +UNREADABLE ", corrupt), corrupt
+    assert re.match(rf"acct{re.escape(SHOWN[:-6])} +OK ", snoozed), snoozed
+    assert f"({SHOWN})" in snoozed
+    pasted = shlex.split(corrupt.split("reset with: ")[1].split(" (the next run")[0])
+    assert pasted[-2:] == ["--key", json.dumps({"provider": {"S": CORRUPT_ID}})]
+
+
+def test_status_json_of_hostile_items_is_escaped_the_same_way(hostile_items: Stack) -> None:
+    completed = run_process("status", "--table", hostile_items.table_name, "--json")
+
+    assert completed.returncode == EXIT_OK, completed.stderr
+    corrupt, snoozed = json.loads(completed.stdout.decode("utf-8"))
+    assert corrupt["account"] == "it's $(touch pwned) `id`\\nnext"
+    assert (snoozed["account"], snoozed["snooze_reason"]) == (f"acct{SHOWN[:-6]}", SHOWN)
+
+
+def test_a_snooze_reason_with_control_characters_is_refused_not_stored(
+    deployed: str, invoke: Invoke, stack: Stack
+) -> None:
+    invoke(SimClock())
+
+    completed = run_process("snooze", "lemlist", "--for", "3d", "--stack", deployed, "--reason", "a\x1b[2Jb")
+
+    assert completed.returncode == EXIT_USAGE
+    assert completed.stderr.decode("utf-8") == (
+        "credit-monitor: --reason must be one line of text, without control or format characters\n"
+    )
+    assert DynamoStateStore(stack.table_name).scan()["lemlist"].snoozed_until is None  # type: ignore[union-attr]
