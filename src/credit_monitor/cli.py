@@ -40,13 +40,12 @@ from credit_monitor.config import ConfigError, load_check_settings, read_local_a
 from credit_monitor.messages import format_balance
 from credit_monitor.model import CheckResult
 from credit_monitor.printable import printable
-from credit_monitor.status import account_status, snooze_until, unreadable, urgency
+from credit_monitor.status import MAX_REASON, account_status, snooze_until, unreadable, urgency
 from credit_monitor.status import render as render_status
 
 EXIT_OK, EXIT_LOW, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
 EXIT_INTERRUPTED = 130
 """128 + SIGINT, as a shell reports Ctrl-C."""
-MAX_REASON = 200
 
 
 def main(

@@ -15,14 +15,27 @@ import unicodedata
 HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 """Control, format, surrogate, line and paragraph separator: what a terminal obeys or hides."""
 SHORT_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+ELLIPSIS = "…"
 
 
-def printable(text: str) -> str:
-    """`text` with every hidden character replaced by its escape."""
-    if text.isascii() and text.isprintable():
+def printable(text: str, limit: int | None = None) -> str:
+    """`text` with every hidden character replaced by its escape; with `limit`, at most that many
+    characters, a cut shown by a final "…" (an escape is never cut in two)."""
+    if text.isascii() and text.isprintable() and (limit is None or len(text) <= limit):
         return text
     hidden = HIDDEN_CATEGORIES
-    return "".join(_escape(char) if unicodedata.category(char) in hidden else char for char in text)
+    pieces = [_escape(char) if unicodedata.category(char) in hidden else char for char in text]
+    shown = "".join(pieces)
+    if limit is None or len(shown) <= limit:
+        return shown
+    kept: list[str] = []
+    size = 0
+    for piece in pieces:
+        if size + len(piece) > limit - len(ELLIPSIS):
+            break
+        kept.append(piece)
+        size += len(piece)
+    return "".join(kept) + ELLIPSIS
 
 
 def _escape(char: str) -> str:

@@ -22,6 +22,10 @@ from credit_monitor.printable import printable
 SPARKS = "▁▂▃▄▅▆▇█"
 SPARK_WIDTH = 16
 MAX_SNOOZE = timedelta(days=365)
+MAX_REASON = 200
+"""Characters of a snooze reason, as written by `snooze` and as shown in the table."""
+MAX_SHOWN_ACCOUNT = 64
+"""An id from the accounts file is at most 64; a longer key in the table must not widen every row."""
 
 
 @dataclass(frozen=True)
@@ -125,7 +129,7 @@ def render(rows: list[AccountStatus], now: datetime) -> str:
     for row in sorted(rows, key=urgency):
         table.append(
             (
-                printable(row.account),
+                printable(row.account, MAX_SHOWN_ACCOUNT),
                 row.level,
                 format_balance(row.balance) if row.balance is not None else "-",
                 _ago(row.balance_at, now),
@@ -149,7 +153,7 @@ def _snooze(row: AccountStatus) -> str:
     if row.snoozed_until is None:
         return "-"
     until = row.snoozed_until.strftime("%Y-%m-%d %H:%M")
-    return f"{until} ({printable(row.snooze_reason)})" if row.snooze_reason else until
+    return f"{until} ({printable(row.snooze_reason, MAX_REASON)})" if row.snooze_reason else until
 
 
 def _ago(moment: datetime | None, now: datetime) -> str:

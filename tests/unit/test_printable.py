@@ -47,3 +47,18 @@ def test_every_code_point_comes_out_encodable_and_visible() -> None:
     shown.encode("utf-8")  # strict: no lone surrogate survives
     assert not any(unicodedata.category(ch) in HIDDEN for ch in shown)
     assert printable(shown) == shown, "escaping twice changes nothing more"
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "shown"),
+    [
+        ("short", 5, "short"),
+        ("longer", 5, "long…"),
+        ("ab\x1b", 5, "ab…"),  # "ab\\x1b" is 6 long: the escape is not cut in two
+        ("a\x1b", 5, "a\\x1b"),
+        ("x" * 300_000, 64, "x" * 63 + "…"),
+    ],
+)
+def test_a_limit_cuts_visibly_and_never_inside_an_escape(text: str, limit: int, shown: str) -> None:
+    assert printable(text, limit) == shown
+    assert len(printable(text, limit)) <= limit

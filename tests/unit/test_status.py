@@ -147,3 +147,15 @@ def test_foreign_text_in_json_is_escaped_the_same_way() -> None:
 
     assert (snoozed["account"], snoozed["snooze_reason"]) == (f"acct{ESCAPED}", f"renewal{ESCAPED}")
     assert (bad["account"], bad["problem"]) == (f"bad{ESCAPED}", f"broken{ESCAPED}")
+
+
+def test_one_huge_field_does_not_widen_every_row() -> None:
+    """DynamoDB keeps a key of 2,048 bytes and an item of 400 KB: both are cut, visibly."""
+    huge = AccountState(snoozed_until=NOW + timedelta(days=3), snooze_reason="x" * 300_000)
+    rows = [account_status("k" * 2000, AccountState(), NOW), account_status("huge", huge, NOW)]
+
+    table = render(rows, NOW)
+
+    assert max(len(line) for line in table.splitlines()) < 400
+    assert "k" * 63 + "…" in table
+    assert "x" * 199 + "…)" in table
