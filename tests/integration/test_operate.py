@@ -258,3 +258,11 @@ def test_a_snooze_reason_with_control_characters_is_refused_not_stored(
         "credit-monitor: --reason must be one line of text, without control or format characters\n"
     )
     assert DynamoStateStore(stack.table_name).scan()["lemlist"].snoozed_until is None  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("name", ["\x1b]0;x\x07", "two words", "9lives", "x" * 129])
+def test_a_stack_name_that_cannot_be_one_is_refused_before_any_call(
+    name: str, aws: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli("status", "--stack", name)[0] == EXIT_USAGE
+    assert "is not a stack name" in capsys.readouterr().err

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from credit_monitor.adapters.aws import BOTO_CONFIG
 
 STATE_TABLE_OUTPUT = "StateTableName"
+STACK_NAME = re.compile(r"[A-Za-z][-A-Za-z0-9]{0,127}|arn:aws[a-z-]*:cloudformation:[!-~]{1,1000}")
+"""CloudFormation's own rule for a name, or a stack ARN: anything else is refused before a call."""
 
 
 class StackError(RuntimeError):
@@ -15,6 +19,11 @@ class StackError(RuntimeError):
 
 
 def state_table_of(stack: str) -> str:
+    if not STACK_NAME.fullmatch(stack):
+        raise StackError(
+            f"{stack!r} is not a stack name (a letter, then letters, digits and dashes; at most 128)"
+            " or a stack ARN"
+        )
     try:
         client = boto3.client("cloudformation", config=BOTO_CONFIG)
         described = client.describe_stacks(StackName=stack)["Stacks"]
