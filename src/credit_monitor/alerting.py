@@ -5,7 +5,8 @@ lose it.
 
 Lifecycle per account: LOW when the balance first falls below a level (warning, then critical);
 a REMINDER every `reminder_hours` while it stays low; RECOVERED once it is back above the warning
-level by a margin (a top-up); RUNNING OUT when the forecast says fewer than `min_days_left` days;
+level by a margin (a top-up). Every level is left only by that margin, so one crossing is one
+notification; RUNNING OUT when the forecast says fewer than `min_days_left` days;
 CHECK FAILING after `failures_before_alert` failed checks in a row, and CHECK RECOVERED after.
 
 An observation no newer than the newest one already recorded (two overlapping runs whose fetches
@@ -26,8 +27,9 @@ REMINDER_SLACK = timedelta(minutes=5)
 slip to the next run (25 h on an hourly schedule) whenever this run started a moment early."""
 
 RECOVERY_MARGIN = 0.05
-"""A balance must climb 5 % above the warning level to count as recovered, so a balance wobbling
-around the threshold does not send LOW, RECOVERED, LOW, RECOVERED."""
+"""A balance must climb 5 % above a level to leave it (above warning: recovered; above critical:
+back to WARNING), so a balance wobbling around a threshold does not send LOW, RECOVERED, LOW, or
+CRITICAL, CRITICAL, CRITICAL."""
 
 
 HELD_BY_SNOOZE = frozenset({"LOW", "REMINDER", "RUNNING OUT"})
@@ -62,8 +64,13 @@ class Levels:
     critical: float | None = None
 
     def classify(self, balance: float, current: Level) -> Level:
-        if self.critical is not None and balance < self.critical:
-            return Level.CRITICAL
+        """The level of `balance` for an account now at `current`. Falling below a level counts at
+        once; leaving it needs the balance to climb RECOVERY_MARGIN above it (capped at the warning
+        level for CRITICAL), so a balance wobbling around either level changes level once."""
+        if self.critical is not None:
+            leave_critical = min(self.critical * (1 + RECOVERY_MARGIN), self.warning)
+            if balance < self.critical or (current is Level.CRITICAL and balance < leave_critical):
+                return Level.CRITICAL
         if balance < self.warning:
             return Level.WARNING
         if current is not Level.OK and balance < self.warning * (1 + RECOVERY_MARGIN):

@@ -209,3 +209,51 @@ def test_the_reminder_at_a_snoozes_end_carries_the_forecast_alone() -> None:
         state = decision.state
 
     assert sent == [[], [], ["REMINDER/WARNING"]]
+
+
+def sequence(levels: Levels, balances: list[float], state: AccountState | None = None) -> list[str]:
+    """Hourly checks of `balances`; the notifications sent, in order."""
+    state, sent = state or AccountState(), list[str]()
+    for hour, balance in enumerate(balances):
+        result = CheckResult("lemlist", levels.warning, balance=Balance(balance))
+        decision = decide(state, result, T0 + timedelta(hours=hour), levels, POLICY)
+        state, sent = decision.state, sent + kinds(decision)
+    return sent
+
+
+def test_flapping_around_the_critical_level_sends_one_critical() -> None:
+    levels = Levels(warning=100, critical=50)
+
+    assert sequence(levels, [80, 49, 50, 49, 50, 49]) == ["LOW/WARNING", "LOW/CRITICAL"]
+
+
+def test_a_drop_straight_to_critical_then_flapping_sends_one_notification() -> None:
+    levels = Levels(warning=100, critical=50)
+
+    assert sequence(levels, [500, 49, 50, 49, 51, 49, 52, 48]) == ["LOW/CRITICAL"]
+
+
+def test_leaving_critical_needs_the_margin_above_the_critical_level() -> None:
+    levels = Levels(warning=100, critical=50)
+    # 53 is past the 5 % margin (52.5): the account is back to WARNING, silently; 49 is a new crossing.
+    assert sequence(levels, [49, 52, 53, 49]) == ["LOW/CRITICAL", "LOW/CRITICAL"]
+
+
+def test_a_recovery_straight_from_critical_to_ok_is_one_recovered() -> None:
+    levels = Levels(warning=100, critical=50)
+
+    assert sequence(levels, [40, 200, 199, 40]) == ["LOW/CRITICAL", "RECOVERED/CRITICAL", "LOW/CRITICAL"]
+    # 104 is inside the warning margin: WARNING (silently), and OK only from 105.
+    assert sequence(levels, [40, 104, 105]) == ["LOW/CRITICAL", "RECOVERED/WARNING"]
+
+
+def test_the_critical_margin_never_keeps_a_balance_above_the_warning_level_critical() -> None:
+    """With the levels close together, the critical margin (5 % above 99) would reach past the warning
+    level: above warning, the account is at most WARNING."""
+    levels = Levels(warning=100, critical=99)
+
+    assert levels.classify(101, Level.CRITICAL) is Level.WARNING
+    assert levels.classify(103.9, Level.CRITICAL) is Level.WARNING
+    assert levels.classify(99.5, Level.CRITICAL) is Level.CRITICAL
+    assert levels.classify(99.5, Level.WARNING) is Level.WARNING
+    assert levels.classify(105, Level.CRITICAL) is Level.OK
