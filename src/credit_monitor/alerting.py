@@ -4,10 +4,11 @@ write as the state that produced it (see outbox.py), so a crash can delay a noti
 lose it.
 
 Lifecycle per account: LOW when the balance first falls below a level (warning, then critical);
-a REMINDER every `reminder_hours` while it stays low; RECOVERED once it is back above the warning
-level by a margin (a top-up). Every level is left only by that margin, so one crossing is one
-notification; RUNNING OUT when the forecast says fewer than `min_days_left` days;
-CHECK FAILING after `failures_before_alert` failed checks in a row, and CHECK RECOVERED after.
+a REMINDER every `reminder_hours` on the schedule's wall clock while it stays low; RECOVERED once
+it is back above the warning level by a margin (a top-up). Every level is left only by that
+margin, so one crossing is one notification. RUNNING OUT when the forecast says fewer than
+`min_days_left` days; CHECK FAILING after `failures_before_alert` failed checks in a row, and
+CHECK RECOVERED after.
 
 An observation no newer than the newest one already recorded (two overlapping runs whose fetches
 finished out of order, or a run re-reading its own applied write) changes nothing.
@@ -16,7 +17,7 @@ finished out of order, or a run re-reading its own applied write) changes nothin
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from enum import IntEnum, StrEnum
 
 from credit_monitor.forecast import Forecast, ForecastStatus, Sample, add_sample, forecast
@@ -24,7 +25,8 @@ from credit_monitor.model import CheckResult, FailureKind
 
 REMINDER_SLACK = timedelta(minutes=5)
 """Scheduled runs start a few seconds early or late; without slack, a reminder due after 24 h would
-slip to the next run (25 h on an hourly schedule) whenever this run started a moment early."""
+slip to the next run (25 h on an hourly schedule) whenever this run started a moment early. The
+hours themselves are counted on the schedule's wall clock (see `reminder_due`)."""
 
 RECOVERY_MARGIN = 0.05
 """A balance must climb 5 % above a level to leave it (above warning: recovered; above critical:
@@ -105,6 +107,8 @@ class AlertPolicy:
     reminder_hours: float = 24
     failures_before_alert: int = 3
     min_days_left: float = 7
+    schedule_timezone: tzinfo = UTC
+    """The schedule's zone (ScheduleTimezone): reminders count hours on its wall clock."""
 
 
 @dataclass(frozen=True)
@@ -161,6 +165,15 @@ class Decision:
     state: AccountState
     notifications: list[Notification] = field(default_factory=list)
     forecast: Forecast | None = None
+
+
+def reminder_due(notified_at: datetime, now: datetime, policy: AlertPolicy) -> bool:
+    """`reminder_hours` have passed on the schedule's wall clock (less REMINDER_SLACK). A daily
+    schedule in a zone with summer time runs 23 or 25 hours apart when the clocks change: counted
+    on the wall clock, its reminder still comes at every run, at the same local time."""
+    zone = policy.schedule_timezone
+    wall = now.astimezone(zone).replace(tzinfo=None) - notified_at.astimezone(zone).replace(tzinfo=None)
+    return wall >= timedelta(hours=policy.reminder_hours) - REMINDER_SLACK
 
 
 def decide(
@@ -230,11 +243,7 @@ def _after_success(
     elif level is Level.OK and state.level is not Level.OK:
         notes.append(note(Kind.RECOVERED, state.level, threshold=levels.warning))  # back above warning
         notified_at = None
-    elif (
-        level is not Level.OK
-        and notified_at is not None
-        and now - notified_at >= timedelta(hours=policy.reminder_hours) - REMINDER_SLACK
-    ):
+    elif level is not Level.OK and notified_at is not None and reminder_due(notified_at, now, policy):
         notes.append(note(Kind.REMINDER, level))
         notified_at = now
 

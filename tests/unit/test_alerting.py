@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from credit_monitor.alerting import AccountState, AlertPolicy, Decision, Level, Levels, decide
+from credit_monitor.alerting import AccountState, AlertPolicy, Decision, Kind, Level, Levels, decide
 from credit_monitor.model import Balance, CheckError, CheckResult, FailureKind
 
 T0 = datetime(2026, 11, 1, 9, tzinfo=UTC)
@@ -257,3 +258,55 @@ def test_the_critical_margin_never_keeps_a_balance_above_the_warning_level_criti
     assert levels.classify(99.5, Level.CRITICAL) is Level.CRITICAL
     assert levels.classify(99.5, Level.WARNING) is Level.WARNING
     assert levels.classify(105, Level.CRITICAL) is Level.OK
+
+
+PARIS = ZoneInfo("Europe/Paris")
+PARIS_POLICY = replace(POLICY, schedule_timezone=PARIS)
+
+
+def reminders(runs: list[datetime], policy: AlertPolicy = PARIS_POLICY) -> list[str]:
+    """A balance below warning at every run; the local (Paris) time of each REMINDER."""
+    state, sent = AccountState(), list[str]()
+    for at in runs:
+        decision = decide(state, CheckResult("lemlist", 1000, balance=Balance(500)), at, LEVELS, policy)
+        state = decision.state
+        sent += [
+            f"{at.astimezone(PARIS):%m-%d %H:%M}" for n in decision.notifications if n.kind is Kind.REMINDER
+        ]
+    return sent
+
+
+def daily(first: datetime, days: int) -> list[datetime]:
+    """A cron() schedule at 09:00 in Paris: the same wall-clock time each day, 23 or 25 hours apart
+    on the days the clocks change."""
+    return [(first + timedelta(days=day)).astimezone(UTC) for day in range(days)]
+
+
+def hourly(first: datetime, hours: int) -> list[datetime]:
+    return [first.astimezone(UTC) + timedelta(hours=hour) for hour in range(hours)]
+
+
+def test_a_daily_reminder_follows_the_schedules_wall_clock_over_the_23_hour_day() -> None:
+    runs = daily(datetime(2026, 3, 27, 9, tzinfo=PARIS), days=5)  # clocks go forward on the 29th
+
+    assert reminders(runs) == ["03-28 09:00", "03-29 09:00", "03-30 09:00", "03-31 09:00"]
+
+
+def test_a_daily_reminder_follows_the_schedules_wall_clock_over_the_25_hour_day() -> None:
+    runs = daily(datetime(2026, 10, 23, 9, tzinfo=PARIS), days=5)  # clocks go back on the 25th
+
+    assert reminders(runs) == ["10-24 09:00", "10-25 09:00", "10-26 09:00", "10-27 09:00"]
+
+
+def test_an_hourly_schedule_reminds_at_the_same_local_time_across_both_changes() -> None:
+    spring = hourly(datetime(2026, 3, 27, 9, tzinfo=PARIS), hours=24 * 4)
+    autumn = hourly(datetime(2026, 10, 23, 9, tzinfo=PARIS), hours=24 * 4)
+
+    assert reminders(spring) == ["03-28 09:00", "03-29 09:00", "03-30 09:00", "03-31 09:00"]
+    assert reminders(autumn) == ["10-24 09:00", "10-25 09:00", "10-26 09:00"]
+
+
+def test_in_utc_a_reminder_comes_every_reminder_hours() -> None:
+    runs = hourly(datetime(2026, 3, 27, 9, tzinfo=PARIS), hours=24 * 3)
+
+    assert reminders(runs, POLICY) == ["03-28 09:00", "03-29 10:00"]  # 24 real hours: 10:00 in summer time
