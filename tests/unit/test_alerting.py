@@ -310,3 +310,35 @@ def test_in_utc_a_reminder_comes_every_reminder_hours() -> None:
     runs = hourly(datetime(2026, 3, 27, 9, tzinfo=PARIS), hours=24 * 3)
 
     assert reminders(runs, POLICY) == ["03-28 09:00", "03-29 10:00"]  # 24 real hours: 10:00 in summer time
+
+
+def test_the_reminder_at_a_snoozes_end_restarts_the_reminder_clock() -> None:
+    """The REMINDER sent when the snooze ends counts as the last notification: the next one is
+    `reminder_hours` after it, not never."""
+    state = snoozed(AccountState(), until_hours=30)
+    sent = []
+    for hour in range(0, 84, 6):  # low all along; the held reminder of hour 24 does not count
+        decision = run(state, 500, hour)
+        sent += [(hour, k) for k in kinds(decision)]
+        state = decision.state
+
+    assert sent == [(30, "REMINDER/WARNING"), (54, "REMINDER/WARNING"), (78, "REMINDER/WARNING")]
+
+
+def test_running_out_re_arms_when_the_forecast_stops_depleting() -> None:
+    """RUNNING OUT, then the balance creeps back up in steps too small to be a top-up until the
+    forecast is no longer depleting; when it falls fast again, RUNNING OUT is sent again. (With
+    MIN_DAYS_LEFT 60 the forecast never climbs past twice that on the way: only the end of the
+    depletion re-arms it.)"""
+    levels, policy = Levels(warning=10), replace(POLICY, min_days_left=60)
+    balances = [2400, 2300, 2200, 2250, 2300, 2350, 2400, 2450, 2500, 2550, 2150, 1750, 1350]
+    state, sent, statuses = AccountState(), [], []
+    for step, balance in enumerate(balances):
+        result = CheckResult("lemlist", 10, balance=Balance(balance))
+        decision = decide(state, result, T0 + timedelta(hours=6 * step), levels, policy)
+        state, sent = decision.state, sent + [(step, k) for k in kinds(decision)]
+        assert decision.forecast is not None
+        statuses.append(decision.forecast.status.value)
+
+    assert "not depleting" in statuses  # the forecast did stop depleting in between
+    assert sent == [(2, "RUNNING OUT/OK"), (11, "RUNNING OUT/OK")]
