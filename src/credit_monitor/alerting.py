@@ -11,7 +11,9 @@ margin, so one crossing is one notification. RUNNING OUT when the forecast says 
 CHECK RECOVERED after.
 
 An observation no newer than the newest one already recorded (two overlapping runs whose fetches
-finished out of order, or a run re-reading its own applied write) changes nothing.
+finished out of order, or a run re-reading its own applied write) changes nothing. A checked_at later than
+any overlapping run can explain (a skewed clock, a bad restore) is reported, and the observation
+is decided on all the same.
 """
 
 from __future__ import annotations
@@ -33,6 +35,10 @@ RECOVERY_MARGIN = 0.05
 back to WARNING), so a balance wobbling around a threshold does not send LOW, RECOVERED, LOW, or
 CRITICAL, CRITICAL, CRITICAL."""
 
+
+MAX_RUN = timedelta(minutes=15)
+"""Lambda's longest timeout. A run that started at `now` can meet a checked_at at most this much
+later (a run that started while it was alive); a later one comes from a clock ahead of ours."""
 
 HELD_BY_SNOOZE = frozenset({"LOW", "REMINDER", "RUNNING OUT"})
 """A snooze says "I know it is low, stop telling me". CHECK FAILING is not held: it means the
@@ -165,6 +171,9 @@ class Decision:
     state: AccountState
     notifications: list[Notification] = field(default_factory=list)
     forecast: Forecast | None = None
+    future_checked_at: datetime | None = None
+    """The state's checked_at, when it was later than any run still alive could have written: a
+    state problem to report. The decision was made on this observation all the same."""
 
 
 def reminder_due(notified_at: datetime, now: datetime, policy: AlertPolicy) -> bool:
@@ -180,14 +189,31 @@ def decide(
     state: AccountState, result: CheckResult, now: datetime, levels: Levels, policy: AlertPolicy
 ) -> Decision:
     """`now` is when the result was observed (the run's start)."""
+    future = None
     if state.checked_at is not None and now <= state.checked_at:
-        # Stale: a newer run already decided, or this very run did (its write was applied, but the
-        # reply was lost and botocore's retry of the conditional write then failed).
-        return Decision(state, forecast=forecast(state.samples))
+        if state.checked_at - now <= MAX_RUN:
+            # Stale: a newer run already decided, or this very run did (its write was applied, but
+            # the reply was lost and botocore's retry of the conditional write then failed).
+            return Decision(state, forecast=forecast(state.samples))
+        future, state = state.checked_at, _without_future(state, now)
     if result.error is not None:
-        return _after_failure(state, result, now, policy)
-    assert result.balance is not None
-    return _after_success(state, result.account, result.balance.credits, now, levels, policy)
+        decision = _after_failure(state, result, now, policy)
+    else:
+        assert result.balance is not None
+        decision = _after_success(state, result.account, result.balance.credits, now, levels, policy)
+    return replace(decision, future_checked_at=future)
+
+
+def _without_future(state: AccountState, now: datetime) -> AccountState:
+    """Forget what a clock ahead of ours recorded: samples after `now` would bend the forecast,
+    and a notified_at after it would hold the reminders back."""
+    notified_at = state.notified_at if state.notified_at is None or state.notified_at <= now else now
+    return replace(
+        state,
+        checked_at=None,
+        notified_at=notified_at,
+        samples=tuple(sample for sample in state.samples if sample.at <= now),
+    )
 
 
 def _after_failure(state: AccountState, result: CheckResult, now: datetime, policy: AlertPolicy) -> Decision:

@@ -232,6 +232,8 @@ class _Run:
             queued, dropped = enqueue(decision.state, decision.notifications, self.run_id, self.now)
             decided[:] = [decision]
             report.problems[:] = [_dropped(account.id, note) for note in dropped]
+            if decision.future_checked_at is not None:
+                report.problems.append(_from_the_future(account.id, decision.future_checked_at, self.now))
             return lease(queued, self.run_id, self.now, self.lease_until)
 
         try:
@@ -305,6 +307,14 @@ class _Run:
                 raise reread
             state = reread
         raise StateError(f"alert state for {name} kept changing under us ({WRITE_ATTEMPTS} attempts)")
+
+
+def _from_the_future(name: str, checked_at: datetime, now: datetime) -> StateError:
+    return StateError(
+        f"{name}: the alert state says it was checked at {checked_at.isoformat()}, after this run's"
+        f" start ({now.isoformat()}): a clock ahead or a restored item; this run's check was decided"
+        " on and recorded as the newest"
+    )
 
 
 def _dropped(name: str, pending: Pending) -> DeliveryError:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from credit_monitor.alerting import AccountState, AlertPolicy, Decision, Kind, Level, Levels, decide
+from credit_monitor.forecast import Sample
 from credit_monitor.model import Balance, CheckError, CheckResult, FailureKind
 
 T0 = datetime(2026, 11, 1, 9, tzinfo=UTC)
@@ -342,3 +343,38 @@ def test_running_out_re_arms_when_the_forecast_stops_depleting() -> None:
 
     assert "not depleting" in statuses  # the forecast did stop depleting in between
     assert sent == [(2, "RUNNING OUT/OK"), (11, "RUNNING OUT/OK")]
+
+
+def test_a_checked_at_from_the_future_is_reported_and_never_silences_the_account() -> None:
+    """A restore or a skewed clock wrote checked_at two days ahead: every later observation would
+    look stale. The run decides on its own balance, records checked_at = now and says so."""
+    future = T0 + timedelta(days=2)
+    skewed = replace(
+        run(AccountState(), 5000, -1).state,
+        checked_at=future,
+        samples=(Sample(T0 - timedelta(hours=1), 5000), Sample(future, 4000)),
+    )
+
+    decision = run(skewed, 500, 0)
+
+    assert kinds(decision) == ["LOW/WARNING"]
+    assert decision.future_checked_at == future
+    assert decision.state.checked_at == T0
+    assert [s.at for s in decision.state.samples] == [
+        T0 - timedelta(hours=1),
+        T0,
+    ]  # no sample from the future
+    later = run(decision.state, 400, 1)
+    assert later.future_checked_at is None
+    assert later.state.checked_at == T0 + timedelta(hours=1)
+
+
+def test_an_overlapping_runs_newer_checked_at_is_not_from_the_future() -> None:
+    """Within a run's longest life (15 minutes), a newer checked_at is an overlapping run's: stale."""
+    newer = replace(run(AccountState(), 5000, 0).state, checked_at=T0 + timedelta(minutes=14))
+
+    decision = run(newer, 500, 0)
+
+    assert kinds(decision) == []
+    assert decision.state == newer
+    assert decision.future_checked_at is None

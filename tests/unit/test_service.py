@@ -214,3 +214,19 @@ def test_a_publish_starts_only_if_the_write_recording_it_fits_too() -> None:
     assert notifier.sent == []
     assert report.accounts[1].pending == 1
     assert any(isinstance(p, OutOfTime) for p in report.problems)
+
+
+def test_a_checked_at_from_the_future_is_a_visible_state_problem_and_the_run_still_alerts() -> None:
+    state, notifier = MemoryState(), MemoryNotifier()
+    future = T0 + timedelta(days=3)
+    state.seed("lemlist", AccountState(checked_at=future))
+
+    report = run(state, notifier, T0, lemlist=10)
+
+    assert notifier.kinds() == ["lemlist: LOW"]
+    [problem] = report.problems
+    assert isinstance(problem, StateError)
+    assert str(problem).startswith("lemlist: ")
+    assert future.isoformat() in str(problem)
+    assert state.state("lemlist").checked_at == T0
+    assert run(state, notifier, T0 + timedelta(hours=1), lemlist=10).problems == []
