@@ -333,7 +333,7 @@ def test_running_out_re_arms_when_the_forecast_stops_depleting() -> None:
     depletion re-arms it.)"""
     levels, policy = Levels(warning=10), replace(POLICY, min_days_left=60)
     balances = [2400, 2300, 2200, 2250, 2300, 2350, 2400, 2450, 2500, 2550, 2150, 1750, 1350]
-    state, sent, statuses = AccountState(), [], []
+    state, sent, statuses = AccountState(), list[tuple[int, str]](), list[str]()
     for step, balance in enumerate(balances):
         result = CheckResult("lemlist", 10, balance=Balance(balance))
         decision = decide(state, result, T0 + timedelta(hours=6 * step), levels, policy)
