@@ -10,6 +10,7 @@ log line and the notifications, where they cost nothing.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
@@ -81,7 +82,9 @@ def _aggregates(items: list[AccountReport]) -> list[tuple[str, MetricUnit, float
     days = [
         item.forecast.days_left
         for item in items
-        if item.forecast is not None and item.forecast.days_left is not None
+        if item.forecast is not None
+        and item.forecast.days_left is not None
+        and math.isfinite(item.forecast.days_left)
     ]
     if days:
         metrics.append((MIN_DAYS_UNTIL_EMPTY, MetricUnit.NoUnit, round(min(days), 2)))
@@ -96,6 +99,9 @@ def _flush(
     document = EphemeralMetrics(namespace=namespace, service="")
     for name, value in dimensions.items():
         document.add_dimension(name=name, value=value)
-    for name, unit, number in metrics:
+    written = [(name, unit, number) for name, unit, number in metrics if math.isfinite(number)]
+    if not written:
+        return  # CloudWatch has no Infinity or NaN: a number that is not finite is left out, as unknown
+    for name, unit, number in written:
         document.add_metric(name=name, unit=unit, value=number)
     document.flush_metrics()

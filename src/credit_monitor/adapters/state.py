@@ -70,6 +70,7 @@ def encode(state: AccountState) -> str:
             "snooze_reason": state.snooze_reason,
         },
         separators=(",", ":"),
+        allow_nan=False,  # decode refuses Infinity and NaN: a write must never store what cannot be read
     )
 
 
@@ -318,12 +319,19 @@ class DynamoStateStore:
         """Write `state` (whose version is the new one) only if the item is still at `expected_version`.
         False when another run changed it first."""
         try:
+            text = encode(state)
+        except ValueError as exc:  # the item keeps its last state, which can still be read
+            raise StateError(
+                f"could not write alert state for {account}: it holds a number that is not"
+                f" a finite number ({exc})"
+            ) from exc
+        try:
             self._client.put_item(
                 TableName=self._table,
                 Item={
                     KEY: {"S": account},
                     "version": {"N": str(state.version)},
-                    "state": {"S": encode(state)},
+                    "state": {"S": text},
                 },
                 ConditionExpression="attribute_not_exists(#key) OR version = :expected",
                 ExpressionAttributeNames={"#key": KEY},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -148,3 +149,38 @@ def test_keys_dynamodb_keeps_unprocessed_are_those_accounts_errors_after_a_few_t
     assert isinstance(loaded["fullenrich"], StateError)
     assert isinstance(loaded["lemlist"], AccountState)
     assert stub.calls == UNPROCESSED_ATTEMPTS
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        AccountState(samples=(Sample(T0, math.inf),)),
+        AccountState(
+            outbox=enqueue(
+                AccountState(),
+                [
+                    Notification(
+                        Kind.RUNNING_OUT,
+                        "lemlist",
+                        Level.OK,
+                        balance=1e308,
+                        forecast=Forecast(ForecastStatus.DEPLETING, burn_per_day=1e-10, days_left=math.inf),
+                    )
+                ],
+                "run",
+                T0,
+            )[0].outbox
+        ),
+    ],
+    ids=["sample", "forecast"],
+)
+def test_a_number_that_is_not_finite_is_never_written(state: AccountState) -> None:
+    """The decoder refuses Infinity and NaN: writing one would pause the account's alerts at the
+    next run. The write fails instead, visibly, and the item keeps its last good state."""
+    stub = StubDynamo({})
+    store = DynamoStateStore("t", client=stub)  # type: ignore[arg-type]
+
+    with pytest.raises(ValueError, match="not JSON compliant"):
+        encode(state)
+    with pytest.raises(StateError, match=r"could not write alert state for lemlist: .*not a finite number"):
+        store.put("lemlist", state, expected_version=0)
