@@ -218,7 +218,7 @@ def test_balances_as_documented() -> None:
 
 
 def test_neverbounce_parts_that_overflow_when_added_are_a_bad_response() -> None:
-    reply = {
+    reply: dict[str, object] = {
         "status": "success",
         "credits_info": {"paid_credits_remaining": 1.7e308, "free_credits_remaining": 1.7e308},
     }
