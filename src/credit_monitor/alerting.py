@@ -142,6 +142,8 @@ class Pending:
     created_at: datetime
     lease_owner: str | None = None
     lease_until: datetime | None = None
+    attempts: int = 0
+    """Publishes SNS refused; bounded by outbox.MAX_ATTEMPTS."""
 
 
 @dataclass(frozen=True)

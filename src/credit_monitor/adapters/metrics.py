@@ -29,6 +29,8 @@ ACCOUNTS_LOW = "AccountsLow"
 ACCOUNTS_CRITICAL = "AccountsCritical"
 NOTIFICATIONS_PENDING = "NotificationsPending"
 MIN_DAYS_UNTIL_EMPTY = "MinDaysUntilEmpty"
+NOTIFICATIONS_DROPPED = "NotificationsDropped"
+"""No dimensions, emitted only by a run that gave notifications up (each one also an ERROR line)."""
 AGGREGATES = (
     ACCOUNTS_CHECKED,
     ACCOUNTS_FAILING,
@@ -47,6 +49,7 @@ def emit_check_metrics(namespace: str, report: RunReport) -> None:
     or a user's alarm on the balance cannot be fooled by an outage; it counts in `AccountsFailing`.
     `NotificationsPending` and `MinDaysUntilEmpty` are omitted when no account knows them: an
     unreadable state is not "0 pending", and "not enough history" is not a number of days.
+    `NotificationsDropped` appears only in a run that gave notifications up.
     """
     _flush(namespace, {}, _aggregates(report.accounts))
     for item in report.accounts:
@@ -88,6 +91,9 @@ def _aggregates(items: list[AccountReport]) -> list[tuple[str, MetricUnit, float
     ]
     if days:
         metrics.append((MIN_DAYS_UNTIL_EMPTY, MetricUnit.NoUnit, round(min(days), 2)))
+    dropped = sum(item.dropped for item in items)
+    if dropped:
+        metrics.append((NOTIFICATIONS_DROPPED, MetricUnit.Count, dropped))
     return metrics
 
 

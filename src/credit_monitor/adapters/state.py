@@ -86,6 +86,7 @@ def _encode_pending(item: Pending) -> dict[str, Any]:
         "created_at": _time(item.created_at),
         "lease_owner": item.lease_owner,
         "lease_until": _time(item.lease_until),
+        "attempts": item.attempts,
         "note": {
             "kind": note.kind.value,
             "account": note.account,
@@ -256,6 +257,7 @@ def _pending(value: object, where: str) -> Pending:
         created_at=_field(obj, "created_at", _aware_time),
         lease_owner=_opt(obj, "lease_owner", _string),
         lease_until=_opt(obj, "lease_until", _aware_time),
+        attempts=_count(obj.get("attempts", 0), f"{where}.attempts"),  # absent from older items
     )
 
 

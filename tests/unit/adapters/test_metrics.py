@@ -270,3 +270,17 @@ def test_a_number_that_is_not_finite_is_never_emitted(capsys: pytest.CaptureFixt
         ),
         balance("slow-lemlist", 1e308),
     ]
+
+
+def test_notifications_given_up_are_counted_in_the_run_that_dropped_them(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    poisoned = account("acme-lemlist")
+    report = RunReport([AccountReport(poisoned, ok(poisoned, 500), level=Level.OK, pending=0, dropped=2)])
+
+    document, _balance = emitted(capsys, "CreditMonitor", report)
+
+    assert document["NotificationsDropped"] == [2.0]
+    assert {"Name": "NotificationsDropped", "Unit": "Count"} in document["_aws"]["CloudWatchMetrics"][0][
+        "Metrics"
+    ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -184,3 +185,13 @@ def test_a_number_that_is_not_finite_is_never_written(state: AccountState) -> No
         encode(state)
     with pytest.raises(StateError, match=r"could not write alert state for lemlist: .*not a finite number"):
         store.put("lemlist", state, expected_version=0)
+
+
+def test_refused_attempts_are_kept_and_an_item_without_them_has_none() -> None:
+    state, _ = enqueue(AccountState(), [Notification(Kind.LOW, "lemlist", Level.WARNING, balance=5)], "r", T0)
+    counted = AccountState(outbox=(replace(state.outbox[0], attempts=3),))
+
+    assert decode(encode(counted), 0).outbox[0].attempts == 3
+    old = json.loads(encode(counted))
+    del old["outbox"][0]["attempts"]
+    assert decode(json.dumps(old), 0).outbox[0].attempts == 0
