@@ -327,7 +327,7 @@ def test_a_checked_at_from_the_future_is_reported_and_the_account_keeps_alerting
 ) -> None:
     """A restored item (or a clock ahead) says lemlist was checked a month from now."""
     future = "2026-12-02T09:00:00+00:00"
-    state = {
+    state: dict[str, object] = {
         "level": "OK",
         "notified_at": None,
         "consecutive_failures": 0,
