@@ -2,10 +2,11 @@
 
 CloudWatch bills every metric name x dimension combination ($0.30 a month each), so the cost must not
 grow with the number of accounts except where a user asks for it. Every run emits one document of
-aggregates with no dimensions at all (six metrics whatever the number of accounts: the alarms and the
-dashboard watch these), and one document per account holding only its `CreditsRemaining`, for the
-accounts that keep `balance_metric` on. Failures, levels and forecasts per account are in the summary
-log line and the notifications, where they cost nothing.
+aggregates with no dimensions at all (six metrics whatever the number of accounts, seven in a run
+that gave notifications up: the alarms and the dashboard watch these), and one document per account
+holding only its `CreditsRemaining`, for the accounts that keep `balance_metric` on. Failures,
+levels and forecasts per account are in the summary log line and the notifications, where they
+cost nothing.
 """
 
 from __future__ import annotations
