@@ -4,18 +4,22 @@ write as the state that produced it (see outbox.py), so a crash can delay a noti
 lose it.
 
 Lifecycle per account: LOW when the balance first falls below a level (warning, then critical);
-a REMINDER every `reminder_hours` while it stays low; RECOVERED once it is back above the warning
-level by a margin (a top-up); RUNNING OUT when the forecast says fewer than `min_days_left` days;
-CHECK FAILING after `failures_before_alert` failed checks in a row, and CHECK RECOVERED after.
+a REMINDER every `reminder_hours` on the schedule's wall clock while it stays low; RECOVERED once
+it is back above the warning level by a margin (a top-up). Every level is left only by that
+margin, so one crossing is one notification. RUNNING OUT when the forecast says fewer than
+`min_days_left` days; CHECK FAILING after `failures_before_alert` failed checks in a row, and
+CHECK RECOVERED after.
 
 An observation no newer than the newest one already recorded (two overlapping runs whose fetches
-finished out of order, or a run re-reading its own applied write) changes nothing.
+finished out of order, or a run re-reading its own applied write) changes nothing. A checked_at later than
+any overlapping run can explain (a skewed clock, a bad restore) is reported, and the observation
+is decided on all the same.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from enum import IntEnum, StrEnum
 
 from credit_monitor.forecast import Forecast, ForecastStatus, Sample, add_sample, forecast
@@ -23,12 +27,18 @@ from credit_monitor.model import CheckResult, FailureKind
 
 REMINDER_SLACK = timedelta(minutes=5)
 """Scheduled runs start a few seconds early or late; without slack, a reminder due after 24 h would
-slip to the next run (25 h on an hourly schedule) whenever this run started a moment early."""
+slip to the next run (25 h on an hourly schedule) whenever this run started a moment early. The
+hours themselves are counted on the schedule's wall clock (see `reminder_due`)."""
 
 RECOVERY_MARGIN = 0.05
-"""A balance must climb 5 % above the warning level to count as recovered, so a balance wobbling
-around the threshold does not send LOW, RECOVERED, LOW, RECOVERED."""
+"""A balance must climb 5 % above a level to leave it (above warning: recovered; above critical:
+back to WARNING), so a balance wobbling around a threshold does not send LOW, RECOVERED, LOW, or
+CRITICAL, CRITICAL, CRITICAL."""
 
+
+MAX_RUN = timedelta(minutes=15)
+"""Lambda's longest timeout. A run that started at `now` can meet a checked_at at most this much
+later (a run that started while it was alive); a later one comes from a clock ahead of ours."""
 
 HELD_BY_SNOOZE = frozenset({"LOW", "REMINDER", "RUNNING OUT"})
 """A snooze says "I know it is low, stop telling me". CHECK FAILING is not held: it means the
@@ -62,8 +72,13 @@ class Levels:
     critical: float | None = None
 
     def classify(self, balance: float, current: Level) -> Level:
-        if self.critical is not None and balance < self.critical:
-            return Level.CRITICAL
+        """The level of `balance` for an account now at `current`. Falling below a level counts at
+        once; leaving it needs the balance to climb RECOVERY_MARGIN above it (capped at the warning
+        level for CRITICAL), so a balance wobbling around either level changes level once."""
+        if self.critical is not None:
+            leave_critical = min(self.critical * (1 + RECOVERY_MARGIN), self.warning)
+            if balance < self.critical or (current is Level.CRITICAL and balance < leave_critical):
+                return Level.CRITICAL
         if balance < self.warning:
             return Level.WARNING
         if current is not Level.OK and balance < self.warning * (1 + RECOVERY_MARGIN):
@@ -98,6 +113,8 @@ class AlertPolicy:
     reminder_hours: float = 24
     failures_before_alert: int = 3
     min_days_left: float = 7
+    schedule_timezone: tzinfo = UTC
+    """The schedule's zone (ScheduleTimezone): reminders count hours on its wall clock."""
 
 
 @dataclass(frozen=True)
@@ -125,6 +142,8 @@ class Pending:
     created_at: datetime
     lease_owner: str | None = None
     lease_until: datetime | None = None
+    attempts: int = 0
+    """Publishes SNS refused; bounded by outbox.MAX_ATTEMPTS."""
 
 
 @dataclass(frozen=True)
@@ -154,20 +173,49 @@ class Decision:
     state: AccountState
     notifications: list[Notification] = field(default_factory=list)
     forecast: Forecast | None = None
+    future_checked_at: datetime | None = None
+    """The state's checked_at, when it was later than any run still alive could have written: a
+    state problem to report. The decision was made on this observation all the same."""
+
+
+def reminder_due(notified_at: datetime, now: datetime, policy: AlertPolicy) -> bool:
+    """`reminder_hours` have passed on the schedule's wall clock (less REMINDER_SLACK). A daily
+    schedule in a zone with summer time runs 23 or 25 hours apart when the clocks change: counted
+    on the wall clock, its reminder still comes at every run, at the same local time."""
+    zone = policy.schedule_timezone
+    wall = now.astimezone(zone).replace(tzinfo=None) - notified_at.astimezone(zone).replace(tzinfo=None)
+    return wall >= timedelta(hours=policy.reminder_hours) - REMINDER_SLACK
 
 
 def decide(
     state: AccountState, result: CheckResult, now: datetime, levels: Levels, policy: AlertPolicy
 ) -> Decision:
     """`now` is when the result was observed (the run's start)."""
+    future = None
     if state.checked_at is not None and now <= state.checked_at:
-        # Stale: a newer run already decided, or this very run did (its write was applied, but the
-        # reply was lost and botocore's retry of the conditional write then failed).
-        return Decision(state, forecast=forecast(state.samples))
+        if state.checked_at - now <= MAX_RUN:
+            # Stale: a newer run already decided, or this very run did (its write was applied, but
+            # the reply was lost and botocore's retry of the conditional write then failed).
+            return Decision(state, forecast=forecast(state.samples))
+        future, state = state.checked_at, _without_future(state, now)
     if result.error is not None:
-        return _after_failure(state, result, now, policy)
-    assert result.balance is not None
-    return _after_success(state, result.account, result.balance.credits, now, levels, policy)
+        decision = _after_failure(state, result, now, policy)
+    else:
+        assert result.balance is not None
+        decision = _after_success(state, result.account, result.balance.credits, now, levels, policy)
+    return replace(decision, future_checked_at=future)
+
+
+def _without_future(state: AccountState, now: datetime) -> AccountState:
+    """Forget what a clock ahead of ours recorded: samples after `now` would bend the forecast,
+    and a notified_at after it would hold the reminders back."""
+    notified_at = state.notified_at if state.notified_at is None or state.notified_at <= now else now
+    return replace(
+        state,
+        checked_at=None,
+        notified_at=notified_at,
+        samples=tuple(sample for sample in state.samples if sample.at <= now),
+    )
 
 
 def _after_failure(state: AccountState, result: CheckResult, now: datetime, policy: AlertPolicy) -> Decision:
@@ -223,11 +271,7 @@ def _after_success(
     elif level is Level.OK and state.level is not Level.OK:
         notes.append(note(Kind.RECOVERED, state.level, threshold=levels.warning))  # back above warning
         notified_at = None
-    elif (
-        level is not Level.OK
-        and notified_at is not None
-        and now - notified_at >= timedelta(hours=policy.reminder_hours) - REMINDER_SLACK
-    ):
+    elif level is not Level.OK and notified_at is not None and reminder_due(notified_at, now, policy):
         notes.append(note(Kind.REMINDER, level))
         notified_at = now
 

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from credit_monitor.alerting import AlertPolicy, Levels
 from credit_monitor.budget import AWS_RESERVE_SECONDS, SAFETY_MARGIN_SECONDS
@@ -172,7 +173,20 @@ def load_alert_policy(env: Mapping[str, str]) -> AlertPolicy:
         reminder_hours=reminder_hours,
         failures_before_alert=int(failures),
         min_days_left=_number(env, "MIN_DAYS_LEFT", default=7, high=MAX_MIN_DAYS_LEFT, unit="days"),
+        schedule_timezone=_timezone(env, "SCHEDULE_TIMEZONE"),
     )
+
+
+def _timezone(env: Mapping[str, str], name: str) -> ZoneInfo:
+    """The schedule's IANA zone (template.yaml sets it from ScheduleTimezone); UTC when unset."""
+    raw = env.get(name, "").strip() or "UTC"
+    try:
+        return ZoneInfo(raw)
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # unknown, a path, a directory of zones
+        raise ConfigError(
+            f"{name} must be an IANA time zone such as Europe/Paris or UTC (the stack's ScheduleTimezone),"
+            f" got {raw[:60]!r}"
+        ) from None
 
 
 def load_lambda_config(environ: Mapping[str, str] | None = None) -> LambdaConfig:

@@ -33,10 +33,24 @@ class CheckError(Exception):
 
 @dataclass(frozen=True)
 class Balance:
-    """A balance as the provider reported it; `breakdown` is informational (logged, not a metric)."""
+    """A balance as the provider reported it; `breakdown` is informational (logged, not a metric).
+
+    Every provider builds one, so this is where a computed balance (a sum of parts, a difference)
+    is held to the rule a received one is: a finite number, or a BAD_RESPONSE. Two finite parts
+    can add up to Infinity, which would be reported as OK, emitted as a metric and stored."""
 
     credits: float
     breakdown: Mapping[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not math.isfinite(self.credits):
+            raise CheckError(FailureKind.BAD_RESPONSE, "the balance must be a finite number")
+        for name, part in self.breakdown.items():
+            if not math.isfinite(part):
+                raise CheckError(
+                    FailureKind.BAD_RESPONSE,
+                    f"{name[:40]!r} in the balance's breakdown must be a finite number",
+                )
 
 
 @dataclass(frozen=True)

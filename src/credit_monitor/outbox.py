@@ -4,6 +4,9 @@ A notification is recorded as pending in the same conditional write that records
 transition producing it, and removed only after SNS accepted it. Every run publishes what is
 pending (older first), so a run killed at any point delays a notification and never loses it.
 
+A notification SNS keeps refusing is given up after MAX_ATTEMPTS refusals or once MAX_AGE old
+(see `refused`), and never holds back the others: each is tried in turn.
+
 Overlapping runs (Lambda's retry and the next schedule) must not both publish the same pending
 notification. Before publishing, a run leases what it will send, in the same write: the lease ends
 at that run's own deadline, after which Lambda has killed it if it has not finished, so a lease
@@ -24,6 +27,12 @@ MAX_LEASE = timedelta(minutes=15)
 MAX_PENDING = 20
 """Bounds the state item. Reaching it means SNS has refused everything for days; the oldest
 notifications are then dropped, and each drop is logged as an error (never silently)."""
+MAX_ATTEMPTS = 24
+"""Refused publishes before a notification is given up: a day of hourly runs. SNS refusing one
+message that often refuses that message (too big, an attribute it rejects), not an outage."""
+MAX_AGE = timedelta(days=3)
+"""A refused notification this old is given up at its next refusal, whatever the schedule: a
+daily schedule would otherwise try a poisoned one for 24 days. Its news is stale by then."""
 
 
 def enqueue(
@@ -75,3 +84,18 @@ def settle(
             if item.id not in delivered
         ),
     )
+
+
+def refused(state: AccountState, ids: Collection[str], now: datetime) -> tuple[AccountState, list[Pending]]:
+    """Count a refused publish for each of `ids` and give back its lease; returns the new state and
+    those given up (MAX_ATTEMPTS refusals, or MAX_AGE old), which leave the outbox."""
+    kept: list[Pending] = []
+    given_up: list[Pending] = []
+    for item in state.outbox:
+        if item.id in ids:
+            item = replace(item, lease_owner=None, lease_until=None, attempts=item.attempts + 1)
+            if item.attempts >= MAX_ATTEMPTS or now - item.created_at >= MAX_AGE:
+                given_up.append(item)
+                continue
+        kept.append(item)
+    return replace(state, outbox=tuple(kept)), given_up

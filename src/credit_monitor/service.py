@@ -26,7 +26,7 @@ from credit_monitor.config import Account, CheckSettings
 from credit_monitor.forecast import Forecast
 from credit_monitor.messages import RenderedMessage, render
 from credit_monitor.model import CheckError, CheckResult, FailureKind
-from credit_monitor.outbox import enqueue, lease, leased_by, settle
+from credit_monitor.outbox import enqueue, lease, leased_by, refused, settle
 
 WRITE_ATTEMPTS = 3
 
@@ -78,6 +78,8 @@ class AccountReport:
     sent: list[str] = field(default_factory=list)
     pending: int | None = None
     snoozed_until: datetime | None = None
+    dropped: int = 0
+    """Notifications given up this run (a full outbox, or refused too often): each also a problem."""
     problems: list[Exception] = field(default_factory=list)
 
     @property
@@ -232,6 +234,9 @@ class _Run:
             queued, dropped = enqueue(decision.state, decision.notifications, self.run_id, self.now)
             decided[:] = [decision]
             report.problems[:] = [_dropped(account.id, note) for note in dropped]
+            report.dropped = len(dropped)
+            if decision.future_checked_at is not None:
+                report.problems.append(_from_the_future(account.id, decision.future_checked_at, self.now))
             return lease(queued, self.run_id, self.now, self.lease_until)
 
         try:
@@ -246,8 +251,10 @@ class _Run:
         return report
 
     def publish(self, account: Account, state: AccountState, report: AccountReport) -> AccountState:
-        """Send what this run leased, oldest first; stop at the first failure, leaving the rest."""
+        """Send what this run leased, oldest first. A refused one does not hold the others back:
+        each is tried while the budget allows, and the refusals are recorded after (see `refused`)."""
         queue = leased_by(state, self.run_id)
+        refusals: dict[str, DeliveryError] = {}
         for position, pending in enumerate(queue):
             if not self.budget.allows_aws_call(calls=2):  # the publish, and the write recording it
                 report.problems.append(
@@ -255,12 +262,13 @@ class _Run:
                         f"{account.id}: {len(queue) - position} notification(s) left pending for the next run"
                     )
                 )
-                return state
+                break
             try:
                 self.ports.notifier.publish(render(pending.note, account), pending.id)
             except DeliveryError as exc:
                 report.problems.append(exc)
-                return self._release(account.id, state, queue[position:], report)
+                refusals[pending.id] = exc
+                continue
             report.sent.append(pending.note.kind.value)
             try:
                 state = self.update(account.id, state, functools.partial(settle, delivered={pending.id}))
@@ -272,17 +280,27 @@ class _Run:
                     )
                 )
                 return state
-        return state
+        return self._refused(account.id, state, refusals, report) if refusals else state
 
-    def _release(
-        self, name: str, state: AccountState, rest: list[Pending], report: AccountReport
+    def _refused(
+        self, name: str, state: AccountState, refusals: dict[str, DeliveryError], report: AccountReport
     ) -> AccountState:
-        """Give the lease back, so Lambda's retry need not wait for it to run out."""
-        ids = {pending.id for pending in rest}
+        """Count the refusals and give the leases back (Lambda's retry need not wait for them to
+        run out); what was refused too often is given up, with an error each."""
+        given_up: list[Pending] = []
+
+        def change(current: AccountState) -> AccountState:
+            changed, given_up[:] = refused(current, refusals.keys(), self.now)
+            return changed
+
         try:
-            return self.update(name, state, functools.partial(settle, released=ids))
+            state = self.update(name, state, change)
         except (StateError, OutOfTime):
-            return state  # the lease runs out by itself at this run's deadline
+            return state  # uncounted this time; the leases run out by themselves at this run's deadline
+        for pending in given_up:
+            report.problems.append(_given_up(name, pending, refusals[pending.id]))
+        report.dropped += len(given_up)
+        return state
 
     def update(
         self, name: str, current: AccountState, change: Callable[[AccountState], AccountState]
@@ -305,6 +323,21 @@ class _Run:
                 raise reread
             state = reread
         raise StateError(f"alert state for {name} kept changing under us ({WRITE_ATTEMPTS} attempts)")
+
+
+def _from_the_future(name: str, checked_at: datetime, now: datetime) -> StateError:
+    return StateError(
+        f"{name}: the alert state says it was checked at {checked_at.isoformat()}, after this run's"
+        f" start ({now.isoformat()}): a clock ahead or a restored item; this run's check was decided"
+        " on and recorded as the newest"
+    )
+
+
+def _given_up(name: str, pending: Pending, last: DeliveryError) -> DeliveryError:
+    return DeliveryError(
+        f"{name}: gave up on the {pending.note.kind.value} notification of {pending.created_at.isoformat()}"
+        f" after {pending.attempts} refused attempts ({last}); notification_id {pending.id}"
+    )
 
 
 def _dropped(name: str, pending: Pending) -> DeliveryError:

@@ -16,6 +16,7 @@ import pytest
 
 from credit_monitor import app
 from credit_monitor.config import LAMBDA_TIMEOUT_SECONDS
+from credit_monitor.outbox import MAX_AGE
 from credit_monitor.service import DeliveryError, StateError
 from tests.support.aws import Stack
 from tests.support.aws_proxy import SlowReplyProxy
@@ -213,6 +214,42 @@ def test_a_publish_whose_reply_is_late_is_not_sent_again_in_the_same_run(
     assert [nid for _, _, nid in delivered(stack)] == [sent[0][2], sent[0][2]]
 
 
+def test_a_notification_sns_always_refuses_is_given_up_and_holds_nothing_back(
+    late_aws: SlowReplyProxy,
+    invoke: Invoke,
+    stack: Stack,
+    lemlist_failing_then_both_low: tuple[SimClock, int],
+) -> None:
+    """SNS refuses lemlist's CHECK RECOVERED every time. The LOW queued after it goes out in the
+    same run; the refused one is given up at its first refusal past MAX_AGE, visibly."""
+    clock, before = lemlist_failing_then_both_low
+    late_aws.refuse_publish_of = "CHECK RECOVERED"
+
+    first = invoke(clock)
+
+    assert sorted((p, k) for p, k, _ in delivered(stack, before)) == [
+        ("fullenrich", "LOW"),
+        ("lemlist", "LOW"),
+    ]
+    assert isinstance(first.error, DeliveryError)
+    assert first.summary()["lemlist"]["pending_notifications"] == 1
+    assert first.aggregate("NotificationsDropped") is None
+
+    clock.advance(MAX_AGE.total_seconds() / 3600)
+    gave_up = invoke(clock)
+
+    assert isinstance(gave_up.error, DeliveryError)
+    assert gave_up.aggregate("NotificationsDropped") == 1
+    errors = [log["message"] for log in gave_up.logs if log["level"] == "ERROR"]
+    assert any(m.startswith("lemlist: gave up on the CHECK RECOVERED notification") for m in errors), errors
+    assert "pending_notifications" not in gave_up.summary()["lemlist"]
+
+    clock.advance(1)
+    after = invoke(clock)
+    assert after.error is None
+    assert ("lemlist", "CHECK RECOVERED") not in {(p, k) for p, k, _ in delivered(stack)}
+
+
 CORRUPT_ITEMS = {
     "no state attribute": {"version": {"N": "3"}},
     "state is not JSON": {"version": {"N": "3"}, "state": {"S": "{oops"}},
@@ -283,6 +320,36 @@ def test_an_older_observation_never_overwrites_a_newer_one(
         ]["S"]
     )
     assert [balance for _, balance in state["samples"]] == [110, 90, 90], "the newer sample was kept"
+
+
+def test_a_checked_at_from_the_future_is_reported_and_the_account_keeps_alerting(
+    invoke: Invoke, stack: Stack, lemlist_api: ApiSimulator
+) -> None:
+    """A restored item (or a clock ahead) says lemlist was checked a month from now."""
+    future = "2026-12-02T09:00:00+00:00"
+    state: dict[str, object] = {
+        "level": "OK",
+        "notified_at": None,
+        "consecutive_failures": 0,
+        "failing_notified": False,
+        "samples": [],
+        "checked_at": future,
+    }
+    stack.dynamodb.put_item(
+        TableName=stack.table_name,
+        Item={"provider": {"S": "lemlist"}, "version": {"N": "4"}, "state": {"S": json.dumps(state)}},
+    )
+    lemlist_api.balance = 10
+    clock = SimClock()
+
+    run = invoke(clock)
+
+    assert [(p, k) for p, k, _ in delivered(stack)] == [("lemlist", "LOW")]
+    assert isinstance(run.error, StateError)
+    errors = [log["message"] for log in run.logs if log["level"] == "ERROR"]
+    assert any(m.startswith("lemlist: ") and future in m for m in errors), errors
+    clock.advance(1)
+    assert invoke(clock).error is None  # checked_at is now this run's: the next run is clean
 
 
 def test_refunded_credits_do_not_re_arm_running_out(

@@ -18,14 +18,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import trustme
 
 import credit_monitor
+from credit_monitor import app
 from credit_monitor.adapters.http import HttpClient, HttpReply, build_pool_manager
 from credit_monitor.model import CheckError, FailureKind
 from credit_monitor.providers import fullenrich
-from tests.support.harness import Invoke
+from tests.support.aws import Stack
+from tests.support.harness import Invoke, SimClock
 from tests.support.keys import FULLENRICH_KEY
 from tests.support.simulators import ApiSimulator, Reply
+from tests.support.vendors import NEVERBOUNCE, VendorSimulator
 
 DEADLINE_SLACK_SECONDS = 2.0
 """A request may overrun its deadline by a scheduling hiccup, never by a server's choice."""
@@ -283,3 +287,57 @@ def test_fullenrich_outages_are_retried_while_the_deadline_allows(
 
     assert run.metric("CreditsRemaining")["fullenrich"] == 5000
     assert len(fullenrich_api.credit_requests) == 3
+
+
+# --- numbers --------------------------------------------------------------------------------------
+
+NEVERBOUNCE_KEY = "nb_live_7c1e9a4f2b8d6e3a5c0f"
+OVERFLOWING = {
+    "status": "success",
+    "credits_info": {"paid_credits_remaining": 1.7e308, "free_credits_remaining": 1.7e308},
+}
+
+
+@pytest.mark.parametrize(
+    "secret_string", [json.dumps({"fullenrich": FULLENRICH_KEY, "neverbounce-acme": NEVERBOUNCE_KEY})]
+)
+def test_a_balance_that_overflows_when_summed_is_a_failed_check_never_a_number(
+    secret_string: str,
+    function_env: dict[str, str],
+    invoke: Invoke,
+    stack: Stack,
+    server_cert: trustme.LeafCert,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """NeverBounce's paid + free, each finite, add up to Infinity. The check fails as a bad
+    response: no metric, no OK, and the state stays readable, so the next run goes on alerting."""
+    with VendorSimulator(NEVERBOUNCE, server_cert, NEVERBOUNCE_KEY) as api:
+        accounts = tmp_path / "accounts.toml"
+        accounts.write_text(
+            '[[account]]\nid = "neverbounce-acme"\nprovider = "neverbounce"\nwarning = 100\n'
+            f'url = "{api.base_url}"\n'
+        )
+        monkeypatch.setenv("ACCOUNTS_FILE", str(accounts))
+        app.runtime.cache_clear()
+        api.then(Reply(200, OVERFLOWING))
+        clock = SimClock()
+
+        overflowed = invoke(clock)
+        clock.advance(1)
+        api.balance = 50  # below the warning level: the next run must still be able to say so
+        after = invoke(clock)
+
+    entry = overflowed.summary()["neverbounce-acme"]
+    assert (entry["status"], entry["failure"]) == ("FAILED", "bad_response")
+    assert "must be a finite number" in entry["reason"]
+    assert "Infinity" not in overflowed.output
+    assert overflowed.metric("CreditsRemaining") == {}
+    assert overflowed.aggregate("AccountsFailing") == 1
+    item = stack.dynamodb.get_item(TableName=stack.table_name, Key={"provider": {"S": "neverbounce-acme"}})
+    assert "Infinity" not in item["Item"]["state"]["S"]
+
+    assert after.error is None
+    assert after.summary()["neverbounce-acme"]["status"] == "LOW"
+    assert after.metric("CreditsRemaining") == {"neverbounce-acme": 50}
+    assert [m["MessageAttributes"]["kind"]["Value"] for m in stack.inbox.messages()] == ["LOW"]

@@ -10,8 +10,13 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
+INVALID_PARAMETER = (
+    b'<ErrorResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><Error><Type>Sender</Type>'
+    b"<Code>InvalidParameter</Code><Message>Invalid parameter: Message</Message></Error>"
+    b"<RequestId>00000000-0000-4000-8000-000000000000</RequestId></ErrorResponse>"
+)
 LATE_SECONDS = 2.5
 """Longer than the function's 2 s AWS read timeout (budget.AWS_READ_TIMEOUT_SECONDS)."""
 
@@ -23,6 +28,9 @@ class SlowReplyProxy:
         """The next PutItem that succeeds for this account is answered late (once)."""
         self.late_publish = False
         """The next Publish is answered late (once), after SNS accepted it."""
+        self.refuse_publish_of: str | None = None
+        """Every Publish of a notification of this kind is refused, as SNS refuses a message it
+        will never accept (400 InvalidParameter); the others pass."""
         self.puts: list[str] = []
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
@@ -39,6 +47,10 @@ class SlowReplyProxy:
     def forward(
         self, path: str, headers: dict[str, str], body: bytes
     ) -> tuple[int, list[tuple[str, str]], bytes]:
+        if self.refuse_publish_of and b"Action=Publish" in body:
+            fields = parse_qs(body.decode())
+            if self.refuse_publish_of in [value for values in fields.values() for value in values]:
+                return 400, [("Content-Type", "text/xml")], INVALID_PARAMETER
         connection = http.client.HTTPConnection(self.upstream.hostname or "", self.upstream.port, timeout=10)
         connection.request("POST", path, body, headers)
         response = connection.getresponse()

@@ -125,10 +125,12 @@ class MemoryState:
 
 @dataclass
 class MemoryNotifier:
-    """The Notifier port as a list; `refuse` fails a provider's publishes from its Nth on."""
+    """The Notifier port as a list; `refuse` fails a provider's publishes from its Nth on, and
+    `poisoned` every publish of one (account, kind)."""
 
     sent: list[tuple[str, str, str]] = field(default_factory=list)
     refuse: dict[str, int] = field(default_factory=dict)
+    poisoned: set[tuple[str, str]] = field(default_factory=set)
     tripwire: Tripwire = field(default_factory=Tripwire)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -137,7 +139,9 @@ class MemoryNotifier:
         account, kind = message.attributes["account"], message.attributes["kind"]
         with self.lock:
             attempts = sum(1 for sent_to, _, _ in self.sent if sent_to == account) + 1
-            if account in self.refuse and attempts >= self.refuse[account]:
+            if (account, kind) in self.poisoned or (
+                account in self.refuse and attempts >= self.refuse[account]
+            ):
                 raise DeliveryError(f"could not publish the {account} {kind} notification")
             self.sent.append((account, kind, notification_id))
             self.tripwire.tick("publish")

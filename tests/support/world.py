@@ -29,6 +29,7 @@ def function_environment(
         "LEMLIST_API_URL": lemlist_url,
         "CHECK_DEADLINE_SECONDS": "6",
         "STATE_TABLE_NAME": stack.table_name,
+        "SCHEDULE_TIMEZONE": "UTC",
         "POWERTOOLS_METRICS_NAMESPACE": "CreditMonitor",
         "POWERTOOLS_SERVICE_NAME": "credit-monitor",
         "SSL_CERT_FILE": str(ca_file),

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from credit_monitor.alerting import AccountState, AlertPolicy, Decision, Level, Levels, decide
+from credit_monitor.alerting import AccountState, AlertPolicy, Decision, Kind, Level, Levels, decide
+from credit_monitor.forecast import Sample
 from credit_monitor.model import Balance, CheckError, CheckResult, FailureKind
 
 T0 = datetime(2026, 11, 1, 9, tzinfo=UTC)
@@ -209,3 +211,170 @@ def test_the_reminder_at_a_snoozes_end_carries_the_forecast_alone() -> None:
         state = decision.state
 
     assert sent == [[], [], ["REMINDER/WARNING"]]
+
+
+def sequence(levels: Levels, balances: list[float], state: AccountState | None = None) -> list[str]:
+    """Hourly checks of `balances`; the notifications sent, in order."""
+    state, sent = state or AccountState(), list[str]()
+    for hour, balance in enumerate(balances):
+        result = CheckResult("lemlist", levels.warning, balance=Balance(balance))
+        decision = decide(state, result, T0 + timedelta(hours=hour), levels, POLICY)
+        state, sent = decision.state, sent + kinds(decision)
+    return sent
+
+
+def test_flapping_around_the_critical_level_sends_one_critical() -> None:
+    levels = Levels(warning=100, critical=50)
+
+    assert sequence(levels, [80, 49, 50, 49, 50, 49]) == ["LOW/WARNING", "LOW/CRITICAL"]
+
+
+def test_a_drop_straight_to_critical_then_flapping_sends_one_notification() -> None:
+    levels = Levels(warning=100, critical=50)
+
+    assert sequence(levels, [500, 49, 50, 49, 51, 49, 52, 48]) == ["LOW/CRITICAL"]
+
+
+def test_leaving_critical_needs_the_margin_above_the_critical_level() -> None:
+    levels = Levels(warning=100, critical=50)
+    # 53 is past the 5 % margin (52.5): the account is back to WARNING, silently; 49 is a new crossing.
+    assert sequence(levels, [49, 52, 53, 49]) == ["LOW/CRITICAL", "LOW/CRITICAL"]
+
+
+def test_a_recovery_straight_from_critical_to_ok_is_one_recovered() -> None:
+    levels = Levels(warning=100, critical=50)
+
+    assert sequence(levels, [40, 200, 199, 40]) == ["LOW/CRITICAL", "RECOVERED/CRITICAL", "LOW/CRITICAL"]
+    # 104 is inside the warning margin: WARNING (silently), and OK only from 105.
+    assert sequence(levels, [40, 104, 105]) == ["LOW/CRITICAL", "RECOVERED/WARNING"]
+
+
+def test_the_critical_margin_never_keeps_a_balance_above_the_warning_level_critical() -> None:
+    """With the levels close together, the critical margin (5 % above 99) would reach past the warning
+    level: above warning, the account is at most WARNING."""
+    levels = Levels(warning=100, critical=99)
+
+    assert levels.classify(101, Level.CRITICAL) is Level.WARNING
+    assert levels.classify(103.9, Level.CRITICAL) is Level.WARNING
+    assert levels.classify(99.5, Level.CRITICAL) is Level.CRITICAL
+    assert levels.classify(99.5, Level.WARNING) is Level.WARNING
+    assert levels.classify(105, Level.CRITICAL) is Level.OK
+
+
+PARIS = ZoneInfo("Europe/Paris")
+PARIS_POLICY = replace(POLICY, schedule_timezone=PARIS)
+
+
+def reminders(runs: list[datetime], policy: AlertPolicy = PARIS_POLICY) -> list[str]:
+    """A balance below warning at every run; the local (Paris) time of each REMINDER."""
+    state, sent = AccountState(), list[str]()
+    for at in runs:
+        decision = decide(state, CheckResult("lemlist", 1000, balance=Balance(500)), at, LEVELS, policy)
+        state = decision.state
+        sent += [
+            f"{at.astimezone(PARIS):%m-%d %H:%M}" for n in decision.notifications if n.kind is Kind.REMINDER
+        ]
+    return sent
+
+
+def daily(first: datetime, days: int) -> list[datetime]:
+    """A cron() schedule at 09:00 in Paris: the same wall-clock time each day, 23 or 25 hours apart
+    on the days the clocks change."""
+    return [(first + timedelta(days=day)).astimezone(UTC) for day in range(days)]
+
+
+def hourly(first: datetime, hours: int) -> list[datetime]:
+    return [first.astimezone(UTC) + timedelta(hours=hour) for hour in range(hours)]
+
+
+def test_a_daily_reminder_follows_the_schedules_wall_clock_over_the_23_hour_day() -> None:
+    runs = daily(datetime(2026, 3, 27, 9, tzinfo=PARIS), days=5)  # clocks go forward on the 29th
+
+    assert reminders(runs) == ["03-28 09:00", "03-29 09:00", "03-30 09:00", "03-31 09:00"]
+
+
+def test_a_daily_reminder_follows_the_schedules_wall_clock_over_the_25_hour_day() -> None:
+    runs = daily(datetime(2026, 10, 23, 9, tzinfo=PARIS), days=5)  # clocks go back on the 25th
+
+    assert reminders(runs) == ["10-24 09:00", "10-25 09:00", "10-26 09:00", "10-27 09:00"]
+
+
+def test_an_hourly_schedule_reminds_at_the_same_local_time_across_both_changes() -> None:
+    spring = hourly(datetime(2026, 3, 27, 9, tzinfo=PARIS), hours=24 * 4)
+    autumn = hourly(datetime(2026, 10, 23, 9, tzinfo=PARIS), hours=24 * 4)
+
+    assert reminders(spring) == ["03-28 09:00", "03-29 09:00", "03-30 09:00", "03-31 09:00"]
+    assert reminders(autumn) == ["10-24 09:00", "10-25 09:00", "10-26 09:00"]
+
+
+def test_in_utc_a_reminder_comes_every_reminder_hours() -> None:
+    runs = hourly(datetime(2026, 3, 27, 9, tzinfo=PARIS), hours=24 * 3)
+
+    assert reminders(runs, POLICY) == ["03-28 09:00", "03-29 10:00"]  # 24 real hours: 10:00 in summer time
+
+
+def test_the_reminder_at_a_snoozes_end_restarts_the_reminder_clock() -> None:
+    """The REMINDER sent when the snooze ends counts as the last notification: the next one is
+    `reminder_hours` after it, not never."""
+    state = snoozed(AccountState(), until_hours=30)
+    sent = []
+    for hour in range(0, 84, 6):  # low all along; the held reminder of hour 24 does not count
+        decision = run(state, 500, hour)
+        sent += [(hour, k) for k in kinds(decision)]
+        state = decision.state
+
+    assert sent == [(30, "REMINDER/WARNING"), (54, "REMINDER/WARNING"), (78, "REMINDER/WARNING")]
+
+
+def test_running_out_re_arms_when_the_forecast_stops_depleting() -> None:
+    """RUNNING OUT, then the balance creeps back up in steps too small to be a top-up until the
+    forecast is no longer depleting; when it falls fast again, RUNNING OUT is sent again. (With
+    MIN_DAYS_LEFT 60 the forecast never climbs past twice that on the way: only the end of the
+    depletion re-arms it.)"""
+    levels, policy = Levels(warning=10), replace(POLICY, min_days_left=60)
+    balances = [2400, 2300, 2200, 2250, 2300, 2350, 2400, 2450, 2500, 2550, 2150, 1750, 1350]
+    state, sent, statuses = AccountState(), list[tuple[int, str]](), list[str]()
+    for step, balance in enumerate(balances):
+        result = CheckResult("lemlist", 10, balance=Balance(balance))
+        decision = decide(state, result, T0 + timedelta(hours=6 * step), levels, policy)
+        state, sent = decision.state, sent + [(step, k) for k in kinds(decision)]
+        assert decision.forecast is not None
+        statuses.append(decision.forecast.status.value)
+
+    assert "not depleting" in statuses  # the forecast did stop depleting in between
+    assert sent == [(2, "RUNNING OUT/OK"), (11, "RUNNING OUT/OK")]
+
+
+def test_a_checked_at_from_the_future_is_reported_and_never_silences_the_account() -> None:
+    """A restore or a skewed clock wrote checked_at two days ahead: every later observation would
+    look stale. The run decides on its own balance, records checked_at = now and says so."""
+    future = T0 + timedelta(days=2)
+    skewed = replace(
+        run(AccountState(), 5000, -1).state,
+        checked_at=future,
+        samples=(Sample(T0 - timedelta(hours=1), 5000), Sample(future, 4000)),
+    )
+
+    decision = run(skewed, 500, 0)
+
+    assert kinds(decision) == ["LOW/WARNING"]
+    assert decision.future_checked_at == future
+    assert decision.state.checked_at == T0
+    assert [s.at for s in decision.state.samples] == [
+        T0 - timedelta(hours=1),
+        T0,
+    ]  # no sample from the future
+    later = run(decision.state, 400, 1)
+    assert later.future_checked_at is None
+    assert later.state.checked_at == T0 + timedelta(hours=1)
+
+
+def test_an_overlapping_runs_newer_checked_at_is_not_from_the_future() -> None:
+    """Within a run's longest life (15 minutes), a newer checked_at is an overlapping run's: stale."""
+    newer = replace(run(AccountState(), 5000, 0).state, checked_at=T0 + timedelta(minutes=14))
+
+    decision = run(newer, 500, 0)
+
+    assert kinds(decision) == []
+    assert decision.state == newer
+    assert decision.future_checked_at is None

@@ -177,3 +177,23 @@ def test_local_keys_come_from_provider_named_variables() -> None:
     accounts = load_check_settings(VALID).accounts
     keys = {"FULLENRICH_API_KEY": " fe ", "LEMLIST_API_KEY": ""}
     assert read_local_api_keys(accounts, keys) == {"fullenrich": "fe"}
+
+
+def test_the_schedule_timezone_reaches_the_alert_policy() -> None:
+    from zoneinfo import ZoneInfo
+
+    assert load_alert_policy({}).schedule_timezone.utcoffset(datetime(2026, 7, 1)) == timedelta(0)
+    assert load_alert_policy({"SCHEDULE_TIMEZONE": " Europe/Paris "}).schedule_timezone == ZoneInfo(
+        "Europe/Paris"
+    )
+
+
+@pytest.mark.parametrize(
+    "value", ["Europe/Pariss", "not a zone", "../etc/passwd", "/etc/localtime", "+02:00"]
+)
+def test_an_unknown_schedule_timezone_is_refused_naming_the_variable(value: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_alert_policy({"SCHEDULE_TIMEZONE": value})
+    message = str(caught.value)
+    assert message.startswith("SCHEDULE_TIMEZONE must be an IANA time zone")
+    assert "Europe/Paris" in message  # an example of what it takes

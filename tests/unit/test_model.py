@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import math
 
 import pytest
 
@@ -188,3 +189,23 @@ def test_redact_removes_every_form_a_key_takes_in_output(output: str) -> None:
 def test_key_forms_include_the_http_basic_tokens_and_url_encodings() -> None:
     forms = key_forms("a b+c")
     assert {"OmEgYitj", "YSBiK2M6", "YSBiK2M", "a%20b%2Bc", "a+b%2Bc"} <= forms
+
+
+@pytest.mark.parametrize(
+    ("credits", "breakdown", "named"),
+    [
+        (math.inf, {}, "the balance"),
+        (-math.inf, {}, "the balance"),
+        (math.nan, {}, "the balance"),
+        (5.0, {"paid": math.inf, "free": 5.0}, "'paid' in the balance's breakdown"),
+        (5.0, {"free": math.nan}, "'free' in the balance's breakdown"),
+    ],
+)
+def test_a_computed_balance_that_is_not_finite_is_a_bad_response(
+    credits: float, breakdown: dict[str, float], named: str
+) -> None:
+    """Every provider builds a Balance: a sum of finite parts that overflows is caught here."""
+    with pytest.raises(CheckError) as caught:
+        Balance(credits, breakdown)
+    assert caught.value.kind is FailureKind.BAD_RESPONSE
+    assert caught.value.message == f"{named} must be a finite number"

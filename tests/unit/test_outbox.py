@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from credit_monitor.alerting import AccountState, Kind, Level, Notification
-from credit_monitor.outbox import MAX_PENDING, enqueue, lease, leased_by, settle
+from credit_monitor.outbox import (
+    MAX_AGE,
+    MAX_ATTEMPTS,
+    MAX_PENDING,
+    enqueue,
+    lease,
+    leased_by,
+    refused,
+    settle,
+)
 
 T0 = datetime(2026, 11, 1, 9, tzinfo=UTC)
 LOW = Notification(Kind.LOW, "lemlist", Level.WARNING, balance=50, threshold=100)
@@ -72,3 +81,32 @@ def test_a_lease_no_run_could_hold_is_ignored() -> None:
     after = lease(state, "next", T0 + timedelta(hours=1), until=T0 + timedelta(hours=1, seconds=30))
 
     assert [p.note for p in leased_by(after, "next")] == [LOW]
+
+
+def test_a_refused_notification_is_counted_released_and_given_up_at_the_bound() -> None:
+    state, _ = enqueue(AccountState(), [LOW, RECOVERED], "run-1", T0)
+    poisoned, other = (item.id for item in state.outbox)
+    given_up: list[str] = []
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        leased = lease(state, "run", T0 + timedelta(hours=attempt), T0 + timedelta(hours=attempt, seconds=30))
+        state, dropped = refused(leased, {poisoned}, T0 + timedelta(hours=attempt))
+        given_up += [item.id for item in dropped]
+        if attempt < MAX_ATTEMPTS:
+            assert next((item.attempts, item.lease_owner) for item in state.outbox) == (attempt, None)
+
+    assert given_up == [poisoned]
+    assert [item.id for item in state.outbox] == [other]
+    assert state.outbox[0].attempts == 0
+
+
+def test_a_refused_notification_older_than_the_bound_is_given_up_at_its_next_refusal() -> None:
+    state, _ = enqueue(AccountState(), [LOW], "run-1", T0)
+    [item] = state.outbox
+
+    kept, none = refused(state, {item.id}, T0 + MAX_AGE - timedelta(minutes=1))
+    gone, dropped = refused(kept, {item.id}, T0 + MAX_AGE)
+
+    assert none == []
+    assert kept.outbox[0].attempts == 1
+    assert [d.id for d in dropped] == [item.id]
+    assert gone.outbox == ()

@@ -12,8 +12,8 @@ import pytest
 from credit_monitor.alerting import AccountState, AlertPolicy, Level, decide
 from credit_monitor.budget import AWS_CALL_SECONDS, Budget
 from credit_monitor.model import Balance, CheckResult
-from credit_monitor.outbox import enqueue, lease
-from credit_monitor.service import OutOfTime, RunReport, StateError, run_once
+from credit_monitor.outbox import MAX_ATTEMPTS, enqueue, lease
+from credit_monitor.service import DeliveryError, OutOfTime, RunReport, StateError, run_once
 from tests.support.fakes import SETTINGS, FakeHttp, MemoryNotifier, MemoryState, Tripwire, ports
 
 T0 = datetime(2026, 11, 2, 9, tzinfo=UTC)
@@ -214,3 +214,55 @@ def test_a_publish_starts_only_if_the_write_recording_it_fits_too() -> None:
     assert notifier.sent == []
     assert report.accounts[1].pending == 1
     assert any(isinstance(p, OutOfTime) for p in report.problems)
+
+
+def test_a_checked_at_from_the_future_is_a_visible_state_problem_and_the_run_still_alerts() -> None:
+    state, notifier = MemoryState(), MemoryNotifier()
+    future = T0 + timedelta(days=3)
+    state.seed("lemlist", AccountState(checked_at=future))
+
+    report = run(state, notifier, T0, lemlist=10)
+
+    assert notifier.kinds() == ["lemlist: LOW"]
+    [problem] = report.problems
+    assert isinstance(problem, StateError)
+    assert str(problem).startswith("lemlist: ")
+    assert future.isoformat() in str(problem)
+    assert state.state("lemlist").checked_at == T0
+    assert run(state, notifier, T0 + timedelta(hours=1), lemlist=10).problems == []
+
+
+def test_a_notification_sns_always_refuses_holds_nothing_back_and_is_given_up() -> None:
+    """SNS refuses lemlist's CHECK RECOVERED every time: the LOW queued after it is delivered in the
+    same run, and the refused one is given up after MAX_ATTEMPTS runs, visibly."""
+    state, notifier = MemoryState(), MemoryNotifier(poisoned={("lemlist", "CHECK RECOVERED")})
+    state.seed("lemlist", FAILING)
+    reports = [
+        run(state, notifier, T0 + timedelta(hours=hour), lemlist=10) for hour in range(MAX_ATTEMPTS + 1)
+    ]
+
+    assert notifier.kinds()[:1] == ["lemlist: LOW"]  # in the first run, behind the refused one
+    assert [r.accounts[1].pending for r in reports[:2]] == [1, 1]
+    first_problems = [str(p) for p in reports[0].problems]
+    assert first_problems == ["could not publish the lemlist CHECK RECOVERED notification"]
+    gave_up = reports[MAX_ATTEMPTS - 1]
+    assert gave_up.accounts[1].dropped == 1
+    assert gave_up.accounts[1].pending == 0
+    assert any(
+        isinstance(p, DeliveryError)
+        and str(p).startswith("lemlist: gave up on the CHECK RECOVERED notification")
+        and f"after {MAX_ATTEMPTS} refused attempts" in str(p)
+        for p in gave_up.problems
+    )
+    assert reports[MAX_ATTEMPTS].problems == []
+    assert state.state("lemlist").outbox == ()
+
+
+def test_refused_publishes_of_one_account_are_each_tried_while_the_budget_allows() -> None:
+    state, notifier = MemoryState(), MemoryNotifier(refuse={"lemlist": 1})
+    state.seed("lemlist", FAILING)
+
+    report = run(state, notifier, T0, lemlist=10)
+
+    assert len(report.problems) == 2  # CHECK RECOVERED and LOW were both tried
+    assert [item.attempts for item in state.state("lemlist").outbox] == [1, 1]

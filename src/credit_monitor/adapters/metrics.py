@@ -2,14 +2,16 @@
 
 CloudWatch bills every metric name x dimension combination ($0.30 a month each), so the cost must not
 grow with the number of accounts except where a user asks for it. Every run emits one document of
-aggregates with no dimensions at all (six metrics whatever the number of accounts: the alarms and the
-dashboard watch these), and one document per account holding only its `CreditsRemaining`, for the
-accounts that keep `balance_metric` on. Failures, levels and forecasts per account are in the summary
-log line and the notifications, where they cost nothing.
+aggregates with no dimensions at all (six metrics whatever the number of accounts, seven in a run
+that gave notifications up: the alarms and the dashboard watch these), and one document per account
+holding only its `CreditsRemaining`, for the accounts that keep `balance_metric` on. Failures,
+levels and forecasts per account are in the summary log line and the notifications, where they
+cost nothing.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
@@ -28,6 +30,8 @@ ACCOUNTS_LOW = "AccountsLow"
 ACCOUNTS_CRITICAL = "AccountsCritical"
 NOTIFICATIONS_PENDING = "NotificationsPending"
 MIN_DAYS_UNTIL_EMPTY = "MinDaysUntilEmpty"
+NOTIFICATIONS_DROPPED = "NotificationsDropped"
+"""No dimensions, emitted only by a run that gave notifications up (each one also an ERROR line)."""
 AGGREGATES = (
     ACCOUNTS_CHECKED,
     ACCOUNTS_FAILING,
@@ -46,6 +50,7 @@ def emit_check_metrics(namespace: str, report: RunReport) -> None:
     or a user's alarm on the balance cannot be fooled by an outage; it counts in `AccountsFailing`.
     `NotificationsPending` and `MinDaysUntilEmpty` are omitted when no account knows them: an
     unreadable state is not "0 pending", and "not enough history" is not a number of days.
+    `NotificationsDropped` appears only in a run that gave notifications up.
     """
     _flush(namespace, {}, _aggregates(report.accounts))
     for item in report.accounts:
@@ -81,10 +86,15 @@ def _aggregates(items: list[AccountReport]) -> list[tuple[str, MetricUnit, float
     days = [
         item.forecast.days_left
         for item in items
-        if item.forecast is not None and item.forecast.days_left is not None
+        if item.forecast is not None
+        and item.forecast.days_left is not None
+        and math.isfinite(item.forecast.days_left)
     ]
     if days:
         metrics.append((MIN_DAYS_UNTIL_EMPTY, MetricUnit.NoUnit, round(min(days), 2)))
+    dropped = sum(item.dropped for item in items)
+    if dropped:
+        metrics.append((NOTIFICATIONS_DROPPED, MetricUnit.Count, dropped))
     return metrics
 
 
@@ -96,6 +106,9 @@ def _flush(
     document = EphemeralMetrics(namespace=namespace, service="")
     for name, value in dimensions.items():
         document.add_dimension(name=name, value=value)
-    for name, unit, number in metrics:
+    written = [(name, unit, number) for name, unit, number in metrics if math.isfinite(number)]
+    if not written:
+        return  # CloudWatch has no Infinity or NaN: a number that is not finite is left out, as unknown
+    for name, unit, number in written:
         document.add_metric(name=name, unit=unit, value=number)
     document.flush_metrics()

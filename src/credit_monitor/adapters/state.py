@@ -73,6 +73,7 @@ def encode(state: AccountState) -> str:
             "snooze_reason": state.snooze_reason,
         },
         separators=(",", ":"),
+        allow_nan=False,  # decode refuses Infinity and NaN: a write must never store what cannot be read
     )
 
 
@@ -88,6 +89,7 @@ def _encode_pending(item: Pending) -> dict[str, Any]:
         "created_at": _time(item.created_at),
         "lease_owner": item.lease_owner,
         "lease_until": _time(item.lease_until),
+        "attempts": item.attempts,
         "note": {
             "kind": note.kind.value,
             "account": note.account,
@@ -258,6 +260,7 @@ def _pending(value: object, where: str) -> Pending:
         created_at=_field(obj, "created_at", _aware_time),
         lease_owner=_opt(obj, "lease_owner", _string),
         lease_until=_opt(obj, "lease_until", _aware_time),
+        attempts=_count(obj.get("attempts", 0), f"{where}.attempts"),  # absent from older items
     )
 
 
@@ -321,12 +324,19 @@ class DynamoStateStore:
         """Write `state` (whose version is the new one) only if the item is still at `expected_version`.
         False when another run changed it first."""
         try:
+            text = encode(state)
+        except ValueError as exc:  # the item keeps its last state, which can still be read
+            raise StateError(
+                f"could not write alert state for {account}: it holds a number that is not"
+                f" a finite number ({exc})"
+            ) from exc
+        try:
             self._client.put_item(
                 TableName=self._table,
                 Item={
                     KEY: {"S": account},
                     "version": {"N": str(state.version)},
-                    "state": {"S": encode(state)},
+                    "state": {"S": text},
                 },
                 ConditionExpression="attribute_not_exists(#key) OR version = :expected",
                 ExpressionAttributeNames={"#key": KEY},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import pytest
@@ -233,3 +234,53 @@ def test_500_accounts_half_opted_out_are_251_documents_and_still_six_aggregates(
     assert summary["MinDaysUntilEmpty"] == [1000.0]
     assert len(balances) == 250  # the opted-out half emits nothing of its own
     assert {doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0][0] for doc in balances} == {"Account"}
+
+
+def test_a_number_that_is_not_finite_is_never_emitted(capsys: pytest.CaptureFixture[str]) -> None:
+    """Balance refuses Infinity, and a forecast of a balance near float's limit can still reach it:
+    CloudWatch would get "Infinity". The number is left out, as an unknown one is."""
+    huge, slow = account("huge-lemlist"), account("slow-lemlist")
+    forced = ok(huge, 1.0)
+    assert forced.balance is not None
+    object.__setattr__(forced.balance, "credits", math.inf)  # past Balance's own check
+    report = RunReport(
+        [
+            AccountReport(huge, forced, level=Level.OK, pending=0),
+            AccountReport(
+                slow,
+                ok(slow, 1e308),
+                level=Level.OK,
+                forecast=Forecast(ForecastStatus.DEPLETING, burn_per_day=1e-10, days_left=math.inf),
+                pending=0,
+            ),
+        ]
+    )
+
+    documents = emitted(capsys, "CreditMonitor", report)
+
+    assert documents == [
+        aggregates(
+            {
+                "AccountsChecked": ("Count", 2.0),
+                "AccountsFailing": ("Count", 0.0),
+                "AccountsLow": ("Count", 0.0),
+                "AccountsCritical": ("Count", 0.0),
+                "NotificationsPending": ("Count", 0.0),
+            }
+        ),
+        balance("slow-lemlist", 1e308),
+    ]
+
+
+def test_notifications_given_up_are_counted_in_the_run_that_dropped_them(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    poisoned = account("acme-lemlist")
+    report = RunReport([AccountReport(poisoned, ok(poisoned, 500), level=Level.OK, pending=0, dropped=2)])
+
+    document, _balance = emitted(capsys, "CreditMonitor", report)
+
+    assert document["NotificationsDropped"] == [2.0]
+    assert {"Name": "NotificationsDropped", "Unit": "Count"} in document["_aws"]["CloudWatchMetrics"][0][
+        "Metrics"
+    ]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 import shlex
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -162,3 +164,48 @@ def test_the_reset_command_is_safe_to_paste_whatever_the_account_id(account: str
     assert command[:5] == ["aws", "dynamodb", "delete-item", "--table-name", "credit-monitor-State-1A2B"]
     assert command[5:] == ["--key", json.dumps({"provider": {"S": account}})]
     assert json.loads(command[6]) == {"provider": {"S": account}}
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        AccountState(samples=(Sample(T0, math.inf),)),
+        AccountState(
+            outbox=enqueue(
+                AccountState(),
+                [
+                    Notification(
+                        Kind.RUNNING_OUT,
+                        "lemlist",
+                        Level.OK,
+                        balance=1e308,
+                        forecast=Forecast(ForecastStatus.DEPLETING, burn_per_day=1e-10, days_left=math.inf),
+                    )
+                ],
+                "run",
+                T0,
+            )[0].outbox
+        ),
+    ],
+    ids=["sample", "forecast"],
+)
+def test_a_number_that_is_not_finite_is_never_written(state: AccountState) -> None:
+    """The decoder refuses Infinity and NaN: writing one would pause the account's alerts at the
+    next run. The write fails instead, visibly, and the item keeps its last good state."""
+    stub = StubDynamo({})
+    store = DynamoStateStore("t", client=stub)  # type: ignore[arg-type]
+
+    with pytest.raises(ValueError, match="not JSON compliant"):
+        encode(state)
+    with pytest.raises(StateError, match=r"could not write alert state for lemlist: .*not a finite number"):
+        store.put("lemlist", state, expected_version=0)
+
+
+def test_refused_attempts_are_kept_and_an_item_without_them_has_none() -> None:
+    state, _ = enqueue(AccountState(), [Notification(Kind.LOW, "lemlist", Level.WARNING, balance=5)], "r", T0)
+    counted = AccountState(outbox=(replace(state.outbox[0], attempts=3),))
+
+    assert decode(encode(counted), 0).outbox[0].attempts == 3
+    old = json.loads(encode(counted))
+    del old["outbox"][0]["attempts"]
+    assert decode(json.dumps(old), 0).outbox[0].attempts == 0

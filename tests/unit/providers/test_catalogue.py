@@ -215,3 +215,14 @@ def test_balances_as_documented() -> None:
     assert (
         clearout.parse_balance({"status": "success", "data": {"available_credits": 114563}}).credits == 114563
     )
+
+
+def test_neverbounce_parts_that_overflow_when_added_are_a_bad_response() -> None:
+    reply: dict[str, object] = {
+        "status": "success",
+        "credits_info": {"paid_credits_remaining": 1.7e308, "free_credits_remaining": 1.7e308},
+    }
+    with pytest.raises(CheckError) as caught:
+        neverbounce.parse_balance(reply)
+    assert caught.value.kind is FailureKind.BAD_RESPONSE
+    assert "must be a finite number" in caught.value.message
