@@ -81,11 +81,15 @@ class Status(StrEnum):
     LOW = "LOW"
     CRITICAL = "CRITICAL"
     FAILED = "FAILED"
+    NOT_CHECKED = "NOT CHECKED"
+    """Not checked this run (waiting its turn on a shared key, or not started in time): no failure."""
 
 
 def status_of(result: CheckResult, levels: Levels, level: Level | None = None) -> Status:
-    """FAILED, or the balance's level: the alert state's own `level` when known (it has the
-    recovery margin), else the levels applied to the balance alone (the stateless CLI)."""
+    """NOT CHECKED, FAILED, or the balance's level: the alert state's own `level` when known (it has
+    the recovery margin), else the levels applied to the balance alone (the stateless CLI)."""
+    if result.not_checked is not None:
+        return Status.NOT_CHECKED
     if result.balance is None:
         return Status.FAILED
     if level is None:
@@ -159,8 +163,9 @@ class Decision:
 def decide(
     state: AccountState, result: CheckResult, now: datetime, levels: Levels, policy: AlertPolicy
 ) -> Decision:
-    """`now` is when the result was observed (the run's start)."""
-    if state.checked_at is not None and now <= state.checked_at:
+    """`now` is when the result was observed (the run's start). An account not checked this run
+    changes nothing: no failure counted, no notification, the state as it was."""
+    if not result.checked or (state.checked_at is not None and now <= state.checked_at):
         # Stale: a newer run already decided, or this very run did (its write was applied, but the
         # reply was lost and botocore's retry of the conditional write then failed).
         return Decision(state, forecast=forecast(state.samples))

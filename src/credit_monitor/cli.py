@@ -3,7 +3,8 @@
 `credit-monitor status | snooze | unsnooze --stack NAME`: the deployed monitor, from a terminal.
 
 Exit status: 0 all balances at or above threshold (or the file is valid), 1 a balance is low,
-3 a check failed, 2 bad usage or configuration.
+3 a check failed, 2 bad usage or configuration. An account NOT CHECKED (waiting its turn on a
+shared key) is shown with its reason and changes nothing in the exit status.
 """
 
 from __future__ import annotations
@@ -26,10 +27,17 @@ from credit_monitor.adapters.secrets import EnvironmentKeySource
 from credit_monitor.adapters.stack import StackError, state_table_of
 from credit_monitor.adapters.state import DynamoStateStore, StateError
 from credit_monitor.alerting import AccountState, Levels, Status, status_of
-from credit_monitor.checks import run_checks
-from credit_monitor.config import ConfigError, load_check_settings, read_local_api_keys
+from credit_monitor.checks import MIN_SECONDS_FOR_A_REQUEST, PLANNING_ALLOWANCE_SECONDS, run_checks
+from credit_monitor.config import (
+    DEFAULT_CHECK_DEADLINE_SECONDS,
+    Account,
+    ConfigError,
+    load_check_settings,
+    read_local_api_keys,
+)
 from credit_monitor.messages import format_balance
 from credit_monitor.model import CheckResult
+from credit_monitor.ratelimit import run_number, shared_keys
 from credit_monitor.status import account_status, snooze_until, unreadable, urgency
 from credit_monitor.status import render as render_status
 
@@ -80,7 +88,8 @@ def main(
         return EXIT_USAGE
     keys = EnvironmentKeySource(read_local_api_keys(settings.accounts, env))
     deadline = time.monotonic() + settings.deadline_seconds  # the CLI's own budget: the checks alone
-    results = run_checks(settings, keys, HttpClient(build_pool_manager()), deadline)
+    turn = run_number(time.time(), settings.schedule_period_seconds)
+    results = run_checks(settings, keys, HttpClient(build_pool_manager()), deadline, turn)
     statuses = classify(results, {item.id: item.levels for item in settings.accounts})
     if args.json:
         providers = {account.id: account.provider.name for account in settings.accounts}
@@ -101,7 +110,7 @@ def check_json(
             "balance": result.balance.credits if result.balance else None,
             "threshold": result.threshold,
             "failure": result.error.kind.value if result.error else None,
-            "reason": result.error.message if result.error else None,
+            "reason": result.error.message if result.error else result.not_checked,
         }
         for result, status in zip(results, statuses, strict=True)
     ]
@@ -163,7 +172,31 @@ def validate_file(path: Path, out: TextIO) -> int:
             levels += f" / critical {format_balance(account.critical_threshold)}"
         labels = " ".join(f"{name}={value}" for name, value in account.labels.items())
         print(f"  {account.id:<24} {account.provider.name:<12} warning {levels}  {labels}".rstrip(), file=out)
+    for line in shared_key_report(accounts):
+        print(line, file=out)
     return EXIT_OK
+
+
+def shared_key_report(accounts: Sequence[Account]) -> list[str]:
+    """Per key named by more accounts than one run can check (by the template's check deadline):
+    the accounts, the requests per run, and k. The run groups by the real keys, whatever the file says."""
+    seconds = DEFAULT_CHECK_DEADLINE_SECONDS - MIN_SECONDS_FOR_A_REQUEST - PLANNING_ALLOWANCE_SECONDS
+    members = ((a.id, a.provider.name, a.provider.rate_limit, a.secret_entry) for a in accounts)
+    entry_of = {account.id: account.secret_entry for account in accounts}
+    lines = []
+    for shared in shared_keys(members, seconds):
+        if shared.over_limit:
+            limit = shared.limit
+            lines += [
+                f"note: key {entry_of[shared.accounts[0]]!r} ({shared.provider}) is shared by"
+                f" {len(shared.accounts)} accounts, more than one run can check: {shared.provider} allows"
+                f" {limit.requests} requests per {limit.per_seconds:g} s per key, so a run checks"
+                f" {shared.per_run} of them ({DEFAULT_CHECK_DEADLINE_SECONDS:g} s check deadline, half of"
+                f" each window kept for retries); they take turns, each checked at least every"
+                f" {shared.turns} runs, and the others are NOT CHECKED that run.",
+                f"  accounts: {', '.join(shared.accounts)}",
+            ]
+    return lines
 
 
 def classify(results: Sequence[CheckResult], levels: Mapping[str, Levels]) -> list[Status]:
@@ -186,6 +219,8 @@ def render_table(results: Sequence[CheckResult], statuses: Sequence[Status]) -> 
         shown = status.value
         if result.error is not None:
             shown = f"{status.value} ({result.error.kind.value}): {result.error.message}"
+        if result.not_checked is not None:
+            shown = f"{status.value}: {result.not_checked}"
         rows.append((result.account, balance, format_balance(result.threshold), shown))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     return "\n".join(
