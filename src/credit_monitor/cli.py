@@ -207,7 +207,7 @@ def classify(results: Sequence[CheckResult], levels: Mapping[str, Levels]) -> li
 def exit_status(statuses: Sequence[Status]) -> int:
     if Status.FAILED in statuses:
         return EXIT_FAILED
-    if any(status is not Status.OK for status in statuses):
+    if any(status in (Status.LOW, Status.CRITICAL) for status in statuses):
         return EXIT_LOW
     return EXIT_OK
 
