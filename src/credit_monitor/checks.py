@@ -16,7 +16,7 @@ from credit_monitor.keys import clean_key, redact
 from credit_monitor.model import Balance, CheckError, CheckResult, FailureKind, decode_json_object
 from credit_monitor.providers import HttpReply, Provider, Request, RetryPolicy
 from credit_monitor.providers.fields import excerpt
-from credit_monitor.ratelimit import RateLimiter, first_requests, shared_keys
+from credit_monitor.ratelimit import FIRST, RETRY, RateLimiter, first_requests, retries, shared_keys
 
 DEADLINE_GRACE_SECONDS = 0.5
 """A check ends itself at the deadline; this lets it say why (e.g. "read timeout") before we stop
@@ -84,7 +84,7 @@ def run_checks(
             limit = account.provider.rate_limit
             key = api_keys.get(account.id, "").strip()
             paced = None if limit is None else first_requests(limit)
-            slots[index] = limiter.reserve(account.provider.name, key, paced)
+            slots[index] = limiter.reserve(account.provider.name, key, paced, share=FIRST)
     order = sorted(slots, key=lambda index: slots[index])
     started: set[int] = set()
     tasks = [
@@ -238,7 +238,9 @@ def _fetch(account: Account, key: str, http: Http, deadline: float, limiter: Rat
     provider = account.provider
     limit = provider.rate_limit
     start_by = deadline - MIN_SECONDS_FOR_A_REQUEST
-    if limiter is not None and not limiter.acquire(provider.name, key, limit, start_by):
+    if limiter is not None and not limiter.acquire(
+        provider.name, key, None if limit is None else retries(limit), start_by, share=RETRY
+    ):
         raise _no_slot_error(account)
     return _send(account, key, http, deadline, limiter)
 
@@ -248,7 +250,9 @@ def _send(account: Account, key: str, http: Http, deadline: float, limiter: Rate
     provider = account.provider
     pace = None
     if limiter is not None and provider.rate_limit is not None:
-        pace = functools.partial(limiter.acquire, provider.name, key, provider.rate_limit)
+        pace = functools.partial(
+            limiter.acquire, provider.name, key, retries(provider.rate_limit), share=RETRY
+        )
     return http.send(provider.build_request(account.api_url, key), provider.retry, deadline, pace)
 
 

@@ -11,7 +11,8 @@ them and the others are "not checked this run" (never a failure). A run books at
 window for first requests (`first_requests`): the other half is room for retries, and keeps two
 overlapping runs' first requests inside the window together. The accounts on a key, sorted by id,
 take turns by position: run number r checks the positions p with p % k == r % k, so k consecutive
-run numbers check every account once, k = ceil(accounts / requests_per_run).
+run numbers check every account once, k = ceil(accounts / requests_per_run). Retries book the
+other half, apart: each share is booked in time order, and together they never exceed the limit.
 """
 
 from __future__ import annotations
@@ -42,24 +43,29 @@ class RateLimiter:
         self._lock = threading.Lock()
         self._starts: dict[tuple[str, str], deque[float]] = {}
 
-    def reserve(self, provider: str, key: str, limit: RateLimit | None) -> float:
-        """Book the earliest slot for one request and return when it starts, without waiting."""
+    def reserve(self, provider: str, key: str, limit: RateLimit | None, share: str = "") -> float:
+        """Book the earliest slot for one request and return when it starts, without waiting.
+        `share` names a part of the key's window booked on its own (a run's first requests)."""
         if limit is None or not key:
             return self._clock()
         with self._lock:
-            start = self._next_slot(provider, key, limit)
-            self._window(provider, key).append(start)
+            start = self._next_slot(provider, key + share, limit)
+            self._window(provider, key + share).append(start)
             return start
 
-    def acquire(self, provider: str, key: str, limit: RateLimit | None, deadline: float) -> bool:
+    def acquire(
+        self, provider: str, key: str, limit: RateLimit | None, deadline: float, share: str = ""
+    ) -> bool:
         """Book a slot and wait for it; False, booking nothing, if it would start after `deadline`."""
         if limit is None:
             return True
+        if limit.requests < 1:
+            return False
         with self._lock:
-            start = self._next_slot(provider, key, limit)
+            start = self._next_slot(provider, key + share, limit)
             if start > deadline:
                 return False
-            self._window(provider, key).append(start)
+            self._window(provider, key + share).append(start)
         wait = start - self._clock()
         if wait > 0:
             self._sleep(wait)
@@ -89,6 +95,17 @@ def margin(limit: RateLimit) -> float:
 def first_requests(limit: RateLimit) -> RateLimit:
     """The pace of a run's first requests: half of each window, the rest kept for retries."""
     return RateLimit(requests=max(1, limit.requests // 2), per_seconds=limit.per_seconds)
+
+
+def retries(limit: RateLimit) -> RateLimit:
+    """The pace of everything after a first request (retries, the re-read after a 401): the other
+    half of each window, booked apart from the first requests so that each part stays in time order."""
+    return RateLimit(requests=limit.requests - first_requests(limit).requests, per_seconds=limit.per_seconds)
+
+
+FIRST = "\x00first"
+RETRY = "\x00retry"
+"""The two shares of one key's window (a suffix no stripped key has)."""
 
 
 def requests_per_run(limit: RateLimit, seconds: float) -> int:
