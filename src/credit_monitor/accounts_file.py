@@ -8,6 +8,10 @@
     labels = { client = "acme" } # optional, sent as SNS message attributes for routing
     balance_metric = true        # optional: its own CreditsRemaining metric ($0.30 a month)
     url = "https://..."          # optional for a built-in (e.g. a regional host), required for http-json
+    key = "acme-team"            # optional: the secret entry holding this account's key (default: its id)
+
+Accounts naming the same `key` share one key, and so its rate limit: `credit-monitor validate` says
+when they are more than one run can check, and how often each is checked (they take turns).
 
 The file is UTF-8, with or without a byte-order mark. Parsed with the standard library's tomllib.
 Every error names the file, the account and the field, and the whole file is refused on the first
@@ -43,7 +47,7 @@ MAX_LABELS = 5
 """SNS allows 10 message attributes: account, provider, kind, level, notification_id, and 5 labels."""
 MAX_LABEL_VALUE = 100
 RESERVED_LABELS = frozenset({"account", "provider", "kind", "level", "notification_id"})
-COMMON_FIELDS = frozenset({"id", "provider", "warning", "critical", "labels", "balance_metric"})
+COMMON_FIELDS = frozenset({"id", "provider", "warning", "critical", "labels", "balance_metric", "key"})
 BUILT_IN_FIELDS = COMMON_FIELDS | {"url"}
 
 
@@ -146,6 +150,12 @@ def _account(entry: Mapping[str, object]) -> Account:
     balance_metric = entry.get("balance_metric", True)
     if not isinstance(balance_metric, bool):
         raise ValueError("balance_metric: must be true or false")
+    key_entry = entry.get("key", "")
+    if not isinstance(key_entry, str) or not (key_entry == "" or ACCOUNT_ID.fullmatch(key_entry)):
+        raise ValueError(
+            "key: must name the secret entry holding the key, a slug like an id (e.g. 'acme-team'),"
+            " not the key itself"
+        )
     return Account(
         id=account_id,
         provider=provider,
@@ -154,6 +164,7 @@ def _account(entry: Mapping[str, object]) -> Account:
         critical_threshold=critical,
         labels=_labels(entry.get("labels", {})),
         balance_metric=balance_metric,
+        key_entry=key_entry,
     )
 
 

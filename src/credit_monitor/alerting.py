@@ -96,11 +96,15 @@ class Status(StrEnum):
     LOW = "LOW"
     CRITICAL = "CRITICAL"
     FAILED = "FAILED"
+    NOT_CHECKED = "NOT CHECKED"
+    """Not checked this run (waiting its turn on a shared key, or not started in time): no failure."""
 
 
 def status_of(result: CheckResult, levels: Levels, level: Level | None = None) -> Status:
-    """FAILED, or the balance's level: the alert state's own `level` when known (it has the
-    recovery margin), else the levels applied to the balance alone (the stateless CLI)."""
+    """NOT CHECKED, FAILED, or the balance's level: the alert state's own `level` when known (it has
+    the recovery margin), else the levels applied to the balance alone (the stateless CLI)."""
+    if result.not_checked is not None:
+        return Status.NOT_CHECKED
     if result.balance is None:
         return Status.FAILED
     if level is None:
@@ -190,7 +194,10 @@ def reminder_due(notified_at: datetime, now: datetime, policy: AlertPolicy) -> b
 def decide(
     state: AccountState, result: CheckResult, now: datetime, levels: Levels, policy: AlertPolicy
 ) -> Decision:
-    """`now` is when the result was observed (the run's start)."""
+    """`now` is when the result was observed (the run's start). An account not checked this run
+    changes nothing: no failure counted, no notification, the state as it was."""
+    if not result.checked:
+        return Decision(state, forecast=forecast(state.samples))
     future = None
     if state.checked_at is not None and now <= state.checked_at:
         if state.checked_at - now <= MAX_RUN:

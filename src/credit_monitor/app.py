@@ -58,14 +58,28 @@ def build_runtime(config: LambdaConfig) -> Runtime:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     rt = runtime()
     seconds_left = context.get_remaining_time_in_millis() / 1000
-    return handle(rt, Budget.start(seconds_left, rt.config.checks.deadline_seconds))
+    budget = Budget.start(seconds_left, rt.config.checks.deadline_seconds)
+    return handle(rt, budget, scheduled_time(event))
 
 
-def handle(rt: Runtime, budget: Budget | None = None) -> dict[str, Any]:
+def scheduled_time(event: object) -> datetime | None:
+    """The schedule's own time for this run (template.yaml's Input carries EventBridge Scheduler's
+    <aws.scheduler.scheduled-time>): exact, the same for a retry. None for any other event."""
+    value = event.get("scheduled_time") if isinstance(event, dict) else None
+    try:
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+    return moment if moment is not None and moment.tzinfo is not None else None
+
+
+def handle(rt: Runtime, budget: Budget | None = None, scheduled_at: datetime | None = None) -> dict[str, Any]:
     """One scheduled run. What could not be done is raised at the end, after metrics and summary."""
     # Without a Lambda context (tests, demo), as if the whole timeout were left.
     budget = budget or Budget.start(LAMBDA_TIMEOUT_SECONDS, rt.config.checks.deadline_seconds)
-    report = run_once(rt.config.checks, rt.config.alert_policy, rt.ports, rt.clock, budget)
+    report = run_once(
+        rt.config.checks, rt.config.alert_policy, rt.ports, rt.clock, budget, scheduled_at=scheduled_at
+    )
     for message, fields in report.failed_checks():
         logger.error(message, extra=fields)
     emit_check_metrics(rt.config.metrics_namespace, report)

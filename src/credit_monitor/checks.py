@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Protocol
 
@@ -15,7 +16,7 @@ from credit_monitor.keys import clean_key, redact
 from credit_monitor.model import Balance, CheckError, CheckResult, FailureKind, decode_json_object
 from credit_monitor.providers import HttpReply, Provider, Request, RetryPolicy
 from credit_monitor.providers.fields import excerpt
-from credit_monitor.ratelimit import RateLimiter
+from credit_monitor.ratelimit import FIRST, RETRY, RateLimiter, first_requests, retries, shared_keys
 
 DEADLINE_GRACE_SECONDS = 0.5
 """A check ends itself at the deadline; this lets it say why (e.g. "read timeout") before we stop
@@ -24,6 +25,9 @@ MAX_CONCURRENT_CHECKS = 64
 """Requests in flight at once: 500 accounts at 300 ms take about 5 s (see `make bench`)."""
 MIN_SECONDS_FOR_A_REQUEST = 1.0
 """A request paced by a rate limit starts only if this much of the deadline is left for it."""
+PLANNING_ALLOWANCE_SECONDS = 1.0
+"""Kept off the deadline when sizing a shared key's turns: the secret read comes first, and how long
+it took must not change which accounts are in turn."""
 MIN_SECONDS_FOR_A_RETRY = 1.0
 """After a 401, re-read the secret and try the new key only if this much of the deadline is left."""
 
@@ -55,9 +59,12 @@ class KeySource(Protocol):
         ...
 
 
-def run_checks(settings: CheckSettings, keys: KeySource, http: Http, deadline: float) -> list[CheckResult]:
+def run_checks(
+    settings: CheckSettings, keys: KeySource, http: Http, deadline: float, run_number: int = 0
+) -> list[CheckResult]:
     """Results in settings order, all by `deadline` (absolute, time.monotonic()), however many
-    providers there are. A provider that fails, or overruns, fails alone."""
+    providers there are. A provider that fails, or overruns, fails alone. `run_number` picks the
+    turn of accounts sharing a key with more accounts than one run can check (ratelimit.py)."""
     [read] = run_until([keys.api_keys], deadline, max_workers=1, name="secret")
     if isinstance(read, Unfinished):
         read = CheckError(FailureKind.TIMEOUT, "the API keys could not be read before the deadline")
@@ -65,43 +72,120 @@ def run_checks(settings: CheckSettings, keys: KeySource, http: Http, deadline: f
         error = read if isinstance(read, CheckError) else CheckError(FailureKind.SECRET, "unreadable keys")
         return [CheckResult(account.id, account.threshold, error=error) for account in settings.accounts]
 
-    api_keys, limiter = read, RateLimiter()
-    # Plan first: each account's first request gets its rate-limit slot now, and the checks run in
-    # the order of their slots. A worker never sleeps for a slot while accounts that could start
-    # at once wait behind it; an account whose slot would come too late fails without waiting.
+    api_keys, limiter = _by_account(settings.accounts, read), RateLimiter()
+    waiting = _waiting(settings, api_keys, run_number)
+    # Plan first: each account in turn gets its first request's rate-limit slot now, and the checks
+    # run in the order of their slots. A worker never sleeps for a slot while accounts that could
+    # start at once wait behind it; an account whose slot would come too late is not checked.
     start_by = deadline - MIN_SECONDS_FOR_A_REQUEST
-    slots = [
-        limiter.reserve(
-            account.provider.name, api_keys.get(account.id, "").strip(), account.provider.rate_limit
-        )
-        for account in settings.accounts
-    ]
-    order = sorted(range(len(settings.accounts)), key=lambda index: slots[index])
+    slots: dict[int, float] = {}
+    for index, account in enumerate(settings.accounts):
+        if account.id not in waiting:
+            limit = account.provider.rate_limit
+            key = api_keys.get(account.id, "").strip()
+            paced = None if limit is None else first_requests(limit)
+            slots[index] = limiter.reserve(account.provider.name, key, paced, share=FIRST)
+    order = sorted(slots, key=lambda index: slots[index])
+    started: set[int] = set()
     tasks = [
         functools.partial(
-            check_account, settings.accounts[index], api_keys, keys, http, deadline, limiter, slots[index]
+            _in_turn,
+            settings.accounts[index],
+            slots[index],
+            start_by,
+            functools.partial(started.add, index),
+            functools.partial(
+                check_account, settings.accounts[index], api_keys, keys, http, deadline, limiter, slots[index]
+            ),
         )
-        if slots[index] <= start_by
-        else functools.partial(_no_slot, settings.accounts[index])
         for index in order
     ]
     ordered = run_until(
         tasks, deadline + DEADLINE_GRACE_SECONDS, max_workers=MAX_CONCURRENT_CHECKS, name="check"
     )
-    outcomes = [ordered[order.index(index)] for index in range(len(order))]
+    outcomes = dict(zip(order, ordered, strict=True))
     results = []
-    for account, outcome in zip(settings.accounts, outcomes, strict=True):
+    for index, account in enumerate(settings.accounts):
+        if account.id in waiting:
+            results.append(CheckResult(account.id, account.threshold, not_checked=waiting[account.id]))
+            continue
+        outcome = outcomes[index]
         if isinstance(outcome, CheckResult):
             results.append(outcome)
-            continue
-        message = (
-            "no result before the run's check deadline"
-            if isinstance(outcome, Unfinished)
-            else f"unexpected {type(outcome).__name__}"  # check_account catches everything else
-        )
-        kind = FailureKind.TIMEOUT if isinstance(outcome, Unfinished) else FailureKind.HTTP
-        results.append(CheckResult(account.id, account.threshold, error=CheckError(kind, message)))
+        elif isinstance(outcome, Unfinished) and index not in started:
+            results.append(CheckResult(account.id, account.threshold, not_checked=NOT_STARTED))
+        else:
+            message = (
+                "no result before the run's check deadline"
+                if isinstance(outcome, Unfinished)
+                else f"unexpected {type(outcome).__name__}"  # check_account catches everything else
+            )
+            kind = FailureKind.TIMEOUT if isinstance(outcome, Unfinished) else FailureKind.HTTP
+            results.append(CheckResult(account.id, account.threshold, error=CheckError(kind, message)))
     return results
+
+
+NOT_STARTED = "this run could not start the check before its deadline (the function itself was too slow)"
+
+
+def _in_turn(
+    account: Account,
+    slot: float,
+    start_by: float,
+    starting: Callable[[], None],
+    check: Callable[[], CheckResult],
+) -> CheckResult:
+    """Wait for the account's slot; a check that could not start in time is not checked, never a
+    provider's failure: a run starved of CPU, or a slow secret read, is our own slowness."""
+    starting()
+    wait = slot - time.monotonic()
+    if wait > 0:
+        time.sleep(wait)
+    if time.monotonic() > start_by:
+        return CheckResult(account.id, account.threshold, not_checked=NOT_STARTED)
+    return check()
+
+
+def _by_account(accounts: Sequence[Account], api_keys: Mapping[str, str]) -> Mapping[str, str]:
+    """The keys by account id: an account that names a shared `key` entry gets that entry's key.
+    Every entry stays, so that redaction still knows every key."""
+    named = {account.id: account.key_entry for account in accounts if account.key_entry}
+    if not named:
+        return api_keys
+    resolved = dict(api_keys)
+    for account_id, entry in named.items():
+        if entry in api_keys:
+            resolved[account_id] = api_keys[entry]
+        else:
+            resolved.pop(account_id, None)
+    return resolved
+
+
+def _waiting(settings: CheckSettings, api_keys: Mapping[str, str], run_number: int) -> dict[str, str]:
+    """The accounts not in turn this run, with why. Grouped by the real keys (by hash), whatever the
+    accounts file declares, and sized from the configured deadline, so turns are the same every run."""
+    plan = settings.deadline_seconds - MIN_SECONDS_FOR_A_REQUEST - PLANNING_ALLOWANCE_SECONDS
+    names = {account.provider.name: account.provider.display_name for account in settings.accounts}
+    waiting: dict[str, str] = {}
+    members = (
+        (account.id, account.provider.name, account.provider.rate_limit, _key_hash(api_keys.get(account.id)))
+        for account in settings.accounts
+    )
+    for shared in shared_keys(members, plan):
+        if shared.over_limit:
+            reason = (
+                f"waiting its turn: {len(shared.accounts)} accounts share one {names[shared.provider]} key"
+                f" ({shared.limit.requests} requests per {shared.limit.per_seconds:g} s), so each run checks"
+                f" {shared.per_run} of them and each account at least every {shared.turns} runs"
+            )
+            waiting |= dict.fromkeys(shared.waiting(run_number), reason)
+    return waiting
+
+
+def _key_hash(key: str | None) -> str:
+    """A key's identity for grouping: never the key itself. No key: no group."""
+    key = (key or "").strip()
+    return hashlib.sha256(key.encode()).hexdigest() if key else ""
 
 
 def check_account(
@@ -154,7 +238,9 @@ def _fetch(account: Account, key: str, http: Http, deadline: float, limiter: Rat
     provider = account.provider
     limit = provider.rate_limit
     start_by = deadline - MIN_SECONDS_FOR_A_REQUEST
-    if limiter is not None and not limiter.acquire(provider.name, key, limit, start_by):
+    if limiter is not None and not limiter.acquire(
+        provider.name, key, None if limit is None else retries(limit), start_by, share=RETRY
+    ):
         raise _no_slot_error(account)
     return _send(account, key, http, deadline, limiter)
 
@@ -164,22 +250,22 @@ def _send(account: Account, key: str, http: Http, deadline: float, limiter: Rate
     provider = account.provider
     pace = None
     if limiter is not None and provider.rate_limit is not None:
-        pace = functools.partial(limiter.acquire, provider.name, key, provider.rate_limit)
+        pace = functools.partial(
+            limiter.acquire, provider.name, key, retries(provider.rate_limit), share=RETRY
+        )
     return http.send(provider.build_request(account.api_url, key), provider.retry, deadline, pace)
 
 
 def _no_slot_error(account: Account) -> CheckError:
+    """Only the re-read after a 401 books a slot this late: what is known is that the key was refused."""
     limit = account.provider.rate_limit
     assert limit is not None
     return CheckError(
-        FailureKind.RATE_LIMITED,
-        f"not sent: {account.provider.display_name} allows {limit.requests} requests per"
-        f" {limit.per_seconds:g} s per key, and more accounts share this key than fit before the deadline",
+        FailureKind.AUTH,
+        f"HTTP 401, key rejected; the key read again from the secret could not be tried before the"
+        f" deadline ({account.provider.display_name} allows {limit.requests} requests per"
+        f" {limit.per_seconds:g} s per key)",
     )
-
-
-def _no_slot(account: Account) -> CheckResult:
-    return CheckResult(account.id, account.threshold, error=_no_slot_error(account))
 
 
 def interpret_reply(provider: Provider, reply: HttpReply) -> Balance:

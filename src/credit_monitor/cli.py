@@ -11,6 +11,8 @@ Everything printed is encodable on any stream: text from a vendor or the state t
 `printable` (control characters, bidi overrides and lone surrogates escaped visibly), and what the
 stream's encoding cannot carry is backslash-escaped. A closed pipe (`| head`) ends the output, not
 the command: the exit status still says how the balances stand.
+An account NOT CHECKED (waiting its turn on a shared key) is shown with its reason and changes
+nothing in the exit status.
 """
 
 from __future__ import annotations
@@ -35,11 +37,18 @@ from credit_monitor.adapters.secrets import EnvironmentKeySource
 from credit_monitor.adapters.stack import StackError, state_table_of
 from credit_monitor.adapters.state import DynamoStateStore, StateError
 from credit_monitor.alerting import AccountState, Levels, Status, status_of
-from credit_monitor.checks import run_checks
-from credit_monitor.config import ConfigError, load_check_settings, read_local_api_keys
+from credit_monitor.checks import MIN_SECONDS_FOR_A_REQUEST, PLANNING_ALLOWANCE_SECONDS, run_checks
+from credit_monitor.config import (
+    DEFAULT_CHECK_DEADLINE_SECONDS,
+    Account,
+    ConfigError,
+    load_check_settings,
+    read_local_api_keys,
+)
 from credit_monitor.messages import format_balance
 from credit_monitor.model import CheckResult
 from credit_monitor.printable import printable
+from credit_monitor.ratelimit import run_number, shared_keys
 from credit_monitor.status import MAX_REASON, account_status, snooze_until, unreadable, urgency
 from credit_monitor.status import render as render_status
 
@@ -110,7 +119,8 @@ def run(argv: Sequence[str] | None, environ: Mapping[str, str] | None, out: Text
         return EXIT_USAGE
     keys = EnvironmentKeySource(read_local_api_keys(settings.accounts, env))
     deadline = time.monotonic() + settings.deadline_seconds  # the CLI's own budget: the checks alone
-    results = run_checks(settings, keys, HttpClient(build_pool_manager()), deadline)
+    turn = run_number(time.time(), settings.schedule_period_seconds)
+    results = run_checks(settings, keys, HttpClient(build_pool_manager()), deadline, turn)
     statuses = classify(results, {item.id: item.levels for item in settings.accounts})
     if args.json:
         providers = {account.id: account.provider.name for account in settings.accounts}
@@ -131,7 +141,7 @@ def check_json(
             "balance": result.balance.credits if result.balance else None,
             "threshold": result.threshold,
             "failure": result.error.kind.value if result.error else None,
-            "reason": printable(result.error.message) if result.error else None,
+            "reason": printable(result.error.message) if result.error else result.not_checked,
         }
         for result, status in zip(results, statuses, strict=True)
     ]
@@ -198,8 +208,31 @@ def validate_file(path: Path, out: TextIO) -> int:
             levels += f" / critical {format_balance(account.critical_threshold)}"
         labels = " ".join(f"{name}={value}" for name, value in account.labels.items())
         lines.append(f"  {account.id:<24} {account.provider.name:<12} warning {levels}  {labels}".rstrip())
+    lines.extend(shared_key_report(accounts))
     emit("\n".join(lines), out)
     return EXIT_OK
+
+
+def shared_key_report(accounts: Sequence[Account]) -> list[str]:
+    """Per key named by more accounts than one run can check (by the template's check deadline):
+    the accounts, the requests per run, and k. The run groups by the real keys, whatever the file says."""
+    seconds = DEFAULT_CHECK_DEADLINE_SECONDS - MIN_SECONDS_FOR_A_REQUEST - PLANNING_ALLOWANCE_SECONDS
+    members = ((a.id, a.provider.name, a.provider.rate_limit, a.secret_entry) for a in accounts)
+    entry_of = {account.id: account.secret_entry for account in accounts}
+    lines = []
+    for shared in shared_keys(members, seconds):
+        if shared.over_limit:
+            limit = shared.limit
+            lines += [
+                f"note: key {entry_of[shared.accounts[0]]!r} ({shared.provider}) is shared by"
+                f" {len(shared.accounts)} accounts, more than one run can check: {shared.provider} allows"
+                f" {limit.requests} requests per {limit.per_seconds:g} s per key, so a run checks"
+                f" {shared.per_run} of them ({DEFAULT_CHECK_DEADLINE_SECONDS:g} s check deadline, half of"
+                f" each window kept for retries); they take turns, each checked at least every"
+                f" {shared.turns} runs, and the others are NOT CHECKED that run.",
+                f"  accounts: {', '.join(shared.accounts)}",
+            ]
+    return lines
 
 
 def classify(results: Sequence[CheckResult], levels: Mapping[str, Levels]) -> list[Status]:
@@ -210,7 +243,7 @@ def classify(results: Sequence[CheckResult], levels: Mapping[str, Levels]) -> li
 def exit_status(statuses: Sequence[Status]) -> int:
     if Status.FAILED in statuses:
         return EXIT_FAILED
-    if any(status is not Status.OK for status in statuses):
+    if any(status in (Status.LOW, Status.CRITICAL) for status in statuses):
         return EXIT_LOW
     return EXIT_OK
 
@@ -222,6 +255,8 @@ def render_table(results: Sequence[CheckResult], statuses: Sequence[Status]) -> 
         shown = status.value
         if result.error is not None:
             shown = f"{status.value} ({result.error.kind.value}): {result.error.message}"
+        if result.not_checked is not None:
+            shown = f"{status.value}: {result.not_checked}"
         rows.append((printable(result.account), balance, format_balance(result.threshold), printable(shown)))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     return "\n".join(

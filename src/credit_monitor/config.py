@@ -22,6 +22,8 @@ from credit_monitor.providers import PROVIDERS, Provider
 DEFAULT_METRICS_NAMESPACE = "CreditMonitor"
 DEFAULT_SERVICE_NAME = "credit-monitor"
 DEFAULT_CHECK_DEADLINE_SECONDS = 10.0
+DEFAULT_SCHEDULE_PERIOD_SECONDS = 3600.0
+MAX_SCHEDULE_PERIOD_SECONDS = 31 * 86400.0
 LAMBDA_TIMEOUT_SECONDS = 30.0
 """template.yaml's Timeout for the function."""
 MAX_CHECK_DEADLINE_SECONDS = LAMBDA_TIMEOUT_SECONDS - SAFETY_MARGIN_SECONDS - AWS_RESERVE_SECONDS
@@ -62,6 +64,13 @@ class Account:
     """Free-form routing labels, sent as SNS message attributes (e.g. client = "acme")."""
     balance_metric: bool = True
     """Emit this account's own CreditsRemaining metric ($0.30 a month); the aggregates are always on."""
+    key_entry: str = ""
+    """The accounts file's `key`: the secret entry (in the CLI, <ENTRY>_API_KEY) this account's key
+    is read from, so that many accounts can name one shared key. Empty: the account's own id."""
+
+    @property
+    def secret_entry(self) -> str:
+        return self.key_entry or self.id
 
     @property
     def levels(self) -> Levels:
@@ -80,6 +89,9 @@ class CheckSettings:
 
     accounts: tuple[Account, ...]
     deadline_seconds: float
+    schedule_period_seconds: float = 3600.0
+    """SCHEDULE_PERIOD_SECONDS: the time between scheduled runs, so that a run's time gives its turn
+    among accounts sharing a key (ratelimit.run_number). The template sets it to AlarmPeriodSeconds."""
 
 
 @dataclass(frozen=True)
@@ -125,7 +137,16 @@ def load_check_settings(environ: Mapping[str, str] | None = None) -> CheckSettin
             f" and {AWS_RESERVE_SECONDS:g} s kept for state writes and publishes)"
         ),
     )
-    return CheckSettings(accounts=accounts, deadline_seconds=deadline)
+    period = _number(
+        env,
+        "SCHEDULE_PERIOD_SECONDS",
+        default=DEFAULT_SCHEDULE_PERIOD_SECONDS,
+        above_low=True,
+        high=MAX_SCHEDULE_PERIOD_SECONDS,
+        unit="seconds",
+        why=" (the time between scheduled runs, e.g. 3600 for rate(1 hour))",
+    )
+    return CheckSettings(accounts=accounts, deadline_seconds=deadline, schedule_period_seconds=period)
 
 
 def load_accounts_setting(env: Mapping[str, str]) -> tuple[Account, ...]:
@@ -214,9 +235,11 @@ def read_local_api_keys(
     accounts: Iterable[Account], environ: Mapping[str, str] | None = None
 ) -> dict[str, str]:
     """For the CLI: each account's key from <ID>_API_KEY (FULLENRICH_API_KEY for the zero-config
-    `fullenrich`, ACME_LEMLIST_API_KEY for `acme-lemlist`); a missing one fails only its check."""
+    `fullenrich`, ACME_LEMLIST_API_KEY for `acme-lemlist`; <KEY>_API_KEY for an account that names
+    a shared `key`), by secret entry as in the secret; a missing one fails only its check."""
     env = os.environ if environ is None else environ
-    keys = {account.id: env.get(account_key_var(account.id), "").strip() for account in accounts}
+    entries = {account.secret_entry for account in accounts}
+    keys = {entry: env.get(account_key_var(entry), "").strip() for entry in entries}
     return {name: key for name, key in keys.items() if key}
 
 

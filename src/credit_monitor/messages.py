@@ -159,7 +159,9 @@ def _next_steps(note: Notification, provider: Provider) -> list[str]:
 
 
 def _failure_steps(failure: FailureKind | None, provider: Provider) -> list[str]:
-    """What a person can do about each kind of failure; the log line has the full detail."""
+    """What a person can do about each kind of failure, naming its real cause; the log line has the
+    full detail. Our own pacing never fails a check (an account waiting its turn on a shared key is
+    "not checked this run"), so RATE_LIMITED is always the provider refusing with "too many requests"."""
     name = provider.display_name
     if failure in (FailureKind.AUTH, FailureKind.SECRET):
         return [
@@ -167,11 +169,20 @@ def _failure_steps(failure: FailureKind | None, provider: Provider) -> list[str]
             "After updating the secret, the next run picks the new key up by itself.",
         ]
     if failure is FailureKind.RATE_LIMITED:
-        return [f"Your own jobs are using {name}'s rate limit; it usually clears by itself."]
+        return [
+            f'{name} refused with "too many requests" after retries: something else is using this key\'s'
+            " rate limit (your own jobs or scripts); it usually clears by itself.",
+            "If it happens at every run, find what else uses this key, or give the monitor a key of its own.",
+        ]
     if failure is FailureKind.TLS:
         return ["A proxy may be re-signing TLS: give the function its CA bundle through SSL_CERT_FILE."]
     if failure is FailureKind.BAD_RESPONSE:
         return [f"{name} answered something unexpected: see the function's log; its API may have changed."]
+    if failure is FailureKind.TIMEOUT:
+        return [
+            f"{name} may be down or slow to answer: check its status page and the function's log.",
+            "If many accounts time out together, the function itself may be too slow: see its Duration.",
+        ]
     return [f"{name} may be down or unreachable: check its status page and the function's log."]
 
 

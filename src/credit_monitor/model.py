@@ -55,20 +55,30 @@ class Balance:
 
 @dataclass(frozen=True)
 class CheckResult:
-    """One account's outcome: exactly one of `balance` and `error` is set."""
+    """One account's outcome: exactly one of `balance`, `error` and `not_checked` is set.
+
+    `not_checked` (the reason) is an account this run did not check: waiting its turn on a key
+    shared by more accounts than fit in one run (ratelimit.py), or a check our own run could not
+    start before the deadline. It is not a failure: the provider was never asked."""
 
     account: str
     threshold: float
     balance: Balance | None = None
     error: CheckError | None = None
+    not_checked: str | None = None
 
     def __post_init__(self) -> None:
-        if (self.balance is None) == (self.error is None):
-            raise ValueError("a CheckResult has either a balance or an error")
+        if [self.balance, self.error, self.not_checked].count(None) != 2:
+            raise ValueError("a CheckResult has exactly one of a balance, an error and a not_checked reason")
 
     @property
     def failed(self) -> bool:
         return self.error is not None
+
+    @property
+    def checked(self) -> bool:
+        """The provider was asked this run (successfully or not)."""
+        return self.not_checked is None
 
 
 def require_number(value: object, where: str) -> float:

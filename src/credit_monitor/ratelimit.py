@@ -3,17 +3,27 @@
 One sliding window per (provider, key): at most `requests` requests start in any `per_seconds`.
 Different keys are different workspaces, teams or accounts at the provider, and each has its own
 limit, so two lemlist teams are paced separately while two accounts that share a key share a
-window. A request that could not start before the check's deadline is not made at all: it is that
-account's RATE_LIMITED failure, never a burst the provider would refuse.
+window. A request that could not start before the check's deadline is not made at all, never a
+burst the provider would refuse.
+
+Taking turns: when more accounts share one key than a run can check, each run checks one slice of
+them and the others are "not checked this run" (never a failure). A run books at most half of each
+window for first requests (`first_requests`): the other half is room for retries, and keeps two
+overlapping runs' first requests inside the window together. The accounts on a key, sorted by id,
+take turns by position: run number r checks the positions p with p % k == r % k, so k consecutive
+run numbers check every account once, k = ceil(accounts / requests_per_run). Retries book the
+other half, apart: each share is booked in time order, and together they never exceed the limit.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from credit_monitor.providers import RateLimit
 
@@ -33,24 +43,29 @@ class RateLimiter:
         self._lock = threading.Lock()
         self._starts: dict[tuple[str, str], deque[float]] = {}
 
-    def reserve(self, provider: str, key: str, limit: RateLimit | None) -> float:
-        """Book the earliest slot for one request and return when it starts, without waiting."""
+    def reserve(self, provider: str, key: str, limit: RateLimit | None, share: str = "") -> float:
+        """Book the earliest slot for one request and return when it starts, without waiting.
+        `share` names a part of the key's window booked on its own (a run's first requests)."""
         if limit is None or not key:
             return self._clock()
         with self._lock:
-            start = self._next_slot(provider, key, limit)
-            self._window(provider, key).append(start)
+            start = self._next_slot(provider, key + share, limit)
+            self._window(provider, key + share).append(start)
             return start
 
-    def acquire(self, provider: str, key: str, limit: RateLimit | None, deadline: float) -> bool:
+    def acquire(
+        self, provider: str, key: str, limit: RateLimit | None, deadline: float, share: str = ""
+    ) -> bool:
         """Book a slot and wait for it; False, booking nothing, if it would start after `deadline`."""
         if limit is None:
             return True
+        if limit.requests < 1:
+            return False
         with self._lock:
-            start = self._next_slot(provider, key, limit)
+            start = self._next_slot(provider, key + share, limit)
             if start > deadline:
                 return False
-            self._window(provider, key).append(start)
+            self._window(provider, key + share).append(start)
         wait = start - self._clock()
         if wait > 0:
             self._sleep(wait)
@@ -75,3 +90,75 @@ def margin(limit: RateLimit) -> float:
     """A booked request leaves a moment after its slot (a thread to wake, a connection to open);
     the next window's first one must not land inside the provider's count of the last window."""
     return max(0.2, limit.per_seconds * 0.1)
+
+
+def first_requests(limit: RateLimit) -> RateLimit:
+    """The pace of a run's first requests: half of each window, the rest kept for retries."""
+    return RateLimit(requests=max(1, limit.requests // 2), per_seconds=limit.per_seconds)
+
+
+def retries(limit: RateLimit) -> RateLimit:
+    """The pace of everything after a first request (retries, the re-read after a 401): the other
+    half of each window, booked apart from the first requests so that each part stays in time order."""
+    return RateLimit(requests=limit.requests - first_requests(limit).requests, per_seconds=limit.per_seconds)
+
+
+FIRST = "\x00first"
+RETRY = "\x00retry"
+"""The two shares of one key's window (a suffix no stripped key has)."""
+
+
+def requests_per_run(limit: RateLimit, seconds: float) -> int:
+    """First requests one key can start within `seconds` of a run, booked as the limiter books them
+    (`first_requests` at the start of each window, windows `per_seconds + margin` apart)."""
+    windows = 1 + math.floor(max(0.0, seconds) / (limit.per_seconds + margin(limit)))
+    return first_requests(limit).requests * windows
+
+
+@dataclass(frozen=True)
+class SharedKey:
+    """The accounts of one provider that use one key, and how they take turns across runs."""
+
+    provider: str
+    limit: RateLimit
+    accounts: tuple[str, ...]
+    """Sorted by id: the turn of each is its position, whatever order the file lists them in."""
+    per_run: int
+
+    @property
+    def turns(self) -> int:
+        """k: every account is checked at least once in any k consecutive runs."""
+        return max(1, math.ceil(len(self.accounts) / self.per_run))
+
+    @property
+    def over_limit(self) -> bool:
+        return self.turns > 1
+
+    def waiting(self, run_number: int) -> frozenset[str]:
+        """The accounts not in turn in run `run_number`; at most `per_run` are in turn."""
+        k = self.turns
+        return frozenset(
+            account for position, account in enumerate(self.accounts) if position % k != run_number % k
+        )
+
+
+def shared_keys(
+    accounts: Iterable[tuple[str, str, RateLimit | None, str]], seconds: float
+) -> list[SharedKey]:
+    """Group (account id, provider, rate limit, key identity) by provider and key identity: the key
+    itself, or its hash, or the name of the secret entry it is read from. Accounts without a
+    documented limit or without a key take no turns."""
+    groups: dict[tuple[str, str], tuple[RateLimit, list[str]]] = {}
+    for account, provider, limit, key in accounts:
+        if limit is not None and key:
+            groups.setdefault((provider, key), (limit, []))[1].append(account)
+    return [
+        SharedKey(provider, limit, tuple(sorted(members)), requests_per_run(limit, seconds))
+        for (provider, _), (limit, members) in groups.items()
+    ]
+
+
+def run_number(moment: float, period_seconds: float) -> int:
+    """Which turn a run takes: its (scheduled) time in whole schedule periods since the epoch, so
+    consecutive scheduled runs take consecutive turns and a retry of a run takes the same one."""
+    return math.floor(moment / period_seconds)

@@ -27,6 +27,7 @@ from credit_monitor.forecast import Forecast
 from credit_monitor.messages import RenderedMessage, render
 from credit_monitor.model import CheckError, CheckResult, FailureKind
 from credit_monitor.outbox import enqueue, lease, leased_by, refused, settle
+from credit_monitor.ratelimit import run_number
 
 WRITE_ATTEMPTS = 3
 
@@ -100,6 +101,8 @@ class AccountReport:
         if result.error is not None:
             entry["failure"] = result.error.kind.value
             entry["reason"] = result.error.message
+        if result.not_checked is not None:
+            entry["reason"] = result.not_checked
         if self.level is not None:
             entry["level"] = self.level.name
         if self.forecast is not None:
@@ -164,9 +167,13 @@ def run_once(
     clock: Callable[[], datetime],
     budget: Budget,
     run_id: str | None = None,
+    scheduled_at: datetime | None = None,
 ) -> RunReport:
-    """One scheduled run. Never raises for a provider's failure: each is in the report."""
+    """One scheduled run. Never raises for a provider's failure: each is in the report.
+    `scheduled_at` (the schedule's own time for this run, when the event carries it) picks the turn
+    of accounts sharing a key; without it, the run's clock does."""
     now = clock()
+    turn = run_number((scheduled_at or now).timestamp(), checks.schedule_period_seconds)
     run = _Run(
         ports=ports,
         policy=policy,
@@ -178,13 +185,17 @@ def run_once(
     names = [account.id for account in checks.accounts]
     both: list[Callable[[], object]] = [
         functools.partial(ports.state.load, names),  # read while the balances are fetched
-        functools.partial(run_checks, checks, ports.keys, ports.http, budget.checks_end),
+        functools.partial(run_checks, checks, ports.keys, ports.http, budget.checks_end, turn),
     ]
     loaded, fetched = run_until(both, budget.run_end, max_workers=2, name="read")
     results: list[CheckResult] = fetched if isinstance(fetched, list) else []
     if len(results) != len(checks.accounts):  # run_checks reports failures per provider, in time
-        error = CheckError(FailureKind.TIMEOUT, "the checks did not finish before the run's deadline")
-        results = [CheckResult(account.id, account.threshold, error=error) for account in checks.accounts]
+        if isinstance(fetched, Unfinished):  # our own run overran (e.g. starved of CPU): no provider failed
+            why = "the checks did not finish before the run's deadline (the function itself was too slow)"
+            results = [CheckResult(a.id, a.threshold, not_checked=why) for a in checks.accounts]
+        else:  # a bug: visible, as every account's failure
+            error = CheckError(FailureKind.HTTP, f"the checks failed: unexpected {type(fetched).__name__}")
+            results = [CheckResult(a.id, a.threshold, error=error) for a in checks.accounts]
     states: dict[str, AccountState | StateError]
     if isinstance(loaded, dict):
         states = loaded

@@ -278,3 +278,61 @@ def test_validate_of_a_file_whose_name_is_not_utf8_prints_it_escaped(tmp_path: P
 
     assert completed.returncode == EXIT_OK
     assert completed.stdout.decode("utf-8").startswith(f"{tmp_path}/caf\\udce9.toml: 2 account(s), valid")
+
+
+def shared_key_file(tmp_path: Path, count: int, url: str = "") -> Path:
+    accounts = tmp_path / "accounts.toml"
+    extra = f'url = "{url}"\n' if url else ""
+    accounts.write_text(
+        "".join(
+            f'[[account]]\nid = "team-{n:03d}"\nprovider = "lemlist"\nwarning = 100\nkey = "team"\n{extra}\n'
+            for n in range(count)
+        )
+    )
+    return accounts
+
+
+def test_validate_says_when_the_accounts_on_one_key_need_more_requests_than_its_window_allows(
+    tmp_path: Path,
+) -> None:
+    """200 accounts naming one lemlist key: valid, and validate says how they take turns."""
+    buffer = io.BytesIO()
+    out = io.TextIOWrapper(buffer, encoding="utf-8", errors="strict")
+
+    assert main(["validate", str(shared_key_file(tmp_path, 200))], out=out) == EXIT_OK
+    out.flush()
+    text = buffer.getvalue().decode("utf-8")
+    assert "key 'team' (lemlist) is shared by 200 accounts, more than one run can check" in text
+    assert "lemlist allows 20 requests per 2 s per key, so a run checks 40 of them" in text
+    assert "each checked at least every 5 runs" in text
+    assert "  accounts: team-000, team-001," in text
+
+
+def test_validate_says_nothing_of_a_shared_key_that_fits(tmp_path: Path) -> None:
+    out = io.StringIO()
+    assert main(["validate", str(shared_key_file(tmp_path, 40))], out=out) == EXIT_OK
+    assert "shared by" not in out.getvalue()
+
+
+def test_check_shows_accounts_waiting_their_turn_and_exits_zero(
+    cli_env: dict[str, str], lemlist_api: ApiSimulator, tmp_path: Path
+) -> None:
+    """30 accounts on one key, a 3 s deadline: one window, 10 checked per run, the others NOT
+    CHECKED with their reason; nothing failed, so the exit status is that of the balances."""
+    accounts = shared_key_file(tmp_path, 30, lemlist_api.base_url)
+    lemlist_api.valid_keys = {"lm-team-key-0123456789"}
+    lemlist_api.balance = 5000
+    env = {**cli_env, "TEAM_API_KEY": "lm-team-key-0123456789", "CHECK_DEADLINE_SECONDS": "3"}
+    buffer = io.BytesIO()
+    out = io.TextIOWrapper(buffer, encoding="utf-8", errors="strict")
+
+    status = main(["check", "--accounts", str(accounts), "--json"], environ=env, out=out)
+
+    out.flush()
+    rows = json.loads(buffer.getvalue().decode("utf-8"))
+    assert status == EXIT_OK
+    assert sorted({row["status"] for row in rows}) == ["NOT CHECKED", "OK"]
+    waiting = [row for row in rows if row["status"] == "NOT CHECKED"]
+    assert len(waiting) == 20
+    assert all(row["failure"] is None and "waiting its turn" in row["reason"] for row in waiting)
+    assert len(lemlist_api.credit_requests) == 10

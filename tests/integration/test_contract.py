@@ -88,7 +88,7 @@ def report(drift: list[str]) -> str:
     return "template.yaml and the code have drifted:\n  - " + "\n  - ".join(drift)
 
 
-def test_the_function_emits_six_aggregates_and_one_balance_per_account(
+def test_the_function_emits_seven_aggregates_and_one_balance_per_account(
     recorded_run: tuple[Invocation, set[tuple[str, str]]],
 ) -> None:
     """What tests/template takes as the code's side: nothing per account but CreditsRemaining, so the
@@ -99,6 +99,7 @@ def test_the_function_emits_six_aggregates_and_one_balance_per_account(
         for name in (
             "AccountsChecked",
             "AccountsFailing",
+            "AccountsNotChecked",
             "AccountsLow",
             "AccountsCritical",
             "NotificationsPending",

@@ -49,6 +49,7 @@ def test_metrics_are_aggregates_without_dimensions_and_one_balance_per_account(i
                 for name in (
                     "AccountsChecked",
                     "AccountsFailing",
+                    "AccountsNotChecked",
                     "AccountsLow",
                     "AccountsCritical",
                     "NotificationsPending",

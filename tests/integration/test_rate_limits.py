@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import json
+import math
 import time
 from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
 
+from credit_monitor import app
 from credit_monitor.adapters.http import HttpClient, build_pool_manager
 from credit_monitor.checks import run_checks
 from credit_monitor.config import Account, CheckSettings
 from credit_monitor.providers import lemlist
+from tests.support.aws import Stack
+from tests.support.harness import Invoke, SimClock
 from tests.support.simulators import ApiSimulator, Reply
 
 TEAM_KEY = "lm_shared_team_key_7d2e5b9c"
@@ -50,3 +55,64 @@ def test_retries_of_accounts_sharing_a_key_stay_inside_its_window(
     assert len(arrivals) == 50
     busiest = max(sum(1 for a in arrivals if t <= a < t + 2.0) for t in arrivals)
     assert busiest <= 20, f"{busiest} requests with one lemlist key within 2 s"
+
+
+SHARED = 60
+"""Accounts on the one key: with a 3 s deadline, one 2 s window is planned, 10 first requests per
+run, so they take k = 6 turns."""
+
+
+@pytest.fixture
+def secret_string() -> str:
+    return json.dumps({"team": TEAM_KEY})
+
+
+@pytest.fixture
+def sixty_on_one_key(
+    function_env: dict[str, str], lemlist_api: ApiSimulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "accounts.toml"
+    path.write_text(
+        "".join(
+            f'[[account]]\nid = "team-{n:02d}"\nprovider = "lemlist"\nwarning = 100\nkey = "team"\n'
+            f'url = "{lemlist_api.base_url}"\n\n'
+            for n in range(SHARED)
+        )
+    )
+    monkeypatch.setenv("ACCOUNTS_FILE", str(path))
+    monkeypatch.setenv("CHECK_DEADLINE_SECONDS", "3")
+    lemlist_api.valid_keys = {TEAM_KEY}
+    lemlist_api.balance = 5000
+    app.runtime.cache_clear()
+
+
+@pytest.mark.usefixtures("sixty_on_one_key")
+def test_accounts_on_one_key_take_turns_through_the_handler(
+    invoke: Invoke, lemlist_api: ApiSimulator, stack: Stack
+) -> None:
+    """60 accounts on one lemlist key, a 3 s deadline, hourly runs: no account ever fails, no CHECK
+    FAILING is sent, each run checks its own 10 and the rest are NOT CHECKED, every account is
+    checked within k = 6 runs, and the simulator never sees more than the window allows."""
+    k = math.ceil(SHARED / 10)
+    clock = SimClock()
+    checked: list[set[str]] = []
+    for _ in range(2 * k + 3):  # past FAILURES_BEFORE_ALERT runs of waiting for every account
+        before = len(lemlist_api.credit_requests)
+        run = invoke(clock)
+        assert run.error is None, run.error
+        summary = run.summary()
+        assert {entry["status"] for entry in summary.values()} == {"OK", "NOT CHECKED"}
+        checked.append({name for name, entry in summary.items() if entry["status"] == "OK"})
+        assert len(checked[-1]) == 10
+        assert run.aggregate("AccountsFailing") == 0
+        assert run.aggregate("AccountsNotChecked") == SHARED - 10
+        arrivals = sorted(r.at for r in lemlist_api.credit_requests[before:])
+        assert len(arrivals) == 10
+        assert max(sum(1 for a in arrivals if t <= a < t + 2.0) for t in arrivals) <= 20
+        clock.advance(1)
+
+    every = {f"team-{n:02d}" for n in range(SHARED)}
+    for first in range(len(checked) - k + 1):
+        assert set().union(*checked[first : first + k]) == every, f"runs {first}..{first + k - 1}"
+    assert checked[0] != checked[1], "consecutive runs check different accounts"
+    assert stack.inbox.messages() == [], "no CHECK FAILING, nothing else either"

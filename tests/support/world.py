@@ -28,6 +28,7 @@ def function_environment(
         "FULLENRICH_API_URL": fullenrich_url,
         "LEMLIST_API_URL": lemlist_url,
         "CHECK_DEADLINE_SECONDS": "6",
+        "SCHEDULE_PERIOD_SECONDS": "3600",
         "STATE_TABLE_NAME": stack.table_name,
         "SCHEDULE_TIMEZONE": "UTC",
         "POWERTOOLS_METRICS_NAMESPACE": "CreditMonitor",

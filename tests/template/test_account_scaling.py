@@ -104,7 +104,7 @@ def test_alarms_and_widgets_watch_what_any_number_of_accounts_emits(
     per_account = {m for m in emitted if m.dimensions}
     assert {m.name for m in per_account} == {"CreditsRemaining"}
     assert len(per_account) == balances_of(count), "one billed metric per account at most"
-    assert len(emitted - per_account) == 6, "the aggregates do not grow with the accounts"
+    assert len(emitted - per_account) == 7, "the aggregates do not grow with the accounts"
 
 
 def test_the_same_template_serves_2_and_500_accounts(deployment: Deployment) -> None:

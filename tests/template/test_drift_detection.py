@@ -35,6 +35,7 @@ CALLS = {
 AGGREGATES = (
     "AccountsChecked",
     "AccountsFailing",
+    "AccountsNotChecked",
     "AccountsLow",
     "AccountsCritical",
     "NotificationsPending",

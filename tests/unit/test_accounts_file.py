@@ -101,6 +101,8 @@ ONE = '[[account]]\nid = "acme"\nprovider = "lemlist"\nwarning = 500\n'
             "account 'acme': labels: at most 5",
         ),
         (ONE + "balance_metric = 'no'\n", "account 'acme': balance_metric: must be true or false"),
+        (ONE + "key = 'lm_9f8e7d6c5b4a'\n", "account 'acme': key: must name the secret entry"),
+        (ONE + "key = 3\n", "account 'acme': key: must name the secret entry"),
         (ONE + "path = '/x'\n", "account 'acme': path: unknown field for the built-in provider 'lemlist'"),
         (ONE + "url = 'http://api.lemlist.com'\n", "account 'acme': url: must be an https:// URL"),
         (ONE + "url = 'https://h:99999/v2'\n", "account 'acme': url: is not a valid URL"),
@@ -180,3 +182,18 @@ def test_a_file_not_in_utf8_is_refused_naming_the_file_and_the_encoding(
 
     assert str(refused.value).startswith(f"{path}: the accounts file {problem}")
     assert "save it as UTF-8" in str(refused.value)
+
+
+def test_accounts_name_the_secret_entry_of_a_shared_key(tmp_path: Path) -> None:
+    """`key` names the entry the key is read from (in the CLI, <KEY>_API_KEY); default the id."""
+    path = write(
+        tmp_path,
+        TWO_LEMLIST_TEAMS.replace("warning = 2000", 'warning = 2000\nkey = "acme-lemlist"'),
+    )
+    acme, globex, _ = load_accounts(path)
+    assert (acme.secret_entry, globex.secret_entry) == ("acme-lemlist", "acme-lemlist")
+    env = {"ACCOUNTS_FILE": str(path), "ACME_LEMLIST_API_KEY": "lm-team-key-123456"}
+    from credit_monitor.config import read_local_api_keys
+
+    keys = read_local_api_keys(load_check_settings(env).accounts, env)
+    assert keys == {"acme-lemlist": "lm-team-key-123456"}

@@ -28,6 +28,19 @@ def kinds(decision: Decision) -> list[str]:
     return [f"{n.kind.value}/{n.level.name}" for n in decision.notifications]
 
 
+def test_an_account_not_checked_this_run_changes_nothing_and_is_not_a_failure() -> None:
+    """Waiting its turn on a shared key, run after run: never CHECK FAILING, and the failures in a
+    row before and after it are not reset or counted by it."""
+    waiting = CheckResult("lemlist", 1000, not_checked="waiting its turn")
+    state = run(run(AccountState(), 5000, 0).state, None, 1).state
+    for hour in range(2, 50):
+        decision = decide(state, waiting, T0 + timedelta(hours=hour), LEVELS, POLICY)
+        assert decision.state == state
+        assert decision.notifications == []
+    assert state.consecutive_failures == 1
+    assert kinds(run(run(state, None, 50).state, None, 51)) == ["CHECK FAILING/OK"]
+
+
 def test_nothing_changes_nothing_is_sent() -> None:
     first = run(AccountState(), 5000, 0)
     assert kinds(first) == []

@@ -134,8 +134,11 @@ def test_check_failing_gives_the_reason_and_no_balance() -> None:
 @pytest.mark.parametrize(
     ("failure", "advice"),
     [
-        (FailureKind.TIMEOUT, "lemlist may be down or unreachable"),
-        (FailureKind.RATE_LIMITED, "Your own jobs are using lemlist's rate limit"),
+        (FailureKind.TIMEOUT, "lemlist may be down or slow to answer"),
+        (FailureKind.CONNECTION, "lemlist may be down or unreachable"),
+        (FailureKind.HTTP, "lemlist may be down or unreachable"),
+        (FailureKind.AUTH, "key in the secret is present"),
+        (FailureKind.RATE_LIMITED, 'lemlist refused with "too many requests" after retries'),
         (FailureKind.TLS, "SSL_CERT_FILE"),
         (FailureKind.BAD_RESPONSE, "its API may have changed"),
         (FailureKind.SECRET, "key in the secret is present"),
@@ -146,6 +149,17 @@ def test_check_failing_advice_fits_the_failure(failure: FailureKind, advice: str
     message = render(note, LEMLIST)
     assert advice in message.text
     assert advice in " ".join(message.chat["content"]["nextSteps"])
+
+
+def test_every_failure_kind_has_advice_naming_its_cause() -> None:
+    """Only the provider's own "too many requests" may say it clears by itself: our own pacing of a
+    shared key is never a failure (it is "not checked this run"), and nothing else clears alone."""
+    for failure in FailureKind:
+        note = Notification(Kind.CHECK_FAILING, "lemlist", Level.OK, failures=3, reason="x", failure=failure)
+        text = render(note, LEMLIST).text
+        clears = "clears by itself" in text
+        assert clears == (failure is FailureKind.RATE_LIMITED), failure
+        assert "Your own jobs are using" not in text
 
 
 @pytest.mark.parametrize("kind", list(Kind))

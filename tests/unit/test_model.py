@@ -48,11 +48,16 @@ def test_the_alert_states_level_wins_inside_the_recovery_margin() -> None:
     assert status_of(ok("lemlist", 5, 100), Levels(warning=100, critical=10)) is Status.CRITICAL
 
 
-def test_a_result_has_a_balance_or_an_error_never_both() -> None:
-    with pytest.raises(ValueError, match="either"):
+def test_a_result_has_one_of_a_balance_an_error_and_a_not_checked_reason() -> None:
+    with pytest.raises(ValueError, match="exactly one"):
         CheckResult("x", 1)
-    with pytest.raises(ValueError, match="either"):
+    with pytest.raises(ValueError, match="exactly one"):
         CheckResult("x", 1, balance=Balance(1), error=CheckError(FailureKind.HTTP, "x"))
+    with pytest.raises(ValueError, match="exactly one"):
+        CheckResult("x", 1, error=CheckError(FailureKind.HTTP, "x"), not_checked="waiting its turn")
+    waiting = CheckResult("x", 1, not_checked="waiting its turn")
+    assert not waiting.failed
+    assert not waiting.checked
 
 
 def test_format_balance_shows_cents_only_when_there_are_some() -> None:

@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from credit_monitor.providers import RateLimit
-from credit_monitor.ratelimit import RateLimiter
+from credit_monitor.ratelimit import (
+    RateLimiter,
+    SharedKey,
+    first_requests,
+    requests_per_run,
+    run_number,
+    shared_keys,
+)
 
 LEMLIST = RateLimit(requests=20, per_seconds=2)
 
@@ -76,3 +85,121 @@ def test_a_retry_after_the_booked_slots_waits_for_the_next_window() -> None:
 
     assert limiter.acquire("lemlist", "team-key", LEMLIST, deadline=10)
     assert clock.now == 2.2
+
+
+# Taking turns: a key shared by more accounts than one run can check.
+
+
+def share(count: int, per_run: int) -> SharedKey:
+    return SharedKey("lemlist", LEMLIST, tuple(f"team-{n:04d}" for n in range(count)), per_run)
+
+
+def test_a_run_starts_half_of_each_window_as_first_requests_the_rest_is_for_retries() -> None:
+    assert first_requests(LEMLIST) == RateLimit(requests=10, per_seconds=2)
+    assert first_requests(RateLimit(requests=1, per_seconds=60)).requests == 1
+    # Windows open every 2.2 s (2 s and the margin): at 0, 2.2, 4.4, 6.6 within 8 s.
+    assert requests_per_run(LEMLIST, 8.0) == 40
+    assert requests_per_run(LEMLIST, 0.0) == 10
+    assert requests_per_run(RateLimit(requests=10, per_seconds=60), 8.0) == 5  # Bouncer: one window
+
+
+def test_requests_per_run_is_what_the_limiter_books_before_that_time() -> None:
+    """The planned number and the limiter's booking agree, so a slice in turn is never refused."""
+    for seconds in (0.0, 1.0, 2.19, 2.2, 5.0, 8.0, 12.5):
+        clock = Clock()
+        limiter = RateLimiter(clock, clock.sleep)
+        slots = [limiter.reserve("lemlist", "k", first_requests(LEMLIST)) for _ in range(200)]
+        assert sum(slot <= seconds + 1e-9 for slot in slots) == requests_per_run(LEMLIST, seconds), seconds
+
+
+def test_every_account_on_a_shared_key_is_checked_within_k_consecutive_runs() -> None:
+    for count in (1, 9, 10, 11, 39, 40, 41, 60, 199, 200, 201, 1000):
+        for per_run in (1, 7, 10, 40, 50):
+            shared = share(count, per_run)
+            k = shared.turns
+            assert k == -(-count // per_run)
+            for first in (0, 1, 5, 480_123):  # any run number: consecutive ones from anywhere
+                checked: Counter[str] = Counter()
+                for run in range(first, first + k):
+                    in_turn = set(shared.accounts) - shared.waiting(run)
+                    assert len(in_turn) <= per_run, (count, per_run, run)
+                    checked.update(in_turn)
+                assert set(checked) == set(shared.accounts), (count, per_run, first)
+                assert set(checked.values()) == {1}, "each exactly once in k runs: no account favoured"
+
+
+def test_a_key_that_fits_takes_no_turns() -> None:
+    shared = share(40, 40)
+    assert shared.turns == 1
+    assert not shared.over_limit
+    assert shared.waiting(7) == frozenset()
+
+
+def test_an_overlapping_run_takes_the_same_turn_and_the_next_run_the_next() -> None:
+    hour = 3600.0
+    nine = 1_767_603_600.0  # 2026-01-05T09:00:00Z
+    assert run_number(nine, hour) == run_number(nine, hour)  # a retry carries the same scheduled time
+    assert run_number(nine + hour, hour) == run_number(nine, hour) + 1
+    assert run_number(nine + 5 * hour, hour) == run_number(nine, hour) + 5
+    shared = share(200, 50)
+    assert shared.waiting(run_number(nine, hour)) != shared.waiting(run_number(nine + hour, hour))
+
+
+def test_a_changed_account_list_delays_an_account_by_fewer_than_k_runs_once() -> None:
+    """Adding or removing one account shifts the turns after it by one position. Across the change,
+    no account waits more than 2k - 1 runs (k - 1 late, once); the k-run promise then holds again."""
+    per_run = 10
+    for count in (25, 40, 41):
+        base = [f"team-{n:04d}" for n in range(count)]
+        changes = [sorted([*base, f"team-{n:04d}x"]) for n in range(0, count, 3)]
+        changes += [base[:n] + base[n + 1 :] for n in range(0, count, 3)]
+        for after in changes:
+            before_key = SharedKey("lemlist", LEMLIST, tuple(base), per_run)
+            after_key = SharedKey("lemlist", LEMLIST, tuple(after), per_run)
+            if after_key.turns != before_key.turns:
+                continue
+            k = before_key.turns
+            for change_at in range(k):
+                last: dict[str, int] = {}
+                worst = 0
+                for run in range(-k, 3 * k):
+                    key = before_key if run < change_at else after_key
+                    for account in set(key.accounts) - key.waiting(run):
+                        if account in last:
+                            worst = max(worst, run - last[account])
+                        last[account] = run
+                assert worst <= 2 * k - 1, (count, change_at)
+
+
+def test_two_overlapping_runs_first_requests_stay_inside_the_window_together() -> None:
+    """Each run books first requests at half of each window, so two runs that overlap, at any offset,
+    never start more than the limit in any window between them (retries aside)."""
+    for offset in (0.0, 0.3, 1.0, 1.9, 2.1):
+        starts = []
+        for begin in (0.0, offset):
+            clock = Clock()
+            clock.now = begin
+            limiter = RateLimiter(clock, clock.sleep)
+            starts += [limiter.reserve("lemlist", "k", first_requests(LEMLIST)) for _ in range(40)]
+        starts.sort()
+        busiest = max(sum(1 for s in starts if t <= s < t + LEMLIST.per_seconds) for t in starts)
+        assert busiest <= LEMLIST.requests, offset
+
+
+def test_accounts_group_by_provider_and_key_and_only_with_a_documented_limit() -> None:
+    groups = shared_keys(
+        [
+            ("a", "lemlist", LEMLIST, "team"),
+            ("b", "lemlist", LEMLIST, "team"),
+            ("c", "lemlist", LEMLIST, "other"),
+            ("d", "bouncer", LEMLIST, "team"),  # another provider: another window
+            ("e", "lemlist", LEMLIST, ""),  # no key: fails on its own, takes no turn
+            ("f", "fullenrich", None, "team"),  # no documented limit
+        ],
+        8.0,
+    )
+    assert sorted((g.provider, g.accounts) for g in groups) == [
+        ("bouncer", ("d",)),
+        ("lemlist", ("a", "b")),
+        ("lemlist", ("c",)),
+    ]

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Mapping
 
+import pytest
+
+from credit_monitor import checks
 from credit_monitor.adapters.http import Pace
 from credit_monitor.checks import run_checks
 from credit_monitor.config import Account, CheckSettings
@@ -37,10 +41,11 @@ class Keys:
         return "test"
 
 
-def test_accounts_behind_a_shared_key_never_hold_up_the_others() -> None:
+def test_accounts_behind_a_shared_key_take_turns_and_never_hold_up_the_others() -> None:
     """100 lemlist accounts share one key (20 requests / 2 s) and come first in the file; three
     FullEnrich accounts with their own keys come last. The FullEnrich ones go out in the first
-    batch; lemlist gets two windows before the deadline, and the rest fail without a request."""
+    batch. A 4.5 s deadline leaves two windows, half of each for first requests: 20 lemlist accounts
+    are checked this run, the other 80 wait their turn. None fails, none is refused a slot."""
     shared = [
         Account(f"team-{n:03d}", lemlist.PROVIDER, f"https://lemlist.test/{n}", 100) for n in range(100)
     ]
@@ -49,14 +54,88 @@ def test_accounts_behind_a_shared_key_never_hold_up_the_others() -> None:
     http = Recording()
     started = time.monotonic()
 
-    results = run_checks(CheckSettings((*shared, *own), 4.5), Keys(keys), http, started + 4.5)
+    results = run_checks(CheckSettings((*shared, *own), 4.5), Keys(keys), http, started + 4.5, run_number=3)
 
     first_batch = {url for at, url in http.sent if at - started < 1.0}
     assert {f"https://fullenrich.test/{n}/account/credits" for n in range(3)} <= first_batch
     sent_lemlist = [at - started for at, url in http.sent if "lemlist" in url]
-    assert len(sent_lemlist) == 40
-    assert max(sum(1 for s in sent_lemlist if t <= s < t + 2) for t in sent_lemlist) <= 20
-    refused = [r for r in results if r.error is not None]
-    assert len(refused) == 60
-    assert {r.error.kind for r in refused if r.error} == {FailureKind.RATE_LIMITED}
+    assert len(sent_lemlist) == 20
+    assert max(sum(1 for s in sent_lemlist if t <= s < t + 2) for t in sent_lemlist) <= 10
+    assert [r for r in results if r.error is not None] == []
+    waiting = [r for r in results if r.not_checked is not None]
+    assert len(waiting) == 80
+    assert all("waiting its turn" in (r.not_checked or "") for r in waiting)
+    assert "each account at least every 5 runs" in (waiting[0].not_checked or "")
+    in_turn = {r.account for r in results if r.balance is not None and r.account.startswith("team")}
+    assert in_turn == {f"team-{n:03d}" for n in range(100) if n % 5 == 3}
     assert [r.account for r in results] == [a.id for a in (*shared, *own)], "results in file order"
+
+
+def test_the_turns_follow_the_real_keys_whatever_the_accounts_file_says() -> None:
+    """Forty accounts each naming their own entry, but the secret holds one key for all of them:
+    they share a window, so they take turns. Two accounts naming one entry both get its key."""
+    accounts = [
+        Account(f"team-{n:02d}", lemlist.PROVIDER, f"https://lemlist.test/{n}", 100) for n in range(40)
+    ]
+    named = [
+        Account(f"named-{n}", lemlist.PROVIDER, "https://lemlist.test/named", 100, key_entry="team-key")
+        for n in range(2)
+    ]
+    keys = {a.id: "the-one-team-key" for a in accounts} | {"team-key": "the-named-key"}
+    http = Recording()
+
+    results = run_checks(
+        CheckSettings((*accounts, *named), 4.5), Keys(keys), http, time.monotonic() + 4.5, run_number=0
+    )
+
+    assert sum(r.not_checked is not None for r in results) == 20
+    assert [r.balance is not None for r in results[-2:]] == [True, True], "the shared entry's key is used"
+    assert [r for r in results if r.error is not None] == []
+
+
+def test_a_run_left_no_time_to_start_its_checks_checks_nothing_and_fails_nothing() -> None:
+    """A slow cold start, a starved CPU: the deadline comes before any request could start. That is
+    our own slowness, never a provider's failure."""
+    accounts = [Account("fe", fullenrich.PROVIDER, "https://fullenrich.test/1", 100)]
+    http = Recording()
+
+    [result] = run_checks(CheckSettings(tuple(accounts), 10), Keys({"fe": "k"}), http, time.monotonic() + 0.5)
+
+    assert result.error is None
+    assert result.not_checked is not None
+    assert "could not start" in result.not_checked
+    assert http.sent == []
+
+
+def test_a_check_still_queued_at_the_deadline_is_not_checked_a_started_one_timed_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One worker, and the first request never returns: the second account never started, so it
+    is not checked this run; the first did start, and its provider did not answer."""
+    monkeypatch.setattr(checks, "MAX_CONCURRENT_CHECKS", 1)
+    hang = threading.Event()
+
+    class Hanging(Recording):
+        def send(
+            self, request: Request, policy: RetryPolicy, deadline: float, pace: Pace | None = None
+        ) -> HttpReply:
+            hang.wait()
+            return super().send(request, policy, deadline, pace)
+
+    accounts = [
+        Account(f"fe-{n}", fullenrich.PROVIDER, f"https://fullenrich.test/{n}", 100) for n in range(2)
+    ]
+    try:
+        first, second = run_checks(
+            CheckSettings(tuple(accounts), 10),
+            Keys({"fe-0": "k0", "fe-1": "k1"}),
+            Hanging(),
+            time.monotonic() + 1.5,
+        )
+    finally:
+        hang.set()
+
+    assert first.error is not None
+    assert first.error.kind is FailureKind.TIMEOUT
+    assert second.error is None
+    assert second.not_checked is not None

@@ -51,6 +51,12 @@ class DeadlineRetry(Retry):
     """Backoff factor after a 429 without Retry-After, when it is longer than `backoff_factor`."""
     pace: Pace | None = None
     """Called before every retry: a retry is a request too, and counts against the key's limit."""
+    waited: bool = False
+    """The backoff was already slept, before pacing: urllib3's own sleep is then skipped."""
+
+    def sleep(self, response: BaseHTTPResponse | None = None) -> None:
+        if not self.waited:
+            super().sleep(response)
 
     @classmethod
     def for_policy(cls, policy: RetryPolicy, deadline: float, attempt_seconds: float, clock: Clock) -> Self:
@@ -118,11 +124,16 @@ class DeadlineRetry(Retry):
             if self.clock() + wait + self.attempt_seconds > self.deadline:
                 reason = error or Exception(f"no time left before the deadline for a retry after {wait:.1f}s")
                 raise MaxRetryError(_pool, url, reason) from error
-            if self.pace is not None and not self.pace(self.deadline - self.attempt_seconds - wait):
-                reason = error or Exception(
-                    "the key's rate limit leaves no room for a retry before the deadline"
-                )
-                raise MaxRetryError(_pool, url, reason) from error
+            if self.pace is not None:
+                # The backoff first, then the slot: a slot booked before the backoff would be
+                # booked for a moment the request is not sent at, and the window's count be wrong.
+                time.sleep(wait)
+                if not self.pace(self.deadline - self.attempt_seconds):
+                    reason = error or Exception(
+                        "the key's rate limit leaves no room for a retry before the deadline"
+                    )
+                    raise MaxRetryError(_pool, url, reason) from error
+                retry.waited = True
         if response is not None:
             # urllib3 drains a reply it retries, however large or slow; we need none of it.
             response.close()

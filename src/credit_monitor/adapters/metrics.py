@@ -2,7 +2,7 @@
 
 CloudWatch bills every metric name x dimension combination ($0.30 a month each), so the cost must not
 grow with the number of accounts except where a user asks for it. Every run emits one document of
-aggregates with no dimensions at all (six metrics whatever the number of accounts, seven in a run
+aggregates with no dimensions at all (seven metrics whatever the number of accounts, eight in a run
 that gave notifications up: the alarms and the dashboard watch these), and one document per account
 holding only its `CreditsRemaining`, for the accounts that keep `balance_metric` on. Failures,
 levels and forecasts per account are in the summary log line and the notifications, where they
@@ -26,6 +26,8 @@ CREDITS_REMAINING = "CreditsRemaining"
 
 ACCOUNTS_CHECKED = "AccountsChecked"
 ACCOUNTS_FAILING = "AccountsFailing"
+ACCOUNTS_NOT_CHECKED = "AccountsNotChecked"
+"""Not checked this run: waiting their turn on a shared key, or not started in time. Not failures."""
 ACCOUNTS_LOW = "AccountsLow"
 ACCOUNTS_CRITICAL = "AccountsCritical"
 NOTIFICATIONS_PENDING = "NotificationsPending"
@@ -35,6 +37,7 @@ NOTIFICATIONS_DROPPED = "NotificationsDropped"
 AGGREGATES = (
     ACCOUNTS_CHECKED,
     ACCOUNTS_FAILING,
+    ACCOUNTS_NOT_CHECKED,
     ACCOUNTS_LOW,
     ACCOUNTS_CRITICAL,
     NOTIFICATIONS_PENDING,
@@ -46,6 +49,8 @@ AGGREGATES = (
 def emit_check_metrics(namespace: str, report: RunReport) -> None:
     """The aggregates document first (the heartbeat), then one `CreditsRemaining` document per account.
 
+    `AccountsChecked` counts the accounts whose provider was asked this run; `AccountsNotChecked`
+    the others (waiting their turn on a shared key, not started in time), which are not failures.
     A failed check emits no `CreditsRemaining` at all: never a zero, never a stale number, so a graph
     or a user's alarm on the balance cannot be fooled by an outage; it counts in `AccountsFailing`.
     `NotificationsPending` and `MinDaysUntilEmpty` are omitted when no account knows them: an
@@ -75,8 +80,9 @@ def level_of(item: AccountReport) -> Level | None:
 def _aggregates(items: list[AccountReport]) -> list[tuple[str, MetricUnit, float]]:
     levels = [level_of(item) for item in items]
     metrics: list[tuple[str, MetricUnit, float]] = [
-        (ACCOUNTS_CHECKED, MetricUnit.Count, len(items)),
+        (ACCOUNTS_CHECKED, MetricUnit.Count, sum(item.result.checked for item in items)),
         (ACCOUNTS_FAILING, MetricUnit.Count, sum(item.result.failed for item in items)),
+        (ACCOUNTS_NOT_CHECKED, MetricUnit.Count, sum(not item.result.checked for item in items)),
         (ACCOUNTS_LOW, MetricUnit.Count, sum(level in (Level.WARNING, Level.CRITICAL) for level in levels)),
         (ACCOUNTS_CRITICAL, MetricUnit.Count, sum(level is Level.CRITICAL for level in levels)),
     ]

@@ -114,6 +114,7 @@ def test_failed_low_and_opted_out_accounts(capsys: pytest.CaptureFixture[str]) -
             {
                 "AccountsChecked": ("Count", 3.0),
                 "AccountsFailing": ("Count", 1.0),
+                "AccountsNotChecked": ("Count", 0.0),
                 "AccountsLow": ("Count", 2.0),
                 "AccountsCritical": ("Count", 1.0),
                 "NotificationsPending": ("Count", 1.0),
@@ -140,6 +141,7 @@ def test_two_healthy_accounts_give_the_aggregates_and_one_balance_each(
             {
                 "AccountsChecked": ("Count", 2.0),
                 "AccountsFailing": ("Count", 0.0),
+                "AccountsNotChecked": ("Count", 0.0),
                 "AccountsLow": ("Count", 0.0),
                 "AccountsCritical": ("Count", 0.0),
                 "NotificationsPending": ("Count", 0.0),
@@ -174,6 +176,7 @@ def test_unreadable_state_classifies_from_the_balance_and_omits_what_it_cannot_k
         {
             "AccountsChecked": ("Count", 4.0),
             "AccountsFailing": ("Count", 1.0),
+            "AccountsNotChecked": ("Count", 0.0),
             "AccountsLow": ("Count", 2.0),
             "AccountsCritical": ("Count", 1.0),
         }
@@ -203,7 +206,7 @@ def test_the_decided_level_wins_over_the_balance(capsys: pytest.CaptureFixture[s
     assert summary["NotificationsPending"] == [2.0]
 
 
-def test_500_accounts_half_opted_out_are_251_documents_and_still_six_aggregates(
+def test_500_accounts_half_opted_out_are_251_documents_and_still_seven_aggregates(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     accounts = [account(f"client-{n:03}-lemlist", metric=n % 2 == 0) for n in range(500)]
@@ -225,6 +228,7 @@ def test_500_accounts_half_opted_out_are_251_documents_and_still_six_aggregates(
     assert [m["Name"] for m in summary["_aws"]["CloudWatchMetrics"][0]["Metrics"]] == [
         "AccountsChecked",
         "AccountsFailing",
+        "AccountsNotChecked",
         "AccountsLow",
         "AccountsCritical",
         "NotificationsPending",
@@ -263,6 +267,7 @@ def test_a_number_that_is_not_finite_is_never_emitted(capsys: pytest.CaptureFixt
             {
                 "AccountsChecked": ("Count", 2.0),
                 "AccountsFailing": ("Count", 0.0),
+                "AccountsNotChecked": ("Count", 0.0),
                 "AccountsLow": ("Count", 0.0),
                 "AccountsCritical": ("Count", 0.0),
                 "NotificationsPending": ("Count", 0.0),
