@@ -45,7 +45,7 @@ def test_accounts_behind_a_shared_key_never_hold_up_the_others() -> None:
         Account(f"team-{n:03d}", lemlist.PROVIDER, f"https://lemlist.test/{n}", 100) for n in range(100)
     ]
     own = [Account(f"fe-{n}", fullenrich.PROVIDER, f"https://fullenrich.test/{n}", 100) for n in range(3)]
-    keys = {a.id: "the-one-team-key" for a in shared} | {a.id: f"fe-key-{a.id}" for a in own}
+    keys = {a.id: "the-one-team-key" for a in shared} | {a.id: f"fe-own-key-{a.id}" for a in own}
     http = Recording()
     started = time.monotonic()
 

@@ -65,14 +65,24 @@ def number_at(payload: object, path: Sequence[str], *, numeric_string: bool = Fa
 
 
 EXCERPT_CHARS = 160
+UNPRINTABLE = re.compile(
+    r"[\x00-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff\ud800-\udfff]"
+)
+"""Control, invisible and bidi characters, and lone surrogates: never shown as they are."""
+
+
+def printable(text: str) -> str:
+    """`text` with every unprintable or unencodable character (a NUL, an ANSI escape, a lone
+    surrogate) replaced by U+FFFD: it can be logged, printed and encoded as UTF-8 whatever it was."""
+    return UNPRINTABLE.sub("\ufffd", text)
 
 
 def excerpt(value: object) -> str:
-    """A vendor's own error text, for a message: its first line, at most 160 characters.
+    """A vendor's own error text, for a message: its first line, at most 160 characters, printable.
 
-    (`keys.redact` still runs over the whole message, should the vendor echo the key.)
+    Pass text already redacted (`keys.Redactor`): the cut must never fall inside a key.
     """
     if not isinstance(value, str) or not value.strip():
         return ""
-    first_line = value.strip().splitlines()[0]
+    first_line = printable(value.strip().splitlines()[0])
     return first_line if len(first_line) <= EXCERPT_CHARS else first_line[: EXCERPT_CHARS - 1] + "…"
