@@ -117,3 +117,79 @@ def test_a_401_that_echoes_the_authorization_header_shows_no_form_of_the_key(
     assert run.summary()[provider]["failure"] == "auth"
     assert "The authentication you supplied is incorrect: " in reason
     assert "***" in reason
+
+
+# --- issue 12: keys echoed escaped, in other encodings, or logged by an SDK ------------------------
+
+
+def escaped(key: str, which: str) -> str:
+    """`key` as a vendor's JSON encoder or a proxy may echo it: some characters escaped."""
+    if which == "underscores":
+        return key.replace("_", "\\u005f")
+    if which == "every-character":
+        return "".join(f"\\u{ord(c):04x}" for c in key)
+    if which == "every-other-character":
+        return "".join(f"\\u{ord(c):04X}" if i % 2 else c for i, c in enumerate(key))
+    return "".join(f"%{ord(c):02x}" if i % 3 else c for i, c in enumerate(key))  # percent, mixed
+
+
+ESCAPES = ["underscores", "every-character", "every-other-character", "percent-mixed"]
+
+
+@pytest.mark.parametrize("which", ESCAPES)
+def test_a_key_echoed_escaped_in_an_error_message_reaches_no_output_whole_or_cut(
+    invoke: Invoke, stack: Stack, fullenrich_api: ApiSimulator, which: str
+) -> None:
+    """The message is cut at 160 characters in the middle of the echoed key: redaction of the raw
+    body missed the escaped key, and the cut prefix of the decoded one reached every output."""
+    body = '{{"code": "error.api.key", "message": "{} Unknown api key {}"}}'.format(
+        "y" * 113,
+        escaped(FULLENRICH_KEY, which),
+    )
+    fullenrich_api.then(*[Reply(401, body)] * 6)
+
+    runs = [invoke() for _ in range(3)]  # each checks every output; the third sends CHECK FAILING
+
+    reason = runs[-1].summary()["fullenrich"]["reason"]
+    assert reason.startswith("HTTP 401, key rejected: error.api.key: yyy")
+    assert reason.endswith("Unknown api key ***")
+    [alert] = stack.inbox.messages()
+    assert "Unknown api key ***" in alert["Message"]
+
+
+@pytest.mark.parametrize("which", ESCAPES)
+def test_a_key_echoed_escaped_in_a_plain_text_error_is_redacted(
+    invoke: Invoke, lemlist_api: ApiSimulator, which: str
+) -> None:
+    echo = Reply(
+        401, f"No user found for this API key: {escaped(LEMLIST_KEY, which)}", {"Content-Type": "text/plain"}
+    )
+    lemlist_api.then(echo, echo)
+
+    run = invoke()
+
+    assert run.summary()["lemlist"]["reason"] == "HTTP 401, key rejected: No user found for this API key: ***"
+
+
+@pytest.mark.parametrize(
+    ("encoding", "content_type"),
+    [
+        ("utf-16", "text/plain"),  # with a BOM
+        ("utf-16-le", "text/plain"),  # without
+        ("utf-16-be", "text/plain; charset=utf-16be"),
+        ("utf-16-le", "text/plain; charset=utf-8"),  # a header that lies
+        ("utf-32", "text/plain"),
+        ("utf-8-sig", "text/plain"),
+    ],
+    ids=["utf-16-bom", "utf-16-le", "utf-16-be-charset", "utf-16-le-lying-charset", "utf-32", "utf-8-bom"],
+)
+def test_an_error_body_in_another_encoding_is_decoded_before_it_is_redacted_and_quoted(
+    invoke: Invoke, lemlist_api: ApiSimulator, encoding: str, content_type: str
+) -> None:
+    body = f"No user found for this API key: {LEMLIST_KEY}".encode(encoding)
+    echo = Reply(401, body, {"Content-Type": content_type})
+    lemlist_api.then(echo, echo)
+
+    run = invoke()  # the fixture also looks for the key with NULs between its characters
+
+    assert run.summary()["lemlist"]["reason"] == "HTTP 401, key rejected: No user found for this API key: ***"

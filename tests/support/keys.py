@@ -9,6 +9,8 @@ from credit_monitor.keys import KEY_FRAGMENT_MIN_CHARS, key_forms
 
 FULLENRICH_KEY = "fe_live_4f1c9a7e2b8d4c06a1e3"
 LEMLIST_KEY = "lm_7d2e5b9c1a3f4e8b6c0d"
+LONG_KEY = "secret_5e8a1c7b3d9f2a4e6b8c0d1f3a5c7e9b2d4f6a8c0e"
+"""48 characters: longer than the 40 a provider shows of a status, so a cut would fall inside it."""
 
 # Keys as people paste them into a secret by mistake: each must fail its own check, unsent and unseen.
 KEY_WITH_LINE_BREAK = "lm_3c5e7a9b\n1d2f4a6c8e0b"
@@ -19,6 +21,7 @@ HOSTILE_KEYS = (KEY_WITH_LINE_BREAK, KEY_WITH_CONTROL_CHARACTER, KEY_WITH_NON_AS
 ALL_KEYS = {
     "the FullEnrich key": FULLENRICH_KEY,
     "the lemlist key": LEMLIST_KEY,
+    "the long key": LONG_KEY,
     "the key with a line break": KEY_WITH_LINE_BREAK,
     "the key with a control character": KEY_WITH_CONTROL_CHARACTER,
     "the key with a non-ASCII character": KEY_WITH_NON_ASCII,
