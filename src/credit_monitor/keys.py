@@ -176,19 +176,22 @@ REDACTED = "***"
 _ESCAPE = re.compile(
     r"\\u[0-9a-fA-F]{4}|\\x[0-9a-fA-F]{2}|\\[\\/\"'bfnrt]|%[0-9a-fA-F]{2}"
     r"|&#[xX][0-9a-fA-F]{1,6};|&#[0-9]{1,7};|&(?:amp|lt|gt|quot|apos);"
-    r"|[\x00-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]"
+    r"|[ \x00-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]"
 )
-"""An escape a decoder would undo (JSON, Python, percent, HTML), or an invisible character: a key
-written with any mix of these, between its plain characters, is still the key."""
+"""An escape a decoder would undo (JSON, Python, percent, HTML), a space or an invisible character:
+a key written with any mix of these, between its plain characters, is still the key."""
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+"""Matching ignores ASCII case: a vendor that upper-cases a hex key still shows it."""
 _SIMPLE_ESCAPES = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 _ENTITIES = {"&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&apos;": "'"}
 
 
 class Redactor:
     """Removes a set of keys from text: every form `key_forms` gives, any run of
-    KEY_FRAGMENT_MIN_CHARS consecutive characters of one (so a cut prefix too), and the key written
-    with escapes or invisible characters mixed into it. Linear in the text; built once per key set
-    (`redactor_for`), so a check's cost does not depend on how many other keys there are.
+    KEY_FRAGMENT_MIN_CHARS consecutive characters of one (so a cut prefix too), in any ASCII case,
+    and the key written with escapes, spaces or invisible characters mixed into it. Linear in the
+    text; built once per key set (`redactor_for`), so a check's cost does not depend on how many
+    other keys there are.
     """
 
     def __init__(self, keys: Iterable[str]) -> None:
@@ -197,7 +200,9 @@ class Redactor:
         for key in self.keys:
             forms |= key_forms(key)
         size = KEY_FRAGMENT_MIN_CHARS
-        self._runs = frozenset(form[i : i + size] for form in forms for i in range(len(form) - size + 1))
+        self._runs = frozenset(
+            form[i : i + size].translate(_ASCII_LOWER) for form in forms for i in range(len(form) - size + 1)
+        )
         self._short = tuple(sorted((form for form in forms if len(form) < size), key=len, reverse=True))
 
     def redact(self, text: str) -> str:
@@ -206,9 +211,10 @@ class Redactor:
             text = text.replace(form, REDACTED)
         if not self._runs or len(text) < KEY_FRAGMENT_MIN_CHARS:
             return text
-        spans = self._matches(text, range(len(text)), range(1, len(text) + 1))
+        spans = self._matches(text.translate(_ASCII_LOWER), range(len(text)), range(1, len(text) + 1))
         if _ESCAPE.search(text):
-            spans += self._matches(*_decoded(text))
+            view, starts, ends = _decoded(text)
+            spans += self._matches(view.translate(_ASCII_LOWER), starts, ends)
         if not spans:
             return text
         pieces: list[str] = []

@@ -147,11 +147,23 @@ def test_a_key_escaped_any_way_is_redacted_whole(which: str) -> None:
         KEY[5:13],  # any run of 8 of its characters
         "\x00".join(KEY),  # UTF-16 read as UTF-8
         "\u200b".join(KEY),  # zero-width spaces between its characters
+        " ".join(KEY),
+        KEY.upper(),
         "".join(f"%{ord(c):02X}" for c in KEY),
         "".join(f"&#{ord(c)};" for c in KEY),
         "fe\\u005flive%5F" + KEY[8:],
     ],
-    ids=["cut-prefix", "inner-run", "nul-separated", "zero-width-separated", "percent", "html", "mixed"],
+    ids=[
+        "cut-prefix",
+        "inner-run",
+        "nul-separated",
+        "zero-width-separated",
+        "space-separated",
+        "upper-case",
+        "percent",
+        "html",
+        "mixed",
+    ],
 )
 def test_a_fragment_or_a_disguised_key_is_redacted(written: str) -> None:
     redacted = redactor_for(KEY).redact(f"[{written}]")
