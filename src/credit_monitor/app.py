@@ -13,6 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from credit_monitor.adapters.alerts import SnsNotifier
 from credit_monitor.adapters.http import HttpClient, build_pool_manager
+from credit_monitor.adapters.logs import encodable_json, quiet_sdk_loggers
 from credit_monitor.adapters.metrics import emit_check_metrics
 from credit_monitor.adapters.secrets import SecretsManagerKeySource
 from credit_monitor.adapters.state import DynamoStateStore
@@ -20,7 +21,8 @@ from credit_monitor.budget import Budget
 from credit_monitor.config import LAMBDA_TIMEOUT_SECONDS, LambdaConfig, load_lambda_config
 from credit_monitor.service import Ports, run_once
 
-logger = Logger()
+logger = Logger(json_serializer=encodable_json)
+quiet_sdk_loggers()  # before any AWS client exists: at DEBUG, botocore would log the secret
 
 
 def utc_now() -> datetime:

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import codecs
 import functools
 import hashlib
 import json
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 from typing import Protocol
 
 from credit_monitor.bounded import Unfinished, run_until
 from credit_monitor.config import Account, CheckSettings
-from credit_monitor.keys import clean_key, redact
+from credit_monitor.keys import MIN_KEY_CHARS, Redactor, clean_key, redactor_for
 from credit_monitor.model import Balance, CheckError, CheckResult, FailureKind, decode_json_object
+from credit_monitor.printable import printable
 from credit_monitor.providers import HttpReply, Provider, Request, RetryPolicy
 from credit_monitor.providers.fields import excerpt
 from credit_monitor.ratelimit import FIRST, RETRY, RateLimiter, first_requests, retries, shared_keys
@@ -197,10 +199,16 @@ def check_account(
     limiter: RateLimiter | None = None,
     start_at: float | None = None,
 ) -> CheckResult:
-    """One provider's check; `deadline` (absolute, `time.monotonic()`) covers all of it, re-read included."""
-    known_keys: list[str] = list(api_keys.values())
+    """One provider's check; `deadline` (absolute, `time.monotonic()`) covers all of it, re-read included.
+
+    Its reply and messages are redacted against the keys this check sent (its own, and a fresh one
+    after a 401) and nothing else: another account's value can never alter this reply, and the
+    work does not grow with the number of accounts.
+    """
+    raw = api_keys.get(account.id)
+    sent: list[str] = [raw.strip()] if isinstance(raw, str) and len(raw.strip()) >= MIN_KEY_CHARS else []
     try:
-        key = clean_key(account.id, api_keys.get(account.id), keys.key_hint(account.id))
+        key = clean_key(account.id, raw, keys.key_hint(account.id))
         if start_at is not None:  # the slot reserved when the run was planned
             time.sleep(max(0.0, start_at - time.monotonic()))
             reply = _send(account, key, http, deadline, limiter)
@@ -212,25 +220,25 @@ def check_account(
                 fresh = keys.api_keys(refresh=True)
             except CheckError:
                 fresh = {}  # the 401 is the more useful thing to report
-            known_keys += fresh.values()
             if account.id in fresh:
                 fresh_key = clean_key(account.id, fresh[account.id], keys.key_hint(account.id))
                 if fresh_key != key:
+                    sent.append(fresh_key)
                     reply = _fetch(account, fresh_key, http, deadline, limiter)
-        # Any body may echo the key (a 200 with an error message too): redact it whole, before a
-        # message quotes it cut short. Inside a JSON string, *** keeps the JSON valid.
-        text = reply.body.decode("utf-8", errors="replace")
-        redacted = redact(text, known_keys)
-        if redacted != text:
-            reply = replace(reply, body=redacted.encode())
-        balance = interpret_reply(account.provider, reply)
+        # Any body may echo a key (a 200 with an error message too): it is redacted once decoded,
+        # before any message quotes it cut short.
+        balance = interpret_reply(account.provider, reply, redactor_for(*sent))
     except CheckError as exc:
-        safe = CheckError(exc.kind, redact(exc.message, known_keys))
-        return CheckResult(account.id, account.threshold, error=safe)
+        return CheckResult(account.id, account.threshold, error=_safe(exc.kind, exc.message, sent))
     except Exception as exc:  # a bug must still fail only this provider, and visibly
-        message = redact(f"unexpected {type(exc).__name__}: {exc}", known_keys)
-        return CheckResult(account.id, account.threshold, error=CheckError(FailureKind.HTTP, message))
+        error = _safe(FailureKind.HTTP, f"unexpected {type(exc).__name__}: {exc}", sent)
+        return CheckResult(account.id, account.threshold, error=error)
     return CheckResult(account.id, account.threshold, balance=balance)
+
+
+def _safe(kind: FailureKind, message: str, sent: list[str]) -> CheckError:
+    """The last line of defence: no form or fragment of a key sent, nothing unprintable."""
+    return CheckError(kind, printable(redactor_for(*sent).redact(message)))
 
 
 def _fetch(account: Account, key: str, http: Http, deadline: float, limiter: RateLimiter | None) -> HttpReply:
@@ -268,11 +276,20 @@ def _no_slot_error(account: Account) -> CheckError:
     )
 
 
-def interpret_reply(provider: Provider, reply: HttpReply) -> Balance:
-    """Pure: a reply becomes a Balance or a CheckError that says what went wrong."""
+NOTHING_TO_REDACT = Redactor(())
+
+
+def interpret_reply(provider: Provider, reply: HttpReply, redactor: Redactor = NOTHING_TO_REDACT) -> Balance:
+    """Pure: a reply becomes a Balance or a CheckError that says what went wrong.
+
+    The reply is redacted after it is decoded (every string of a JSON body, or the error text), so
+    a key echoed with escapes or in another encoding is found, and before a provider quotes it.
+    """
     if reply.status == 200:
-        return provider.parse_balance(decode_json_object(reply.body, reply.content_type))
-    detail = describe_error_body(reply.body, reply.content_type)
+        payload = redactor.redact_json(decode_json_object(reply.body, reply.content_type))
+        assert isinstance(payload, dict)  # redaction keeps the shape
+        return provider.parse_balance(payload)
+    detail = describe_error_body(reply.body, reply.content_type, redactor)
     if reply.status in (401, 403):
         raise CheckError(FailureKind.AUTH, f"HTTP {reply.status}, key rejected: {detail}")
     if reply.status == 404:
@@ -282,9 +299,10 @@ def interpret_reply(provider: Provider, reply: HttpReply) -> Balance:
     raise CheckError(FailureKind.HTTP, f"HTTP {reply.status}: {detail}")
 
 
-def describe_error_body(body: bytes, content_type: str | None) -> str:
-    """FullEnrich sends JSON {code, message}; lemlist plain text; proxies HTML. Keep it short."""
-    text = body.decode("utf-8", errors="replace").strip()
+def describe_error_body(body: bytes, content_type: str | None, redactor: Redactor = NOTHING_TO_REDACT) -> str:
+    """FullEnrich sends JSON {code, message}; lemlist plain text; proxies HTML. Keep it short:
+    decoded in its own charset, redacted, then cut."""
+    text = decode_text(body, content_type).strip()
     if not text:
         return "empty body"
     if "html" in (content_type or "").lower() or text.lstrip().lower().startswith(("<!doctype", "<html")):
@@ -296,4 +314,32 @@ def describe_error_body(body: bytes, content_type: str | None) -> str:
     if isinstance(payload, dict) and isinstance(payload.get("message"), str):
         code = payload.get("code")
         text = f"{code}: {payload['message']}" if isinstance(code, str) else payload["message"]
-    return excerpt(text)
+    return excerpt(redactor.redact(text))
+
+
+BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._:-]{1,40})", re.IGNORECASE)
+
+
+def decode_text(body: bytes, content_type: str | None) -> str:
+    """A body as text, in the encoding it is really in: a BOM first, then the NULs of UTF-16 or
+    UTF-32 without one (whatever the header claims), then the charset in Content-Type, else UTF-8.
+    A key is only found, and redacted, in the text a reader would see."""
+    for bom, encoding in BOMS:
+        if body.startswith(bom):
+            return body.decode(encoding, errors="replace")
+    if b"\x00" in body[:4]:
+        return body.decode(json.detect_encoding(body), errors="replace")
+    match = CHARSET.search(content_type or "")
+    if match:
+        try:
+            return body.decode(match.group(1), errors="replace")
+        except LookupError:  # an unknown charset, or a codec that is not a text encoding (base64)
+            pass
+    return body.decode("utf-8", errors="replace")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import re
 import unicodedata
@@ -10,6 +11,21 @@ from collections.abc import Iterable, Mapping
 from urllib.parse import quote, quote_plus
 
 from credit_monitor.model import CheckError, FailureKind, json_type_name
+
+
+class NotAString(str):
+    """A secret entry whose JSON value is not a string (a number, null, an object...).
+
+    Its text is empty, so nothing of the value is kept, and `clean_key` says what it was instead of
+    "no API key": the entry is there, in the wrong type.
+    """
+
+    json_type: str
+
+    def __new__(cls, json_type: str) -> NotAString:
+        entry = super().__new__(cls, "")
+        entry.json_type = json_type
+        return entry
 
 
 def parse_api_keys(secret_string: str | None) -> dict[str, str]:
@@ -28,16 +44,49 @@ def parse_api_keys(secret_string: str | None) -> dict[str, str]:
 
 
 def strip_keys(keys: Mapping[str, object]) -> dict[str, str]:
-    """Surrounding whitespace is a paste accident (a trailing newline, most often): drop it; drop blanks."""
-    return {name: value.strip() for name, value in keys.items() if isinstance(value, str) and value.strip()}
+    """Surrounding whitespace is a paste accident (a trailing newline, most often): drop it; drop
+    blanks. A value that is not a string is kept as a `NotAString`, for its own account's message."""
+    stripped: dict[str, str] = {}
+    for name, value in keys.items():
+        if not isinstance(value, str):
+            stripped[name] = NotAString(json_type_name(value))
+        elif value.strip():
+            stripped[name] = value.strip()
+    return stripped
+
+
+MIN_KEY_CHARS = 12
+"""Shorter than this is not a key but a placeholder or a cut paste. The catalogue's vendors issue
+keys of 32 characters or more (lemlist's and ZeroBounce's 32 hex digits, Hunter's 40, NeverBounce's
+"secret_" and 32 more, UUIDs for FullEnrich and Lusha); 12 leaves room for an http-json API with
+shorter ones. It is also what keeps redaction safe: a short value such as "0" would match text in
+replies it has nothing to do with."""
+
+PLACEHOLDERS = frozenset(
+    {
+        *("0", "1", "na", "nil", "none", "null", "undefined", "false", "true", "empty", "tbd", "todo"),
+        *("fixme", "xxx", "key", "apikey", "secret", "token", "test", "dummy", "example", "sample"),
+        *("changeme", "changeit", "replaceme", "placeholder", "redacted", "yourkey", "yourapikey"),
+        *("yourapikeyhere", "yourkeyhere", "apikeyhere", "keyhere", "insertkeyhere", "insertapikeyhere"),
+        *("putyourkeyhere", "putyourapikeyhere", "yoursecretkey", "yourtoken", "secretkey"),
+    }
+)
+"""Values people store before they have the key, compared in lower case without punctuation."""
 
 
 def clean_key(provider: str, raw: str | None, hint: str) -> str:
     """The key to send, or CheckError(SECRET) saying what is wrong with it, never what it is.
 
     Inside a key, a line break, control or non-ASCII character is a paste accident too, but one we
-    cannot repair: sent, it would be rejected or, worse, end up in an error message.
+    cannot repair: sent, it would be rejected or, worse, end up in an error message. A placeholder
+    or a value too short to be a key is refused too: it is not sent, and it is never used to redact.
     """
+    if isinstance(raw, NotAString):
+        raise CheckError(
+            FailureKind.SECRET,
+            f"the key for {provider} must be a JSON string, got a {raw.json_type},"
+            f" so it was not sent ({hint})",
+        )
     key = (raw or "").strip()
     if not key:
         raise CheckError(FailureKind.SECRET, f"no API key for {provider!r} ({hint})")
@@ -47,7 +96,27 @@ def clean_key(provider: str, raw: str | None, hint: str) -> str:
             FailureKind.SECRET,
             f"the {provider} API key contains {problem}, so it was not sent; store the key exactly as issued",
         )
+    if is_placeholder(key):
+        raise CheckError(
+            FailureKind.SECRET,
+            f"the {provider} API key is a placeholder, not a key, so it was not sent;"
+            f" store the real key ({hint})",
+        )
+    if len(key) < MIN_KEY_CHARS:
+        raise CheckError(
+            FailureKind.SECRET,
+            f"the {provider} API key is shorter than {MIN_KEY_CHARS} characters, so it is not a key and was"
+            f" not sent; store the key exactly as issued ({hint})",
+        )
     return key
+
+
+def is_placeholder(key: str) -> bool:
+    """ "changeme", "<your key>", "${LEMLIST_KEY}", "xxxxxxxxxxxxxxxx", "TODO": not keys."""
+    if (key[:1] == "<" and key[-1:] == ">") or key.startswith(("${", "{{", "%(")):
+        return True
+    letters = re.sub(r"[^a-z0-9]", "", key.lower())
+    return letters in PLACEHOLDERS or len(set(letters)) <= 1
 
 
 def _key_problem(key: str) -> str | None:
@@ -61,7 +130,8 @@ def _key_problem(key: str) -> str | None:
 
 
 KEY_FRAGMENT_MIN_CHARS = 8
-"""A run of a key split off by a control character is still secret, if long enough to mean anything."""
+"""Any run of this many consecutive characters of a key form is still secret: a quote cut in the
+middle of a key, or a key split by a control character, shows no more than 7 of its characters."""
 
 
 def key_forms(key: str) -> set[str]:
@@ -102,9 +172,149 @@ def _lower_hex(encoded: str) -> str:
     return re.sub(r"%[0-9A-F]{2}", lambda match: match.group().lower(), encoded)
 
 
+REDACTED = "***"
+_ESCAPE = re.compile(
+    r"\\u[0-9a-fA-F]{4}|\\x[0-9a-fA-F]{2}|\\[\\/\"'bfnrt]|%[0-9a-fA-F]{2}"
+    r"|&#[xX][0-9a-fA-F]{1,6};|&#[0-9]{1,7};|&(?:amp|lt|gt|quot|apos);"
+    r"|[ \x00-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]"
+)
+"""An escape a decoder would undo (JSON, Python, percent, HTML), a space or an invisible character:
+a key written with any mix of these, between its plain characters, is still the key."""
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+"""Matching ignores ASCII case: a vendor that upper-cases a hex key still shows it."""
+_SIMPLE_ESCAPES = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+_ENTITIES = {"&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&apos;": "'"}
+
+
+class Redactor:
+    """Removes a set of keys from text: every form `key_forms` gives, any run of
+    KEY_FRAGMENT_MIN_CHARS consecutive characters of one (so a cut prefix too), in any ASCII case,
+    and the key written with escapes, spaces or invisible characters mixed into it. Linear in the
+    text; built once per key set (`redactor_for`), so a check's cost does not depend on how many
+    other keys there are.
+    """
+
+    def __init__(self, keys: Iterable[str]) -> None:
+        self.keys = frozenset(key for key in keys if key)
+        forms: set[str] = set()
+        for key in self.keys:
+            forms |= key_forms(key)
+        size = KEY_FRAGMENT_MIN_CHARS
+        self._runs = frozenset(
+            form[i : i + size].translate(_ASCII_LOWER) for form in forms for i in range(len(form) - size + 1)
+        )
+        self._short = tuple(sorted((form for form in forms if len(form) < size), key=len, reverse=True))
+
+    def redact(self, text: str) -> str:
+        """`text` without any trace of the keys; unchanged (the same object) when none is there."""
+        for form in self._short:
+            text = text.replace(form, REDACTED)
+        if not self._runs or len(text) < KEY_FRAGMENT_MIN_CHARS:
+            return text
+        spans = self._matches(text.translate(_ASCII_LOWER), range(len(text)), range(1, len(text) + 1))
+        if _ESCAPE.search(text):
+            view, starts, ends = _decoded(text)
+            spans += self._matches(view.translate(_ASCII_LOWER), starts, ends)
+        if not spans:
+            return text
+        pieces: list[str] = []
+        at = 0
+        for start, end in _merged(spans):
+            pieces += [text[at:start], REDACTED]
+            at = end
+        pieces.append(text[at:])
+        return "".join(pieces)
+
+    def _matches(
+        self, view: str, starts: range | list[int], ends: range | list[int]
+    ) -> list[tuple[int, int]]:
+        """Spans of the original text behind every run of `view` that is a run of a key form."""
+        size, runs = KEY_FRAGMENT_MIN_CHARS, self._runs
+        return [
+            (starts[i], ends[i + size - 1]) for i in range(len(view) - size + 1) if view[i : i + size] in runs
+        ]
+
+    def redact_json(self, payload: object) -> object:
+        """A decoded JSON value with every string in it (names too) redacted, in place."""
+        if isinstance(payload, str):
+            return self.redact(payload)
+        stack = [payload]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, list):
+                for index, item in enumerate(node):
+                    if isinstance(item, str):
+                        node[index] = self.redact(item)
+                    elif isinstance(item, list | dict):
+                        stack.append(item)
+            elif isinstance(node, dict):
+                for name in list(node):
+                    value = node[name]
+                    if isinstance(value, str):
+                        node[name] = value = self.redact(value)
+                    elif isinstance(value, list | dict):
+                        stack.append(value)
+                    clean = self.redact(name)
+                    if clean is not name and clean != name:
+                        del node[name]
+                        node[clean] = value
+        return payload
+
+
+def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Overlapping or touching spans as one: a key is replaced by a single REDACTED."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _decoded(text: str) -> tuple[str, list[int], list[int]]:
+    """`text` with its escapes undone and invisible characters dropped, and for each character of
+    that view, where it came from in `text` (start, end)."""
+    chars: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    at = 0
+    for match in _ESCAPE.finditer(text):
+        start, end = match.span()
+        chars.append(text[at:start])
+        starts.extend(range(at, start))
+        ends.extend(range(at + 1, start + 1))
+        char = _unescape(match.group())
+        if char:
+            chars.append(char)
+            starts.append(start)
+            ends.append(end)
+        at = end
+    chars.append(text[at:])
+    starts.extend(range(at, len(text)))
+    ends.extend(range(at + 1, len(text) + 1))
+    return "".join(chars), starts, ends
+
+
+def _unescape(escape: str) -> str:
+    if len(escape) == 1:
+        return ""  # an invisible character
+    if escape in _ENTITIES:
+        return _ENTITIES[escape]
+    if escape.startswith("&#"):
+        number = int(escape[3:-1], 16) if escape[2] in "xX" else int(escape[2:-1])
+        return chr(number) if number < 0x110000 else ""
+    if escape[0] == "%" or escape[1] in "ux":
+        return chr(int(escape[2:] if escape[0] == "\\" else escape[1:], 16))
+    return _SIMPLE_ESCAPES.get(escape[1], escape[1])
+
+
+@functools.lru_cache(maxsize=4096)
+def redactor_for(*keys: str) -> Redactor:
+    """One Redactor per key set, built once per sandbox: warm runs and repeated checks reuse it."""
+    return Redactor(keys)
+
+
 def redact(text: str, secrets: Iterable[str]) -> str:
     """Last line of defence: no known key, in any of its forms, survives into a message."""
-    forms = {form for secret in secrets if secret for form in key_forms(secret)}
-    for form in sorted(forms, key=len, reverse=True):
-        text = text.replace(form, "***")
-    return text
+    return redactor_for(*sorted({secret for secret in secrets if secret})).redact(text)

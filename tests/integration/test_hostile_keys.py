@@ -6,21 +6,32 @@ The `invoke` fixture checks every form of every test key after each invocation.
 
 from __future__ import annotations
 
+import io
 import json
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stdout
+from pathlib import Path
 
 import pytest
+import trustme
 
-from credit_monitor.providers import lemlist
+from credit_monitor import app
+from credit_monitor.config import Account
+from credit_monitor.providers import CATALOGUE, lemlist
 from tests.support.aws import Stack
-from tests.support.harness import Invoke
+from tests.support.harness import SCHEDULED_EVENT, FakeLambdaContext, Invoke
 from tests.support.keys import (
     FULLENRICH_KEY,
     KEY_WITH_CONTROL_CHARACTER,
     KEY_WITH_LINE_BREAK,
     KEY_WITH_NON_ASCII,
     LEMLIST_KEY,
+    LONG_KEY,
+    assert_no_key_leaked,
 )
 from tests.support.simulators import ApiSimulator, Reply
+from tests.support.vendors import CATALOGUE_VENDORS, VendorSimulator, run_check
 
 
 @pytest.mark.parametrize(
@@ -117,3 +128,198 @@ def test_a_401_that_echoes_the_authorization_header_shows_no_form_of_the_key(
     assert run.summary()[provider]["failure"] == "auth"
     assert "The authentication you supplied is incorrect: " in reason
     assert "***" in reason
+
+
+# --- issue 12: keys echoed escaped, in other encodings, or logged by an SDK ------------------------
+
+
+def escaped(key: str, which: str) -> str:
+    """`key` as a vendor's JSON encoder or a proxy may echo it: some characters escaped."""
+    if which == "underscores":
+        return key.replace("_", "\\u005f")
+    if which == "every-character":
+        return "".join(f"\\u{ord(c):04x}" for c in key)
+    if which == "every-other-character":
+        return "".join(f"\\u{ord(c):04X}" if i % 2 else c for i, c in enumerate(key))
+    return "".join(f"%{ord(c):02x}" if i % 3 else c for i, c in enumerate(key))  # percent, mixed
+
+
+ESCAPES = ["underscores", "every-character", "every-other-character", "percent-mixed"]
+
+
+@pytest.mark.parametrize("which", ESCAPES)
+def test_a_key_echoed_escaped_in_an_error_message_reaches_no_output_whole_or_cut(
+    invoke: Invoke, stack: Stack, fullenrich_api: ApiSimulator, which: str
+) -> None:
+    """The message is cut at 160 characters in the middle of the echoed key: redaction of the raw
+    body missed the escaped key, and the cut prefix of the decoded one reached every output."""
+    body = '{{"code": "error.api.key", "message": "{} Unknown api key {}"}}'.format(
+        "y" * 113,
+        escaped(FULLENRICH_KEY, which),
+    )
+    fullenrich_api.then(*[Reply(401, body)] * 6)
+
+    runs = [invoke() for _ in range(3)]  # each checks every output; the third sends CHECK FAILING
+
+    reason = runs[-1].summary()["fullenrich"]["reason"]
+    assert reason.startswith("HTTP 401, key rejected: error.api.key: yyy")
+    assert reason.endswith("Unknown api key ***")
+    [alert] = stack.inbox.messages()
+    assert "Unknown api key ***" in alert["Message"]
+
+
+@pytest.mark.parametrize("which", ESCAPES)
+def test_a_key_echoed_escaped_in_a_plain_text_error_is_redacted(
+    invoke: Invoke, lemlist_api: ApiSimulator, which: str
+) -> None:
+    echo = Reply(
+        401, f"No user found for this API key: {escaped(LEMLIST_KEY, which)}", {"Content-Type": "text/plain"}
+    )
+    lemlist_api.then(echo, echo)
+
+    run = invoke()
+
+    assert run.summary()["lemlist"]["reason"] == "HTTP 401, key rejected: No user found for this API key: ***"
+
+
+@pytest.mark.parametrize(
+    ("encoding", "content_type"),
+    [
+        ("utf-16", "text/plain"),  # with a BOM
+        ("utf-16-le", "text/plain"),  # without
+        ("utf-16-be", "text/plain; charset=utf-16be"),
+        ("utf-16-le", "text/plain; charset=utf-8"),  # a header that lies
+        ("utf-32", "text/plain"),
+        ("utf-8-sig", "text/plain"),
+    ],
+    ids=["utf-16-bom", "utf-16-le", "utf-16-be-charset", "utf-16-le-lying-charset", "utf-32", "utf-8-bom"],
+)
+def test_an_error_body_in_another_encoding_is_decoded_before_it_is_redacted_and_quoted(
+    invoke: Invoke, lemlist_api: ApiSimulator, encoding: str, content_type: str
+) -> None:
+    body = f"No user found for this API key: {LEMLIST_KEY}".encode(encoding)
+    echo = Reply(401, body, {"Content-Type": content_type})
+    lemlist_api.then(echo, echo)
+
+    run = invoke()  # the fixture also looks for the key with NULs between its characters
+
+    assert run.summary()["lemlist"]["reason"] == "HTTP 401, key rejected: No user found for this API key: ***"
+
+
+@pytest.fixture
+def trust_the_test_ca(ca_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
+
+
+@pytest.mark.usefixtures("trust_the_test_ca")
+@pytest.mark.parametrize(
+    ("vendor", "body"),
+    [
+        ("neverbounce", '{"status": "%s", "message": "bad"}'),
+        ("neverbounce", '{{"status": "general_failure", "message": "{} {}"}}'.format("m" * 140, "%s")),
+        ("clearout", '{"status": "%s"}'),
+        ("zerobounce", '{{"error": "{} {}", "Credits": "0"}}'.format("z" * 140, "%s")),
+    ],
+    ids=["neverbounce-status", "neverbounce-message", "clearout-status", "zerobounce-error"],
+)
+@pytest.mark.parametrize("which", ESCAPES)
+def test_a_provider_quoting_a_field_never_shows_an_escaped_key_or_a_cut_of_it(
+    server_cert: trustme.LeafCert, vendor: str, body: str, which: str
+) -> None:
+    echo = body % escaped(LONG_KEY, which)
+    with VendorSimulator(CATALOGUE_VENDORS[vendor], server_cert, LONG_KEY).then(Reply(200, echo)) as api:
+        result = run_check(Account(vendor, CATALOGUE[vendor], api.base_url, threshold=100), LONG_KEY)
+
+    assert result.error is not None
+    assert_no_key_leaked(result.error.message)  # the ERROR line, the summary and CHECK FAILING quote it
+    assert "***" in result.error.message
+
+
+@pytest.mark.parametrize(
+    "secret_string",
+    [json.dumps({"fullenrich": 41234567890123456789, "lemlist": LEMLIST_KEY})],
+    ids=["number"],
+)
+def test_a_key_stored_as_a_json_number_is_named_as_such_and_never_shown(invoke: Invoke) -> None:
+    run = invoke()
+
+    summary = run.summary()
+    assert summary["fullenrich"]["failure"] == "secret"
+    assert summary["fullenrich"]["reason"].startswith(
+        "the key for fullenrich must be a JSON string, got a number"
+    )
+    assert summary["lemlist"]["status"] == "OK"
+    assert "41234567890123456789" not in run.output
+
+
+@pytest.mark.parametrize(
+    "secret_string", [json.dumps({"fullenrich": FULLENRICH_KEY, "lemlist": "0"})], ids=["placeholder-0"]
+)
+def test_a_placeholder_fails_its_own_account_and_never_changes_anothers_reply(
+    invoke: Invoke, fullenrich_api: ApiSimulator, lemlist_api: ApiSimulator
+) -> None:
+    fullenrich_api.balance = 50  # {"balance": 50}: "0" is in it, and must stay there
+
+    run = invoke()
+
+    summary = run.summary()
+    assert summary["fullenrich"]["balance"] == 50
+    assert summary["lemlist"]["failure"] == "secret"
+    assert "the lemlist API key is a placeholder" in summary["lemlist"]["reason"]
+    assert lemlist_api.requests == []
+
+
+@contextmanager
+def strict_utf8_output(root_level: int | None = None) -> Iterator[io.BytesIO]:
+    """Everything the function writes, as Lambda's stdout receives it: bytes through a strict
+    UTF-8 stream. With `root_level`, the root logger too, as Lambda's application log level sets it."""
+    raw = io.BytesIO()
+    stream = io.TextIOWrapper(raw, encoding="utf-8", errors="strict", write_through=True)
+    log_handler = app.logger.registered_handler
+    previous = log_handler.setStream(stream)  # type: ignore[attr-defined]
+    root, root_handler = logging.getLogger(), logging.StreamHandler(stream)
+    level = root.level
+    if root_level is not None:
+        root.addHandler(root_handler)
+        root.setLevel(root_level)
+    try:
+        with redirect_stdout(stream):
+            yield raw
+    finally:
+        root.removeHandler(root_handler)
+        root.setLevel(level)
+        log_handler.setStream(previous)  # type: ignore[attr-defined]
+        stream.detach()  # keep `raw` open for the test to read
+
+
+@pytest.mark.usefixtures("function_env")
+def test_at_debug_no_sdk_logger_writes_a_key(stack: Stack) -> None:
+    """Lambda's application log level DEBUG puts the root logger at DEBUG: botocore would log
+    GetSecretValue's reply, every key in it."""
+    with strict_utf8_output(root_level=logging.DEBUG) as raw:
+        result = app.lambda_handler(SCHEDULED_EVENT, FakeLambdaContext())  # type: ignore[arg-type]
+
+    output = raw.getvalue().decode("utf-8")
+    assert result["accounts"]["fullenrich"]["status"] == "OK"
+    assert "credit check finished" in output
+    assert_no_key_leaked(output)
+
+
+@pytest.mark.usefixtures("function_env")
+@pytest.mark.parametrize(
+    "text", ["\ud800", "\udfff\x85", "\u2028"], ids=["surrogate", "low-surrogate-c1", "line-separator"]
+)
+def test_unencodable_vendor_text_never_loses_a_log_line(fullenrich_api: ApiSimulator, text: str) -> None:
+    reply = Reply(401, json.dumps({"code": "error.api.key", "message": f"Unknown api key {text}"}))
+    fullenrich_api.then(reply, reply)
+
+    with strict_utf8_output() as raw:
+        app.lambda_handler(SCHEDULED_EVENT, FakeLambdaContext())  # type: ignore[arg-type]
+
+    lines = [json.loads(line) for line in raw.getvalue().decode("utf-8").splitlines() if line.startswith("{")]
+    [error] = [line for line in lines if line.get("message", "").startswith("fullenrich check failed")]
+    assert error["message"].startswith(
+        "fullenrich check failed: HTTP 401, key rejected: error.api.key: Unknown"
+    )
+    [summary] = [line for line in lines if line.get("message") == "credit check finished"]
+    assert summary["accounts"]["lemlist"]["status"] == "OK"

@@ -69,7 +69,7 @@ class FakeKeys:
         return "set them in the fake"
 
     def api_keys(self, *, refresh: bool = False) -> Mapping[str, str]:
-        return {"fullenrich": "fe-key", "lemlist": "lm-key"}
+        return {"fullenrich": "fe-key-4f1c9a7e2b8d", "lemlist": "lm-key-7d2e5b9c1a3f"}
 
 
 class FakeHttp:

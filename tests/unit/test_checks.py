@@ -8,9 +8,12 @@ from collections.abc import Mapping
 
 import pytest
 
+from credit_monitor import keys as keys_module
 from credit_monitor.adapters.http import HttpReply, Pace
 from credit_monitor.checks import check_account, describe_error_body, interpret_reply
+from credit_monitor.config import Account
 from credit_monitor.model import CheckError, FailureKind
+from credit_monitor.printable import printable
 from credit_monitor.providers import Request, RetryPolicy, fullenrich, lemlist
 from tests.support.fakes import SETTINGS, FakeHttp, FakeKeys
 
@@ -121,3 +124,111 @@ def test_a_200_whose_error_text_echoes_the_key_is_redacted_before_it_is_cut_shor
     )
     assert result.error is not None
     assert not any(key[:n] in result.error.message for n in range(8, len(key) + 1)), result.error.message
+
+
+def test_another_accounts_short_value_never_changes_this_reply() -> None:
+    """A new account's placeholder "0" is refused for that account, and never used to redact the
+    others: `{"balance": 50}` stays a balance of 50, not `{"balance": 5***}`."""
+    keys = FakeKeys()
+    api_keys = {**keys.api_keys(), "lemlist": "0"}
+
+    fullenrich_result, lemlist_result = (
+        check_account(account, api_keys, keys, FakeHttp(fullenrich=50, lemlist=70), time.monotonic() + 5)
+        for account in SETTINGS.accounts
+    )
+
+    assert fullenrich_result.balance is not None
+    assert fullenrich_result.balance.credits == 50
+    assert lemlist_result.error is not None
+    assert "the lemlist API key is a placeholder" in lemlist_result.error.message
+
+
+class CountingKeys(FakeKeys):
+    def __init__(self, keys: Mapping[str, str]) -> None:
+        self.keys = keys
+
+    def api_keys(self, *, refresh: bool = False) -> Mapping[str, str]:
+        return self.keys
+
+
+def redaction_work_per_check(accounts: int, monkeypatch: pytest.MonkeyPatch) -> tuple[int, int]:
+    """(key forms computed, keys redacted against) per account check, in a fleet of `accounts`
+    accounts with a key each, every check answered with a body that echoes its key."""
+    computed: list[str] = []
+    real_key_forms = keys_module.key_forms
+
+    def counting_key_forms(key: str) -> set[str]:
+        computed.append(key)
+        return real_key_forms(key)
+
+    monkeypatch.setattr(keys_module, "key_forms", counting_key_forms)
+    keys_module.redactor_for.cache_clear()
+    fleet = [
+        Account(f"acct-{n:04d}", fullenrich.PROVIDER, f"https://fe.test/{n}", 10) for n in range(accounts)
+    ]
+    api_keys = {account.id: f"fe_live_{n:020d}" for n, account in enumerate(fleet)}
+    source = CountingKeys(api_keys)
+    sample = fleet[:10]  # the same ten checks, in a small fleet and a large one
+    for account in sample:
+        result = check_account(
+            account,
+            api_keys,
+            source,
+            EchoingHttp(f"unknown key {api_keys[account.id]}"),
+            time.monotonic() + 5,
+        )
+        assert result.error is not None
+        assert "unknown key ***" in result.error.message
+    protected = sum(
+        len(redactor.keys) for redactor in (keys_module.redactor_for(api_keys[a.id]) for a in sample)
+    )
+    return len(computed) // len(sample), protected // len(sample)
+
+
+def test_redaction_work_per_check_does_not_grow_with_the_number_of_accounts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each check redacts against its own key, whose forms are computed once: the same work per
+    check at 10 accounts and at 1,000 (issue 13)."""
+    assert redaction_work_per_check(10, monkeypatch) == redaction_work_per_check(1000, monkeypatch) == (1, 1)
+
+
+UTF16_ECHO = "Unknown api key " + "fe_live_4f1c9a7e2b8d4c06a1e3"
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (UTF16_ECHO.encode("utf-16"), "text/plain"),  # with a BOM
+        (UTF16_ECHO.encode("utf-16-le"), "text/plain"),  # without
+        (UTF16_ECHO.encode("utf-16-be"), None),
+        (UTF16_ECHO.encode("utf-16-le"), "text/plain; charset=UTF-16LE"),
+        (UTF16_ECHO.encode("utf-16-le"), "text/plain; charset=utf-8"),  # a header that lies
+        (UTF16_ECHO.encode("utf-32"), "text/plain"),
+        (json.dumps({"message": UTF16_ECHO}).encode("utf-16-le"), "application/json"),
+    ],
+    ids=["bom", "le-no-bom", "be-no-type", "charset", "lying-charset", "utf-32", "json-utf-16"],
+)
+def test_an_error_body_in_another_encoding_is_decoded_then_redacted(
+    body: bytes, content_type: str | None
+) -> None:
+    redactor = keys_module.redactor_for("fe_live_4f1c9a7e2b8d4c06a1e3")
+    assert describe_error_body(body, content_type, redactor) == "Unknown api key ***"
+
+
+def test_an_error_body_in_a_declared_charset_is_read_in_it() -> None:
+    body = "Clé inconnue".encode("latin-1")
+    assert describe_error_body(body, "text/plain; charset=ISO-8859-1") == "Clé inconnue"
+    assert describe_error_body(body, 'text/plain; charset="base64"') == "Cl\ufffd inconnue"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["bad \ud800 key", "bad \x00 key", "bad \x1b[31m key", "bad \x07 key", "bad \u202e key", "bad \x9b key"],
+    ids=["lone-surrogate", "nul", "ansi-escape", "bel", "bidi-override", "c1-csi"],
+)
+def test_vendor_text_is_quoted_printable_and_encodable(text: str) -> None:
+    described = describe_error_body(json.dumps({"message": text}).encode(), JSON)
+    assert described == printable(text)  # escaped visibly: `bad \x1b[31m key`, `bad \ud800 key`
+    assert described.isprintable()
+    described.encode("utf-8")  # strict: a lone surrogate would raise here

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any, cast
 
 import pytest
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
 from credit_monitor.adapters.secrets import EnvironmentKeySource, SecretsManagerKeySource
-from credit_monitor.keys import key_forms
+from credit_monitor.keys import MIN_KEY_CHARS, clean_key, key_forms, parse_api_keys, redactor_for
+from credit_monitor.model import CheckError, FailureKind
 from credit_monitor.providers import lemlist
 from tests.support.keys import ALL_KEYS, KEY_WITH_LINE_BREAK, LEMLIST_KEY, assert_no_key_leaked
 
@@ -61,3 +63,124 @@ def test_percent_encoding_in_lower_case_is_a_key_form_too() -> None:
     """Percent-encoding is case-insensitive; a server may echo %2f where we sent %2F."""
     key = "qk_7f/3a+9c=2e&b4?d%5E"
     assert "qk_7f%2f3a%2b9c%3d2e%26b4%3fd%255E" in key_forms(key)  # the key's own "%5E" is text
+
+
+# --- what counts as a key -------------------------------------------------------------------------
+
+
+PLACEHOLDER_VALUES = ["0", "null", "None", "changeme", "xxx", "<key>", "TODO", "<your lemlist key>"]
+PLACEHOLDER_VALUES += ["${LEMLIST_KEY}", "YOUR_API_KEY_HERE", "x" * 24, "0" * 16, "PLACEHOLDER"]
+
+
+@pytest.mark.parametrize("value", PLACEHOLDER_VALUES)
+def test_a_placeholder_is_refused_naming_the_account_never_the_value(value: str) -> None:
+    with pytest.raises(CheckError) as caught:
+        clean_key("acme-lemlist", value, "add it to the secret")
+    assert caught.value.kind is FailureKind.SECRET
+    assert caught.value.message.startswith("the acme-lemlist API key is a placeholder, not a key")
+    assert value not in caught.value.message.replace("acme-lemlist", "")
+
+
+@pytest.mark.parametrize("value", ["k3y", "a1b2c3d4e5f"])
+def test_a_value_shorter_than_a_key_is_refused(value: str) -> None:
+    with pytest.raises(CheckError) as caught:
+        clean_key("acme-lemlist", value, "hint")
+    assert f"the acme-lemlist API key is shorter than {MIN_KEY_CHARS} characters" in caught.value.message
+    assert value not in caught.value.message
+
+
+def test_a_key_as_short_as_the_minimum_is_a_key() -> None:
+    assert clean_key("acme", "a1b2c3d4e5f6", "hint") == "a1b2c3d4e5f6"
+
+
+@pytest.mark.parametrize(
+    ("value", "json_type"),
+    [("12345678901234567890", "number"), ("true", "boolean"), ("null", "null"), ('{"k": "v"}', "object")],
+)
+def test_a_key_stored_as_another_json_type_is_named_as_such_not_as_missing(
+    value: str, json_type: str
+) -> None:
+    keys = parse_api_keys(f'{{"acme-lemlist": {value}, "other": "lm_7d2e5b9c1a3f4e8b6c0d"}}')
+
+    with pytest.raises(CheckError) as caught:
+        clean_key("acme-lemlist", keys["acme-lemlist"], "hint")
+
+    assert caught.value.message.startswith(
+        f"the key for acme-lemlist must be a JSON string, got a {json_type}"
+    )
+    assert value not in caught.value.message or value == json_type
+    assert keys["other"] == "lm_7d2e5b9c1a3f4e8b6c0d"
+
+
+# --- redaction ------------------------------------------------------------------------------------
+
+KEY = "fe_live_4f1c9a7e2b8d4c06a1e3"
+
+
+ESCAPED_CHARACTERS: dict[str, Callable[[int, str], bool]] = {
+    "underscores": lambda i, c: c == "_",
+    "every-character": lambda i, c: True,
+    "every-other-character": lambda i, c: i % 2 == 0,
+    "upper-case-hex": lambda i, c: i % 3 == 0,
+}
+
+
+def json_escaped(key: str, which: str) -> str:
+    """`key` as a JSON encoder may write it: some characters as \\uXXXX."""
+    escape = ESCAPED_CHARACTERS[which]
+    hex_case = str.upper if which == "upper-case-hex" else str.lower
+    return "".join(f"\\u{hex_case(format(ord(c), '04x'))}" if escape(i, c) else c for i, c in enumerate(key))
+
+
+@pytest.mark.parametrize(
+    "which", ["underscores", "every-character", "every-other-character", "upper-case-hex"]
+)
+def test_a_key_escaped_any_way_is_redacted_whole(which: str) -> None:
+    text = f"unknown key {json_escaped(KEY, which)}, try again"
+    assert redactor_for(KEY).redact(text) == "unknown key ***, try again"
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        KEY[:20],  # a quote cut in the middle of the key
+        KEY[5:13],  # any run of 8 of its characters
+        "\x00".join(KEY),  # UTF-16 read as UTF-8
+        "\u200b".join(KEY),  # zero-width spaces between its characters
+        " ".join(KEY),
+        KEY.upper(),
+        "".join(f"%{ord(c):02X}" for c in KEY),
+        "".join(f"&#{ord(c)};" for c in KEY),
+        "fe\\u005flive%5F" + KEY[8:],
+    ],
+    ids=[
+        "cut-prefix",
+        "inner-run",
+        "nul-separated",
+        "zero-width-separated",
+        "space-separated",
+        "upper-case",
+        "percent",
+        "html",
+        "mixed",
+    ],
+)
+def test_a_fragment_or_a_disguised_key_is_redacted(written: str) -> None:
+    redacted = redactor_for(KEY).redact(f"[{written}]")
+    assert redacted == "[***]"
+    assert_no_key_leaked(redacted)
+
+
+def test_redaction_leaves_text_without_the_key_as_it_is() -> None:
+    text = '{"balance": 50, "status": "fe_live", "note": "4f1c9a7"}'  # runs of 7, not 8
+    assert redactor_for(KEY).redact(text) is text
+
+
+def test_redact_json_redacts_every_string_and_name_and_keeps_numbers() -> None:
+    payload = {"status": KEY, "list": [f"bad {KEY}", 50], KEY: {"n": 1.5}}
+
+    assert redactor_for(KEY).redact_json(payload) == {
+        "status": "***",
+        "list": ["bad ***", 50],
+        "***": {"n": 1.5},
+    }

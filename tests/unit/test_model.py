@@ -7,7 +7,7 @@ import math
 import pytest
 
 from credit_monitor.alerting import Level, Levels, Status, status_of
-from credit_monitor.keys import clean_key, key_forms, parse_api_keys, redact
+from credit_monitor.keys import NotAString, clean_key, key_forms, parse_api_keys, redact
 from credit_monitor.messages import format_balance
 from credit_monitor.model import (
     Balance,
@@ -101,7 +101,9 @@ def test_an_integer_too_large_for_a_float_is_not_a_finite_number() -> None:
 
 def test_secret_keys_are_parsed_stripped_and_blank_values_dropped() -> None:
     keys = parse_api_keys('{"fullenrich": " a\\n", "lemlist": "  ", "other": 3}')
-    assert keys == {"fullenrich": "a"}
+    assert keys == {"fullenrich": "a", "other": ""}  # "other" is kept, to be named as not a string
+    assert isinstance(keys["other"], NotAString)
+    assert keys["other"].json_type == "number"
 
 
 @pytest.mark.parametrize(

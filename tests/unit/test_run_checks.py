@@ -50,7 +50,7 @@ def test_accounts_behind_a_shared_key_take_turns_and_never_hold_up_the_others() 
         Account(f"team-{n:03d}", lemlist.PROVIDER, f"https://lemlist.test/{n}", 100) for n in range(100)
     ]
     own = [Account(f"fe-{n}", fullenrich.PROVIDER, f"https://fullenrich.test/{n}", 100) for n in range(3)]
-    keys = {a.id: "the-one-team-key" for a in shared} | {a.id: f"fe-key-{a.id}" for a in own}
+    keys = {a.id: "the-one-team-key" for a in shared} | {a.id: f"fe-own-key-{a.id}" for a in own}
     http = Recording()
     started = time.monotonic()
 
@@ -128,7 +128,7 @@ def test_a_check_still_queued_at_the_deadline_is_not_checked_a_started_one_timed
     try:
         first, second = run_checks(
             CheckSettings(tuple(accounts), 10),
-            Keys({"fe-0": "k0", "fe-1": "k1"}),
+            Keys({"fe-0": "fe-key-0-4f1c9a7e", "fe-1": "fe-key-1-7d2e5b9c"}),
             Hanging(),
             time.monotonic() + 1.5,
         )

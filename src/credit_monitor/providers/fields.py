@@ -11,6 +11,7 @@ import re
 from collections.abc import Sequence
 
 from credit_monitor.model import CheckError, FailureKind, json_type_name, require_number
+from credit_monitor.printable import printable
 
 NUMERIC_STRING = re.compile(r"-?[0-9]{1,30}(\.[0-9]{1,30})?")
 """What a numeric string may look like: "123", "-1", "123.5". No exponent, no spaces, no sign +."""
@@ -68,11 +69,10 @@ EXCERPT_CHARS = 160
 
 
 def excerpt(value: object) -> str:
-    """A vendor's own error text, for a message: its first line, at most 160 characters.
+    """A vendor's own error text, for a message: its first line, at most 160 characters, printable.
 
-    (`keys.redact` still runs over the whole message, should the vendor echo the key.)
+    Pass text already redacted (`keys.Redactor`): the cut must never fall inside a key.
     """
     if not isinstance(value, str) or not value.strip():
         return ""
-    first_line = value.strip().splitlines()[0]
-    return first_line if len(first_line) <= EXCERPT_CHARS else first_line[: EXCERPT_CHARS - 1] + "…"
+    return printable(value.strip().splitlines()[0], limit=EXCERPT_CHARS)
