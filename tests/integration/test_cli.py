@@ -128,7 +128,11 @@ def test_two_teams_of_one_provider_each_with_its_own_key_and_threshold(
     )
     lemlist_api.valid_keys = {"acme-key-7d2e5b9c1a", "globex-key-4f1c9a7e2b"}
     lemlist_api.balance = 300
-    env = {**cli_env, "ACME_LEMLIST_API_KEY": "acme-key-7d2e5b9c1a", "GLOBEX_LEMLIST_API_KEY": "globex-key-4f1c9a7e2b"}
+    env = {
+        **cli_env,
+        "ACME_LEMLIST_API_KEY": "acme-key-7d2e5b9c1a",
+        "GLOBEX_LEMLIST_API_KEY": "globex-key-4f1c9a7e2b",
+    }
 
     out = io.StringIO()
     status = main(["check", "--accounts", str(accounts)], environ=env, out=out)
