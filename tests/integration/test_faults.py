@@ -394,7 +394,7 @@ def test_the_cli_exits_as_soon_as_it_has_answered(
     fullenrich_api.then(Reply(200, {"balance": 5000, "padding": "x" * 60}, action="drip"))
     env = os.environ | {
         "SSL_CERT_FILE": str(ca_file),
-        "FULLENRICH_API_KEY": "k1",
+        "FULLENRICH_API_KEY": "fe-blackhole-key-1",
         "LEMLIST_API_KEY": LEMLIST_KEY,
         "FULLENRICH_THRESHOLD": "1000",
         "LEMLIST_THRESHOLD": "100",
