@@ -49,9 +49,9 @@ def test_the_alert_states_level_wins_inside_the_recovery_margin() -> None:
 
 
 def test_a_result_has_a_balance_or_an_error_never_both() -> None:
-    with pytest.raises(ValueError, match="^a CheckResult has either a balance or an error$"):
+    with pytest.raises(ValueError, match=r"^a CheckResult has either a balance or an error$"):
         CheckResult("x", 1)
-    with pytest.raises(ValueError, match="^a CheckResult has either a balance or an error$"):
+    with pytest.raises(ValueError, match=r"^a CheckResult has either a balance or an error$"):
         CheckResult("x", 1, balance=Balance(1), error=CheckError(FailureKind.HTTP, "x"))
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from credit_monitor.alerting import AccountState, Kind, Level, Notification
-from credit_monitor.outbox import MAX_PENDING, enqueue, lease, leased_by, settle
+from credit_monitor.outbox import MAX_LEASE, MAX_PENDING, enqueue, lease, leased_by, settle
 
 T0 = datetime(2026, 11, 1, 9, tzinfo=UTC)
 LOW = Notification(Kind.LOW, "lemlist", Level.WARNING, balance=50, threshold=100)
@@ -72,3 +73,43 @@ def test_a_lease_no_run_could_hold_is_ignored() -> None:
     after = lease(state, "next", T0 + timedelta(hours=1), until=T0 + timedelta(hours=1, seconds=30))
 
     assert [p.note for p in leased_by(after, "next")] == [LOW]
+
+
+def test_a_run_renews_its_own_live_lease_to_its_new_deadline() -> None:
+    state, _ = enqueue(AccountState(), [LOW], "run1", T0)
+    state = lease(state, "run1", T0, until=T0 + timedelta(seconds=30))
+
+    renewed = lease(state, "run1", T0 + timedelta(seconds=5), until=T0 + timedelta(seconds=90))
+
+    [item] = leased_by(renewed, "run1")
+    assert item.lease_until == T0 + timedelta(seconds=90)
+
+
+def test_a_lease_with_an_owner_but_no_end_is_free() -> None:
+    """A hand-edited or half-written item must not hold a notification back forever."""
+    state, _ = enqueue(AccountState(), [LOW], "run1", T0)
+    [item] = state.outbox
+    state = replace(state, outbox=(replace(item, lease_owner="other", lease_until=None),))
+
+    taken = lease(state, "run2", T0, until=T0 + timedelta(seconds=30))
+
+    assert [p.note for p in leased_by(taken, "run2")] == [LOW]
+
+
+def test_a_lease_ending_exactly_one_maximum_lambda_lifetime_ahead_is_still_held() -> None:
+    state, _ = enqueue(AccountState(), [LOW], "run1", T0)
+    state = lease(state, "run1", T0, until=T0 + MAX_LEASE)
+
+    after = lease(state, "run2", T0, until=T0 + timedelta(seconds=30))
+
+    assert leased_by(after, "run2") == []
+
+
+def test_settle_keeps_the_lease_of_what_it_was_not_told_about() -> None:
+    state, _ = enqueue(AccountState(), [RECOVERED, LOW], "run1", T0)
+    state = lease(state, "run1", T0, until=T0 + timedelta(seconds=30))
+
+    settled = settle(state, delivered={"run1-lemlist-1"})
+
+    [left] = settled.outbox
+    assert (left.lease_owner, left.lease_until) == ("run1", T0 + timedelta(seconds=30))
