@@ -335,6 +335,7 @@ def test_a_snooze_ending_while_the_balance_is_ok_sends_nothing() -> None:
     decision = run(state, 5000, 2)
     assert kinds(decision) == []
     assert decision.state.snoozed_until is None
+    assert decision.state.snooze_reason is None
 
 
 def test_a_snooze_keeps_its_reason_while_it_lasts() -> None:
