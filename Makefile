@@ -26,12 +26,13 @@ BIN := $(VENV)/bin
 TOOLS_PATH := $(CURDIR)/$(SAM_VENV)/bin:$(CURDIR)/$(CHECKOV_VENV)/bin
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help setup demo test test-py311 lint typecheck bench lock clean
+.PHONY: help setup demo test test-py311 lint typecheck bench mutate lock clean
 
 help:
 	@echo "make demo   run the real handler end to end against local API simulators and moto"
 	@echo "make test   ruff, mypy, sam validate/lint, cfn-lint, checkov, sam build, contract tests, pytest (= CI)"
 	@echo "            and pytest again under Python 3.11, the floor, when the main venv is newer"
+	@echo "make mutate  mutation testing of the pure core against tests/unit, and its score (a few minutes)"
 	@echo "make lock   regenerate the pinned versions in constraints/ from the ranges in requirements-*.txt"
 
 # Every virtualenv installs the ranges of its requirements-<env>.txt under the exact versions pinned in
@@ -103,5 +104,13 @@ endif
 bench: $(BIN)/.installed
 	$(BIN)/python -m scripts.bench
 
+# mutmut 3 on the modules in pyproject's [tool.mutmut] against tests/unit, from scratch each time (its
+# cache could keep a verdict from older tests), two workers at most. Lists every mutant not killed and
+# not in mutmut-equivalents.txt, then the score; below 95% the target fails.
+mutate: $(BIN)/.installed
+	rm -rf mutants
+	$(BIN)/mutmut run --max-children 2
+	$(BIN)/mutmut results --all true | $(BIN)/python -m scripts.mutation_score --fail-under 95
+
 clean:
-	rm -rf $(VENV) $(PY311_VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(PY311_VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam mutants .pytest_cache .mypy_cache .ruff_cache

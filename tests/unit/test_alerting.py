@@ -6,8 +6,17 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from credit_monitor.alerting import AccountState, AlertPolicy, Decision, Kind, Level, Levels, decide
-from credit_monitor.forecast import Sample
+from credit_monitor.alerting import (
+    AccountState,
+    AlertPolicy,
+    Decision,
+    Kind,
+    Level,
+    Levels,
+    Notification,
+    decide,
+)
+from credit_monitor.forecast import Forecast, ForecastStatus, Sample, forecast
 from credit_monitor.model import Balance, CheckError, CheckResult, FailureKind
 
 T0 = datetime(2026, 11, 1, 9, tzinfo=UTC)
@@ -391,3 +400,148 @@ def test_an_overlapping_runs_newer_checked_at_is_not_from_the_future() -> None:
     assert kinds(decision) == []
     assert decision.state == newer
     assert decision.future_checked_at is None
+
+
+def samples(*points: tuple[float, float]) -> tuple[Sample, ...]:
+    """(hours after T0, balance) pairs."""
+    return tuple(Sample(T0 + timedelta(hours=h), b) for h, b in points)
+
+
+def test_check_failing_carries_the_account_level_count_and_reason() -> None:
+    state = run(AccountState(), 900, 0).state
+    for hour in (1, 2, 3):
+        decision = run(state, None, hour)
+        state = decision.state
+
+    assert decision.notifications == [
+        Notification(
+            Kind.CHECK_FAILING,
+            "lemlist",
+            Level.WARNING,
+            failures=3,
+            reason="no answer",
+            failure=FailureKind.TIMEOUT,
+        )
+    ]
+
+
+def test_check_recovered_carries_the_balance_and_the_failures_and_resets_them() -> None:
+    state = run(AccountState(), 900, 0).state
+    for hour in (1, 2, 3):
+        state = run(state, None, hour).state
+
+    recovered = run(state, 890, 4)
+
+    assert recovered.notifications == [
+        Notification(Kind.CHECK_RECOVERED, "lemlist", Level.WARNING, balance=890, failures=3)
+    ]
+    assert recovered.state.consecutive_failures == 0
+    assert recovered.state.failing_notified is False
+
+
+def test_low_carries_the_account_balance_threshold_and_forecast() -> None:
+    assert run(AccountState(), 900, 0).notifications == [
+        Notification(
+            Kind.LOW,
+            "lemlist",
+            Level.WARNING,
+            balance=900,
+            threshold=1000,
+            forecast=Forecast(ForecastStatus.NOT_ENOUGH_HISTORY),
+        )
+    ]
+
+
+def test_a_first_balance_inside_the_recovery_margin_is_ok() -> None:
+    """The margin only delays a recovery: from OK, 1,020 is above a warning level of 1,000."""
+    first = run(AccountState(), 1020, 0)
+    assert kinds(first) == []
+    assert first.state.level is Level.OK
+
+
+def test_a_balance_equal_to_the_critical_level_is_only_a_warning() -> None:
+    assert kinds(run(AccountState(), 200, 0)) == ["LOW/WARNING"]
+
+
+def test_climbing_exactly_to_the_recovery_margin_recovers_and_clears_the_reminder_clock() -> None:
+    state = run(AccountState(), 900, 0).state
+    recovered = run(state, 1050, 1)
+    assert kinds(recovered) == ["RECOVERED/WARNING"]
+    assert recovered.state.notified_at is None
+
+
+def test_a_reminder_is_due_exactly_at_the_interval_less_the_slack() -> None:
+    state = run(AccountState(), 900, 0).state
+    assert kinds(run(state, 900, 24 - 5 / 60)) == ["REMINDER/WARNING"]
+
+
+def test_exactly_min_days_left_is_not_running_out() -> None:
+    """240 credits a day and 1,680 left: exactly 7 days, the limit, which is not fewer."""
+    state = AccountState(samples=samples((0, 2160), (24, 1920)), checked_at=T0 + timedelta(hours=24))
+    decision = run(state, 1680, 48)
+    assert decision.forecast is not None
+    assert decision.forecast.days_left == 7
+    assert kinds(decision) == []
+
+
+def test_running_out_re_arms_at_exactly_twice_min_days_left() -> None:
+    state = AccountState(
+        running_out_notified=True, samples=samples((0, 3840), (24, 3600)), checked_at=T0 + timedelta(hours=24)
+    )
+    decision = run(state, 3360, 48)
+    assert decision.forecast is not None
+    assert decision.forecast.days_left == 14
+    assert decision.state.running_out_notified is False
+
+
+def test_running_out_re_arms_when_the_balance_stops_depleting() -> None:
+    state = AccountState(
+        running_out_notified=True, samples=samples((0, 3000), (24, 3000)), checked_at=T0 + timedelta(hours=24)
+    )
+    assert run(state, 3000, 48).state.running_out_notified is False
+
+
+def test_check_recovered_does_not_replace_running_out() -> None:
+    state = AccountState(
+        consecutive_failures=3,
+        failing_notified=True,
+        samples=samples((0, 1720), (24, 1480)),
+        checked_at=T0 + timedelta(hours=24),
+    )
+    assert kinds(run(state, 1240, 48)) == ["CHECK RECOVERED/OK", "RUNNING OUT/OK"]
+
+
+def test_a_snooze_ending_while_the_balance_is_ok_sends_nothing() -> None:
+    state = snoozed(AccountState(), until_hours=1)
+    decision = run(state, 5000, 2)
+    assert kinds(decision) == []
+    assert decision.state.snoozed_until is None
+    assert decision.state.snooze_reason is None
+
+
+def test_a_snooze_keeps_its_reason_while_it_lasts() -> None:
+    state = snoozed(AccountState(), until_hours=10)
+    assert run(state, 500, 1).state.snooze_reason == "renewal on the 1st"
+
+
+def test_the_reminder_at_a_snoozes_end_after_a_low_restarts_the_reminder_clock() -> None:
+    """LOW at 0, snoozed until 10: the reminder at 11 is the snooze's, and the next is due 24 h later."""
+    state = snoozed(run(AccountState(), 500, 0).state, until_hours=10)
+    for hour in (5, 11):
+        decision = run(state, 500, hour)
+        state = decision.state
+    assert kinds(decision) == ["REMINDER/WARNING"]
+    assert state.notified_at == T0 + timedelta(hours=11)
+
+    assert kinds(run(state, 500, 24)) == []
+    assert kinds(run(state, 500, 35)) == ["REMINDER/WARNING"]
+
+
+def test_a_stale_observation_still_reports_the_recorded_forecast() -> None:
+    recorded = samples((0, 1480), (24, 1240), (48, 1000))
+    state = AccountState(samples=recorded, checked_at=T0 + timedelta(hours=48))
+    decision = run(state, 5000, 47.9)  # an overlapping run that started 6 minutes earlier
+    assert decision.state == state
+    assert decision.forecast is not None
+    assert decision.forecast == forecast(recorded)
+    assert decision.forecast.status is ForecastStatus.DEPLETING

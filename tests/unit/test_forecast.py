@@ -4,7 +4,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from credit_monitor.forecast import MIN_SAMPLES, ForecastStatus, Sample, add_sample, forecast
+from credit_monitor.forecast import (
+    HISTORY_LIMIT,
+    MAX_SAMPLES,
+    MIN_SAMPLES,
+    Forecast,
+    ForecastStatus,
+    Sample,
+    add_sample,
+    forecast,
+)
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -48,7 +57,9 @@ def test_flat_or_rising_balance_is_not_depleting_and_never_divides_by_zero(
 ) -> None:
     outlook = forecast(series(*points))
     assert outlook.status is ForecastStatus.NOT_DEPLETING
+    assert outlook.burn_per_day == 0.0
     assert outlook.days_left is None
+    assert outlook.describe() == "not depleting (flat or rising balance)"
 
 
 def test_a_top_up_starts_a_new_segment() -> None:
@@ -99,3 +110,71 @@ def test_balances_near_the_float_limit_give_no_forecast_rather_than_nan() -> Non
 
     assert outlook.status is ForecastStatus.NOT_ENOUGH_HISTORY
     assert outlook.days_left is None
+
+
+def test_six_hours_of_history_is_enough_however_the_samples_fall() -> None:
+    """The span runs from the first sample to the last, whatever lies between them."""
+    outlook = forecast(series((0, 1000), (2, 990), (6, 940)))
+    assert outlook.status is ForecastStatus.DEPLETING
+
+
+def test_a_slow_burn_under_one_credit_a_day_is_still_depleting() -> None:
+    outlook = forecast(series((0, 10), (24, 9.5), (48, 9)))
+    assert outlook.status is ForecastStatus.DEPLETING
+    assert outlook.burn_per_day == pytest.approx(0.5)
+    assert outlook.days_left == pytest.approx(18)
+
+
+def test_under_a_day_left_is_reported_as_such_not_rounded_up() -> None:
+    outlook = forecast(series((0, 600), (24, 360), (48, 120)))
+    assert outlook.days_left == pytest.approx(0.5)
+    assert outlook.describe() == "burning 240.0 credits/day, about 0.5 days left"
+
+
+@pytest.mark.parametrize(
+    ("burn", "days_left"),
+    [(None, 2.0), (240.0, None), (None, None)],
+)
+def test_a_partial_depleting_forecast_describes_itself_without_failing(
+    burn: float | None, days_left: float | None
+) -> None:
+    """A forecast decoded from an old or damaged state item may lack a number."""
+    outlook = Forecast(ForecastStatus.DEPLETING, burn_per_day=burn, days_left=days_left)
+    assert outlook.describe() == "not enough history for a forecast yet"
+
+
+def test_a_rise_equal_to_one_periods_burn_is_not_a_top_up() -> None:
+    """96 credits a day is exactly 4 in the hour since the last sample: a rise of 4 is not above it."""
+    history = tuple(series((0, 56), (6, 32), (12, 8)))
+    assert forecast(history).burn_per_day == 96
+    assert add_sample(history, Sample(T0 + timedelta(hours=13), 12))[1] is False
+    assert add_sample(history, Sample(T0 + timedelta(hours=13), 12.01))[1] is True
+
+
+def test_without_a_burn_rate_only_the_five_percent_rule_applies() -> None:
+    """Two samples give no forecast, so there is no burn to exceed: a 6 % rise is a top-up."""
+    history = tuple(series((0, 10), (1, 10)))
+    assert add_sample(history, Sample(T0 + timedelta(hours=25), 10.6))[1] is True
+
+
+def test_a_sample_at_the_same_instant_subtracts_no_burn() -> None:
+    """A burn of ten credits a second, and a rise with no time elapsed: nothing burnt to exceed."""
+    history = tuple(series((0, 100 + 432_000), (6, 100 + 216_000), (12, 100)))
+    assert forecast(history).burn_per_day == pytest.approx(864_000)
+    assert add_sample(history, Sample(history[-1].at, 106))[1] is True
+
+
+def test_a_sample_exactly_at_the_history_limit_is_kept() -> None:
+    history = tuple(series((0, 900), (24, 850)))
+    samples, _ = add_sample(history, Sample(T0 + HISTORY_LIMIT, 800))
+    assert [s.balance for s in samples] == [900, 850, 800]
+
+
+def test_the_history_keeps_the_newest_max_samples() -> None:
+    history = tuple(Sample(T0 + timedelta(minutes=i), 1_000_000 - i) for i in range(MAX_SAMPLES))
+    new = Sample(T0 + timedelta(minutes=MAX_SAMPLES), 1_000_000 - MAX_SAMPLES)
+    samples, topped_up = add_sample(history, new)
+    assert not topped_up
+    assert len(samples) == MAX_SAMPLES
+    assert samples[0] == history[1]
+    assert samples[-1] == new

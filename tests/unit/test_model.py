@@ -15,6 +15,7 @@ from credit_monitor.model import (
     CheckResult,
     FailureKind,
     decode_json_object,
+    json_type_name,
     require_number,
 )
 from credit_monitor.providers import lemlist
@@ -49,9 +50,13 @@ def test_the_alert_states_level_wins_inside_the_recovery_margin() -> None:
 
 
 def test_a_result_has_one_of_a_balance_an_error_and_a_not_checked_reason() -> None:
-    with pytest.raises(ValueError, match="exactly one"):
+    with pytest.raises(
+        ValueError, match=r"^a CheckResult has exactly one of a balance, an error and a not_checked reason$"
+    ):
         CheckResult("x", 1)
-    with pytest.raises(ValueError, match="exactly one"):
+    with pytest.raises(
+        ValueError, match=r"^a CheckResult has exactly one of a balance, an error and a not_checked reason$"
+    ):
         CheckResult("x", 1, balance=Balance(1), error=CheckError(FailureKind.HTTP, "x"))
     with pytest.raises(ValueError, match="exactly one"):
         CheckResult("x", 1, error=CheckError(FailureKind.HTTP, "x"), not_checked="waiting its turn")
@@ -91,6 +96,43 @@ def test_json_that_python_cannot_read_is_a_bad_response(body: bytes, expected: s
         decode_json_object(body, "application/json")
     assert caught.value.kind is FailureKind.BAD_RESPONSE
     assert expected in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "message"),
+    [
+        (b"<p>hi</p>", "text/html", "response is not JSON (text/html, 9 bytes)"),
+        (b"<p>hi</p>", None, "response is not JSON (no content type, 9 bytes)"),
+        (b"[1]", None, "response must be a JSON object, got array"),
+        (b"1", None, "response must be a JSON object, got number"),
+        (b"9" * 5000, None, "response has a number with too many digits"),
+        (b"[" * 30_000 + b"]" * 30_000, None, "response is nested too deeply to be a balance"),
+    ],
+)
+def test_every_undecodable_reply_is_a_bad_response_with_its_whole_reason(
+    body: bytes, content_type: str | None, message: str
+) -> None:
+    with pytest.raises(CheckError) as caught:
+        decode_json_object(body, content_type)
+    assert caught.value.kind is FailureKind.BAD_RESPONSE
+    assert caught.value.message == message
+
+
+@pytest.mark.parametrize(
+    ("value", "name"),
+    [
+        (None, "null"),
+        (True, "boolean"),
+        ("5", "string"),
+        ([], "array"),
+        ({}, "object"),
+        (5, "number"),
+        (5.5, "number"),
+        (b"5", "bytes"),
+    ],
+)
+def test_json_type_name_uses_jsons_names_and_pythons_for_anything_else(value: object, name: str) -> None:
+    assert json_type_name(value) == name
 
 
 def test_an_integer_too_large_for_a_float_is_not_a_finite_number() -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from credit_monitor.alerting import AccountState, Kind, Level, Notification
 from credit_monitor.outbox import (
     MAX_AGE,
     MAX_ATTEMPTS,
+    MAX_LEASE,
     MAX_PENDING,
     enqueue,
     lease,
@@ -110,3 +112,43 @@ def test_a_refused_notification_older_than_the_bound_is_given_up_at_its_next_ref
     assert kept.outbox[0].attempts == 1
     assert [d.id for d in dropped] == [item.id]
     assert gone.outbox == ()
+
+
+def test_a_run_renews_its_own_live_lease_to_its_new_deadline() -> None:
+    state, _ = enqueue(AccountState(), [LOW], "run1", T0)
+    state = lease(state, "run1", T0, until=T0 + timedelta(seconds=30))
+
+    renewed = lease(state, "run1", T0 + timedelta(seconds=5), until=T0 + timedelta(seconds=90))
+
+    [item] = leased_by(renewed, "run1")
+    assert item.lease_until == T0 + timedelta(seconds=90)
+
+
+def test_a_lease_with_an_owner_but_no_end_is_free() -> None:
+    """A hand-edited or half-written item must not hold a notification back forever."""
+    state, _ = enqueue(AccountState(), [LOW], "run1", T0)
+    [item] = state.outbox
+    state = replace(state, outbox=(replace(item, lease_owner="other", lease_until=None),))
+
+    taken = lease(state, "run2", T0, until=T0 + timedelta(seconds=30))
+
+    assert [p.note for p in leased_by(taken, "run2")] == [LOW]
+
+
+def test_a_lease_ending_exactly_one_maximum_lambda_lifetime_ahead_is_still_held() -> None:
+    state, _ = enqueue(AccountState(), [LOW], "run1", T0)
+    state = lease(state, "run1", T0, until=T0 + MAX_LEASE)
+
+    after = lease(state, "run2", T0, until=T0 + timedelta(seconds=30))
+
+    assert leased_by(after, "run2") == []
+
+
+def test_settle_keeps_the_lease_of_what_it_was_not_told_about() -> None:
+    state, _ = enqueue(AccountState(), [RECOVERED, LOW], "run1", T0)
+    state = lease(state, "run1", T0, until=T0 + timedelta(seconds=30))
+
+    settled = settle(state, delivered={"run1-lemlist-1"})
+
+    [left] = settled.outbox
+    assert (left.lease_owner, left.lease_until) == ("run1", T0 + timedelta(seconds=30))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pytest
+
 from credit_monitor.providers import RateLimit
 from credit_monitor.ratelimit import (
     RateLimiter,
@@ -203,3 +205,41 @@ def test_accounts_group_by_provider_and_key_and_only_with_a_documented_limit() -
         ("lemlist", ("a", "b")),
         ("lemlist", ("c",)),
     ]
+
+
+def test_a_request_a_whole_window_after_the_last_starts_at_once() -> None:
+    clock = Clock()
+    limiter = RateLimiter(clock, clock.sleep)
+    one_a_minute = RateLimit(requests=1, per_seconds=60)
+    assert limiter.reserve("lusha", "key", one_a_minute) == 0
+    clock.now = 60
+    assert limiter.reserve("lusha", "key", one_a_minute) == 60
+
+
+def test_a_booking_never_lands_before_one_already_booked() -> None:
+    """Booked slots stay in order, which the window's count relies on."""
+    clock = Clock()
+    limiter = RateLimiter(clock, clock.sleep)
+    two_per_10s = RateLimit(requests=2, per_seconds=10)
+    assert [limiter.reserve("p", "key", two_per_10s) for _ in range(3)] == [0, 0, 11]
+    clock.now = 10.5
+    assert limiter.reserve("p", "key", two_per_10s) == 11
+
+
+def test_a_slot_starting_exactly_at_the_deadline_is_granted_and_waited_for() -> None:
+    clock = Clock()
+    limiter = RateLimiter(clock, clock.sleep)
+    one_per_2s = RateLimit(requests=1, per_seconds=2)
+    assert limiter.acquire("p", "key", one_per_2s, deadline=60)
+    clock.now = 1.7
+    assert limiter.acquire("p", "key", one_per_2s, deadline=2.2)  # slot: 0 + 2 s + 0.2 s margin
+    assert clock.slept == [pytest.approx(0.5)]
+
+
+def test_an_account_without_a_key_is_not_paced() -> None:
+    """Its check fails on the missing key before any request; it must not take another's slot."""
+    clock = Clock()
+    limiter = RateLimiter(clock, clock.sleep)
+    one_a_minute = RateLimit(requests=1, per_seconds=60)
+    assert [limiter.reserve("lusha", "", one_a_minute) for _ in range(3)] == [0, 0, 0]
+    assert limiter.reserve("lusha", "key", None) == 0
