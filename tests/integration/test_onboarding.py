@@ -161,6 +161,16 @@ def test_keys_set_creates_a_missing_secret_only_when_asked(stack: Stack) -> None
     assert_key_never_shown(completed.stdout, completed.stderr)
 
 
+def test_keys_set_fills_a_secret_created_without_a_value(stack: Stack) -> None:
+    stack.secrets.create_secret(Name="empty/keys")
+
+    completed = run_process("keys", "set", "acme", "--secret", "empty/keys", stdin=NEW_KEY.encode())
+
+    assert completed.returncode == EXIT_OK, completed.stderr
+    current = stack.secrets.get_secret_value(SecretId="empty/keys", VersionStage="AWSCURRENT")
+    assert json.loads(current["SecretString"]) == {"acme": NEW_KEY}
+
+
 def test_a_write_between_the_read_and_the_write_is_refused_and_kept(stack: Stack) -> None:
     store = SecretStore(stack.secret_id)
     read = store.read()
