@@ -26,7 +26,7 @@ from credit_monitor.config import ConfigError, resolve_accounts_file
 from credit_monitor.keys import redact
 from credit_monitor.printable import printable
 from credit_monitor.providers import CATALOGUE, PROVIDERS
-from credit_monitor.secret_json import SecretJsonError, entries, key_states, with_key
+from credit_monitor.secret_json import SecretJsonError, checked_key, entries, key_states, with_key
 from credit_monitor.starter import Answers, credits, label, render
 
 COMMANDS = frozenset({"keys", "init"})
@@ -136,6 +136,7 @@ def run(args: argparse.Namespace, terminal: Terminal) -> None:
 def set_key(store: SecretStore, account_id: str, terminal: Terminal, *, create: bool) -> None:
     key = read_key(account_id, terminal)  # first: the secret is read just before it is written
     try:
+        checked_key(account_id, key)  # a bad key is refused before any AWS call
         read = store.read()
         if not read.exists and not create:
             raise Refused(

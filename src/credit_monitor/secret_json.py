@@ -56,18 +56,24 @@ def entries(secret_string: str | None) -> dict[str, object]:
     return document
 
 
-def with_key(secret_string: str | None, account_id: str, raw_key: str) -> str:
-    """The secret's new JSON: `account_id` set to the key, cleaned as the function cleans it, and
-    every other entry as it was. SecretJsonError (or clean_key's CheckError) when it cannot be."""
+def checked_key(account_id: str, raw_key: str) -> str:
+    """The key as the function would send it (clean_key), for an id the accounts file allows;
+    SecretJsonError saying what is wrong otherwise, never what the key is."""
     if not ACCOUNT_ID.fullmatch(account_id):
         raise SecretJsonError(
             "the account id must be a slug of lower-case letters, digits and dashes (at most 64),"
             " e.g. 'acme-lemlist', as in the accounts file"
         )
     try:
-        key = clean_key(account_id, raw_key, "type it at the prompt, or pipe it on stdin")
+        return clean_key(account_id, raw_key, "type it at the prompt, or pipe it on stdin")
     except CheckError as exc:
         raise SecretJsonError(f"key not stored: {exc.message}") from None
+
+
+def with_key(secret_string: str | None, account_id: str, raw_key: str) -> str:
+    """The secret's new JSON: `account_id` set to the key (checked_key), every other entry as it
+    was. SecretJsonError when it cannot be."""
+    key = checked_key(account_id, raw_key)
     document = entries(secret_string)
     document[account_id] = key
     text = json.dumps(document, indent=2)

@@ -20,7 +20,7 @@ import pytest
 from credit_monitor.adapters.secret_store import PENDING_PREFIX, SecretChanged, SecretStore
 from credit_monitor.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
 from credit_monitor.keys import key_forms
-from tests.support.aws import REGION, Stack
+from tests.support.aws import REGION, MotoServer, Stack
 from tests.support.keys import FULLENRICH_KEY, KEY_WITH_LINE_BREAK, LEMLIST_KEY, assert_no_key_leaked
 
 STACK = "credit-monitor"
@@ -372,3 +372,16 @@ def test_init_writes_nothing_the_function_would_refuse(
     assert message in refused.stderr.decode("utf-8")
     assert refused.stderr.decode("utf-8").startswith("credit-monitor: nothing written: ")
     assert not path.exists()
+
+
+def test_a_bad_key_is_refused_before_any_aws_call(
+    stack: Stack, moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO("lm_3c5e7a9b\x001d2f4a6c8e0b"))
+
+    with moto_server.recording() as calls:
+        status = main(["keys", "set", "acme", "--secret", stack.secret_id], out=io.StringIO())
+
+    assert status == EXIT_USAGE
+    assert calls == []
+    assert "key not stored: the acme API key contains a control character" in capsys.readouterr().err
