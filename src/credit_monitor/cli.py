@@ -1,6 +1,7 @@
 """`credit-monitor check`: the same checks from a laptop, cron or CI, with keys from the environment.
 `credit-monitor validate FILE`: an accounts file checked as the function would at cold start.
 `credit-monitor status | snooze | unsnooze --stack NAME`: the deployed monitor, from a terminal.
+`credit-monitor keys set | list`, `credit-monitor init`: keys and accounts set up (onboarding.py).
 
 Exit status: 0 all balances at or above threshold (or the file is valid, or the command did what
 it says), 1 a balance is low, 2 bad usage or configuration, 3 a check failed or the command failed
@@ -30,7 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from credit_monitor import __version__
+from credit_monitor import __version__, onboarding
 from credit_monitor.accounts_file import load_accounts
 from credit_monitor.adapters.http import HttpClient, build_pool_manager
 from credit_monitor.adapters.secrets import EnvironmentKeySource
@@ -103,12 +104,15 @@ def run(argv: Sequence[str] | None, environ: Mapping[str, str] | None, out: Text
         where = operator.add_mutually_exclusive_group(required=True)
         where.add_argument("--stack", help="the deployed stack's name (its StateTableName output)")
         where.add_argument("--table", help="the state table's name")
+    onboarding.add_parsers(sub)
     args = parser.parse_args(argv)
 
     if args.command == "validate":
         return validate_file(args.file, out)
     if args.command in ("status", "snooze", "unsnooze"):
         return operate(args, out)
+    if args.command in onboarding.COMMANDS:
+        return onboard(args, out)
     env = dict(os.environ if environ is None else environ)
     if args.accounts:
         env["ACCOUNTS_FILE"] = str(Path(args.accounts).resolve())
@@ -193,6 +197,27 @@ def operate(args: argparse.Namespace, out: TextIO) -> int:
         fail(str(exc))
         return EXIT_USAGE
     return EXIT_OK
+
+
+def onboard(args: argparse.Namespace, out: TextIO) -> int:
+    """keys set, keys list and init: results on `out`, questions and refusals on stderr."""
+    terminal = onboarding.Terminal(
+        say=lambda text: emit(text, out), note=lambda text: emit(text, sys.stderr), ask=ask, stdin=sys.stdin
+    )
+    try:
+        onboarding.run(args, terminal)
+    except onboarding.Refused as exc:
+        fail(str(exc))
+        return EXIT_FAILED if exc.again else EXIT_USAGE
+    return EXIT_OK
+
+
+def ask(question: str) -> str | None:
+    """A question on stderr, its answer a line of stdin; None at the end of input."""
+    sys.stderr.write(printable(question))
+    sys.stderr.flush()
+    line = sys.stdin.readline()
+    return line.rstrip("\r\n") if line else None
 
 
 def validate_file(path: Path, out: TextIO) -> int:
