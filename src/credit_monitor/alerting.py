@@ -178,8 +178,8 @@ class Decision:
     notifications: list[Notification] = field(default_factory=list)
     forecast: Forecast | None = None
     future_checked_at: datetime | None = None
-    """The state's checked_at, when it was later than any run still alive could have written: a
-    state problem to report. The decision was made on this observation all the same."""
+    """The state's checked_at (or notified_at), when it was later than any run still alive could
+    have written: a state problem to report. The decision was made on this observation all the same."""
 
 
 def reminder_due(notified_at: datetime, now: datetime, policy: AlertPolicy) -> bool:
@@ -205,6 +205,10 @@ def decide(
             # the reply was lost and botocore's retry of the conditional write then failed).
             return Decision(state, forecast=forecast(state.samples))
         future, state = state.checked_at, _without_future(state, now)
+    elif state.notified_at is not None and state.notified_at - now > MAX_RUN:
+        # A run notifies when it checks, so a notified_at ahead of checked_at is no overlapping
+        # run's: left alone, it would hold every reminder back until that moment, silently.
+        future, state = state.notified_at, _without_future(state, now)
     if result.error is not None:
         decision = _after_failure(state, result, now, policy)
     else:

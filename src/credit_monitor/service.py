@@ -338,7 +338,7 @@ class _Run:
 
 def _from_the_future(name: str, checked_at: datetime, now: datetime) -> StateError:
     return StateError(
-        f"{name}: the alert state says it was checked at {checked_at.isoformat()}, after this run's"
+        f"{name}: the alert state records a time, {checked_at.isoformat()}, after this run's"
         f" start ({now.isoformat()}): a clock ahead or a restored item; this run's check was decided"
         " on and recorded as the newest"
     )

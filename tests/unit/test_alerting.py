@@ -391,6 +391,22 @@ def test_a_checked_at_from_the_future_is_reported_and_never_silences_the_account
     assert later.state.checked_at == T0 + timedelta(hours=1)
 
 
+def test_a_notified_at_from_the_future_is_reported_and_never_holds_the_reminders_back() -> None:
+    """A hand-edited or restored item says it notified two days ahead while its checked_at is in
+    the past: every reminder would wait for that moment, silently. It is a timestamp from the
+    future like a checked_at ahead, reported, and the reminders run on this run's clock."""
+    future = T0 + timedelta(days=2)
+    low = run(AccountState(), 500, -25).state
+    skewed = replace(low, notified_at=future)
+
+    decision = run(skewed, 500, 0)
+
+    assert decision.future_checked_at == future
+    assert decision.state.notified_at is not None
+    assert decision.state.notified_at <= T0
+    assert kinds(run(decision.state, 500, 24)) == ["REMINDER/WARNING"]
+
+
 def test_an_overlapping_runs_newer_checked_at_is_not_from_the_future() -> None:
     """Within a run's longest life (15 minutes), a newer checked_at is an overlapping run's: stale."""
     newer = replace(run(AccountState(), 5000, 0).state, checked_at=T0 + timedelta(minutes=14))

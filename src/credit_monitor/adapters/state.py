@@ -209,6 +209,10 @@ def _aware_time(value: object, where: str) -> datetime:
         raise _Bad(f"'{where}' must be an ISO 8601 time") from None
     if parsed.tzinfo is None:
         raise _Bad(f"'{where}' has no time zone")
+    try:
+        parsed.astimezone(UTC)  # 9999-12-31T23:00-14:00 parses, but no clock or zone can show it
+    except OverflowError:
+        raise _Bad(f"'{where}' has an impossible time") from None
     return parsed
 
 

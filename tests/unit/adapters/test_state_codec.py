@@ -91,6 +91,8 @@ def broken(**changes: object) -> str:
         (broken(samples=[[1e300, 5]]), "'samples[0]' has an impossible time"),
         (broken(notified_at="2026-11-01T09:00:00"), "'notified_at' has no time zone"),
         (broken(notified_at="yesterday"), "'notified_at' must be an ISO 8601 time"),
+        (broken(notified_at="9999-12-31T23:00:00-14:00"), "'notified_at' has an impossible time"),
+        (broken(snoozed_until="0001-01-01T00:00:00+14:00"), "'snoozed_until' has an impossible time"),
         (broken(consecutive_failures="3"), "'consecutive_failures' must be a whole number"),
         (broken(failing_notified="no"), "'failing_notified' must be true or false"),
         (broken(outbox=[{"id": "x"}]), "'outbox[0].note' must be an object"),
