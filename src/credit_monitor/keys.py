@@ -34,7 +34,7 @@ def parse_api_keys(secret_string: str | None) -> dict[str, str]:
         raise CheckError(FailureKind.SECRET, "secret has no SecretString (binary secrets are not supported)")
     try:
         payload = json.loads(secret_string)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # ValueError: an integer of 4,301 digits or more, too
         raise CheckError(
             FailureKind.SECRET, 'secret is not JSON; expected {"fullenrich": "<key>", "lemlist": "<key>"}'
         ) from None

@@ -45,7 +45,9 @@ def entries(secret_string: str | None) -> dict[str, object]:
 
     try:
         document = json.loads(secret_string, object_pairs_hook=unique)
-    except json.JSONDecodeError:
+    except SecretJsonError:
+        raise
+    except (ValueError, RecursionError):  # ValueError: an integer of 4,301 digits or more, too
         raise SecretJsonError(
             'the secret is not JSON; expected {"<account id>": "<key>", ...}; fix it by hand first'
         ) from None

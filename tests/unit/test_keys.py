@@ -112,6 +112,19 @@ def test_a_key_stored_as_another_json_type_is_named_as_such_not_as_missing(
     assert keys["other"] == "lm_7d2e5b9c1a3f4e8b6c0d"
 
 
+@pytest.mark.parametrize(
+    "secret", ['{"acme-lemlist": 1' + "0" * 5000 + "}", "[" * 100_000, '{"a": ' * 100_000]
+)
+def test_a_secret_json_cannot_read_is_a_secret_error_that_says_so(secret: str) -> None:
+    """json.loads raises ValueError for an integer of 4,301 digits and RecursionError for deep
+    nesting: each is the secret's problem, said as such, not "unreadable keys" for every account."""
+    with pytest.raises(CheckError) as caught:
+        parse_api_keys(secret)
+
+    assert caught.value.kind is FailureKind.SECRET
+    assert "secret" in caught.value.message
+
+
 # --- redaction ------------------------------------------------------------------------------------
 
 KEY = "fe_live_4f1c9a7e2b8d4c06a1e3"

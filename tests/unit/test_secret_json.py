@@ -40,6 +40,8 @@ def test_a_secret_without_a_value_starts_empty(old: str | None) -> None:
         ("{}", "acme", "lm_12345678\n9abcdef", "key not stored: the acme API key contains a line break"),
         ("{}", "acme", "   ", "key not stored: no API key for 'acme'"),
         (f"[{KEY!r}]", "acme", KEY, "the secret is not JSON"),
+        ('{"a": 1' + "0" * 5000 + "}", "acme", KEY, "the secret is not JSON"),
+        ("[" * 100_000, "acme", KEY, "the secret is not JSON"),
         (json.dumps([KEY]), "acme", KEY, "the secret must be a JSON object, got array"),
         ('{"a": "x", "a": "y"}', "acme", KEY, "the secret's JSON names 'a' twice"),
         (json.dumps({"big": "x" * MAX_SECRET_BYTES}), "acme", KEY, "would exceed Secrets Manager's 65,536"),
