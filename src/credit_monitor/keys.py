@@ -163,6 +163,11 @@ def key_forms(key: str) -> set[str]:
             encoded = credentials.encode()
             forms.add(base64.b64encode(encoded).decode().rstrip("="))
             forms.add(base64.urlsafe_b64encode(encoded).decode().rstrip("="))
+        # Inside a longer base64 text (a token, a cursor) the key starts at byte 0, 1 or 2 of a
+        # 3-byte group; the characters that also carry the bytes before it are left out.
+        padded = b"\0\0" + variant.encode()
+        forms.add(base64.b64encode(padded).decode().rstrip("=")[3:])
+        forms.add(base64.urlsafe_b64encode(padded).decode().rstrip("=")[3:])
         forms.update(run for run in re.split(r"[^\x21-\x7e]+", variant) if len(run) >= KEY_FRAGMENT_MIN_CHARS)
     forms.discard("")
     return forms
@@ -176,10 +181,12 @@ REDACTED = "***"
 _ESCAPE = re.compile(
     r"\\u[0-9a-fA-F]{4}|\\x[0-9a-fA-F]{2}|\\[\\/\"'bfnrt]|%[0-9a-fA-F]{2}"
     r"|&#[xX][0-9a-fA-F]{1,6};|&#[0-9]{1,7};|&(?:amp|lt|gt|quot|apos);"
-    r"|[ \x00-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]"
+    r"|[ \x00-\x1f\x7f-\xa0\u00ad\u1680\u180e\u2000-\u200f\u2028-\u202f\u205f-\u2064\u3000"
+    r"\ufe00-\ufe0f\ufeff]"
 )
-"""An escape a decoder would undo (JSON, Python, percent, HTML), a space or an invisible character:
-a key written with any mix of these, between its plain characters, is still the key."""
+"""An escape a decoder would undo (JSON, Python, percent, HTML), a space (any Unicode space) or an
+invisible character (variation selectors too): a key written with any mix of these, between its
+plain characters, is still the key."""
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 """Matching ignores ASCII case: a vendor that upper-cases a hex key still shows it."""
 _SIMPLE_ESCAPES = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable
 from typing import Any, cast
@@ -182,6 +183,25 @@ def test_a_fragment_or_a_disguised_key_is_redacted(written: str) -> None:
     redacted = redactor_for(KEY).redact(f"[{written}]")
     assert redacted == "[***]"
     assert_no_key_leaked(redacted)
+
+
+@pytest.mark.parametrize("prefix", ['{"k":"', '{"id":"', '{"key":"'], ids=["0", "1", "2"])
+def test_a_key_inside_a_longer_base64_text_is_redacted_at_every_alignment(prefix: str) -> None:
+    """A vendor echoing a token or cursor that is base64 of JSON holding the key: the key's bytes
+    start at offset 0, 1 or 2 of a 3-byte group, and each gives other base64 characters."""
+    blob = base64.b64encode(f'{prefix}{KEY}","n":1}}'.encode()).decode()
+
+    redacted = redactor_for(KEY).redact(f"cursor {blob}")
+
+    kept = sum(len(piece) for piece in redacted.removeprefix("cursor ").split("***"))
+    assert kept <= len(blob) - (len(KEY) * 4 // 3 - 6)  # the key's base64, but its edges, is gone
+
+
+@pytest.mark.parametrize("space", ["\u00a0", "\u202f", "\u2009", "\u3000", "\ufe0f"])
+def test_a_key_with_unicode_spaces_between_its_characters_is_redacted(space: str) -> None:
+    """A no-break, thin or ideographic space between the characters is still the key, like a space."""
+    redacted = redactor_for(KEY).redact(f"[{space.join(KEY)}]")
+    assert redacted == "[***]"
 
 
 def test_redaction_leaves_text_without_the_key_as_it_is() -> None:
