@@ -34,6 +34,9 @@ RECOVERY_MARGIN = 0.05
 """A balance must climb 5 % above a level to leave it (above warning: recovered; above critical:
 back to WARNING), so a balance wobbling around a threshold does not send LOW, RECOVERED, LOW, or
 CRITICAL, CRITICAL, CRITICAL."""
+MIN_RECOVERY_CREDITS = 1.0
+"""The margin is at least one credit: 5 % of a level of 0 (a vendor whose balance can go below
+zero) is no margin at all, and a one-credit wobble across it would change the level every run."""
 
 
 MAX_RUN = timedelta(minutes=15)
@@ -76,17 +79,22 @@ class Levels:
         once; leaving it needs the balance to climb RECOVERY_MARGIN above it (capped at the warning
         level for CRITICAL), so a balance wobbling around either level changes level once."""
         if self.critical is not None:
-            leave_critical = min(self.critical * (1 + RECOVERY_MARGIN), self.warning)
+            leave_critical = min(_leave(self.critical), self.warning)
             if balance < self.critical or (current is Level.CRITICAL and balance < leave_critical):
                 return Level.CRITICAL
         if balance < self.warning:
             return Level.WARNING
-        if current is not Level.OK and balance < self.warning * (1 + RECOVERY_MARGIN):
+        if current is not Level.OK and balance < _leave(self.warning):
             return Level.WARNING  # inside the margin: not recovered yet
         return Level.OK
 
     def threshold_of(self, level: Level) -> float | None:
         return self.critical if level is Level.CRITICAL else self.warning
+
+
+def _leave(level: float) -> float:
+    """The balance that leaves `level`: RECOVERY_MARGIN above it, and at least MIN_RECOVERY_CREDITS."""
+    return level + max(level * RECOVERY_MARGIN, MIN_RECOVERY_CREDITS)
 
 
 class Status(StrEnum):

@@ -391,6 +391,27 @@ def test_a_checked_at_from_the_future_is_reported_and_never_silences_the_account
     assert later.state.checked_at == T0 + timedelta(hours=1)
 
 
+def test_a_level_of_zero_has_hysteresis_too() -> None:
+    """critical = 0 (or warning = 0) on a vendor whose balance can go negative: a 5 % margin of 0
+    is none, and a one-credit wobble across it sent LOW after LOW (or LOW, RECOVERED, LOW...)."""
+    for levels, first in (
+        (Levels(warning=100, critical=0), "LOW/CRITICAL"),
+        (Levels(warning=0), "LOW/WARNING"),
+    ):
+        state, sent = AccountState(), []
+        for hour, balance in enumerate([500, -1, 0, -1, 0, -1, 0]):
+            decision = decide(
+                state,
+                CheckResult("lemlist", 1000, balance=Balance(balance)),
+                T0 + timedelta(hours=hour),
+                levels,
+                POLICY,
+            )
+            state, sent = decision.state, sent + kinds(decision)
+        assert sent.count(first) == 1
+        assert "RECOVERED/WARNING" not in sent
+
+
 def test_a_notified_at_from_the_future_is_reported_and_never_holds_the_reminders_back() -> None:
     """A hand-edited or restored item says it notified two days ahead while its checked_at is in
     the past: every reminder would wait for that moment, silently. It is a timestamp from the
