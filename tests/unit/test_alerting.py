@@ -398,7 +398,7 @@ def test_a_level_of_zero_has_hysteresis_too() -> None:
         (Levels(warning=100, critical=0), "LOW/CRITICAL"),
         (Levels(warning=0), "LOW/WARNING"),
     ):
-        state, sent = AccountState(), []
+        state, sent = AccountState(), list[str]()
         for hour, balance in enumerate([500, -1, 0, -1, 0, -1, 0]):
             decision = decide(
                 state,
