@@ -303,6 +303,12 @@ def describe_error_body(body: bytes, content_type: str | None, redactor: Redacto
     """FullEnrich sends JSON {code, message}; lemlist plain text; proxies HTML. Keep it short:
     decoded in its own charset, redacted, then cut."""
     text = decode_text(body, content_type).strip()
+    raw = body.decode("latin-1")  # one character per byte: the key's ASCII bytes as they are
+    if redactor.redact(text) is text and redactor.redact(raw) is not raw:
+        # The key is in the bytes but not in the text they became: a charset (declared, or a
+        # stray BOM) that maps ASCII elsewhere (UTF-7, EBCDIC, UTF-16 of ASCII bytes) hides it
+        # in characters that give it back when encoded again. Read the bytes as UTF-8 instead.
+        text = body.decode("utf-8", errors="replace").strip()
     if not text:
         return "empty body"
     if "html" in (content_type or "").lower() or text.lstrip().lower().startswith(("<!doctype", "<html")):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 import time
 from collections.abc import Mapping
@@ -214,6 +215,32 @@ def test_an_error_body_in_another_encoding_is_decoded_then_redacted(
 ) -> None:
     redactor = keys_module.redactor_for("fe_live_4f1c9a7e2b8d4c06a1e3")
     assert describe_error_body(body, content_type, redactor) == "Unknown api key ***"
+
+
+PLUS_KEY = "Zx9+Qw2/Lm8pRt5sVb7nKc3dHj6fGa1e"
+"""A key with base64's characters, which UTF-7 reads as a shifted sequence."""
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "charset"),
+    [
+        (f"invalid key {PLUS_KEY}".encode(), "text/plain; charset=utf-7", "utf-7"),
+        (f"invalid key {PLUS_KEY}".encode(), "text/plain; charset=cp037", "cp037"),  # EBCDIC
+        (f"invalid key {PLUS_KEY}".encode(), "text/plain; charset=utf-16-le", "utf-16-le"),  # it lies
+        (codecs.BOM_UTF16_LE + f"invalid key {PLUS_KEY}".encode(), "text/plain", "utf-16-le"),  # stray BOM
+    ],
+    ids=["utf-7", "ebcdic", "utf-16-declared", "utf-16-bom"],
+)
+def test_a_charset_that_turns_the_keys_bytes_into_other_characters_never_shows_them(
+    body: bytes, content_type: str, charset: str
+) -> None:
+    """The key's ASCII bytes read in a charset that maps them elsewhere become text the redaction
+    cannot see, and that gives the key back when encoded in that charset again."""
+    described = describe_error_body(body, content_type, keys_module.redactor_for(PLUS_KEY))
+
+    shown = described.encode("ascii", "backslashreplace").decode("unicode_escape")  # printable undone
+    assert PLUS_KEY[4:12] not in shown.encode(charset, errors="ignore").decode("latin-1")
+    assert PLUS_KEY[4:12] not in shown
 
 
 def test_an_error_body_in_a_declared_charset_is_read_in_it() -> None:
