@@ -206,6 +206,30 @@ def test_an_error_body_in_another_encoding_is_decoded_before_it_is_redacted_and_
     assert run.summary()["lemlist"]["reason"] == "HTTP 401, key rejected: No user found for this API key: ***"
 
 
+@pytest.mark.parametrize(
+    ("separator", "content_type"),
+    [
+        (" ", "text/plain; charset=utf-16le"),  # UTF-8 bytes under a header that says UTF-16
+        (" ", "text/plain; charset=cp037"),  # an EBCDIC code page
+    ],
+    ids=["utf-16-lying", "ebcdic"],
+)
+def test_a_charset_that_turns_the_keys_bytes_into_other_characters_is_not_trusted(
+    invoke: Invoke, lemlist_api: ApiSimulator, separator: str, content_type: str
+) -> None:
+    """Decoded in the declared charset, the key's bytes became other characters: no 8 of the key's
+    in a row for the redaction to find, and the key again for anyone who re-encodes them."""
+    body = f"No user found for this API key:{separator}{LEMLIST_KEY}".encode()
+    echo = Reply(401, body, {"Content-Type": content_type})
+    lemlist_api.then(echo, echo)
+
+    run = invoke()
+
+    assert run.summary()["lemlist"]["reason"] == (
+        f"HTTP 401, key rejected: No user found for this API key:{separator}***"
+    )
+
+
 @pytest.fixture
 def trust_the_test_ca(ca_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
