@@ -73,7 +73,8 @@ def _string(value: str) -> str:
 
 
 def _number(value: float) -> str:
-    return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    """An int on Python 3.11 has no is_integer(): go through float."""
+    return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else repr(float(value))
 
 
 def _inline(labels: Mapping[str, str]) -> str:
