@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from credit_monitor.forecast import MIN_SAMPLES, ForecastStatus, Sample, add_sample, forecast
+from credit_monitor.forecast import MIN_SAMPLES, ForecastStatus, Sample, add_sample, forecast, thin
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -99,3 +99,40 @@ def test_balances_near_the_float_limit_give_no_forecast_rather_than_nan() -> Non
 
     assert outlook.status is ForecastStatus.NOT_ENOUGH_HISTORY
     assert outlook.days_left is None
+
+
+def month_of_runs(every: timedelta, burn_per_day: float = 24.0) -> tuple[Sample, ...]:
+    """The history 30 days of runs leave, one add_sample per run, burning steadily."""
+    samples: tuple[Sample, ...] = ()
+    steps = int(timedelta(days=30) / every)
+    for step in range(steps):
+        at = T0 + step * every
+        samples, _ = add_sample(samples, Sample(at, 50_000 - burn_per_day * (at - T0) / timedelta(days=1)))
+    return samples
+
+
+@pytest.mark.parametrize("every", [timedelta(hours=1), timedelta(minutes=5)])
+def test_a_month_of_history_is_bounded_whatever_the_schedule(every: timedelta) -> None:
+    """One sample an hour for the last day, one a day before: the state does not grow with age."""
+    samples = month_of_runs(every)
+
+    assert len(samples) <= 24 + 31
+    assert samples[-1].at - samples[0].at >= timedelta(days=29)
+    assert [s.at for s in samples] == sorted(s.at for s in samples)
+
+
+def test_thinning_keeps_a_steady_burns_forecast() -> None:
+    hourly = [Sample(T0 + timedelta(hours=h), 50_000 - h) for h in range(24 * 30)]
+
+    thinned = month_of_runs(timedelta(hours=1))
+
+    assert forecast(thinned).burn_per_day == pytest.approx(24)
+    assert forecast(thinned).burn_per_day == pytest.approx(forecast(hourly).burn_per_day)
+    assert forecast(thinned).days_left == pytest.approx(forecast(hourly).days_left)
+
+
+def test_thinning_again_later_keeps_the_same_samples() -> None:
+    """Slots are fixed in time: re-thinning an already thinned history drops nothing more."""
+    samples = month_of_runs(timedelta(hours=1))
+
+    assert thin(samples, samples[-1].at) == samples

@@ -22,7 +22,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from credit_monitor.adapters.aws import BOTO_CONFIG
 from credit_monitor.alerting import AccountState, Kind, Level, Notification, Pending
-from credit_monitor.forecast import Forecast, ForecastStatus, Sample
+from credit_monitor.forecast import Forecast, ForecastStatus, Sample, thin
 from credit_monitor.model import FailureKind
 from credit_monitor.service import StateError
 
@@ -121,7 +121,9 @@ def decode(text: str, version: int) -> AccountState:
     obj = _object(data, "state")
     samples = _list(obj.get("samples", []), "samples")
     notified_at = _opt(obj, "notified_at", _aware_time)
-    decoded_samples = tuple(_sample(s, f"samples[{i}]") for i, s in enumerate(samples))
+    # Thinned as the next write would thin them: an item written with a longer history (an older
+    # version kept every sample) costs its full size once, not on every run and not all at once.
+    decoded_samples = _thinned(tuple(_sample(s, f"samples[{i}]") for i, s in enumerate(samples)))
     checked_at = _opt(obj, "checked_at", _aware_time)
     if checked_at is None and decoded_samples:  # items written before checked_at existed
         checked_at = decoded_samples[-1].at
@@ -140,6 +142,10 @@ def decode(text: str, version: int) -> AccountState:
         snooze_reason=_opt(obj, "snooze_reason", _string),
         version=version,
     )
+
+
+def _thinned(samples: tuple[Sample, ...]) -> tuple[Sample, ...]:
+    return thin(samples, samples[-1].at) if samples else samples
 
 
 def _any(value: object, where: str) -> object:

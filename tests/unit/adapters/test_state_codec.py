@@ -148,3 +148,18 @@ def test_keys_dynamodb_keeps_unprocessed_are_those_accounts_errors_after_a_few_t
     assert isinstance(loaded["fullenrich"], StateError)
     assert isinstance(loaded["lemlist"], AccountState)
     assert stub.calls == UNPROCESSED_ATTEMPTS
+
+
+def test_an_item_with_every_hourly_sample_of_a_month_decodes_to_the_bounded_history() -> None:
+    """Items written before history was thinned hold one sample per run: read, they cost what a
+    thinned item costs, and the next write stores the thinned history."""
+    hourly = [[int((T0 + timedelta(hours=h)).timestamp()), 5000.0 - h] for h in range(24 * 30)]
+    item = json.dumps(
+        {"level": "OK", "consecutive_failures": 0, "failing_notified": False, "samples": hourly}
+    )
+
+    state = decode(item, version=3)
+
+    assert 24 <= len(state.samples) <= 24 + 31
+    assert state.samples[-1] == Sample(T0 + timedelta(hours=24 * 30 - 1), 5000.0 - (24 * 30 - 1))
+    assert len(encode(state)) < 2000
