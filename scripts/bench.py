@@ -69,10 +69,10 @@ def child(runs: int, out: str, profile: str, naive: bool) -> None:
     """One cold invocation, then warm ones; wall and CPU time of each, and the peak RSS, to `out`."""
     wall, cpu = time.perf_counter(), time.process_time()
     if naive:
-        sys.path.insert(0, str(NAIVE.parent))
-        import naive_app
+        import importlib
 
-        handler: Any = naive_app.lambda_handler
+        sys.path.insert(0, str(NAIVE.parent))
+        handler: Any = importlib.import_module(NAIVE.stem).lambda_handler
     else:
         from credit_monitor import app  # the cold import is part of what is measured
 

@@ -17,10 +17,9 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from credit_monitor.adapters.aws import BOTO_CONFIG
+from credit_monitor.adapters import aws
 from credit_monitor.alerting import AccountState, Kind, Level, Notification, Pending
 from credit_monitor.forecast import Forecast, ForecastStatus, Sample, thin
 from credit_monitor.model import FailureKind
@@ -272,7 +271,7 @@ class DynamoStateStore:
 
     def __init__(self, table_name: str, client: DynamoDBClient | None = None) -> None:
         self._table = table_name
-        self._client: DynamoDBClient = client or boto3.client("dynamodb", config=BOTO_CONFIG)
+        self._client: DynamoDBClient = client or aws.client("dynamodb")
 
     def load(self, accounts: Iterable[str]) -> dict[str, AccountState | StateError]:
         """Raises StateError when the table cannot be read; a bad item is that account's error."""
