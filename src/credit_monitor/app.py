@@ -18,6 +18,7 @@ from credit_monitor.adapters.secrets import SecretsManagerKeySource
 from credit_monitor.adapters.state import DynamoStateStore
 from credit_monitor.budget import Budget
 from credit_monitor.config import LAMBDA_TIMEOUT_SECONDS, LambdaConfig, load_lambda_config
+from credit_monitor.log_parts import summary_parts
 from credit_monitor.service import Ports, run_once
 
 logger = Logger()
@@ -70,7 +71,9 @@ def handle(rt: Runtime, budget: Budget | None = None) -> dict[str, Any]:
         logger.error(message, extra=fields)
     emit_check_metrics(rt.config.metrics_namespace, report)
     summary = report.summary()
-    logger.info("credit check finished", extra={"accounts": summary})
+    parts = summary_parts(summary)  # one line of 1,000 accounts would pass CloudWatch's 256 KB
+    for number, part in enumerate(parts, 1):
+        logger.info("credit check finished", extra={"part": number, "parts": len(parts), "accounts": part})
     if report.sent:
         logger.info("notifications published", extra={"notifications": report.sent})
     for problem in report.problems:
