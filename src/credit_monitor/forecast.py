@@ -81,14 +81,17 @@ def thin(samples: Iterable[Sample], now: datetime) -> tuple[Sample, ...]:
     """The samples (oldest first) within HISTORY_LIMIT of `now`, keeping the newest of each
     DETAIL_STEP for the last DETAIL_AGE and the newest of each COARSE_STEP before that. The steps
     are fixed slots of the epoch, so thinning again later keeps the same samples."""
+    oldest = (now - HISTORY_LIMIT).timestamp()
+    detail_from = (now - DETAIL_AGE).timestamp()
+    detail, coarse = DETAIL_STEP.total_seconds(), COARSE_STEP.total_seconds()
     kept: list[Sample] = []
-    slot_of_last: tuple[int, int] | None = None
+    slot_of_last: tuple[float, float] | None = None
     for sample in samples:
-        age = now - sample.at
-        if age > HISTORY_LIMIT:
+        at = sample.at.timestamp()
+        if at < oldest:
             continue
-        step = DETAIL_STEP if age < DETAIL_AGE else COARSE_STEP
-        slot = (int(step.total_seconds()), int(sample.at.timestamp() // step.total_seconds()))
+        step = detail if at > detail_from else coarse
+        slot = (step, at // step)
         if slot == slot_of_last:
             kept[-1] = sample  # the newest of its slot stands for it
         else:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -122,7 +122,7 @@ def decode(text: str, version: int) -> AccountState:
     notified_at = _opt(obj, "notified_at", _aware_time)
     # Thinned as the next write would thin them: an item written with a longer history (an older
     # version kept every sample) costs its full size once, not on every run and not all at once.
-    decoded_samples = _thinned(tuple(_sample(s, f"samples[{i}]") for i, s in enumerate(samples)))
+    decoded_samples = _thinned(tuple(_samples(samples)))
     checked_at = _opt(obj, "checked_at", _aware_time)
     if checked_at is None and decoded_samples:  # items written before checked_at existed
         checked_at = decoded_samples[-1].at
@@ -217,6 +217,24 @@ def _enum(kind: Any, value: str, where: str, *, by_name: bool = False) -> Any:
         return kind[value] if by_name else kind(value)
     except (KeyError, ValueError):
         raise _Bad(f"'{where}' has an unknown value {value[:40]!r}") from None
+
+
+_NUMBERS = (int, float)
+
+
+def _samples(pairs: list[object]) -> Iterator[Sample]:
+    """Every [time, balance] pair, checked; a pair that fails the quick checks gets the full ones,
+    which name what is wrong."""
+    for index, pair in enumerate(pairs):
+        try:
+            if type(pair) is list and len(pair) == 2:
+                at, balance = pair
+                if type(at) in _NUMBERS and type(balance) in _NUMBERS and math.isfinite(balance):
+                    yield Sample(datetime.fromtimestamp(at, UTC), float(balance))
+                    continue
+        except (OverflowError, OSError, ValueError):
+            pass
+        yield _sample(pair, f"samples[{index}]")
 
 
 def _sample(value: object, where: str) -> Sample:
