@@ -20,6 +20,7 @@ from credit_monitor.budget import Budget
 from credit_monitor.config import LAMBDA_TIMEOUT_SECONDS, LambdaConfig, load_lambda_config
 from credit_monitor.log_parts import summary_parts
 from credit_monitor.service import Ports, run_once
+from credit_monitor.sizing import capacity_warning
 
 logger = Logger()
 
@@ -40,7 +41,11 @@ class Runtime:
 @functools.cache
 def runtime() -> Runtime:
     """Built on the first (cold) invocation; bad configuration fails here, naming the variable."""
-    return build_runtime(load_lambda_config())
+    config = load_lambda_config()
+    memory_mb = config.checks.memory_mb
+    if memory_mb is not None and (warning := capacity_warning(len(config.checks.accounts), memory_mb)):
+        logger.warning(warning)
+    return build_runtime(config)
 
 
 def build_runtime(config: LambdaConfig) -> Runtime:

@@ -16,12 +16,11 @@ from credit_monitor.model import Balance, CheckError, CheckResult, FailureKind, 
 from credit_monitor.providers import HttpReply, Provider, Request, RetryPolicy
 from credit_monitor.providers.fields import excerpt
 from credit_monitor.ratelimit import RateLimiter
+from credit_monitor.sizing import max_concurrent_checks
 
 DEADLINE_GRACE_SECONDS = 0.5
 """A check ends itself at the deadline; this lets it say why (e.g. "read timeout") before we stop
 waiting and call it unfinished."""
-MAX_CONCURRENT_CHECKS = 64
-"""Requests in flight at once: 500 accounts at 300 ms take about 5 s (see `make bench`)."""
 MIN_SECONDS_FOR_A_REQUEST = 1.0
 """A request paced by a rate limit starts only if this much of the deadline is left for it."""
 MIN_SECONDS_FOR_A_RETRY = 1.0
@@ -86,7 +85,10 @@ def run_checks(settings: CheckSettings, keys: KeySource, http: Http, deadline: f
         for index in order
     ]
     ordered = run_until(
-        tasks, deadline + DEADLINE_GRACE_SECONDS, max_workers=MAX_CONCURRENT_CHECKS, name="check"
+        tasks,
+        deadline + DEADLINE_GRACE_SECONDS,
+        max_workers=max_concurrent_checks(settings.memory_mb),
+        name="check",
     )
     outcomes = [ordered[order.index(index)] for index in range(len(order))]
     results = []

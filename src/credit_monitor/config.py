@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from credit_monitor.alerting import AlertPolicy, Levels
 from credit_monitor.budget import AWS_RESERVE_SECONDS, SAFETY_MARGIN_SECONDS
 from credit_monitor.providers import PROVIDERS, Provider
+from credit_monitor.sizing import memory_size
 
 DEFAULT_METRICS_NAMESPACE = "CreditMonitor"
 DEFAULT_SERVICE_NAME = "credit-monitor"
@@ -79,6 +80,8 @@ class CheckSettings:
 
     accounts: tuple[Account, ...]
     deadline_seconds: float
+    memory_mb: int | None = None
+    """Lambda's MemorySize, which sets the CPU share and so the checks run at once (sizing.py)."""
 
 
 @dataclass(frozen=True)
@@ -124,7 +127,7 @@ def load_check_settings(environ: Mapping[str, str] | None = None) -> CheckSettin
             f" and {AWS_RESERVE_SECONDS:g} s kept for state writes and publishes)"
         ),
     )
-    return CheckSettings(accounts=accounts, deadline_seconds=deadline)
+    return CheckSettings(accounts=accounts, deadline_seconds=deadline, memory_mb=memory_size(env))
 
 
 def load_accounts_setting(env: Mapping[str, str]) -> tuple[Account, ...]:
