@@ -253,7 +253,8 @@ def report(r: dict[str, Any], naive_cold: float | None) -> None:
     print(f"  cold run (import {r['import']['wall']:.2f} s + first invocation):  {cold:7.2f} s")
     if naive_cold is not None:
         print(
-            f"  naive handler's cold run, same box:             {naive_cold:7.2f} s  (ratio {cold / naive_cold:.2f})"
+            f"  naive handler's cold run, same box:             {naive_cold:7.2f} s"
+            f"  (ratio {cold / naive_cold:.2f})"
         )
     print(f"  warm run, median of {len(warm)}:                         {warm_wall:7.2f} s", end="")
     print(f"  ({warm_wall / LATENCY:.2f} x the provider latency)" if accounts == 2 else "")
@@ -282,7 +283,8 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",") if s] or [default_memory_size()]
     fleets = [int(f) for f in args.fleets.split(",") if f]
     print(
-        f"python {sys.version.split()[0]}, {os.cpu_count()} cores; providers answer in {LATENCY * 1000:.0f} ms;"
+        f"python {sys.version.split()[0]}, {os.cpu_count()} cores;"
+        f" providers answer in {LATENCY * 1000:.0f} ms;"
         f" {args.history_days} days of hourly history per account"
     )
     results = []

@@ -17,7 +17,7 @@ from credit_monitor.adapters.metrics import emit_check_metrics
 from credit_monitor.adapters.secrets import SecretsManagerKeySource
 from credit_monitor.adapters.state import DynamoStateStore
 from credit_monitor.budget import Budget
-from credit_monitor.config import LAMBDA_TIMEOUT_SECONDS, LambdaConfig, load_lambda_config
+from credit_monitor.config import LAMBDA_TIMEOUT_SECONDS, CheckSettings, LambdaConfig, load_lambda_config
 from credit_monitor.log_parts import summary_parts
 from credit_monitor.service import Ports, run_once
 from credit_monitor.sizing import capacity_warning
@@ -42,10 +42,15 @@ class Runtime:
 def runtime() -> Runtime:
     """Built on the first (cold) invocation; bad configuration fails here, naming the variable."""
     config = load_lambda_config()
-    memory_mb = config.checks.memory_mb
-    if memory_mb is not None and (warning := capacity_warning(len(config.checks.accounts), memory_mb)):
-        logger.warning(warning)
+    warn_if_undersized(config.checks)
     return build_runtime(config)
+
+
+def warn_if_undersized(checks: CheckSettings) -> None:
+    """A WARNING line at the cold start when the accounts are more than the bench saw this
+    MemorySize check inside the deadline (sizing.py)."""
+    if checks.memory_mb is not None and (warning := capacity_warning(len(checks.accounts), checks.memory_mb)):
+        logger.warning(warning)
 
 
 def build_runtime(config: LambdaConfig) -> Runtime:

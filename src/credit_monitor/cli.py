@@ -30,6 +30,7 @@ from credit_monitor.checks import run_checks
 from credit_monitor.config import ConfigError, load_check_settings, read_local_api_keys
 from credit_monitor.messages import format_balance
 from credit_monitor.model import CheckResult
+from credit_monitor.sizing import DEFAULT_MEMORY_MB, capacity_warning
 from credit_monitor.status import account_status, snooze_until, unreadable, urgency
 from credit_monitor.status import render as render_status
 
@@ -51,6 +52,13 @@ def main(
     check.add_argument("--json", action="store_true", help="print JSON for scripts (same exit status)")
     validate = sub.add_parser("validate", help="validate an accounts file and list its accounts")
     validate.add_argument("file", type=Path)
+    validate.add_argument(
+        "--memory-size",
+        type=int,
+        default=DEFAULT_MEMORY_MB,
+        metavar="MB",
+        help=f"the function's MemorySize (default {DEFAULT_MEMORY_MB}): warn when it is too small",
+    )
     status = sub.add_parser("status", help="where every deployed account stands, most urgent first")
     status.add_argument("--json", action="store_true", help="print JSON for scripts")
     snooze = sub.add_parser("snooze", help="hold back LOW, REMINDER and RUNNING OUT for an account")
@@ -67,7 +75,7 @@ def main(
     args = parser.parse_args(argv)
 
     if args.command == "validate":
-        return validate_file(args.file, out)
+        return validate_file(args.file, out, args.memory_size)
     if args.command in ("status", "snooze", "unsnooze"):
         return operate(args, out)
     env = dict(os.environ if environ is None else environ)
@@ -150,7 +158,7 @@ def operate(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-def validate_file(path: Path, out: TextIO) -> int:
+def validate_file(path: Path, out: TextIO, memory_mb: int = DEFAULT_MEMORY_MB) -> int:
     try:
         accounts = load_accounts(path)
     except ConfigError as exc:
@@ -163,6 +171,8 @@ def validate_file(path: Path, out: TextIO) -> int:
             levels += f" / critical {format_balance(account.critical_threshold)}"
         labels = " ".join(f"{name}={value}" for name, value in account.labels.items())
         print(f"  {account.id:<24} {account.provider.name:<12} warning {levels}  {labels}".rstrip(), file=out)
+    if warning := capacity_warning(len(accounts), memory_mb):
+        print(f"credit-monitor: warning: {warning}", file=sys.stderr)
     return EXIT_OK
 
 

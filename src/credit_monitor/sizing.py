@@ -41,8 +41,8 @@ def cpu_share(memory_mb: int) -> float:
 
 def max_concurrent_checks(memory_mb: int | None) -> int:
     """Twice the checks the CPU share processes in one provider round trip (so the CPU never idles
-    waiting on the network), within [MIN_CONCURRENT_CHECKS, MAX_CONCURRENT_CHECKS]: 22 at 128 MB,
-    43 at 256 MB, 64 from 512 MB. Outside Lambda (None) the machine's CPU is not capped: 64."""
+    waiting on the network), within [MIN_CONCURRENT_CHECKS, MAX_CONCURRENT_CHECKS]: 15 at 128 MB,
+    29 at 256 MB, 58 at 512 MB, 64 from 1024 MB. Outside Lambda (None) the CPU is not capped: 64."""
     if memory_mb is None:
         return MAX_CONCURRENT_CHECKS
     workers = math.ceil(2 * PROVIDER_LATENCY_SECONDS * cpu_share(memory_mb) / CPU_SECONDS_PER_CHECK)

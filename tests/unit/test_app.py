@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 from contextlib import redirect_stdout
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from credit_monitor import app
@@ -12,6 +13,7 @@ from credit_monitor.alerting import AlertPolicy
 from credit_monitor.config import Account, CheckSettings, LambdaConfig
 from credit_monitor.log_parts import PART_BYTES
 from credit_monitor.providers import lemlist
+from credit_monitor.sizing import ACCOUNTS_PER_SIZE
 from tests.support.fakes import FakeHttp, MemoryNotifier, MemoryState, ports
 
 CLOUDWATCH_EVENT_BYTES = 256 * 1024
@@ -59,3 +61,22 @@ def test_every_line_of_a_thousand_account_run_fits_a_cloudwatch_event_and_the_su
     merged = {name: entry for doc in summaries for name, entry in doc["accounts"].items()}
     assert list(merged) == [f"lemlist-{n:04d}" for n in range(1000)]
     assert merged == result["accounts"]
+
+
+def test_the_cold_start_warns_when_the_accounts_are_more_than_the_memory_size_handles() -> None:
+    raw = io.BytesIO()
+    stream = io.TextIOWrapper(raw, encoding="utf-8", errors="strict", write_through=True)
+    handler = app.logger.registered_handler
+    previous = handler.setStream(stream)  # type: ignore[attr-defined]
+    checks = fleet_runtime(ACCOUNTS_PER_SIZE[128] + 1).config.checks
+    try:
+        app.warn_if_undersized(replace(checks, memory_mb=128))
+        app.warn_if_undersized(replace(checks, memory_mb=1024))
+        app.warn_if_undersized(checks)  # outside Lambda: no size, no warning
+    finally:
+        handler.setStream(previous)  # type: ignore[attr-defined]
+
+    [line] = [json.loads(line) for line in raw.getvalue().splitlines()]
+    assert line["level"] == "WARNING"
+    assert line["message"].startswith(f"{ACCOUNTS_PER_SIZE[128] + 1} accounts is more than the")
+    assert "set the MemorySize parameter to 256 or more" in line["message"]
