@@ -104,9 +104,26 @@ def child(runs: int, out: str, profile: str, naive: bool) -> None:
                     "sent": sent,
                 }
             )
+    rss_mb = peak_rss_mb()
+    floor = bare_request_seconds() if runs and not naive else 0.0
     Path(out).write_text(
-        json.dumps({"import": imported, "runs": runs_out, "rss_mb": peak_rss_mb(), "errors": errors})
+        json.dumps({"import": imported, "runs": runs_out, "rss_mb": rss_mb, "errors": errors, "floor": floor})
     )
+
+
+def bare_request_seconds() -> float:
+    """The floor: one plain urllib3 GET to a simulator from this process, in the same box, on a warm
+    connection (the median of 5). A run cannot beat it; what a warm run adds on top is its own."""
+    import urllib3
+
+    pool = urllib3.PoolManager()
+    url = os.environ["LEMLIST_API_URL"] + "/team/credits"
+    samples = []
+    for _ in range(6):
+        started = time.perf_counter()
+        pool.request("GET", url, headers={"Authorization": "Basic Og=="})
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples[1:])
 
 
 @contextmanager
@@ -258,6 +275,9 @@ def report(r: dict[str, Any], naive_cold: float | None) -> None:
         )
     print(f"  warm run, median of {len(warm)}:                         {warm_wall:7.2f} s", end="")
     print(f"  ({warm_wall / LATENCY:.2f} x the provider latency)" if accounts == 2 else "")
+    if accounts == 2 and r.get("floor"):
+        print(f"  one bare GET to a simulator, same box (the floor): {r['floor']:4.2f} s", end="")
+        print(f"  (warm run / floor {warm_wall / r['floor']:.2f})")
     print(f"  CPU per account check (warm, median):           {warm_cpu * 1000 / accounts:7.2f} ms")
     print(
         f"  CPU per account check (cold run):               {r['runs'][0]['cpu'] * 1000 / accounts:7.2f} ms"
