@@ -200,6 +200,7 @@ def measure(
     from tests.support.world import local_world  # moto and the simulators: this process only
 
     fleet = 0 if accounts == 2 else accounts  # 2: the zero-config pair, without an accounts file
+    os.environ.pop("ACCOUNTS_FILE", None)  # the previous fleet's world leaves it set
     with local_world("fe-key", "lm-key", 5000, 800, accounts=fleet) as world:
         world.fullenrich.latency_seconds = world.lemlist.latency_seconds = LATENCY
         started = time.perf_counter()

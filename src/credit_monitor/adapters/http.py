@@ -13,7 +13,6 @@ from collections.abc import Callable, Mapping
 from typing import Any, Self
 
 from urllib3 import BaseHTTPResponse, PoolManager, Retry, Timeout
-from urllib3.util.ssl_ import create_urllib3_context
 from urllib3.exceptions import (
     ConnectTimeoutError,
     DecodeError,
@@ -25,6 +24,7 @@ from urllib3.exceptions import (
     ReadTimeoutError,
     SSLError,
 )
+from urllib3.util.ssl_ import create_urllib3_context
 
 from credit_monitor import USER_AGENT
 from credit_monitor.model import CheckError, FailureKind
