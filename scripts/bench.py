@@ -38,6 +38,12 @@ LATENCY = 0.30
 WARM_RUNS = 3
 FLEETS = (2, 100, 1000)
 HISTORY_DAYS = 30
+GB_SECOND_USD = 0.0000133334
+"""Lambda arm64, us-east-1, first pricing tier (AWS price list as of December 2026)."""
+REQUEST_USD = 0.20 / 1_000_000
+RUNS_PER_MONTH = 730
+"""An hourly schedule: 24 x 365 / 12. Each run is costed as a cold one (import and first invocation):
+an hourly schedule mostly meets a new sandbox, and Lambda bills the init phase."""
 UNBOXED = 97
 """lambda-box's exit status when the machine has no cgroup cpu/memory controllers."""
 BOX = Path(os.environ.get("LAMBDA_BOX", REPO.parent / "shared" / "tools" / "lambda-box"))
@@ -285,6 +291,9 @@ def report(r: dict[str, Any], naive_cold: float | None) -> None:
     )
     print(f"  peak RSS of the function's process:             {r['rss_mb']:7.1f} MB", end="")
     print(f"  ({r['rss_mb'] / r['memory_mb']:.0%} of MemorySize)" if r["memory_mb"] else "")
+    if r["memory_mb"]:
+        usd = RUNS_PER_MONTH * (cold * r["memory_mb"] / 1024 * GB_SECOND_USD + REQUEST_USD)
+        print(f"  Lambda cost at an hourly schedule (cold runs):  ${usd:7.4f} a month")
     failed = [run["failed"] for run in r["runs"]]
     sent = [run["sent"] for run in r["runs"]]
     print(f"  failed checks per run: {failed}; notifications per run: {sent}")
