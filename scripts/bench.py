@@ -41,9 +41,10 @@ HISTORY_DAYS = 30
 GB_SECOND_USD = 0.0000133334
 """Lambda arm64, us-east-1, first pricing tier (AWS price list as of December 2026)."""
 REQUEST_USD = 0.20 / 1_000_000
-RUNS_PER_MONTH = 730
-"""An hourly schedule: 24 x 365 / 12. Each run is costed as a cold one (import and first invocation):
-an hourly schedule mostly meets a new sandbox, and Lambda bills the init phase."""
+RUNS_PER_MONTH = 720
+"""An hourly schedule over 30 days, as README "Monthly cost" counts. Each run is costed as a cold
+one (import and first invocation): an hourly schedule mostly meets a new sandbox, and Lambda bills
+the init phase."""
 UNBOXED = 97
 """lambda-box's exit status when the machine has no cgroup cpu/memory controllers."""
 BOX = Path(os.environ.get("LAMBDA_BOX", REPO.parent / "shared" / "tools" / "lambda-box"))
