@@ -58,6 +58,14 @@ def default_memory_size() -> int:
     return int(load_template()["Parameters"]["MemorySize"]["Default"])
 
 
+def template_check_deadline() -> str:
+    """The checks deadline the template deploys (the local world's tests use a shorter one)."""
+    from tests.support.cfn import load_template
+
+    function = load_template()["Resources"]["CreditMonitorFunction"]["Properties"]
+    return str(function["Environment"]["Variables"]["CHECK_DEADLINE_SECONDS"])
+
+
 # --- in the function's own process ---------------------------------------------------------------
 
 
@@ -232,6 +240,7 @@ def measure(
     os.environ.pop("ACCOUNTS_FILE", None)  # the previous fleet's world leaves it set
     with local_world("fe-key", "lm-key", 5000, 800, accounts=fleet) as world:
         world.fullenrich.latency_seconds = world.lemlist.latency_seconds = LATENCY
+        os.environ["CHECK_DEADLINE_SECONDS"] = template_check_deadline()
         started = time.perf_counter()
         if history_days:
             seed_history(world, history_days, datetime.now(UTC))
