@@ -24,11 +24,13 @@ MIN_CONCURRENT_CHECKS = 4
 MAX_CONCURRENT_CHECKS = 64
 """The HTTP pool keeps 64 connections per provider host (adapters/http.py)."""
 
-ACCOUNTS_PER_SIZE: Mapping[int, int] = {128: 150, 256: 300, 512: 600, 1024: 1000}
+ACCOUNTS_PER_SIZE: Mapping[int, int] = {128: 150, 256: 300, 512: 700, 1024: 1000}
 """Accounts one invocation checks inside the 10 s checks deadline, by MemorySize, with a month of
-history (README "Benchmark"): 1,000 at 1024 MB as measured; below it, what 80 % of the deadline at
-that size's CPU share allows at the measured 3.2 ms of CPU per account check, rounded down (at
-512 MB the bench saw 1,000 accounts leave about 160 checks unfinished)."""
+history (README "Benchmark"). 1024 MB: 1,000 measured (the file's maximum), 8.6 s warm. Below it,
+80 % of the deadline at the size's CPU share over 3 ms of CPU per account check, rounded down:
+the bench saw 100 accounts fit at 128 and 256 MB, and 1,000 not fit at 256 MB (checks and state
+writes left over); at 512 MB 1,000 fitted, with too little headroom to promise.
+"""
 
 
 def memory_size(env: Mapping[str, str]) -> int | None:
