@@ -1,13 +1,23 @@
-"""`make bench`: the real handler against simulators answering in 300 ms, moto for AWS.
+"""`make bench`: the real handler as Lambda runs it, against simulators answering in 300 ms, moto for AWS.
 
-For 2 accounts (zero-config) and 500 (an accounts file): cold import, first and warm invocation
-times, peak RSS of the function's process, and the AWS calls one warm run makes. The function
-runs in a child process, so its memory is its own (the simulators and moto live in this one).
-Run as a module from the repository root: `python -m scripts.bench`. Paste the output in the README.
+Each measured function runs in a child process inside `lambda-box` (../shared/tools/lambda-box, or
+$LAMBDA_BOX): the CPU share and memory cap of a Lambda function of the template's default
+MemorySize. Without cgroups (lambda-box exits 97) the child runs unboxed and every figure says so.
+The simulators and moto live in this process, outside the box.
+
+Fleets of 2 (zero-config), 100 and 1,000 accounts (an accounts file), each with 30 days of hourly
+history seeded for every account through the state store. Figures per fleet: the cold run (import
+plus first invocation), warm runs, CPU ms per account check (the process's CPU time of a warm run
+divided by the accounts), peak RSS, and the AWS calls per run by operation. The naive handler of
+../shared/baseline runs at 2 accounts in the same box in the same bench run, as the comparator.
+
+Run from the repository root: `python -m scripts.bench` (options: --sizes 128,256 --fleets 2,100
+--history-days 1 --profile cpu|memory). Paste the output in the README.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import resource
@@ -17,12 +27,46 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+REPO = Path(__file__).resolve().parents[1]
 LATENCY = 0.30
-WARM_RUNS = 5
-TARGETS = {2: "warm <= 1.10 x the provider latency", 500: "warm <= 5 s, peak RSS < 110 MB"}
+WARM_RUNS = 3
+FLEETS = (2, 100, 1000)
+HISTORY_DAYS = 30
+GB_SECOND_USD = 0.0000133334
+"""Lambda arm64, us-east-1, first pricing tier (AWS price list as of December 2026)."""
+REQUEST_USD = 0.20 / 1_000_000
+RUNS_PER_MONTH = 720
+"""An hourly schedule over 30 days, as README "Monthly cost" counts. Each run is costed as a cold
+one (import and first invocation): an hourly schedule mostly meets a new sandbox, and Lambda bills
+the init phase."""
+UNBOXED = 97
+"""lambda-box's exit status when the machine has no cgroup cpu/memory controllers."""
+BOX = Path(os.environ.get("LAMBDA_BOX", REPO.parent / "shared" / "tools" / "lambda-box"))
+NAIVE = Path(os.environ.get("NAIVE_HANDLER", REPO.parent / "shared" / "baseline" / "naive_app.py"))
+
+
+def default_memory_size() -> int:
+    """The template's default MemorySize parameter: the size the bench measures first."""
+    from tests.support.cfn import load_template
+
+    return int(load_template()["Parameters"]["MemorySize"]["Default"])
+
+
+def template_check_deadline() -> str:
+    """The checks deadline the template deploys (the local world's tests use a shorter one)."""
+    from tests.support.cfn import load_template
+
+    function = load_template()["Resources"]["CreditMonitorFunction"]["Properties"]
+    return str(function["Environment"]["Variables"]["CHECK_DEADLINE_SECONDS"])
+
+
+# --- in the function's own process ---------------------------------------------------------------
 
 
 def peak_rss_mb() -> float:
@@ -36,9 +80,48 @@ def peak_rss_mb() -> float:
     return int(line.split()[1]) / 1024
 
 
+def child(runs: int, out: str, profile: str, naive: bool) -> None:
+    """One cold invocation, then warm ones; wall and CPU time of each, and the peak RSS, to `out`."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    if naive:
+        import importlib
+
+        sys.path.insert(0, str(NAIVE.parent))
+        handler: Any = importlib.import_module(NAIVE.stem).lambda_handler
+    else:
+        from credit_monitor import app  # the cold import is part of what is measured
+
+        handler = app.lambda_handler
+    imported = {"wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu}
+    from tests.support.harness import FakeLambdaContext  # a dataclass: nothing heavy comes with it
+
+    lines: list[str] = []
+    if not naive:  # its log lines and EMF, kept to count outcomes after each run is timed
+        sink = _LineSink(lines)
+        app.logger.registered_handler.setStream(sink)  # type: ignore[attr-defined]
+        sys.stdout = sink
+    runs_out, errors = [], []
+    for number in range(runs + 1):
+        profiling = profile if number == runs else ""  # the last warm run (or the cold one)
+        with _profiled(profiling, out):
+            wall, cpu = time.perf_counter(), time.process_time()
+            try:
+                handler({"trigger": "schedule"}, FakeLambdaContext())
+            except Exception as exc:  # reported, not hidden: a failing run is no benchmark
+                errors.append(repr(exc)[:300])
+            runs_out.append({"wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu})
+        runs_out[-1].update(_outcomes(lines))
+        lines.clear()
+    rss_mb = peak_rss_mb()
+    floor = bare_request_seconds() if runs and not naive else 0.0
+    Path(out).write_text(
+        json.dumps({"import": imported, "runs": runs_out, "rss_mb": rss_mb, "errors": errors, "floor": floor})
+    )
+
+
 def bare_request_seconds() -> float:
-    """The floor: one plain urllib3 GET to a simulator from this process, on a warm connection (the
-    median of 5). A run cannot beat it; what the handler adds on top is its own overhead."""
+    """The floor: one plain urllib3 GET to a simulator from this process, in the same box, on a warm
+    connection (the median of 5). A run cannot beat it; what a warm run adds on top is its own."""
     import urllib3
 
     pool = urllib3.PoolManager()
@@ -51,48 +134,156 @@ def bare_request_seconds() -> float:
     return statistics.median(samples[1:])
 
 
-def child(runs: int, out: str) -> None:
-    """In the function's own process: one cold invocation, then warm ones; results to `out`."""
-    started = time.perf_counter()
-    from credit_monitor import app  # the cold import is part of what is measured
+class _LineSink:
+    """A text stream that keeps what is written, for counting after the run."""
 
-    imported = time.perf_counter() - started
-    from tests.support.harness import FakeLambdaContext  # a dataclass: nothing heavy comes with it
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
 
-    times, errors = [], []
-    for _ in range(runs + 1):
-        started = time.perf_counter()
+    def write(self, text: str) -> int:
+        self.lines.append(text)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def _outcomes(written: list[str]) -> dict[str, int]:
+    """Failed checks, accounts with a problem (a state not written, a notification left pending) and
+    notifications sent, from the run's summary lines."""
+    failed = problems = sent = 0
+    for line in "".join(written).splitlines():
+        if '"credit check finished"' not in line and '"notifications published"' not in line:
+            continue
+        document = json.loads(line)
+        for entry in document.get("accounts", {}).values():
+            failed += entry.get("status") == "FAILED"
+            problems += bool(entry.get("problems"))
+        sent += len(document.get("notifications", []))
+    return {"failed": failed, "problems": problems, "sent": sent}
+
+
+@contextmanager
+def _profiled(kind: str, out: str) -> Iterator[None]:
+    """cProfile of every thread (each check and settle runs on a worker thread), or tracemalloc."""
+    if kind == "cpu":
+        import cProfile
+
+        profiler = cProfile.Profile()  # sys.monitoring since Python 3.12: every thread
+        profiler.enable()
         try:
-            app.lambda_handler({"trigger": "schedule"}, FakeLambdaContext())  # type: ignore[arg-type]
-        except Exception as exc:  # reported, not hidden: a failing run is no benchmark
-            errors.append(repr(exc)[:200])
-        times.append(time.perf_counter() - started)
-    rss_mb = peak_rss_mb()
-    floor = bare_request_seconds() if runs and os.environ.get("LEMLIST_API_URL") else 0.0
-    Path(out).write_text(
-        json.dumps({"import": imported, "times": times, "rss_mb": rss_mb, "errors": errors, "floor": floor})
-    )
+            yield
+        finally:
+            profiler.disable()
+            profiler.dump_stats(out + ".pstats")
+    elif kind == "memory":
+        import tracemalloc
+
+        tracemalloc.start(8)
+        try:
+            yield
+        finally:
+            snapshot = tracemalloc.take_snapshot()
+            current, peak = tracemalloc.get_traced_memory()
+            tracemalloc.stop()
+            lines = [f"traced current {current / 2**20:.1f} MB, peak {peak / 2**20:.1f} MB"]
+            for stat in snapshot.statistics("lineno")[:25]:
+                lines.append(f"{stat.size / 2**10:9.0f} KB {stat.count:8d} {stat.traceback[0]}")
+            Path(out + ".memory.txt").write_text("\n".join(lines) + "\n")
+    else:
+        yield
 
 
-def measure(accounts: int) -> dict[str, Any]:
+# --- in this process: the world, the seeding, the box -------------------------------------------
+
+
+def seed_history(world: Any, days: int, now: datetime) -> int:
+    """`days` of hourly samples for every account, written through the state store as a month of
+    hourly runs would leave them: a slow burn ending at the simulators' balance, no alert raised."""
+    from credit_monitor.adapters.state import DynamoStateStore
+    from credit_monitor.alerting import AccountState
+    from credit_monitor.forecast import Sample, thin
+
+    store = DynamoStateStore(world.stack.table_name, client=world.stack.dynamodb)
+    balances = {"fullenrich": world.fullenrich.balance, "lemlist": world.lemlist.balance}
+    last = now - timedelta(hours=1)
+    hours = days * 24
+    for account in world.keys:
+        balance = balances[account.split("-")[0]]
+        hourly = (
+            Sample(last - timedelta(hours=hours - 1 - h), balance + (hours - 1 - h) * 0.5)
+            for h in range(hours)
+        )
+        samples = thin(hourly, last)  # what one add_sample per hourly run leaves
+        store.put(account, AccountState(samples=samples, checked_at=last, version=1), expected_version=0)
+    return len(world.keys)
+
+
+def run_boxed(memory_mb: int | None, argv: list[str]) -> tuple[bool, int]:
+    """(boxed, exit status) of `argv` in lambda-box at `memory_mb`, or unboxed when there is none."""
+    if memory_mb is not None and BOX.exists():
+        done = subprocess.run(
+            [str(BOX), str(memory_mb), *argv], env=os.environ.copy(), stdout=subprocess.DEVNULL
+        )
+        if done.returncode != UNBOXED:
+            return True, done.returncode
+    done = subprocess.run(argv, env=os.environ.copy(), stdout=subprocess.DEVNULL)
+    return False, done.returncode
+
+
+def measure(
+    accounts: int, memory_mb: int | None, history_days: int, profile: str = "", naive: bool = False
+) -> dict[str, Any]:
     from tests.support.world import local_world  # moto and the simulators: this process only
 
-    with local_world("fe-key", "lm-key", 5000, 800, accounts=accounts) as world:
+    fleet = 0 if accounts == 2 else accounts  # 2: the zero-config pair, without an accounts file
+    os.environ.pop("ACCOUNTS_FILE", None)  # the previous fleet's world leaves it set
+    with local_world("fe-key", "lm-key", 5000, 800, accounts=fleet) as world:
         world.fullenrich.latency_seconds = world.lemlist.latency_seconds = LATENCY
+        os.environ["CHECK_DEADLINE_SECONDS"] = template_check_deadline()
+        started = time.perf_counter()
+        if history_days:
+            seed_history(world, history_days, datetime.now(UTC))
+        print(f"  (seeded {accounts} accounts in {time.perf_counter() - started:.1f} s)", file=sys.stderr)
         out = Path(tempfile.mkdtemp()) / "result.json"
-        with world.moto.recording() as recorded:
-            subprocess.run(
-                [sys.executable, "-m", "scripts.bench", "--child", str(WARM_RUNS), str(out)],
-                env=os.environ.copy(),
-                stdout=subprocess.DEVNULL,  # 500 EMF lines a run: CloudWatch's job, not ours
-                check=True,
-            )
+        runs = 0 if naive else WARM_RUNS
+        argv = [sys.executable, "-m", "scripts.bench", "--child", str(runs), str(out), profile or "-"]
+        with recording(world.moto) as recorded:
+            boxed, status = run_boxed(memory_mb, [*argv, "--naive"] if naive else argv)
+        if not out.exists():
+            return {"accounts": accounts, "boxed": boxed, "killed": status, "memory_mb": memory_mb}
         result: dict[str, Any] = json.loads(out.read_text())
         calls = Counter(operation(entry) for entry in recorded)
-        runs = WARM_RUNS + 1
-        result["aws_calls_per_run"] = {name: round(count / runs, 1) for name, count in sorted(calls.items())}
-        result["accounts"] = accounts
+        result["aws_calls_per_run"] = {
+            name: round(count / (runs + 1), 1) for name, count in sorted(calls.items())
+        }
+        result.update(accounts=accounts, boxed=boxed, memory_mb=memory_mb, out=str(out))
         return result
+
+
+@contextmanager
+def recording(moto: Any) -> Iterator[list[dict[str, Any]]]:
+    """moto's recorder, read leniently: concurrent requests can share a line of its file."""
+    import urllib3
+
+    recorded: list[dict[str, Any]] = []
+    api = f"{moto.endpoint_url}/moto-api/recorder"
+    urllib3.request("POST", f"{api}/reset-recording")
+    urllib3.request("POST", f"{api}/start-recording")
+    try:
+        yield recorded
+    finally:
+        urllib3.request("POST", f"{api}/stop-recording")
+        text = urllib3.request("GET", f"{api}/download-recording").data.decode()
+        decoder, position = json.JSONDecoder(), 0
+        while (start := text.find("{", position)) >= 0:
+            try:
+                entry, position = decoder.raw_decode(text, start)
+            except json.JSONDecodeError:
+                position = start + 1
+                continue
+            if isinstance(entry, dict) and "headers" in entry:
+                recorded.append(entry)
 
 
 def operation(entry: dict[str, Any]) -> str:
@@ -104,31 +295,85 @@ def operation(entry: dict[str, Any]) -> str:
     return fields.get("Action", "?")
 
 
+def report(r: dict[str, Any], naive_cold: float | None) -> None:
+    accounts = r["accounts"]
+    box = f"lambda-box {r['memory_mb']} MB" if r["boxed"] else "UNBOXED"
+    print(f"\n{accounts} accounts, {box}")
+    if "runs" not in r:
+        print(f"  KILLED (exit status {r['killed']}): no figures")
+        return
+    cold = r["import"]["wall"] + r["runs"][0]["wall"]
+    warm = r["runs"][1:]
+    warm_wall = statistics.median(run["wall"] for run in warm)
+    warm_cpu = statistics.median(run["cpu"] for run in warm)
+    print(f"  cold run (import {r['import']['wall']:.2f} s + first invocation):  {cold:7.2f} s")
+    if naive_cold is not None:
+        print(
+            f"  naive handler's cold run, same box:             {naive_cold:7.2f} s"
+            f"  (ratio {cold / naive_cold:.2f})"
+        )
+    print(f"  warm run, median of {len(warm)}:                         {warm_wall:7.2f} s", end="")
+    print(f"  ({warm_wall / LATENCY:.2f} x the provider latency)" if accounts == 2 else "")
+    if accounts == 2 and r.get("floor"):
+        print(f"  one bare GET to a simulator, same box (the floor): {r['floor']:4.2f} s", end="")
+        print(f"  (warm run / floor {warm_wall / r['floor']:.2f})")
+    print(f"  CPU per account check (warm, median):           {warm_cpu * 1000 / accounts:7.2f} ms")
+    print(
+        f"  CPU per account check (cold run):               {r['runs'][0]['cpu'] * 1000 / accounts:7.2f} ms"
+    )
+    print(f"  peak RSS of the function's process:             {r['rss_mb']:7.1f} MB", end="")
+    print(f"  ({r['rss_mb'] / r['memory_mb']:.0%} of MemorySize)" if r["memory_mb"] else "")
+    if r["memory_mb"]:
+        usd = RUNS_PER_MONTH * (cold * r["memory_mb"] / 1024 * GB_SECOND_USD + REQUEST_USD)
+        print(f"  Lambda cost at an hourly schedule (cold runs):  ${usd:7.4f} a month")
+    failed = [run.get("failed", 0) for run in r["runs"]]
+    problems = [run.get("problems", 0) for run in r["runs"]]
+    sent = [run.get("sent", 0) for run in r["runs"]]
+    print(f"  per run (cold, then warm): failed checks {failed}, accounts with a problem {problems},")
+    print(f"    notifications {sent}")
+    print(f"  AWS calls per run (average): {r['aws_calls_per_run']}")
+    if r["errors"]:
+        print(f"  FAILED RUNS: {r['errors']}")
+
+
 def main() -> None:
-    latency = f"{LATENCY * 1000:.0f} ms"
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores; every provider answers in {latency}")
-    for accounts in (2, 500):
-        r = measure(accounts)
-        warm = r["times"][1:]
-        median = statistics.median(warm)
-        print(f"\n{accounts} accounts ({TARGETS[accounts]})")
-        print(f"  cold import of credit_monitor.app:            {r['import'] * 1000:7.0f} ms")
-        print(f"  first invocation (secret, TLS handshakes):    {r['times'][0] * 1000:7.0f} ms")
-        print(f"  warm invocation, median of {WARM_RUNS}:              {median * 1000:7.0f} ms")
-        print(f"  warm invocation, max of {WARM_RUNS}:                 {max(warm) * 1000:7.0f} ms")
-        if accounts == 2:
-            floor = r["floor"]
-            print(f"  one bare GET to a simulator (the floor):      {floor * 1000:7.0f} ms")
-            print(f"  warm median / provider latency:               {median / LATENCY:7.2f} x")
-            print(f"  warm median / bare GET:                       {median / floor:7.2f} x")
-        print(f"  peak RSS of the function's process:           {r['rss_mb']:7.1f} MB")
-        print(f"  AWS calls per run (average): {r['aws_calls_per_run']}")
-        if r["errors"]:
-            print(f"  FAILED RUNS: {r['errors']}")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="", help="MemorySize values to measure (default: the template's)")
+    parser.add_argument("--fleets", default=",".join(map(str, FLEETS)))
+    parser.add_argument("--history-days", type=int, default=HISTORY_DAYS)
+    parser.add_argument("--profile", choices=("cpu", "memory"), default="")
+    parser.add_argument("--json", default="", help="also write every result to this file")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",") if s] or [default_memory_size()]
+    fleets = [int(f) for f in args.fleets.split(",") if f]
+    print(
+        f"python {sys.version.split()[0]}, {os.cpu_count()} cores;"
+        f" providers answer in {LATENCY * 1000:.0f} ms;"
+        f" {args.history_days} days of hourly history per account"
+    )
+    results = []
+    for size in sizes:
+        naive = measure(2, size, 0, naive=True)
+        naive_cold = naive["import"]["wall"] + naive["runs"][0]["wall"] if "runs" in naive else None
+        box = (
+            f"lambda-box {size} MB ({size}/1769 of a core)"
+            if naive["boxed"]
+            else "UNBOXED (no lambda-box, or no cgroups on this machine)"
+        )
+        print(f"\n=== MemorySize {size}: {box}")
+        if naive_cold is not None:
+            print(f"naive handler, 2 accounts: cold run {naive_cold:.2f} s")
+        for accounts in fleets:
+            r = measure(accounts, size, args.history_days, args.profile)
+            report(r, naive_cold if accounts == 2 else None)
+            results.append(r)
+        results.append({"naive": naive, "memory_mb": size})
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1))
 
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--child"]:
-        child(int(sys.argv[2]), sys.argv[3])
+        child(int(sys.argv[2]), sys.argv[3], sys.argv[4].strip("-"), naive="--naive" in sys.argv)
     else:
         main()

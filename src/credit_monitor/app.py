@@ -18,8 +18,10 @@ from credit_monitor.adapters.metrics import emit_check_metrics
 from credit_monitor.adapters.secrets import SecretsManagerKeySource
 from credit_monitor.adapters.state import DynamoStateStore
 from credit_monitor.budget import Budget
-from credit_monitor.config import LAMBDA_TIMEOUT_SECONDS, LambdaConfig, load_lambda_config
+from credit_monitor.config import LAMBDA_TIMEOUT_SECONDS, CheckSettings, LambdaConfig, load_lambda_config
+from credit_monitor.log_parts import summary_parts
 from credit_monitor.service import Ports, run_once
+from credit_monitor.sizing import capacity_warning
 
 logger = Logger(json_serializer=encodable_json)
 quiet_sdk_loggers()  # before any AWS client exists: at DEBUG, botocore would log the secret
@@ -41,7 +43,16 @@ class Runtime:
 @functools.cache
 def runtime() -> Runtime:
     """Built on the first (cold) invocation; bad configuration fails here, naming the variable."""
-    return build_runtime(load_lambda_config())
+    config = load_lambda_config()
+    warn_if_undersized(config.checks)
+    return build_runtime(config)
+
+
+def warn_if_undersized(checks: CheckSettings) -> None:
+    """A WARNING line at the cold start when the accounts are more than the bench saw this
+    MemorySize check inside the deadline (sizing.py)."""
+    if checks.memory_mb is not None and (warning := capacity_warning(len(checks.accounts), checks.memory_mb)):
+        logger.warning(warning)
 
 
 def build_runtime(config: LambdaConfig) -> Runtime:
@@ -86,7 +97,9 @@ def handle(rt: Runtime, budget: Budget | None = None, scheduled_at: datetime | N
         logger.error(message, extra=fields)
     emit_check_metrics(rt.config.metrics_namespace, report)
     summary = report.summary()
-    logger.info("credit check finished", extra={"accounts": summary})
+    parts = summary_parts(summary)  # one line of 1,000 accounts would pass CloudWatch's 256 KB
+    for number, part in enumerate(parts, 1):
+        logger.info("credit check finished", extra={"part": number, "parts": len(parts), "accounts": part})
     if report.sent:
         logger.info("notifications published", extra={"notifications": report.sent})
     for problem in report.problems:

@@ -19,12 +19,11 @@ from credit_monitor.printable import printable
 from credit_monitor.providers import HttpReply, Provider, Request, RetryPolicy
 from credit_monitor.providers.fields import excerpt
 from credit_monitor.ratelimit import FIRST, RETRY, RateLimiter, first_requests, retries, shared_keys
+from credit_monitor.sizing import max_concurrent_checks
 
 DEADLINE_GRACE_SECONDS = 0.5
 """A check ends itself at the deadline; this lets it say why (e.g. "read timeout") before we stop
 waiting and call it unfinished."""
-MAX_CONCURRENT_CHECKS = 64
-"""Requests in flight at once: 500 accounts at 300 ms take about 5 s (see `make bench`)."""
 MIN_SECONDS_FOR_A_REQUEST = 1.0
 """A request paced by a rate limit starts only if this much of the deadline is left for it."""
 PLANNING_ALLOWANCE_SECONDS = 1.0
@@ -103,7 +102,10 @@ def run_checks(
         for index in order
     ]
     ordered = run_until(
-        tasks, deadline + DEADLINE_GRACE_SECONDS, max_workers=MAX_CONCURRENT_CHECKS, name="check"
+        tasks,
+        deadline + DEADLINE_GRACE_SECONDS,
+        max_workers=max_concurrent_checks(settings.memory_mb),
+        name="check",
     )
     outcomes = dict(zip(order, ordered, strict=True))
     results = []

@@ -50,6 +50,7 @@ from credit_monitor.messages import format_balance
 from credit_monitor.model import CheckResult
 from credit_monitor.printable import printable
 from credit_monitor.ratelimit import run_number, shared_keys
+from credit_monitor.sizing import DEFAULT_MEMORY_MB, capacity_warning
 from credit_monitor.status import MAX_REASON, account_status, snooze_until, unreadable, urgency
 from credit_monitor.status import render as render_status
 
@@ -91,6 +92,13 @@ def run(argv: Sequence[str] | None, environ: Mapping[str, str] | None, out: Text
     check.add_argument("--json", action="store_true", help="print JSON for scripts (same exit status)")
     validate = sub.add_parser("validate", help="validate an accounts file and list its accounts")
     validate.add_argument("file", type=Path)
+    validate.add_argument(
+        "--memory-size",
+        type=int,
+        default=DEFAULT_MEMORY_MB,
+        metavar="MB",
+        help=f"the function's MemorySize (default {DEFAULT_MEMORY_MB}): warn when it is too small",
+    )
     status = sub.add_parser("status", help="where every deployed account stands, most urgent first")
     status.add_argument("--json", action="store_true", help="print JSON for scripts")
     snooze = sub.add_parser("snooze", help="hold back LOW, REMINDER and RUNNING OUT for an account")
@@ -108,7 +116,7 @@ def run(argv: Sequence[str] | None, environ: Mapping[str, str] | None, out: Text
     args = parser.parse_args(argv)
 
     if args.command == "validate":
-        return validate_file(args.file, out)
+        return validate_file(args.file, out, args.memory_size)
     if args.command in ("status", "snooze", "unsnooze"):
         return operate(args, out)
     if args.command in onboarding.COMMANDS:
@@ -220,7 +228,7 @@ def ask(question: str) -> str | None:
     return line.rstrip("\r\n") if line else None
 
 
-def validate_file(path: Path, out: TextIO) -> int:
+def validate_file(path: Path, out: TextIO, memory_mb: int = DEFAULT_MEMORY_MB) -> int:
     try:
         accounts = load_accounts(path)
     except ConfigError as exc:
@@ -235,6 +243,8 @@ def validate_file(path: Path, out: TextIO) -> int:
         lines.append(f"  {account.id:<24} {account.provider.name:<12} warning {levels}  {labels}".rstrip())
     lines.extend(shared_key_report(accounts))
     emit("\n".join(lines), out)
+    if warning := capacity_warning(len(accounts), memory_mb):
+        fail(f"warning: {warning}")
     return EXIT_OK
 
 

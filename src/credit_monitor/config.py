@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from credit_monitor.alerting import AlertPolicy, Levels
 from credit_monitor.budget import AWS_RESERVE_SECONDS, SAFETY_MARGIN_SECONDS
 from credit_monitor.providers import PROVIDERS, Provider
+from credit_monitor.sizing import memory_size
 
 DEFAULT_METRICS_NAMESPACE = "CreditMonitor"
 DEFAULT_SERVICE_NAME = "credit-monitor"
@@ -92,6 +93,8 @@ class CheckSettings:
     schedule_period_seconds: float = 3600.0
     """SCHEDULE_PERIOD_SECONDS: the time between scheduled runs, so that a run's time gives its turn
     among accounts sharing a key (ratelimit.run_number). The template sets it to AlarmPeriodSeconds."""
+    memory_mb: int | None = None
+    """Lambda's MemorySize, which sets the CPU share and so the checks run at once (sizing.py)."""
 
 
 @dataclass(frozen=True)
@@ -146,7 +149,12 @@ def load_check_settings(environ: Mapping[str, str] | None = None) -> CheckSettin
         unit="seconds",
         why=" (the time between scheduled runs, e.g. 3600 for rate(1 hour))",
     )
-    return CheckSettings(accounts=accounts, deadline_seconds=deadline, schedule_period_seconds=period)
+    return CheckSettings(
+        accounts=accounts,
+        deadline_seconds=deadline,
+        schedule_period_seconds=period,
+        memory_mb=memory_size(env),
+    )
 
 
 def load_accounts_setting(env: Mapping[str, str]) -> tuple[Account, ...]:

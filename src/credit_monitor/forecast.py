@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -12,13 +12,21 @@ MIN_SAMPLES = 3
 MIN_SPAN = timedelta(hours=6)
 HISTORY_LIMIT = timedelta(days=30)
 MAX_SAMPLES = 1000
-"""Bounds the state item (DynamoDB items max out at 400 KB; a sample is about 30 bytes)."""
+"""A hard cap on the history, whatever its spacing (DynamoDB items max out at 400 KB)."""
+DETAIL_AGE = timedelta(days=1)
+"""Samples younger than this keep one per DETAIL_STEP; older ones one per COARSE_STEP."""
+DETAIL_STEP = timedelta(hours=1)
+COARSE_STEP = timedelta(days=1)
+"""One sample a day for days 2 to 30: a month of history is about 24 + 30 samples (about 1 KB of
+state) however often the schedule runs, so the state read, decoded and written per account each run
+stays the same size as history ages. A straight burn gives the same slope thinned or not; an uneven
+one weighs the last day more, which is the part that says most about the coming days."""
 TOP_UP_MIN_FRACTION = 0.05
 """A rise counts as a top-up only above 5 % of the previous balance (and above the burn since the
 last sample): a refunded credit or two must not restart the forecast or re-arm RUNNING OUT."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Sample:
     at: datetime
     balance: float
@@ -66,8 +74,30 @@ def add_sample(samples: Sequence[Sample], sample: Sample) -> tuple[tuple[Sample,
     since the old burn no longer applies."""
     if is_top_up(samples, sample):
         return (sample,), True
-    kept = [s for s in samples if sample.at - s.at <= HISTORY_LIMIT]
-    return (*kept[-(MAX_SAMPLES - 1) :], sample), False
+    return thin((*samples, sample), sample.at), False
+
+
+def thin(samples: Iterable[Sample], now: datetime) -> tuple[Sample, ...]:
+    """The samples (oldest first) within HISTORY_LIMIT of `now`, keeping the newest of each
+    DETAIL_STEP for the last DETAIL_AGE and the newest of each COARSE_STEP before that. The steps
+    are fixed slots of the epoch, so thinning again later keeps the same samples."""
+    oldest = (now - HISTORY_LIMIT).timestamp()
+    detail_from = (now - DETAIL_AGE).timestamp()
+    detail, coarse = DETAIL_STEP.total_seconds(), COARSE_STEP.total_seconds()
+    kept: list[Sample] = []
+    slot_of_last: tuple[float, float] | None = None
+    for sample in samples:
+        at = sample.at.timestamp()
+        if at < oldest:
+            continue
+        step = detail if at > detail_from else coarse
+        slot = (step, at // step)
+        if slot == slot_of_last:
+            kept[-1] = sample  # the newest of its slot stands for it
+        else:
+            kept.append(sample)
+        slot_of_last = slot
+    return tuple(kept[-MAX_SAMPLES:])
 
 
 def forecast(samples: Sequence[Sample]) -> Forecast:

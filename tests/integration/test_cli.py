@@ -14,6 +14,7 @@ import pytest
 
 from credit_monitor import cli
 from credit_monitor.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_LOW, EXIT_OK, EXIT_USAGE, main
+from credit_monitor.sizing import ACCOUNTS_PER_SIZE
 from tests.support.keys import FULLENRICH_KEY, LEMLIST_KEY, assert_no_key_leaked
 from tests.support.simulators import ApiSimulator, Reply
 
@@ -340,3 +341,18 @@ def test_check_shows_accounts_waiting_their_turn_and_exits_zero(
     assert len(waiting) == 20
     assert all(row["failure"] is None and "waiting its turn" in row["reason"] for row in waiting)
     assert len(lemlist_api.credit_requests) == 10
+
+
+def test_validate_warns_when_the_memory_size_cannot_check_that_many_accounts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    accounts = tmp_path / "accounts.toml"
+    count = ACCOUNTS_PER_SIZE[128] + 1
+    accounts.write_text(
+        "".join(f'[[account]]\nid = "a-{n}"\nprovider = "lemlist"\nwarning = 100\n' for n in range(count))
+    )
+
+    assert main(["validate", str(accounts), "--memory-size", "128"], out=io.StringIO()) == EXIT_OK
+    assert f"warning: {count} accounts is more than the {ACCOUNTS_PER_SIZE[128]}" in capsys.readouterr().err
+    assert main(["validate", str(accounts), "--memory-size", "1024"], out=io.StringIO()) == EXIT_OK
+    assert capsys.readouterr().err == ""

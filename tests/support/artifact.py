@@ -109,7 +109,10 @@ class BuiltFunction:
 
     @property
     def memory_mb(self) -> int:
-        return int(self.properties["MemorySize"])
+        value = self.properties["MemorySize"]
+        if isinstance(value, dict) and "Ref" in value:  # the template's parameter, at its default
+            value = self.template["Parameters"][value["Ref"]]["Default"]
+        return int(value)
 
 
 def sam_build(build_dir: Path, logical_id: str = FUNCTION) -> BuiltFunction:

@@ -235,8 +235,12 @@ def function_environment(deployment: Deployment) -> dict[str, str]:
     return {name: str(deployment.resolve(value)) for name, value in variables.items()}
 
 
+SET_BY_LAMBDA = frozenset({"AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "LAMBDA_TASK_ROOT"})
+"""Lambda sets these in every sandbox: the config reads them without the template setting them."""
+
+
 def environment_drift(set_by_template: Iterable[str], read_by_config: Iterable[str]) -> list[str]:
-    set_vars, read_vars = set(set_by_template), set(read_by_config)
+    set_vars, read_vars = set(set_by_template), set(read_by_config) - SET_BY_LAMBDA
     return [
         f"the config reads {name}, but template.yaml does not set it" for name in sorted(read_vars - set_vars)
     ] + [f"template.yaml sets {name}, but the config never reads it" for name in sorted(set_vars - read_vars)]

@@ -82,9 +82,11 @@ class Invocation:
         return {name: int(entry["status"] == "FAILED") for name, entry in self.summary().items()}
 
     def summary(self) -> dict[str, Any]:
-        [line] = [log for log in self.logs if log.get("message") == "credit check finished"]
-        accounts: dict[str, Any] = line["accounts"]
-        return accounts
+        """The summary's parts (each line says its `part` of `parts`), merged back into one."""
+        lines = [log for log in self.logs if log.get("message") == "credit check finished"]
+        assert [line["part"] for line in lines] == list(range(1, len(lines) + 1))
+        assert all(line["parts"] == len(lines) for line in lines)
+        return {name: entry for line in lines for name, entry in line["accounts"].items()}
 
 
 class SimClock:

@@ -36,6 +36,7 @@ def test_samconfig_has_the_overrides_the_readme_describes() -> None:
         "ScheduleExpression": "rate(1 hour)",
         "AlarmPeriodSeconds": "3600",
         "ApiKeysSecretName": "credit-monitor/api-keys",
+        "MemorySize": "1024",
     }
 
 

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from credit_monitor.config import LAMBDA_TIMEOUT_SECONDS, MAX_CHECK_DEADLINE_SECONDS
+from credit_monitor.sizing import DEFAULT_MEMORY_MB
 from tests.support.artifact import BuiltFunction
 from tests.support.cfn import REPO, TEMPLATE, load_template
 
@@ -82,7 +83,8 @@ def test_function_matches_the_documented_contract() -> None:
     assert props["CodeUri"] == "src/"
     assert props["Runtime"] == "python3.13"
     assert props["Architectures"] == ["arm64"]
-    assert props["MemorySize"] == 128
+    assert props["MemorySize"] == {"Ref": "MemorySize"}
+    assert template["Parameters"]["MemorySize"]["Default"] == DEFAULT_MEMORY_MB, "sizing.py plans for it"
     assert props["Timeout"] == LAMBDA_TIMEOUT_SECONDS, "the run's budget (budget.py) is planned for it"
     deadline = float(props["Environment"]["Variables"]["CHECK_DEADLINE_SECONDS"])
     assert deadline <= MAX_CHECK_DEADLINE_SECONDS, "the checks must leave room for state writes and publishes"

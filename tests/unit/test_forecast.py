@@ -13,6 +13,7 @@ from credit_monitor.forecast import (
     Sample,
     add_sample,
     forecast,
+    thin,
 )
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
@@ -170,11 +171,49 @@ def test_a_sample_exactly_at_the_history_limit_is_kept() -> None:
     assert [s.balance for s in samples] == [900, 850, 800]
 
 
-def test_the_history_keeps_the_newest_max_samples() -> None:
+def test_a_day_of_minute_samples_keeps_the_newest_of_each_hour() -> None:
     history = tuple(Sample(T0 + timedelta(minutes=i), 1_000_000 - i) for i in range(MAX_SAMPLES))
     new = Sample(T0 + timedelta(minutes=MAX_SAMPLES), 1_000_000 - MAX_SAMPLES)
     samples, topped_up = add_sample(history, new)
     assert not topped_up
-    assert len(samples) == MAX_SAMPLES
-    assert samples[0] == history[1]
     assert samples[-1] == new
+    hours = [sample.at.replace(minute=0) for sample in samples]
+    assert len(hours) == len(set(hours)), "one sample per hour"
+    assert all(sample.at.minute == 59 for sample in samples[:-1]), "the newest of each hour"
+
+
+def month_of_runs(every: timedelta, burn_per_day: float = 24.0) -> tuple[Sample, ...]:
+    """The history 30 days of runs leave, one add_sample per run, burning steadily."""
+    samples: tuple[Sample, ...] = ()
+    steps = int(timedelta(days=30) / every)
+    for step in range(steps):
+        at = T0 + step * every
+        samples, _ = add_sample(samples, Sample(at, 50_000 - burn_per_day * (at - T0) / timedelta(days=1)))
+    return samples
+
+
+@pytest.mark.parametrize("every", [timedelta(hours=1), timedelta(minutes=5)])
+def test_a_month_of_history_is_bounded_whatever_the_schedule(every: timedelta) -> None:
+    """One sample an hour for the last day, one a day before: the state does not grow with age."""
+    samples = month_of_runs(every)
+
+    assert len(samples) <= 24 + 31
+    assert samples[-1].at - samples[0].at >= timedelta(days=29)
+    assert [s.at for s in samples] == sorted(s.at for s in samples)
+
+
+def test_thinning_keeps_a_steady_burns_forecast() -> None:
+    hourly = [Sample(T0 + timedelta(hours=h), 50_000 - h) for h in range(24 * 30)]
+
+    thinned = month_of_runs(timedelta(hours=1))
+
+    assert forecast(thinned).burn_per_day == pytest.approx(24)
+    assert forecast(thinned).burn_per_day == pytest.approx(forecast(hourly).burn_per_day)
+    assert forecast(thinned).days_left == pytest.approx(forecast(hourly).days_left)
+
+
+def test_thinning_again_later_keeps_the_same_samples() -> None:
+    """Slots are fixed in time: re-thinning an already thinned history drops nothing more."""
+    samples = month_of_runs(timedelta(hours=1))
+
+    assert thin(samples, samples[-1].at) == samples

@@ -112,7 +112,7 @@ def test_a_check_still_queued_at_the_deadline_is_not_checked_a_started_one_timed
 ) -> None:
     """One worker, and the first request never returns: the second account never started, so it
     is not checked this run; the first did start, and its provider did not answer."""
-    monkeypatch.setattr(checks, "MAX_CONCURRENT_CHECKS", 1)
+    monkeypatch.setattr(checks, "max_concurrent_checks", lambda _memory_mb: 1)
     hang = threading.Event()
 
     class Hanging(Recording):

@@ -8,6 +8,7 @@ from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 from botocore.config import Config
 
+from credit_monitor.adapters import aws
 from credit_monitor.config import account_key_var
 from credit_monitor.keys import parse_api_keys, strip_keys
 from credit_monitor.model import CheckError, FailureKind
@@ -24,7 +25,7 @@ class SecretsManagerKeySource:
 
     def __init__(self, secret_id: str, provider: SecretsProvider | None = None) -> None:
         self._secret_id = secret_id
-        self._provider = provider or SecretsProvider(boto_config=_BOTO_CONFIG)
+        self._provider = provider or SecretsProvider(boto3_client=aws.client("secretsmanager", _BOTO_CONFIG))
 
     def api_keys(self, *, refresh: bool = False) -> Mapping[str, str]:
         try:

@@ -13,17 +13,16 @@ import json
 import math
 import shlex
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from credit_monitor.adapters.aws import BOTO_CONFIG
+from credit_monitor.adapters import aws
 from credit_monitor.alerting import AccountState, Kind, Level, Notification, Pending
-from credit_monitor.forecast import Forecast, ForecastStatus, Sample
+from credit_monitor.forecast import Forecast, ForecastStatus, Sample, thin
 from credit_monitor.model import FailureKind
 from credit_monitor.service import StateError
 
@@ -126,7 +125,9 @@ def decode(text: str, version: int) -> AccountState:
     obj = _object(data, "state")
     samples = _list(obj.get("samples", []), "samples")
     notified_at = _opt(obj, "notified_at", _aware_time)
-    decoded_samples = tuple(_sample(s, f"samples[{i}]") for i, s in enumerate(samples))
+    # Thinned as the next write would thin them: an item written with a longer history (an older
+    # version kept every sample) costs its full size once, not on every run and not all at once.
+    decoded_samples = _thinned(tuple(_samples(samples)))
     checked_at = _opt(obj, "checked_at", _aware_time)
     if checked_at is None and decoded_samples:  # items written before checked_at existed
         checked_at = decoded_samples[-1].at
@@ -145,6 +146,10 @@ def decode(text: str, version: int) -> AccountState:
         snooze_reason=_opt(obj, "snooze_reason", _string),
         version=version,
     )
+
+
+def _thinned(samples: tuple[Sample, ...]) -> tuple[Sample, ...]:
+    return thin(samples, samples[-1].at) if samples else samples
 
 
 def _any(value: object, where: str) -> object:
@@ -223,6 +228,24 @@ def _enum(kind: Any, value: str, where: str, *, by_name: bool = False) -> Any:
         raise _Bad(f"'{where}' has an unknown value {value[:40]!r}") from None
 
 
+_NUMBERS = (int, float)
+
+
+def _samples(pairs: list[object]) -> Iterator[Sample]:
+    """Every [time, balance] pair, checked; a pair that fails the quick checks gets the full ones,
+    which name what is wrong."""
+    for index, pair in enumerate(pairs):
+        try:
+            if type(pair) is list and len(pair) == 2:
+                at, balance = pair
+                if type(at) in _NUMBERS and type(balance) in _NUMBERS and math.isfinite(balance):
+                    yield Sample(datetime.fromtimestamp(at, UTC), float(balance))
+                    continue
+        except (OverflowError, OSError, ValueError):
+            pass
+        yield _sample(pair, f"samples[{index}]")
+
+
 def _sample(value: object, where: str) -> Sample:
     pair = _list(value, where)
     if len(pair) != 2:
@@ -276,7 +299,7 @@ class DynamoStateStore:
 
     def __init__(self, table_name: str, client: DynamoDBClient | None = None) -> None:
         self._table = table_name
-        self._client: DynamoDBClient = client or boto3.client("dynamodb", config=BOTO_CONFIG)
+        self._client: DynamoDBClient = client or aws.client("dynamodb")
 
     def load(self, accounts: Iterable[str]) -> dict[str, AccountState | StateError]:
         """Raises StateError when the table cannot be read; a bad item is that account's error."""

@@ -21,9 +21,9 @@ from credit_monitor.adapters.state import (
     encode,
     reset_command,
 )
-from credit_monitor.alerting import AccountState, Kind, Level, Notification
+from credit_monitor.alerting import AccountState, AlertPolicy, Kind, Level, Levels, Notification, decide
 from credit_monitor.forecast import Forecast, ForecastStatus, Sample
-from credit_monitor.model import FailureKind
+from credit_monitor.model import Balance, CheckResult, FailureKind
 from credit_monitor.outbox import enqueue, lease
 
 T0 = datetime(2026, 11, 1, 9, tzinfo=UTC)
@@ -211,3 +211,83 @@ def test_refused_attempts_are_kept_and_an_item_without_them_has_none() -> None:
     old = json.loads(encode(counted))
     del old["outbox"][0]["attempts"]
     assert decode(json.dumps(old), 0).outbox[0].attempts == 0
+
+
+def test_an_item_with_every_hourly_sample_of_a_month_decodes_to_the_bounded_history() -> None:
+    """Items written before history was thinned hold one sample per run: read, they cost what a
+    thinned item costs, and the next write stores the thinned history."""
+    hourly = [[int((T0 + timedelta(hours=h)).timestamp()), 5000.0 - h] for h in range(24 * 30)]
+    item = json.dumps(
+        {"level": "OK", "consecutive_failures": 0, "failing_notified": False, "samples": hourly}
+    )
+
+    state = decode(item, version=3)
+
+    assert 24 <= len(state.samples) <= 24 + 31
+    assert state.samples[-1] == Sample(T0 + timedelta(hours=24 * 30 - 1), 5000.0 - (24 * 30 - 1))
+    assert len(encode(state)) < 2000
+
+
+class CountingDynamo(StubDynamo):
+    """The stub, writing too, counting calls and the bytes of state read and written."""
+
+    def __init__(self, items: dict[str, dict[str, Any]]) -> None:
+        super().__init__(items)
+        self.puts = self.read_bytes = self.written_bytes = 0
+
+    def batch_get_item(self, RequestItems: dict[str, Any]) -> dict[str, Any]:
+        response = super().batch_get_item(RequestItems)
+        for items in response["Responses"].values():
+            self.read_bytes += sum(len(found["state"]["S"].encode()) for found in items)
+        return response
+
+    def put_item(self, Item: dict[str, Any], **conditions: Any) -> dict[str, Any]:
+        self.puts += 1
+        self.written_bytes += len(Item["state"]["S"].encode())
+        self.items[Item["provider"]["S"]] = Item
+        return {}
+
+
+def state_work_per_account(accounts: int, history_days: int) -> dict[str, float]:
+    """Every account with `history_days` of hourly samples as an older release stored them (one per
+    run); then two hourly runs read, decide and write every account. The second run's work, per account."""
+    names = [f"account-{n:04d}" for n in range(accounts)]
+    hours = 24 * history_days
+    legacy = json.dumps(
+        {
+            "level": "OK",
+            "consecutive_failures": 0,
+            "failing_notified": False,
+            "samples": [[int((T0 + timedelta(hours=h)).timestamp()), 50_000.0 - h] for h in range(hours)],
+        }
+    )
+    stub = CountingDynamo({name: item(name, legacy) for name in names})
+    store = DynamoStateStore("t", client=stub)  # type: ignore[arg-type]
+    for run in (1, 2):
+        now = T0 + timedelta(hours=hours - 1 + run)
+        stub.calls = stub.puts = stub.read_bytes = stub.written_bytes = 0
+        loaded = store.load(names)
+        for name in names:
+            state = loaded[name]
+            assert isinstance(state, AccountState)
+            result = CheckResult(name, 100, balance=Balance(50_000.0 - hours - run))
+            decided = decide(state, result, now, Levels(100), AlertPolicy()).state
+            assert store.put(name, replace(decided, version=state.version + 1), state.version)
+    return {
+        "calls": (stub.calls + stub.puts) / accounts,
+        "bytes read": stub.read_bytes / accounts,
+        "bytes written": stub.written_bytes / accounts,
+    }
+
+
+def test_state_work_per_account_does_not_grow_with_the_fleet_or_with_history_age() -> None:
+    """Operations, not time: a run's state calls and bytes per account are the same for 10 accounts as
+    for 1,000, and a month of hourly history costs about 1 KB per account, not one sample per run."""
+    small, large = state_work_per_account(10, history_days=30), state_work_per_account(1000, history_days=30)
+    young = state_work_per_account(10, history_days=1)
+
+    assert large["calls"] <= small["calls"] <= 2  # one BatchGetItem per 100 accounts, one PutItem each
+    assert large["bytes read"] == small["bytes read"]
+    assert large["bytes written"] == small["bytes written"]
+    assert large["bytes read"] <= 2 * 1024
+    assert large["bytes read"] <= 2.5 * young["bytes read"]

@@ -1,0 +1,82 @@
+"""The handler's output as CloudWatch Logs receives it: bytes, line by line."""
+
+from __future__ import annotations
+
+import io
+import json
+from contextlib import redirect_stdout
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from credit_monitor import app
+from credit_monitor.alerting import AlertPolicy
+from credit_monitor.config import Account, CheckSettings, LambdaConfig
+from credit_monitor.log_parts import PART_BYTES
+from credit_monitor.providers import lemlist
+from credit_monitor.sizing import ACCOUNTS_PER_SIZE
+from tests.support.fakes import FakeHttp, MemoryNotifier, MemoryState, ports
+
+CLOUDWATCH_EVENT_BYTES = 256 * 1024
+T0 = datetime(2026, 11, 2, 9, tzinfo=UTC)
+
+
+def fleet_runtime(count: int) -> app.Runtime:
+    """`count` lemlist accounts whose keys are not in the secret: each check fails with a reason,
+    the longest summary entry an account can have."""
+    accounts = tuple(
+        Account(f"lemlist-{n:04d}", lemlist.PROVIDER, "https://lemlist.test", threshold=100)
+        for n in range(count)
+    )
+    config = LambdaConfig(
+        checks=CheckSettings(accounts, deadline_seconds=5),
+        api_keys_secret_id="credit-monitor/api-keys",
+        alert_topic_arn="arn:aws:sns:us-east-1:123456789012:alerts",
+        state_table_name="table",
+        alert_policy=AlertPolicy(),
+        metrics_namespace="CreditMonitor",
+        service_name="credit-monitor",
+    )
+    return app.Runtime(config, ports(FakeHttp(lemlist=50), MemoryState(), MemoryNotifier()), clock=lambda: T0)
+
+
+def test_every_line_of_a_thousand_account_run_fits_a_cloudwatch_event_and_the_summary_loses_nothing() -> None:
+    raw = io.BytesIO()
+    stream = io.TextIOWrapper(raw, encoding="utf-8", errors="strict", write_through=True)
+    handler = app.logger.registered_handler
+    previous = handler.setStream(stream)  # type: ignore[attr-defined]
+    try:
+        with redirect_stdout(stream):
+            result = app.handle(fleet_runtime(1000))
+    finally:
+        handler.setStream(previous)  # type: ignore[attr-defined]
+
+    lines = raw.getvalue().splitlines()
+    assert max(len(line) for line in lines) < CLOUDWATCH_EVENT_BYTES
+    summaries = [doc for doc in map(json.loads, lines) if doc.get("message") == "credit check finished"]
+    assert all(len(json.dumps(doc["accounts"]).encode()) <= PART_BYTES for doc in summaries)
+    assert len(summaries) > 1
+    assert [(doc["part"], doc["parts"]) for doc in summaries] == [
+        (n, len(summaries)) for n in range(1, len(summaries) + 1)
+    ]
+    merged = {name: entry for doc in summaries for name, entry in doc["accounts"].items()}
+    assert list(merged) == [f"lemlist-{n:04d}" for n in range(1000)]
+    assert merged == result["accounts"]
+
+
+def test_the_cold_start_warns_when_the_accounts_are_more_than_the_memory_size_handles() -> None:
+    raw = io.BytesIO()
+    stream = io.TextIOWrapper(raw, encoding="utf-8", errors="strict", write_through=True)
+    handler = app.logger.registered_handler
+    previous = handler.setStream(stream)  # type: ignore[attr-defined]
+    checks = fleet_runtime(ACCOUNTS_PER_SIZE[128] + 1).config.checks
+    try:
+        app.warn_if_undersized(replace(checks, memory_mb=128))
+        app.warn_if_undersized(replace(checks, memory_mb=1024))
+        app.warn_if_undersized(checks)  # outside Lambda: no size, no warning
+    finally:
+        handler.setStream(previous)  # type: ignore[attr-defined]
+
+    [line] = [json.loads(line) for line in raw.getvalue().splitlines()]
+    assert line["level"] == "WARNING"
+    assert line["message"].startswith(f"{ACCOUNTS_PER_SIZE[128] + 1} accounts is more than the")
+    assert "set the MemorySize parameter to 256 or more" in line["message"]
