@@ -12,6 +12,7 @@ from credit_monitor.ratelimit import (
     SharedKey,
     first_requests,
     requests_per_run,
+    retries,
     run_number,
     shared_keys,
 )
@@ -243,3 +244,25 @@ def test_an_account_without_a_key_is_not_paced() -> None:
     one_a_minute = RateLimit(requests=1, per_seconds=60)
     assert [limiter.reserve("lusha", "", one_a_minute) for _ in range(3)] == [0, 0, 0]
     assert limiter.reserve("lusha", "key", None) == 0
+
+
+def test_first_requests_and_retries_share_each_window_exactly() -> None:
+    for requests in range(1, 8):
+        limit = RateLimit(requests=requests, per_seconds=60)
+        assert first_requests(limit).requests + retries(limit).requests == requests
+        assert retries(limit).per_seconds == 60
+
+
+def test_no_retry_is_made_on_a_key_whose_first_requests_take_its_whole_window() -> None:
+    clock = Clock()
+    limiter = RateLimiter(clock, clock.sleep)
+    no_room = retries(RateLimit(requests=1, per_seconds=60))
+
+    assert no_room.requests == 0
+    assert limiter.acquire("bouncer", "k", no_room, deadline=3600.0) is False
+    assert clock.slept == []
+
+
+def test_a_run_shorter_than_one_window_plans_one_window() -> None:
+    short = RateLimit(requests=2, per_seconds=0.5)  # windows 0.7 s apart with the margin
+    assert requests_per_run(short, 0.5) == 1
