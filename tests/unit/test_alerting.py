@@ -393,6 +393,14 @@ def test_a_checked_at_from_the_future_is_reported_and_never_silences_the_account
     assert later.state.checked_at == T0 + timedelta(hours=1)
 
 
+def test_a_checked_at_from_the_future_starts_no_reminder_clock_for_an_account_never_notified() -> None:
+    ok = replace(run(AccountState(), 5000, -1).state, checked_at=T0 + timedelta(days=2))
+
+    decision = run(ok, 4900, 0)
+
+    assert (kinds(decision), decision.state.notified_at) == ([], None)
+
+
 def test_an_overlapping_runs_newer_checked_at_is_not_from_the_future() -> None:
     """Within a run's longest life (15 minutes), a newer checked_at is an overlapping run's: stale."""
     newer = replace(run(AccountState(), 5000, 0).state, checked_at=T0 + timedelta(minutes=14))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Callable
 from typing import Any, cast
 from urllib.parse import quote, urlencode
@@ -245,6 +246,7 @@ def test_each_rendering_real_output_uses_is_a_form_of_the_key_whole() -> None:
             json.dumps(key)[1:-1].replace("/", "\\/"),
             urlencode({"k": key})[2:],
             urlencode({"k": key}, quote_via=quote)[2:],
+            re.sub("%[0-9A-F]{2}", lambda m: m.group().lower(), urlencode({"k": key}, quote_via=quote)[2:]),
         ],
         latin: [str(latin.encode("latin-1"))[2:-1]],
     }
@@ -259,6 +261,20 @@ def test_each_rendering_real_output_uses_is_a_form_of_the_key_whole() -> None:
     ]
     assert any(token.endswith("=") for token in tokens)  # padded: a client may strip the padding
     assert {token.rstrip("=") for token in tokens} <= key_forms(key)
+
+
+def test_a_basic_token_ending_in_a_letter_is_a_form_to_its_last_character() -> None:
+    key = "lm_7d2e5b9c1a3f4e8b6c0aW"
+    token = base64.b64encode(key.encode()).decode()
+    assert not token.endswith("=")
+    assert token in key_forms(key)
+    assert base64.urlsafe_b64encode(key.encode()).decode() in key_forms(key)
+
+
+def test_a_key_with_surrounding_whitespace_has_the_forms_of_both_it_and_the_stripped_key() -> None:
+    forms = key_forms(f" {KEY}\n")
+    assert key_forms(KEY) <= forms
+    assert {f" {KEY}\n", json.dumps(f" {KEY}\n")[1:-1]} <= forms
 
 
 def test_a_key_split_by_control_characters_has_each_long_piece_as_a_form() -> None:
@@ -279,28 +295,30 @@ def test_forms_of_a_key_with_a_character_outside_latin1_do_not_crash() -> None:
         "".join(f"\\x{ord(c):x}" for c in KEY),
         "&#x110000;".join(KEY),  # a reference outside Unicode is nothing, between each character
         "\\u0066e_live\\/" + KEY[8:],
+        "".join("\\n" if c == "\n" else f"\\u{ord(c):04x}" for c in KEY_WITH_LINE_BREAK),
     ],
-    ids=["html-hex", "html-hex-upper", "python-hex", "out-of-range-reference", "escaped-slash"],
+    ids=["html-hex", "html-hex-upper", "python-hex", "out-of-range-reference", "escaped-slash", "line-break"],
 )
 def test_a_key_written_with_hex_escapes_is_redacted_whole(written: str) -> None:
     key = KEY if "\\/" not in written else KEY[:7] + "/" + KEY[8:]
-    assert redactor_for(key).redact(f"[{written}]") == "[***]"
+    key = KEY_WITH_LINE_BREAK if "\\n" in written else key
+    assert Redactor([key]).redact(f"[{written}]") == "[***]"
 
 
 def test_a_field_that_is_only_the_key_escaped_or_cut_is_redacted() -> None:
     """Nothing before the key: the first character counts too."""
-    assert redactor_for(KEY).redact("f\\u0065" + KEY[2:]) == "***"
-    assert redactor_for(KEY).redact(KEY[:8]) == "***"
+    assert Redactor([KEY]).redact("f\\u0065" + KEY[2:]) == "***"
+    assert Redactor([KEY]).redact(KEY[:8]) == "***"
 
 
 def test_a_key_whose_own_text_looks_like_an_escape_is_redacted_whole() -> None:
     key = "qk_7f/3a+9c=2e&b4?d%5E"
-    assert redactor_for(key).redact(f"key {key} refused") == "key *** refused"
+    assert Redactor([key]).redact(f"key {key} refused") == "key *** refused"
 
 
 def test_several_keys_each_redacted_and_adjacent_ones_as_one() -> None:
     other = LEMLIST_KEY
-    redactor = redactor_for(KEY, other)
+    redactor = Redactor([KEY, other])
     assert redactor.redact(f"a {KEY} b {other} c") == "a *** b *** c"
     assert redactor.redact(f"[{KEY}{other}]") == "[***]"
 
@@ -312,6 +330,6 @@ def test_a_short_form_is_replaced_longest_first() -> None:
 
 
 def test_redact_json_redacts_a_bare_string_and_nested_lists() -> None:
-    redactor = redactor_for(KEY)
+    redactor = Redactor([KEY])
     assert redactor.redact_json(f"bad {KEY}") == "bad ***"
     assert redactor.redact_json([[KEY], {"a": [KEY]}]) == [["***"], {"a": ["***"]}]
