@@ -264,11 +264,10 @@ def test_each_rendering_real_output_uses_is_a_form_of_the_key_whole() -> None:
 
 
 def test_a_basic_token_ending_in_a_letter_is_a_form_to_its_last_character() -> None:
-    key = "lm_7d2e5b9c1a3f4e8b6c0aW"
-    token = base64.b64encode(key.encode()).decode()
-    assert not token.endswith("=")
-    assert token in key_forms(key)
-    assert base64.urlsafe_b64encode(key.encode()).decode() in key_forms(key)
+    key = "lm_7d2e5b9c1a3f4e8b6?abW"  # "?" puts a "/" in the token, "_" in the URL-safe one
+    token, url_safe = base64.b64encode(key.encode()).decode(), base64.urlsafe_b64encode(key.encode()).decode()
+    assert (token[-1], url_safe[-1], token != url_safe) == ("X", "X", True)
+    assert {token, url_safe} <= key_forms(key)
 
 
 def test_a_key_with_surrounding_whitespace_has_the_forms_of_both_it_and_the_stripped_key() -> None:
@@ -287,6 +286,10 @@ def test_forms_of_a_key_with_a_character_outside_latin1_do_not_crash() -> None:
     assert "lm_7d2e5b9cĀ1a3f" in key_forms("lm_7d2e5b9cĀ1a3f")
 
 
+LINE_BREAK_NEAR_THE_END = "lm_3c5e7a9b1d2f\n4a6c8"
+"""Fewer than 8 characters after the line break: only its \\n, decoded, joins them to the key."""
+
+
 @pytest.mark.parametrize(
     "written",
     [
@@ -295,13 +298,13 @@ def test_forms_of_a_key_with_a_character_outside_latin1_do_not_crash() -> None:
         "".join(f"\\x{ord(c):x}" for c in KEY),
         "&#x110000;".join(KEY),  # a reference outside Unicode is nothing, between each character
         "\\u0066e_live\\/" + KEY[8:],
-        "".join("\\n" if c == "\n" else f"\\u{ord(c):04x}" for c in KEY_WITH_LINE_BREAK),
+        "".join("\\n" if c == "\n" else f"\\u{ord(c):04x}" for c in LINE_BREAK_NEAR_THE_END),
     ],
     ids=["html-hex", "html-hex-upper", "python-hex", "out-of-range-reference", "escaped-slash", "line-break"],
 )
 def test_a_key_written_with_hex_escapes_is_redacted_whole(written: str) -> None:
     key = KEY if "\\/" not in written else KEY[:7] + "/" + KEY[8:]
-    key = KEY_WITH_LINE_BREAK if "\\n" in written else key
+    key = LINE_BREAK_NEAR_THE_END if "\\n" in written else key
     assert Redactor([key]).redact(f"[{written}]") == "[***]"
 
 
