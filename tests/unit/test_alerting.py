@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from credit_monitor.alerting import (
+    MAX_RUN,
     AccountState,
     AlertPolicy,
     Decision,
@@ -46,6 +47,7 @@ def test_an_account_not_checked_this_run_changes_nothing_and_is_not_a_failure() 
         decision = decide(state, waiting, T0 + timedelta(hours=hour), LEVELS, POLICY)
         assert decision.state == state
         assert decision.notifications == []
+        assert decision.forecast == forecast(state.samples)  # status and metrics still show it
     assert state.consecutive_failures == 1
     assert kinds(run(run(state, None, 50).state, None, 51)) == ["CHECK FAILING/OK"]
 
@@ -428,6 +430,14 @@ def test_a_notified_at_from_the_future_is_reported_and_never_holds_the_reminders
     assert kinds(run(decision.state, 500, 24)) == ["REMINDER/WARNING"]
 
 
+def test_a_checked_at_from_the_future_starts_no_reminder_clock_for_an_account_never_notified() -> None:
+    ok = replace(run(AccountState(), 5000, -1).state, checked_at=T0 + timedelta(days=2))
+
+    decision = run(ok, 4900, 0)
+
+    assert (kinds(decision), decision.state.notified_at) == ([], None)
+
+
 def test_an_overlapping_runs_newer_checked_at_is_not_from_the_future() -> None:
     """Within a run's longest life (15 minutes), a newer checked_at is an overlapping run's: stale."""
     newer = replace(run(AccountState(), 5000, 0).state, checked_at=T0 + timedelta(minutes=14))
@@ -582,3 +592,31 @@ def test_a_stale_observation_still_reports_the_recorded_forecast() -> None:
     assert decision.forecast is not None
     assert decision.forecast == forecast(recorded)
     assert decision.forecast.status is ForecastStatus.DEPLETING
+
+
+def test_climbing_exactly_to_the_critical_margin_leaves_critical() -> None:
+    levels = Levels(warning=100, critical=50)
+    assert levels.classify(52.5, Level.CRITICAL) is Level.WARNING
+    assert levels.classify(52.4, Level.CRITICAL) is Level.CRITICAL
+
+
+def test_a_checked_at_exactly_a_runs_longest_life_ahead_is_an_overlapping_runs() -> None:
+    newer = replace(run(AccountState(), 5000, 0).state, checked_at=T0 + MAX_RUN)
+
+    decision = run(newer, 500, 0)
+
+    assert (kinds(decision), decision.state, decision.future_checked_at) == ([], newer, None)
+
+
+def test_a_notified_at_from_the_future_restarts_the_reminder_clock_at_now() -> None:
+    """Skewed with checked_at, a notified_at days ahead would hold reminders back until then; it
+    counts from this run instead: no reminder at once, the next one a reminder interval later."""
+    low = run(AccountState(), 900, -1).state
+    future = T0 + timedelta(days=3)
+    skewed = replace(low, checked_at=future, notified_at=future)
+
+    decision = run(skewed, 900, 0)
+
+    assert kinds(decision) == []
+    assert decision.state.notified_at == T0
+    assert kinds(run(decision.state, 900, 24)) == ["REMINDER/WARNING"]

@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Callable
 from typing import Any, cast
+from urllib.parse import quote, urlencode
 
 import pytest
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
 from credit_monitor.adapters.secrets import EnvironmentKeySource, SecretsManagerKeySource
-from credit_monitor.keys import MIN_KEY_CHARS, clean_key, key_forms, parse_api_keys, redactor_for
+from credit_monitor.keys import (
+    MIN_KEY_CHARS,
+    Redactor,
+    clean_key,
+    key_forms,
+    parse_api_keys,
+    redactor_for,
+)
 from credit_monitor.model import CheckError, FailureKind
 from credit_monitor.providers import lemlist
 from tests.support.keys import ALL_KEYS, KEY_WITH_LINE_BREAK, LEMLIST_KEY, assert_no_key_leaked
@@ -71,6 +80,7 @@ def test_percent_encoding_in_lower_case_is_a_key_form_too() -> None:
 
 PLACEHOLDER_VALUES = ["0", "null", "None", "changeme", "xxx", "<key>", "TODO", "<your lemlist key>"]
 PLACEHOLDER_VALUES += ["${LEMLIST_KEY}", "YOUR_API_KEY_HERE", "x" * 24, "0" * 16, "PLACEHOLDER"]
+PLACEHOLDER_VALUES += ["{{ lemlist_api_key }}", "%(LEMLIST_KEY)s"]
 
 
 @pytest.mark.parametrize("value", PLACEHOLDER_VALUES)
@@ -86,12 +96,39 @@ def test_a_placeholder_is_refused_naming_the_account_never_the_value(value: str)
 def test_a_value_shorter_than_a_key_is_refused(value: str) -> None:
     with pytest.raises(CheckError) as caught:
         clean_key("acme-lemlist", value, "hint")
+    assert caught.value.kind is FailureKind.SECRET
     assert f"the acme-lemlist API key is shorter than {MIN_KEY_CHARS} characters" in caught.value.message
     assert value not in caught.value.message
 
 
 def test_a_key_as_short_as_the_minimum_is_a_key() -> None:
     assert clean_key("acme", "a1b2c3d4e5f6", "hint") == "a1b2c3d4e5f6"
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["XK7Q2M9ZP4R8", "<k3y-7f2a9c1e", "k3y-7f2a9c1e>", "0f0f0f0f0f0f0f0f"],
+    ids=["upper-case-x", "starts-with-angle", "ends-with-angle", "two-distinct-characters"],
+)
+def test_a_key_is_not_refused_for_characters_a_placeholder_also_has(value: str) -> None:
+    assert clean_key("acme", value, "hint") == value
+
+
+@pytest.mark.parametrize(
+    ("secret_string", "message"),
+    [
+        (None, "secret has no SecretString (binary secrets are not supported)"),
+        (
+            "lm_7d2e5b9c1a3f4e8b6c0d",
+            'secret is not JSON; expected {"fullenrich": "<key>", "lemlist": "<key>"}',
+        ),
+    ],
+    ids=["binary", "not-json"],
+)
+def test_a_secret_of_the_wrong_shape_says_what_is_expected(secret_string: str | None, message: str) -> None:
+    with pytest.raises(CheckError) as caught:
+        parse_api_keys(secret_string)
+    assert (caught.value.kind, caught.value.message) == (FailureKind.SECRET, message)
 
 
 @pytest.mark.parametrize(
@@ -106,6 +143,7 @@ def test_a_key_stored_as_another_json_type_is_named_as_such_not_as_missing(
     with pytest.raises(CheckError) as caught:
         clean_key("acme-lemlist", keys["acme-lemlist"], "hint")
 
+    assert caught.value.kind is FailureKind.SECRET
     assert caught.value.message.startswith(
         f"the key for acme-lemlist must be a JSON string, got a {json_type}"
     )
@@ -217,3 +255,116 @@ def test_redact_json_redacts_every_string_and_name_and_keeps_numbers() -> None:
         "list": ["bad ***", 50],
         "***": {"n": 1.5},
     }
+
+
+# --- the forms a key takes in real output, and redaction's corners -------------------------------
+
+HOSTILE_KEY = "\\q/k+7f=3a\"9c'2e&b4?d é Ā"
+"""Every character an encoder treats specially, one outside Latin-1 included."""
+
+
+def test_each_rendering_real_output_uses_is_a_form_of_the_key_whole() -> None:
+    """The leak check and the Redactor start from key_forms: each way output writes a key (a
+    repr, a bytes repr, JSON either way, PHP's JSON, a query string, Basic credentials padded or
+    not) must be one of its forms, exactly, not a form cut by a character."""
+    key = HOSTILE_KEY
+    latin = key.replace("Ā", "A")
+    renderings = {
+        key: [
+            repr(key)[1:-1],
+            str(key.encode())[2:-1],
+            json.dumps({"k": key})[7:-2],
+            json.dumps({"k": key}, ensure_ascii=False)[7:-2],
+            json.dumps(key)[1:-1].replace("/", "\\/"),
+            urlencode({"k": key})[2:],
+            urlencode({"k": key}, quote_via=quote)[2:],
+            re.sub("%[0-9A-F]{2}", lambda m: m.group().lower(), urlencode({"k": key}, quote_via=quote)[2:]),
+        ],
+        latin: [str(latin.encode("latin-1"))[2:-1]],
+    }
+    for variant, written in renderings.items():
+        forms = key_forms(variant)
+        for rendering in written:
+            assert rendering in forms
+    tokens = [
+        encode(credentials.encode()).decode()
+        for credentials in (f":{key}", f"{key}:", key)
+        for encode in (base64.b64encode, base64.urlsafe_b64encode)
+    ]
+    assert any(token.endswith("=") for token in tokens)  # padded: a client may strip the padding
+    assert {token.rstrip("=") for token in tokens} <= key_forms(key)
+
+
+def test_a_basic_token_ending_in_a_letter_is_a_form_to_its_last_character() -> None:
+    key = "lm_7d2e5b9c1a3f4e8b6?abW"  # "?" puts a "/" in the token, "_" in the URL-safe one
+    token, url_safe = base64.b64encode(key.encode()).decode(), base64.urlsafe_b64encode(key.encode()).decode()
+    assert (token[-1], url_safe[-1], token != url_safe) == ("X", "X", True)
+    assert {token, url_safe} <= key_forms(key)
+
+
+def test_a_key_with_surrounding_whitespace_has_the_forms_of_both_it_and_the_stripped_key() -> None:
+    forms = key_forms(f" {KEY}\n")
+    assert key_forms(KEY) <= forms
+    assert {f" {KEY}\n", json.dumps(f" {KEY}\n")[1:-1]} <= forms
+
+
+def test_a_key_split_by_control_characters_has_each_long_piece_as_a_form() -> None:
+    pieces = ["lm_8b6d4", "f2a1c3e5a7b9d"]  # 8 characters and more
+    assert set(pieces) <= key_forms("\x01".join(pieces))
+    assert set(pieces) <= key_forms("\t".join(pieces))
+
+
+def test_forms_of_a_key_with_a_character_outside_latin1_do_not_crash() -> None:
+    assert "lm_7d2e5b9cĀ1a3f" in key_forms("lm_7d2e5b9cĀ1a3f")
+
+
+LINE_BREAK_NEAR_THE_END = "lm_3c5e7a9b1d2f\n4a6c8"
+"""Fewer than 8 characters after the line break: only its \\n, decoded, joins them to the key."""
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "".join(f"&#x{ord(c):x};" for c in KEY),
+        "".join(f"&#X{ord(c):X};" for c in KEY),
+        "".join(f"\\x{ord(c):x}" for c in KEY),
+        "&#x110000;".join(KEY),  # a reference outside Unicode is nothing, between each character
+        "\\u0066e_live\\/" + KEY[8:],
+        "".join("\\n" if c == "\n" else f"\\u{ord(c):04x}" for c in LINE_BREAK_NEAR_THE_END),
+    ],
+    ids=["html-hex", "html-hex-upper", "python-hex", "out-of-range-reference", "escaped-slash", "line-break"],
+)
+def test_a_key_written_with_hex_escapes_is_redacted_whole(written: str) -> None:
+    key = KEY if "\\/" not in written else KEY[:7] + "/" + KEY[8:]
+    key = LINE_BREAK_NEAR_THE_END if "\\n" in written else key
+    assert Redactor([key]).redact(f"[{written}]") == "[***]"
+
+
+def test_a_field_that_is_only_the_key_escaped_or_cut_is_redacted() -> None:
+    """Nothing before the key: the first character counts too."""
+    assert Redactor([KEY]).redact("f\\u0065" + KEY[2:]) == "***"
+    assert Redactor([KEY]).redact(KEY[:8]) == "***"
+
+
+def test_a_key_whose_own_text_looks_like_an_escape_is_redacted_whole() -> None:
+    key = "qk_7f/3a+9c=2e&b4?d%5E"
+    assert Redactor([key]).redact(f"key {key} refused") == "key *** refused"
+
+
+def test_several_keys_each_redacted_and_adjacent_ones_as_one() -> None:
+    other = LEMLIST_KEY
+    redactor = Redactor([KEY, other])
+    assert redactor.redact(f"a {KEY} b {other} c") == "a *** b *** c"
+    assert redactor.redact(f"[{KEY}{other}]") == "[***]"
+
+
+def test_a_short_form_is_replaced_longest_first() -> None:
+    """A value too short to be a key can still be given to a Redactor; its longest form goes first,
+    so it is replaced by one REDACTED, not a part of it."""
+    assert Redactor([" k3y"]).redact("[ k3y]") == "[***]"
+
+
+def test_redact_json_redacts_a_bare_string_and_nested_lists() -> None:
+    redactor = Redactor([KEY])
+    assert redactor.redact_json(f"bad {KEY}") == "bad ***"
+    assert redactor.redact_json([[KEY], {"a": [KEY]}]) == [["***"], {"a": ["***"]}]

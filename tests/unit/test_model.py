@@ -258,3 +258,9 @@ def test_a_computed_balance_that_is_not_finite_is_a_bad_response(
         Balance(credits, breakdown)
     assert caught.value.kind is FailureKind.BAD_RESPONSE
     assert caught.value.message == f"{named} must be a finite number"
+
+
+def test_a_long_breakdown_name_is_quoted_cut_to_40_characters() -> None:
+    with pytest.raises(CheckError) as caught:
+        Balance(5.0, {"p" * 60: math.inf})
+    assert caught.value.message == f"{'p' * 40!r} in the balance's breakdown must be a finite number"

@@ -94,7 +94,8 @@ def test_a_refused_notification_is_counted_released_and_given_up_at_the_bound() 
         state, dropped = refused(leased, {poisoned}, T0 + timedelta(hours=attempt))
         given_up += [item.id for item in dropped]
         if attempt < MAX_ATTEMPTS:
-            assert next((item.attempts, item.lease_owner) for item in state.outbox) == (attempt, None)
+            first = state.outbox[0]
+            assert (first.attempts, first.lease_owner, first.lease_until) == (attempt, None, None)
 
     assert given_up == [poisoned]
     assert [item.id for item in state.outbox] == [other]

@@ -13,6 +13,7 @@ from credit_monitor.ratelimit import (
     SharedKey,
     first_requests,
     requests_per_run,
+    retries,
     run_number,
     shared_keys,
 )
@@ -264,3 +265,25 @@ def test_a_weekday_schedule_still_checks_every_account_sharing_a_key() -> None:
             moment = monday_9am + week * 7 * 86_400 + weekday * 86_400
             checked |= set(shared.accounts) - shared.waiting(run_number(moment, 86_400))
     assert checked == set(shared.accounts)
+
+
+def test_first_requests_and_retries_share_each_window_exactly() -> None:
+    for requests in range(1, 8):
+        limit = RateLimit(requests=requests, per_seconds=60)
+        assert first_requests(limit).requests + retries(limit).requests == requests
+        assert retries(limit).per_seconds == 60
+
+
+def test_no_retry_is_made_on_a_key_whose_first_requests_take_its_whole_window() -> None:
+    clock = Clock()
+    limiter = RateLimiter(clock, clock.sleep)
+    no_room = retries(RateLimit(requests=1, per_seconds=60))
+
+    assert no_room.requests == 0
+    assert limiter.acquire("bouncer", "k", no_room, deadline=3600.0) is False
+    assert clock.slept == []
+
+
+def test_a_run_shorter_than_one_window_plans_one_window() -> None:
+    short = RateLimit(requests=2, per_seconds=0.5)  # windows 0.7 s apart with the margin
+    assert requests_per_run(short, 0.5) == 1

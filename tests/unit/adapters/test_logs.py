@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import uuid
 
 import pytest
 from aws_lambda_powertools import Logger
@@ -15,7 +16,9 @@ from credit_monitor.adapters.logs import SDK_LOGGERS, encodable_json, quiet_sdk_
 def test_a_lone_surrogate_or_a_line_separator_never_loses_a_line_on_a_strict_utf8_stream() -> None:
     raw = io.BytesIO()
     stream = io.TextIOWrapper(raw, encoding="utf-8", errors="strict", write_through=True)
-    logger = Logger(service="test-logs", stream=stream, json_serializer=encodable_json)
+    # A service name of its own: Powertools configures a named logger once per process, so a reused
+    # name would keep writing to the stream of an earlier run (mutmut runs the tests twice in one).
+    logger = Logger(service=f"test-logs-{uuid.uuid4().hex}", stream=stream, json_serializer=encodable_json)
 
     logger.error("vendor said \ud800 and \u2028 and é", extra={"accounts": {"a": {"reason": "\udfff\x85"}}})
 
