@@ -238,7 +238,9 @@ def measure(
 
     fleet = 0 if accounts == 2 else accounts  # 2: the zero-config pair, without an accounts file
     os.environ.pop("ACCOUNTS_FILE", None)  # the previous fleet's world leaves it set
-    with local_world("fe-key", "lm-key", 5000, 800, accounts=fleet) as world:
+    with local_world(
+        "bench-fullenrich-key-5c0e7a", "bench-lemlist-key-91d2f4", 5000, 800, accounts=fleet
+    ) as world:
         world.fullenrich.latency_seconds = world.lemlist.latency_seconds = LATENCY
         os.environ["CHECK_DEADLINE_SECONDS"] = template_check_deadline()
         started = time.perf_counter()
@@ -248,7 +250,7 @@ def measure(
         out = Path(tempfile.mkdtemp()) / "result.json"
         runs = 0 if naive else WARM_RUNS
         argv = [sys.executable, "-m", "scripts.bench", "--child", str(runs), str(out), profile or "-"]
-        with recording(world.moto) as recorded:
+        with world.moto.recording() as recorded:
             boxed, status = run_boxed(memory_mb, [*argv, "--naive"] if naive else argv)
         if not out.exists():
             return {"accounts": accounts, "boxed": boxed, "killed": status, "memory_mb": memory_mb}
@@ -259,31 +261,6 @@ def measure(
         }
         result.update(accounts=accounts, boxed=boxed, memory_mb=memory_mb, out=str(out))
         return result
-
-
-@contextmanager
-def recording(moto: Any) -> Iterator[list[dict[str, Any]]]:
-    """moto's recorder, read leniently: concurrent requests can share a line of its file."""
-    import urllib3
-
-    recorded: list[dict[str, Any]] = []
-    api = f"{moto.endpoint_url}/moto-api/recorder"
-    urllib3.request("POST", f"{api}/reset-recording")
-    urllib3.request("POST", f"{api}/start-recording")
-    try:
-        yield recorded
-    finally:
-        urllib3.request("POST", f"{api}/stop-recording")
-        text = urllib3.request("GET", f"{api}/download-recording").data.decode()
-        decoder, position = json.JSONDecoder(), 0
-        while (start := text.find("{", position)) >= 0:
-            try:
-                entry, position = decoder.raw_decode(text, start)
-            except json.JSONDecodeError:
-                position = start + 1
-                continue
-            if isinstance(entry, dict) and "headers" in entry:
-                recorded.append(entry)
 
 
 def operation(entry: dict[str, Any]) -> str:
@@ -334,6 +311,8 @@ def report(r: dict[str, Any], naive_cold: float | None) -> None:
     print(f"  AWS calls per run (average): {r['aws_calls_per_run']}")
     if r["errors"]:
         print(f"  FAILED RUNS: {r['errors']}")
+    if any(failed) or any(problems) or any(sent):
+        print("  NOT A HEALTHY RUN: a healthy fleet fails no check and sends nothing; these figures measure a fault")
 
 
 def main() -> None:

@@ -61,7 +61,9 @@ class MotoServer:
 
     @contextmanager
     def recording(self) -> Iterator[list[dict[str, Any]]]:
-        """Record every AWS request made inside the block; the list is filled when it ends."""
+        """Record every AWS request made inside the block; the list is filled when it ends.
+
+        Read leniently: requests recorded concurrently can share a line of moto's file."""
         recorded: list[dict[str, Any]] = []
         api = f"{self.endpoint_url}/moto-api/recorder"
         urllib3.request("POST", f"{api}/reset-recording")
@@ -70,8 +72,16 @@ class MotoServer:
             yield recorded
         finally:
             urllib3.request("POST", f"{api}/stop-recording")
-            lines = urllib3.request("GET", f"{api}/download-recording").data.decode().splitlines()
-            recorded.extend(json.loads(line) for line in lines if line.strip())
+            text = urllib3.request("GET", f"{api}/download-recording").data.decode()
+            decoder, position = json.JSONDecoder(), 0
+            while (start := text.find("{", position)) >= 0:
+                try:
+                    entry, position = decoder.raw_decode(text, start)
+                except json.JSONDecodeError:
+                    position = start + 1
+                    continue
+                if isinstance(entry, dict) and "headers" in entry:
+                    recorded.append(entry)
 
 
 def api_calls(recorded: list[dict[str, Any]], arns: dict[str, str]) -> set[tuple[str, str]]:
