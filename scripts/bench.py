@@ -312,7 +312,9 @@ def report(r: dict[str, Any], naive_cold: float | None) -> None:
     if r["errors"]:
         print(f"  FAILED RUNS: {r['errors']}")
     if any(failed) or any(problems) or any(sent):
-        print("  NOT A HEALTHY RUN: a healthy fleet fails no check and sends nothing; these figures measure a fault")
+        print(
+            "  NOT A HEALTHY RUN: a healthy fleet fails no check and sends nothing; these figures measure a fault"
+        )
 
 
 def main() -> None:
