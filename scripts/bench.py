@@ -313,7 +313,8 @@ def report(r: dict[str, Any], naive_cold: float | None) -> None:
         print(f"  FAILED RUNS: {r['errors']}")
     if any(failed) or any(problems) or any(sent):
         print(
-            "  NOT A HEALTHY RUN: a healthy fleet fails no check and sends nothing; these figures measure a fault"
+            "  NOT A HEALTHY RUN: a healthy fleet fails no check and sends nothing;"
+            " these figures measure a fault"
         )
 
 
