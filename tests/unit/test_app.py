@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import io
 import json
-from contextlib import redirect_stdout
+from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stdout
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -39,16 +40,25 @@ def fleet_runtime(count: int) -> app.Runtime:
     return app.Runtime(config, ports(FakeHttp(lemlist=50), MemoryState(), MemoryNotifier()), clock=lambda: T0)
 
 
+@contextmanager
+def logging_to(stream: io.TextIOWrapper) -> Iterator[None]:
+    """The function's log lines go to `stream` for the block. The handler's stream is swapped, not
+    set with setStream, which flushes the old one: a pytest run in the same process (mutmut runs
+    the suite twice) leaves the handler holding the previous run's closed capture."""
+    handler = app.logger.registered_handler
+    previous = handler.stream  # type: ignore[attr-defined]
+    handler.stream = stream  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        handler.stream = previous  # type: ignore[attr-defined]
+
+
 def test_every_line_of_a_thousand_account_run_fits_a_cloudwatch_event_and_the_summary_loses_nothing() -> None:
     raw = io.BytesIO()
     stream = io.TextIOWrapper(raw, encoding="utf-8", errors="strict", write_through=True)
-    handler = app.logger.registered_handler
-    previous = handler.setStream(stream)  # type: ignore[attr-defined]
-    try:
-        with redirect_stdout(stream):
-            result = app.handle(fleet_runtime(1000))
-    finally:
-        handler.setStream(previous)  # type: ignore[attr-defined]
+    with logging_to(stream), redirect_stdout(stream):
+        result = app.handle(fleet_runtime(1000))
 
     lines = raw.getvalue().splitlines()
     assert max(len(line) for line in lines) < CLOUDWATCH_EVENT_BYTES
@@ -66,15 +76,11 @@ def test_every_line_of_a_thousand_account_run_fits_a_cloudwatch_event_and_the_su
 def test_the_cold_start_warns_when_the_accounts_are_more_than_the_memory_size_handles() -> None:
     raw = io.BytesIO()
     stream = io.TextIOWrapper(raw, encoding="utf-8", errors="strict", write_through=True)
-    handler = app.logger.registered_handler
-    previous = handler.setStream(stream)  # type: ignore[attr-defined]
     checks = fleet_runtime(ACCOUNTS_PER_SIZE[128] + 1).config.checks
-    try:
+    with logging_to(stream):
         app.warn_if_undersized(replace(checks, memory_mb=128))
         app.warn_if_undersized(replace(checks, memory_mb=1024))
         app.warn_if_undersized(checks)  # outside Lambda: no size, no warning
-    finally:
-        handler.setStream(previous)  # type: ignore[attr-defined]
 
     [line] = [json.loads(line) for line in raw.getvalue().splitlines()]
     assert line["level"] == "WARNING"
