@@ -119,7 +119,7 @@ def run(argv: Sequence[str] | None, environ: Mapping[str, str] | None, out: Text
     try:
         settings = load_check_settings(env)
     except ConfigError as exc:
-        fail(f"configuration error: {exc}")
+        fail_config(exc, "configuration error: ")
         return EXIT_USAGE
     keys = EnvironmentKeySource(read_local_api_keys(settings.accounts, env))
     deadline = time.monotonic() + settings.deadline_seconds  # the CLI's own budget: the checks alone
@@ -224,7 +224,7 @@ def validate_file(path: Path, out: TextIO) -> int:
     try:
         accounts = load_accounts(path)
     except ConfigError as exc:
-        fail(str(exc))
+        fail_config(exc)
         return EXIT_USAGE
     lines = [f"{printable(str(path))}: {len(accounts)} account(s), valid"]
     for account in accounts:
@@ -301,6 +301,12 @@ def emit(text: str, out: TextIO) -> None:
     except BrokenPipeError:
         with contextlib.suppress(OSError, ValueError):  # later writes, and the flush at exit, go nowhere
             os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
+
+
+def fail_config(exc: ConfigError, prefix: str = "") -> None:
+    """Every problem of a configuration, one line each."""
+    for problem in exc.problems:
+        fail(prefix + problem)
 
 
 def fail(message: str) -> None:

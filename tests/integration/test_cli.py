@@ -168,6 +168,28 @@ def test_validate_names_the_file_account_and_field_of_a_mistake(
     )
 
 
+def test_validate_reports_three_mistakes_in_one_run_one_line_each(tmp_path: Path) -> None:
+    accounts = tmp_path / "accounts.toml"
+    accounts.write_text(
+        ACCOUNTS.replace("warning = 500", "warnign = 500")
+        .replace("warning = 100", 'warning = "100"')
+        .replace('provider = "lemlist"', 'provider = "lemlst"', 1)
+    )
+
+    done = run_process({}, "validate", str(accounts))
+
+    assert done.returncode == EXIT_USAGE
+    assert done.stdout == b""
+    assert done.stderr.decode("utf-8", "strict").splitlines() == [
+        f"credit-monitor: {accounts}: account 'acme-lemlist': provider: must be one of bouncer, clearout,"
+        " dropcontact, fullenrich, hunter, lemlist, lusha, neverbounce, zerobounce, http-json, got 'lemlst';"
+        " did you mean lemlist?",
+        f"credit-monitor: {accounts}: account 'acme-lemlist': warnign: unknown field; did you mean warning?",
+        f"credit-monitor: {accounts}: account 'globex-lemlist': warning: must be a number of credits, not the"
+        ' string "100"; drop the quotes: warning = 100',
+    ]
+
+
 LONE_SURROGATE_BODY = b'{"code": "error.api.key", "message": "Unknown api key \\ud800 \\u001b[31mred\\u0007"}'
 """A vendor's error text with a lone surrogate escape and a terminal escape in it: valid JSON."""
 
