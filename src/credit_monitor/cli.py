@@ -41,14 +41,20 @@ from credit_monitor.alerting import AccountState, Levels, Status, status_of
 from credit_monitor.checks import MIN_SECONDS_FOR_A_REQUEST, PLANNING_ALLOWANCE_SECONDS, run_checks
 from credit_monitor.config import (
     DEFAULT_CHECK_DEADLINE_SECONDS,
+    DEFAULT_SCHEDULE_PERIOD_SECONDS,
     Account,
     ConfigError,
+    api_key_var,
+    api_url_var,
+    critical_threshold_var,
     load_check_settings,
     read_local_api_keys,
+    threshold_var,
 )
 from credit_monitor.messages import format_balance
 from credit_monitor.model import CheckResult
 from credit_monitor.printable import printable
+from credit_monitor.providers import PROVIDERS
 from credit_monitor.ratelimit import run_number, shared_keys
 from credit_monitor.status import MAX_REASON, account_status, snooze_until, unreadable, urgency
 from credit_monitor.status import render as render_status
@@ -56,6 +62,38 @@ from credit_monitor.status import render as render_status
 EXIT_OK, EXIT_LOW, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
 EXIT_INTERRUPTED = 130
 """128 + SIGINT, as a shell reports Ctrl-C."""
+
+
+def _check_epilog() -> str:
+    zero_config = "\n".join(
+        f"  {threshold_var(p):<34} {p.name}'s warning level in credits; unset: {p.name} is off\n"
+        f"  {critical_threshold_var(p):<34} optional lower, more urgent level\n"
+        f"  {api_url_var(p):<34} optional base URL (default {p.default_api_url})\n"
+        f"  {api_key_var(p):<34} {p.name}'s API key"
+        for p in PROVIDERS
+    )
+    return f"""\
+environment variables read:
+  ACCOUNTS_FILE                      an accounts file (TOML); when set, the variables below
+                                     for zero-config vendors are not read
+{zero_config}
+  <ID>_API_KEY                       with an accounts file: each account's key, by its id (or its
+                                     `key`) upper-cased, with '-' as '_' (acme-lemlist: ACME_LEMLIST_API_KEY)
+  CHECK_DEADLINE_SECONDS             time for all checks (default {DEFAULT_CHECK_DEADLINE_SECONDS:g})
+  SCHEDULE_PERIOD_SECONDS            time between runs, for accounts sharing a key that take turns
+                                     (default {DEFAULT_SCHEDULE_PERIOD_SECONDS:g})
+  SSL_CERT_FILE                      optional CA bundle for the vendors' HTTPS
+
+exit status:
+  {EXIT_OK:<4}every balance is at or above its warning level
+  {EXIT_LOW:<4}a balance is low (below warning or critical)
+  {EXIT_USAGE:<4}bad usage or configuration (each problem is named on stderr)
+  {EXIT_FAILED:<4}a check failed (auth, network, a bad reply) or an internal error
+  {EXIT_INTERRUPTED:<4}interrupted (Ctrl-C)
+"""
+
+
+CHECK_EPILOG = _check_epilog()
 
 
 def main(
@@ -86,7 +124,13 @@ def run(argv: Sequence[str] | None, environ: Mapping[str, str] | None, out: Text
     parser = argparse.ArgumentParser(prog="credit-monitor", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"credit-monitor {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    check = sub.add_parser("check", help="check every account's balance once and print a table")
+    check = sub.add_parser(
+        "check",
+        help="check every account's balance once and print a table",
+        description="Check every account's balance once, with keys from the environment, and print a table.",
+        epilog=CHECK_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     check.add_argument("--accounts", metavar="FILE", help="an accounts file (default: $ACCOUNTS_FILE)")
     check.add_argument("--json", action="store_true", help="print JSON for scripts (same exit status)")
     validate = sub.add_parser("validate", help="validate an accounts file and list its accounts")

@@ -190,6 +190,28 @@ def test_validate_reports_three_mistakes_in_one_run_one_line_each(tmp_path: Path
     ]
 
 
+def test_check_help_lists_the_variables_it_reads_and_its_exit_statuses() -> None:
+    done = run_process({}, "check", "--help")
+
+    assert done.returncode == 0
+    text = done.stdout.decode("utf-8", "strict")
+    for variable in (
+        "ACCOUNTS_FILE",
+        "FULLENRICH_THRESHOLD",
+        "LEMLIST_THRESHOLD",
+        "LEMLIST_CRITICAL_THRESHOLD",
+        "LEMLIST_API_URL",
+        "LEMLIST_API_KEY",
+        "<ID>_API_KEY",
+        "CHECK_DEADLINE_SECONDS",
+        "SCHEDULE_PERIOD_SECONDS",
+    ):
+        assert variable in text
+    statuses = [line.split(None, 1) for line in text.splitlines() if re.match(r"\s+(0|1|2|3|130)\s", line)]
+    assert [code for code, _ in statuses] == ["0", "1", "2", "3", "130"]
+    assert "low" in statuses[1][1]
+
+
 LONE_SURROGATE_BODY = b'{"code": "error.api.key", "message": "Unknown api key \\ud800 \\u001b[31mred\\u0007"}'
 """A vendor's error text with a lone surrogate escape and a terminal escape in it: valid JSON."""
 
