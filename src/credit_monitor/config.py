@@ -127,7 +127,8 @@ def api_key_var(provider: Provider) -> str:
 
 
 def load_check_settings(environ: Mapping[str, str] | None = None) -> CheckSettings:
-    """The accounts: from ACCOUNTS_FILE when set, else the zero-config pair from <PROVIDER>_* variables."""
+    """The accounts: from ACCOUNTS_FILE when set, else a zero-config account for each vendor whose
+    <PROVIDER>_THRESHOLD is set."""
     env = os.environ if environ is None else environ
     accounts = load_accounts_setting(env)
     deadline = _number(
@@ -157,7 +158,7 @@ def load_check_settings(environ: Mapping[str, str] | None = None) -> CheckSettin
 def load_accounts_setting(env: Mapping[str, str]) -> tuple[Account, ...]:
     path = env.get("ACCOUNTS_FILE", "").strip()
     if not path:
-        return tuple(_provider_settings(env, provider) for provider in PROVIDERS)
+        return zero_config_accounts(env)
     from credit_monitor.accounts_file import load_accounts  # it builds Accounts: imported late, no cycle
 
     return load_accounts(resolve_accounts_file(path, env))
@@ -168,6 +169,31 @@ def resolve_accounts_file(path: str, env: Mapping[str, str]) -> Path:
     candidate = Path(path)
     root = env.get("LAMBDA_TASK_ROOT", "").strip()
     return candidate if candidate.is_absolute() or not root else Path(root) / candidate
+
+
+def zero_config_accounts(env: Mapping[str, str]) -> tuple[Account, ...]:
+    """One account per zero-config vendor whose <PROVIDER>_THRESHOLD is set; a vendor without one is
+    off (its other variables, such as the URL the template always sets, are ignored). At least one."""
+    accounts = tuple(
+        _provider_settings(env, provider)
+        for provider in PROVIDERS
+        if env.get(threshold_var(provider), "").strip() or _critical_without_warning(env, provider)
+    )
+    if not accounts:
+        either = " or ".join(threshold_var(provider) for provider in PROVIDERS)
+        raise ConfigError(
+            f"no vendor is watched: set {either}, or ACCOUNTS_FILE (a vendor without a threshold is off)"
+        )
+    return accounts
+
+
+def _critical_without_warning(env: Mapping[str, str], provider: Provider) -> bool:
+    if env.get(critical_threshold_var(provider), "").strip():
+        raise ConfigError(
+            f"{critical_threshold_var(provider)} is set but {threshold_var(provider)} is not: set the warning"
+            f" level too, or unset both to turn {provider.name} off"
+        )
+    return False
 
 
 def _provider_settings(env: Mapping[str, str], provider: Provider) -> Account:

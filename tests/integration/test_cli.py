@@ -190,6 +190,27 @@ def test_validate_reports_three_mistakes_in_one_run_one_line_each(tmp_path: Path
     ]
 
 
+def test_a_lemlist_only_zero_config_check_watches_lemlist_alone_and_exits_zero(
+    lemlist_api: ApiSimulator, ca_file: Path
+) -> None:
+    env = {
+        "LEMLIST_API_KEY": LEMLIST_KEY,
+        "LEMLIST_THRESHOLD": "100",
+        "LEMLIST_API_URL": lemlist_api.base_url,
+        "CHECK_DEADLINE_SECONDS": "6",
+        "SSL_CERT_FILE": str(ca_file),
+    }
+    inherited = {name: "" for name in os.environ if name.startswith(("FULLENRICH_", "ACCOUNTS_FILE"))}
+
+    done = run_process({**inherited, **env}, "check")
+
+    assert done.returncode == EXIT_OK, done.stderr
+    lines = done.stdout.decode("utf-8", "strict").splitlines()
+    assert [line.split() for line in lines[1:]] == [["lemlist", "800", "100", "OK"]]
+    assert done.stderr == b""
+    assert_no_key_leaked(done.stdout.decode(), done.stderr.decode())
+
+
 def test_check_help_lists_the_variables_it_reads_and_its_exit_statuses() -> None:
     done = run_process({}, "check", "--help")
 
