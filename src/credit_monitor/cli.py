@@ -1,6 +1,7 @@
 """`credit-monitor check`: the same checks from a laptop, cron or CI, with keys from the environment.
 `credit-monitor validate FILE`: an accounts file checked as the function would at cold start.
-`credit-monitor status | snooze | unsnooze --stack NAME`: the deployed monitor, from a terminal.
+`credit-monitor status | snooze | unsnooze [--stack NAME]`: the deployed monitor, from a terminal
+(the stack defaults to samconfig.toml's; --region and --profile choose the AWS session).
 `credit-monitor keys set | list`, `credit-monitor init`: keys and accounts set up (onboarding.py).
 
 Exit status: 0 all balances at or above threshold (or the file is valid, or the command did what
@@ -31,11 +32,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from credit_monitor import __version__, onboarding
+from credit_monitor import __version__, deployed, onboarding
 from credit_monitor.accounts_file import load_accounts
+from credit_monitor.adapters.aws import BOTO_CONFIG
 from credit_monitor.adapters.http import HttpClient, build_pool_manager
 from credit_monitor.adapters.secrets import EnvironmentKeySource
-from credit_monitor.adapters.stack import StackError, state_table_of
+from credit_monitor.adapters.stack import STATE_TABLE_OUTPUT, StackError, state_table_of
 from credit_monitor.adapters.state import DynamoStateStore, StateError
 from credit_monitor.alerting import AccountState, Levels, Status, status_of
 from credit_monitor.checks import MIN_SECONDS_FOR_A_REQUEST, PLANNING_ALLOWANCE_SECONDS, run_checks
@@ -145,9 +147,7 @@ def run(argv: Sequence[str] | None, environ: Mapping[str, str] | None, out: Text
     unsnooze = sub.add_parser("unsnooze", help="end an account's snooze now")
     unsnooze.add_argument("account")
     for operator in (status, snooze, unsnooze):
-        where = operator.add_mutually_exclusive_group(required=True)
-        where.add_argument("--stack", help="the deployed stack's name (its StateTableName output)")
-        where.add_argument("--table", help="the state table's name")
+        deployed.add_options(operator, "--table", "the state table's name", STATE_TABLE_OUTPUT)
     onboarding.add_parsers(sub)
     args = parser.parse_args(argv)
 
@@ -200,8 +200,9 @@ def operate(args: argparse.Namespace, out: TextIO) -> int:
     own credentials (the function's role is unchanged). Snoozes are conditional writes."""
     now = datetime.now(UTC)
     try:
-        table = args.table or state_table_of(args.stack)
-        store = DynamoStateStore(table)
+        session = deployed.session_of(args)
+        table = args.table or state_table_of(deployed.stack_of(args), session)
+        store = DynamoStateStore(table, session.client("dynamodb", config=BOTO_CONFIG))
         if args.command == "status":
             rows = [
                 account_status(name, state, now)
