@@ -58,7 +58,15 @@ from credit_monitor.model import CheckResult
 from credit_monitor.printable import printable
 from credit_monitor.providers import PROVIDERS
 from credit_monitor.ratelimit import run_number, shared_keys
-from credit_monitor.status import MAX_REASON, account_status, snooze_until, unreadable, urgency
+from credit_monitor.status import (
+    MAX_REASON,
+    account_status,
+    snooze_until,
+    to_the_minute,
+    unreadable,
+    urgency,
+    when,
+)
 from credit_monitor.status import render as render_status
 
 EXIT_OK, EXIT_LOW, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
@@ -227,17 +235,23 @@ def operate(args: argparse.Namespace, out: TextIO) -> int:
                 raise ValueError("--reason must be one line of text, without control or format characters")
             store.change(args.account, lambda s: replace(s, snoozed_until=until, snooze_reason=reason))
             emit(
-                f"{printable(args.account)}: snoozed until {until.isoformat()}"
+                f"{printable(args.account)}: snoozed until {when(until, now)}"
                 + (f" ({reason})" if reason else ""),
                 out,
             )
         else:
-            # Ended now rather than cleared: the next run then says where a low account stands.
-            store.change(
-                args.account,
-                lambda s: replace(s, snoozed_until=now, snooze_reason=None) if s.snoozed(now) else s,
-            )
-            emit(f"{printable(args.account)}: not snoozed; a low balance is reported at the next run", out)
+            ended: list[datetime] = []
+
+            def unsnoozed(state: AccountState) -> AccountState:
+                # Ended now rather than cleared: the next run then says where a low account stands.
+                if not state.snoozed(now) or state.snoozed_until is None:
+                    return state
+                ended[:] = [state.snoozed_until]
+                return replace(state, snoozed_until=now, snooze_reason=None)
+
+            store.change(args.account, unsnoozed)
+            was = f"snooze ended (it was until {to_the_minute(ended[0])})" if ended else "not snoozed"
+            emit(f"{printable(args.account)}: {was}; a low balance is reported at the next run", out)
     except (StackError, StateError, ValueError) as exc:
         fail(str(exc))
         return EXIT_USAGE

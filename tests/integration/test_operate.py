@@ -151,8 +151,18 @@ def test_snooze_and_status_say_what_is_wrong(deployed: str, capsys: pytest.Captu
 def test_unsnooze_ends_it_now(deployed: str, invoke: Invoke, stack: Stack, lemlist_api: ApiSimulator) -> None:
     clock = SimClock(datetime.now(UTC))
     invoke(clock)
-    cli("snooze", "lemlist", "--for", "3d", "--stack", deployed)
-    assert cli("unsnooze", "lemlist", "--stack", deployed)[0] == EXIT_OK
+    status, said = cli("snooze", "lemlist", "--for", "3d", "--stack", deployed, "--reason", "renewal")
+    assert status == EXIT_OK
+    assert re.fullmatch(
+        r"lemlist: snoozed until \d{4}-\d\d-\d\d \d\d:\d\d UTC \(in 3 days\) \(renewal\)\n", said
+    )
+    status, said = cli("unsnooze", "lemlist", "--stack", deployed)
+    assert status == EXIT_OK
+    assert re.fullmatch(
+        r"lemlist: snooze ended \(it was until \d{4}-\d\d-\d\d \d\d:\d\d UTC\); a low balance is reported at"
+        r" the next run\n",
+        said,
+    )
     lemlist_api.balance = 10
     clock.advance(1)
     invoke(clock)
