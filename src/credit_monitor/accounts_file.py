@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TypeVar
 
-from credit_monitor.config import MAX_THRESHOLD, Account, ConfigError, base_url_problem
+from credit_monitor.account import MAX_THRESHOLD, Account, ConfigError, base_url_problem
 from credit_monitor.providers import CATALOGUE, http_json
 
 T = TypeVar("T")
