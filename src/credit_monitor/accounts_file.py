@@ -26,14 +26,12 @@ import difflib
 import json
 import re
 import tomllib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TypeVar
 
 from credit_monitor.account import MAX_THRESHOLD, Account, ConfigError, base_url_problem
+from credit_monitor.problems import Problems
 from credit_monitor.providers import CATALOGUE, http_json
-
-T = TypeVar("T")
 
 HTTP_JSON = "http-json"
 MAX_ACCOUNTS = 1000
@@ -152,23 +150,9 @@ def did_you_mean(name: object, known: Iterable[str]) -> str:
     return f"; did you mean {close[0]}?" if close else ""
 
 
-class _Problems:
-    """The problems of one account, one per field: each field is checked even after another failed."""
-
-    def __init__(self) -> None:
-        self.found: list[str] = []
-
-    def check(self, validate: Callable[[], T]) -> T | None:
-        try:
-            return validate()
-        except ValueError as exc:
-            self.found.append(str(exc))
-            return None
-
-
 def _account(entry: Mapping[str, object]) -> tuple[Account | None, list[str]]:
     """The account, or None and a problem for each field at fault ("<field>: <what is wrong>")."""
-    problems = _Problems()
+    problems = Problems()
     account_id = problems.check(lambda: _id(entry.get("id")))
     provider_name = entry.get("provider")
     known: frozenset[str] | None = None

@@ -266,3 +266,16 @@ def test_an_id_declared_twice_does_not_hide_a_later_accounts_mistake(tmp_path: P
     assert len(raised.value.problems) == 2
     assert "'acme' is declared twice" in raised.value.problems[0]
     assert "account 'b': warning: must be from 0" in raised.value.problems[1]
+
+
+def test_each_http_json_field_at_fault_is_reported_with_the_account(tmp_path: Path) -> None:
+    text = (
+        '[[account]]\nid = "acme-api"\nprovider = "http-json"\nwarning = 5\nurl = "http://api.example.com"\n'
+        'auth = { kind = "bearer" }\nbalance = ""\nwarnings = 3\n'
+    )
+
+    with pytest.raises(ConfigError) as raised:
+        load_accounts(write(tmp_path, text))
+
+    assert [problem.split(": ")[2] for problem in raised.value.problems] == ["warnings", "url", "balance"]
+    assert "did you mean warning?" in raised.value.problems[0]

@@ -10,8 +10,9 @@
 
 `from_entry` validates such an entry (the caller has already taken out id, provider, warning,
 critical, labels and balance_metric) and raises ValueError whose message starts with the field
-at fault, for the caller to prefix with the file and the account id. Everything is bounded: string
-lengths, the path's depth, the body's size, the rate limit's numbers.
+at fault (problems.Invalid, one line per field, when several are), for the caller to prefix with
+the file and the account id. Everything is bounded: string lengths, the path's depth, the body's
+size, the rate limit's numbers.
 
 Auth kinds: `bearer` (Authorization: Bearer <key>); `basic-password` (HTTP Basic, empty user, the
 key as password, as lemlist does); `basic-user` (the key as user, empty password); `header` (the key
@@ -31,6 +32,7 @@ from dataclasses import dataclass
 from urllib.parse import SplitResult, parse_qsl, urlsplit
 
 from credit_monitor.model import Balance
+from credit_monitor.problems import Problems
 from credit_monitor.providers.base import Provider, RateLimit, Request, RetryPolicy
 from credit_monitor.providers.fields import number_at
 from credit_monitor.providers.query_auth import with_query_key
@@ -123,32 +125,38 @@ class HttpJson:
 def from_entry(entry: Mapping[str, object]) -> tuple[Provider, str]:
     """The provider an accounts-file entry declares, and the account's api_url (its whole `url`).
 
-    Raises ValueError("<field>: <what is wrong>") for the first problem found.
+    Raises ValueError("<field>: <what is wrong>"), or Invalid with one such line per field at fault.
     """
-    unknown = sorted(str(name) for name in entry if name not in FIELDS)
-    if unknown:
-        raise ValueError(f"{unknown[0]}: unknown field (http-json takes {', '.join(FIELDS)})")
-    url = _https_url("url", _required(entry, "url"))
-    method = _method(entry.get("method", "GET"))
-    body = _body(entry.get("body"), method)
-    auth = _auth(_required(entry, "auth"), url)
-    spec = HttpJson(
-        method=method,
-        body=body,
-        auth=auth,
-        balance=_path(_required(entry, "balance")),
-        numeric_string=_bool("numeric_string", entry.get("numeric_string", False)),
-    )
+    problems = Problems()
+    for name in sorted(str(name) for name in entry if name not in FIELDS):
+        problems.found.append(f"{name}: unknown field (http-json takes {', '.join(FIELDS)})")
+    url = problems.check(lambda: _https_url("url", _required(entry, "url")))
+    method = problems.check(lambda: _method(entry.get("method", "GET")))
+    body = None if method is None else problems.check(lambda: _body(entry.get("body"), method))
+    auth = problems.check(lambda: _auth(_required(entry, "auth"), url or urlsplit("https://host/")))
+    balance = problems.check(lambda: _path(_required(entry, "balance")))
+    numeric_string = problems.check(lambda: _bool("numeric_string", entry.get("numeric_string", False)))
+    display_name = problems.check(lambda: _display_name(entry.get("display_name"), default=""))
     top_up = entry.get("top_up_url")
+    top_up_url = None if top_up is None else problems.check(lambda: _https_url("top_up_url", top_up).geturl())
+    limit = entry.get("rate_limit")
+    rate_limit = None if limit is None else problems.check(lambda: _rate_limit(limit))
+    problems.raise_any()
+    assert url is not None  # every check passed: each value is there
+    assert method is not None
+    assert auth is not None
+    assert balance is not None
+    assert numeric_string is not None
+    spec = HttpJson(method=method, body=body, auth=auth, balance=balance, numeric_string=numeric_string)
     provider = Provider(
         name=NAME,
-        display_name=_display_name(entry.get("display_name"), default=url.hostname or ""),
+        display_name=display_name or url.hostname or "",
         default_api_url=url.geturl(),
-        top_up_url=None if top_up is None else _https_url("top_up_url", top_up).geturl(),
+        top_up_url=top_up_url,
         build_request=spec.build_request,
         parse_balance=spec.parse_balance,
         retry=RetryPolicy(),
-        rate_limit=None if entry.get("rate_limit") is None else _rate_limit(entry["rate_limit"]),
+        rate_limit=rate_limit,
     )
     return provider, url.geturl()
 
