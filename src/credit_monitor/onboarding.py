@@ -207,7 +207,7 @@ def _account_ids(accounts_file: str | None) -> list[str]:
     try:
         return [account.id for account in load_accounts(resolve_accounts_file(path, {}))]
     except ConfigError as exc:
-        raise Refused(str(exc)) from None
+        raise Refused("; ".join(exc.problems)) from None  # one line: `credit-monitor validate` lists them
 
 
 def init(path: Path, accounts: list[Answers], *, force: bool, terminal: Terminal) -> None:
