@@ -14,24 +14,30 @@ Accounts naming the same `key` share one key, and so its rate limit: `credit-mon
 when they are more than one run can check, and how often each is checked (they take turns).
 
 The file is UTF-8, with or without a byte-order mark. Parsed with the standard library's tomllib.
-Every error names the file, the account and the field, and the whole file is refused on the first
-one: a half-read file would silently drop accounts.
+Every error names the file, the account and the field. The whole file is refused, with every
+problem found (each field of each account is checked): a half-read file would silently drop
+accounts, and a file with three mistakes needs one run to see all three.
 """
 
 from __future__ import annotations
 
 import codecs
+import difflib
+import json
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
-from credit_monitor.config import MAX_THRESHOLD, Account, ConfigError, base_url_problem
+from credit_monitor.account import MAX_THRESHOLD, Account, ConfigError, base_url_problem
+from credit_monitor.problems import Problems
 from credit_monitor.providers import CATALOGUE, http_json
 
 HTTP_JSON = "http-json"
 MAX_ACCOUNTS = 1000
 MAX_FILE_BYTES = 1_000_000
+MAX_PROBLEMS = 100
+"""Problems listed from one file; past that, how many more there are."""
 OTHER_BOMS = (
     (codecs.BOM_UTF32_LE, "UTF-32"),  # first: it starts with UTF-16's little-endian mark
     (codecs.BOM_UTF32_BE, "UTF-32"),
@@ -94,88 +100,165 @@ def decode_text(raw: bytes, path: Path) -> str:
 
 
 def parse_accounts(document: Mapping[str, object], source: str) -> tuple[Account, ...]:
-    unknown = sorted(set(document) - {"account"})
-    if unknown:
-        raise ConfigError(f"{source}: unknown top-level key {unknown[0]!r}; accounts are [[account]] tables")
+    """Every account, or a ConfigError holding every problem found (per account and field)."""
+    problems = [
+        f"{source}: unknown top-level key {name!r}{did_you_mean(name, ['account'])}; accounts are"
+        " [[account]] tables"
+        for name in sorted(set(document) - {"account"})
+    ]
     entries = document.get("account")
     if not isinstance(entries, list) or not entries:
-        raise ConfigError(f"{source}: no [[account]] tables; declare at least one account")
+        problems.append(f"{source}: no [[account]] tables; declare at least one account")
+        raise _refused(problems)
     if len(entries) > MAX_ACCOUNTS:
-        raise ConfigError(f"{source}: {len(entries)} accounts; at most {MAX_ACCOUNTS} fit in one run")
+        problems.append(f"{source}: {len(entries)} accounts; at most {MAX_ACCOUNTS} fit in one run")
+        raise _refused(problems)
     accounts: list[Account] = []
     seen: set[str] = set()
     for number, entry in enumerate(entries, start=1):
         where = f"{source}: account #{number}"
         if not isinstance(entry, dict):
-            raise ConfigError(f"{where}: must be a table")
+            problems.append(f"{where}: must be a table")
+            continue
         account_id = entry.get("id")
         if isinstance(account_id, str) and ACCOUNT_ID.fullmatch(account_id):
             where = f"{source}: account {account_id!r}"
-        try:
-            account = _account(entry)
-        except ValueError as exc:
-            raise ConfigError(f"{where}: {exc}") from None
-        if account.id in seen:
-            raise ConfigError(f"{where}: id: {account.id!r} is declared twice; ids must be unique")
-        seen.add(account.id)
-        accounts.append(account)
+            if account_id in seen:
+                problems.append(f"{where}: id: {account_id!r} is declared twice; ids must be unique")
+            seen.add(account_id)
+        account, wrong = _account(entry)
+        problems.extend(f"{where}: {problem}" for problem in wrong)
+        if account is not None:
+            accounts.append(account)
+    if problems:
+        raise _refused(problems)
     return tuple(accounts)
 
 
-def _account(entry: Mapping[str, object]) -> Account:
-    account_id = entry.get("id")
-    if not isinstance(account_id, str) or not ACCOUNT_ID.fullmatch(account_id):
-        raise ValueError(
-            "id: must be a slug of lower-case letters, digits and dashes (at most 64), e.g. 'acme-lemlist'"
-        )
+def _refused(problems: Sequence[str]) -> ConfigError:
+    shown = list(problems[:MAX_PROBLEMS])
+    if len(problems) > MAX_PROBLEMS:
+        shown.append(f"... and {len(problems) - MAX_PROBLEMS} more problems")
+    return ConfigError("\n".join(shown), shown)
+
+
+def did_you_mean(name: object, known: Iterable[str]) -> str:
+    """ "; did you mean warning?" for a name close to a known one (difflib), else ""."""
+    if not isinstance(name, str):
+        return ""
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]}?" if close else ""
+
+
+def _account(entry: Mapping[str, object]) -> tuple[Account | None, list[str]]:
+    """The account, or None and a problem for each field at fault ("<field>: <what is wrong>")."""
+    problems = Problems()
+    account_id = problems.check(lambda: _id(entry.get("id")))
     provider_name = entry.get("provider")
+    known: frozenset[str] | None = None
     if provider_name == HTTP_JSON:
-        rest = {name: value for name, value in entry.items() if name not in COMMON_FIELDS}
-        provider, api_url = http_json.from_entry(rest)
+        known = COMMON_FIELDS | frozenset(http_json.FIELDS)
+        for name in sorted(set(entry) - known):
+            takes = ", ".join(http_json.FIELDS)
+            problems.found.append(
+                f"{name}: unknown field (http-json takes {takes}){did_you_mean(name, known)}"
+            )
+        rest = {name: value for name, value in entry.items() if name in http_json.FIELDS}
+        built = problems.check(lambda: http_json.from_entry(rest))
+        provider, api_url = built if built is not None else (None, None)
     elif isinstance(provider_name, str) and provider_name in CATALOGUE:
-        provider = CATALOGUE[provider_name]
-        unknown = sorted(set(entry) - BUILT_IN_FIELDS)
-        if unknown:
-            raise ValueError(f"{unknown[0]}: unknown field for the built-in provider {provider_name!r}")
-        api_url = _base_url(entry.get("url", provider.default_api_url))
+        known = BUILT_IN_FIELDS
+        provider = built_in = CATALOGUE[provider_name]
+        for name in sorted(set(entry) - known):
+            hint = did_you_mean(name, known)
+            problems.found.append(f"{name}: unknown field for the built-in provider {provider_name!r}{hint}")
+        api_url = problems.check(lambda: _base_url(entry.get("url", built_in.default_api_url)))
     else:
-        known = ", ".join([*sorted(CATALOGUE), HTTP_JSON])
-        raise ValueError(f"provider: must be one of {known}, got {provider_name!r}")
-    warning = _credits(entry.get("warning"), "warning")
-    if warning is None:
-        raise ValueError("warning: is missing; it is the level, in credits, below which to alert")
-    critical = _credits(entry.get("critical"), "critical")
-    if critical is not None and critical >= warning:
-        raise ValueError(f"critical: ({critical:g}) must be below warning ({warning:g})")
-    balance_metric = entry.get("balance_metric", True)
-    if not isinstance(balance_metric, bool):
-        raise ValueError("balance_metric: must be true or false")
-    key_entry = entry.get("key", "")
-    if not isinstance(key_entry, str) or not (key_entry == "" or ACCOUNT_ID.fullmatch(key_entry)):
-        raise ValueError(
-            "key: must name the secret entry holding the key, a slug like an id (e.g. 'acme-team'),"
-            " not the key itself"
-        )
+        names = [*sorted(CATALOGUE), HTTP_JSON]
+        hint = did_you_mean(provider_name, names)
+        problems.found.append(f"provider: must be one of {', '.join(names)}, got {provider_name!r}{hint}")
+        known = BUILT_IN_FIELDS | frozenset(http_json.FIELDS)  # any provider's: the others are typos
+        for name in sorted(set(entry) - known):
+            problems.found.append(f"{name}: unknown field{did_you_mean(name, known)}")
+        provider, api_url = None, None
+    warning = problems.check(lambda: _credits(entry.get("warning"), "warning"))
+    misspelt = known is not None and any(did_you_mean(name, ["warning"]) for name in set(entry) - known)
+    if "warning" not in entry and not misspelt:  # a misspelt `warning` was named above: once is enough
+        problems.found.append("warning: is missing; it is the level, in credits, below which to alert")
+    critical = problems.check(lambda: _credits(entry.get("critical"), "critical"))
+    if critical is not None and warning is not None and critical >= warning:
+        problems.found.append(f"critical: ({critical:g}) must be below warning ({warning:g})")
+    balance_metric = problems.check(lambda: _balance_metric(entry.get("balance_metric", True)))
+    key_entry = problems.check(lambda: _key(entry.get("key", "")))
+    labels = problems.check(lambda: _labels(entry.get("labels", {})))
+    if problems.found:
+        return None, problems.found
+    assert account_id is not None  # every check passed: each value is there
+    assert provider is not None
+    assert api_url is not None
+    assert warning is not None
+    assert balance_metric is not None
+    assert key_entry is not None
+    assert labels is not None
     return Account(
         id=account_id,
         provider=provider,
         api_url=api_url,
         threshold=warning,
         critical_threshold=critical,
-        labels=_labels(entry.get("labels", {})),
+        labels=labels,
         balance_metric=balance_metric,
         key_entry=key_entry,
-    )
+    ), []
+
+
+def _id(value: object) -> str:
+    if not isinstance(value, str) or not ACCOUNT_ID.fullmatch(value):
+        raise ValueError(
+            "id: must be a slug of lower-case letters, digits and dashes (at most 64), e.g. 'acme-lemlist'"
+        )
+    return value
+
+
+def _balance_metric(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError("balance_metric: must be true or false")
+    return value
+
+
+def _key(value: object) -> str:
+    if not isinstance(value, str) or not (value == "" or ACCOUNT_ID.fullmatch(value)):
+        raise ValueError(
+            "key: must name the secret entry holding the key, a slug like an id (e.g. 'acme-team'),"
+            " not the key itself"
+        )
+    return value
 
 
 def _credits(value: object, field: str) -> float | None:
     if value is None:
         return None
+    if isinstance(value, str) and _is_number(value):
+        raise ValueError(
+            f"{field}: must be a number of credits, not the string {json.dumps(value)}; drop the quotes:"
+            f" {field} = {value.strip()}"
+        )
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"{field}: must be a number of credits, got {type(value).__name__}")
+        raise ValueError(f"{field}: must be a number of credits, got {http_json.type_name(value)}")
     if not 0 <= value <= MAX_THRESHOLD:
         raise ValueError(f"{field}: must be from 0 to {MAX_THRESHOLD:,.0f} credits, got {value!r}")
     return float(value)
+
+
+def _is_number(text: str) -> bool:
+    """What TOML would read as a number without the quotes ("500", "1_000", "2.5e3")."""
+    if "\n" in text or "\r" in text:
+        return False
+    try:
+        value = tomllib.loads(f"n = {text.strip()}").get("n")
+    except (tomllib.TOMLDecodeError, ValueError, RecursionError):
+        return False
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _labels(value: object) -> dict[str, str]:

@@ -1,6 +1,7 @@
 """`credit-monitor check`: the same checks from a laptop, cron or CI, with keys from the environment.
 `credit-monitor validate FILE`: an accounts file checked as the function would at cold start.
-`credit-monitor status | snooze | unsnooze --stack NAME`: the deployed monitor, from a terminal.
+`credit-monitor status | snooze | unsnooze [--stack NAME]`: the deployed monitor, from a terminal
+(the stack defaults to samconfig.toml's; --region and --profile choose the AWS session).
 `credit-monitor keys set | list`, `credit-monitor init`: keys and accounts set up (onboarding.py).
 
 Exit status: 0 all balances at or above threshold (or the file is valid, or the command did what
@@ -31,32 +32,79 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from credit_monitor import __version__, onboarding
+from credit_monitor import __version__, deployed, onboarding
 from credit_monitor.accounts_file import load_accounts
+from credit_monitor.adapters.aws import BOTO_CONFIG
 from credit_monitor.adapters.http import HttpClient, build_pool_manager
 from credit_monitor.adapters.secrets import EnvironmentKeySource
-from credit_monitor.adapters.stack import StackError, state_table_of
+from credit_monitor.adapters.stack import STATE_TABLE_OUTPUT, StackError, state_table_of
 from credit_monitor.adapters.state import DynamoStateStore, StateError
 from credit_monitor.alerting import AccountState, Levels, Status, status_of
 from credit_monitor.checks import MIN_SECONDS_FOR_A_REQUEST, PLANNING_ALLOWANCE_SECONDS, run_checks
 from credit_monitor.config import (
     DEFAULT_CHECK_DEADLINE_SECONDS,
+    DEFAULT_SCHEDULE_PERIOD_SECONDS,
     Account,
     ConfigError,
+    api_key_var,
+    api_url_var,
+    critical_threshold_var,
     load_check_settings,
     read_local_api_keys,
+    threshold_var,
 )
 from credit_monitor.messages import format_balance
 from credit_monitor.model import CheckResult
 from credit_monitor.printable import printable
+from credit_monitor.providers import PROVIDERS
 from credit_monitor.ratelimit import run_number, shared_keys
 from credit_monitor.sizing import DEFAULT_MEMORY_MB, capacity_warning
-from credit_monitor.status import MAX_REASON, account_status, snooze_until, unreadable, urgency
+from credit_monitor.status import (
+    MAX_REASON,
+    account_status,
+    snooze_until,
+    to_the_minute,
+    unreadable,
+    urgency,
+    when,
+)
 from credit_monitor.status import render as render_status
 
 EXIT_OK, EXIT_LOW, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
 EXIT_INTERRUPTED = 130
 """128 + SIGINT, as a shell reports Ctrl-C."""
+
+
+def _check_epilog() -> str:
+    zero_config = "\n".join(
+        f"  {threshold_var(p):<34} {p.name}'s warning level in credits; unset: {p.name} is off\n"
+        f"  {critical_threshold_var(p):<34} optional lower, more urgent level\n"
+        f"  {api_url_var(p):<34} optional base URL (default {p.default_api_url})\n"
+        f"  {api_key_var(p):<34} {p.name}'s API key"
+        for p in PROVIDERS
+    )
+    return f"""\
+environment variables read:
+  ACCOUNTS_FILE                      an accounts file (TOML); when set, the variables below
+                                     for zero-config vendors are not read
+{zero_config}
+  <ID>_API_KEY                       with an accounts file: each account's key, by its id (or its
+                                     `key`) upper-cased, with '-' as '_' (acme-lemlist: ACME_LEMLIST_API_KEY)
+  CHECK_DEADLINE_SECONDS             time for all checks (default {DEFAULT_CHECK_DEADLINE_SECONDS:g})
+  SCHEDULE_PERIOD_SECONDS            time between runs, for accounts sharing a key that take turns
+                                     (default {DEFAULT_SCHEDULE_PERIOD_SECONDS:g})
+  SSL_CERT_FILE                      optional CA bundle for the vendors' HTTPS
+
+exit status:
+  {EXIT_OK:<4}every balance is at or above its warning level
+  {EXIT_LOW:<4}a balance is low (below warning or critical)
+  {EXIT_USAGE:<4}bad usage or configuration (each problem is named on stderr)
+  {EXIT_FAILED:<4}a check failed (auth, network, a bad reply) or an internal error
+  {EXIT_INTERRUPTED:<4}interrupted (Ctrl-C)
+"""
+
+
+CHECK_EPILOG = _check_epilog()
 
 
 def main(
@@ -87,7 +135,13 @@ def run(argv: Sequence[str] | None, environ: Mapping[str, str] | None, out: Text
     parser = argparse.ArgumentParser(prog="credit-monitor", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"credit-monitor {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    check = sub.add_parser("check", help="check every account's balance once and print a table")
+    check = sub.add_parser(
+        "check",
+        help="check every account's balance once and print a table",
+        description="Check every account's balance once, with keys from the environment, and print a table.",
+        epilog=CHECK_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     check.add_argument("--accounts", metavar="FILE", help="an accounts file (default: $ACCOUNTS_FILE)")
     check.add_argument("--json", action="store_true", help="print JSON for scripts (same exit status)")
     validate = sub.add_parser("validate", help="validate an accounts file and list its accounts")
@@ -109,9 +163,7 @@ def run(argv: Sequence[str] | None, environ: Mapping[str, str] | None, out: Text
     unsnooze = sub.add_parser("unsnooze", help="end an account's snooze now")
     unsnooze.add_argument("account")
     for operator in (status, snooze, unsnooze):
-        where = operator.add_mutually_exclusive_group(required=True)
-        where.add_argument("--stack", help="the deployed stack's name (its StateTableName output)")
-        where.add_argument("--table", help="the state table's name")
+        deployed.add_options(operator, "--table", "the state table's name", STATE_TABLE_OUTPUT)
     onboarding.add_parsers(sub)
     args = parser.parse_args(argv)
 
@@ -127,7 +179,7 @@ def run(argv: Sequence[str] | None, environ: Mapping[str, str] | None, out: Text
     try:
         settings = load_check_settings(env)
     except ConfigError as exc:
-        fail(f"configuration error: {exc}")
+        fail_config(exc, "configuration error: ")
         return EXIT_USAGE
     keys = EnvironmentKeySource(read_local_api_keys(settings.accounts, env))
     deadline = time.monotonic() + settings.deadline_seconds  # the CLI's own budget: the checks alone
@@ -164,8 +216,9 @@ def operate(args: argparse.Namespace, out: TextIO) -> int:
     own credentials (the function's role is unchanged). Snoozes are conditional writes."""
     now = datetime.now(UTC)
     try:
-        table = args.table or state_table_of(args.stack)
-        store = DynamoStateStore(table)
+        session = deployed.session_of(args)
+        table = args.table or state_table_of(deployed.stack_of(args), session)
+        store = DynamoStateStore(table, session.client("dynamodb", config=BOTO_CONFIG))
         if args.command == "status":
             rows = [
                 account_status(name, state, now)
@@ -190,17 +243,23 @@ def operate(args: argparse.Namespace, out: TextIO) -> int:
                 raise ValueError("--reason must be one line of text, without control or format characters")
             store.change(args.account, lambda s: replace(s, snoozed_until=until, snooze_reason=reason))
             emit(
-                f"{printable(args.account)}: snoozed until {until.isoformat()}"
+                f"{printable(args.account)}: snoozed until {when(until, now)}"
                 + (f" ({reason})" if reason else ""),
                 out,
             )
         else:
-            # Ended now rather than cleared: the next run then says where a low account stands.
-            store.change(
-                args.account,
-                lambda s: replace(s, snoozed_until=now, snooze_reason=None) if s.snoozed(now) else s,
-            )
-            emit(f"{printable(args.account)}: not snoozed; a low balance is reported at the next run", out)
+            ended: list[datetime] = []
+
+            def unsnoozed(state: AccountState) -> AccountState:
+                # Ended now rather than cleared: the next run then says where a low account stands.
+                if not state.snoozed(now) or state.snoozed_until is None:
+                    return state
+                ended[:] = [state.snoozed_until]
+                return replace(state, snoozed_until=now, snooze_reason=None)
+
+            store.change(args.account, unsnoozed)
+            was = f"snooze ended (it was until {to_the_minute(ended[0])})" if ended else "not snoozed"
+            emit(f"{printable(args.account)}: {was}; a low balance is reported at the next run", out)
     except (StackError, StateError, ValueError) as exc:
         fail(str(exc))
         return EXIT_USAGE
@@ -232,7 +291,7 @@ def validate_file(path: Path, out: TextIO, memory_mb: int = DEFAULT_MEMORY_MB) -
     try:
         accounts = load_accounts(path)
     except ConfigError as exc:
-        fail(str(exc))
+        fail_config(exc)
         return EXIT_USAGE
     lines = [f"{printable(str(path))}: {len(accounts)} account(s), valid"]
     for account in accounts:
@@ -311,6 +370,12 @@ def emit(text: str, out: TextIO) -> None:
     except BrokenPipeError:
         with contextlib.suppress(OSError, ValueError):  # later writes, and the flush at exit, go nowhere
             os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
+
+
+def fail_config(exc: ConfigError, prefix: str = "") -> None:
+    """Every problem of a configuration, one line each."""
+    for problem in exc.problems:
+        fail(prefix + problem)
 
 
 def fail(message: str) -> None:

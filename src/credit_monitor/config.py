@@ -10,12 +10,16 @@ import math
 import os
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from credit_monitor.alerting import AlertPolicy, Levels
+from credit_monitor.account import MAX_THRESHOLD as MAX_THRESHOLD
+from credit_monitor.account import Account as Account
+from credit_monitor.account import ConfigError as ConfigError
+from credit_monitor.account import base_url_problem as base_url_problem
+from credit_monitor.accounts_file import load_accounts
+from credit_monitor.alerting import AlertPolicy
 from credit_monitor.budget import AWS_RESERVE_SECONDS, SAFETY_MARGIN_SECONDS
 from credit_monitor.providers import PROVIDERS, Provider
 from credit_monitor.sizing import memory_size
@@ -31,8 +35,6 @@ MAX_CHECK_DEADLINE_SECONDS = LAMBDA_TIMEOUT_SECONDS - SAFETY_MARGIN_SECONDS - AW
 """14 s. A run has one budget (budget.py): the 30 s timeout less a 2 s safety margin less the 14 s
 reserve for state writes and publishes. The checks run concurrently, so all of them finish within this."""
 
-MAX_THRESHOLD = 1e12
-"""Far above any real balance; a bigger value is a typo (an exponent, extra zeros)."""
 MAX_REMINDER_HOURS = 8760.0
 """A year. Past timedelta's range (about 2.4e10 hours) the next reminder's time raised OverflowError."""
 MAX_FAILURES_BEFORE_ALERT = 1000
@@ -41,47 +43,6 @@ MAX_MIN_DAYS_LEFT = 365.0
 """A year ahead; the forecast keeps 30 days of history, so further out says nothing."""
 
 _TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$")
-
-
-class ConfigError(ValueError):
-    """Raised at start-up; its message names the variable at fault."""
-
-
-@dataclass(frozen=True)
-class Account:
-    """One monitored account: the unit of keys, state, metrics, notifications and rate limits.
-
-    `id` is the secret's JSON key, the state item's key, the metric dimension and the chat thread.
-    Without an accounts file there are two, `fullenrich` and `lemlist`, named after their provider.
-    """
-
-    id: str
-    provider: Provider
-    api_url: str
-    threshold: float
-    """The warning level."""
-    critical_threshold: float | None = None
-    labels: Mapping[str, str] = field(default_factory=dict)
-    """Free-form routing labels, sent as SNS message attributes (e.g. client = "acme")."""
-    balance_metric: bool = True
-    """Emit this account's own CreditsRemaining metric ($0.30 a month); the aggregates are always on."""
-    key_entry: str = ""
-    """The accounts file's `key`: the secret entry (in the CLI, <ENTRY>_API_KEY) this account's key
-    is read from, so that many accounts can name one shared key. Empty: the account's own id."""
-
-    @property
-    def secret_entry(self) -> str:
-        return self.key_entry or self.id
-
-    @property
-    def levels(self) -> Levels:
-        return Levels(warning=self.threshold, critical=self.critical_threshold)
-
-    @property
-    def display_name(self) -> str:
-        """The provider's name, and the account id when they differ: "lemlist (acme-lemlist)"."""
-        name = self.provider.display_name
-        return name if self.id == self.provider.name else f"{name} ({self.id})"
 
 
 @dataclass(frozen=True)
@@ -125,7 +86,8 @@ def api_key_var(provider: Provider) -> str:
 
 
 def load_check_settings(environ: Mapping[str, str] | None = None) -> CheckSettings:
-    """The accounts: from ACCOUNTS_FILE when set, else the zero-config pair from <PROVIDER>_* variables."""
+    """The accounts: from ACCOUNTS_FILE when set, else a zero-config account for each vendor whose
+    <PROVIDER>_THRESHOLD is set."""
     env = os.environ if environ is None else environ
     accounts = load_accounts_setting(env)
     deadline = _number(
@@ -160,9 +122,7 @@ def load_check_settings(environ: Mapping[str, str] | None = None) -> CheckSettin
 def load_accounts_setting(env: Mapping[str, str]) -> tuple[Account, ...]:
     path = env.get("ACCOUNTS_FILE", "").strip()
     if not path:
-        return tuple(_provider_settings(env, provider) for provider in PROVIDERS)
-    from credit_monitor.accounts_file import load_accounts  # it builds Accounts: imported late, no cycle
-
+        return zero_config_accounts(env)
     return load_accounts(resolve_accounts_file(path, env))
 
 
@@ -171,6 +131,31 @@ def resolve_accounts_file(path: str, env: Mapping[str, str]) -> Path:
     candidate = Path(path)
     root = env.get("LAMBDA_TASK_ROOT", "").strip()
     return candidate if candidate.is_absolute() or not root else Path(root) / candidate
+
+
+def zero_config_accounts(env: Mapping[str, str]) -> tuple[Account, ...]:
+    """One account per zero-config vendor whose <PROVIDER>_THRESHOLD is set; a vendor without one is
+    off (its other variables, such as the URL the template always sets, are ignored). At least one."""
+    accounts = tuple(
+        _provider_settings(env, provider)
+        for provider in PROVIDERS
+        if env.get(threshold_var(provider), "").strip() or _critical_without_warning(env, provider)
+    )
+    if not accounts:
+        either = " or ".join(threshold_var(provider) for provider in PROVIDERS)
+        raise ConfigError(
+            f"no vendor is watched: set {either}, or ACCOUNTS_FILE (a vendor without a threshold is off)"
+        )
+    return accounts
+
+
+def _critical_without_warning(env: Mapping[str, str], provider: Provider) -> bool:
+    if env.get(critical_threshold_var(provider), "").strip():
+        raise ConfigError(
+            f"{critical_threshold_var(provider)} is set but {threshold_var(provider)} is not: set the warning"
+            f" level too, or unset both to turn {provider.name} off"
+        )
+    return False
 
 
 def _provider_settings(env: Mapping[str, str], provider: Provider) -> Account:
@@ -313,20 +298,3 @@ def _https_url(env: Mapping[str, str], name: str, default: str) -> str:
     if problem:
         raise ConfigError(f"{name} {problem}")
     return raw.rstrip("/")
-
-
-def base_url_problem(value: object) -> str | None:
-    """What is wrong with a provider's base URL, for the environment and the accounts file alike,
-    or None. The URL is never repeated: a key may have been pasted into it."""
-    if not isinstance(value, str) or not re.fullmatch(r"[!-~]{1,2000}", value):
-        return "must be a URL of printable characters, without spaces or line breaks"
-    try:
-        parts = urlsplit(value)
-        parts.port  # noqa: B018 - raises ValueError for a port that is not one
-    except ValueError:
-        return "is not a valid URL (check the host and the port)"
-    if parts.scheme != "https" or not parts.hostname:
-        return "must be an https:// URL (keys are never sent in clear)"
-    if parts.username or parts.password or parts.query or parts.fragment:
-        return "must be a plain base URL without credentials, query or fragment"
-    return None

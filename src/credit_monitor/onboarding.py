@@ -19,9 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from credit_monitor import deployed
 from credit_monitor.accounts_file import load_accounts
+from credit_monitor.adapters.aws import BOTO_CONFIG
 from credit_monitor.adapters.secret_store import SecretChanged, SecretStore, SecretStoreError
-from credit_monitor.adapters.stack import StackError, api_keys_secret_of
+from credit_monitor.adapters.stack import API_KEYS_SECRET_OUTPUT, StackError, api_keys_secret_of
 from credit_monitor.config import ConfigError, resolve_accounts_file
 from credit_monitor.keys import redact
 from credit_monitor.printable import printable
@@ -75,9 +77,7 @@ def add_parsers(sub: Any) -> None:
     listing = keys_sub.add_parser("list", help="which accounts have a key in the secret (never the keys)")
     listing.add_argument("--accounts", metavar="FILE", help="an accounts file (default: $ACCOUNTS_FILE)")
     for command in (put, listing):
-        where = command.add_mutually_exclusive_group(required=True)
-        where.add_argument("--stack", help="the deployed stack's name (its ApiKeysSecretName output)")
-        where.add_argument("--secret", help="the secret's name or ARN")
+        deployed.add_options(command, "--secret", "the secret's name or ARN", API_KEYS_SECRET_OUTPUT)
 
     init = sub.add_parser(
         "init",
@@ -192,7 +192,9 @@ def list_keys(store: SecretStore, account_ids: list[str], terminal: Terminal) ->
 
 def _store(args: argparse.Namespace) -> SecretStore:
     try:
-        return SecretStore(args.secret or api_keys_secret_of(args.stack))
+        session = deployed.session_of(args)
+        secret = args.secret or api_keys_secret_of(deployed.stack_of(args), session)
+        return SecretStore(secret, session.client("secretsmanager", config=BOTO_CONFIG))
     except StackError as exc:
         raise Refused(str(exc)) from None
 
@@ -205,7 +207,7 @@ def _account_ids(accounts_file: str | None) -> list[str]:
     try:
         return [account.id for account in load_accounts(resolve_accounts_file(path, {}))]
     except ConfigError as exc:
-        raise Refused(str(exc)) from None
+        raise Refused("; ".join(exc.problems)) from None  # one line: `credit-monitor validate` lists them
 
 
 def init(path: Path, accounts: list[Answers], *, force: bool, terminal: Terminal) -> None:

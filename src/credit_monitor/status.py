@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from credit_monitor.alerting import AccountState, Level
 from credit_monitor.forecast import Sample, forecast
@@ -149,10 +149,30 @@ def render(rows: list[AccountStatus], now: datetime) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
+def to_the_minute(moment: datetime) -> str:
+    """ "2026-12-03 09:00 UTC": what a person reads, whatever zone the time was written in."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def when(moment: datetime, now: datetime) -> str:
+    """A time for people: to the minute, in UTC, and how far from now, e.g.
+    "2026-12-03 09:00 UTC (in 2 days)"; minutes under two hours, hours under two days."""
+    shown = to_the_minute(moment)
+    minutes = round((moment - now).total_seconds() / 60)
+    if minutes == 0:
+        return f"{shown} (now)"
+    size = abs(minutes)
+    amount, unit = (
+        (size, "minute") if size < 120 else (size // 60, "hour") if size < 2880 else (size // 1440, "day")
+    )
+    span = f"{amount} {unit}{'' if amount == 1 else 's'}"
+    return f"{shown} (in {span})" if minutes > 0 else f"{shown} ({span} ago)"
+
+
 def _snooze(row: AccountStatus) -> str:
     if row.snoozed_until is None:
         return "-"
-    until = row.snoozed_until.strftime("%Y-%m-%d %H:%M")
+    until = to_the_minute(row.snoozed_until)
     return f"{until} ({printable(row.snooze_reason, MAX_REASON)})" if row.snooze_reason else until
 
 

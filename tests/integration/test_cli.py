@@ -169,6 +169,71 @@ def test_validate_names_the_file_account_and_field_of_a_mistake(
     )
 
 
+def test_validate_reports_three_mistakes_in_one_run_one_line_each(tmp_path: Path) -> None:
+    accounts = tmp_path / "accounts.toml"
+    accounts.write_text(
+        ACCOUNTS.replace("warning = 500", "warnign = 500")
+        .replace("warning = 100", 'warning = "100"')
+        .replace('provider = "lemlist"', 'provider = "lemlst"', 1)
+    )
+
+    done = run_process({}, "validate", str(accounts))
+
+    assert done.returncode == EXIT_USAGE
+    assert done.stdout == b""
+    assert done.stderr.decode("utf-8", "strict").splitlines() == [
+        f"credit-monitor: {accounts}: account 'acme-lemlist': provider: must be one of bouncer, clearout,"
+        " dropcontact, fullenrich, hunter, lemlist, lusha, neverbounce, zerobounce, http-json, got 'lemlst';"
+        " did you mean lemlist?",
+        f"credit-monitor: {accounts}: account 'acme-lemlist': warnign: unknown field; did you mean warning?",
+        f"credit-monitor: {accounts}: account 'globex-lemlist': warning: must be a number of credits, not the"
+        ' string "100"; drop the quotes: warning = 100',
+    ]
+
+
+def test_a_lemlist_only_zero_config_check_watches_lemlist_alone_and_exits_zero(
+    lemlist_api: ApiSimulator, ca_file: Path
+) -> None:
+    env = {
+        "LEMLIST_API_KEY": LEMLIST_KEY,
+        "LEMLIST_THRESHOLD": "100",
+        "LEMLIST_API_URL": lemlist_api.base_url,
+        "CHECK_DEADLINE_SECONDS": "6",
+        "SSL_CERT_FILE": str(ca_file),
+    }
+    inherited = {name: "" for name in os.environ if name.startswith(("FULLENRICH_", "ACCOUNTS_FILE"))}
+
+    done = run_process({**inherited, **env}, "check")
+
+    assert done.returncode == EXIT_OK, done.stderr
+    lines = done.stdout.decode("utf-8", "strict").splitlines()
+    assert [line.split() for line in lines[1:]] == [["lemlist", "800", "100", "OK"]]
+    assert done.stderr == b""
+    assert_no_key_leaked(done.stdout.decode(), done.stderr.decode())
+
+
+def test_check_help_lists_the_variables_it_reads_and_its_exit_statuses() -> None:
+    done = run_process({}, "check", "--help")
+
+    assert done.returncode == 0
+    text = done.stdout.decode("utf-8", "strict")
+    for variable in (
+        "ACCOUNTS_FILE",
+        "FULLENRICH_THRESHOLD",
+        "LEMLIST_THRESHOLD",
+        "LEMLIST_CRITICAL_THRESHOLD",
+        "LEMLIST_API_URL",
+        "LEMLIST_API_KEY",
+        "<ID>_API_KEY",
+        "CHECK_DEADLINE_SECONDS",
+        "SCHEDULE_PERIOD_SECONDS",
+    ):
+        assert variable in text
+    statuses = [line.split(None, 1) for line in text.splitlines() if re.match(r"\s+(0|1|2|3|130)\s", line)]
+    assert [code for code, _ in statuses] == ["0", "1", "2", "3", "130"]
+    assert "low" in statuses[1][1]
+
+
 LONE_SURROGATE_BODY = b'{"code": "error.api.key", "message": "Unknown api key \\ud800 \\u001b[31mred\\u0007"}'
 """A vendor's error text with a lone surrogate escape and a terminal escape in it: valid JSON."""
 

@@ -385,3 +385,19 @@ def test_a_bad_key_is_refused_before_any_aws_call(
     assert status == EXIT_USAGE
     assert calls == []
     assert "key not stored: the acme API key contains a control character" in capsys.readouterr().err
+
+
+def test_keys_set_finds_the_stack_in_samconfig_and_takes_region_and_profile(
+    deployed: str, stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "samconfig.toml").write_text(f'[default.deploy.parameters]\nstack_name = "{deployed}"\n')
+    monkeypatch.chdir(tmp_path)
+
+    completed = run_process("keys", "set", "acme-lemlist", "--region", REGION, stdin=b"lm_new_key_0123456789")
+
+    assert completed.returncode == EXIT_OK, completed.stderr
+    assert stored(stack)["acme-lemlist"] == "lm_new_key_0123456789"
+    assert_key_never_shown(completed.stdout, completed.stderr)
+    refused = run_process("keys", "list", "--profile", "no-such-profile")
+    assert refused.returncode == EXIT_USAGE
+    assert b"AWS profile 'no-such-profile' is not configured" in refused.stderr

@@ -11,6 +11,7 @@ import shlex
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -150,8 +151,18 @@ def test_snooze_and_status_say_what_is_wrong(deployed: str, capsys: pytest.Captu
 def test_unsnooze_ends_it_now(deployed: str, invoke: Invoke, stack: Stack, lemlist_api: ApiSimulator) -> None:
     clock = SimClock(datetime.now(UTC))
     invoke(clock)
-    cli("snooze", "lemlist", "--for", "3d", "--stack", deployed)
-    assert cli("unsnooze", "lemlist", "--stack", deployed)[0] == EXIT_OK
+    status, said = cli("snooze", "lemlist", "--for", "3d", "--stack", deployed, "--reason", "renewal")
+    assert status == EXIT_OK
+    assert re.fullmatch(
+        r"lemlist: snoozed until \d{4}-\d\d-\d\d \d\d:\d\d UTC \(in 3 days\) \(renewal\)\n", said
+    )
+    status, said = cli("unsnooze", "lemlist", "--stack", deployed)
+    assert status == EXIT_OK
+    assert re.fullmatch(
+        r"lemlist: snooze ended \(it was until \d{4}-\d\d-\d\d \d\d:\d\d UTC\); a low balance is reported at"
+        r" the next run\n",
+        said,
+    )
     lemlist_api.balance = 10
     clock.advance(1)
     invoke(clock)
@@ -266,3 +277,83 @@ def test_a_stack_name_that_cannot_be_one_is_refused_before_any_call(
 ) -> None:
     assert cli("status", "--stack", name)[0] == EXIT_USAGE
     assert "is not a stack name" in capsys.readouterr().err
+
+
+OTHER_REGION = "eu-west-3"
+
+
+@pytest.fixture
+def deployed_elsewhere(aws: str) -> str:
+    """A stack and its state table in another region than the environment's default."""
+    table = "credit-monitor-state-paris"
+    boto3.client("dynamodb", endpoint_url=aws, region_name=OTHER_REGION).create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "provider", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "provider", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    template = {
+        "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+        "Outputs": {"StateTableName": {"Value": table}},
+    }
+    boto3.client("cloudformation", endpoint_url=aws, region_name=OTHER_REGION).create_stack(
+        StackName=STACK, TemplateBody=json.dumps(template)
+    )
+    return table
+
+
+def test_region_reaches_the_stack_and_its_table_in_that_region(
+    deployed_elsewhere: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli("status", "--stack", STACK)[0] == EXIT_USAGE  # not in the default region
+    assert "cannot read stack 'credit-monitor'" in capsys.readouterr().err
+
+    status, text = cli("status", "--stack", STACK, "--region", OTHER_REGION)
+
+    assert status == EXIT_OK
+    assert text == f"no account has been checked yet ({deployed_elsewhere})\n"
+
+
+def test_profile_gives_the_region_and_an_unknown_profile_is_refused(
+    deployed_elsewhere: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    config = tmp_path / "config"
+    config.write_text(
+        f"[profile ops]\nregion = {OTHER_REGION}\n"
+        "aws_access_key_id = testing\naws_secret_access_key = testing\n"
+    )
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION"):  # they would outrank the profile's region
+        monkeypatch.delenv(name)
+
+    assert cli("status", "--stack", STACK, "--profile", "ops")[0] == EXIT_OK
+    assert cli("status", "--stack", STACK, "--profile", "nope")[0] == EXIT_USAGE
+    assert "AWS profile 'nope' is not configured" in capsys.readouterr().err
+
+
+def test_the_stack_defaults_to_samconfigs_stack_name_found_up_from_here(
+    deployed: str, stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "samconfig.toml").write_text(
+        f'version = 0.1\n[default.deploy.parameters]\nstack_name = "{deployed}"\n'
+    )
+    below = tmp_path / "src" / "deep"
+    below.mkdir(parents=True)
+    monkeypatch.chdir(below)
+
+    status, text = cli("status")
+
+    assert status == EXIT_OK
+    assert text == f"no account has been checked yet ({stack.table_name})\n"
+
+
+def test_without_stack_or_samconfig_the_error_says_what_to_pass(
+    aws: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+
+    assert cli("status")[0] == EXIT_USAGE
+    assert "no --stack given, and no samconfig.toml with a stack_name" in capsys.readouterr().err

@@ -170,4 +170,63 @@ def samconfig_problems(samconfig_text: str, template: Mapping[str, Any]) -> list
         problems += [
             f"{override}: {problem}" for problem in value_problems(declared[override.key], override.value)
         ]
+    for section in dict.fromkeys(override.section for override in overrides):
+        given = {o.key: o.value for o in overrides if o.section == section and o.key in declared}
+        problems += [
+            f"[{section}] parameter_overrides: {problem}" for problem in rule_problems(template, given)
+        ]
     return problems
+
+
+def deploy_problems(template: Mapping[str, Any], given: Mapping[str, str]) -> list[str]:
+    """What CloudFormation would refuse of a deploy with these parameter values (the rest defaults):
+    each value against its parameter's constraints, then the template's Rules."""
+    declared: Mapping[str, Mapping[str, Any]] = template.get("Parameters", {})
+    problems = [
+        f"{key}={value!r}: {problem}"
+        for key, value in given.items()
+        for problem in value_problems(declared[key], value)
+    ]
+    return problems + rule_problems(template, given)
+
+
+def rule_problems(template: Mapping[str, Any], given: Mapping[str, str]) -> list[str]:
+    """The template's Rules, as CloudFormation checks them before a deploy: each rule whose
+    RuleCondition holds (or that has none) must have every Assert hold. "rule NAME: description"."""
+    declared: Mapping[str, Mapping[str, Any]] = template.get("Parameters", {})
+    values = {
+        name: str(given.get(name, definition.get("Default", ""))) for name, definition in declared.items()
+    }
+    problems = []
+    for name, rule in template.get("Rules", {}).items():
+        if "RuleCondition" in rule and not _holds(rule["RuleCondition"], values):
+            continue
+        problems += [
+            f"rule {name}: {assertion.get('AssertDescription', 'an assertion does not hold')}"
+            for assertion in rule["Assertions"]
+            if not _holds(assertion["Assert"], values)
+        ]
+    return problems
+
+
+def _holds(expression: Any, values: Mapping[str, str]) -> Any:
+    """The rule functions templates use: Ref, Fn::Equals, Fn::Contains, Fn::And, Fn::Or, Fn::Not."""
+    if isinstance(expression, list):
+        return [_holds(item, values) for item in expression]
+    if not isinstance(expression, dict):
+        return str(expression)
+    [(function, argument)] = expression.items()
+    if function == "Ref":
+        return values[argument]
+    items = _holds(argument, values)
+    if function == "Fn::Equals":
+        return items[0] == items[1]
+    if function == "Fn::Contains":
+        return items[1] in items[0]
+    if function == "Fn::And":
+        return all(items)
+    if function == "Fn::Or":
+        return any(items)
+    if function == "Fn::Not":
+        return not items[0]
+    raise NotImplementedError(f"rule function {function} is not modelled here")

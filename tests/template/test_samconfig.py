@@ -11,9 +11,19 @@ from typing import Any
 import pytest
 
 from tests.support.cfn import REPO, load_template
-from tests.support.samconfig import Override, parse_overrides, samconfig_problems, value_problems
+from tests.support.samconfig import (
+    Override,
+    deploy_problems,
+    parse_overrides,
+    samconfig_problems,
+    value_problems,
+)
 
 SAMCONFIG = REPO / "samconfig.toml"
+SCHEDULE_PATTERN = (
+    r"^(rate\((5|10|15|30|60|120|180) minutes\)|rate\(1 hour\)|rate\((2|3|6|12|24) hours\)|rate\(1 day\)"
+    r"|cron\(.+\))$"
+)
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +94,11 @@ def test_the_check_names_each_broken_override(template: dict[str, Any], tmp_path
         # a String parameter that holds a number is held to its pattern, which takes no exponent
         f"{prod} LemlistCriticalThreshold='1e3': '1e3' does not match the AllowedPattern "
         r"^([0-9]+(\.[0-9]+)?)?$",
+        # the unquoted value is cut at the space: no schedule EventBridge knows
+        f"{prod} ScheduleExpression='rate(1': 'rate(1' does not match the AllowedPattern " + SCHEDULE_PATTERN,
+        # the rate(1 hour) default with AlarmPeriodSeconds=3601: the Rules refuse the pair
+        f"{default} rule AlarmPeriodOf3600: ScheduleExpression rate(1 hour) or rate(60 minutes) needs"
+        " AlarmPeriodSeconds 3600 (one check per alarm period)",
     ]
 
 
@@ -169,3 +184,50 @@ def test_each_constraint(definition: dict[str, Any], value: str, problem: str) -
 )
 def test_values_cloudformation_accepts(definition: dict[str, Any], value: str) -> None:
     assert value_problems(definition, value) == []
+
+
+SCHEDULE_PAIRS = [
+    ("rate(5 minutes)", "300"),
+    ("rate(10 minutes)", "600"),
+    ("rate(15 minutes)", "900"),
+    ("rate(30 minutes)", "1800"),
+    ("rate(1 hour)", "3600"),
+    ("rate(60 minutes)", "3600"),
+    ("rate(2 hours)", "7200"),
+    ("rate(3 hours)", "10800"),
+    ("rate(6 hours)", "21600"),
+    ("rate(12 hours)", "43200"),
+    ("rate(1 day)", "86400"),
+    ("rate(24 hours)", "86400"),
+]
+
+
+@pytest.mark.parametrize(("schedule", "period"), SCHEDULE_PAIRS)
+def test_each_rate_deploys_with_its_own_alarm_period_only(
+    template: dict[str, Any], schedule: str, period: str
+) -> None:
+    assert deploy_problems(template, {"ScheduleExpression": schedule, "AlarmPeriodSeconds": period}) == []
+    other = "86400" if period != "86400" else "3600"
+    [problem] = deploy_problems(template, {"ScheduleExpression": schedule, "AlarmPeriodSeconds": other})
+    assert schedule in problem
+    assert f"needs AlarmPeriodSeconds {period}" in problem
+
+
+def test_a_rate_no_alarm_period_fits_is_refused_and_a_cron_is_left_to_the_period_given(
+    template: dict[str, Any],
+) -> None:
+    [problem] = deploy_problems(template, {"ScheduleExpression": "rate(7 minutes)"})
+    assert "ScheduleExpression='rate(7 minutes)'" in problem
+    assert "does not match the AllowedPattern" in problem
+    weekdays = {"ScheduleExpression": "cron(0 8 ? * MON-FRI *)", "AlarmPeriodSeconds": "3600"}
+    assert deploy_problems(template, weekdays) == []
+
+
+def test_a_samconfig_whose_schedule_and_period_disagree_is_reported(template: dict[str, Any]) -> None:
+    text = (
+        "[default.deploy.parameters]\n"
+        'parameter_overrides = "ScheduleExpression=\\"rate(15 minutes)\\" AlarmPeriodSeconds=3600"\n'
+    )
+    [problem] = samconfig_problems(text, template)
+    assert problem.startswith("[default.deploy.parameters] parameter_overrides: rule AlarmPeriodOf900:")
+    assert "ScheduleExpression rate(15 minutes) needs AlarmPeriodSeconds 900" in problem

@@ -13,6 +13,7 @@ from credit_monitor.config import LAMBDA_TIMEOUT_SECONDS, MAX_CHECK_DEADLINE_SEC
 from credit_monitor.sizing import DEFAULT_MEMORY_MB
 from tests.support.artifact import BuiltFunction
 from tests.support.cfn import REPO, TEMPLATE, load_template
+from tests.support.samconfig import value_problems
 
 TOOL_ENV = {**os.environ, "SAM_CLI_TELEMETRY": "0", "AWS_DEFAULT_REGION": "us-east-1"}
 
@@ -92,6 +93,19 @@ def test_function_matches_the_documented_contract() -> None:
     assert event["Type"] == "ScheduleV2"
     assert "RetryPolicy" in event["Properties"]
     assert "DeadLetterConfig" in event["Properties"]
+
+
+@pytest.mark.parametrize(
+    ("parameter", "default"), [("FullenrichThreshold", "1000"), ("LemlistThreshold", "100")]
+)
+def test_a_vendor_threshold_may_be_empty_to_turn_that_vendor_off(parameter: str, default: str) -> None:
+    """A lemlist-only team deploys with FullenrichThreshold="" (config.zero_config_accounts: off)."""
+    definition = load_template()["Parameters"][parameter]
+    assert str(definition["Default"]) == default, "the zero-config defaults still watch both vendors"
+    assert value_problems(definition, "") == []
+    assert value_problems(definition, "250.5") == []
+    assert value_problems(definition, "-1") != []
+    assert value_problems(definition, "1e3") != []
 
 
 def test_handler_named_in_the_template_exists() -> None:

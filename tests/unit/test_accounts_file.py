@@ -90,7 +90,12 @@ ONE = '[[account]]\nid = "acme"\nprovider = "lemlist"\nwarning = 500\n'
         (ONE + ONE, "account 'acme': id: 'acme' is declared twice"),
         (ONE.replace('"lemlist"', '"lemlst"'), "account 'acme': provider: must be one of"),
         (ONE.replace("warning = 500\n", ""), "account 'acme': warning: is missing"),
-        (ONE.replace("500", '"500"'), "account 'acme': warning: must be a number of credits, got str"),
+        (
+            ONE.replace("500", '"500"'),
+            "account 'acme': warning: must be a number of credits, not the string \"500\"; drop the quotes:"
+            " warning = 500",
+        ),
+        (ONE.replace("500", "[500]"), "account 'acme': warning: must be a number of credits, got array"),
         (ONE.replace("500", "1e13"), "account 'acme': warning: must be from 0 to 1,000,000,000,000"),
         (ONE + "critical = 500\n", "account 'acme': critical: (500) must be below warning (500)"),
         (ONE + 'labels = "acme"\n', "account 'acme': labels: must be a table"),
@@ -104,6 +109,13 @@ ONE = '[[account]]\nid = "acme"\nprovider = "lemlist"\nwarning = 500\n'
         (ONE + "key = 'lm_9f8e7d6c5b4a'\n", "account 'acme': key: must name the secret entry"),
         (ONE + "key = 3\n", "account 'acme': key: must name the secret entry"),
         (ONE + "path = '/x'\n", "account 'acme': path: unknown field for the built-in provider 'lemlist'"),
+        (
+            ONE + "labls = { a = 'b' }\n",
+            "account 'acme': labls: unknown field for the built-in provider 'lemlist'; did you mean labels?",
+        ),
+        (ONE.replace('"lemlist"', '"lemlst"'), "provider: must be one of bouncer, clearout"),
+        (ONE.replace('"lemlist"', '"lemlst"'), "got 'lemlst'; did you mean lemlist?"),
+        ("acount = []\n", "accounts.toml: unknown top-level key 'acount'; did you mean account?"),
         (ONE + "url = 'http://api.lemlist.com'\n", "account 'acme': url: must be an https:// URL"),
         (ONE + "url = 'https://h:99999/v2'\n", "account 'acme': url: is not a valid URL"),
         (ONE + "url = 'https://[::1/v2'\n", "account 'acme': url: is not a valid URL"),
@@ -197,3 +209,73 @@ def test_accounts_name_the_secret_entry_of_a_shared_key(tmp_path: Path) -> None:
 
     keys = read_local_api_keys(load_check_settings(env).accounts, env)
     assert keys == {"acme-lemlist": "lm-team-key-123456"}
+
+
+THREE_MISTAKES = """
+[[account]]
+id = "acme"
+provider = "lemlist"
+warnign = 500
+
+[[account]]
+id = "globex"
+provider = "lemlist"
+warning = "500"
+
+[[account]]
+id = "initech"
+provider = "lemlst"
+warning = 100
+"""
+
+
+def test_a_file_with_three_mistakes_gets_three_errors_at_once(tmp_path: Path) -> None:
+    path = write(tmp_path, THREE_MISTAKES)
+
+    with pytest.raises(ConfigError) as raised:
+        load_accounts(path)
+
+    assert raised.value.problems == (
+        f"{path}: account 'acme': warnign: unknown field for the built-in provider 'lemlist'; did you mean"
+        " warning?",
+        f"{path}: account 'globex': warning: must be a number of credits, not the string \"500\"; drop the"
+        " quotes: warning = 500",
+        f"{path}: account 'initech': provider: must be one of bouncer, clearout, dropcontact, fullenrich,"
+        " hunter, lemlist, lusha, neverbounce, zerobounce, http-json, got 'lemlst'; did you mean lemlist?",
+    )
+    assert str(raised.value) == "\n".join(raised.value.problems)
+
+
+def test_each_field_of_one_account_is_reported_not_only_the_first(tmp_path: Path) -> None:
+    text = ONE.replace('"acme"', '"Acme"') + "critical = 'x'\nlabels = 3\nbalance_metric = 1\nkey = 2\n"
+
+    with pytest.raises(ConfigError) as raised:
+        load_accounts(write(tmp_path, text))
+
+    fields = [problem.split(": ")[2] for problem in raised.value.problems]
+    assert fields == ["id", "critical", "balance_metric", "key", "labels"]
+    assert all(": account #1: " in problem for problem in raised.value.problems)
+
+
+def test_an_id_declared_twice_does_not_hide_a_later_accounts_mistake(tmp_path: Path) -> None:
+    text = ONE + ONE + ONE.replace('"acme"', '"b"').replace("500", "-1")
+
+    with pytest.raises(ConfigError) as raised:
+        load_accounts(write(tmp_path, text))
+
+    assert len(raised.value.problems) == 2
+    assert "'acme' is declared twice" in raised.value.problems[0]
+    assert "account 'b': warning: must be from 0" in raised.value.problems[1]
+
+
+def test_each_http_json_field_at_fault_is_reported_with_the_account(tmp_path: Path) -> None:
+    text = (
+        '[[account]]\nid = "acme-api"\nprovider = "http-json"\nwarning = 5\nurl = "http://api.example.com"\n'
+        'auth = { kind = "bearer" }\nbalance = ""\nwarnings = 3\n'
+    )
+
+    with pytest.raises(ConfigError) as raised:
+        load_accounts(write(tmp_path, text))
+
+    assert [problem.split(": ")[2] for problem in raised.value.problems] == ["warnings", "url", "balance"]
+    assert "did you mean warning?" in raised.value.problems[0]

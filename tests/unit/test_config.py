@@ -43,6 +43,37 @@ def test_defaults_load_on_the_python_floor() -> None:
     assert type(policy.failures_before_alert) is int
 
 
+def test_a_vendor_without_a_threshold_is_off_and_the_other_is_watched_alone() -> None:
+    settings = load_check_settings({"LEMLIST_THRESHOLD": "100", "FULLENRICH_THRESHOLD": " "})
+
+    assert [(a.id, a.threshold) for a in settings.accounts] == [("lemlist", 100.0)]
+
+
+def test_a_vendor_off_ignores_its_api_url_as_the_template_always_sets_it() -> None:
+    settings = load_check_settings(
+        {"FULLENRICH_THRESHOLD": "1000", "LEMLIST_API_URL": "https://api.lemlist.com/api"}
+    )
+
+    assert [a.id for a in settings.accounts] == ["fullenrich"]
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({}, "no vendor is watched: set FULLENRICH_THRESHOLD or LEMLIST_THRESHOLD, or ACCOUNTS_FILE"),
+        (
+            {"LEMLIST_THRESHOLD": "100", "FULLENRICH_CRITICAL_THRESHOLD": "10"},
+            "FULLENRICH_CRITICAL_THRESHOLD is set but FULLENRICH_THRESHOLD is not",
+        ),
+    ],
+)
+def test_no_vendor_at_all_or_a_critical_level_without_a_warning_is_refused(
+    env: dict[str, str], message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_check_settings(env)
+
+
 @pytest.mark.parametrize(
     ("name", "value", "message"),
     [
@@ -53,7 +84,6 @@ def test_defaults_load_on_the_python_floor() -> None:
             "inf",
             "LEMLIST_THRESHOLD must be a number from 0 to 1,000,000,000,000 credits",
         ),
-        ("LEMLIST_THRESHOLD", "", "LEMLIST_THRESHOLD is not set"),
         ("ALERT_TOPIC_ARN", "", "ALERT_TOPIC_ARN is not set"),
         ("ALERT_TOPIC_ARN", "my-topic", "ALERT_TOPIC_ARN must be an SNS topic ARN"),
         ("API_KEYS_SECRET_ID", " ", "API_KEYS_SECRET_ID is not set"),

@@ -18,6 +18,7 @@ from credit_monitor.status import (
     sparkline,
     unreadable,
     urgency,
+    when,
 )
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
@@ -159,3 +160,27 @@ def test_one_huge_field_does_not_widen_every_row() -> None:
     assert max(len(line) for line in table.splitlines()) < 400
     assert "k" * 63 + "…" in table
     assert "x" * 199 + "…)" in table
+
+
+@pytest.mark.parametrize(
+    ("moment", "shown"),
+    [
+        (NOW + timedelta(days=2, hours=21), "2026-11-28 09:00 UTC (in 2 days)"),
+        (NOW + timedelta(hours=5, minutes=30), "2026-11-25 17:30 UTC (in 5 hours)"),
+        (NOW + timedelta(minutes=90, seconds=20), "2026-11-25 13:30 UTC (in 90 minutes)"),
+        (NOW + timedelta(days=3, seconds=-0.01), "2026-11-28 11:59 UTC (in 3 days)"),
+        (NOW + timedelta(minutes=1), "2026-11-25 12:01 UTC (in 1 minute)"),
+        (NOW + timedelta(seconds=20), "2026-11-25 12:00 UTC (now)"),
+        (NOW - timedelta(hours=26), "2026-11-24 10:00 UTC (26 hours ago)"),
+        (datetime.fromisoformat("2026-11-26T09:00:00.123456+01:00"), "2026-11-26 08:00 UTC (in 20 hours)"),
+    ],
+)
+def test_a_time_is_shown_for_people_in_minutes_with_its_zone_and_how_far(
+    moment: datetime, shown: str
+) -> None:
+    assert when(moment, NOW) == shown
+
+
+def test_the_snooze_column_shows_the_zone() -> None:
+    state = AccountState(snoozed_until=NOW + timedelta(days=3))
+    assert "2026-11-28 12:00 UTC" in render([account_status("a", state, NOW)], NOW)

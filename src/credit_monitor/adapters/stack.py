@@ -1,8 +1,11 @@
-"""A deployed stack's outputs, so the operator's commands need only its name."""
+"""A deployed stack's outputs, so the operator's commands need only its name, and that name from
+the samconfig.toml `sam deploy` wrote, so they need not even that."""
 
 from __future__ import annotations
 
 import re
+import tomllib
+from pathlib import Path
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
@@ -19,15 +22,41 @@ class StackError(RuntimeError):
     """The stack or the output is not there; the message says which and where to look."""
 
 
-def state_table_of(stack: str) -> str:
-    return output_of(stack, STATE_TABLE_OUTPUT, "deploy this version, or pass --table")
+SAMCONFIG = "samconfig.toml"
+SAMCONFIG_SECTIONS = (("default", "deploy"), ("default", "global"))
+"""Where `sam deploy --guided` saves stack_name, then where a hand-written file may keep it."""
 
 
-def api_keys_secret_of(stack: str) -> str:
-    return output_of(stack, API_KEYS_SECRET_OUTPUT, "deploy this version, or pass --secret")
+def samconfig_stack(start: Path) -> tuple[str, Path] | None:
+    """The stack_name of the nearest samconfig.toml in `start` or a folder above it (a repository's
+    root, from anywhere inside it), and that file; None when there is none. StackError for a file
+    that cannot be read or is not TOML: guessing past it could reach another stack."""
+    for folder in (start, *start.parents):
+        path = folder / SAMCONFIG
+        if not path.is_file():
+            continue
+        try:
+            config = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise StackError(f"{path}: cannot read the stack name ({exc}); pass --stack") from None
+        for env, command in SAMCONFIG_SECTIONS:
+            section = config.get(env, {}).get(command, {}).get("parameters", {})
+            name = section.get("stack_name") if isinstance(section, dict) else None
+            if isinstance(name, str) and name.strip():
+                return name.strip(), path
+        return None  # the nearest file is the project's: one further up is someone else's
+    return None
 
 
-def output_of(stack: str, output: str, otherwise: str) -> str:
+def state_table_of(stack: str, session: boto3.Session | None = None) -> str:
+    return output_of(stack, STATE_TABLE_OUTPUT, "deploy this version, or pass --table", session)
+
+
+def api_keys_secret_of(stack: str, session: boto3.Session | None = None) -> str:
+    return output_of(stack, API_KEYS_SECRET_OUTPUT, "deploy this version, or pass --secret", session)
+
+
+def output_of(stack: str, output: str, otherwise: str, session: boto3.Session | None = None) -> str:
     """One output's value; StackError naming the stack, the output and `otherwise` (what to do)."""
     if not STACK_NAME.fullmatch(stack):
         raise StackError(
@@ -35,7 +64,7 @@ def output_of(stack: str, output: str, otherwise: str) -> str:
             " or a stack ARN"
         )
     try:
-        client = boto3.client("cloudformation", config=BOTO_CONFIG)
+        client = (session or boto3.Session()).client("cloudformation", config=BOTO_CONFIG)
         described = client.describe_stacks(StackName=stack)["Stacks"]
     except (ClientError, BotoCoreError) as exc:
         raise StackError(f"cannot read stack {stack!r}: {exc}") from None

@@ -1,4 +1,5 @@
-"""The provider registry: a built-in API is one module and one line here.
+"""The provider registry: a built-in API is an entry of `table` when it differs from the others only
+in data, else one module and one line here.
 
 `PROVIDERS` are the zero-config pair, checked without an accounts file. `CATALOGUE` is every
 built-in by name, for an accounts file's `provider = "..."`. An API that is in neither is declared
@@ -9,15 +10,13 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from credit_monitor.providers import (
-    bouncer,
     clearout,
-    dropcontact,
     fullenrich,
     hunter,
     lemlist,
-    lusha,
     neverbounce,
     query_auth,
+    table,
     zerobounce,
 )
 from credit_monitor.providers.base import HttpReply, Provider, RateLimit, Request, RetryPolicy
@@ -32,13 +31,16 @@ CATALOGUE: Mapping[str, Provider] = MappingProxyType(
         provider.name: provider
         for provider in (
             *PROVIDERS,
-            bouncer.PROVIDER,
-            clearout.PROVIDER,
-            dropcontact.PROVIDER,
-            hunter.PROVIDER,
-            lusha.PROVIDER,
-            neverbounce.PROVIDER,
-            zerobounce.PROVIDER,
+            *sorted(
+                (
+                    *table.PROVIDERS,
+                    clearout.PROVIDER,
+                    hunter.PROVIDER,
+                    neverbounce.PROVIDER,
+                    zerobounce.PROVIDER,
+                ),
+                key=lambda provider: provider.name,
+            ),
         )
     }
 )

@@ -10,8 +10,9 @@
 
 `from_entry` validates such an entry (the caller has already taken out id, provider, warning,
 critical, labels and balance_metric) and raises ValueError whose message starts with the field
-at fault, for the caller to prefix with the file and the account id. Everything is bounded: string
-lengths, the path's depth, the body's size, the rate limit's numbers.
+at fault (problems.Invalid, one line per field, when several are), for the caller to prefix with
+the file and the account id. Everything is bounded: string lengths, the path's depth, the body's
+size, the rate limit's numbers.
 
 Auth kinds: `bearer` (Authorization: Bearer <key>); `basic-password` (HTTP Basic, empty user, the
 key as password, as lemlist does); `basic-user` (the key as user, empty password); `header` (the key
@@ -31,6 +32,7 @@ from dataclasses import dataclass
 from urllib.parse import SplitResult, parse_qsl, urlsplit
 
 from credit_monitor.model import Balance
+from credit_monitor.problems import Problems
 from credit_monitor.providers.base import Provider, RateLimit, Request, RetryPolicy
 from credit_monitor.providers.fields import number_at
 from credit_monitor.providers.query_auth import with_query_key
@@ -123,32 +125,38 @@ class HttpJson:
 def from_entry(entry: Mapping[str, object]) -> tuple[Provider, str]:
     """The provider an accounts-file entry declares, and the account's api_url (its whole `url`).
 
-    Raises ValueError("<field>: <what is wrong>") for the first problem found.
+    Raises ValueError("<field>: <what is wrong>"), or Invalid with one such line per field at fault.
     """
-    unknown = sorted(str(name) for name in entry if name not in FIELDS)
-    if unknown:
-        raise ValueError(f"{unknown[0]}: unknown field (http-json takes {', '.join(FIELDS)})")
-    url = _https_url("url", _required(entry, "url"))
-    method = _method(entry.get("method", "GET"))
-    body = _body(entry.get("body"), method)
-    auth = _auth(_required(entry, "auth"), url)
-    spec = HttpJson(
-        method=method,
-        body=body,
-        auth=auth,
-        balance=_path(_required(entry, "balance")),
-        numeric_string=_bool("numeric_string", entry.get("numeric_string", False)),
-    )
+    problems = Problems()
+    for name in sorted(str(name) for name in entry if name not in FIELDS):
+        problems.found.append(f"{name}: unknown field (http-json takes {', '.join(FIELDS)})")
+    url = problems.check(lambda: _https_url("url", _required(entry, "url")))
+    method = problems.check(lambda: _method(entry.get("method", "GET")))
+    body = None if method is None else problems.check(lambda: _body(entry.get("body"), method))
+    auth = problems.check(lambda: _auth(_required(entry, "auth"), url or urlsplit("https://host/")))
+    balance = problems.check(lambda: _path(_required(entry, "balance")))
+    numeric_string = problems.check(lambda: _bool("numeric_string", entry.get("numeric_string", False)))
+    display_name = problems.check(lambda: _display_name(entry.get("display_name"), default=""))
     top_up = entry.get("top_up_url")
+    top_up_url = None if top_up is None else problems.check(lambda: _https_url("top_up_url", top_up).geturl())
+    limit = entry.get("rate_limit")
+    rate_limit = None if limit is None else problems.check(lambda: _rate_limit(limit))
+    problems.raise_any()
+    assert url is not None  # every check passed: each value is there
+    assert method is not None
+    assert auth is not None
+    assert balance is not None
+    assert numeric_string is not None
+    spec = HttpJson(method=method, body=body, auth=auth, balance=balance, numeric_string=numeric_string)
     provider = Provider(
         name=NAME,
-        display_name=_display_name(entry.get("display_name"), default=url.hostname or ""),
+        display_name=display_name or url.hostname or "",
         default_api_url=url.geturl(),
-        top_up_url=None if top_up is None else _https_url("top_up_url", top_up).geturl(),
+        top_up_url=top_up_url,
         build_request=spec.build_request,
         parse_balance=spec.parse_balance,
         retry=RetryPolicy(),
-        rate_limit=None if entry.get("rate_limit") is None else _rate_limit(entry["rate_limit"]),
+        rate_limit=rate_limit,
     )
     return provider, url.geturl()
 
@@ -166,7 +174,7 @@ def _required(table: Mapping[str, object], name: str, prefix: str = "") -> objec
     return table[name]
 
 
-def _type_name(value: object) -> str:
+def type_name(value: object) -> str:
     """TOML's names: what a person wrote in the accounts file."""
     if isinstance(value, bool):
         return "boolean"
@@ -190,7 +198,7 @@ def _shown(value: object) -> str:
 
 def _string(field: str, value: object, max_chars: int) -> str:
     if not isinstance(value, str):
-        raise ValueError(f"{field}: must be a string (got {_type_name(value)})")
+        raise ValueError(f"{field}: must be a string (got {type_name(value)})")
     if not value.strip():
         raise ValueError(f"{field}: must not be empty")
     if len(value) > max_chars:
@@ -223,7 +231,7 @@ def _https_url(field: str, value: object) -> SplitResult:
 
 def _method(value: object) -> str:
     if not isinstance(value, str) or value.upper() not in ("GET", "POST"):
-        got = _shown(value) if isinstance(value, str) else _type_name(value)
+        got = _shown(value) if isinstance(value, str) else type_name(value)
         raise ValueError(f"method: must be GET or POST (got {got})")
     return value.upper()
 
@@ -234,7 +242,7 @@ def _body(value: object, method: str) -> bytes | None:
     if method != "POST":
         raise ValueError('body: only with method = "POST"')
     if not isinstance(value, Mapping):
-        raise ValueError(f"body: must be a table, sent as a JSON object (got {_type_name(value)})")
+        raise ValueError(f"body: must be a table, sent as a JSON object (got {type_name(value)})")
     try:
         data = json.dumps(value, allow_nan=False, separators=(",", ":")).encode()
     except (TypeError, ValueError):
@@ -250,7 +258,7 @@ def _body(value: object, method: str) -> bytes | None:
 
 def _auth(value: object, url: SplitResult) -> Auth:
     if not isinstance(value, Mapping):
-        raise ValueError(f'auth: must be a table such as {{ kind = "bearer" }} (got {_type_name(value)})')
+        raise ValueError(f'auth: must be a table such as {{ kind = "bearer" }} (got {type_name(value)})')
     unknown = sorted(str(name) for name in value if name not in AUTH_FIELDS)
     if unknown:
         raise ValueError(f"auth.{unknown[0]}: unknown field (auth takes {', '.join(AUTH_FIELDS)})")
@@ -258,7 +266,7 @@ def _auth(value: object, url: SplitResult) -> Auth:
     if kind is None:
         raise ValueError(f"auth.kind: required, one of {', '.join(AUTH_KINDS)}")
     if not isinstance(kind, str) or kind not in AUTH_KINDS:
-        got = _shown(kind) if isinstance(kind, str) else _type_name(kind)
+        got = _shown(kind) if isinstance(kind, str) else type_name(kind)
         raise ValueError(f"auth.kind: must be one of {', '.join(AUTH_KINDS)} (got {got})")
     name, prefix = value.get("name"), value.get("prefix")
     if kind not in ("header", "query") and name is not None:
@@ -285,7 +293,7 @@ def _prefix(value: object) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise ValueError(f"auth.prefix: must be a string (got {_type_name(value)})")
+        raise ValueError(f"auth.prefix: must be a string (got {type_name(value)})")
     if len(value) > MAX_PREFIX_CHARS or not PREFIX_CHARS.fullmatch(value):
         raise ValueError(f"auth.prefix: must be at most {MAX_PREFIX_CHARS} printable ASCII characters")
     return value
@@ -314,20 +322,20 @@ def _path(value: object) -> tuple[str, ...]:
 
 def _bool(field: str, value: object) -> bool:
     if not isinstance(value, bool):
-        raise ValueError(f"{field}: must be true or false (got {_type_name(value)})")
+        raise ValueError(f"{field}: must be true or false (got {type_name(value)})")
     return value
 
 
 def _rate_limit(value: object) -> RateLimit:
     if not isinstance(value, Mapping):
         example = "{ requests = 60, per_seconds = 60 }"
-        raise ValueError(f"rate_limit: must be a table such as {example} (got {_type_name(value)})")
+        raise ValueError(f"rate_limit: must be a table such as {example} (got {type_name(value)})")
     unknown = sorted(str(name) for name in value if name not in RATE_LIMIT_FIELDS)
     if unknown:
         raise ValueError(f"rate_limit.{unknown[0]}: unknown field (rate_limit takes requests, per_seconds)")
     requests = _required(value, "requests", "rate_limit.")
     if isinstance(requests, bool) or not isinstance(requests, int) or not 1 <= requests <= MAX_RATE_REQUESTS:
-        got = _shown(requests) if isinstance(requests, int | float) else _type_name(requests)
+        got = _shown(requests) if isinstance(requests, int | float) else type_name(requests)
         raise ValueError(
             f"rate_limit.requests: must be a whole number from 1 to {MAX_RATE_REQUESTS:,} (got {got})"
         )
@@ -338,7 +346,7 @@ def _rate_limit(value: object) -> RateLimit:
         or not math.isfinite(seconds)
         or not 0 < seconds <= MAX_RATE_SECONDS
     ):
-        got = _shown(seconds) if isinstance(seconds, int | float) else _type_name(seconds)
+        got = _shown(seconds) if isinstance(seconds, int | float) else type_name(seconds)
         raise ValueError(
             f"rate_limit.per_seconds: must be a number of seconds above 0, at most {MAX_RATE_SECONDS:,} "
             f"(31 days) (got {got})"

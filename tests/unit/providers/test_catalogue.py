@@ -13,11 +13,8 @@ from credit_monitor.providers import (
     CATALOGUE,
     PROVIDERS,
     RateLimit,
-    bouncer,
     clearout,
-    dropcontact,
     hunter,
-    lusha,
     neverbounce,
     zerobounce,
 )
@@ -160,19 +157,19 @@ def test_a_query_key_is_url_encoded() -> None:
             "response has no 'data.requests.credits.remaining' field",
         ),
         (
-            lusha.parse_balance,
+            CATALOGUE["lusha"].parse_balance,
             {"usage": {"remaining": 850}},
             FailureKind.BAD_RESPONSE,
             "response has no 'credits' field",
         ),
         (
-            dropcontact.parse_balance,
+            CATALOGUE["dropcontact"].parse_balance,
             {"credits_left": 3},
             FailureKind.BAD_RESPONSE,
             "response has no 'credits' field",
         ),
         (
-            bouncer.parse_balance,
+            CATALOGUE["bouncer"].parse_balance,
             {"credits": None},
             FailureKind.BAD_RESPONSE,
             "'credits' must be a number, got null",
@@ -209,9 +206,14 @@ def test_balances_as_documented() -> None:
         ).credits
         == 3
     )
-    assert lusha.parse_balance({"credits": {"total": 10000, "used": 1500, "remaining": 8500}}).credits == 8500
-    assert dropcontact.parse_balance({"credits": 42}).credits == 42
-    assert bouncer.parse_balance({"credits": 1000}).credits == 1000
+    assert (
+        CATALOGUE["lusha"]
+        .parse_balance({"credits": {"total": 10000, "used": 1500, "remaining": 8500}})
+        .credits
+        == 8500
+    )
+    assert CATALOGUE["dropcontact"].parse_balance({"credits": 42}).credits == 42
+    assert CATALOGUE["bouncer"].parse_balance({"credits": 1000}).credits == 1000
     assert (
         clearout.parse_balance({"status": "success", "data": {"available_credits": 114563}}).credits == 114563
     )

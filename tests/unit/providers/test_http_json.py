@@ -13,6 +13,7 @@ from collections.abc import Mapping
 import pytest
 
 from credit_monitor.model import CheckError, FailureKind
+from credit_monitor.problems import Invalid
 from credit_monitor.providers import RateLimit, RetryPolicy, http_json
 
 URL = "https://api.example.com/v1/account"
@@ -325,3 +326,17 @@ def test_the_balance_is_read_strictly_unless_numeric_strings_are_allowed() -> No
     for refused in ("7 credits", "0x10", "1e3", "Infinity", True, None):
         with pytest.raises(CheckError, match=r"'data\.credits' must be a number"):
             lenient.parse_balance({"data": {"credits": refused}})
+
+
+def test_every_field_at_fault_is_named_not_only_the_first() -> None:
+    fields = entry(method="PUT", auth={"kind": "digest"}, balance="a..b", rate_limit={"requests": 0})
+
+    with pytest.raises(Invalid) as raised:
+        http_json.from_entry(fields)
+
+    assert [problem.split(":")[0] for problem in raised.value.problems] == [
+        "method",
+        "auth.kind",
+        "balance",
+        "rate_limit.requests",
+    ]

@@ -1,0 +1,79 @@
+"""One monitored account, and what its settings share wherever they come from: the environment
+(config.py) or an accounts file (accounts_file.py). Both import this module, not each other."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from credit_monitor.alerting import Levels
+from credit_monitor.providers import Provider
+
+MAX_THRESHOLD = 1e12
+"""Far above any real balance; a bigger value is a typo (an exponent, extra zeros)."""
+
+
+class ConfigError(ValueError):
+    """Raised at start-up; its message names the variable at fault. An accounts file's holds every
+    problem found, one per account and field (`problems`), so one run shows them all."""
+
+    def __init__(self, message: str, problems: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.problems: tuple[str, ...] = tuple(problems) or (message,)
+
+
+@dataclass(frozen=True)
+class Account:
+    """One monitored account: the unit of keys, state, metrics, notifications and rate limits.
+
+    `id` is the secret's JSON key, the state item's key, the metric dimension and the chat thread.
+    Without an accounts file there is one per zero-config vendor with a threshold (`fullenrich`,
+    `lemlist`), named after its provider.
+    """
+
+    id: str
+    provider: Provider
+    api_url: str
+    threshold: float
+    """The warning level."""
+    critical_threshold: float | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)
+    """Free-form routing labels, sent as SNS message attributes (e.g. client = "acme")."""
+    balance_metric: bool = True
+    """Emit this account's own CreditsRemaining metric ($0.30 a month); the aggregates are always on."""
+    key_entry: str = ""
+    """The accounts file's `key`: the secret entry (in the CLI, <ENTRY>_API_KEY) this account's key
+    is read from, so that many accounts can name one shared key. Empty: the account's own id."""
+
+    @property
+    def secret_entry(self) -> str:
+        return self.key_entry or self.id
+
+    @property
+    def levels(self) -> Levels:
+        return Levels(warning=self.threshold, critical=self.critical_threshold)
+
+    @property
+    def display_name(self) -> str:
+        """The provider's name, and the account id when they differ: "lemlist (acme-lemlist)"."""
+        name = self.provider.display_name
+        return name if self.id == self.provider.name else f"{name} ({self.id})"
+
+
+def base_url_problem(value: object) -> str | None:
+    """What is wrong with a provider's base URL, for the environment and the accounts file alike,
+    or None. The URL is never repeated: a key may have been pasted into it."""
+    if not isinstance(value, str) or not re.fullmatch(r"[!-~]{1,2000}", value):
+        return "must be a URL of printable characters, without spaces or line breaks"
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not one
+    except ValueError:
+        return "is not a valid URL (check the host and the port)"
+    if parts.scheme != "https" or not parts.hostname:
+        return "must be an https:// URL (keys are never sent in clear)"
+    if parts.username or parts.password or parts.query or parts.fragment:
+        return "must be a plain base URL without credentials, query or fragment"
+    return None
