@@ -9,6 +9,7 @@ import json
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Protocol
 
 from credit_monitor.bounded import Unfinished, run_until
@@ -60,12 +61,22 @@ class KeySource(Protocol):
         ...
 
 
+LastChecked = Callable[[], Mapping[str, datetime | None] | None]
+"""When each account was last checked, from the alert state; None when the state cannot be had."""
+
+
 def run_checks(
-    settings: CheckSettings, keys: KeySource, http: Http, deadline: float, run_number: int = 0
+    settings: CheckSettings,
+    keys: KeySource,
+    http: Http,
+    deadline: float,
+    run_number: int = 0,
+    last_checked: LastChecked | None = None,
 ) -> list[CheckResult]:
     """Results in settings order, all by `deadline` (absolute, time.monotonic()), however many
-    providers there are. A provider that fails, or overruns, fails alone. `run_number` picks the
-    turn of accounts sharing a key with more accounts than one run can check (ratelimit.py)."""
+    providers there are. A provider that fails, or overruns, fails alone. Accounts sharing a key
+    with more accounts than one run can check take turns (ratelimit.py): those checked least
+    recently by `last_checked`, asked only then; without it, by `run_number`."""
     [read] = run_until([keys.api_keys], deadline, max_workers=1, name="secret")
     if isinstance(read, Unfinished):
         read = CheckError(FailureKind.TIMEOUT, "the API keys could not be read before the deadline")
@@ -74,7 +85,7 @@ def run_checks(
         return [CheckResult(account.id, account.threshold, error=error) for account in settings.accounts]
 
     api_keys, limiter = _by_account(settings.accounts, read), RateLimiter()
-    waiting = _waiting(settings, api_keys, run_number)
+    waiting = _waiting(settings, api_keys, run_number, last_checked)
     # Plan first: each account in turn gets its first request's rate-limit slot now, and the checks
     # run in the order of their slots. A worker never sleeps for a slot while accounts that could
     # start at once wait behind it; an account whose slot would come too late is not checked.
@@ -165,7 +176,12 @@ def _by_account(accounts: Sequence[Account], api_keys: Mapping[str, str]) -> Map
     return resolved
 
 
-def _waiting(settings: CheckSettings, api_keys: Mapping[str, str], run_number: int) -> dict[str, str]:
+def _waiting(
+    settings: CheckSettings,
+    api_keys: Mapping[str, str],
+    run_number: int,
+    last_checked: LastChecked | None = None,
+) -> dict[str, str]:
     """The accounts not in turn this run, with why. Grouped by the real keys (by hash), whatever the
     accounts file declares, and sized from the configured deadline, so turns are the same every run."""
     plan = settings.deadline_seconds - MIN_SECONDS_FOR_A_REQUEST - PLANNING_ALLOWANCE_SECONDS
@@ -175,14 +191,16 @@ def _waiting(settings: CheckSettings, api_keys: Mapping[str, str], run_number: i
         (account.id, account.provider.name, account.provider.rate_limit, _key_hash(api_keys.get(account.id)))
         for account in settings.accounts
     )
-    for shared in shared_keys(members, plan):
+    groups = [shared for shared in shared_keys(members, plan) if shared.over_limit]
+    checked_at = last_checked() if groups and last_checked is not None else None
+    for shared in groups:
         if shared.over_limit:
             reason = (
                 f"waiting its turn: {len(shared.accounts)} accounts share one {names[shared.provider]} key"
                 f" ({shared.limit.requests} requests per {shared.limit.per_seconds:g} s), so each run checks"
                 f" {shared.per_run} of them and each account at least every {shared.turns} runs"
             )
-            waiting |= dict.fromkeys(shared.waiting(run_number), reason)
+            waiting |= dict.fromkeys(shared.waiting(run_number, checked_at), reason)
     return waiting
 
 

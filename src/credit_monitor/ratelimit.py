@@ -10,8 +10,10 @@ Taking turns: when more accounts share one key than a run can check, each run ch
 them and the others are "not checked this run" (never a failure). A run books at most half of each
 window for first requests (`first_requests`): the other half is room for retries, and keeps two
 overlapping runs' first requests inside the window together. The accounts on a key, sorted by id,
-take turns by position: run number r checks the positions p with p % k == r % k, so k consecutive
-run numbers check every account once, k = ceil(accounts / requests_per_run). Retries book the
+take turns: a run checks the `requests_per_run` accounts checked least recently (by the alert state),
+so every account is checked at least every k runs, k = ceil(accounts / requests_per_run), whatever
+runs the schedule skips; without the state, by position: run number r checks the positions p with
+p % k == r % k. Retries book the
 other half, apart: each share is booked in time order, and together they never exceed the limit.
 """
 
@@ -22,8 +24,9 @@ import math
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from credit_monitor.providers import RateLimit
 
@@ -134,12 +137,29 @@ class SharedKey:
     def over_limit(self) -> bool:
         return self.turns > 1
 
-    def waiting(self, run_number: int) -> frozenset[str]:
-        """The accounts not in turn in run `run_number`; at most `per_run` are in turn."""
+    def waiting(
+        self, run_number: int, last_checked: Mapping[str, datetime | None] | None = None
+    ) -> frozenset[str]:
+        """The accounts not in turn in run `run_number`; at most `per_run` are in turn.
+
+        Without `last_checked` (no state: the CLI, or a state table that could not be read in
+        time), by position: p % k == run_number % k. With it, the `per_run` accounts checked least
+        recently (never checked first; then by position, as above), which keeps the promise of
+        "every account at least every k runs" whatever the schedule skips: a cron() of weekdays
+        only never reaches some run numbers mod k, so turns by position alone would starve them."""
         k = self.turns
-        return frozenset(
-            account for position, account in enumerate(self.accounts) if position % k != run_number % k
-        )
+        if last_checked is None:
+            return frozenset(
+                account for position, account in enumerate(self.accounts) if position % k != run_number % k
+            )
+        never = datetime.min.replace(tzinfo=UTC)
+
+        def urgency(item: tuple[int, str]) -> tuple[datetime, int]:
+            position, account = item
+            return (last_checked.get(account) or never, (position - run_number) % k)
+
+        ranked = sorted(enumerate(self.accounts), key=urgency)
+        return frozenset(account for _, account in ranked[self.per_run :])
 
 
 def shared_keys(

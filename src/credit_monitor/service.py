@@ -12,6 +12,7 @@ concurrently and independently: one provider's state or delivery failure never s
 from __future__ import annotations
 
 import functools
+import threading
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -21,7 +22,7 @@ from typing import Protocol
 from credit_monitor.alerting import AccountState, AlertPolicy, Decision, Level, Pending, decide, status_of
 from credit_monitor.bounded import Unfinished, run_until
 from credit_monitor.budget import MAX_CONCURRENT_ACCOUNTS, SAFETY_MARGIN_SECONDS, Budget
-from credit_monitor.checks import Http, KeySource, run_checks
+from credit_monitor.checks import MIN_SECONDS_FOR_A_REQUEST, Http, KeySource, run_checks
 from credit_monitor.config import Account, CheckSettings
 from credit_monitor.forecast import Forecast
 from credit_monitor.messages import RenderedMessage, render
@@ -30,6 +31,9 @@ from credit_monitor.outbox import enqueue, lease, leased_by, refused, settle
 from credit_monitor.ratelimit import run_number
 
 WRITE_ATTEMPTS = 3
+TURNS_WAIT_SECONDS = 2.0
+"""How long the checks wait for the state read to pick the turns of accounts sharing a key; a read
+slower than that (DynamoDB throttled or unreachable) leaves them to take turns by run number."""
 
 
 class StateError(RuntimeError):
@@ -183,9 +187,12 @@ def run_once(
         budget=budget,
     )
     names = [account.id for account in checks.accounts]
+    states_read = _StatesRead(functools.partial(ports.state.load, names), budget)
     both: list[Callable[[], object]] = [
-        functools.partial(ports.state.load, names),  # read while the balances are fetched
-        functools.partial(run_checks, checks, ports.keys, ports.http, budget.checks_end, turn),
+        states_read,  # read while the balances are fetched
+        functools.partial(
+            run_checks, checks, ports.keys, ports.http, budget.checks_end, turn, states_read.last_checked
+        ),
     ]
     loaded, fetched = run_until(both, budget.run_end, max_workers=2, name="read")
     results: list[CheckResult] = fetched if isinstance(fetched, list) else []
@@ -220,6 +227,32 @@ def run_once(
             problem = StateError(f"{account.id}: settling {why}")
             reports.append(AccountReport(account, result, problems=[problem]))
     return RunReport(reports)
+
+
+class _StatesRead:
+    """The state read, run while the balances are fetched. The checks may ask it when each account
+    was last checked, to pick the turns of accounts sharing a key (ratelimit.py): they wait for it
+    then, TURNS_WAIT_SECONDS at most, and take turns by run number without it."""
+
+    def __init__(self, load: Callable[[], dict[str, AccountState | StateError]], budget: Budget) -> None:
+        self._load, self._budget = load, budget
+        self._done = threading.Event()
+        self._states: dict[str, AccountState | StateError] | None = None
+
+    def __call__(self) -> dict[str, AccountState | StateError]:
+        try:
+            self._states = self._load()
+            return self._states
+        finally:
+            self._done.set()
+
+    def last_checked(self) -> dict[str, datetime | None] | None:
+        left = self._budget.checks_end - MIN_SECONDS_FOR_A_REQUEST - self._budget.clock()
+        if not self._done.wait(timeout=max(0.0, min(TURNS_WAIT_SECONDS, left))) or self._states is None:
+            return None
+        return {
+            name: state.checked_at for name, state in self._states.items() if isinstance(state, AccountState)
+        }
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -247,24 +247,45 @@ def test_an_account_without_a_key_is_not_paced() -> None:
     assert limiter.reserve("lusha", "key", None) == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="turns come from the run's time in whole periods; a cron() that skips periods (weekdays"
-    " only, business hours) never reaches some residues mod k, so those accounts are never checked."
-    " Needs turns chosen from state (least recently checked first), a larger change.",
-)
 def test_a_weekday_schedule_still_checks_every_account_sharing_a_key() -> None:
-    """cron(0 9 ? * MON-FRI *) with SCHEDULE_PERIOD_SECONDS 86400 and k = 7: the weekend residues
-    of the day number mod 7 never come, so 2 of the 7 turns never run, silently (NOT CHECKED)."""
+    """cron(0 9 ? * MON-FRI *) with SCHEDULE_PERIOD_SECONDS 86400 and k = 7: by position alone, the
+    weekend residues of the day number mod 7 never come. With the state's last checks, the accounts
+    checked least recently go first, so each is checked at least every 7 runs."""
     shared = share(7, per_run=1)
     assert shared.turns == 7
-    monday_9am = datetime(2026, 11, 2, 9, tzinfo=UTC).timestamp()
-    checked: set[str] = set()
+    monday_9am = datetime(2026, 11, 2, 9, tzinfo=UTC)
+    last_checked: dict[str, datetime | None] = dict.fromkeys(shared.accounts)
+    runs_since: dict[str, int] = dict.fromkeys(shared.accounts, 0)
     for week in range(8):
         for weekday in range(5):
-            moment = monday_9am + week * 7 * 86_400 + weekday * 86_400
-            checked |= set(shared.accounts) - shared.waiting(run_number(moment, 86_400))
-    assert checked == set(shared.accounts)
+            now = monday_9am + timedelta(days=week * 7 + weekday)
+            in_turn = set(shared.accounts) - shared.waiting(run_number(now.timestamp(), 86_400), last_checked)
+            assert len(in_turn) == 1
+            for account in shared.accounts:
+                runs_since[account] = 0 if account in in_turn else runs_since[account] + 1
+                assert runs_since[account] < shared.turns, f"{account} waited {shared.turns} runs"
+            last_checked.update(dict.fromkeys(in_turn, now))
+
+
+def test_turns_by_state_go_to_the_accounts_never_checked_then_the_oldest() -> None:
+    shared = share(5, per_run=2)
+    t0 = datetime(2026, 11, 2, 9, tzinfo=UTC)
+    last = {
+        "team-0000": t0,
+        "team-0001": None,
+        "team-0002": t0 - timedelta(hours=2),
+        "team-0003": t0 - timedelta(hours=1),
+    }  # team-0004 is not in the state at all: never checked
+    assert set(shared.accounts) - shared.waiting(7, last) == {"team-0001", "team-0004"}
+    last.update({"team-0001": t0, "team-0004": t0})
+    assert set(shared.accounts) - shared.waiting(7, last) == {"team-0002", "team-0003"}
+
+
+def test_accounts_checked_at_the_same_time_take_turns_by_position() -> None:
+    shared = share(6, per_run=2)  # k = 3
+    same = dict.fromkeys(shared.accounts, datetime(2026, 11, 2, 9, tzinfo=UTC))
+    for run in range(3):
+        assert shared.waiting(run, same) == shared.waiting(run)
 
 
 def test_first_requests_and_retries_share_each_window_exactly() -> None:

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from credit_monitor import service
 from credit_monitor.alerting import AccountState, AlertPolicy, Level, decide
 from credit_monitor.budget import AWS_CALL_SECONDS, Budget
+from credit_monitor.config import Account, CheckSettings
 from credit_monitor.model import Balance, CheckResult
 from credit_monitor.outbox import MAX_ATTEMPTS, enqueue, lease
-from credit_monitor.service import DeliveryError, OutOfTime, RunReport, StateError, run_once
+from credit_monitor.providers import lemlist
+from credit_monitor.service import DeliveryError, OutOfTime, Ports, RunReport, StateError, run_once
 from tests.support.fakes import SETTINGS, FakeHttp, MemoryNotifier, MemoryState, Tripwire, ports
 
 T0 = datetime(2026, 11, 2, 9, tzinfo=UTC)
@@ -266,3 +270,86 @@ def test_refused_publishes_of_one_account_are_each_tried_while_the_budget_allows
 
     assert len(report.problems) == 2  # CHECK RECOVERED and LOW were both tried
     assert [item.attempts for item in state.state("lemlist").outbox] == [1, 1]
+
+
+class SharedKeys:
+    """Every account's key is one lemlist key."""
+
+    def __init__(self, accounts: int) -> None:
+        self.keys = {f"team-{n:02d}": "lm-shared-key-7d2e5b9c" for n in range(accounts)}
+
+    def key_hint(self, account_id: str) -> str:
+        return "set them in the fake"
+
+    def api_keys(self, *, refresh: bool = False) -> dict[str, str]:
+        return self.keys
+
+
+class HungState(MemoryState):
+    """A state read that never answers in time (DynamoDB unreachable), until released."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+
+    def load(self, providers: Iterable[str]) -> dict[str, AccountState | StateError]:
+        self.release.wait()
+        return super().load(providers)
+
+
+def shared_key_settings(accounts: int) -> CheckSettings:
+    return CheckSettings(
+        tuple(
+            Account(f"team-{n:02d}", lemlist.PROVIDER, "https://lemlist.test", threshold=100)
+            for n in range(accounts)
+        ),
+        deadline_seconds=3,
+    )
+
+
+def test_turns_follow_the_state_so_a_schedule_that_skips_runs_starves_no_account() -> None:
+    """30 accounts on one key, 10 a run (k = 3), and every run three periods after the last, so the
+    run number mod k never changes: each run checks the 10 checked least recently."""
+    settings, state = shared_key_settings(30), MemoryState()
+    checked: list[set[str]] = []
+    for n in range(6):
+        report = run_once(
+            settings,
+            POLICY,
+            Ports(SharedKeys(30), FakeHttp(lemlist=800), state, MemoryNotifier()),
+            fixed(T0 + timedelta(hours=3 * n)),
+            budget(),
+        )
+        checked.append({r.name for r in report.accounts if r.result.balance is not None})
+        assert len(checked[-1]) == 10
+    assert set().union(*checked[:3]) == set().union(*checked[3:]) == set(SharedKeys(30).keys)
+
+
+def test_a_state_read_that_hangs_delays_the_turns_a_bounded_time_then_they_go_by_run_number(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The state says team-00..09 were checked least recently, but it answers only after 1 s, past
+    the turns' wait: the run takes turns by run number (positions of one residue mod k = 3), and
+    every account has its result, checked or waiting, none failed."""
+    monkeypatch.setattr(service, "TURNS_WAIT_SECONDS", 0.05)
+    state = HungState()
+    for n in range(30):
+        state.seed(f"team-{n:02d}", AccountState(checked_at=T0 - timedelta(hours=10 if n < 10 else 1)))
+    answers = threading.Timer(1.0, state.release.set)  # long after the turns were picked
+    answers.start()
+    try:
+        report = run_once(
+            shared_key_settings(30),
+            POLICY,
+            Ports(SharedKeys(30), FakeHttp(lemlist=800), state, MemoryNotifier()),
+            fixed(T0),
+            budget(),
+        )
+    finally:
+        answers.cancel()
+        state.release.set()
+
+    checked = [int(r.name[-2:]) for r in report.accounts if r.result.balance is not None]
+    assert len(checked) == 10
+    assert len({n % 3 for n in checked}) == 1, checked
+    assert sum(r.result.not_checked is not None for r in report.accounts) == 20
