@@ -127,6 +127,9 @@ class AlertPolicy:
     min_days_left: float = 7
     schedule_timezone: tzinfo = UTC
     """The schedule's zone (ScheduleTimezone): reminders count hours on its wall clock."""
+    group_by: frozenset[str] | None = None
+    """GROUP_BY: the labels whose values route notifications (one message per kind, provider and
+    these labels' values, see grouping.py). None: every label the accounts declare."""
 
 
 @dataclass(frozen=True)

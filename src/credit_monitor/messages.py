@@ -9,18 +9,22 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from credit_monitor.alerting import Kind, Level, Notification
 from credit_monitor.config import Account
 from credit_monitor.forecast import ForecastStatus
+from credit_monitor.grouping import Group, Item
 from credit_monitor.model import FailureKind
 from credit_monitor.providers import Provider
 
 SUBJECT_MAX_LENGTH = 99
 """SNS refuses a Subject of 100 characters or more, or with anything but printable ASCII."""
 PREFIX = "[credit-monitor]"
+MAX_MESSAGE_BYTES = 250_000
+"""SNS refuses a message over 256 KiB (262,144 bytes: body, subject and attributes together); a
+group whose message would be bigger is split (`render_group`), with room to spare."""
 
 
 @dataclass(frozen=True)
@@ -29,11 +33,23 @@ class RenderedMessage:
     text: str
     chat: dict[str, Any]
     attributes: dict[str, str]
-    """SNS message attributes, for subscription filter policies: account, provider, kind, level
-    and each of the account's labels."""
+    """SNS message attributes, for subscription filter policies: provider, kind, level (the highest
+    in a group), the labels every account in it shares, `account` when it is about one, and
+    `notification_id`: the ids of every notification it delivers, comma-separated."""
+    notifications: tuple[tuple[str, str], ...] = field(default=())
+    """(account, notification id) of each notification this message delivers."""
 
     def sns_message(self) -> str:
         return json.dumps({"default": self.text, "email": self.text, "https": json.dumps(self.chat)})
+
+    def size(self) -> int:
+        """The bytes SNS counts against its limit: body, subject, each attribute's name, type, value."""
+        attributes = sum(len(f"{name}String{value}".encode()) for name, value in self.attributes.items())
+        return len(self.sns_message().encode()) + len(self.subject.encode()) + attributes
+
+    @property
+    def ids(self) -> list[str]:
+        return [notification_id for _, notification_id in self.notifications]
 
 
 def level_name(level: Level) -> str:
@@ -124,6 +140,156 @@ def render(note: Notification, account: Account) -> RenderedMessage:
         "level": note.level.name,
     }
     return RenderedMessage(subject=_subject(subject), text=text, chat=chat, attributes=attributes)
+
+
+def render_group(group: Group) -> list[tuple[Group, RenderedMessage]]:
+    """The group's message, or, when it would be over MAX_MESSAGE_BYTES, its halves' (in turn split
+    as needed): every notification in exactly one message. A group of one reads like `render`'s."""
+    message = _group_message(group)
+    if message.size() <= MAX_MESSAGE_BYTES or len(group.items) == 1:
+        return [(group, message)]
+    return [part for half in group.halves() for part in render_group(half)]
+
+
+def _group_message(group: Group) -> RenderedMessage:
+    ids = tuple((item.account.id, item.pending.id) for item in group.items)
+    delivers = {"notification_id": ",".join(notification_id for _, notification_id in ids)}
+    if len(group.items) == 1 and not group.outage:
+        [item] = group.items
+        single = render(item.pending.note, item.account)
+        return RenderedMessage(
+            single.subject, single.text, single.chat, {**single.attributes, **delivers}, notifications=ids
+        )
+    items = sorted(group.items, key=_urgency)
+    provider = items[0].account.provider
+    count = len(group.accounts)
+    headline, subject = _group_headline(group, provider.display_name, count, items)
+    labels = ", ".join(f"{name}={value}" for name, value in group.labels)
+    facts = [("Provider", provider.display_name), ("Accounts", _accounts_fact(group, count))]
+    if group.outage and group.kind is Kind.CHECK_FAILING:
+        facts.append(("Cause", f"{group.failure or 'unknown'}: {items[0].pending.note.reason or 'unknown'}"))
+    if labels:
+        facts.append(("Labels", labels))
+    lines = [_account_line(item) for item in items]
+    steps = _next_steps(items[0].pending.note, provider)
+    width = max(len(label) for label, _ in facts) + 2
+    text = "\n".join(
+        [
+            headline,
+            "",
+            *(f"  {label + ':':<{width}}{value}" for label, value in facts),
+            "",
+            "Accounts, most urgent first:" if group.kind in _LOW_KINDS else "Accounts:",
+            *(f"  - {line}" for line in lines),
+            "",
+            "What to do:",
+            *(f"  - {step}" for step in steps),
+            "",
+            "-- credit-monitor",
+        ]
+    )
+    worst = items[0].pending.note
+    chat = {
+        "version": "1.0",
+        "source": "custom",
+        "content": {
+            "textType": "client-markdown",
+            "title": f"{_emoji(replace(worst, level=group.level))} {subject}",
+            "description": "\n".join(
+                [*(f"*{label}:* {value}" for label, value in facts), *(f"- {line}" for line in lines)]
+            ),
+            "nextSteps": steps,
+        },
+        "metadata": {
+            "threadId": f"credit-monitor-{group.provider}-{group.kind.value.lower().replace(' ', '-')}",
+            "eventType": group.kind.value,
+            "summary": headline,
+        },
+    }
+    attributes = {
+        **dict(group.labels),
+        "provider": group.provider,
+        "kind": group.kind.value,
+        "level": group.level.name,
+        **({"account": group.accounts[0]} if count == 1 else {}),
+        **delivers,
+    }
+    return RenderedMessage(_subject(subject), text, chat, attributes, notifications=ids)
+
+
+_LOW_KINDS = (Kind.LOW, Kind.REMINDER, Kind.RUNNING_OUT)
+
+
+def _urgency(item: Item) -> tuple[int, float, str]:
+    """Highest level first, then the fewest days left, then the smallest balance."""
+    note = item.pending.note
+    days = note.forecast.days_left if note.forecast and note.forecast.days_left is not None else math.inf
+    balance = note.balance if note.balance is not None else math.inf
+    return (-note.level, days if note.kind is Kind.RUNNING_OUT else balance, item.account.id)
+
+
+def _accounts_fact(group: Group, count: int) -> str:
+    if group.outage:
+        return f"{count} of the {group.provider_accounts} {group.provider} accounts watched"
+    return str(count)
+
+
+def _group_headline(group: Group, name: str, count: int, items: list[Item]) -> tuple[str, str]:
+    """The headline and the subject: how many accounts, and how bad."""
+    accounts = f"{count} {name} accounts"
+    critical = sum(1 for item in items if item.pending.note.level is Level.CRITICAL)
+    worst = f" ({critical} CRITICAL)" if critical and group.kind in (Kind.LOW, Kind.REMINDER) else ""
+    lowest = items[0].pending.note.balance
+    least = f", lowest {format_balance(lowest)} left" if lowest is not None else ""
+    if group.kind is Kind.LOW:
+        return f"{accounts} fell below their level{worst}.", f"{accounts} low{worst}{least}"
+    if group.kind is Kind.REMINDER:
+        return (
+            f"{accounts} are still below their level{worst}.",
+            f"Reminder: {accounts} still low{worst}{least}",
+        )
+    if group.kind is Kind.RECOVERED:
+        return f"{accounts} are back above their warning level.", f"{accounts} recovered"
+    if group.kind is Kind.RUNNING_OUT:
+        soonest = _days(items[0].pending.note)
+        return (
+            f"{accounts} will run out soon at the current burn rate.",
+            f"{accounts} run out soon, the first in {soonest}",
+        )
+    if group.kind is Kind.CHECK_FAILING:
+        cause = group.failure.value if group.failure else "several causes"
+        if group.outage:
+            return (
+                f"{name} looks down: {count} of its {group.provider_accounts} accounts could not be"
+                f" checked ({cause}).",
+                f"{name} outage: {count} accounts failing ({cause})",
+            )
+        return f"The balances of {accounts} could not be checked.", f"{accounts}: check failing ({cause})"
+    if group.outage:
+        return (
+            f"{name} works again: its {count} accounts are checked again.",
+            f"{name} back: {count} accounts checked",
+        )
+    return f"The balance checks of {accounts} work again.", f"{accounts}: check working again"
+
+
+def _account_line(item: Item) -> str:
+    """One account's line: its figure, its level and where to top it up."""
+    note, account = item.pending.note, item.account
+    if note.kind is Kind.CHECK_FAILING:
+        return f"{account.id}: {note.failures} failed checks in a row ({note.reason or 'unknown'})"
+    figure = f"{format_balance(note.balance)} credits" if note.balance is not None else "balance unknown"
+    if note.kind in (Kind.RECOVERED, Kind.CHECK_RECOVERED):
+        return f"{account.id}: {figure}"
+    parts = [f"{account.id}: {figure}", level_name(note.level)]
+    if note.threshold is not None:
+        parts[-1] += f" (below {format_balance(note.threshold)})"
+    if note.forecast is not None and note.forecast.days_left is not None:
+        parts.append(f"{_days(note)} left")
+    top_up = account.provider.top_up_url
+    if top_up:
+        parts.append(f"top up at {top_up}")
+    return ", ".join(parts)
 
 
 def _days(note: Notification) -> str:
