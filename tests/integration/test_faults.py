@@ -69,7 +69,6 @@ def lemlist_failing_then_both_low(
         ("put", 2),
         ("put", 3),
         ("put", 4),
-        ("put", 5),
         ("publish", 1),
         ("publish", 2),
         ("publish", 3),
@@ -82,9 +81,10 @@ def test_a_run_killed_between_any_two_steps_loses_nothing(
     stack: Stack,
     lemlist_failing_then_both_low: tuple[SimClock, int],
 ) -> None:
-    """SIGKILL right after the Nth state read, state write or accepted publish; then the next
-    scheduled run. Each notification arrives exactly once, except one SNS accepted just before the
-    kill (never recorded): it may arrive again, with the same notification_id."""
+    """SIGKILL right after the Nth state read, state write (two decide, two record) or accepted
+    publish (three messages); then the next scheduled run. Each notification arrives exactly once,
+    except those whose message SNS accepted before the kill and that were not recorded yet: they
+    may arrive again, in the same group, with the same notification_id."""
     clock, before = lemlist_failing_then_both_low
     child = subprocess.run(
         [sys.executable, "-m", "tests.support.killed_run", kind, str(after), clock.now.isoformat()],
@@ -108,9 +108,8 @@ def test_a_run_killed_between_any_two_steps_loses_nothing(
     assert len({nid for _, _, nid in everything}) == len(EXPECTED), "a repeat keeps its notification_id"
     assert len(set(by_next_run)) == len(by_next_run), "the next run sends each notification once"
     repeats = set(by_killed_run) & set(by_next_run)
-    # The one window: SNS accepted it, and the process died before recording it (at most one per
-    # provider, as providers are settled concurrently).
-    assert len(repeats) <= 2, everything
+    # The one window: SNS accepted it, and the process died before recording it.
+    assert not repeats or kind == "publish" or (kind == "put" and after >= 3), everything
     assert "pending_notifications" not in run.summary()["lemlist"]
     assert "pending_notifications" not in run.summary()["fullenrich"]
 
