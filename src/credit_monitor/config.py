@@ -195,7 +195,22 @@ def load_alert_policy(env: Mapping[str, str]) -> AlertPolicy:
         failures_before_alert=int(failures),
         min_days_left=_number(env, "MIN_DAYS_LEFT", default=7, high=MAX_MIN_DAYS_LEFT, unit="days"),
         schedule_timezone=_timezone(env, "SCHEDULE_TIMEZONE"),
+        group_by=_group_by(env, "GROUP_BY"),
     )
+
+
+def _group_by(env: Mapping[str, str], name: str) -> frozenset[str] | None:
+    """Label names, comma-separated (template.yaml's GroupBy); unset or empty: None, every label."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    names = [part.strip() for part in raw.split(",")]
+    for label in names:
+        if not re.fullmatch(r"[a-z][a-z0-9_-]{0,31}", label):
+            raise ConfigError(
+                f"{name} must be label names separated by commas, such as client,owner, got {label[:40]!r}"
+            )
+    return frozenset(names)
 
 
 def _timezone(env: Mapping[str, str], name: str) -> ZoneInfo:

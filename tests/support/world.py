@@ -31,6 +31,7 @@ def function_environment(
         "SCHEDULE_PERIOD_SECONDS": "3600",
         "STATE_TABLE_NAME": stack.table_name,
         "SCHEDULE_TIMEZONE": "UTC",
+        "GROUP_BY": "",
         "POWERTOOLS_METRICS_NAMESPACE": "CreditMonitor",
         "POWERTOOLS_SERVICE_NAME": "credit-monitor",
         "SSL_CERT_FILE": str(ca_file),

@@ -197,3 +197,10 @@ def test_an_unknown_schedule_timezone_is_refused_naming_the_variable(value: str)
     message = str(caught.value)
     assert message.startswith("SCHEDULE_TIMEZONE must be an IANA time zone")
     assert "Europe/Paris" in message  # an example of what it takes
+
+
+def test_group_by_names_the_routing_labels_and_defaults_to_every_label() -> None:
+    assert load_alert_policy({}).group_by is None
+    assert load_alert_policy({"GROUP_BY": " client , owner "}).group_by == frozenset({"client", "owner"})
+    with pytest.raises(ConfigError, match=r"GROUP_BY must be label names .* got 'Client!'"):
+        load_alert_policy({"GROUP_BY": "Client!"})
