@@ -80,7 +80,13 @@ def handle(rt: Runtime, budget: Budget | None = None, scheduled_at: datetime | N
     # Without a Lambda context (tests, demo), as if the whole timeout were left.
     budget = budget or Budget.start(LAMBDA_TIMEOUT_SECONDS, rt.config.checks.deadline_seconds)
     report = run_once(
-        rt.config.checks, rt.config.alert_policy, rt.ports, rt.clock, budget, scheduled_at=scheduled_at
+        rt.config.checks,
+        rt.config.alert_policy,
+        rt.ports,
+        rt.clock,
+        budget,
+        scheduled_at=scheduled_at,
+        dashboard_url=rt.config.dashboard_url,
     )
     for message, fields in report.failed_checks():
         logger.error(message, extra=fields)

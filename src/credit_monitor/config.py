@@ -103,6 +103,8 @@ class LambdaConfig:
     alert_policy: AlertPolicy
     metrics_namespace: str
     service_name: str
+    dashboard_url: str = ""
+    """DASHBOARD_URL: the stack's CloudWatch dashboard, linked from every message; empty: none."""
 
 
 def threshold_var(provider: Provider) -> str:
@@ -243,7 +245,16 @@ def load_lambda_config(environ: Mapping[str, str] | None = None) -> LambdaConfig
         alert_policy=load_alert_policy(env),
         metrics_namespace=env.get("POWERTOOLS_METRICS_NAMESPACE", "").strip() or DEFAULT_METRICS_NAMESPACE,
         service_name=env.get("POWERTOOLS_SERVICE_NAME", "").strip() or DEFAULT_SERVICE_NAME,
+        dashboard_url=_dashboard_url(env, "DASHBOARD_URL"),
     )
+
+
+def _dashboard_url(env: Mapping[str, str], name: str) -> str:
+    """An https:// address of printable characters (template.yaml sets the dashboard's), or empty."""
+    raw = env.get(name, "").strip()
+    if raw and not re.fullmatch(r"https://[!-~]{1,2000}", raw):
+        raise ConfigError(f"{name} must be an https:// URL without spaces, or empty")
+    return raw
 
 
 def read_local_api_keys(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from credit_monitor.alerting import Kind, Level, Notification
@@ -25,6 +26,24 @@ PREFIX = "[credit-monitor]"
 MAX_MESSAGE_BYTES = 250_000
 """SNS refuses a message over 256 KiB (262,144 bytes: body, subject and attributes together); a
 group whose message would be bigger is split (`render_group`), with room to spare."""
+
+
+MAX_RUNS_OUT_DAYS = 365.0
+"""A forecast further out gets no date: it says nothing that precise."""
+SNOOZE_FOR = "3d"
+
+
+@dataclass(frozen=True)
+class MessageContext:
+    """What every message needs beyond the notification: the zone people read times in
+    (ScheduleTimezone) and the dashboard's address (DASHBOARD_URL; empty: none)."""
+
+    timezone: tzinfo = UTC
+    dashboard_url: str = ""
+
+    def local(self, at: datetime) -> str:
+        """A time as people read it in the schedule's zone, e.g. Mon 02 Nov 2026 10:00 CET."""
+        return at.astimezone(self.timezone).strftime("%a %d %b %Y %H:%M %Z")
 
 
 @dataclass(frozen=True)
@@ -56,7 +75,15 @@ def level_name(level: Level) -> str:
     return {Level.OK: "ok", Level.WARNING: "warning", Level.CRITICAL: "CRITICAL"}[level]
 
 
-def render(note: Notification, account: Account) -> RenderedMessage:
+def render(
+    note: Notification,
+    account: Account,
+    checked_at: datetime | None = None,
+    context: MessageContext | None = None,
+) -> RenderedMessage:
+    """One notification's message. `checked_at`: when the check behind it was made (the pending
+    notification's created_at), for the time of the check and the date a balance runs out."""
+    context = context or MessageContext()
     provider = account.provider
     name = account.display_name
     credits = format_balance(note.balance) if note.balance is not None else "unknown"
@@ -88,6 +115,8 @@ def render(note: Notification, account: Account) -> RenderedMessage:
     facts = [("Provider", name)]
     if note.kind in (Kind.CHECK_FAILING,):
         facts.append(("Last error", note.reason or "unknown"))
+        if note.since is not None:
+            facts.append(("Failing since", context.local(note.since)))
     else:
         facts.append(("Balance", f"{credits} credits"))
     if note.threshold is not None and note.kind in (Kind.LOW, Kind.REMINDER):
@@ -99,11 +128,18 @@ def render(note: Notification, account: Account) -> RenderedMessage:
     if note.forecast is not None and note.kind is not Kind.CHECK_FAILING:
         if note.forecast.status is ForecastStatus.DEPLETING and note.forecast.burn_per_day is not None:
             facts.append(("Burn rate", f"{note.forecast.burn_per_day:,.1f} credits/day"))
+        if note.forecast.days_left is not None:
+            facts.append(("Days left", _days(note) + _runs_out(note, checked_at, context)))
+        elif note.kind is not Kind.RECOVERED:  # after a top-up, "not enough history" says nothing
+            facts.append(("Days left", note.forecast.describe()))
+    if account.labels:
         facts.append(
-            ("Days left", _days(note) if note.forecast.days_left is not None else note.forecast.describe())
+            ("Labels", ", ".join(f"{name}={value}" for name, value in sorted(account.labels.items())))
         )
+    if checked_at is not None:
+        facts.append(("Checked", context.local(checked_at)))
 
-    steps = _next_steps(note, provider)
+    steps = [*_next_steps(note, provider), *_act_steps(note.kind, account.id, context)]
     width = max(len(label) for label, _ in facts) + 2
     text = "\n".join(
         [
@@ -142,21 +178,22 @@ def render(note: Notification, account: Account) -> RenderedMessage:
     return RenderedMessage(subject=_subject(subject), text=text, chat=chat, attributes=attributes)
 
 
-def render_group(group: Group) -> list[tuple[Group, RenderedMessage]]:
+def render_group(group: Group, context: MessageContext | None = None) -> list[tuple[Group, RenderedMessage]]:
     """The group's message, or, when it would be over MAX_MESSAGE_BYTES, its halves' (in turn split
     as needed): every notification in exactly one message. A group of one reads like `render`'s."""
-    message = _group_message(group)
+    context = context or MessageContext()
+    message = _group_message(group, context)
     if message.size() <= MAX_MESSAGE_BYTES or len(group.items) == 1:
         return [(group, message)]
-    return [part for half in group.halves() for part in render_group(half)]
+    return [part for half in group.halves() for part in render_group(half, context)]
 
 
-def _group_message(group: Group) -> RenderedMessage:
+def _group_message(group: Group, context: MessageContext) -> RenderedMessage:
     ids = tuple((item.account.id, item.pending.id) for item in group.items)
     delivers = {"notification_id": ",".join(notification_id for _, notification_id in ids)}
     if len(group.items) == 1 and not group.outage:
         [item] = group.items
-        single = render(item.pending.note, item.account)
+        single = render(item.pending.note, item.account, item.pending.created_at, context)
         return RenderedMessage(
             single.subject, single.text, single.chat, {**single.attributes, **delivers}, notifications=ids
         )
@@ -168,10 +205,15 @@ def _group_message(group: Group) -> RenderedMessage:
     facts = [("Provider", provider.display_name), ("Accounts", _accounts_fact(group, count))]
     if group.outage and group.kind is Kind.CHECK_FAILING:
         facts.append(("Cause", f"{group.failure or 'unknown'}: {items[0].pending.note.reason or 'unknown'}"))
+    if group.outage and group.kind is Kind.CHECK_FAILING:
+        starts = [item.pending.note.since for item in items if item.pending.note.since is not None]
+        if starts:
+            facts.append(("Failing since", context.local(min(starts))))
     if labels:
         facts.append(("Labels", labels))
-    lines = [_account_line(item) for item in items]
-    steps = _next_steps(items[0].pending.note, provider)
+    facts.append(("Checked", context.local(max(item.pending.created_at for item in items))))
+    lines = [_account_line(item, context) for item in items]
+    steps = [*_next_steps(items[0].pending.note, provider), *_act_steps(group.kind, "ACCOUNT", context)]
     width = max(len(label) for label, _ in facts) + 2
     text = "\n".join(
         [
@@ -273,7 +315,7 @@ def _group_headline(group: Group, name: str, count: int, items: list[Item]) -> t
     return f"The balance checks of {accounts} work again.", f"{accounts}: check working again"
 
 
-def _account_line(item: Item) -> str:
+def _account_line(item: Item, context: MessageContext) -> str:
     """One account's line: its figure, its level and where to top it up."""
     note, account = item.pending.note, item.account
     if note.kind is Kind.CHECK_FAILING:
@@ -285,11 +327,34 @@ def _account_line(item: Item) -> str:
     if note.threshold is not None:
         parts[-1] += f" (below {format_balance(note.threshold)})"
     if note.forecast is not None and note.forecast.days_left is not None:
-        parts.append(f"{_days(note)} left")
+        parts.append(f"{_days(note)} left{_runs_out(note, item.pending.created_at, context)}")
     top_up = account.provider.top_up_url
     if top_up:
         parts.append(f"top up at {top_up}")
     return ", ".join(parts)
+
+
+def _runs_out(note: Notification, checked_at: datetime | None, context: MessageContext) -> str:
+    """ " (runs out around <date and hour>)" in the schedule's zone, when the forecast gives one."""
+    days = note.forecast.days_left if note.forecast else None
+    if checked_at is None or days is None or not 0 <= days <= MAX_RUNS_OUT_DAYS:
+        return ""
+    at = (
+        (checked_at + timedelta(days=days))
+        .astimezone(context.timezone)
+        .replace(minute=0, second=0, microsecond=0)
+    )
+    return f" (runs out around {context.local(at)})"
+
+
+def _act_steps(kind: Kind, account: str, context: MessageContext) -> list[str]:
+    """What else a reader can do from the message: hold the reminders, look at the dashboard."""
+    steps = []
+    if kind in (Kind.LOW, Kind.REMINDER, Kind.RUNNING_OUT):
+        steps.append(f"Already on it? Hold its reminders: credit-monitor snooze {account} --for {SNOOZE_FOR}")
+    if context.dashboard_url:
+        steps.append(f"Dashboard: {context.dashboard_url}")
+    return steps
 
 
 def _days(note: Notification) -> str:

@@ -31,7 +31,7 @@ from credit_monitor.checks import Http, KeySource, run_checks
 from credit_monitor.config import Account, CheckSettings
 from credit_monitor.forecast import Forecast
 from credit_monitor.grouping import Group, Item, group
-from credit_monitor.messages import RenderedMessage, render_group
+from credit_monitor.messages import MessageContext, RenderedMessage, render_group
 from credit_monitor.model import CheckError, CheckResult, FailureKind
 from credit_monitor.outbox import enqueue, lease, leased_by, refused, settle
 from credit_monitor.ratelimit import run_number
@@ -176,10 +176,11 @@ def run_once(
     budget: Budget,
     run_id: str | None = None,
     scheduled_at: datetime | None = None,
+    dashboard_url: str = "",
 ) -> RunReport:
     """One scheduled run. Never raises for a provider's failure: each is in the report.
     `scheduled_at` (the schedule's own time for this run, when the event carries it) picks the turn
-    of accounts sharing a key; without it, the run's clock does."""
+    of accounts sharing a key; without it, the run's clock does. `dashboard_url` goes in every message."""
     now = clock()
     turn = run_number((scheduled_at or now).timestamp(), checks.schedule_period_seconds)
     run = _Run(
@@ -217,7 +218,8 @@ def run_once(
     claims = run.decide_all(checks.accounts, results, states)  # 2. decide, enqueue, lease
     leased = [Item(claim.report.account, pending) for claim in claims.values() for pending in claim.leased]
     groups = group(leased, checks.accounts, policy.group_by)  # 3. inhibit and group ...
-    messages = [part for whole in groups for part in render_group(whole)]  # ... split to SNS's size
+    context = MessageContext(policy.schedule_timezone, dashboard_url)
+    messages = [part for whole in groups for part in render_group(whole, context)]  # ... split to SNS's size
     run.send_all(messages, claims)  # 4. send
     run.record_all(claims)  # 5. record
     return RunReport([claim.report for claim in claims.values()])

@@ -82,8 +82,10 @@ def test_two_hundred_accounts_failing_together_are_one_check_failing_and_one_che
     assert outage["Subject"] == "[credit-monitor] lemlist outage: 200 accounts failing (auth)"
     text = outage["Message"]
     assert "lemlist looks down: 200 of its 200 accounts could not be checked (auth)." in text
-    assert "  Accounts: 200 of the 200 lemlist accounts watched" in text
-    assert "  Cause:    auth: HTTP 401, key rejected" in text
+    assert "  Accounts:      200 of the 200 lemlist accounts watched" in text
+    assert "  Cause:         auth: HTTP 401, key rejected" in text
+    assert "  Failing since: Mon 02 Nov 2026 10:00 UTC" in text  # the first of the three failed runs
+    assert "  - Dashboard: https://" in text
     assert len(outage["MessageAttributes"]["notification_id"]["Value"].split(",")) == 200
     alone = message_from(stack, "fullenrich")
     assert alone["MessageAttributes"]["account"]["Value"] == "fe-alone"  # reported on its own, as before

@@ -32,6 +32,7 @@ def function_environment(
         "STATE_TABLE_NAME": stack.table_name,
         "SCHEDULE_TIMEZONE": "UTC",
         "GROUP_BY": "",
+        "DASHBOARD_URL": "https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#dashboards:name=credit-monitor-credits",
         "POWERTOOLS_METRICS_NAMESPACE": "CreditMonitor",
         "POWERTOOLS_SERVICE_NAME": "credit-monitor",
         "SSL_CERT_FILE": str(ca_file),

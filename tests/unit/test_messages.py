@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -15,6 +16,7 @@ from credit_monitor.grouping import Group, Item
 from credit_monitor.messages import (
     MAX_MESSAGE_BYTES,
     SUBJECT_MAX_LENGTH,
+    MessageContext,
     format_balance,
     render,
     render_group,
@@ -228,7 +230,7 @@ def _acme(n: int) -> Account:
 
 def test_a_group_of_one_reads_like_the_single_message_and_carries_its_id() -> None:
     note = Notification(Kind.LOW, "lemlist", Level.CRITICAL, balance=42, threshold=50, forecast=BURNING)
-    single = render(note, LEMLIST)
+    single = render(note, LEMLIST, datetime(2026, 11, 2, 9, tzinfo=UTC))
 
     [(_, message)] = render_group(Group(Kind.LOW, "lemlist", (_item(LEMLIST, note),)))
 
@@ -290,3 +292,48 @@ def test_a_group_too_big_for_sns_is_split_and_every_notification_is_in_exactly_o
     assert all(message.size() <= MAX_MESSAGE_BYTES for _, message in parts)
     delivered = [i for _, message in parts for i in message.ids]
     assert sorted(delivered) == sorted(item.pending.id for item in items)
+
+
+PARIS = MessageContext(
+    ZoneInfo("Europe/Paris"), "https://eu-west-3.console.aws.amazon.com/cloudwatch/home#dashboards:name=x"
+)
+CHECKED = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
+def test_a_low_says_when_it_runs_out_when_it_was_checked_its_labels_the_snooze_and_the_dashboard() -> None:
+    account = replace(LEMLIST, id="acme-lemlist", labels={"owner": "sales-emea", "client": "acme"})
+    note = Notification(Kind.LOW, "acme-lemlist", Level.WARNING, balance=420, threshold=500, forecast=BURNING)
+
+    lines = render(note, account, CHECKED, PARIS).text.splitlines()
+
+    for line in [
+        "  Days left:     about 3.5 days (runs out around Thu 05 Nov 2026 22:00 CET)",
+        "  Labels:        client=acme, owner=sales-emea",
+        "  Checked:       Mon 02 Nov 2026 10:00 CET",
+        "  - Already on it? Hold its reminders: credit-monitor snooze acme-lemlist --for 3d",
+        f"  - Dashboard: {PARIS.dashboard_url}",
+    ]:
+        assert line in lines
+
+
+def test_check_failing_says_since_when_and_recovered_drops_an_empty_forecast() -> None:
+    failing = Notification(
+        Kind.CHECK_FAILING,
+        "lemlist",
+        Level.OK,
+        failures=3,
+        reason="HTTP 503",
+        since=CHECKED - timedelta(hours=2),
+    )
+    unknown = Forecast(ForecastStatus.NOT_ENOUGH_HISTORY)
+    recovered = Notification(
+        Kind.RECOVERED, "lemlist", Level.WARNING, balance=5000, threshold=100, forecast=unknown
+    )
+
+    assert (
+        "  Failing since: Mon 02 Nov 2026 08:00 CET"
+        in render(failing, LEMLIST, CHECKED, PARIS).text.splitlines()
+    )
+    text = render(recovered, LEMLIST, CHECKED, PARIS).text
+    assert "Days left" not in text
+    assert "snooze" not in text  # nothing to hold back
