@@ -267,7 +267,7 @@ class _Run:
                 claims[account.id] = outcome
             else:
                 why = "ran out of time" if isinstance(outcome, Unfinished) else f"failed: {outcome!r}"
-                problem = StateError(f"{account.id}: settling {why}")
+                problem = StateError(f"{account.id}: deciding {why}")
                 claims[account.id] = _Claim(AccountReport(account, result, problems=[problem]), None)
         return claims
 
