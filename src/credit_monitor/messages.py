@@ -212,7 +212,7 @@ def _group_message(group: Group, context: MessageContext) -> RenderedMessage:
     if labels:
         facts.append(("Labels", labels))
     facts.append(("Checked", context.local(max(item.pending.created_at for item in items))))
-    lines = [_account_line(item, context) for item in items]
+    lines = [_account_line(item, context, cause_given=group.outage) for item in items]
     steps = [*_next_steps(items[0].pending.note, provider), *_act_steps(group.kind, "ACCOUNT", context)]
     width = max(len(label) for label, _ in facts) + 2
     text = "\n".join(
@@ -315,11 +315,13 @@ def _group_headline(group: Group, name: str, count: int, items: list[Item]) -> t
     return f"The balance checks of {accounts} work again.", f"{accounts}: check working again"
 
 
-def _account_line(item: Item, context: MessageContext) -> str:
-    """One account's line: its figure, its level and where to top it up."""
+def _account_line(item: Item, context: MessageContext, *, cause_given: bool = False) -> str:
+    """One account's line: its figure, its level and where to top it up (an outage's lines leave
+    out the error the message's Cause already gives)."""
     note, account = item.pending.note, item.account
     if note.kind is Kind.CHECK_FAILING:
-        return f"{account.id}: {note.failures} failed checks in a row ({note.reason or 'unknown'})"
+        reason = "" if cause_given else f" ({note.reason or 'unknown'})"
+        return f"{account.id}: {note.failures} failed checks in a row{reason}"
     figure = f"{format_balance(note.balance)} credits" if note.balance is not None else "balance unknown"
     if note.kind in (Kind.RECOVERED, Kind.CHECK_RECOVERED):
         return f"{account.id}: {figure}"
