@@ -67,6 +67,8 @@ class Kind(StrEnum):
     RUNNING_OUT = "RUNNING OUT"
     CHECK_FAILING = "CHECK FAILING"
     CHECK_RECOVERED = "CHECK RECOVERED"
+    DIGEST = "DIGEST"
+    """The weekly digest (digest.py): pending in its own outbox, never decided here."""
 
 
 @dataclass(frozen=True)

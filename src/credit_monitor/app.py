@@ -19,7 +19,7 @@ from credit_monitor.adapters.secrets import SecretsManagerKeySource
 from credit_monitor.adapters.state import DynamoStateStore
 from credit_monitor.budget import Budget
 from credit_monitor.config import LAMBDA_TIMEOUT_SECONDS, LambdaConfig, load_lambda_config
-from credit_monitor.service import Ports, run_once
+from credit_monitor.service import Ports, run_once, send_digest
 
 logger = Logger(json_serializer=encodable_json)
 quiet_sdk_loggers()  # before any AWS client exists: at DEBUG, botocore would log the secret
@@ -61,7 +61,28 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     rt = runtime()
     seconds_left = context.get_remaining_time_in_millis() / 1000
     budget = Budget.start(seconds_left, rt.config.checks.deadline_seconds)
+    if isinstance(event, dict) and event.get("trigger") == "digest":  # template.yaml's DigestSchedule
+        return handle_digest(rt, budget, scheduled_time(event))
     return handle(rt, budget, scheduled_time(event))
+
+
+def handle_digest(rt: Runtime, budget: Budget, scheduled_at: datetime | None = None) -> dict[str, Any]:
+    """The weekly digest, read from the alert state: no provider is asked, no metric emitted."""
+    report = send_digest(
+        rt.config.checks,
+        rt.config.alert_policy,
+        rt.ports,
+        rt.clock,
+        budget,
+        scheduled_at=scheduled_at,
+        dashboard_url=rt.config.dashboard_url,
+    )
+    logger.info("digest finished", extra={"digest": report.sent})
+    for problem in report.problems:
+        logger.error(str(problem))
+    if (incomplete := report.incomplete()) is not None:
+        raise incomplete
+    return {"digest": report.sent}
 
 
 def scheduled_time(event: object) -> datetime | None:

@@ -110,6 +110,7 @@ def render(
             f"{name} check failing ({note.failures} in a row)",
         ),
         Kind.CHECK_RECOVERED: (f"The {name} balance check works again.", f"{name} check working again"),
+        Kind.DIGEST: (f"The weekly digest includes {name}.", "Weekly digest"),  # digest.py renders it
     }[note.kind]
 
     facts = [("Provider", name)]
@@ -175,7 +176,7 @@ def render(
         "kind": note.kind.value,
         "level": note.level.name,
     }
-    return RenderedMessage(subject=_subject(subject), text=text, chat=chat, attributes=attributes)
+    return RenderedMessage(subject=subject_line(subject), text=text, chat=chat, attributes=attributes)
 
 
 def render_group(group: Group, context: MessageContext | None = None) -> list[tuple[Group, RenderedMessage]]:
@@ -256,7 +257,7 @@ def _group_message(group: Group, context: MessageContext) -> RenderedMessage:
         **({"account": group.accounts[0]} if count == 1 else {}),
         **delivers,
     }
-    return RenderedMessage(_subject(subject), text, chat, attributes, notifications=ids)
+    return RenderedMessage(subject_line(subject), text, chat, attributes, notifications=ids)
 
 
 _LOW_KINDS = (Kind.LOW, Kind.REMINDER, Kind.RUNNING_OUT)
@@ -364,7 +365,7 @@ def _days(note: Notification) -> str:
     return "unknown" if days is None else f"about {days:,.1f} days"
 
 
-def _subject(text: str) -> str:
+def subject_line(text: str) -> str:
     """A subject SNS accepts: printable ASCII (others become '?'), under 100 characters."""
     subject = "".join(char if " " <= char <= "~" else "?" for char in f"{PREFIX} {text}")
     return subject if len(subject) <= SUBJECT_MAX_LENGTH else subject[: SUBJECT_MAX_LENGTH - 3] + "..."

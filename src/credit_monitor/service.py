@@ -19,21 +19,32 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from credit_monitor.alerting import AccountState, AlertPolicy, Decision, Level, Pending, decide, status_of
+from credit_monitor.alerting import (
+    AccountState,
+    AlertPolicy,
+    Decision,
+    Kind,
+    Level,
+    Notification,
+    Pending,
+    decide,
+    status_of,
+)
 from credit_monitor.bounded import Unfinished, run_until
 from credit_monitor.budget import MAX_CONCURRENT_ACCOUNTS, SAFETY_MARGIN_SECONDS, Budget
 from credit_monitor.checks import Http, KeySource, run_checks
 from credit_monitor.config import Account, CheckSettings
+from credit_monitor.digest import DIGEST_KEY, digest_id, render_digest, rows, week_of
 from credit_monitor.forecast import Forecast
 from credit_monitor.grouping import Group, Item, group
 from credit_monitor.messages import MessageContext, RenderedMessage, render_group
 from credit_monitor.model import CheckError, CheckResult, FailureKind
-from credit_monitor.outbox import enqueue, lease, leased_by, refused, settle
+from credit_monitor.outbox import MAX_ATTEMPTS, enqueue, lease, leased_by, refused, settle
 from credit_monitor.ratelimit import run_number
 
 WRITE_ATTEMPTS = 3
@@ -223,6 +234,101 @@ def run_once(
     run.send_all(messages, claims)  # 4. send
     run.record_all(claims)  # 5. record
     return RunReport([claim.report for claim in claims.values()])
+
+
+@dataclass
+class DigestReport:
+    """A digest run: the id of the digest it delivered (None: nothing was due, or it failed)."""
+
+    sent: str | None = None
+    problems: list[Exception] = field(default_factory=list)
+
+    def incomplete(self) -> Exception | None:
+        if not self.problems:
+            return None
+        delivery_only = all(isinstance(problem, DeliveryError) for problem in self.problems)
+        return (DeliveryError if delivery_only else StateError)("; ".join(map(str, self.problems)))
+
+
+def send_digest(
+    checks: CheckSettings,
+    policy: AlertPolicy,
+    ports: Ports,
+    clock: Callable[[], datetime],
+    budget: Budget,
+    run_id: str | None = None,
+    scheduled_at: datetime | None = None,
+    dashboard_url: str = "",
+) -> DigestReport:
+    """The weekly digest, through its own outbox (the state item DIGEST_KEY): queue this week's,
+    unless it already was, in one conditional write with its lease; publish it with its week's id;
+    record it. A kill or a refusal leaves it pending for the next digest run or Lambda's retry;
+    a new week's digest replaces an older one never delivered."""
+    now = clock()
+    context = MessageContext(policy.schedule_timezone, dashboard_url)
+    week = week_of(scheduled_at or now, context)
+    week_start = datetime.combine(week, datetime.min.time(), tzinfo=policy.schedule_timezone)
+    run = _Run(
+        ports=ports,
+        policy=policy,
+        now=now,
+        run_id=run_id or uuid.uuid4().hex[:12],
+        lease_until=now + timedelta(seconds=budget.remaining() + SAFETY_MARGIN_SECONDS),
+        budget=budget,
+    )
+    report = DigestReport()
+    try:
+        states = ports.state.load([*(account.id for account in checks.accounts), DIGEST_KEY])
+    except StateError as exc:
+        return DigestReport(problems=[exc])
+    marker = states.pop(DIGEST_KEY)
+    if isinstance(marker, Exception):
+        return DigestReport(problems=[marker])
+
+    def claim(state: AccountState) -> AccountState:
+        if state.notified_at is None or state.notified_at < week_start:
+            pending = Pending(digest_id(week), Notification(Kind.DIGEST, DIGEST_KEY, Level.OK), now)
+            state = replace(state, outbox=(pending,), notified_at=week_start)
+        return lease(state, run.run_id, now, run.lease_until)
+
+    try:
+        state = run.update(DIGEST_KEY, marker, claim)
+    except (StateError, OutOfTime) as exc:
+        return DigestReport(problems=[exc])
+    found = rows(checks.accounts, states, now)
+    for pending in leased_by(state, run.run_id):
+        message = render_digest(found, week, now, context, pending.id)
+        delivered: set[str] = set()
+        refusals: list[str] = []
+        try:
+            run.send(message)
+            delivered.add(pending.id)
+            report.sent = pending.id
+        except (DeliveryError, OutOfTime) as exc:
+            report.problems.append(exc)
+            refusals += [pending.id] if isinstance(exc, DeliveryError) else []
+        try:
+            change = functools.partial(_recorded, delivered=delivered, refusals=refusals, now=now)
+            state = run.update(DIGEST_KEY, state, change)
+        except (StateError, OutOfTime) as exc:
+            if delivered:
+                report.problems.append(
+                    StateError(
+                        f"the digest {pending.id} was sent but not recorded ({exc}); it may come again"
+                    )
+                )
+            continue
+        if refusals and all(item.id != pending.id for item in state.outbox):
+            report.problems.append(
+                DeliveryError(f"gave up on the digest {pending.id} after {MAX_ATTEMPTS} refusals")
+            )
+    return report
+
+
+def _recorded(
+    state: AccountState, delivered: Collection[str], refusals: Collection[str], now: datetime
+) -> AccountState:
+    return refused(settle(state, delivered=delivered), refusals, now)[0]
 
 
 @dataclass

@@ -12,11 +12,21 @@ import pytest
 from credit_monitor.alerting import AccountState, AlertPolicy, Level, decide
 from credit_monitor.budget import AWS_CALL_SECONDS, Budget
 from credit_monitor.config import Account, CheckSettings
+from credit_monitor.digest import DIGEST_KEY
 from credit_monitor.model import Balance, CheckResult
 from credit_monitor.outbox import MAX_ATTEMPTS, enqueue, lease
 from credit_monitor.providers import lemlist
-from credit_monitor.service import DeliveryError, OutOfTime, Ports, RunReport, StateError, run_once
-from tests.support.fakes import SETTINGS, FakeHttp, MemoryNotifier, MemoryState, Tripwire, ports
+from credit_monitor.service import (
+    DeliveryError,
+    DigestReport,
+    OutOfTime,
+    Ports,
+    RunReport,
+    StateError,
+    run_once,
+    send_digest,
+)
+from tests.support.fakes import SETTINGS, FakeHttp, Killed, MemoryNotifier, MemoryState, Tripwire, ports
 
 T0 = datetime(2026, 11, 2, 9, tzinfo=UTC)
 POLICY = AlertPolicy()
@@ -345,3 +355,43 @@ def test_a_kill_between_sending_and_recording_resends_the_group_with_the_same_id
     assert set(by_killed_run) <= set(by_next_run), "each group the dead run sent comes again, whole"
     assert sorted(i for ids in by_next_run for i in ids) == sorted({a for _, _, a in notifier.sent})
     assert len({a for _, _, a in notifier.sent}) == 10
+
+
+def digest(state: MemoryState, notifier: MemoryNotifier, at: datetime) -> DigestReport:
+    return send_digest(SETTINGS, POLICY, ports(FakeHttp(), state, notifier), fixed(at), budget())
+
+
+def test_the_weekly_digest_is_sent_once_a_week_with_its_weeks_id() -> None:
+    state, notifier = MemoryState(), MemoryNotifier()
+    run(state, notifier, T0, fullenrich=10, lemlist=800)
+    notifier.messages.clear()
+
+    first = digest(state, notifier, T0)
+    again = digest(state, notifier, T0 + timedelta(hours=1))  # Lambda's retry, or a second schedule
+    next_week = digest(state, notifier, T0 + timedelta(days=7))
+
+    assert (first.sent, again.sent, next_week.sent) == ("digest-2026-W45", None, "digest-2026-W46")
+    assert [m.ids for m in notifier.messages] == [["digest-2026-W45"], ["digest-2026-W46"]]
+    assert "fullenrich" in notifier.messages[0].text
+    assert state.state(DIGEST_KEY).outbox == ()
+
+
+def test_a_refused_digest_stays_pending_and_a_killed_one_comes_again_with_the_same_id() -> None:
+    state, notifier = MemoryState(), MemoryNotifier(poisoned={(DIGEST_KEY, "DIGEST")})
+    refused = digest(state, notifier, T0)
+    assert refused.sent is None
+    assert isinstance(refused.incomplete(), DeliveryError)
+    assert [p.attempts for p in state.state(DIGEST_KEY).outbox] == [1]
+
+    process = Tripwire(after=1, counting="publish")
+    state.tripwire = process
+    killed = MemoryNotifier(tripwire=process)
+    with pytest.raises(Killed):
+        digest(state, killed, T0 + timedelta(hours=1))
+    process.after = None
+
+    after = digest(state, killed, T0 + timedelta(hours=2))
+
+    assert after.problems == []
+    assert [m.ids for m in killed.messages] == [["digest-2026-W45"], ["digest-2026-W45"]]
+    assert state.state(DIGEST_KEY).outbox == ()

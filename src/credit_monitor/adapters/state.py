@@ -374,7 +374,8 @@ class DynamoStateStore:
                 raise StateError(f"could not read alert state from table {self._table!r}: {exc}") from exc
             for item in page.get("Items", []):
                 name = item.get(KEY, {}).get("S", "")
-                found[name] = self._decode_item(name, item)
+                if not name.startswith("#"):  # the digest's own item (digest.DIGEST_KEY) is no account
+                    found[name] = self._decode_item(name, item)
             start = page.get("LastEvaluatedKey")
             if not start:
                 break
