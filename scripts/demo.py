@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import json
 import textwrap
+from dataclasses import replace
 
 from tests.support.aws import Stack
-from tests.support.harness import Invocation, SimClock, invoke_handler
+from tests.support.harness import Invocation, SimClock, captured_output, invoke_handler
 from tests.support.simulators import Reply
 from tests.support.world import local_world
+
+from credit_monitor import app
+from credit_monitor.budget import Budget
+from credit_monitor.config import LAMBDA_TIMEOUT_SECONDS
 
 FULLENRICH_KEY = "demo-fullenrich-key-0f3a9c"
 LEMLIST_KEY = "demo-lemlist-key-7b21e4"
@@ -133,7 +138,14 @@ def grouped() -> int:
         invoke_handler(clock=clock)
         seen = show_notifications(stack, seen)
         print(f"  Notifications for 6 accounts over a LOW, a 3-run outage and its recovery: {seen}")
-        return 0 if (grouped_low, outage, seen) == (1, 1, 3) else 1
+
+        heading("9. The weekly digest (DigestSchedule), invoked twice in its week: delivered once")
+        runtime = replace(app.runtime(), clock=clock)
+        with captured_output():
+            for _ in range(2):
+                app.handle_digest(runtime, Budget.start(LAMBDA_TIMEOUT_SECONDS, 6), clock.now)
+        digests = show_notifications(stack, seen) - seen
+        return 0 if (grouped_low, outage, seen, digests) == (1, 1, 3, 1) else 1
 
 
 if __name__ == "__main__":
