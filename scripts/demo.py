@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import json
 import textwrap
+from dataclasses import replace
 
 from tests.support.aws import Stack
-from tests.support.harness import Invocation, SimClock, invoke_handler
+from tests.support.harness import Invocation, SimClock, captured_output, invoke_handler
 from tests.support.simulators import Reply
 from tests.support.world import local_world
+
+from credit_monitor import app
+from credit_monitor.budget import Budget
+from credit_monitor.config import LAMBDA_TIMEOUT_SECONDS
 
 FULLENRICH_KEY = "demo-fullenrich-key-0f3a9c"
 LEMLIST_KEY = "demo-lemlist-key-7b21e4"
@@ -97,7 +102,50 @@ def main() -> int:
         ]
         print("  API keys in logs, metrics or notifications: " + (f"LEAKED {leaked}" if leaked else "none"))
         print(f"  Notifications over 26 simulated hours and 4 runs: {seen} (LOW, REMINDER, RECOVERED)")
-        return 1 if leaked or seen != 3 else 0
+        if leaked or seen != 3:
+            return 1
+    return grouped()
+
+
+def grouped() -> int:
+    """Many accounts: one message per incident."""
+    with local_world(FULLENRICH_KEY, LEMLIST_KEY, 5000, 5000, accounts=12, clients=2) as world:
+        lemlist, stack = world.lemlist, world.stack
+        clock = SimClock()
+        heading("5. Twelve accounts: six lemlist of client-00, six FullEnrich of client-01")
+        invoke_handler(clock=clock)
+        seen = show_notifications(stack, 0)
+
+        heading("6. The six lemlist accounts fall to 42 in the same run: one grouped LOW")
+        clock.advance(1)
+        lemlist.balance = 42
+        invoke_handler(clock=clock)
+        seen = show_notifications(stack, seen)
+        grouped_low = seen
+
+        heading("7. lemlist rejects every key for three runs: one CHECK FAILING for the six")
+        saved = set(lemlist.valid_keys)
+        lemlist.valid_keys = {"lemlist-is-down"}
+        for _ in range(3):
+            clock.advance(1)
+            invoke_handler(clock=clock)
+        seen = show_notifications(stack, seen)
+        outage = seen - grouped_low
+
+        heading("8. lemlist answers again: one CHECK RECOVERED")
+        lemlist.valid_keys = saved
+        clock.advance(1)
+        invoke_handler(clock=clock)
+        seen = show_notifications(stack, seen)
+        print(f"  Notifications for 6 accounts over a LOW, a 3-run outage and its recovery: {seen}")
+
+        heading("9. The weekly digest (DigestSchedule), invoked twice in its week: delivered once")
+        runtime = replace(app.runtime(), clock=clock)
+        with captured_output():
+            for _ in range(2):
+                app.handle_digest(runtime, Budget.start(LAMBDA_TIMEOUT_SECONDS, 6), clock.now)
+        digests = show_notifications(stack, seen) - seen
+        return 0 if (grouped_low, outage, seen, digests) == (1, 1, 3, 1) else 1
 
 
 if __name__ == "__main__":

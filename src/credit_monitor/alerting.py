@@ -67,6 +67,8 @@ class Kind(StrEnum):
     RUNNING_OUT = "RUNNING OUT"
     CHECK_FAILING = "CHECK FAILING"
     CHECK_RECOVERED = "CHECK RECOVERED"
+    DIGEST = "DIGEST"
+    """The weekly digest (digest.py): pending in its own outbox, never decided here."""
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,9 @@ class AlertPolicy:
     min_days_left: float = 7
     schedule_timezone: tzinfo = UTC
     """The schedule's zone (ScheduleTimezone): reminders count hours on its wall clock."""
+    group_by: frozenset[str] | None = None
+    """GROUP_BY: the labels whose values route notifications (one message per kind, provider and
+    these labels' values, see grouping.py). None: every label the accounts declare."""
 
 
 @dataclass(frozen=True)
@@ -142,6 +147,8 @@ class Notification:
     failures: int = 0
     reason: str | None = None
     failure: FailureKind | None = None
+    since: datetime | None = None
+    """CHECK FAILING: when the first of the failed checks in a row was made."""
 
 
 @dataclass(frozen=True)
@@ -174,6 +181,8 @@ class AccountState:
     snoozed_until: datetime | None = None
     """Set by `credit-monitor snooze`: LOW, REMINDER and RUNNING OUT are held back until then."""
     snooze_reason: str | None = None
+    failing_since: datetime | None = None
+    """When the first of the current failed checks in a row was made; None while checks succeed."""
     version: int = 0
 
     def snoozed(self, now: datetime) -> bool:
@@ -239,7 +248,8 @@ def _without_future(state: AccountState, now: datetime) -> AccountState:
 
 def _after_failure(state: AccountState, result: CheckResult, now: datetime, policy: AlertPolicy) -> Decision:
     failures = state.consecutive_failures + 1
-    new_state = replace(state, consecutive_failures=failures, checked_at=now)
+    since = state.failing_since if state.consecutive_failures else now  # None: an older item, unknown
+    new_state = replace(state, consecutive_failures=failures, checked_at=now, failing_since=since)
     if failures >= policy.failures_before_alert and not state.failing_notified:
         error = result.error
         note = Notification(
@@ -249,6 +259,7 @@ def _after_failure(state: AccountState, result: CheckResult, now: datetime, poli
             failures=failures,
             reason=error.message if error else None,
             failure=error.kind if error else None,
+            since=since,
         )
         return Decision(replace(new_state, failing_notified=True), [note])
     return Decision(new_state)
@@ -320,6 +331,7 @@ def _after_success(
         notified_at=notified_at,
         consecutive_failures=0,
         failing_notified=False,
+        failing_since=None,
         running_out_notified=running_out_notified,
         samples=samples,
         checked_at=now,

@@ -20,7 +20,7 @@ from credit_monitor.adapters.state import DynamoStateStore
 from credit_monitor.budget import Budget
 from credit_monitor.config import LAMBDA_TIMEOUT_SECONDS, CheckSettings, LambdaConfig, load_lambda_config
 from credit_monitor.log_parts import summary_parts
-from credit_monitor.service import Ports, run_once
+from credit_monitor.service import Ports, run_once, send_digest
 from credit_monitor.sizing import capacity_warning
 
 logger = Logger(json_serializer=encodable_json)
@@ -72,7 +72,28 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     rt = runtime()
     seconds_left = context.get_remaining_time_in_millis() / 1000
     budget = Budget.start(seconds_left, rt.config.checks.deadline_seconds)
+    if isinstance(event, dict) and event.get("trigger") == "digest":  # template.yaml's DigestSchedule
+        return handle_digest(rt, budget, scheduled_time(event))
     return handle(rt, budget, scheduled_time(event))
+
+
+def handle_digest(rt: Runtime, budget: Budget, scheduled_at: datetime | None = None) -> dict[str, Any]:
+    """The weekly digest, read from the alert state: no provider is asked, no metric emitted."""
+    report = send_digest(
+        rt.config.checks,
+        rt.config.alert_policy,
+        rt.ports,
+        rt.clock,
+        budget,
+        scheduled_at=scheduled_at,
+        dashboard_url=rt.config.dashboard_url,
+    )
+    logger.info("digest finished", extra={"digest": report.sent})
+    for problem in report.problems:
+        logger.error(str(problem))
+    if (incomplete := report.incomplete()) is not None:
+        raise incomplete
+    return {"digest": report.sent}
 
 
 def scheduled_time(event: object) -> datetime | None:
@@ -91,7 +112,13 @@ def handle(rt: Runtime, budget: Budget | None = None, scheduled_at: datetime | N
     # Without a Lambda context (tests, demo), as if the whole timeout were left.
     budget = budget or Budget.start(LAMBDA_TIMEOUT_SECONDS, rt.config.checks.deadline_seconds)
     report = run_once(
-        rt.config.checks, rt.config.alert_policy, rt.ports, rt.clock, budget, scheduled_at=scheduled_at
+        rt.config.checks,
+        rt.config.alert_policy,
+        rt.ports,
+        rt.clock,
+        budget,
+        scheduled_at=scheduled_at,
+        dashboard_url=rt.config.dashboard_url,
     )
     for message, fields in report.failed_checks():
         logger.error(message, extra=fields)

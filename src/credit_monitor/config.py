@@ -67,6 +67,8 @@ class LambdaConfig:
     alert_policy: AlertPolicy
     metrics_namespace: str
     service_name: str
+    dashboard_url: str = ""
+    """DASHBOARD_URL: the stack's CloudWatch dashboard, linked from every message; empty: none."""
 
 
 def threshold_var(provider: Provider) -> str:
@@ -188,7 +190,22 @@ def load_alert_policy(env: Mapping[str, str]) -> AlertPolicy:
         failures_before_alert=int(failures),
         min_days_left=_number(env, "MIN_DAYS_LEFT", default=7, high=MAX_MIN_DAYS_LEFT, unit="days"),
         schedule_timezone=_timezone(env, "SCHEDULE_TIMEZONE"),
+        group_by=_group_by(env, "GROUP_BY"),
     )
+
+
+def _group_by(env: Mapping[str, str], name: str) -> frozenset[str] | None:
+    """Label names, comma-separated (template.yaml's GroupBy); unset or empty: None, every label."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    names = [part.strip() for part in raw.split(",")]
+    for label in names:
+        if not re.fullmatch(r"[a-z][a-z0-9_-]{0,31}", label):
+            raise ConfigError(
+                f"{name} must be label names separated by commas, such as client,owner, got {label[:40]!r}"
+            )
+    return frozenset(names)
 
 
 def _timezone(env: Mapping[str, str], name: str) -> ZoneInfo:
@@ -221,7 +238,16 @@ def load_lambda_config(environ: Mapping[str, str] | None = None) -> LambdaConfig
         alert_policy=load_alert_policy(env),
         metrics_namespace=env.get("POWERTOOLS_METRICS_NAMESPACE", "").strip() or DEFAULT_METRICS_NAMESPACE,
         service_name=env.get("POWERTOOLS_SERVICE_NAME", "").strip() or DEFAULT_SERVICE_NAME,
+        dashboard_url=_dashboard_url(env, "DASHBOARD_URL"),
     )
+
+
+def _dashboard_url(env: Mapping[str, str], name: str) -> str:
+    """An https:// address of printable characters (template.yaml sets the dashboard's), or empty."""
+    raw = env.get(name, "").strip()
+    if raw and not re.fullmatch(r"https://[!-~]{1,2000}", raw):
+        raise ConfigError(f"{name} must be an https:// URL without spaces, or empty")
+    return raw
 
 
 def read_local_api_keys(

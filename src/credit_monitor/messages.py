@@ -9,18 +9,41 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from credit_monitor.alerting import Kind, Level, Notification
 from credit_monitor.config import Account
 from credit_monitor.forecast import ForecastStatus
+from credit_monitor.grouping import Group, Item
 from credit_monitor.model import FailureKind
 from credit_monitor.providers import Provider
 
 SUBJECT_MAX_LENGTH = 99
 """SNS refuses a Subject of 100 characters or more, or with anything but printable ASCII."""
 PREFIX = "[credit-monitor]"
+MAX_MESSAGE_BYTES = 250_000
+"""SNS refuses a message over 256 KiB (262,144 bytes: body, subject and attributes together); a
+group whose message would be bigger is split (`render_group`), with room to spare."""
+
+
+MAX_RUNS_OUT_DAYS = 365.0
+"""A forecast further out gets no date: it says nothing that precise."""
+SNOOZE_FOR = "3d"
+
+
+@dataclass(frozen=True)
+class MessageContext:
+    """What every message needs beyond the notification: the zone people read times in
+    (ScheduleTimezone) and the dashboard's address (DASHBOARD_URL; empty: none)."""
+
+    timezone: tzinfo = UTC
+    dashboard_url: str = ""
+
+    def local(self, at: datetime) -> str:
+        """A time as people read it in the schedule's zone, e.g. Mon 02 Nov 2026 10:00 CET."""
+        return at.astimezone(self.timezone).strftime("%a %d %b %Y %H:%M %Z")
 
 
 @dataclass(frozen=True)
@@ -29,18 +52,38 @@ class RenderedMessage:
     text: str
     chat: dict[str, Any]
     attributes: dict[str, str]
-    """SNS message attributes, for subscription filter policies: account, provider, kind, level
-    and each of the account's labels."""
+    """SNS message attributes, for subscription filter policies: provider, kind, level (the highest
+    in a group), the labels every account in it shares, `account` when it is about one, and
+    `notification_id`: the ids of every notification it delivers, comma-separated."""
+    notifications: tuple[tuple[str, str], ...] = field(default=())
+    """(account, notification id) of each notification this message delivers."""
 
     def sns_message(self) -> str:
         return json.dumps({"default": self.text, "email": self.text, "https": json.dumps(self.chat)})
+
+    def size(self) -> int:
+        """The bytes SNS counts against its limit: body, subject, each attribute's name, type, value."""
+        attributes = sum(len(f"{name}String{value}".encode()) for name, value in self.attributes.items())
+        return len(self.sns_message().encode()) + len(self.subject.encode()) + attributes
+
+    @property
+    def ids(self) -> list[str]:
+        return [notification_id for _, notification_id in self.notifications]
 
 
 def level_name(level: Level) -> str:
     return {Level.OK: "ok", Level.WARNING: "warning", Level.CRITICAL: "CRITICAL"}[level]
 
 
-def render(note: Notification, account: Account) -> RenderedMessage:
+def render(
+    note: Notification,
+    account: Account,
+    checked_at: datetime | None = None,
+    context: MessageContext | None = None,
+) -> RenderedMessage:
+    """One notification's message. `checked_at`: when the check behind it was made (the pending
+    notification's created_at), for the time of the check and the date a balance runs out."""
+    context = context or MessageContext()
     provider = account.provider
     name = account.display_name
     credits = format_balance(note.balance) if note.balance is not None else "unknown"
@@ -67,11 +110,14 @@ def render(note: Notification, account: Account) -> RenderedMessage:
             f"{name} check failing ({note.failures} in a row)",
         ),
         Kind.CHECK_RECOVERED: (f"The {name} balance check works again.", f"{name} check working again"),
+        Kind.DIGEST: (f"The weekly digest includes {name}.", "Weekly digest"),  # digest.py renders it
     }[note.kind]
 
     facts = [("Provider", name)]
     if note.kind in (Kind.CHECK_FAILING,):
         facts.append(("Last error", note.reason or "unknown"))
+        if note.since is not None:
+            facts.append(("Failing since", context.local(note.since)))
     else:
         facts.append(("Balance", f"{credits} credits"))
     if note.threshold is not None and note.kind in (Kind.LOW, Kind.REMINDER):
@@ -83,11 +129,18 @@ def render(note: Notification, account: Account) -> RenderedMessage:
     if note.forecast is not None and note.kind is not Kind.CHECK_FAILING:
         if note.forecast.status is ForecastStatus.DEPLETING and note.forecast.burn_per_day is not None:
             facts.append(("Burn rate", f"{note.forecast.burn_per_day:,.1f} credits/day"))
+        if note.forecast.days_left is not None:
+            facts.append(("Days left", _days(note) + _runs_out(note, checked_at, context)))
+        elif note.kind is not Kind.RECOVERED:  # after a top-up, "not enough history" says nothing
+            facts.append(("Days left", note.forecast.describe()))
+    if account.labels:
         facts.append(
-            ("Days left", _days(note) if note.forecast.days_left is not None else note.forecast.describe())
+            ("Labels", ", ".join(f"{name}={value}" for name, value in sorted(account.labels.items())))
         )
+    if checked_at is not None:
+        facts.append(("Checked", context.local(checked_at)))
 
-    steps = _next_steps(note, provider)
+    steps = [*_next_steps(note, provider), *_act_steps(note.kind, account.id, context)]
     width = max(len(label) for label, _ in facts) + 2
     text = "\n".join(
         [
@@ -123,7 +176,188 @@ def render(note: Notification, account: Account) -> RenderedMessage:
         "kind": note.kind.value,
         "level": note.level.name,
     }
-    return RenderedMessage(subject=_subject(subject), text=text, chat=chat, attributes=attributes)
+    return RenderedMessage(subject=subject_line(subject), text=text, chat=chat, attributes=attributes)
+
+
+def render_group(group: Group, context: MessageContext | None = None) -> list[tuple[Group, RenderedMessage]]:
+    """The group's message, or, when it would be over MAX_MESSAGE_BYTES, its halves' (in turn split
+    as needed): every notification in exactly one message. A group of one reads like `render`'s."""
+    context = context or MessageContext()
+    message = _group_message(group, context)
+    if message.size() <= MAX_MESSAGE_BYTES or len(group.items) == 1:
+        return [(group, message)]
+    return [part for half in group.halves() for part in render_group(half, context)]
+
+
+def _group_message(group: Group, context: MessageContext) -> RenderedMessage:
+    ids = tuple((item.account.id, item.pending.id) for item in group.items)
+    delivers = {"notification_id": ",".join(notification_id for _, notification_id in ids)}
+    if len(group.items) == 1 and not group.outage:
+        [item] = group.items
+        single = render(item.pending.note, item.account, item.pending.created_at, context)
+        return RenderedMessage(
+            single.subject, single.text, single.chat, {**single.attributes, **delivers}, notifications=ids
+        )
+    items = sorted(group.items, key=_urgency)
+    provider = items[0].account.provider
+    count = len(group.accounts)
+    headline, subject = _group_headline(group, provider.display_name, count, items)
+    labels = ", ".join(f"{name}={value}" for name, value in group.labels)
+    facts = [("Provider", provider.display_name), ("Accounts", _accounts_fact(group, count))]
+    if group.outage and group.kind is Kind.CHECK_FAILING:
+        facts.append(("Cause", f"{group.failure or 'unknown'}: {items[0].pending.note.reason or 'unknown'}"))
+    if group.outage and group.kind is Kind.CHECK_FAILING:
+        starts = [item.pending.note.since for item in items if item.pending.note.since is not None]
+        if starts:
+            facts.append(("Failing since", context.local(min(starts))))
+    if labels:
+        facts.append(("Labels", labels))
+    facts.append(("Checked", context.local(max(item.pending.created_at for item in items))))
+    lines = [_account_line(item, context, cause_given=group.outage) for item in items]
+    steps = [*_next_steps(items[0].pending.note, provider), *_act_steps(group.kind, "ACCOUNT", context)]
+    width = max(len(label) for label, _ in facts) + 2
+    text = "\n".join(
+        [
+            headline,
+            "",
+            *(f"  {label + ':':<{width}}{value}" for label, value in facts),
+            "",
+            "Accounts, most urgent first:" if group.kind in _LOW_KINDS else "Accounts:",
+            *(f"  - {line}" for line in lines),
+            "",
+            "What to do:",
+            *(f"  - {step}" for step in steps),
+            "",
+            "-- credit-monitor",
+        ]
+    )
+    worst = items[0].pending.note
+    chat = {
+        "version": "1.0",
+        "source": "custom",
+        "content": {
+            "textType": "client-markdown",
+            "title": f"{_emoji(replace(worst, level=group.level))} {subject}",
+            "description": "\n".join(
+                [*(f"*{label}:* {value}" for label, value in facts), *(f"- {line}" for line in lines)]
+            ),
+            "nextSteps": steps,
+        },
+        "metadata": {
+            "threadId": f"credit-monitor-{group.provider}-{group.kind.value.lower().replace(' ', '-')}",
+            "eventType": group.kind.value,
+            "summary": headline,
+        },
+    }
+    attributes = {
+        **dict(group.labels),
+        "provider": group.provider,
+        "kind": group.kind.value,
+        "level": group.level.name,
+        **({"account": group.accounts[0]} if count == 1 else {}),
+        **delivers,
+    }
+    return RenderedMessage(subject_line(subject), text, chat, attributes, notifications=ids)
+
+
+_LOW_KINDS = (Kind.LOW, Kind.REMINDER, Kind.RUNNING_OUT)
+
+
+def _urgency(item: Item) -> tuple[int, float, str]:
+    """Highest level first, then the fewest days left, then the smallest balance."""
+    note = item.pending.note
+    days = note.forecast.days_left if note.forecast and note.forecast.days_left is not None else math.inf
+    balance = note.balance if note.balance is not None else math.inf
+    return (-note.level, days if note.kind is Kind.RUNNING_OUT else balance, item.account.id)
+
+
+def _accounts_fact(group: Group, count: int) -> str:
+    if group.outage:
+        return f"{count} of the {group.provider_accounts} {group.provider} accounts watched"
+    return str(count)
+
+
+def _group_headline(group: Group, name: str, count: int, items: list[Item]) -> tuple[str, str]:
+    """The headline and the subject: how many accounts, and how bad."""
+    accounts = f"{count} {name} accounts"
+    critical = sum(1 for item in items if item.pending.note.level is Level.CRITICAL)
+    worst = f" ({critical} CRITICAL)" if critical and group.kind in (Kind.LOW, Kind.REMINDER) else ""
+    lowest = items[0].pending.note.balance
+    least = f", lowest {format_balance(lowest)} left" if lowest is not None else ""
+    if group.kind is Kind.LOW:
+        return f"{accounts} fell below their level{worst}.", f"{accounts} low{worst}{least}"
+    if group.kind is Kind.REMINDER:
+        return (
+            f"{accounts} are still below their level{worst}.",
+            f"Reminder: {accounts} still low{worst}{least}",
+        )
+    if group.kind is Kind.RECOVERED:
+        return f"{accounts} are back above their warning level.", f"{accounts} recovered"
+    if group.kind is Kind.RUNNING_OUT:
+        soonest = _days(items[0].pending.note)
+        return (
+            f"{accounts} will run out soon at the current burn rate.",
+            f"{accounts} run out soon, the first in {soonest}",
+        )
+    if group.kind is Kind.CHECK_FAILING:
+        cause = group.failure.value if group.failure else "several causes"
+        if group.outage:
+            return (
+                f"{name} looks down: {count} of its {group.provider_accounts} accounts could not be"
+                f" checked ({cause}).",
+                f"{name} outage: {count} accounts failing ({cause})",
+            )
+        return f"The balances of {accounts} could not be checked.", f"{accounts}: check failing ({cause})"
+    if group.outage:
+        return (
+            f"{name} works again: its {count} accounts are checked again.",
+            f"{name} back: {count} accounts checked",
+        )
+    return f"The balance checks of {accounts} work again.", f"{accounts}: check working again"
+
+
+def _account_line(item: Item, context: MessageContext, *, cause_given: bool = False) -> str:
+    """One account's line: its figure, its level and where to top it up (an outage's lines leave
+    out the error the message's Cause already gives)."""
+    note, account = item.pending.note, item.account
+    if note.kind is Kind.CHECK_FAILING:
+        reason = "" if cause_given else f" ({note.reason or 'unknown'})"
+        return f"{account.id}: {note.failures} failed checks in a row{reason}"
+    figure = f"{format_balance(note.balance)} credits" if note.balance is not None else "balance unknown"
+    if note.kind in (Kind.RECOVERED, Kind.CHECK_RECOVERED):
+        return f"{account.id}: {figure}"
+    parts = [f"{account.id}: {figure}", level_name(note.level)]
+    if note.threshold is not None:
+        parts[-1] += f" (below {format_balance(note.threshold)})"
+    if note.forecast is not None and note.forecast.days_left is not None:
+        parts.append(f"{_days(note)} left{_runs_out(note, item.pending.created_at, context)}")
+    top_up = account.provider.top_up_url
+    if top_up:
+        parts.append(f"top up at {top_up}")
+    return ", ".join(parts)
+
+
+def _runs_out(note: Notification, checked_at: datetime | None, context: MessageContext) -> str:
+    """ " (runs out around <date and hour>)" in the schedule's zone, when the forecast gives one."""
+    days = note.forecast.days_left if note.forecast else None
+    if checked_at is None or days is None or not 0 <= days <= MAX_RUNS_OUT_DAYS:
+        return ""
+    at = (
+        (checked_at + timedelta(days=days))
+        .astimezone(context.timezone)
+        .replace(minute=0, second=0, microsecond=0)
+    )
+    return f" (runs out around {context.local(at)})"
+
+
+def _act_steps(kind: Kind, account: str, context: MessageContext) -> list[str]:
+    """What else a reader can do from the message: hold the reminders, look at the dashboard."""
+    steps = []
+    if kind in (Kind.LOW, Kind.REMINDER, Kind.RUNNING_OUT):
+        steps.append(f"Already on it? Hold its reminders: credit-monitor snooze {account} --for {SNOOZE_FOR}")
+    if context.dashboard_url:
+        steps.append(f"Dashboard: {context.dashboard_url}")
+    return steps
 
 
 def _days(note: Notification) -> str:
@@ -131,7 +365,7 @@ def _days(note: Notification) -> str:
     return "unknown" if days is None else f"about {days:,.1f} days"
 
 
-def _subject(text: str) -> str:
+def subject_line(text: str) -> str:
     """A subject SNS accepts: printable ASCII (others become '?'), under 100 characters."""
     subject = "".join(char if " " <= char <= "~" else "?" for char in f"{PREFIX} {text}")
     return subject if len(subject) <= SUBJECT_MAX_LENGTH else subject[: SUBJECT_MAX_LENGTH - 3] + "..."

@@ -1,12 +1,18 @@
 """One check cycle: fetch every balance, decide, record, notify; returns what happened.
 
-The order that makes alerts survive faults (see outbox.py):
-1. read every provider's state, while the balances are fetched (all by the checks' deadline);
-2. per provider, in one conditional write: the new state, its new notifications as pending, and a
-   lease on everything pending that no live run holds;
-3. publish what this run leased, oldest first, removing each from the outbox once SNS accepted it.
-A kill anywhere leaves the notification pending for the next run. Providers are settled
-concurrently and independently: one provider's state or delivery failure never stops another's.
+The stages, in order (the order that makes alerts survive faults, see outbox.py):
+1. read every account's state, while the balances are fetched (all by the checks' deadline);
+2. decide, per account, in one conditional write: the new state, its new notifications as
+   pending, and a lease on everything pending that no live run holds;
+3. group what this run leased, across accounts (grouping.py: a vendor outage as one alert, then
+   one message per kind, provider and routing labels; messages.py splits one too big for SNS);
+4. send each group's message; SNS gets every notification id it delivers;
+5. record, per account, in one conditional write: what SNS accepted leaves the outbox, each
+   refusal is counted.
+A kill anywhere leaves the notifications pending for the next run; one between sending and
+recording sends those groups again, with the same notification ids. Accounts are decided and
+recorded concurrently and independently: one account's state or delivery failure never stops
+another's.
 """
 
 from __future__ import annotations
@@ -14,20 +20,32 @@ from __future__ import annotations
 import functools
 import threading
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from credit_monitor.alerting import AccountState, AlertPolicy, Decision, Level, Pending, decide, status_of
+from credit_monitor.alerting import (
+    AccountState,
+    AlertPolicy,
+    Decision,
+    Kind,
+    Level,
+    Notification,
+    Pending,
+    decide,
+    status_of,
+)
 from credit_monitor.bounded import Unfinished, run_until
 from credit_monitor.budget import MAX_CONCURRENT_ACCOUNTS, SAFETY_MARGIN_SECONDS, Budget
 from credit_monitor.checks import MIN_SECONDS_FOR_A_REQUEST, Http, KeySource, run_checks
 from credit_monitor.config import Account, CheckSettings
+from credit_monitor.digest import DIGEST_KEY, digest_id, render_digest, rows, week_of
 from credit_monitor.forecast import Forecast
-from credit_monitor.messages import RenderedMessage, render
+from credit_monitor.grouping import Group, Item, group
+from credit_monitor.messages import MessageContext, RenderedMessage, render_group
 from credit_monitor.model import CheckError, CheckResult, FailureKind
-from credit_monitor.outbox import enqueue, lease, leased_by, refused, settle
+from credit_monitor.outbox import MAX_ATTEMPTS, enqueue, lease, leased_by, refused, settle
 from credit_monitor.ratelimit import run_number
 
 WRITE_ATTEMPTS = 3
@@ -59,8 +77,9 @@ class StateStore(Protocol):
 
 
 class Notifier(Protocol):
-    def publish(self, message: RenderedMessage, notification_id: str) -> str:
-        """Raise DeliveryError when the message was not accepted."""
+    def publish(self, message: RenderedMessage) -> str:
+        """Raise DeliveryError when the message was not accepted. The message carries the id of
+        every notification it delivers (RenderedMessage.notifications)."""
         ...
 
 
@@ -172,10 +191,11 @@ def run_once(
     budget: Budget,
     run_id: str | None = None,
     scheduled_at: datetime | None = None,
+    dashboard_url: str = "",
 ) -> RunReport:
     """One scheduled run. Never raises for a provider's failure: each is in the report.
     `scheduled_at` (the schedule's own time for this run, when the event carries it) picks the turn
-    of accounts sharing a key; without it, the run's clock does."""
+    of accounts sharing a key; without it, the run's clock does. `dashboard_url` goes in every message."""
     now = clock()
     turn = run_number((scheduled_at or now).timestamp(), checks.schedule_period_seconds)
     run = _Run(
@@ -213,20 +233,121 @@ def run_once(
         if isinstance(loaded, Unfinished):
             problem = StateError("the alert state could not be read before the run's deadline")
         states = dict.fromkeys(names, problem)
-    tasks = [
-        functools.partial(run.settle, account, result, states[account.id])
-        for account, result in zip(checks.accounts, results, strict=True)
-    ]
-    outcomes = run_until(tasks, budget.run_end, max_workers=MAX_CONCURRENT_ACCOUNTS, name="settle")
-    reports = []
-    for account, result, outcome in zip(checks.accounts, results, outcomes, strict=True):
-        if isinstance(outcome, AccountReport):
-            reports.append(outcome)
-        else:
-            why = "ran out of time" if isinstance(outcome, Unfinished) else f"failed: {outcome!r}"
-            problem = StateError(f"{account.id}: settling {why}")
-            reports.append(AccountReport(account, result, problems=[problem]))
-    return RunReport(reports)
+    claims = run.decide_all(checks.accounts, results, states)  # 2. decide, enqueue, lease
+    leased = [Item(claim.report.account, pending) for claim in claims.values() for pending in claim.leased]
+    groups = group(leased, checks.accounts, policy.group_by)  # 3. inhibit and group ...
+    context = MessageContext(policy.schedule_timezone, dashboard_url)
+    messages = [part for whole in groups for part in render_group(whole, context)]  # ... split to SNS's size
+    run.send_all(messages, claims)  # 4. send
+    run.record_all(claims)  # 5. record
+    return RunReport([claim.report for claim in claims.values()])
+
+
+@dataclass
+class DigestReport:
+    """A digest run: the id of the digest it delivered (None: nothing was due, or it failed)."""
+
+    sent: str | None = None
+    problems: list[Exception] = field(default_factory=list)
+
+    def incomplete(self) -> Exception | None:
+        if not self.problems:
+            return None
+        delivery_only = all(isinstance(problem, DeliveryError) for problem in self.problems)
+        return (DeliveryError if delivery_only else StateError)("; ".join(map(str, self.problems)))
+
+
+def send_digest(
+    checks: CheckSettings,
+    policy: AlertPolicy,
+    ports: Ports,
+    clock: Callable[[], datetime],
+    budget: Budget,
+    run_id: str | None = None,
+    scheduled_at: datetime | None = None,
+    dashboard_url: str = "",
+) -> DigestReport:
+    """The weekly digest, through its own outbox (the state item DIGEST_KEY): queue this week's,
+    unless it already was, in one conditional write with its lease; publish it with its week's id;
+    record it. A kill or a refusal leaves it pending for the next digest run or Lambda's retry;
+    a new week's digest replaces an older one never delivered."""
+    now = clock()
+    context = MessageContext(policy.schedule_timezone, dashboard_url)
+    week = week_of(scheduled_at or now, context)
+    week_start = datetime.combine(week, datetime.min.time(), tzinfo=policy.schedule_timezone)
+    run = _Run(
+        ports=ports,
+        policy=policy,
+        now=now,
+        run_id=run_id or uuid.uuid4().hex[:12],
+        lease_until=now + timedelta(seconds=budget.remaining() + SAFETY_MARGIN_SECONDS),
+        budget=budget,
+    )
+    report = DigestReport()
+    try:
+        states = ports.state.load([*(account.id for account in checks.accounts), DIGEST_KEY])
+    except StateError as exc:
+        return DigestReport(problems=[exc])
+    marker = states.pop(DIGEST_KEY)
+    if isinstance(marker, Exception):
+        return DigestReport(problems=[marker])
+
+    def claim(state: AccountState) -> AccountState:
+        if state.notified_at is None or state.notified_at < week_start:
+            pending = Pending(digest_id(week), Notification(Kind.DIGEST, DIGEST_KEY, Level.OK), now)
+            state = replace(state, outbox=(pending,), notified_at=week_start)
+        return lease(state, run.run_id, now, run.lease_until)
+
+    try:
+        state = run.update(DIGEST_KEY, marker, claim)
+    except (StateError, OutOfTime) as exc:
+        return DigestReport(problems=[exc])
+    found = rows(checks.accounts, states, now)
+    for pending in leased_by(state, run.run_id):
+        message = render_digest(found, week, now, context, pending.id)
+        delivered: set[str] = set()
+        refusals: list[str] = []
+        try:
+            run.send(message)
+            delivered.add(pending.id)
+            report.sent = pending.id
+        except (DeliveryError, OutOfTime) as exc:
+            report.problems.append(exc)
+            refusals += [pending.id] if isinstance(exc, DeliveryError) else []
+        try:
+            change = functools.partial(_recorded, delivered=delivered, refusals=refusals, now=now)
+            state = run.update(DIGEST_KEY, state, change)
+        except (StateError, OutOfTime) as exc:
+            if delivered:
+                report.problems.append(
+                    StateError(
+                        f"the digest {pending.id} was sent but not recorded ({exc}); it may come again"
+                    )
+                )
+            continue
+        if refusals and all(item.id != pending.id for item in state.outbox):
+            report.problems.append(
+                DeliveryError(f"gave up on the digest {pending.id} after {MAX_ATTEMPTS} refusals")
+            )
+    return report
+
+
+def _recorded(
+    state: AccountState, delivered: Collection[str], refusals: Collection[str], now: datetime
+) -> AccountState:
+    return refused(settle(state, delivered=delivered), refusals, now)[0]
+
+
+@dataclass
+class _Claim:
+    """One account between deciding and recording: its report, its state as written (None when it
+    could not be), and what this run's messages did with its notifications."""
+
+    report: AccountReport
+    state: AccountState | None
+    leased: list[Pending] = field(default_factory=list)
+    delivered: dict[str, Pending] = field(default_factory=dict)
+    refusals: dict[str, DeliveryError] = field(default_factory=dict)
 
 
 class _StatesRead:
@@ -264,13 +385,59 @@ class _Run:
     lease_until: datetime
     budget: Budget
 
-    def settle(
-        self, account: Account, result: CheckResult, loaded: AccountState | StateError
-    ) -> AccountReport:
+    def decide_all(
+        self,
+        accounts: Sequence[Account],
+        results: Sequence[CheckResult],
+        states: dict[str, AccountState | StateError],
+    ) -> dict[str, _Claim]:
+        outcomes = run_until(
+            [
+                functools.partial(self.decide, account, result, states[account.id])
+                for account, result in zip(accounts, results, strict=True)
+            ],
+            self.budget.run_end,
+            max_workers=MAX_CONCURRENT_ACCOUNTS,
+            name="decide",
+        )
+        claims: dict[str, _Claim] = {}
+        for account, result, outcome in zip(accounts, results, outcomes, strict=True):
+            if isinstance(outcome, _Claim):
+                claims[account.id] = outcome
+            else:
+                why = "ran out of time" if isinstance(outcome, Unfinished) else f"failed: {outcome!r}"
+                problem = StateError(f"{account.id}: deciding {why}")
+                claims[account.id] = _Claim(AccountReport(account, result, problems=[problem]), None)
+        return claims
+
+    def send_all(self, messages: Sequence[tuple[Group, RenderedMessage]], claims: dict[str, _Claim]) -> None:
+        outcomes = run_until(
+            [functools.partial(self.send, message) for _, message in messages],
+            self.budget.run_end,
+            max_workers=MAX_CONCURRENT_ACCOUNTS,
+            name="send",
+        )
+        for (part, _), outcome in zip(messages, outcomes, strict=True):
+            self.sent_or_not(part, outcome, claims)
+
+    def record_all(self, claims: dict[str, _Claim]) -> None:
+        outcomes = run_until(
+            [functools.partial(self.record, claim) for claim in claims.values()],
+            self.budget.run_end,
+            max_workers=MAX_CONCURRENT_ACCOUNTS,
+            name="record",
+        )
+        for claim, outcome in zip(claims.values(), outcomes, strict=True):
+            if outcome is not None and claim.delivered:
+                why = "ran out of time" if isinstance(outcome, Unfinished) else repr(outcome)
+                claim.report.problems.append(_unrecorded(claim, why))
+
+    def decide(self, account: Account, result: CheckResult, loaded: AccountState | StateError) -> _Claim:
+        """Decide on the check and lease what is pending, in one conditional write."""
         report = AccountReport(account, result)
         if isinstance(loaded, Exception):
             report.problems.append(loaded)
-            return report
+            return _Claim(report, None)
         decided: list[Decision] = []
 
         def claim(state: AccountState) -> AccountState:
@@ -287,64 +454,71 @@ class _Run:
             state = self.update(account.id, loaded, claim)
         except (StateError, OutOfTime) as exc:
             report.problems.append(exc)
-            return report
+            return _Claim(report, None)
         report.level, report.forecast = state.level, decided[0].forecast if decided else None
         report.snoozed_until = state.snoozed_until if state.snoozed(self.now) else None
-        state = self.publish(account, state, report)
         report.pending = len(state.outbox)
-        return report
+        return _Claim(report, state, leased_by(state, self.run_id))
 
-    def publish(self, account: Account, state: AccountState, report: AccountReport) -> AccountState:
-        """Send what this run leased, oldest first. A refused one does not hold the others back:
-        each is tried while the budget allows, and the refusals are recorded after (see `refused`)."""
-        queue = leased_by(state, self.run_id)
-        refusals: dict[str, DeliveryError] = {}
-        for position, pending in enumerate(queue):
-            if not self.budget.allows_aws_call(calls=2):  # the publish, and the write recording it
-                report.problems.append(
-                    OutOfTime(
-                        f"{account.id}: {len(queue) - position} notification(s) left pending for the next run"
-                    )
-                )
-                break
-            try:
-                self.ports.notifier.publish(render(pending.note, account), pending.id)
-            except DeliveryError as exc:
-                report.problems.append(exc)
-                refusals[pending.id] = exc
-                continue
-            report.sent.append(pending.note.kind.value)
-            try:
-                state = self.update(account.id, state, functools.partial(settle, delivered={pending.id}))
-            except (StateError, OutOfTime) as exc:
-                report.problems.append(
-                    StateError(
-                        f"{account.id}: {pending.note.kind.value} was sent but not recorded ({exc});"
-                        f" the next run sends it again with the same notification_id {pending.id}"
-                    )
-                )
-                return state
-        return self._refused(account.id, state, refusals, report) if refusals else state
+    def send(self, message: RenderedMessage) -> str:
+        """Publish one group's message, if the writes recording it still fit in the budget."""
+        if not self.budget.allows_aws_call(calls=2):  # the publish, and the writes recording it
+            raise OutOfTime(f"{len(message.notifications)} notification(s) left pending for the next run")
+        return self.ports.notifier.publish(message)
 
-    def _refused(
-        self, name: str, state: AccountState, refusals: dict[str, DeliveryError], report: AccountReport
-    ) -> AccountState:
-        """Count the refusals and give the leases back (Lambda's retry need not wait for them to
-        run out); what was refused too often is given up, with an error each."""
+    def sent_or_not(self, part: Group, outcome: object, claims: dict[str, _Claim]) -> None:
+        """Note each notification of `part` as delivered or refused in its account's claim; the
+        group's problem is reported once, on its first account."""
+        first = claims[part.items[0].account.id].report
+        if isinstance(outcome, str):
+            for item in part.items:
+                claim = claims[item.account.id]
+                claim.delivered[item.pending.id] = item.pending
+                claim.report.sent.append(item.pending.note.kind.value)
+            return
+        if isinstance(outcome, DeliveryError):
+            for item in part.items:
+                claims[item.account.id].refusals[item.pending.id] = outcome
+            first.problems.append(outcome)
+        elif isinstance(outcome, OutOfTime):
+            first.problems.append(OutOfTime(f"{', '.join(part.accounts)}: {outcome}"))
+        else:
+            why = (
+                "did not finish before the run's deadline"
+                if isinstance(outcome, Unfinished)
+                else repr(outcome)
+            )
+            first.problems.append(
+                DeliveryError(
+                    f"{', '.join(part.accounts)}: the {part.kind.value} message {why}; it stays pending"
+                )
+            )
+
+    def record(self, claim: _Claim) -> None:
+        """One conditional write: what SNS accepted leaves the outbox, each refusal is counted and its
+        lease given back (Lambda's retry need not wait for it); what was refused too often is given
+        up, with an error each."""
+        if claim.state is None or not (claim.delivered or claim.refusals):
+            return
+        report, name = claim.report, claim.report.name
         given_up: list[Pending] = []
 
         def change(current: AccountState) -> AccountState:
-            changed, given_up[:] = refused(current, refusals.keys(), self.now)
+            changed, given_up[:] = refused(
+                settle(current, delivered=claim.delivered), claim.refusals, self.now
+            )
             return changed
 
         try:
-            state = self.update(name, state, change)
-        except (StateError, OutOfTime):
-            return state  # uncounted this time; the leases run out by themselves at this run's deadline
+            state = self.update(name, claim.state, change)
+        except (StateError, OutOfTime) as exc:
+            if claim.delivered:
+                report.problems.append(_unrecorded(claim, str(exc)))
+            return  # refusals uncounted this time; the leases run out by themselves at this run's deadline
         for pending in given_up:
-            report.problems.append(_given_up(name, pending, refusals[pending.id]))
+            report.problems.append(_given_up(name, pending, claim.refusals[pending.id]))
         report.dropped += len(given_up)
-        return state
+        report.pending = len(state.outbox)
 
     def update(
         self, name: str, current: AccountState, change: Callable[[AccountState], AccountState]
@@ -367,6 +541,14 @@ class _Run:
                 raise reread
             state = reread
         raise StateError(f"alert state for {name} kept changing under us ({WRITE_ATTEMPTS} attempts)")
+
+
+def _unrecorded(claim: _Claim, why: str) -> StateError:
+    kinds = ", ".join(pending.note.kind.value for pending in claim.delivered.values())
+    return StateError(
+        f"{claim.report.name}: {kinds} was sent but not recorded ({why}); the next run sends it again"
+        f" with the same notification_id {', '.join(claim.delivered)}"
+    )
 
 
 def _from_the_future(name: str, checked_at: datetime, now: datetime) -> StateError:

@@ -43,7 +43,13 @@ KEYS = {
     "acme-fullenrich": "fe-acme-0003",
     "fullenrich": FULLENRICH_KEY,  # the zero-config pair, for the upgrade test
     "lemlist": LEMLIST_KEY,
-}
+} | {f"{client}-{n}": f"lm-{client}-{n}-key" for client in ("acme", "globex") for n in range(5)}
+TEN_ACCOUNTS = "".join(
+    f'[[account]]\nid = "{client}-{n}"\nprovider = "lemlist"\nwarning = 100\nurl = "{{lemlist}}"\n'
+    f'labels = {{{{ client = "{client}" }}}}\n\n'
+    for client in ("acme", "globex")
+    for n in range(5)
+)
 
 
 @pytest.fixture
@@ -64,6 +70,18 @@ def three_accounts(
     monkeypatch.setenv("ACCOUNTS_FILE", str(path))
     lemlist_api.valid_keys = {KEYS["acme-lemlist"], KEYS["globex-lemlist"]}
     fullenrich_api.valid_keys = {KEYS["acme-fullenrich"]}
+    app.runtime.cache_clear()
+
+
+@pytest.fixture
+def ten_accounts(
+    function_env: dict[str, str], lemlist_api: ApiSimulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Five lemlist accounts of client acme, five of client globex."""
+    path = tmp_path / "accounts.toml"
+    path.write_text(TEN_ACCOUNTS.format(lemlist=lemlist_api.base_url))
+    monkeypatch.setenv("ACCOUNTS_FILE", str(path))
+    lemlist_api.valid_keys = {key for name, key in KEYS.items() if name.startswith(("acme-", "globex-"))}
     app.runtime.cache_clear()
 
 
@@ -120,6 +138,35 @@ def test_a_subscription_filter_policy_sends_one_clients_accounts_to_its_own_queu
     globex_got = [m["MessageAttributes"]["account"]["Value"] for m in received(stack, globex)]
     assert acme_got == ["acme-fullenrich", "acme-lemlist"]
     assert globex_got == ["globex-lemlist"]
+
+
+def test_ten_accounts_low_in_one_run_in_two_routing_groups_are_two_messages_one_per_client_queue(
+    ten_accounts: None, invoke: Invoke, stack: Stack, lemlist_api: ApiSimulator
+) -> None:
+    acme, globex = client_queue(stack, "acme"), client_queue(stack, "globex")
+    lemlist_api.balance = 50  # all ten cross their warning level (100) in this run
+
+    run = invoke(SimClock())
+
+    assert run.error is None
+    everything = stack.inbox.messages()
+    assert len(everything) == 2
+    acme_got, globex_got = received(stack, acme), received(stack, globex)
+    assert len(acme_got) == len(globex_got) == 1
+    for [message], client in ((acme_got, "acme"), (globex_got, "globex")):
+        attributes = {name: value["Value"] for name, value in message["MessageAttributes"].items()}
+        assert attributes["client"] == client
+        assert (attributes["provider"], attributes["kind"], attributes["level"]) == (
+            "lemlist",
+            "LOW",
+            "WARNING",
+        )
+        assert "account" not in attributes  # not what the group has in common
+        assert len(attributes["notification_id"].split(",")) == 5
+        assert message["Subject"] == "[credit-monitor] 5 lemlist accounts low, lowest 50 left"
+        listed = [line for line in message["Message"].splitlines() if line.startswith("  - ")]
+        assert [line.split(":")[0] for line in listed[:5]] == [f"  - {client}-{n}" for n in range(5)]
+        assert all("50 credits, warning (below 100), top up at https://" in line for line in listed[:5])
 
 
 V1_WARNING_ITEM = (

@@ -11,6 +11,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -22,7 +23,7 @@ from tests.support.aws import Stack
 from tests.support.aws_proxy import SlowReplyProxy
 from tests.support.blackhole import BlackHole
 from tests.support.harness import REPO, Invoke, SimClock
-from tests.support.keys import LEMLIST_KEY
+from tests.support.keys import FULLENRICH_KEY, LEMLIST_KEY
 from tests.support.simulators import ApiSimulator, Reply
 
 IN_FLIGHT_SECONDS = 1.0
@@ -69,7 +70,6 @@ def lemlist_failing_then_both_low(
         ("put", 2),
         ("put", 3),
         ("put", 4),
-        ("put", 5),
         ("publish", 1),
         ("publish", 2),
         ("publish", 3),
@@ -82,9 +82,10 @@ def test_a_run_killed_between_any_two_steps_loses_nothing(
     stack: Stack,
     lemlist_failing_then_both_low: tuple[SimClock, int],
 ) -> None:
-    """SIGKILL right after the Nth state read, state write or accepted publish; then the next
-    scheduled run. Each notification arrives exactly once, except one SNS accepted just before the
-    kill (never recorded): it may arrive again, with the same notification_id."""
+    """SIGKILL right after the Nth state read, state write (two decide, two record) or accepted
+    publish (three messages); then the next scheduled run. Each notification arrives exactly once,
+    except those whose message SNS accepted before the kill and that were not recorded yet: they
+    may arrive again, in the same group, with the same notification_id."""
     clock, before = lemlist_failing_then_both_low
     child = subprocess.run(
         [sys.executable, "-m", "tests.support.killed_run", kind, str(after), clock.now.isoformat()],
@@ -108,9 +109,8 @@ def test_a_run_killed_between_any_two_steps_loses_nothing(
     assert len({nid for _, _, nid in everything}) == len(EXPECTED), "a repeat keeps its notification_id"
     assert len(set(by_next_run)) == len(by_next_run), "the next run sends each notification once"
     repeats = set(by_killed_run) & set(by_next_run)
-    # The one window: SNS accepted it, and the process died before recording it (at most one per
-    # provider, as providers are settled concurrently).
-    assert len(repeats) <= 2, everything
+    # The one window: SNS accepted it, and the process died before recording it.
+    assert not repeats or kind == "publish" or (kind == "put" and after >= 3), everything
     assert "pending_notifications" not in run.summary()["lemlist"]
     assert "pending_notifications" not in run.summary()["fullenrich"]
 
@@ -415,3 +415,103 @@ def test_the_cli_exits_as_soon_as_it_has_answered(
     assert done.returncode == 3
     assert "FAILED (timeout)" in done.stdout.decode()
     assert elapsed < 6 + 5, f"the process stayed alive {elapsed:.0f}s after a 6s deadline"
+
+
+GROUP_KEYS = {f"acme-{n}": f"lm-acme-{n}-key-3b7f" for n in range(4)}
+
+
+@pytest.fixture
+def secret_string() -> str:
+    """The zero-config pair's keys, and four acme lemlist accounts' for the grouped tests."""
+    return json.dumps({"fullenrich": FULLENRICH_KEY, "lemlist": LEMLIST_KEY} | GROUP_KEYS)
+
+
+@pytest.fixture
+def four_acme_accounts_low(
+    function_env: dict[str, str], lemlist_api: ApiSimulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> SimClock:
+    """Four lemlist accounts of one client, all below their level: the next run owes one group of 4."""
+    path = tmp_path / "accounts.toml"
+    path.write_text(
+        "".join(
+            f'[[account]]\nid = "{name}"\nprovider = "lemlist"\nwarning = 100\n'
+            f'url = "{lemlist_api.base_url}"\nlabels = {{ client = "acme" }}\n\n'
+            for name in GROUP_KEYS
+        )
+    )
+    monkeypatch.setenv("ACCOUNTS_FILE", str(path))
+    lemlist_api.valid_keys = set(GROUP_KEYS.values())
+    lemlist_api.balance = 10
+    app.runtime.cache_clear()
+    return SimClock()
+
+
+def grouped(stack: Stack, since: int = 0) -> list[tuple[str, frozenset[str]]]:
+    """(kind, notification ids) of each message received."""
+    return [
+        (
+            m["MessageAttributes"]["kind"]["Value"],
+            frozenset(m["MessageAttributes"]["notification_id"]["Value"].split(",")),
+        )
+        for m in stack.inbox.messages()[since:]
+    ]
+
+
+@pytest.mark.parametrize(("kind", "after"), [("load", 1), ("put", 1), ("put", 4), ("publish", 1), ("put", 5)])
+def test_a_run_killed_at_any_step_of_grouped_delivery_sends_the_group_whole_with_the_same_ids(
+    kind: str, after: int, invoke: Invoke, stack: Stack, four_acme_accounts_low: SimClock
+) -> None:
+    """Four decide writes, one publish, four record writes: a kill anywhere loses nothing; a kill
+    after the publish sends again, as one message, what was not recorded yet, with the same ids."""
+    clock = four_acme_accounts_low
+    child = subprocess.run(
+        [sys.executable, "-m", "tests.support.killed_run", kind, str(after), clock.now.isoformat()],
+        cwd=REPO,
+        env=os.environ.copy(),
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert child.returncode == -9, f"the run was not killed after {kind} {after}: {child.stderr.decode()}"
+    time.sleep(IN_FLIGHT_SECONDS)
+    by_killed_run = grouped(stack)
+
+    clock.advance(1)
+    run = invoke(clock)
+
+    assert run.error is None
+    by_next_run = grouped(stack, len(by_killed_run))
+    assert len(by_next_run) <= 1, "the next run sends one message for the group"
+    everything = by_killed_run + by_next_run
+    first = everything[0][1]
+    assert len(first) == 4
+    assert all(ids <= first for _, ids in everything), "a repeat carries the same ids, in one message"
+    assert [k for k, _ in everything] == ["LOW"] * len(everything)
+    if kind == "publish":
+        assert by_next_run == by_killed_run, "accepted, never recorded: the whole group again"
+    if kind in ("load", "put") and after < 5:
+        assert len(everything) == 1, "killed before the publish: sent once"
+    assert all("pending_notifications" not in entry for entry in run.summary().values())
+
+
+def test_a_group_sns_refuses_counts_a_refusal_each_and_is_retried_per_account(
+    late_aws: SlowReplyProxy, invoke: Invoke, stack: Stack, four_acme_accounts_low: SimClock
+) -> None:
+    clock = four_acme_accounts_low
+    late_aws.refuse_publish_of = "LOW"
+
+    refused = invoke(clock)
+
+    assert isinstance(refused.error, DeliveryError)
+    assert grouped(stack) == []
+    assert {
+        name: entry["pending_notifications"] for name, entry in refused.summary().items()
+    } == dict.fromkeys(GROUP_KEYS, 1)
+    late_aws.refuse_publish_of = None
+    clock.advance(1)
+    after = invoke(clock)
+
+    assert after.error is None
+    received = grouped(stack)
+    assert len(received) == 4, "refused before: each goes alone with its own account's"
+    assert sorted(len(ids) for _, ids in received) == [1, 1, 1, 1]

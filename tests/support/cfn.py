@@ -115,7 +115,29 @@ class Deployment:
             if key == "Fn::Join":
                 separator, items = value
                 return separator.join(str(item) for item in self.resolve(items))
+            if key == "Fn::If":
+                condition, when_true, when_false = value
+                return self.resolve(when_true if self.condition(condition) else when_false)
         return {key: self.resolve(value) for key, value in node.items()}
+
+    def condition(self, name: str) -> bool:
+        """A named condition of the template, with the parameters' defaults (or `refs`)."""
+        return self._holds(self.template["Conditions"][name])
+
+    def _holds(self, node: Any) -> bool:
+        [(key, value)] = node.items()
+        if key == "Fn::Equals":
+            left, right = (str(self.resolve(side)) for side in value)
+            return left == right
+        if key == "Fn::Not":
+            return not self._holds(value[0])
+        if key == "Fn::And":
+            return all(self._holds(item) for item in value)
+        if key == "Fn::Or":
+            return any(self._holds(item) for item in value)
+        if key == "Condition":
+            return self.condition(value)
+        raise KeyError(f"condition {key}: not understood")
 
     def _sub(self, value: Any) -> str:
         text, variables = (value, {}) if isinstance(value, str) else (value[0], self.resolve(value[1]))

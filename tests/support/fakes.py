@@ -125,25 +125,32 @@ class MemoryState:
 
 @dataclass
 class MemoryNotifier:
-    """The Notifier port as a list; `refuse` fails a provider's publishes from its Nth on, and
-    `poisoned` every publish of one (account, kind)."""
+    """The Notifier port as a list of notifications (account, kind, id) and of messages; `refuse`
+    fails a message about an account from that account's Nth publish on, and `poisoned` every
+    message with one (account, kind)."""
 
     sent: list[tuple[str, str, str]] = field(default_factory=list)
+    messages: list[RenderedMessage] = field(default_factory=list)
     refuse: dict[str, int] = field(default_factory=dict)
     poisoned: set[tuple[str, str]] = field(default_factory=set)
     tripwire: Tripwire = field(default_factory=Tripwire)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def publish(self, message: RenderedMessage, notification_id: str) -> str:
+    def publish(self, message: RenderedMessage) -> str:
         self.tripwire.check()
-        account, kind = message.attributes["account"], message.attributes["kind"]
+        kind = message.attributes["kind"]
+        accounts = list(dict.fromkeys(account for account, _ in message.notifications))
         with self.lock:
-            attempts = sum(1 for sent_to, _, _ in self.sent if sent_to == account) + 1
-            if (account, kind) in self.poisoned or (
-                account in self.refuse and attempts >= self.refuse[account]
-            ):
-                raise DeliveryError(f"could not publish the {account} {kind} notification")
-            self.sent.append((account, kind, notification_id))
+            for account in accounts:
+                attempts = sum(1 for sent_to, _, _ in self.sent if sent_to == account) + 1
+                if (account, kind) in self.poisoned or (
+                    account in self.refuse and attempts >= self.refuse[account]
+                ):
+                    raise DeliveryError(f"could not publish the {account} {kind} notification")
+            self.sent.extend(
+                (account, kind, notification_id) for account, notification_id in message.notifications
+            )
+            self.messages.append(message)
             self.tripwire.tick("publish")
         return "message-id"
 

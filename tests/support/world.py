@@ -31,6 +31,8 @@ def function_environment(
         "SCHEDULE_PERIOD_SECONDS": "3600",
         "STATE_TABLE_NAME": stack.table_name,
         "SCHEDULE_TIMEZONE": "UTC",
+        "GROUP_BY": "",
+        "DASHBOARD_URL": "https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#dashboards:name=credit-monitor-credits",
         "POWERTOOLS_METRICS_NAMESPACE": "CreditMonitor",
         "POWERTOOLS_SERVICE_NAME": "credit-monitor",
         "SSL_CERT_FILE": str(ca_file),
@@ -54,11 +56,13 @@ def local_world(
     fullenrich_balance: float,
     lemlist_balance: float,
     accounts: int = 0,
+    clients: int = 20,
 ) -> Iterator[LocalWorld]:
     """Start everything, export the function's environment into this process, stop it all after.
 
     With `accounts`, the function watches that many accounts from an accounts file instead of the
-    zero-config pair: half on each simulator, each with its own key (`world.keys`).
+    zero-config pair: half on each simulator, each with its own key (`world.keys`), labelled with
+    one of `clients` clients.
     """
     from credit_monitor import app
 
@@ -77,7 +81,7 @@ def local_world(
         os.environ["AWS_ENDPOINT_URL"] = moto.endpoint_url
         extra: dict[str, str] = {}
         if accounts:
-            keys = write_accounts_file(workdir / "accounts.toml", accounts, fullenrich, lemlist)
+            keys = write_accounts_file(workdir / "accounts.toml", accounts, fullenrich, lemlist, clients)
             extra["ACCOUNTS_FILE"] = str(workdir / "accounts.toml")
         stack = create_stack(moto.endpoint_url, json.dumps(keys))
         os.environ.update(function_environment(stack, fullenrich.base_url, lemlist.base_url, ca_file) | extra)
@@ -90,7 +94,7 @@ def local_world(
 
 
 def write_accounts_file(
-    path: Path, count: int, fullenrich: ApiSimulator, lemlist: ApiSimulator
+    path: Path, count: int, fullenrich: ApiSimulator, lemlist: ApiSimulator, clients: int = 20
 ) -> dict[str, str]:
     """`count` accounts alternating between the two simulators, each with its own key; returns the
     keys by account id, for the secret."""
@@ -102,7 +106,7 @@ def write_accounts_file(
         simulator.valid_keys.add(keys[account_id])
         tables.append(
             f'[[account]]\nid = "{account_id}"\nprovider = "{simulator.kind}"\nwarning = 100\n'
-            f'url = "{simulator.base_url}"\nlabels = {{ client = "client-{number % 20:02d}" }}\n'
+            f'url = "{simulator.base_url}"\nlabels = {{ client = "client-{number % clients:02d}" }}\n'
         )
     path.write_text("\n".join(tables))
     return keys

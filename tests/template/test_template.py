@@ -89,10 +89,14 @@ def test_function_matches_the_documented_contract() -> None:
     assert props["Timeout"] == LAMBDA_TIMEOUT_SECONDS, "the run's budget (budget.py) is planned for it"
     deadline = float(props["Environment"]["Variables"]["CHECK_DEADLINE_SECONDS"])
     assert deadline <= MAX_CHECK_DEADLINE_SECONDS, "the checks must leave room for state writes and publishes"
-    [event] = props["Events"].values()
-    assert event["Type"] == "ScheduleV2"
-    assert "RetryPolicy" in event["Properties"]
-    assert "DeadLetterConfig" in event["Properties"]
+    assert sorted(props["Events"]) == ["Digest", "Schedule"]  # the checks, and the opt-in weekly digest
+    for event in props["Events"].values():
+        assert event["Type"] == "ScheduleV2"
+        assert "RetryPolicy" in event["Properties"]
+        assert "DeadLetterConfig" in event["Properties"]
+    digest = props["Events"]["Digest"]["Properties"]
+    assert digest["State"] == {"Fn::If": ["HasDigest", "ENABLED", "DISABLED"]}
+    assert '"trigger": "digest"' in digest["Input"]
 
 
 @pytest.mark.parametrize(

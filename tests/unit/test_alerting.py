@@ -454,7 +454,7 @@ def samples(*points: tuple[float, float]) -> tuple[Sample, ...]:
     return tuple(Sample(T0 + timedelta(hours=h), b) for h, b in points)
 
 
-def test_check_failing_carries_the_account_level_count_and_reason() -> None:
+def test_check_failing_carries_the_account_level_count_reason_and_since_when() -> None:
     state = run(AccountState(), 900, 0).state
     for hour in (1, 2, 3):
         decision = run(state, None, hour)
@@ -468,8 +468,10 @@ def test_check_failing_carries_the_account_level_count_and_reason() -> None:
             failures=3,
             reason="no answer",
             failure=FailureKind.TIMEOUT,
+            since=T0 + timedelta(hours=1),
         )
     ]
+    assert run(state, 900, 4).state.failing_since is None
 
 
 def test_check_recovered_carries_the_balance_and_the_failures_and_resets_them() -> None:

@@ -227,3 +227,27 @@ def test_an_unknown_schedule_timezone_is_refused_naming_the_variable(value: str)
     message = str(caught.value)
     assert message.startswith("SCHEDULE_TIMEZONE must be an IANA time zone")
     assert "Europe/Paris" in message  # an example of what it takes
+
+
+def test_group_by_names_the_routing_labels_and_defaults_to_every_label() -> None:
+    assert load_alert_policy({}).group_by is None
+    assert load_alert_policy({"GROUP_BY": " client , owner "}).group_by == frozenset({"client", "owner"})
+    with pytest.raises(ConfigError, match=r"GROUP_BY must be label names .* got 'Client!'"):
+        load_alert_policy({"GROUP_BY": "Client!"})
+
+
+def test_the_dashboard_url_is_an_https_address_or_nothing() -> None:
+    env = {
+        "ALERT_TOPIC_ARN": "arn:aws:sns:eu-west-3:123456789012:alerts",
+        "API_KEYS_SECRET_ID": "credit-monitor/api-keys",
+        "STATE_TABLE_NAME": "state",
+        "FULLENRICH_THRESHOLD": "1000",
+        "LEMLIST_THRESHOLD": "100",
+    }
+    assert load_lambda_config(env).dashboard_url == ""
+    url = (
+        "https://eu-west-3.console.aws.amazon.com/cloudwatch/home?region=eu-west-3#dashboards:name=x-credits"
+    )
+    assert load_lambda_config(env | {"DASHBOARD_URL": url}).dashboard_url == url
+    with pytest.raises(ConfigError, match="DASHBOARD_URL must be an https:// URL"):
+        load_lambda_config(env | {"DASHBOARD_URL": "javascript:alert(1)"})

@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from credit_monitor.alerting import Kind, Level, Notification
+from credit_monitor.alerting import Kind, Level, Notification, Pending
 from credit_monitor.config import Account
 from credit_monitor.forecast import Forecast, ForecastStatus
-from credit_monitor.messages import SUBJECT_MAX_LENGTH, format_balance, render
+from credit_monitor.grouping import Group, Item
+from credit_monitor.messages import (
+    MAX_MESSAGE_BYTES,
+    SUBJECT_MAX_LENGTH,
+    MessageContext,
+    format_balance,
+    render,
+    render_group,
+)
 from credit_monitor.model import FailureKind
 from credit_monitor.providers import fullenrich, lemlist
 
@@ -206,3 +216,124 @@ def test_the_subject_is_one_sns_accepts_whatever_the_account_is_called() -> None
 
     assert len(subject) < 100
     assert all(" " <= char <= "~" for char in subject), subject
+
+
+def _item(account: Account, note: Notification) -> Item:
+    return Item(account, Pending(f"run-{account.id}-1", note, datetime(2026, 11, 2, 9, tzinfo=UTC)))
+
+
+def _acme(n: int) -> Account:
+    return Account(
+        f"acme-{n:03d}", lemlist.PROVIDER, "https://api.lemlist.com/api", 100, labels={"client": "acme"}
+    )
+
+
+def test_a_group_of_one_reads_like_the_single_message_and_carries_its_id() -> None:
+    note = Notification(Kind.LOW, "lemlist", Level.CRITICAL, balance=42, threshold=50, forecast=BURNING)
+    single = render(note, LEMLIST, datetime(2026, 11, 2, 9, tzinfo=UTC))
+
+    [(_, message)] = render_group(Group(Kind.LOW, "lemlist", (_item(LEMLIST, note),)))
+
+    assert (message.subject, message.text, message.chat) == (single.subject, single.text, single.chat)
+    assert message.attributes == {**single.attributes, "notification_id": "run-lemlist-1"}
+
+
+def test_a_group_says_how_many_and_how_bad_and_lists_every_account_with_figure_level_and_link() -> None:
+    notes = [
+        Notification(Kind.LOW, f"acme-{n:03d}", level, balance=balance, threshold=threshold)
+        for n, (level, balance, threshold) in enumerate(
+            [(Level.WARNING, 80, 100), (Level.CRITICAL, 12, 50), (Level.WARNING, 95, 100)]
+        )
+    ]
+    group = Group(
+        Kind.LOW,
+        "lemlist",
+        tuple(_item(_acme(n), note) for n, note in enumerate(notes)),
+        (("client", "acme"),),
+    )
+
+    [(_, message)] = render_group(group)
+
+    assert message.subject == "[credit-monitor] 3 lemlist accounts low (1 CRITICAL), lowest 12 left"
+    lines = message.text.splitlines()
+    listed = [line for line in lines if line.startswith("  - acme-")]
+    assert listed == [
+        "  - acme-001: 12 credits, CRITICAL (below 50), top up at https://app.lemlist.com/settings/billing",
+        "  - acme-000: 80 credits, warning (below 100), top up at https://app.lemlist.com/settings/billing",
+        "  - acme-002: 95 credits, warning (below 100), top up at https://app.lemlist.com/settings/billing",
+    ]
+    assert message.attributes == {
+        "client": "acme",
+        "provider": "lemlist",
+        "kind": "LOW",
+        "level": "CRITICAL",
+        "notification_id": "run-acme-000-1,run-acme-001-1,run-acme-002-1",
+    }
+    assert "acme-001: 12 credits" in message.chat["content"]["description"]
+
+
+def test_a_group_too_big_for_sns_is_split_and_every_notification_is_in_exactly_one_part() -> None:
+    note = Notification(Kind.CHECK_FAILING, "x", Level.OK, failures=3, reason="r" * 400)
+    items = tuple(
+        Item(
+            _acme(n),
+            Pending(
+                f"run-{n:04d}-{'i' * 40}",
+                replace(note, account=_acme(n).id),
+                datetime(2026, 11, 2, tzinfo=UTC),
+            ),
+        )
+        for n in range(800)
+    )
+
+    parts = render_group(Group(Kind.CHECK_FAILING, "lemlist", items))
+
+    assert len(parts) > 1
+    assert all(message.size() <= MAX_MESSAGE_BYTES for _, message in parts)
+    delivered = [i for _, message in parts for i in message.ids]
+    assert sorted(delivered) == sorted(item.pending.id for item in items)
+
+
+PARIS = MessageContext(
+    ZoneInfo("Europe/Paris"), "https://eu-west-3.console.aws.amazon.com/cloudwatch/home#dashboards:name=x"
+)
+CHECKED = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
+def test_a_low_says_when_it_runs_out_when_it_was_checked_its_labels_the_snooze_and_the_dashboard() -> None:
+    account = replace(LEMLIST, id="acme-lemlist", labels={"owner": "sales-emea", "client": "acme"})
+    note = Notification(Kind.LOW, "acme-lemlist", Level.WARNING, balance=420, threshold=500, forecast=BURNING)
+
+    lines = render(note, account, CHECKED, PARIS).text.splitlines()
+
+    for line in [
+        "  Days left:     about 3.5 days (runs out around Thu 05 Nov 2026 22:00 CET)",
+        "  Labels:        client=acme, owner=sales-emea",
+        "  Checked:       Mon 02 Nov 2026 10:00 CET",
+        "  - Already on it? Hold its reminders: credit-monitor snooze acme-lemlist --for 3d",
+        f"  - Dashboard: {PARIS.dashboard_url}",
+    ]:
+        assert line in lines
+
+
+def test_check_failing_says_since_when_and_recovered_drops_an_empty_forecast() -> None:
+    failing = Notification(
+        Kind.CHECK_FAILING,
+        "lemlist",
+        Level.OK,
+        failures=3,
+        reason="HTTP 503",
+        since=CHECKED - timedelta(hours=2),
+    )
+    unknown = Forecast(ForecastStatus.NOT_ENOUGH_HISTORY)
+    recovered = Notification(
+        Kind.RECOVERED, "lemlist", Level.WARNING, balance=5000, threshold=100, forecast=unknown
+    )
+
+    assert (
+        "  Failing since: Mon 02 Nov 2026 08:00 CET"
+        in render(failing, LEMLIST, CHECKED, PARIS).text.splitlines()
+    )
+    text = render(recovered, LEMLIST, CHECKED, PARIS).text
+    assert "Days left" not in text
+    assert "snooze" not in text  # nothing to hold back

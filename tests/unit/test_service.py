@@ -14,11 +14,21 @@ from credit_monitor import service
 from credit_monitor.alerting import AccountState, AlertPolicy, Level, decide
 from credit_monitor.budget import AWS_CALL_SECONDS, Budget
 from credit_monitor.config import Account, CheckSettings
+from credit_monitor.digest import DIGEST_KEY
 from credit_monitor.model import Balance, CheckResult
 from credit_monitor.outbox import MAX_ATTEMPTS, enqueue, lease
 from credit_monitor.providers import lemlist
-from credit_monitor.service import DeliveryError, OutOfTime, Ports, RunReport, StateError, run_once
-from tests.support.fakes import SETTINGS, FakeHttp, MemoryNotifier, MemoryState, Tripwire, ports
+from credit_monitor.service import (
+    DeliveryError,
+    DigestReport,
+    OutOfTime,
+    Ports,
+    RunReport,
+    StateError,
+    run_once,
+    send_digest,
+)
+from tests.support.fakes import SETTINGS, FakeHttp, Killed, MemoryNotifier, MemoryState, Tripwire, ports
 
 T0 = datetime(2026, 11, 2, 9, tzinfo=UTC)
 POLICY = AlertPolicy()
@@ -140,23 +150,25 @@ def test_an_overlapping_run_leaves_a_live_lease_alone() -> None:
 @pytest.mark.parametrize("after", range(8))
 def test_a_run_killed_after_any_step_loses_nothing(after: int) -> None:
     """Kill the run after its Nth write or publish (0: before the first); the next run finishes.
-    Every notification arrives; only one accepted by SNS just before the kill may arrive twice."""
+    Every notification arrives; only those SNS accepted before the kill, and not yet recorded, may
+    arrive twice, each with its own notification id, and the next run sends each once."""
     process = Tripwire(after=after)
     state, notifier = MemoryState(tripwire=process), MemoryNotifier(tripwire=process)
     state.seed("lemlist", FAILING)
     run(state, notifier, T0, fullenrich=10, lemlist=10)
-    killed_after_a_publish = process.tripped and process.last == "publish"
+    by_killed_run = list(notifier.sent)
     process.after = None  # the next run is a new process
 
     report = run(state, notifier, T0 + timedelta(hours=1), fullenrich=10, lemlist=10)
 
     expected = ["fullenrich: LOW", "lemlist: CHECK RECOVERED", "lemlist: LOW"]
     assert sorted(set(notifier.kinds())) == expected
-    repeats = len(notifier.sent) - len(expected)
-    assert repeats <= 1, notifier.sent
-    assert repeats == 0 or killed_after_a_publish
+    by_next_run = notifier.sent[len(by_killed_run) :]
+    assert len(set(by_next_run)) == len(by_next_run), "the next run sends each notification once"
     ids = [notification_id for _, _, notification_id in notifier.sent]
     assert len(set(ids)) == len(expected), "a repeat is the same notification, with the same id"
+    if not by_killed_run:
+        assert len(notifier.sent) == len(expected)
     assert [p.pending for p in report.accounts] == [0, 0]
     assert state.state("lemlist").level is Level.WARNING
 
@@ -270,6 +282,121 @@ def test_refused_publishes_of_one_account_are_each_tried_while_the_budget_allows
 
     assert len(report.problems) == 2  # CHECK RECOVERED and LOW were both tried
     assert [item.attempts for item in state.state("lemlist").outbox] == [1, 1]
+
+
+class _AllKeys:
+    def key_hint(self, account_id: str) -> str:
+        return "set them in the fake"
+
+    def api_keys(self, *, refresh: bool = False) -> dict[str, str]:
+        return {account.id: f"lm-key-{account.id}-7d2e5b9c" for account in TEN.accounts}
+
+
+TEN = CheckSettings(
+    accounts=tuple(
+        Account(f"lm-{n:02d}", lemlist.PROVIDER, "https://lemlist.test", 100, labels={"client": f"c{n % 2}"})
+        for n in range(10)
+    ),
+    deadline_seconds=5,
+)
+
+
+def run_ten(state: MemoryState, notifier: MemoryNotifier, at: datetime, credits: float) -> RunReport:
+    ports = Ports(keys=_AllKeys(), http=FakeHttp(lemlist=credits), state=state, notifier=notifier)
+    return run_once(TEN, POLICY, ports, fixed(at), budget())
+
+
+def test_ten_accounts_crossing_their_level_in_two_routing_groups_are_two_messages() -> None:
+    state, notifier = MemoryState(), MemoryNotifier()
+
+    report = run_ten(state, notifier, T0, credits=10)
+
+    assert sorted(m.attributes.get("client", "") for m in notifier.messages) == ["c0", "c1"]
+    assert sorted(len(m.notifications) for m in notifier.messages) == [5, 5]
+    assert len(notifier.sent) == 10
+    assert report.problems == []
+    assert all(r.pending == 0 for r in report.accounts)
+    for message in notifier.messages:
+        assert message.attributes["notification_id"] == ",".join(message.ids)
+
+
+def test_a_refused_group_counts_a_refusal_for_each_and_is_retried_split_per_account() -> None:
+    """SNS refuses any message about lm-00 (poisoned): its group of five fails once, then the four
+    others go out at the next run, each alone, while lm-00 alone keeps being refused."""
+    state, notifier = MemoryState(), MemoryNotifier(poisoned={("lm-00", "LOW")})
+
+    first = run_ten(state, notifier, T0, credits=10)
+
+    assert [m.attributes["client"] for m in notifier.messages] == ["c1"]
+    assert [str(p) for p in first.problems] == ["could not publish the lm-00 LOW notification"]
+    held = [f"lm-{n:02d}" for n in range(0, 10, 2)]
+    assert [state.state(name).outbox[0].attempts for name in held] == [1] * 5
+
+    second = run_ten(state, notifier, T0 + timedelta(hours=1), credits=10)
+
+    assert sorted(a for a, _, _ in notifier.sent) == sorted(f"lm-{n:02d}" for n in range(1, 10))
+    assert len(notifier.messages) == 1 + 4
+    assert [r.pending for r in second.accounts] == [1] + [0] * 9
+    assert state.state("lm-00").outbox[0].attempts == 2
+
+
+@pytest.mark.parametrize("after", [1, 2])
+def test_a_kill_between_sending_and_recording_resends_the_group_with_the_same_ids(after: int) -> None:
+    """Two groups are published, then the ten accounts' writes record them: a kill after the Nth
+    publish sends exactly those groups again, whole and with the same ids; nothing is lost."""
+    process = Tripwire(after=after, counting="publish")
+    state, notifier = MemoryState(tripwire=process), MemoryNotifier(tripwire=process)
+    run_ten(state, notifier, T0, credits=10)
+    by_killed_run = [frozenset(m.ids) for m in notifier.messages]
+    process.after = None
+
+    run_ten(state, notifier, T0 + timedelta(hours=1), credits=10)
+
+    by_next_run = [frozenset(m.ids) for m in notifier.messages[len(by_killed_run) :]]
+    assert len(by_killed_run) == after
+    assert set(by_killed_run) <= set(by_next_run), "each group the dead run sent comes again, whole"
+    assert sorted(i for ids in by_next_run for i in ids) == sorted({a for _, _, a in notifier.sent})
+    assert len({a for _, _, a in notifier.sent}) == 10
+
+
+def digest(state: MemoryState, notifier: MemoryNotifier, at: datetime) -> DigestReport:
+    return send_digest(SETTINGS, POLICY, ports(FakeHttp(), state, notifier), fixed(at), budget())
+
+
+def test_the_weekly_digest_is_sent_once_a_week_with_its_weeks_id() -> None:
+    state, notifier = MemoryState(), MemoryNotifier()
+    run(state, notifier, T0, fullenrich=10, lemlist=800)
+    notifier.messages.clear()
+
+    first = digest(state, notifier, T0)
+    again = digest(state, notifier, T0 + timedelta(hours=1))  # Lambda's retry, or a second schedule
+    next_week = digest(state, notifier, T0 + timedelta(days=7))
+
+    assert (first.sent, again.sent, next_week.sent) == ("digest-2026-W45", None, "digest-2026-W46")
+    assert [m.ids for m in notifier.messages] == [["digest-2026-W45"], ["digest-2026-W46"]]
+    assert "fullenrich" in notifier.messages[0].text
+    assert state.state(DIGEST_KEY).outbox == ()
+
+
+def test_a_refused_digest_stays_pending_and_a_killed_one_comes_again_with_the_same_id() -> None:
+    state, notifier = MemoryState(), MemoryNotifier(poisoned={(DIGEST_KEY, "DIGEST")})
+    refused = digest(state, notifier, T0)
+    assert refused.sent is None
+    assert isinstance(refused.incomplete(), DeliveryError)
+    assert [p.attempts for p in state.state(DIGEST_KEY).outbox] == [1]
+
+    process = Tripwire(after=1, counting="publish")
+    state.tripwire = process
+    killed = MemoryNotifier(tripwire=process)
+    with pytest.raises(Killed):
+        digest(state, killed, T0 + timedelta(hours=1))
+    process.after = None
+
+    after = digest(state, killed, T0 + timedelta(hours=2))
+
+    assert after.problems == []
+    assert [m.ids for m in killed.messages] == [["digest-2026-W45"], ["digest-2026-W45"]]
+    assert state.state(DIGEST_KEY).outbox == ()
 
 
 class SharedKeys:

@@ -22,8 +22,9 @@ class AlertDeliveryError(DeliveryError):
 
 
 class SnsNotifier:
-    """The Notifier port on SNS. `notification_id` travels as a message attribute: the same id
-    on two deliveries is the one duplicate the outbox allows (see outbox.py), easy to drop."""
+    """The Notifier port on SNS. The `notification_id` attribute carries the id of every
+    notification the message delivers (comma-separated): the same id on two deliveries is the one
+    duplicate the outbox allows (see outbox.py), easy to drop."""
 
     def __init__(self, topic_arn: str, client: SNSClient | None = None) -> None:
         self._topic_arn = topic_arn
@@ -35,7 +36,7 @@ class SnsNotifier:
         about 30 ms of CPU (half a second at 128 MB)."""
         return self._given or cast("SNSClient", aws.client("sns", PUBLISH_CONFIG))
 
-    def publish(self, message: RenderedMessage, notification_id: str) -> str:
+    def publish(self, message: RenderedMessage) -> str:
         try:
             response = self._client.publish(
                 TopicArn=self._topic_arn,
@@ -44,12 +45,17 @@ class SnsNotifier:
                 MessageStructure="json",
                 MessageAttributes={
                     name: {"DataType": "String", "StringValue": value}
-                    for name, value in {**message.attributes, "notification_id": notification_id}.items()
+                    for name, value in message.attributes.items()
                 },
             )
         except (ClientError, BotoCoreError) as exc:
+            accounts = list(dict.fromkeys(account for account, _ in message.notifications))
+            about = (
+                accounts[0]
+                if len(accounts) == 1
+                else f"{len(accounts)} {message.attributes['provider']} accounts'"
+            )
             raise AlertDeliveryError(
-                f"could not publish the {message.attributes['account']} {message.attributes['kind']}"
-                f" notification: {exc}"
+                f"could not publish the {about} {message.attributes['kind']} notification: {exc}"
             ) from exc
         return response["MessageId"]

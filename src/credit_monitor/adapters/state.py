@@ -70,6 +70,7 @@ def encode(state: AccountState) -> str:
             "outbox": [_encode_pending(item) for item in state.outbox],
             "snoozed_until": _time(state.snoozed_until),
             "snooze_reason": state.snooze_reason,
+            "failing_since": _time(state.failing_since),
         },
         separators=(",", ":"),
         allow_nan=False,  # decode refuses Infinity and NaN: a write must never store what cannot be read
@@ -105,6 +106,7 @@ def _encode_pending(item: Pending) -> dict[str, Any]:
             "failures": note.failures,
             "reason": note.reason,
             "failure": note.failure.value if note.failure else None,
+            "since": _time(note.since),
         },
     }
 
@@ -144,6 +146,7 @@ def decode(text: str, version: int) -> AccountState:
         ),
         snoozed_until=_opt(obj, "snoozed_until", _aware_time),
         snooze_reason=_opt(obj, "snooze_reason", _string),
+        failing_since=_opt(obj, "failing_since", _aware_time),
         version=version,
     )
 
@@ -283,6 +286,7 @@ def _pending(value: object, where: str) -> Pending:
             failures=_count(note.get("failures", 0), f"{where}.note.failures"),
             reason=_opt(note, "reason", _string),
             failure=None if failure is None else _enum(FailureKind, failure, f"{where}.note.failure"),
+            since=_opt(note, "since", _aware_time),
         ),
         created_at=_field(obj, "created_at", _aware_time),
         lease_owner=_opt(obj, "lease_owner", _string),
@@ -393,7 +397,8 @@ class DynamoStateStore:
                 raise StateError(f"could not read alert state from table {self._table!r}: {exc}") from exc
             for item in page.get("Items", []):
                 name = item.get(KEY, {}).get("S", "")
-                found[name] = self._decode_item(name, item)
+                if not name.startswith("#"):  # the digest's own item (digest.DIGEST_KEY) is no account
+                    found[name] = self._decode_item(name, item)
             start = page.get("LastEvaluatedKey")
             if not start:
                 break

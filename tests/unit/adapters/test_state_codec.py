@@ -45,7 +45,13 @@ def test_state_with_pending_notifications_round_trips() -> None:
             forecast=Forecast(ForecastStatus.DEPLETING, burn_per_day=80, days_left=0.2),
         ),
         Notification(
-            Kind.CHECK_FAILING, "lemlist", Level.OK, failures=3, reason="HTTP 503", failure=FailureKind.HTTP
+            Kind.CHECK_FAILING,
+            "lemlist",
+            Level.OK,
+            failures=3,
+            reason="HTTP 503",
+            failure=FailureKind.HTTP,
+            since=T0 - timedelta(hours=2),
         ),
     ]
     state = AccountState(
@@ -53,6 +59,7 @@ def test_state_with_pending_notifications_round_trips() -> None:
         notified_at=T0,
         samples=(Sample(T0, 12.5),),
         checked_at=T0,
+        failing_since=T0 - timedelta(hours=2),
     )
     state, _ = enqueue(state, notes, "run1", T0)
     state = lease(state, "run1", T0, T0 + timedelta(seconds=28))

@@ -1,0 +1,137 @@
+"""The weekly digest: one message with every account's balance, 7-day burn, days left and level,
+most urgent first, like AWS Budgets' reports. Pure.
+
+It is opt-in (template.yaml's DigestSchedule) and read from the alert state the scheduled checks
+keep, so it asks no provider anything. It goes through an outbox like any notification: the
+state item DIGEST_KEY records, in one conditional write, the week whose digest is pending, so a
+week's digest is delivered at least once and never queued twice (see service.send_digest).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from itertools import pairwise
+
+from credit_monitor.alerting import AccountState, Level
+from credit_monitor.config import Account
+from credit_monitor.forecast import forecast
+from credit_monitor.messages import MessageContext, RenderedMessage, format_balance, level_name, subject_line
+
+DIGEST_KEY = "#digest"
+"""The state item of the digest's own outbox. No account id can start with '#'."""
+BURN_DAYS = 7
+
+
+@dataclass(frozen=True)
+class Row:
+    account: Account
+    balance: float | None
+    burn_per_day: float | None
+    """Credits used per day over the last BURN_DAYS (top-ups do not count as negative use)."""
+    days_left: float | None
+    level: Level | None
+    failing: bool
+
+    @property
+    def urgency(self) -> tuple[int, int, float, float, str]:
+        """Failing first, then CRITICAL, then the fewest days left, then the smallest balance."""
+        level = -1 if self.level is None else int(self.level)
+        days = math.inf if self.days_left is None else self.days_left
+        balance = math.inf if self.balance is None else self.balance
+        return (-int(self.failing), -level, days, balance, self.account.id)
+
+
+def week_of(at: datetime, context: MessageContext) -> date:
+    """The Monday starting the week of `at`, on the schedule's wall clock."""
+    day = at.astimezone(context.timezone).date()
+    return day - timedelta(days=day.weekday())
+
+
+def digest_id(week: date) -> str:
+    """The notification id of a week's digest: the same on every copy of it."""
+    year, number, _ = week.isocalendar()
+    return f"digest-{year}-W{number:02d}"
+
+
+def rows(
+    accounts: Sequence[Account], states: Mapping[str, AccountState | Exception], now: datetime
+) -> list[Row]:
+    found = []
+    for account in accounts:
+        state = states.get(account.id, AccountState())  # absent: never checked yet
+        if not isinstance(state, AccountState):
+            found.append(Row(account, None, None, None, None, failing=True))
+            continue
+        samples = [sample for sample in state.samples if sample.at >= now - timedelta(days=BURN_DAYS)]
+        burn = None
+        if len(samples) >= 2 and samples[-1].at - samples[0].at >= timedelta(hours=1):
+            used = sum(max(0.0, a.balance - b.balance) for a, b in pairwise(samples))
+            burn = used / ((samples[-1].at - samples[0].at) / timedelta(days=1))
+        found.append(
+            Row(
+                account,
+                state.samples[-1].balance if state.samples else None,
+                burn,
+                forecast(state.samples).days_left,
+                state.level if state.samples else None,
+                failing=state.consecutive_failures > 0,
+            )
+        )
+    return sorted(found, key=lambda row: row.urgency)
+
+
+def render_digest(
+    found: Sequence[Row], week: date, at: datetime, context: MessageContext, notification_id: str
+) -> RenderedMessage:
+    critical = sum(1 for row in found if row.level is Level.CRITICAL)
+    low = sum(1 for row in found if row.level is Level.WARNING)
+    failing = sum(1 for row in found if row.failing)
+    counts = [f"{n} {what}" for n, what in ((critical, "CRITICAL"), (low, "low"), (failing, "failing")) if n]
+    state = ", ".join(counts) if counts else "all OK"
+    subject = f"Weekly digest, week of {week:%d %b %Y}: {state} ({len(found)} accounts)"
+    header = ("Account", "Balance", "Burn/day (7 d)", "Days left", "Level")
+    table = [header, *(_cells(row) for row in found)]
+    widths = [max(len(line[i]) for line in table) for i in range(len(header))]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        for line in table
+    ]
+    text = "\n".join(
+        [
+            f"Every account, most urgent first ({state}).",
+            f"  As of: {context.local(at)}",
+            "",
+            *(f"  {line}" for line in lines),
+            "",
+            *([f"Dashboard: {context.dashboard_url}", ""] if context.dashboard_url else []),
+            "-- credit-monitor",
+        ]
+    )
+    chat = {
+        "version": "1.0",
+        "source": "custom",
+        "content": {
+            "textType": "client-markdown",
+            "title": f":bar_chart: {subject}",
+            "description": "\n".join(
+                f"*{cells[0]}*: {cells[1]}, burn {cells[2]}/day, {cells[3]} days left, {cells[4]}"
+                for cells in table[1:]
+            ),
+        },
+        "metadata": {"threadId": "credit-monitor-digest", "eventType": "DIGEST", "summary": subject},
+    }
+    attributes = {"kind": "DIGEST", "level": "OK", "provider": "all", "notification_id": notification_id}
+    return RenderedMessage(
+        subject_line(subject), text, chat, attributes, notifications=((DIGEST_KEY, notification_id),)
+    )
+
+
+def _cells(row: Row) -> tuple[str, str, str, str, str]:
+    balance = "unknown" if row.balance is None else format_balance(row.balance)
+    burn = "-" if row.burn_per_day is None else f"{row.burn_per_day:,.1f}"
+    days = "-" if row.days_left is None else f"{row.days_left:,.1f}"
+    level = "FAILING" if row.failing else ("-" if row.level is None else level_name(row.level))
+    return (row.account.id, balance, burn, days, level)

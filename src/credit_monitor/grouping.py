@@ -1,0 +1,152 @@
+"""Which notifications travel together: one message per incident, not one per account. Pure.
+
+The stages between deciding and publishing, as in Alertmanager's notify pipeline:
+- inhibit: a provider whose accounts fail (or recover) together in a run is one vendor outage,
+  reported once for all of them, whatever their labels (`outages`);
+- group: the rest go as one message per (kind, provider, routing labels). Routing labels are
+  `group_by` (GROUP_BY; by default every label the accounts declare), so a group never mixes
+  accounts a subscription filter policy tells apart.
+
+A notification SNS has already refused goes alone with its own account's (`Group.account`), so a
+message SNS keeps refusing holds back only that account's, never a whole group's, for long.
+Silencing is the snooze, decided earlier (alerting.HELD_BY_SNOOZE).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+
+from credit_monitor.alerting import Kind, Level, Pending
+from credit_monitor.config import Account
+from credit_monitor.model import FailureKind
+
+OUTAGE_SHARE = 0.5
+"""A provider's accounts failing in one run with the same failure kind are one vendor outage when
+they are at least this share of its accounts (and at least MIN_OUTAGE_ACCOUNTS): one CHECK FAILING
+names the provider, the count and the cause, and one CHECK RECOVERED follows when they come back."""
+MIN_OUTAGE_ACCOUNTS = 2
+"""One account failing alone is reported on its own."""
+
+Labels = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Item:
+    """One leased notification and the account it is about."""
+
+    account: Account
+    pending: Pending
+
+
+@dataclass(frozen=True)
+class Group:
+    """Notifications sent as one message. Every item has the same kind and provider; `labels` are
+    the labels every item's account has in common (the routing labels at least)."""
+
+    kind: Kind
+    provider: str
+    items: tuple[Item, ...]
+    labels: Labels = ()
+    outage: bool = False
+    """A vendor outage: the provider's accounts failed (or recovered) together, whatever their labels."""
+    provider_accounts: int = 0
+    """How many accounts the run watches on this provider (an outage names the share it hit)."""
+
+    @property
+    def ids(self) -> list[str]:
+        return [item.pending.id for item in self.items]
+
+    @property
+    def accounts(self) -> list[str]:
+        return list(dict.fromkeys(item.account.id for item in self.items))
+
+    @property
+    def level(self) -> Level:
+        """How bad: the highest level among its notifications."""
+        return max(item.pending.note.level for item in self.items)
+
+    @property
+    def failure(self) -> FailureKind | None:
+        kinds = {item.pending.note.failure for item in self.items}
+        return kinds.pop() if len(kinds) == 1 else None
+
+    def halves(self) -> list[Group]:
+        """Two groups of (nearly) half the items each, for a message too big for SNS."""
+        middle = math.ceil(len(self.items) / 2)
+        return [
+            Group(self.kind, self.provider, part, self.labels, self.outage, self.provider_accounts)
+            for part in (self.items[:middle], self.items[middle:])
+        ]
+
+
+def routing_labels(account: Account, group_by: Collection[str] | None) -> Labels:
+    """The labels that route this account's messages: `group_by`'s (None: all of its labels)."""
+    names = sorted(account.labels) if group_by is None else sorted(group_by)
+    return tuple((name, account.labels.get(name, "")) for name in names)
+
+
+def group(
+    items: Iterable[Item], accounts: Sequence[Account], group_by: Collection[str] | None
+) -> list[Group]:
+    """Every item in exactly one group; the groups oldest first, their items in the order given."""
+    ordered = list(items)
+    per_provider: dict[str, int] = defaultdict(int)
+    for account in accounts:
+        per_provider[account.provider.name] += 1
+    found, rest = outages(ordered, per_provider)
+    buckets: dict[tuple[object, ...], list[Item]] = {}
+    for item in rest:
+        note = item.pending.note
+        key: tuple[object, ...] = (
+            note.kind,
+            item.account.provider.name,
+            routing_labels(item.account, group_by),
+        )
+        if item.pending.attempts:  # refused before: alone with its own account's
+            key = (*key, item.account.id)
+        buckets.setdefault(key, []).append(item)
+    groups = found + [
+        Group(
+            items[0].pending.note.kind,
+            items[0].account.provider.name,
+            tuple(items),
+            common_labels(items),
+            provider_accounts=per_provider[items[0].account.provider.name],
+        )
+        for items in buckets.values()
+    ]
+    return sorted(groups, key=lambda g: min(item.pending.created_at for item in g.items))
+
+
+def outages(items: Sequence[Item], per_provider: dict[str, int]) -> tuple[list[Group], list[Item]]:
+    """Inhibition: CHECK FAILING of one failure kind, or CHECK RECOVERED, on at least OUTAGE_SHARE
+    of a provider's accounts (and MIN_OUTAGE_ACCOUNTS) become one group; returns those and the rest."""
+    candidates: dict[tuple[Kind, str, FailureKind | None], list[Item]] = defaultdict(list)
+    for item in items:
+        note = item.pending.note
+        if note.kind in (Kind.CHECK_FAILING, Kind.CHECK_RECOVERED) and not item.pending.attempts:
+            failure = note.failure if note.kind is Kind.CHECK_FAILING else None
+            candidates[(note.kind, item.account.provider.name, failure)].append(item)
+    found: list[Group] = []
+    taken: set[str] = set()
+    for (kind, provider, _), members in candidates.items():
+        total = per_provider.get(provider, 0)
+        if len(members) >= MIN_OUTAGE_ACCOUNTS and len(members) >= OUTAGE_SHARE * total:
+            found.append(Group(kind, provider, tuple(members), common_labels(members), True, total))
+            taken.update(item.pending.id for item in members)
+    return found, [item for item in items if item.pending.id not in taken]
+
+
+def common_labels(items: Sequence[Item]) -> Labels:
+    """The labels every item's account has, with the same value."""
+    first = dict(items[0].account.labels)
+    return tuple(
+        sorted(
+            (name, value)
+            for name, value in first.items()
+            if all(item.account.labels.get(name) == value for item in items)
+        )
+    )

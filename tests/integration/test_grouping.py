@@ -1,0 +1,101 @@
+"""A vendor outage as one alert, through the real handler, moto and the simulators: 200 lemlist
+accounts failing together for three runs, then coming back."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from credit_monitor import app
+from tests.support.aws import Stack
+from tests.support.harness import Invoke, SimClock
+from tests.support.simulators import ApiSimulator
+
+KEYS = {f"lm-{n:03d}": f"lm-key-{n:03d}-5e1d" for n in range(200)} | {"fe-alone": "fe-key-alone-9c2a"}
+
+
+@pytest.fixture
+def secret_string() -> str:
+    return json.dumps(KEYS)
+
+
+@pytest.fixture
+def two_hundred_lemlist_accounts(
+    function_env: dict[str, str],
+    fullenrich_api: ApiSimulator,
+    lemlist_api: ApiSimulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """200 lemlist accounts of 20 clients, and one fullenrich account."""
+    tables = [
+        f'[[account]]\nid = "lm-{n:03d}"\nprovider = "lemlist"\nwarning = 100\n'
+        f'url = "{lemlist_api.base_url}"\n'
+        f'labels = {{ client = "client-{n % 20:02d}" }}\n'
+        for n in range(200)
+    ]
+    tables.append(
+        f'[[account]]\nid = "fe-alone"\nprovider = "fullenrich"\nwarning = 1000\n'
+        f'url = "{fullenrich_api.base_url}"\nlabels = {{ client = "client-00" }}\n'
+    )
+    path = tmp_path / "accounts.toml"
+    path.write_text("\n".join(tables))
+    monkeypatch.setenv("ACCOUNTS_FILE", str(path))
+    lemlist_api.valid_keys = {key for name, key in KEYS.items() if name.startswith("lm-")}
+    fullenrich_api.valid_keys = {KEYS["fe-alone"]}
+    app.runtime.cache_clear()
+
+
+def kinds(stack: Stack) -> list[tuple[str, str]]:
+    return [
+        (m["MessageAttributes"]["provider"]["Value"], m["MessageAttributes"]["kind"]["Value"])
+        for m in stack.inbox.messages()
+    ]
+
+
+def message_from(stack: Stack, provider: str) -> dict[str, Any]:
+    return next(m for m in stack.inbox.messages() if m["MessageAttributes"]["provider"]["Value"] == provider)
+
+
+def test_two_hundred_accounts_failing_together_are_one_check_failing_and_one_check_recovered(
+    two_hundred_lemlist_accounts: None,
+    invoke: Invoke,
+    stack: Stack,
+    lemlist_api: ApiSimulator,
+    fullenrich_api: ApiSimulator,
+) -> None:
+    clock = SimClock()
+    assert invoke(clock).error is None
+    valid = lemlist_api.valid_keys
+    lemlist_api.valid_keys = {"lemlist-rejects-every-key"}  # the vendor's outage
+    fullenrich_api.valid_keys = {"revoked"}  # and, at the same time, one account failing on its own
+    for _ in range(3):
+        clock.advance(1)
+        run = invoke(clock)
+        assert run.check_failed()["lm-000"] == 1
+
+    assert sorted(kinds(stack)) == [("fullenrich", "CHECK FAILING"), ("lemlist", "CHECK FAILING")]
+    outage = message_from(stack, "lemlist")
+    assert outage["Subject"] == "[credit-monitor] lemlist outage: 200 accounts failing (auth)"
+    text = outage["Message"]
+    assert "lemlist looks down: 200 of its 200 accounts could not be checked (auth)." in text
+    assert "  Accounts:      200 of the 200 lemlist accounts watched" in text
+    assert "  Cause:         auth: HTTP 401, key rejected" in text
+    assert "  Failing since: Mon 02 Nov 2026 10:00 UTC" in text  # the first of the three failed runs
+    assert "  - Dashboard: https://" in text
+    assert len(outage["MessageAttributes"]["notification_id"]["Value"].split(",")) == 200
+    alone = message_from(stack, "fullenrich")
+    assert alone["MessageAttributes"]["account"]["Value"] == "fe-alone"  # reported on its own, as before
+
+    lemlist_api.valid_keys = valid
+    for _ in range(2):
+        clock.advance(1)
+        assert invoke(clock).error is None
+
+    lemlist_messages = [k for p, k in kinds(stack) if p == "lemlist"]
+    assert lemlist_messages == ["CHECK FAILING", "CHECK RECOVERED"]
+    recovered = stack.inbox.messages()[-1]
+    assert recovered["Subject"] == "[credit-monitor] lemlist back: 200 accounts checked"

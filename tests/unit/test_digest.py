@@ -1,0 +1,69 @@
+"""The weekly digest: every account, most urgent first, with its 7-day burn. Pure."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from credit_monitor.alerting import AccountState, Level
+from credit_monitor.config import Account
+from credit_monitor.digest import digest_id, render_digest, rows, week_of
+from credit_monitor.forecast import Sample
+from credit_monitor.messages import MessageContext
+from credit_monitor.providers import fullenrich, lemlist
+from credit_monitor.service import StateError
+
+NOW = datetime(2026, 11, 9, 8, tzinfo=UTC)  # Monday 09:00 in Paris
+PARIS = MessageContext(ZoneInfo("Europe/Paris"))
+
+
+def account(name: str, provider: object = lemlist) -> Account:
+    return Account(name, provider.PROVIDER, "https://api.test", threshold=100)  # type: ignore[attr-defined]
+
+
+def burning(start: float, per_day: float, level: Level = Level.OK) -> AccountState:
+    samples = tuple(Sample(NOW - timedelta(days=8 - d), start - per_day * d) for d in range(9))
+    return AccountState(level=level, samples=samples, checked_at=NOW)
+
+
+def test_the_week_is_the_schedules_monday_and_its_id_the_iso_week() -> None:
+    sunday_night_utc = datetime(2026, 11, 8, 23, 30, tzinfo=UTC)  # already Monday in Paris
+    assert week_of(sunday_night_utc, PARIS) == date(2026, 11, 9)
+    assert week_of(sunday_night_utc, MessageContext()) == date(2026, 11, 2)
+    assert digest_id(date(2026, 11, 9)) == "digest-2026-W46"
+
+
+def test_rows_are_most_urgent_first_with_the_7_day_burn_ignoring_top_ups() -> None:
+    accounts = [account("calm"), account("critical"), account("soon", fullenrich), account("broken")]
+    topped_up = burning(900, 10)
+    topped_up = AccountState(samples=(*topped_up.samples, Sample(NOW + timedelta(hours=1), 5000)))
+    states: dict[str, AccountState | Exception] = {
+        "calm": topped_up,
+        "critical": burning(400, 40, Level.CRITICAL),
+        "soon": burning(2000, 200, Level.WARNING),
+        "broken": StateError("cannot be decoded"),
+    }
+
+    found = rows(accounts, states, NOW + timedelta(hours=1))
+
+    assert [row.account.id for row in found] == ["broken", "critical", "soon", "calm"]
+    calm = found[-1]
+    assert calm.balance == 5000
+    assert calm.burn_per_day is not None
+    assert round(calm.burn_per_day) == 10  # the top-up is not negative use
+
+
+def test_the_digest_is_one_message_with_every_account_and_its_weeks_id() -> None:
+    found = rows([account("acme"), account("globex")], {"acme": burning(400, 40, Level.WARNING)}, NOW)
+
+    message = render_digest(found, date(2026, 11, 9), NOW, PARIS, "digest-2026-W46")
+
+    assert message.subject == "[credit-monitor] Weekly digest, week of 09 Nov 2026: 1 low (2 accounts)"
+    lines = message.text.splitlines()
+    assert "  As of: Mon 09 Nov 2026 09:00 CET" in lines
+    assert lines[3].split() == ["Account", "Balance", "Burn/day", "(7", "d)", "Days", "left", "Level"]
+    assert lines[4].split()[:2] == ["acme", "80"]
+    assert lines[4].split()[-1] == "warning"
+    assert lines[5].split() == ["globex", "unknown", "-", "-", "-"]
+    assert message.attributes["notification_id"] == "digest-2026-W46"
+    assert message.ids == ["digest-2026-W46"]

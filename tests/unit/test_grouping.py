@@ -1,0 +1,112 @@
+"""Grouping: one message per kind, provider and routing labels, and a vendor outage as one alert."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from credit_monitor.alerting import Kind, Level, Notification, Pending
+from credit_monitor.config import Account
+from credit_monitor.grouping import Group, Item, group
+from credit_monitor.model import FailureKind
+from credit_monitor.providers import fullenrich, lemlist
+
+T0 = datetime(2026, 11, 2, 9, tzinfo=UTC)
+
+
+def account(name: str, provider: str = "lemlist", **labels: str) -> Account:
+    module = lemlist if provider == "lemlist" else fullenrich
+    return Account(name, module.PROVIDER, "https://api.test", threshold=100, labels=labels)
+
+
+def item(acct: Account, kind: Kind = Kind.LOW, attempts: int = 0, **fields: object) -> Item:
+    note = Notification(kind, acct.id, Level.WARNING, **fields)  # type: ignore[arg-type]
+    return Item(acct, Pending(f"run-{acct.id}-{kind.value}", note, T0, attempts=attempts))
+
+
+def members(groups: list[Group]) -> list[list[str]]:
+    return [sorted(group.accounts) for group in groups]
+
+
+def test_one_group_per_kind_provider_and_routing_labels() -> None:
+    acme = [account(f"acme-{n}", client="acme") for n in range(3)]
+    globex = [account(f"globex-{n}", client="globex") for n in range(2)]
+    other = account("acme-fe", "fullenrich", client="acme")
+    items = [item(a) for a in [*acme, *globex, other]] + [item(acme[0], Kind.RUNNING_OUT)]
+
+    groups = group(items, [*acme, *globex, other], group_by=None)
+
+    assert sorted(members(groups)) == [
+        ["acme-0"],
+        ["acme-0", "acme-1", "acme-2"],
+        ["acme-fe"],
+        ["globex-0", "globex-1"],
+    ]
+    assert sorted(i.pending.id for g in groups for i in g.items) == sorted(i.pending.id for i in items)
+    acme_low = next(g for g in groups if len(g.items) == 3)
+    assert (acme_low.kind, acme_low.provider, acme_low.labels) == (Kind.LOW, "lemlist", (("client", "acme"),))
+
+
+def test_group_by_names_the_routing_labels_and_the_others_are_kept_only_when_shared() -> None:
+    a = account("a", client="acme", owner="ann")
+    b = account("b", client="acme", owner="bob")
+    c = account("c", client="globex", owner="ann")
+
+    by_default = group([item(x) for x in (a, b, c)], [a, b, c], group_by=None)
+    by_client = group([item(x) for x in (a, b, c)], [a, b, c], group_by={"client"})
+
+    assert sorted(members(by_default)) == [["a"], ["b"], ["c"]]
+    assert sorted(members(by_client)) == [["a", "b"], ["c"]]
+    acme = next(g for g in by_client if len(g.items) == 2)
+    assert acme.labels == (("client", "acme"),)  # owner differs: not carried
+
+
+def test_a_notification_refused_before_goes_alone_so_it_cannot_hold_a_group_back() -> None:
+    accounts = [account(f"acme-{n}", client="acme") for n in range(3)]
+    items = [item(accounts[0], attempts=1), item(accounts[1]), item(accounts[2])]
+
+    assert sorted(members(group(items, accounts, None))) == [["acme-0"], ["acme-1", "acme-2"]]
+
+
+def test_a_providers_accounts_failing_together_are_one_outage_whatever_their_labels() -> None:
+    accounts = [account(f"lm-{n}", client=f"client-{n % 4}") for n in range(10)]
+    failing = [
+        item(a, Kind.CHECK_FAILING, failures=3, failure=FailureKind.TIMEOUT, reason="timed out")
+        for a in accounts
+    ]
+
+    [outage] = group(failing, accounts, None)
+
+    assert (outage.outage, outage.kind) == (True, Kind.CHECK_FAILING)
+    assert (len(outage.items), outage.provider_accounts) == (10, 10)
+    assert outage.failure is FailureKind.TIMEOUT
+    assert outage.labels == ()
+
+
+def test_an_outage_needs_half_the_providers_accounts_with_one_cause_and_one_alone_stays_alone() -> None:
+    accounts = [account(f"lm-{n}", client="acme") for n in range(10)]
+    fe = account("fe", "fullenrich", client="acme")
+    four = [item(a, Kind.CHECK_FAILING, failure=FailureKind.TIMEOUT) for a in accounts[:4]]
+    auth = [item(a, Kind.CHECK_FAILING, failure=FailureKind.AUTH) for a in accounts[4:6]]
+    alone = item(fe, Kind.CHECK_FAILING, failure=FailureKind.TIMEOUT)
+
+    groups = group([*four, *auth, alone], [*accounts, fe], None)
+
+    assert not any(g.outage for g in groups)  # 4 of 10 with one cause is not a vendor outage
+    five = [item(a, Kind.CHECK_FAILING, failure=FailureKind.TIMEOUT) for a in accounts[:5]]
+    assert [g.outage for g in group([*five, alone], [*accounts, fe], None)] == [True, False]
+
+
+def test_recovering_together_is_one_check_recovered() -> None:
+    accounts = [account(f"lm-{n}", client=f"c{n}") for n in range(6)]
+    back = [item(a, Kind.CHECK_RECOVERED, balance=500.0) for a in accounts]
+
+    [recovered] = group(back, accounts, None)
+
+    assert (recovered.outage, recovered.kind, len(recovered.items)) == (True, Kind.CHECK_RECOVERED, 6)
+
+
+def test_groups_come_oldest_first() -> None:
+    a, b = account("a", client="x"), account("b", client="y")
+    old = Item(b, Pending("old", Notification(Kind.LOW, "b", Level.WARNING), T0 - timedelta(hours=1)))
+
+    assert [g.accounts for g in group([item(a), old], [a, b], None)] == [["b"], ["a"]]
