@@ -183,6 +183,10 @@ class AccountState:
     snooze_reason: str | None = None
     failing_since: datetime | None = None
     """When the first of the current failed checks in a row was made; None while checks succeed."""
+    last_sent: str | None = None
+    """The kind of the newest notification SNS accepted (LOW, CHECK FAILING...), for `status`."""
+    last_sent_at: datetime | None = None
+    """When the run that delivered it started."""
     version: int = 0
 
     def snoozed(self, now: datetime) -> bool:

@@ -73,9 +73,17 @@ def leased_by(state: AccountState, run_id: str) -> list[Pending]:
 
 
 def settle(
-    state: AccountState, delivered: Collection[str] = (), released: Collection[str] = ()
+    state: AccountState,
+    delivered: Collection[str] = (),
+    released: Collection[str] = (),
+    sent_at: datetime | None = None,
 ) -> AccountState:
-    """Drop what SNS accepted; give back the lease of what could not be sent, for the next run."""
+    """Drop what SNS accepted; give back the lease of what could not be sent, for the next run.
+    With `sent_at`, remember the newest notification delivered, for `status`."""
+    accepted = [item for item in state.outbox if item.id in delivered]
+    if accepted and sent_at is not None:
+        newest = max(accepted, key=lambda item: item.created_at)
+        state = replace(state, last_sent=newest.note.kind.value, last_sent_at=sent_at)
     return replace(
         state,
         outbox=tuple(

@@ -505,7 +505,7 @@ class _Run:
 
         def change(current: AccountState) -> AccountState:
             changed, given_up[:] = refused(
-                settle(current, delivered=claim.delivered), claim.refusals, self.now
+                settle(current, delivered=claim.delivered, sent_at=self.now), claim.refusals, self.now
             )
             return changed
 

@@ -37,12 +37,15 @@ class AccountStatus:
     burn_per_day: float | None
     days_left: float | None
     notified_at: datetime | None
+    """The last notification sent: `last_sent` at this time, or (items written before `last_sent`
+    was kept) the reminder clock's last LOW or REMINDER."""
     consecutive_failures: int
     pending_notifications: int
     snoozed_until: datetime | None
     snooze_reason: str | None
     history: tuple[Sample, ...]
     problem: str | None = None
+    last_sent: str | None = None
     """The item could not be read: what is wrong and how to reset it."""
 
     def as_json(self) -> dict[str, object]:
@@ -57,6 +60,7 @@ class AccountStatus:
             "burn_per_day": self.burn_per_day,
             "days_left": self.days_left,
             "notified_at": iso(self.notified_at),
+            "last_sent": printable(self.last_sent) if self.last_sent is not None else None,
             "consecutive_failures": self.consecutive_failures,
             "pending_notifications": self.pending_notifications,
             "snoozed_until": iso(self.snoozed_until),
@@ -76,7 +80,8 @@ def account_status(account: str, state: AccountState, now: datetime) -> AccountS
         balance_at=last.at if last else None,
         burn_per_day=outlook.burn_per_day if outlook.days_left is not None else None,
         days_left=outlook.days_left,
-        notified_at=state.notified_at,
+        notified_at=state.last_sent_at if state.last_sent else state.notified_at,
+        last_sent=state.last_sent,
         consecutive_failures=state.consecutive_failures,
         pending_notifications=len(state.outbox),
         snoozed_until=state.snoozed_until if state.snoozed(now) else None,
@@ -135,7 +140,9 @@ def render(rows: list[AccountStatus], now: datetime) -> str:
                 _ago(row.balance_at, now),
                 f"{row.burn_per_day:,.1f}" if row.burn_per_day is not None else "-",
                 f"{row.days_left:,.1f}" if row.days_left is not None else "-",
-                _ago(row.notified_at, now),
+                f"{printable(row.last_sent, 16)} {_ago(row.notified_at, now)}"
+                if row.last_sent
+                else _ago(row.notified_at, now),
                 str(row.consecutive_failures) if row.consecutive_failures else "-",
                 str(row.pending_notifications) if row.pending_notifications else "-",
                 _snooze(row),

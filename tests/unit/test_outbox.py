@@ -153,3 +153,17 @@ def test_settle_keeps_the_lease_of_what_it_was_not_told_about() -> None:
 
     [left] = settled.outbox
     assert (left.lease_owner, left.lease_until) == ("run1", T0 + timedelta(seconds=30))
+
+
+def test_settling_remembers_the_newest_notification_delivered_for_status() -> None:
+    state, _ = enqueue(AccountState(), [LOW], "run-1", T0)
+    state, _ = enqueue(state, [RECOVERED], "run-2", T0 + timedelta(hours=1))
+    ids = [item.id for item in state.outbox]
+    sent_at = T0 + timedelta(hours=2)
+
+    both = settle(state, delivered=ids, sent_at=sent_at)
+    assert (both.last_sent, both.last_sent_at) == ("CHECK RECOVERED", sent_at)
+    first = settle(state, delivered=ids[:1], sent_at=sent_at)
+    assert (first.last_sent, first.last_sent_at) == ("LOW", sent_at)
+    assert settle(state, released=ids, sent_at=sent_at).last_sent is None, "nothing delivered"
+    assert settle(state, delivered=ids).last_sent is None, "no time given: a digest, say"

@@ -59,6 +59,7 @@ def test_both_low_sends_one_notification_each_and_leaves_nothing_pending() -> No
     assert notifier.kinds() == ["fullenrich: LOW", "lemlist: LOW"]
     assert [p.pending for p in report.accounts] == [0, 0]
     assert report.problems == []
+    assert (state.state("lemlist").last_sent, state.state("lemlist").last_sent_at) == ("LOW", T0)
 
 
 def test_a_partial_publish_failure_resends_only_what_was_not_sent() -> None:

@@ -67,7 +67,7 @@ def test_json_has_every_field_status_shows() -> None:
     state = replace(AccountState(samples=burning(300, 100)), consecutive_failures=2)
     data = account_status("soon", state, NOW).as_json()
     assert set(data) == {
-        "account", "level", "balance", "balance_at", "burn_per_day", "days_left", "notified_at",
+        "account", "level", "balance", "balance_at", "burn_per_day", "days_left", "notified_at", "last_sent",
         "consecutive_failures", "pending_notifications", "snoozed_until", "snooze_reason", "history",
         "problem",
     }  # fmt: skip
@@ -184,3 +184,18 @@ def test_a_time_is_shown_for_people_in_minutes_with_its_zone_and_how_far(
 def test_the_snooze_column_shows_the_zone() -> None:
     state = AccountState(snoozed_until=NOW + timedelta(days=3))
     assert "2026-11-28 12:00 UTC" in render([account_status("a", state, NOW)], NOW)
+
+
+def test_status_shows_the_last_notification_sent_and_when() -> None:
+    state = AccountState(
+        level=Level.WARNING,
+        notified_at=NOW - timedelta(days=3),
+        last_sent="CHECK FAILING",
+        last_sent_at=NOW - timedelta(hours=2),
+    )
+    row = account_status("acme-lemlist", state, NOW)
+
+    assert "CHECK FAILING 2h ago" in render([row], NOW)
+    assert row.as_json()["last_sent"] == "CHECK FAILING"
+    older = account_status("acme-lemlist", replace(state, last_sent=None, last_sent_at=None), NOW)
+    assert "3d ago" in render([older], NOW), "an item written before last_sent: the reminder clock"

@@ -71,6 +71,8 @@ def encode(state: AccountState) -> str:
             "snoozed_until": _time(state.snoozed_until),
             "snooze_reason": state.snooze_reason,
             "failing_since": _time(state.failing_since),
+            "last_sent": state.last_sent,
+            "last_sent_at": _time(state.last_sent_at),
         },
         separators=(",", ":"),
         allow_nan=False,  # decode refuses Infinity and NaN: a write must never store what cannot be read
@@ -147,6 +149,8 @@ def decode(text: str, version: int) -> AccountState:
         snoozed_until=_opt(obj, "snoozed_until", _aware_time),
         snooze_reason=_opt(obj, "snooze_reason", _string),
         failing_since=_opt(obj, "failing_since", _aware_time),
+        last_sent=_opt(obj, "last_sent", _string),
+        last_sent_at=_opt(obj, "last_sent_at", _aware_time),
         version=version,
     )
 

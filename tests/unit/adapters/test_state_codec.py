@@ -298,3 +298,12 @@ def test_state_work_per_account_does_not_grow_with_the_fleet_or_with_history_age
     assert large["bytes written"] == small["bytes written"]
     assert large["bytes read"] <= 2 * 1024
     assert large["bytes read"] <= 2.5 * young["bytes read"]
+
+
+def test_the_last_notification_sent_is_kept_and_an_item_without_it_has_none() -> None:
+    sent = AccountState(last_sent="LOW", last_sent_at=T0)
+
+    assert decode(encode(sent), 0) == replace(sent, version=0)
+    old = json.loads(encode(sent))
+    del old["last_sent"], old["last_sent_at"]
+    assert (decode(json.dumps(old), 0).last_sent, decode(json.dumps(old), 0).last_sent_at) == (None, None)
