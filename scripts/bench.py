@@ -268,8 +268,11 @@ def operation(entry: dict[str, Any]) -> str:
     target = str(entry["headers"].get("X-Amz-Target", ""))
     if target:
         return target.split(".")[-1]
-    fields = dict(part.split("=", 1) for part in str(entry.get("body") or "").split("&") if "=" in part)
-    return fields.get("Action", "?")
+    from urllib.parse import parse_qs
+
+    from tests.support.aws import request_body
+
+    return parse_qs(request_body(entry)).get("Action", ["?"])[0]
 
 
 def report(r: dict[str, Any], naive_cold: float | None) -> None:

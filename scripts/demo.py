@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import textwrap
+import urllib.parse
 from dataclasses import replace
+from typing import Any
 
-from tests.support.aws import Stack
+from tests.support.aws import Stack, request_body
 from tests.support.harness import Invocation, SimClock, captured_output, invoke_handler
 from tests.support.simulators import Reply
 from tests.support.world import local_world
@@ -107,9 +109,22 @@ def main() -> int:
     return grouped()
 
 
+def show_chat_cards(recorded: list[dict[str, Any]]) -> None:
+    """The chat card of each publish, as Amazon Q Developer in chat applications receives it (the
+    `https` body of the message; the inbox above gets the e-mail text)."""
+    for entry in recorded:
+        fields = urllib.parse.parse_qs(request_body(entry))
+        if fields.get("Action") != ["Publish"]:
+            continue
+        card = json.loads(json.loads(fields["Message"][0])["https"])
+        print("The same notification, as the chat card:")
+        shown = json.dumps(card, indent=2, ensure_ascii=False)
+        print(textwrap.indent(shown, "  | ", predicate=lambda _: True))
+
+
 def grouped() -> int:
     """Many accounts: one message per incident."""
-    with local_world(FULLENRICH_KEY, LEMLIST_KEY, 5000, 5000, accounts=12, clients=2) as world:
+    with local_world(FULLENRICH_KEY, LEMLIST_KEY, 5000, 5000, accounts=12, clients=2, critical=20) as world:
         lemlist, stack = world.lemlist, world.stack
         clock = SimClock()
         heading("5. Twelve accounts: six lemlist of client-00, six FullEnrich of client-01")
@@ -119,9 +134,11 @@ def grouped() -> int:
         heading("6. The six lemlist accounts fall to 42 in the same run: one grouped LOW")
         clock.advance(1)
         lemlist.balance = 42
-        invoke_handler(clock=clock)
+        with world.moto.recording() as published:
+            invoke_handler(clock=clock)
         seen = show_notifications(stack, seen)
         grouped_low = seen
+        show_chat_cards(published)
 
         heading("7. lemlist rejects every key for three runs: one CHECK FAILING for the six")
         saved = set(lemlist.valid_keys)
@@ -139,13 +156,34 @@ def grouped() -> int:
         seen = show_notifications(stack, seen)
         print(f"  Notifications for 6 accounts over a LOW, a 3-run outage and its recovery: {seen}")
 
-        heading("9. The weekly digest (DigestSchedule), invoked twice in its week: delivered once")
+        heading("9. lemlist falls to 12, under the critical level of 20: one grouped CRITICAL")
+        clock.advance(1)
+        lemlist.balance = 12
+        with world.moto.recording() as published:
+            invoke_handler(clock=clock)
+        critical = show_notifications(stack, seen) - seen
+        seen += critical
+        show_chat_cards(published)
+
+        heading("10. The six FullEnrich accounts burn 400 credits an hour: one RUNNING OUT")
+        published = []
+        for _ in range(7):
+            clock.advance(1)
+            world.fullenrich.balance -= 400
+            with world.moto.recording() as recorded:
+                invoke_handler(clock=clock)
+            published += recorded
+        running_out = show_notifications(stack, seen) - seen
+        seen += running_out
+        show_chat_cards(published)
+
+        heading("11. The weekly digest (DigestSchedule), invoked twice in its week: delivered once")
         runtime = replace(app.runtime(), clock=clock)
         with captured_output():
             for _ in range(2):
                 app.handle_digest(runtime, Budget.start(LAMBDA_TIMEOUT_SECONDS, 6), clock.now)
         digests = show_notifications(stack, seen) - seen
-        return 0 if (grouped_low, outage, seen, digests) == (1, 1, 3, 1) else 1
+        return 0 if (grouped_low, outage, critical, running_out, seen, digests) == (1, 1, 1, 1, 5, 1) else 1
 
 
 if __name__ == "__main__":

@@ -326,9 +326,11 @@ def _account_line(item: Item, context: MessageContext, *, cause_given: bool = Fa
     figure = f"{format_balance(note.balance)} credits" if note.balance is not None else "balance unknown"
     if note.kind in (Kind.RECOVERED, Kind.CHECK_RECOVERED):
         return f"{account.id}: {figure}"
-    parts = [f"{account.id}: {figure}", level_name(note.level)]
-    if note.threshold is not None:
-        parts[-1] += f" (below {format_balance(note.threshold)})"
+    parts = [f"{account.id}: {figure}"]
+    if note.level is not Level.OK:  # RUNNING OUT above every level: no level to name
+        parts.append(level_name(note.level))
+        if note.threshold is not None:
+            parts[-1] += f" (below {format_balance(note.threshold)})"
     if note.forecast is not None and note.forecast.days_left is not None:
         parts.append(f"{_days(note)} left{_runs_out(note, item.pending.created_at, context)}")
     top_up = account.provider.top_up_url

@@ -84,15 +84,19 @@ class MotoServer:
                     recorded.append(entry)
 
 
+def request_body(entry: dict[str, Any]) -> str:
+    """The body of one request moto recorded, as sent (moto base64-encodes some)."""
+    body = str(entry.get("body") or "")
+    return base64.b64decode(body).decode() if entry.get("body_encoded") else body
+
+
 def api_calls(recorded: list[dict[str, Any]], arns: dict[str, str]) -> set[tuple[str, str]]:
     """(IAM action, resource ARN) for each recorded request; `arns` maps names (a secret's) to ARNs."""
     calls = set()
     for entry in recorded:
         headers = {k.lower(): v for k, v in entry["headers"].items()}
         service = headers["authorization"].split("Credential=")[1].split("/")[3]
-        body = entry.get("body") or ""
-        if entry.get("body_encoded"):
-            body = base64.b64decode(body).decode()
+        body = request_body(entry)
         if "x-amz-target" in headers:
             operation = headers["x-amz-target"].split(".")[-1]
             params: dict[str, Any] = json.loads(body or "{}")

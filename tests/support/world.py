@@ -57,12 +57,13 @@ def local_world(
     lemlist_balance: float,
     accounts: int = 0,
     clients: int = 20,
+    critical: float | None = None,
 ) -> Iterator[LocalWorld]:
     """Start everything, export the function's environment into this process, stop it all after.
 
     With `accounts`, the function watches that many accounts from an accounts file instead of the
     zero-config pair: half on each simulator, each with its own key (`world.keys`), labelled with
-    one of `clients` clients.
+    one of `clients` clients, warning below 100 (and critical below `critical`, when given).
     """
     from credit_monitor import app
 
@@ -81,7 +82,9 @@ def local_world(
         os.environ["AWS_ENDPOINT_URL"] = moto.endpoint_url
         extra: dict[str, str] = {}
         if accounts:
-            keys = write_accounts_file(workdir / "accounts.toml", accounts, fullenrich, lemlist, clients)
+            keys = write_accounts_file(
+                workdir / "accounts.toml", accounts, fullenrich, lemlist, clients, critical
+            )
             extra["ACCOUNTS_FILE"] = str(workdir / "accounts.toml")
         stack = create_stack(moto.endpoint_url, json.dumps(keys))
         os.environ.update(function_environment(stack, fullenrich.base_url, lemlist.base_url, ca_file) | extra)
@@ -94,10 +97,15 @@ def local_world(
 
 
 def write_accounts_file(
-    path: Path, count: int, fullenrich: ApiSimulator, lemlist: ApiSimulator, clients: int = 20
+    path: Path,
+    count: int,
+    fullenrich: ApiSimulator,
+    lemlist: ApiSimulator,
+    clients: int = 20,
+    critical: float | None = None,
 ) -> dict[str, str]:
     """`count` accounts alternating between the two simulators, each with its own key; returns the
-    keys by account id, for the secret."""
+    keys by account id, for the secret. Each warns below 100, and with `critical`, is critical below it."""
     keys, tables = {}, []
     for number in range(count):
         simulator = (lemlist, fullenrich)[number % 2]
@@ -106,7 +114,8 @@ def write_accounts_file(
         simulator.valid_keys.add(keys[account_id])
         tables.append(
             f'[[account]]\nid = "{account_id}"\nprovider = "{simulator.kind}"\nwarning = 100\n'
-            f'url = "{simulator.base_url}"\nlabels = {{ client = "client-{number % clients:02d}" }}\n'
+            + (f"critical = {critical}\n" if critical is not None else "")
+            + f'url = "{simulator.base_url}"\nlabels = {{ client = "client-{number % clients:02d}" }}\n'
         )
     path.write_text("\n".join(tables))
     return keys

@@ -272,6 +272,25 @@ def test_a_group_says_how_many_and_how_bad_and_lists_every_account_with_figure_l
     assert "acme-001: 12 credits" in message.chat["content"]["description"]
 
 
+def test_a_grouped_running_out_above_every_level_names_no_level() -> None:
+    """RUNNING OUT comes before a balance is low: "ok (below 100)" would contradict itself."""
+    notes = [
+        Notification(
+            Kind.RUNNING_OUT, f"acme-{n:03d}", Level.OK, balance=4600, threshold=100, forecast=BURNING
+        )
+        for n in range(2)
+    ]
+    group = Group(Kind.RUNNING_OUT, "lemlist", tuple(_item(_acme(n), note) for n, note in enumerate(notes)))
+
+    [(_, message)] = render_group(group)
+
+    listed = [line for line in message.text.splitlines() if line.startswith("  - acme-")]
+    assert len(listed) == 2
+    assert all(line.startswith(f"  - acme-00{n}: 4,600 credits, about ") for n, line in enumerate(listed))
+    assert "below" not in message.text
+    assert " ok" not in message.text
+
+
 def test_a_group_too_big_for_sns_is_split_and_every_notification_is_in_exactly_one_part() -> None:
     note = Notification(Kind.CHECK_FAILING, "x", Level.OK, failures=3, reason="r" * 400)
     items = tuple(
