@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
@@ -205,7 +206,7 @@ def _group_message(group: Group, context: MessageContext) -> RenderedMessage:
     labels = ", ".join(f"{name}={value}" for name, value in group.labels)
     facts = [("Provider", provider.display_name), ("Accounts", _accounts_fact(group, count))]
     if group.outage and group.kind is Kind.CHECK_FAILING:
-        facts.append(("Cause", f"{group.failure or 'unknown'}: {items[0].pending.note.reason or 'unknown'}"))
+        facts.append(("Cause", _cause(group, items)))
     if group.outage and group.kind is Kind.CHECK_FAILING:
         starts = [item.pending.note.since for item in items if item.pending.note.since is not None]
         if starts:
@@ -213,7 +214,8 @@ def _group_message(group: Group, context: MessageContext) -> RenderedMessage:
     if labels:
         facts.append(("Labels", labels))
     facts.append(("Checked", context.local(max(item.pending.created_at for item in items))))
-    lines = [_account_line(item, context, cause_given=group.outage) for item in items]
+    one_cause = group.outage and group.failure is not None
+    lines = [_account_line(item, context, cause_given=one_cause) for item in items]
     steps = [*_next_steps(items[0].pending.note, provider), *_act_steps(group.kind, "ACCOUNT", context)]
     width = max(len(label) for label, _ in facts) + 2
     text = "\n".join(
@@ -269,6 +271,15 @@ def _urgency(item: Item) -> tuple[int, float, str]:
     days = note.forecast.days_left if note.forecast and note.forecast.days_left is not None else math.inf
     balance = note.balance if note.balance is not None else math.inf
     return (-note.level, days if note.kind is Kind.RUNNING_OUT else balance, item.account.id)
+
+
+def _cause(group: Group, items: list[Item]) -> str:
+    """An outage's cause: its failure kind and error, or, for a vendor failing several ways at
+    once (grouping.VENDOR_DOWN), each kind with how many accounts it hit."""
+    if group.failure is not None:
+        return f"{group.failure}: {items[0].pending.note.reason or 'unknown'}"
+    counts = Counter(str(item.pending.note.failure or "unknown") for item in items)
+    return ", ".join(f"{kind} ({n})" for kind, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 def _accounts_fact(group: Group, count: int) -> str:

@@ -294,6 +294,30 @@ def test_a_group_too_big_for_sns_is_split_and_every_notification_is_in_exactly_o
     assert sorted(delivered) == sorted(item.pending.id for item in items)
 
 
+def test_an_outage_of_several_failure_kinds_names_each_with_its_count_and_each_accounts_error() -> None:
+    causes = [
+        (FailureKind.HTTP, "HTTP 503"),
+        (FailureKind.TIMEOUT, "timed out"),
+        (FailureKind.HTTP, "HTTP 502"),
+    ]
+    items = tuple(
+        _item(
+            _acme(n),
+            Notification(Kind.CHECK_FAILING, f"acme-{n:03d}", Level.OK, failures=3, failure=kind, reason=why),
+        )
+        for n, (kind, why) in enumerate(causes)
+    )
+
+    [(_, message)] = render_group(
+        Group(Kind.CHECK_FAILING, "lemlist", items, outage=True, provider_accounts=3)
+    )
+
+    lines = message.text.splitlines()
+    assert message.subject == "[credit-monitor] lemlist outage: 3 accounts failing (several causes)"
+    assert "  Cause:    http (2), timeout (1)" in lines
+    assert "  - acme-001: 3 failed checks in a row (timed out)" in lines
+
+
 PARIS = MessageContext(
     ZoneInfo("Europe/Paris"), "https://eu-west-3.console.aws.amazon.com/cloudwatch/home#dashboards:name=x"
 )
