@@ -399,7 +399,6 @@ def test_a_refused_digest_stays_pending_and_a_killed_one_comes_again_with_the_sa
     assert state.state(DIGEST_KEY).outbox == ()
 
 
-
 def refused_past_lambdas_retries(state: MemoryState) -> None:
     """This week's digest refused by SNS at its invocation and at Lambda's two retries."""
     notifier = MemoryNotifier(poisoned={(DIGEST_KEY, "DIGEST")})
