@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import shlex
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -216,7 +217,8 @@ def _group_message(group: Group, context: MessageContext) -> RenderedMessage:
     facts.append(("Checked", context.local(max(item.pending.created_at for item in items))))
     one_cause = group.outage and group.failure is not None
     lines = [_account_line(item, context, cause_given=one_cause) for item in items]
-    steps = [*_next_steps(items[0].pending.note, provider), *_act_steps(group.kind, "ACCOUNT", context)]
+    about = group.accounts[0] if count == 1 else "ACCOUNT"  # one account's notifications: its own command
+    steps = [*_next_steps(items[0].pending.note, provider), *_act_steps(group.kind, about, context)]
     width = max(len(label) for label, _ in facts) + 2
     text = "\n".join(
         [
@@ -290,7 +292,7 @@ def _accounts_fact(group: Group, count: int) -> str:
 
 def _group_headline(group: Group, name: str, count: int, items: list[Item]) -> tuple[str, str]:
     """The headline and the subject: how many accounts, and how bad."""
-    accounts = f"{count} {name} accounts"
+    accounts = f"{name} account {group.accounts[0]}" if count == 1 else f"{count} {name} accounts"
     critical = sum(1 for item in items if item.pending.note.level is Level.CRITICAL)
     worst = f" ({critical} CRITICAL)" if critical and group.kind in (Kind.LOW, Kind.REMINDER) else ""
     lowest = items[0].pending.note.balance
@@ -365,7 +367,8 @@ def _act_steps(kind: Kind, account: str, context: MessageContext) -> list[str]:
     """What else a reader can do from the message: hold the reminders, look at the dashboard."""
     steps = []
     if kind in (Kind.LOW, Kind.REMINDER, Kind.RUNNING_OUT):
-        steps.append(f"Already on it? Hold its reminders: credit-monitor snooze {account} --for {SNOOZE_FOR}")
+        command = f"credit-monitor snooze {shlex.quote(account)} --for {SNOOZE_FOR}"  # meant to be pasted
+        steps.append(f"Already on it? Hold its reminders: {command}")
     if context.dashboard_url:
         steps.append(f"Dashboard: {context.dashboard_url}")
     return steps
