@@ -17,7 +17,7 @@ from credit_monitor.config import Account, CheckSettings
 from credit_monitor.digest import DIGEST_KEY
 from credit_monitor.model import Balance, CheckResult
 from credit_monitor.outbox import MAX_ATTEMPTS, enqueue, lease
-from credit_monitor.providers import lemlist
+from credit_monitor.providers import HttpReply, Request, RetryPolicy, lemlist
 from credit_monitor.service import (
     DeliveryError,
     DigestReport,
@@ -520,3 +520,28 @@ def test_a_state_read_that_hangs_delays_the_turns_a_bounded_time_then_they_go_by
     assert len(checked) == 10
     assert len({n % 3 for n in checked}) == 1, checked
     assert sum(r.result.not_checked is not None for r in report.accounts) == 20
+
+
+class _VendorDown(FakeHttp):
+    """lemlist answers 503 to every request."""
+
+    def send(self, request: Request, policy: RetryPolicy, deadline: float, pace: object = None) -> HttpReply:
+        return HttpReply(503, b"Service Unavailable", "text/plain")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="outage inhibition counts the CHECK FAILING notifications of one run, not the accounts"
+    " failing: an account one failure ahead (a flaky check the day before), or added during the"
+    " outage, reaches CHECK FAILING in another run and is reported on its own besides the outage",
+)
+def test_an_account_one_failure_ahead_of_the_others_is_still_part_of_the_one_outage_message() -> None:
+    state, notifier = MemoryState(), MemoryNotifier()
+    run_ten(state, notifier, T0, credits=500)
+    state.seed("lm-00", replace(state.state("lm-00"), consecutive_failures=1, failing_since=T0))
+    ports = Ports(keys=_AllKeys(), http=_VendorDown(), state=state, notifier=notifier)
+
+    for hours in (1, 2, 3):
+        run_once(TEN, POLICY, ports, fixed(T0 + timedelta(hours=hours)), budget())
+
+    assert [m.attributes["kind"] for m in notifier.messages] == ["CHECK FAILING"]
