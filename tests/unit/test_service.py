@@ -545,3 +545,32 @@ def test_an_account_one_failure_ahead_of_the_others_is_still_part_of_the_one_out
         run_once(TEN, POLICY, ports, fixed(T0 + timedelta(hours=hours)), budget())
 
     assert [m.attributes["kind"] for m in notifier.messages] == ["CHECK FAILING"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the next run regroups what a dead run left unrecorded from scratch: the rest of an"
+    " outage is under the outage share, so it goes as one message per routing group (200 clients:"
+    " up to 200 messages), worded as separate failures. A pending notification would have to"
+    " remember the group it was leased into (a group id in the state item) to be re-sent as it was",
+)
+def test_a_kill_while_recording_an_outage_sends_what_was_not_recorded_again_as_one_message() -> None:
+    """The outage message of ten accounts is published, six of the ten record writes are done, and
+    the process dies: the four left come again, with the same ids, in one message."""
+    process = Tripwire()
+    state, notifier = MemoryState(tripwire=process), MemoryNotifier(tripwire=process)
+    run_ten(state, notifier, T0, credits=500)
+    ports = Ports(keys=_AllKeys(), http=_VendorDown(), state=state, notifier=notifier)
+    for hours in (1, 2):
+        run_once(TEN, POLICY, ports, fixed(T0 + timedelta(hours=hours)), budget())
+    process.after, process.calls = 10 + 1 + 6, 0  # the decide writes, the publish, six record writes
+    run_once(TEN, POLICY, ports, fixed(T0 + timedelta(hours=3)), budget())
+    [outage] = notifier.messages
+    process.after = None
+
+    run_once(TEN, POLICY, ports, fixed(T0 + timedelta(hours=4)), budget())
+
+    again = notifier.messages[1:]
+    assert [len(m.ids) for m in again] == [4], [m.subject for m in again]
+    assert set(again[0].ids) < set(outage.ids)
+    assert "outage" in again[0].subject
