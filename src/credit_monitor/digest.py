@@ -18,7 +18,14 @@ from itertools import pairwise
 from credit_monitor.alerting import AccountState, Level
 from credit_monitor.config import Account
 from credit_monitor.forecast import forecast
-from credit_monitor.messages import MessageContext, RenderedMessage, format_balance, level_name, subject_line
+from credit_monitor.messages import (
+    MAX_MESSAGE_BYTES,
+    MessageContext,
+    RenderedMessage,
+    format_balance,
+    level_name,
+    subject_line,
+)
 
 DIGEST_KEY = "#digest"
 """The state item of the digest's own outbox. No account id can start with '#'."""
@@ -86,6 +93,19 @@ def rows(
 def render_digest(
     found: Sequence[Row], week: date, at: datetime, context: MessageContext, notification_id: str
 ) -> RenderedMessage:
+    """One message under SNS's limit (MAX_MESSAGE_BYTES): every account when it fits (500 of the
+    longest ids do), else the most urgent, and how many less urgent ones are left out."""
+    shown = len(found)
+    message = _render(found, shown, week, at, context, notification_id)
+    while message.size() > MAX_MESSAGE_BYTES and shown:
+        shown = min(shown - 1, shown * MAX_MESSAGE_BYTES // message.size())
+        message = _render(found, shown, week, at, context, notification_id)
+    return message
+
+
+def _render(
+    found: Sequence[Row], shown: int, week: date, at: datetime, context: MessageContext, notification_id: str
+) -> RenderedMessage:
     critical = sum(1 for row in found if row.level is Level.CRITICAL)
     low = sum(1 for row in found if row.level is Level.WARNING)
     failing = sum(1 for row in found if row.failing)
@@ -93,7 +113,13 @@ def render_digest(
     state = ", ".join(counts) if counts else "all OK"
     subject = f"Weekly digest, week of {week:%d %b %Y}: {state} ({len(found)} accounts)"
     header = ("Account", "Balance", "Burn/day (7 d)", "Days left", "Level")
-    table = [header, *(_cells(row) for row in found)]
+    table = [header, *(_cells(row) for row in found[:shown])]
+    left_out = len(found) - shown
+    more = (
+        [f"  ... and {left_out} more accounts, less urgent: credit-monitor status lists every one"]
+        if left_out
+        else []
+    )
     widths = [max(len(line[i]) for line in table) for i in range(len(header))]
     lines = [
         "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
@@ -105,6 +131,7 @@ def render_digest(
             f"  As of: {context.local(at)}",
             "",
             *(f"  {line}" for line in lines),
+            *more,
             "",
             *([f"Dashboard: {context.dashboard_url}", ""] if context.dashboard_url else []),
             "-- credit-monitor",
@@ -119,7 +146,8 @@ def render_digest(
             "description": "\n".join(
                 f"*{cells[0]}*: {cells[1]}, burn {cells[2]}/day, {cells[3]} days left, {cells[4]}"
                 for cells in table[1:]
-            ),
+            )
+            + "".join(f"\n{line.strip()}" for line in more),
         },
         "metadata": {"threadId": "credit-monitor-digest", "eventType": "DIGEST", "summary": subject},
     }

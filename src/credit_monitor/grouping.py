@@ -29,6 +29,12 @@ they are at least this share of its accounts (and at least MIN_OUTAGE_ACCOUNTS):
 names the provider, the count and the cause, and one CHECK RECOVERED follows when they come back."""
 MIN_OUTAGE_ACCOUNTS = 2
 """One account failing alone is reported on its own."""
+VENDOR_DOWN = frozenset(
+    {FailureKind.HTTP, FailureKind.TIMEOUT, FailureKind.CONNECTION, FailureKind.BAD_RESPONSE}
+)
+"""Failure kinds that are one cause for an outage: a vendor that is down answers 5xx or an error
+page to some requests and times out or resets others, so its accounts fail with any of these.
+A rejected key, a missing secret, a rate limit or TLS is each a cause of its own."""
 
 Labels = tuple[tuple[str, str], ...]
 
@@ -122,14 +128,14 @@ def group(
 
 
 def outages(items: Sequence[Item], per_provider: dict[str, int]) -> tuple[list[Group], list[Item]]:
-    """Inhibition: CHECK FAILING of one failure kind, or CHECK RECOVERED, on at least OUTAGE_SHARE
+    """Inhibition: CHECK FAILING of one cause (`_cause`), or CHECK RECOVERED, on at least OUTAGE_SHARE
     of a provider's accounts (and MIN_OUTAGE_ACCOUNTS) become one group; returns those and the rest."""
-    candidates: dict[tuple[Kind, str, FailureKind | None], list[Item]] = defaultdict(list)
+    candidates: dict[tuple[Kind, str, object], list[Item]] = defaultdict(list)
     for item in items:
         note = item.pending.note
         if note.kind in (Kind.CHECK_FAILING, Kind.CHECK_RECOVERED) and not item.pending.attempts:
-            failure = note.failure if note.kind is Kind.CHECK_FAILING else None
-            candidates[(note.kind, item.account.provider.name, failure)].append(item)
+            cause = _cause(note.failure) if note.kind is Kind.CHECK_FAILING else None
+            candidates[(note.kind, item.account.provider.name, cause)].append(item)
     found: list[Group] = []
     taken: set[str] = set()
     for (kind, provider, _), members in candidates.items():
@@ -138,6 +144,11 @@ def outages(items: Sequence[Item], per_provider: dict[str, int]) -> tuple[list[G
             found.append(Group(kind, provider, tuple(members), common_labels(members), True, total))
             taken.update(item.pending.id for item in members)
     return found, [item for item in items if item.pending.id not in taken]
+
+
+def _cause(failure: FailureKind | None) -> object:
+    """What an outage's accounts must share: the failure kind, or VENDOR_DOWN for any of those."""
+    return VENDOR_DOWN if failure in VENDOR_DOWN else failure
 
 
 def common_labels(items: Sequence[Item]) -> Labels:

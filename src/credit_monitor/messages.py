@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import math
+import shlex
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
@@ -205,7 +207,7 @@ def _group_message(group: Group, context: MessageContext) -> RenderedMessage:
     labels = ", ".join(f"{name}={value}" for name, value in group.labels)
     facts = [("Provider", provider.display_name), ("Accounts", _accounts_fact(group, count))]
     if group.outage and group.kind is Kind.CHECK_FAILING:
-        facts.append(("Cause", f"{group.failure or 'unknown'}: {items[0].pending.note.reason or 'unknown'}"))
+        facts.append(("Cause", _cause(group, items)))
     if group.outage and group.kind is Kind.CHECK_FAILING:
         starts = [item.pending.note.since for item in items if item.pending.note.since is not None]
         if starts:
@@ -213,8 +215,10 @@ def _group_message(group: Group, context: MessageContext) -> RenderedMessage:
     if labels:
         facts.append(("Labels", labels))
     facts.append(("Checked", context.local(max(item.pending.created_at for item in items))))
-    lines = [_account_line(item, context, cause_given=group.outage) for item in items]
-    steps = [*_next_steps(items[0].pending.note, provider), *_act_steps(group.kind, "ACCOUNT", context)]
+    one_cause = group.outage and group.failure is not None
+    lines = [_account_line(item, context, cause_given=one_cause) for item in items]
+    about = group.accounts[0] if count == 1 else "ACCOUNT"  # one account's notifications: its own command
+    steps = [*_next_steps(items[0].pending.note, provider), *_act_steps(group.kind, about, context)]
     width = max(len(label) for label, _ in facts) + 2
     text = "\n".join(
         [
@@ -271,6 +275,15 @@ def _urgency(item: Item) -> tuple[int, float, str]:
     return (-note.level, days if note.kind is Kind.RUNNING_OUT else balance, item.account.id)
 
 
+def _cause(group: Group, items: list[Item]) -> str:
+    """An outage's cause: its failure kind and error, or, for a vendor failing several ways at
+    once (grouping.VENDOR_DOWN), each kind with how many accounts it hit."""
+    if group.failure is not None:
+        return f"{group.failure}: {items[0].pending.note.reason or 'unknown'}"
+    counts = Counter(str(item.pending.note.failure or "unknown") for item in items)
+    return ", ".join(f"{kind} ({n})" for kind, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
 def _accounts_fact(group: Group, count: int) -> str:
     if group.outage:
         return f"{count} of the {group.provider_accounts} {group.provider} accounts watched"
@@ -279,7 +292,7 @@ def _accounts_fact(group: Group, count: int) -> str:
 
 def _group_headline(group: Group, name: str, count: int, items: list[Item]) -> tuple[str, str]:
     """The headline and the subject: how many accounts, and how bad."""
-    accounts = f"{count} {name} accounts"
+    accounts = f"{name} account {group.accounts[0]}" if count == 1 else f"{count} {name} accounts"
     critical = sum(1 for item in items if item.pending.note.level is Level.CRITICAL)
     worst = f" ({critical} CRITICAL)" if critical and group.kind in (Kind.LOW, Kind.REMINDER) else ""
     lowest = items[0].pending.note.balance
@@ -356,7 +369,8 @@ def _act_steps(kind: Kind, account: str, context: MessageContext) -> list[str]:
     """What else a reader can do from the message: hold the reminders, look at the dashboard."""
     steps = []
     if kind in (Kind.LOW, Kind.REMINDER, Kind.RUNNING_OUT):
-        steps.append(f"Already on it? Hold its reminders: credit-monitor snooze {account} --for {SNOOZE_FOR}")
+        command = f"credit-monitor snooze {shlex.quote(account)} --for {SNOOZE_FOR}"  # meant to be pasted
+        steps.append(f"Already on it? Hold its reminders: {command}")
     if context.dashboard_url:
         steps.append(f"Dashboard: {context.dashboard_url}")
     return steps

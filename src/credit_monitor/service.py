@@ -270,7 +270,7 @@ def send_digest(
     """The weekly digest, through its own outbox (the state item DIGEST_KEY): queue this week's,
     unless it already was, in one conditional write with its lease; publish it with its week's id;
     record it. A kill or a refusal leaves it pending for the next digest run or Lambda's retry;
-    a new week's digest replaces an older one never delivered."""
+    a new week's digest replaces an older one never delivered, and says so as a problem."""
     now = clock()
     context = MessageContext(policy.schedule_timezone, dashboard_url)
     week = week_of(scheduled_at or now, context)
@@ -292,8 +292,12 @@ def send_digest(
     if isinstance(marker, Exception):
         return DigestReport(problems=[marker])
 
+    replaced: list[Pending] = []
+
     def claim(state: AccountState) -> AccountState:
+        replaced[:] = []
         if state.notified_at is None or state.notified_at < week_start:
+            replaced[:] = state.outbox
             pending = Pending(digest_id(week), Notification(Kind.DIGEST, DIGEST_KEY, Level.OK), now)
             state = replace(state, outbox=(pending,), notified_at=week_start)
         return lease(state, run.run_id, now, run.lease_until)
@@ -302,6 +306,12 @@ def send_digest(
         state = run.update(DIGEST_KEY, marker, claim)
     except (StateError, OutOfTime) as exc:
         return DigestReport(problems=[exc])
+    report.problems += [  # an older week's, never accepted: given up, never silently
+        DeliveryError(
+            f"gave up on the digest {old.id}: SNS did not accept it before the next week's replaced it"
+        )
+        for old in replaced
+    ]
     found = rows(checks.accounts, states, now)
     for pending in leased_by(state, run.run_id):
         message = render_digest(found, week, now, context, pending.id)

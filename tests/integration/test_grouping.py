@@ -3,6 +3,7 @@ accounts failing together for three runs, then coming back."""
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ import pytest
 from credit_monitor import app
 from tests.support.aws import Stack
 from tests.support.harness import Invoke, SimClock
-from tests.support.simulators import ApiSimulator
+from tests.support.simulators import ApiSimulator, Reply
 
 KEYS = {f"lm-{n:03d}": f"lm-key-{n:03d}-5e1d" for n in range(200)} | {"fe-alone": "fe-key-alone-9c2a"}
 
@@ -99,3 +100,39 @@ def test_two_hundred_accounts_failing_together_are_one_check_failing_and_one_che
     assert lemlist_messages == ["CHECK FAILING", "CHECK RECOVERED"]
     recovered = stack.inbox.messages()[-1]
     assert recovered["Subject"] == "[credit-monitor] lemlist back: 200 accounts checked"
+
+
+def test_a_vendor_down_failing_several_ways_at_once_is_still_one_check_failing(
+    two_hundred_lemlist_accounts: None,
+    invoke: Invoke,
+    stack: Stack,
+    lemlist_api: ApiSimulator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A vendor that is down answers 503 to some requests and an error page to others: the
+    accounts fail with different kinds (http, bad_response), and 20 clients' labels differ. One
+    message, naming each kind, not one per client."""
+    clock = SimClock()
+    assert invoke(clock).error is None
+    healthy = lemlist_api.answer
+
+    def down(method: str, path: str, headers: dict[str, str]) -> Reply:
+        password = base64.b64decode(headers.get("authorization", "")[6:]).decode().partition(":")[2]
+        if int(password.split("-")[2]) % 2:
+            return Reply(200, "<html>Bad gateway</html>", {"Content-Type": "text/html"})
+        return Reply(503, "Service Unavailable", {"Content-Type": "text/plain"})
+
+    monkeypatch.setattr(lemlist_api, "answer", down)
+    for _ in range(3):
+        clock.advance(1)
+        invoke(clock)
+
+    assert kinds(stack) == [("lemlist", "CHECK FAILING")]
+    outage = stack.inbox.messages()[0]
+    assert outage["Subject"] == "[credit-monitor] lemlist outage: 200 accounts failing (several causes)"
+    assert "  Cause:         bad_response (100), http (100)" in outage["Message"].splitlines()
+
+    monkeypatch.setattr(lemlist_api, "answer", healthy)
+    clock.advance(1)
+    assert invoke(clock).error is None
+    assert kinds(stack) == [("lemlist", "CHECK FAILING"), ("lemlist", "CHECK RECOVERED")]

@@ -9,7 +9,7 @@ from credit_monitor.alerting import AccountState, Level
 from credit_monitor.config import Account
 from credit_monitor.digest import digest_id, render_digest, rows, week_of
 from credit_monitor.forecast import Sample
-from credit_monitor.messages import MessageContext
+from credit_monitor.messages import MAX_MESSAGE_BYTES, MessageContext
 from credit_monitor.providers import fullenrich, lemlist
 from credit_monitor.service import StateError
 
@@ -67,3 +67,26 @@ def test_the_digest_is_one_message_with_every_account_and_its_weeks_id() -> None
     assert lines[5].split() == ["globex", "unknown", "-", "-", "-"]
     assert message.attributes["notification_id"] == "digest-2026-W46"
     assert message.ids == ["digest-2026-W46"]
+
+
+def test_the_digest_of_1000_accounts_with_the_longest_ids_fits_in_one_sns_message() -> None:
+    """1,000 accounts of 64-character ids (both limits of the accounts file) made a digest of
+    365 KB, which SNS refuses every week. The most urgent accounts are listed; the rest are counted."""
+    accounts = [account(f"{'a' * 58}{n:06d}") for n in range(1000)]
+    states = {
+        a.id: burning(10**9, 10**6, Level.WARNING if n < 3 else Level.OK) for n, a in enumerate(accounts)
+    }
+    found = rows(accounts, states, NOW)
+
+    message = render_digest(found, date(2026, 11, 9), NOW, PARIS, "digest-2026-W46")
+
+    assert message.size() <= MAX_MESSAGE_BYTES
+    assert message.subject.endswith("3 low (1000 accounts)")
+    lines = message.text.splitlines()
+    assert [line.split()[0] for line in lines[4:7]] == [a.id for a in accounts[:3]]  # the most urgent
+    listed = sum(1 for line in lines if line.startswith(f"  {'a' * 58}"))
+    assert 3 < listed < 1000
+    assert (
+        f"  ... and {1000 - listed} more accounts, less urgent: credit-monitor status lists every one"
+        in lines
+    )

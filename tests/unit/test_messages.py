@@ -313,6 +313,59 @@ def test_a_group_too_big_for_sns_is_split_and_every_notification_is_in_exactly_o
     assert sorted(delivered) == sorted(item.pending.id for item in items)
 
 
+def test_an_outage_of_several_failure_kinds_names_each_with_its_count_and_each_accounts_error() -> None:
+    causes = [
+        (FailureKind.HTTP, "HTTP 503"),
+        (FailureKind.TIMEOUT, "timed out"),
+        (FailureKind.HTTP, "HTTP 502"),
+    ]
+    items = tuple(
+        _item(
+            _acme(n),
+            Notification(Kind.CHECK_FAILING, f"acme-{n:03d}", Level.OK, failures=3, failure=kind, reason=why),
+        )
+        for n, (kind, why) in enumerate(causes)
+    )
+
+    [(_, message)] = render_group(
+        Group(Kind.CHECK_FAILING, "lemlist", items, outage=True, provider_accounts=3)
+    )
+
+    lines = message.text.splitlines()
+    assert message.subject == "[credit-monitor] lemlist outage: 3 accounts failing (several causes)"
+    assert "  Cause:    http (2), timeout (1)" in lines
+    assert "  - acme-001: 3 failed checks in a row (timed out)" in lines
+
+
+def test_two_notifications_of_one_account_in_a_group_name_that_account_and_its_snooze() -> None:
+    """A run killed before publishing leaves a warning LOW pending; the next run adds the critical
+    one: one group, one account. It is not "1 lemlist accounts", and its snooze is runnable."""
+    acme = _acme(1)
+    notes = [
+        Notification(Kind.LOW, acme.id, Level.WARNING, balance=80, threshold=100),
+        Notification(Kind.LOW, acme.id, Level.CRITICAL, balance=12, threshold=50),
+    ]
+    items = tuple(
+        Item(acme, Pending(f"run{n}-{acme.id}-1", note, datetime(2026, 11, 2, 9 + n, tzinfo=UTC)))
+        for n, note in enumerate(notes)
+    )
+
+    [(_, message)] = render_group(Group(Kind.LOW, "lemlist", items, (("client", "acme"),)))
+
+    assert message.subject == "[credit-monitor] lemlist account acme-001 low (1 CRITICAL), lowest 12 left"
+    assert "  - Already on it? Hold its reminders: credit-monitor snooze acme-001 --for 3d" in message.text
+    assert message.attributes["account"] == "acme-001"
+
+
+def test_the_snooze_command_is_shell_quoted_whatever_the_account_id() -> None:
+    hostile = replace(LEMLIST, id="x$(touch pwned)'; rm -rf ~")
+    note = Notification(Kind.LOW, hostile.id, Level.WARNING, balance=80, threshold=100)
+
+    text = render(note, hostile).text
+
+    assert "credit-monitor snooze 'x$(touch pwned)'\"'\"'; rm -rf ~' --for 3d" in text
+
+
 PARIS = MessageContext(
     ZoneInfo("Europe/Paris"), "https://eu-west-3.console.aws.amazon.com/cloudwatch/home#dashboards:name=x"
 )

@@ -17,7 +17,7 @@ from credit_monitor.config import Account, CheckSettings
 from credit_monitor.digest import DIGEST_KEY
 from credit_monitor.model import Balance, CheckResult
 from credit_monitor.outbox import MAX_ATTEMPTS, enqueue, lease
-from credit_monitor.providers import lemlist
+from credit_monitor.providers import HttpReply, Request, RetryPolicy, lemlist
 from credit_monitor.service import (
     DeliveryError,
     DigestReport,
@@ -400,6 +400,46 @@ def test_a_refused_digest_stays_pending_and_a_killed_one_comes_again_with_the_sa
     assert state.state(DIGEST_KEY).outbox == ()
 
 
+def refused_past_lambdas_retries(state: MemoryState) -> None:
+    """This week's digest refused by SNS at its invocation and at Lambda's two retries."""
+    notifier = MemoryNotifier(poisoned={(DIGEST_KEY, "DIGEST")})
+    for minutes in (0, 1, 3):
+        assert digest(state, notifier, T0 + timedelta(minutes=minutes)).sent is None
+
+
+def test_a_digest_never_accepted_before_the_next_weeks_is_given_up_visibly() -> None:
+    state, notifier = MemoryState(), MemoryNotifier()
+    run(state, notifier, T0)
+    refused_past_lambdas_retries(state)
+
+    next_week = digest(state, notifier, T0 + timedelta(days=7))
+
+    assert next_week.sent == "digest-2026-W46"
+    assert [str(p) for p in next_week.problems] == [
+        "gave up on the digest digest-2026-W45: SNS did not accept it before the next week's replaced it"
+    ]
+    assert isinstance(next_week.incomplete(), DeliveryError)
+    again = digest(state, notifier, T0 + timedelta(days=7, minutes=1))  # Lambda's retry of that run
+    assert (again.sent, again.problems) == (None, [])
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a pending digest is retried only by digest invocations: once Lambda's two retries are"
+    " spent (about 3 minutes of SNS refusing), the week's digest waits for the next week's, which"
+    " replaces it; the hourly check runs do not publish it",
+)
+def test_a_digest_sns_refused_past_lambdas_retries_still_arrives_within_its_week() -> None:
+    state, notifier = MemoryState(), MemoryNotifier()
+    run(state, notifier, T0)
+    refused_past_lambdas_retries(state)
+
+    for hours in range(1, 24):
+        run(state, notifier, T0 + timedelta(hours=hours))
+
+    assert ["digest-2026-W45"] in [m.ids for m in notifier.messages]
+
+
 class SharedKeys:
     """Every account's key is one lemlist key."""
 
@@ -481,3 +521,57 @@ def test_a_state_read_that_hangs_delays_the_turns_a_bounded_time_then_they_go_by
     assert len(checked) == 10
     assert len({n % 3 for n in checked}) == 1, checked
     assert sum(r.result.not_checked is not None for r in report.accounts) == 20
+
+
+class _VendorDown(FakeHttp):
+    """lemlist answers 503 to every request."""
+
+    def send(self, request: Request, policy: RetryPolicy, deadline: float, pace: object = None) -> HttpReply:
+        return HttpReply(503, b"Service Unavailable", "text/plain")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="outage inhibition counts the CHECK FAILING notifications of one run, not the accounts"
+    " failing: an account one failure ahead (a flaky check the day before), or added during the"
+    " outage, reaches CHECK FAILING in another run and is reported on its own besides the outage",
+)
+def test_an_account_one_failure_ahead_of_the_others_is_still_part_of_the_one_outage_message() -> None:
+    state, notifier = MemoryState(), MemoryNotifier()
+    run_ten(state, notifier, T0, credits=500)
+    state.seed("lm-00", replace(state.state("lm-00"), consecutive_failures=1, failing_since=T0))
+    ports = Ports(keys=_AllKeys(), http=_VendorDown(), state=state, notifier=notifier)
+
+    for hours in (1, 2, 3):
+        run_once(TEN, POLICY, ports, fixed(T0 + timedelta(hours=hours)), budget())
+
+    assert [m.attributes["kind"] for m in notifier.messages] == ["CHECK FAILING"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the next run regroups what a dead run left unrecorded from scratch: the rest of an"
+    " outage is under the outage share, so it goes as one message per routing group (200 clients:"
+    " up to 200 messages), worded as separate failures. A pending notification would have to"
+    " remember the group it was leased into (a group id in the state item) to be re-sent as it was",
+)
+def test_a_kill_while_recording_an_outage_sends_what_was_not_recorded_again_as_one_message() -> None:
+    """The outage message of ten accounts is published, six of the ten record writes are done, and
+    the process dies: the four left come again, with the same ids, in one message."""
+    process = Tripwire()
+    state, notifier = MemoryState(tripwire=process), MemoryNotifier(tripwire=process)
+    run_ten(state, notifier, T0, credits=500)
+    ports = Ports(keys=_AllKeys(), http=_VendorDown(), state=state, notifier=notifier)
+    for hours in (1, 2):
+        run_once(TEN, POLICY, ports, fixed(T0 + timedelta(hours=hours)), budget())
+    process.after, process.calls = 10 + 1 + 6, 0  # the decide writes, the publish, six record writes
+    run_once(TEN, POLICY, ports, fixed(T0 + timedelta(hours=3)), budget())
+    [outage] = notifier.messages
+    process.after = None
+
+    run_once(TEN, POLICY, ports, fixed(T0 + timedelta(hours=4)), budget())
+
+    again = notifier.messages[1:]
+    assert [len(m.ids) for m in again] == [4], [m.subject for m in again]
+    assert set(again[0].ids) < set(outage.ids)
+    assert "outage" in again[0].subject
