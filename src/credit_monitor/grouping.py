@@ -7,8 +7,10 @@ The stages between deciding and publishing, as in Alertmanager's notify pipeline
   `group_by` (GROUP_BY; by default every label the accounts declare), so a group never mixes
   accounts a subscription filter policy tells apart.
 
-A notification SNS has already refused goes alone with its own account's (`Group.account`), so a
-message SNS keeps refusing holds back only that account's, never a whole group's, for long.
+A group SNS refused is retried in halves (`retried`): notifications refused the same number of
+times go in two groups, so a notification SNS keeps refusing (poisoned) is alone after about
+log2(n) refusals and holds back nothing else for long, while one throttled publish of a large group
+costs two messages, not one per account.
 Silencing is the snooze, decided earlier (alerting.HELD_BY_SNOOZE).
 """
 
@@ -17,7 +19,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from credit_monitor.alerting import Kind, Level, Pending
 from credit_monitor.config import Account
@@ -111,9 +113,7 @@ def group(
             item.account.provider.name,
             routing_labels(item.account, group_by),
         )
-        if item.pending.attempts:  # refused before: alone with its own account's
-            key = (*key, item.account.id)
-        buckets.setdefault(key, []).append(item)
+        buckets.setdefault((*key, item.pending.attempts), []).append(item)
     groups = found + [
         Group(
             items[0].pending.note.kind,
@@ -124,21 +124,44 @@ def group(
         )
         for items in buckets.values()
     ]
-    return sorted(groups, key=lambda g: min(item.pending.created_at for item in g.items))
+    return sorted(retried(groups), key=lambda g: min(item.pending.created_at for item in g.items))
+
+
+def retried(groups: Iterable[Group]) -> list[Group]:
+    """A group of notifications SNS refused before (every group holds one number of refusals) goes
+    as its two halves, by notification id, so that the same refusals split it again next time."""
+    out: list[Group] = []
+    for found in groups:
+        if found.items[0].pending.attempts and len(found.items) > 1:
+            ordered = tuple(sorted(found.items, key=lambda item: item.pending.id))
+            out += [
+                Group(
+                    part.kind,
+                    part.provider,
+                    part.items,
+                    common_labels(part.items) if not part.outage else part.labels,
+                    part.outage,
+                    part.provider_accounts,
+                )
+                for part in replace(found, items=ordered).halves()
+            ]
+        else:
+            out.append(found)
+    return out
 
 
 def outages(items: Sequence[Item], per_provider: dict[str, int]) -> tuple[list[Group], list[Item]]:
     """Inhibition: CHECK FAILING of one cause (`_cause`), or CHECK RECOVERED, on at least OUTAGE_SHARE
     of a provider's accounts (and MIN_OUTAGE_ACCOUNTS) become one group; returns those and the rest."""
-    candidates: dict[tuple[Kind, str, object], list[Item]] = defaultdict(list)
+    candidates: dict[tuple[Kind, str, object, int], list[Item]] = defaultdict(list)
     for item in items:
         note = item.pending.note
-        if note.kind in (Kind.CHECK_FAILING, Kind.CHECK_RECOVERED) and not item.pending.attempts:
+        if note.kind in (Kind.CHECK_FAILING, Kind.CHECK_RECOVERED):
             cause = _cause(note.failure) if note.kind is Kind.CHECK_FAILING else None
-            candidates[(note.kind, item.account.provider.name, cause)].append(item)
+            candidates[(note.kind, item.account.provider.name, cause, item.pending.attempts)].append(item)
     found: list[Group] = []
     taken: set[str] = set()
-    for (kind, provider, _), members in candidates.items():
+    for (kind, provider, _, _), members in candidates.items():
         total = per_provider.get(provider, 0)
         if len(members) >= MIN_OUTAGE_ACCOUNTS and len(members) >= OUTAGE_SHARE * total:
             found.append(Group(kind, provider, tuple(members), common_labels(members), True, total))

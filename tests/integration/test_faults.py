@@ -494,7 +494,7 @@ def test_a_run_killed_at_any_step_of_grouped_delivery_sends_the_group_whole_with
     assert all("pending_notifications" not in entry for entry in run.summary().values())
 
 
-def test_a_group_sns_refuses_counts_a_refusal_each_and_is_retried_per_account(
+def test_a_group_sns_refuses_counts_a_refusal_each_and_is_retried_in_halves(
     late_aws: SlowReplyProxy, invoke: Invoke, stack: Stack, four_acme_accounts_low: SimClock
 ) -> None:
     clock = four_acme_accounts_low
@@ -513,5 +513,5 @@ def test_a_group_sns_refuses_counts_a_refusal_each_and_is_retried_per_account(
 
     assert after.error is None
     received = grouped(stack)
-    assert len(received) == 4, "refused before: each goes alone with its own account's"
-    assert sorted(len(ids) for _, ids in received) == [1, 1, 1, 1]
+    assert len(received) == 2, "refused before: the group goes as its two halves"
+    assert sorted(len(ids) for _, ids in received) == [2, 2]

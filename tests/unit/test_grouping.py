@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-
-import pytest
 
 from credit_monitor.alerting import Kind, Level, Notification, Pending
 from credit_monitor.config import Account
@@ -138,13 +137,6 @@ def test_keys_rejected_are_not_merged_into_a_vendor_outage_of_another_cause() ->
     assert not any(g.outage for g in group([*four, *auth], accounts, None))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a notification SNS refused once goes alone with its own account's, whatever the cause of"
-    " the refusal: one throttled publish of a 200-account outage makes the next run send 200 CHECK"
-    " FAILING. Retrying a refused group as halves (bisection) would isolate a poisoned one in"
-    " log2(n) refusals without this",
-)
 def test_an_outage_sns_refused_once_is_not_retried_as_one_message_per_account() -> None:
     accounts = [account(f"lm-{n:03d}", client=f"client-{n:03d}") for n in range(200)]
     refused_once = [
@@ -152,4 +144,28 @@ def test_an_outage_sns_refused_once_is_not_retried_as_one_message_per_account() 
         for a in accounts
     ]
 
-    assert len(group(refused_once, accounts, None)) <= 2
+    halves = group(refused_once, accounts, None)
+
+    assert [len(half.items) for half in halves] == [100, 100]
+    assert all(half.outage for half in halves)
+
+
+def test_a_group_refused_before_is_retried_in_halves_until_a_poisoned_one_is_alone() -> None:
+    """Sixteen LOWs of one client, one of them poisoned: each retry halves what was refused, so
+    the poisoned one is alone after four refusals and the fifteen others go out meanwhile."""
+    accounts = [account(f"acme-{n:02d}", client="acme") for n in range(16)]
+    pending = {a.id: item(a) for a in accounts}
+    sent: list[int] = []
+    for refusals in range(1, 6):  # five tries: the fifth has it alone
+        groups = group(list(pending.values()), accounts, None)
+        for found in groups:
+            if "acme-07" in found.accounts:  # SNS refuses it
+                for name in found.accounts:
+                    old = pending[name]
+                    pending[name] = Item(old.account, replace(old.pending, attempts=refusals))
+            else:
+                sent.append(len(found.items))
+                for name in found.accounts:
+                    del pending[name]
+    assert sorted(sent) == [1, 2, 4, 8]
+    assert list(pending) == ["acme-07"]

@@ -321,9 +321,9 @@ def test_ten_accounts_crossing_their_level_in_two_routing_groups_are_two_message
         assert message.attributes["notification_id"] == ",".join(message.ids)
 
 
-def test_a_refused_group_counts_a_refusal_for_each_and_is_retried_split_per_account() -> None:
-    """SNS refuses any message about lm-00 (poisoned): its group of five fails once, then the four
-    others go out at the next run, each alone, while lm-00 alone keeps being refused."""
+def test_a_refused_group_counts_a_refusal_for_each_and_is_retried_in_halves() -> None:
+    """SNS refuses any message about lm-00 (poisoned): its group of five fails once; the next run
+    sends it as two halves (the one without lm-00 goes out), and so on until lm-00 is alone."""
     state, notifier = MemoryState(), MemoryNotifier(poisoned={("lm-00", "LOW")})
 
     first = run_ten(state, notifier, T0, credits=10)
@@ -333,12 +333,15 @@ def test_a_refused_group_counts_a_refusal_for_each_and_is_retried_split_per_acco
     held = [f"lm-{n:02d}" for n in range(0, 10, 2)]
     assert [state.state(name).outbox[0].attempts for name in held] == [1] * 5
 
-    second = run_ten(state, notifier, T0 + timedelta(hours=1), credits=10)
+    second = run_ten(state, notifier, T0 + timedelta(hours=1), credits=10)  # halves: 00 02 04 | 06 08
+    third = run_ten(state, notifier, T0 + timedelta(hours=2), credits=10)  # halves: 00 02 | 04
+    fourth = run_ten(state, notifier, T0 + timedelta(hours=3), credits=10)  # halves: 00 | 02
 
+    assert [len(m.ids) for m in notifier.messages] == [5, 2, 1, 1]
     assert sorted(a for a, _, _ in notifier.sent) == sorted(f"lm-{n:02d}" for n in range(1, 10))
-    assert len(notifier.messages) == 1 + 4
-    assert [r.pending for r in second.accounts] == [1] + [0] * 9
-    assert state.state("lm-00").outbox[0].attempts == 2
+    assert [r.pending for r in fourth.accounts] == [1] + [0] * 9
+    assert state.state("lm-00").outbox[0].attempts == 4
+    assert all(report.problems for report in (second, third, fourth)), "each refusal is visible"
 
 
 @pytest.mark.parametrize("after", [1, 2])
