@@ -1,4 +1,5 @@
-# Two commands for a newcomer: `make demo` and `make test`. Both set up what they need.
+# A user's two commands: `make deploy` and `make destroy`. A contributor's: `make demo` and `make test`.
+# Each sets up what it needs.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -22,15 +23,21 @@ VENV := .venv
 PY311_VENV := .venv-py311
 SAM_VENV := .venv-sam
 CHECKOV_VENV := .venv-checkov
+DOCS_VENV := .venv-docs
 BIN := $(VENV)/bin
 TOOLS_PATH := $(CURDIR)/$(SAM_VENV)/bin:$(CURDIR)/$(CHECKOV_VENV)/bin
 export SAM_CLI_TELEMETRY := 0
+export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: help setup demo test test-py311 lint typecheck bench mutate lock clean
+.PHONY: help setup deploy destroy docs docs-build demo test test-py311 lint typecheck bench mutate lock clean
 
 help:
+	@echo "make deploy   build and deploy the stack: asks the first time for the alert e-mail (ALERT_EMAIL=..."
+	@echo "              or NO_EMAIL=1; REGION=...), later runs use samconfig.toml"
+	@echo "make destroy  delete the stack (sam delete); the keys' secret is kept"
+	@echo "make docs     serve the docs site at http://127.0.0.1:8000"
 	@echo "make demo   run the real handler end to end against local API simulators and moto"
-	@echo "make test   ruff, mypy, sam validate/lint, cfn-lint, checkov, sam build, contract tests, pytest (= CI)"
+	@echo "make test   ruff, mypy, sam validate/lint, cfn-lint, checkov, sam build, contract tests, mkdocs build --strict, pytest (= CI)"
 	@echo "            and pytest again under Python 3.11, the floor, when the main venv is newer"
 	@echo "make mutate  mutation testing of the pure core against tests/unit, and its score (a few minutes)"
 	@echo "make lock   regenerate the pinned versions in constraints/ from the ranges in requirements-*.txt"
@@ -56,7 +63,8 @@ $(PY311_VENV)/.installed: pyproject.toml requirements-dev.txt src/requirements.t
 	$(call install,$(PYTHON311),$(PY311_VENV),constraints/dev.txt,requirements-dev.txt,-e .)
 
 # Tools whose pins clash with moto's and with each other's get a virtualenv each:
-# .venv-sam from requirements-sam.txt, .venv-checkov from requirements-checkov.txt.
+# .venv-sam from requirements-sam.txt, .venv-checkov from requirements-checkov.txt, .venv-docs (mkdocs)
+# from requirements-docs.txt.
 .venv-%/.installed: requirements-%.txt constraints/%.txt
 	@test -n "$(PYTHON)" || { echo "need Python >= 3.11 (python3.13 preferred)"; exit 1; }
 	$(call install,$(PYTHON),.venv-$*,constraints/$*.txt,$<)
@@ -72,9 +80,25 @@ lock:
 	@test -n "$(PYTHON)" || { echo "need Python >= 3.11 (python3.13 preferred)"; exit 1; }
 	@test -n "$(PYTHON311_ALL)" || { echo "make lock needs a Python 3.11 (python3.11 on PATH, or PYTHON311=...):" \
 		"pins resolved on a newer Python may not install on 3.11, the floor"; exit 1; }
-	$(PYTHON) constraints/lock.py lock --python $(PYTHON) $(addprefix --floor ,$(PYTHON311_ALL)) dev sam checkov
+	$(PYTHON) constraints/lock.py lock --python $(PYTHON) $(addprefix --floor ,$(PYTHON311_ALL)) dev sam checkov docs
 
-setup: $(BIN)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
+setup: $(BIN)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed $(DOCS_VENV)/.installed
+
+# scripts/deploy.py: Python 3.13 for sam build (PATH, then ~/.pyenv/versions/3.13*), else Docker, else
+# how to get one; the first deploy asks for the alert e-mail, later ones use samconfig.toml.
+deploy: $(SAM_VENV)/.installed
+	$(SAM_VENV)/bin/python scripts/deploy.py $(if $(ALERT_EMAIL),--alert-email "$(ALERT_EMAIL)") \
+		$(if $(NO_EMAIL),--no-email) $(if $(REGION),--region "$(REGION)")
+
+destroy: $(SAM_VENV)/.installed
+	$(SAM_VENV)/bin/sam delete $(if $(REGION),--region "$(REGION)")
+
+docs: $(DOCS_VENV)/.installed
+	$(DOCS_VENV)/bin/mkdocs serve
+
+# --strict: a broken link, a missing anchor or a page left out of the nav fails the build.
+docs-build: $(DOCS_VENV)/.installed
+	$(DOCS_VENV)/bin/mkdocs build --strict
 
 demo: $(BIN)/.installed
 	$(BIN)/python -m scripts.demo
@@ -86,7 +110,7 @@ lint: $(BIN)/.installed
 typecheck: $(BIN)/.installed
 	$(BIN)/mypy
 
-test: setup lint typecheck
+test: setup lint typecheck docs-build
 	PATH="$(CURDIR)/$(BIN):$(TOOLS_PATH):$$PATH" $(BIN)/python -m pytest
 	@$(MAKE) --no-print-directory test-py311
 
@@ -113,4 +137,4 @@ mutate: $(BIN)/.installed
 	$(BIN)/mutmut results --all true | $(BIN)/python -m scripts.mutation_score --fail-under 95
 
 clean:
-	rm -rf $(VENV) $(PY311_VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam mutants .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(PY311_VENV) $(SAM_VENV) $(CHECKOV_VENV) $(DOCS_VENV) site .aws-sam mutants .pytest_cache .mypy_cache .ruff_cache

@@ -12,7 +12,7 @@ divided by the accounts), peak RSS, and the AWS calls per run by operation. The 
 ../shared/baseline runs at 2 accounts in the same box in the same bench run, as the comparator.
 
 Run from the repository root: `python -m scripts.bench` (options: --sizes 128,256 --fleets 2,100
---history-days 1 --profile cpu|memory). Paste the output in the README.
+--history-days 1 --profile cpu|memory). Paste the output in docs/benchmark.md.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ GB_SECOND_USD = 0.0000133334
 """Lambda arm64, us-east-1, first pricing tier (AWS price list as of December 2026)."""
 REQUEST_USD = 0.20 / 1_000_000
 RUNS_PER_MONTH = 720
-"""An hourly schedule over 30 days, as README "Monthly cost" counts. Each run is costed as a cold
+"""An hourly schedule over 30 days, as docs/cost.md counts. Each run is costed as a cold
 one (import and first invocation): an hourly schedule mostly meets a new sandbox, and Lambda bills
 the init phase."""
 UNBOXED = 97

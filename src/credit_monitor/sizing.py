@@ -15,18 +15,18 @@ MEMORY_SIZE_VAR = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"
 """Set by Lambda in every sandbox to the function's MemorySize."""
 FULL_CPU_MB = 1769
 DEFAULT_MEMORY_MB = 1024
-"""template.yaml's MemorySize default, picked from `make bench` (README "Benchmark")."""
+"""template.yaml's MemorySize default, picked from `make bench` (docs/benchmark.md)."""
 
 PROVIDER_LATENCY_SECONDS = 0.3
 CPU_SECONDS_PER_CHECK = 0.003
-"""About what `make bench` measured per account check, state write included (README "Benchmark")."""
+"""About what `make bench` measured per account check, state write included (docs/benchmark.md)."""
 MIN_CONCURRENT_CHECKS = 4
 MAX_CONCURRENT_CHECKS = 64
 """The HTTP pool keeps 64 connections per provider host (adapters/http.py)."""
 
 ACCOUNTS_PER_SIZE: Mapping[int, int] = {128: 150, 256: 300, 512: 700, 1024: 1000}
 """Accounts one invocation checks inside the 10 s checks deadline, by MemorySize, with a month of
-history (README "Benchmark"). 1024 MB: 1,000 measured (the file's maximum), 8.6 s warm. Below it,
+history (docs/benchmark.md). 1024 MB: 1,000 measured (the file's maximum), 8.6 s warm. Below it,
 80 % of the deadline at the size's CPU share over 3 ms of CPU per account check, rounded down:
 the bench saw 100 accounts fit at 128 and 256 MB, and 1,000 not fit at 256 MB (checks and state
 writes left over); at 512 MB 1,000 fitted, with too little headroom to promise.
@@ -70,7 +70,7 @@ def capacity_warning(accounts: int, memory_mb: int) -> str | None:
     advice = (
         f"set the MemorySize parameter to {bigger[0]} or more"
         if bigger
-        else "split the accounts across stacks (README: Beyond one invocation)"
+        else "split the accounts across stacks (docs/benchmark.md: where one invocation stops being enough)"
     )
     return (
         f"{accounts} accounts is more than the {supported} that one invocation of {memory_mb} MB"

@@ -86,7 +86,7 @@ def ten_accounts(
 
 
 def client_queue(stack: Stack, client: str) -> str:
-    """An SQS queue subscribed with the filter policy the README shows for one client."""
+    """An SQS queue subscribed with the filter policy docs/accounts.md shows for one client."""
     url = stack.inbox.sqs.create_queue(QueueName=f"alerts-{client}")["QueueUrl"]
     arn = stack.inbox.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"

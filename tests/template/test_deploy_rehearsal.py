@@ -2,7 +2,8 @@
 template into moto server's CloudFormation; then the code and configuration the deployed function HAS
 run on the Lambda runtime's set, against the loopback API simulators and the deployed resources.
 
-What runs for real: `sam deploy` (the SAM CLI in .venv-sam) with samconfig.toml as it is, plus only
+What runs for real: `make deploy` (scripts/deploy.py with the Python of .venv-sam): `sam build` with
+python3.13, then `sam deploy` (the SAM CLI in .venv-sam) with samconfig.toml as it is, plus only
 `--no-confirm-changeset` (no one to answer) and `--region us-east-1`; its `resolve_s3` managed-bucket
 stack, the upload of the package and the template to S3, the change set and its execution, the waits,
 and the Outputs table it prints. The stack's Outputs are read back with DescribeStacks. The function is
@@ -81,8 +82,8 @@ NOT_CREATED_BY_MOTO = frozenset(
         "AWS::SNS::Subscription",
     }
 )
-"""The template's resource types moto skips. The docstring and README list them as unseen; a new one in
-the template fails the test until it is listed there too."""
+"""The template's resource types moto skips. The docstring and docs/development/template-honesty.md list
+them as unseen; a new one in the template fails the test until it is listed there too."""
 
 
 @pytest.fixture(scope="session")
@@ -100,9 +101,13 @@ def bridge(aws: str, moto_server: MotoServer) -> Iterator[CloudFormationBridge]:
     proxy.stop()
 
 
-def sam_deploy(sam: str, function: BuiltFunction, endpoint_url: str, scratch: Path) -> str:
-    """`sam deploy` as README "Deploy" step 2 runs it, from the repository root with its samconfig.toml.
-    --config-file is absolute: SAM CLI looks for a relative one next to --template-file."""
+def make_deploy(
+    sam: str, endpoint_url: str, scratch: Path, *options: str
+) -> subprocess.CompletedProcess[str]:
+    """`make deploy` as its recipe runs it: scripts/deploy.py with the Python of .venv-sam, from the
+    repository root with its samconfig.toml. It builds with python3.13 and deploys with the sam next to
+    that Python. The test adds `--region` (no AWS config here), a scratch build directory, and
+    `--no-confirm-changeset` for sam (no one to answer)."""
     environment = {
         **os.environ,
         **SAM_ENV,
@@ -112,21 +117,26 @@ def sam_deploy(sam: str, function: BuiltFunction, endpoint_url: str, scratch: Pa
         "AWS_SHARED_CREDENTIALS_FILE": str(scratch / "no-aws-credentials"),
     }
     command = [
-        sam,
-        "deploy",
-        "--config-file",
-        str(REPO / "samconfig.toml"),
-        "--template-file",
-        str(function.build_dir / "template.yaml"),
-        "--no-confirm-changeset",
+        str(Path(sam).parent / "python"),
+        "scripts/deploy.py",
         "--region",
         REGION,
+        "--build-dir",
+        str(scratch / "build"),
+        *options,
+        "--",
+        "--no-confirm-changeset",
     ]
-    done = subprocess.run(
-        command, cwd=REPO, env=environment, capture_output=True, text=True, timeout=180, check=False
+    return subprocess.run(
+        command,
+        cwd=REPO,
+        env=environment,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
-    assert done.returncode == 0, f"{' '.join(command[1:])} failed:\n{done.stdout}\n{done.stderr}"
-    return done.stdout
 
 
 def deployed_package(configuration: dict[str, Any], code: dict[str, str], task_root: Path) -> BuiltFunction:
@@ -147,7 +157,7 @@ def deployed_package(configuration: dict[str, Any], code: dict[str, str], task_r
 
 def test_sam_deploy_then_the_deployed_function_runs(
     sam: str,
-    built_function: BuiltFunction,
+    python313: str,
     lambda_python: Path,
     bridge: CloudFormationBridge,
     fullenrich_api: ApiSimulator,
@@ -155,11 +165,24 @@ def test_sam_deploy_then_the_deployed_function_runs(
     ca_file: Path,
     tmp_path: Path,
 ) -> None:
-    # README "Deploy" step 1: the keys' secret exists before the stack.
+    # The quick start, step 1: the keys' secret exists before the stack.
     secret_name = load_template()["Parameters"]["ApiKeysSecretName"]["Default"]
     boto3.client("secretsmanager", region_name=REGION).create_secret(Name=secret_name, SecretString=KEYS_JSON)
 
-    printed = sam_deploy(sam, built_function, bridge.endpoint_url, tmp_path)
+    # `make deploy` with no e-mail on a first deploy: refused, saying how to give one or decline it.
+    refused = make_deploy(sam, bridge.endpoint_url, tmp_path)
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "AlertEmail is required" in refused.stderr
+    assert "make deploy ALERT_EMAIL=you@example.com" in refused.stderr
+    assert "make deploy NO_EMAIL=1" in refused.stderr
+    assert "CreateChangeSet" not in bridge.requests
+
+    done = make_deploy(sam, bridge.endpoint_url, tmp_path, "--alert-email", "ops@example.com")
+    assert done.returncode == 0, f"make deploy failed:\n{done.stdout}\n{done.stderr}"
+    printed = done.stdout
+    assert f"first deploy of stack '{STACK}' in {REGION}" in printed
+    assert 'AlertEmail="ops@example.com"' in printed, "the e-mail is added to samconfig.toml's overrides"
+    assert "confirm the subscription e-mail sent to ops@example.com" in printed
     assert f"Successfully created/updated stack - {STACK} in {REGION}" in printed
     changes = [action for action in bridge.requests if action in {"CreateChangeSet", "ExecuteChangeSet"}]
     assert changes[-2:] == ["CreateChangeSet", "ExecuteChangeSet"], bridge.requests
@@ -167,10 +190,13 @@ def test_sam_deploy_then_the_deployed_function_runs(
         "resolve_s3 = true should create SAM's bucket stack"
     )
 
-    # The stack and its Outputs, as README "Deploy" step 5 reads them.
+    # The stack and its Outputs, as docs/getting-started.md reads them.
     cloudformation = boto3.client("cloudformation", region_name=REGION, endpoint_url=bridge.endpoint_url)
     [described] = cloudformation.describe_stacks(StackName=STACK)["Stacks"]
     assert described["StackStatus"] == "CREATE_COMPLETE"
+    parameters = {p["ParameterKey"]: p.get("ParameterValue") for p in described["Parameters"]}
+    assert parameters["AlertEmail"] == "ops@example.com"
+    assert parameters["ScheduleExpression"] == "rate(1 hour)", "samconfig.toml's overrides were kept"
     outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
     assert set(outputs) == set(load_template()["Outputs"]), outputs
     table = "".join(printed.split())  # SAM CLI wraps long values across the lines of its table
@@ -219,7 +245,7 @@ def test_sam_deploy_then_the_deployed_function_runs(
         },
     )
 
-    # README "Deploy" step 3, with an SQS queue for the e-mail: what a subscriber receives.
+    # The quick start, step 3, with an SQS queue for the e-mail: what a subscriber receives.
     sqs = boto3.client("sqs", region_name=REGION)
     inbox = AlertInbox(sqs, sqs.create_queue(QueueName="deployed-alert-inbox")["QueueUrl"])
     queue_arn = sqs.get_queue_attributes(QueueUrl=inbox.queue_url, AttributeNames=["QueueArn"])["Attributes"]
@@ -245,3 +271,16 @@ def test_sam_deploy_then_the_deployed_function_runs(
     assert message["MessageAttributes"]["account"]["Value"] == "lemlist"
 
     assert_ran_on_the_runtime_set(run, function)
+
+    # A later `make deploy`: the stack exists, so nothing is asked and samconfig.toml alone is used; the
+    # e-mail, which samconfig.toml does not hold, keeps its deployed value.
+    again = make_deploy(sam, bridge.endpoint_url, tmp_path)
+    assert again.returncode == 0, f"the second make deploy failed:\n{again.stdout}\n{again.stderr}"
+    assert "first deploy" not in again.stdout
+    [command] = [
+        line for line in again.stdout.splitlines() if line.startswith("deploy: ") and " deploy " in line
+    ]
+    assert "--parameter-overrides" not in command, command
+    [described] = cloudformation.describe_stacks(StackName=STACK)["Stacks"]
+    parameters = {p["ParameterKey"]: p.get("ParameterValue") for p in described["Parameters"]}
+    assert parameters["AlertEmail"] == "ops@example.com"
