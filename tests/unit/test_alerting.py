@@ -610,6 +610,31 @@ def test_a_checked_at_exactly_a_runs_longest_life_ahead_is_an_overlapping_runs()
     assert (kinds(decision), decision.state, decision.future_checked_at) == ([], newer, None)
 
 
+def test_a_notified_at_exactly_a_runs_longest_life_ahead_is_left_alone() -> None:
+    """The same bound as for checked_at: up to MAX_RUN ahead is not a timestamp from the future."""
+    low = run(AccountState(), 900, -1).state
+    ahead = replace(low, notified_at=T0 + MAX_RUN)
+
+    decision = run(ahead, 900, 0)
+
+    assert (decision.future_checked_at, decision.state.notified_at) == (None, T0 + MAX_RUN)
+
+
+def test_a_checked_at_from_the_future_keeps_a_sample_taken_at_now() -> None:
+    """Only samples after `now` come from the clock ahead; one taken at `now` itself is kept."""
+    future = T0 + timedelta(days=2)
+    skewed = replace(
+        run(AccountState(), 5000, -1).state,
+        checked_at=future,
+        samples=(Sample(T0 - timedelta(hours=1), 5000), Sample(T0, 4900), Sample(future, 4000)),
+    )
+
+    decision = run(skewed, None, 0)  # a failure keeps the samples as they are
+
+    assert decision.future_checked_at == future
+    assert [s.at for s in decision.state.samples] == [T0 - timedelta(hours=1), T0]
+
+
 def test_a_notified_at_from_the_future_restarts_the_reminder_clock_at_now() -> None:
     """Skewed with checked_at, a notified_at days ahead would hold reminders back until then; it
     counts from this run instead: no reminder at once, the next one a reminder interval later."""

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from credit_monitor.forecast import (
+    DETAIL_AGE,
     HISTORY_LIMIT,
     MAX_SAMPLES,
     MIN_SAMPLES,
@@ -210,6 +211,17 @@ def test_thinning_keeps_a_steady_burns_forecast() -> None:
     assert forecast(thinned).burn_per_day == pytest.approx(24)
     assert forecast(thinned).burn_per_day == pytest.approx(forecast(hourly).burn_per_day)
     assert forecast(thinned).days_left == pytest.approx(forecast(hourly).days_left)
+
+
+def test_a_sample_exactly_a_day_old_is_thinned_to_one_a_day() -> None:
+    """Only samples younger than DETAIL_AGE keep one per hour: one exactly that old is an older one,
+    and the newest of its day stands for the day."""
+    now = T0 + DETAIL_AGE + timedelta(hours=12)
+    earlier, day_old, latest = (
+        Sample(at, 100) for at in (now - DETAIL_AGE - timedelta(hours=1), now - DETAIL_AGE, now)
+    )
+
+    assert thin([earlier, day_old, latest], now) == (day_old, latest)
 
 
 def test_thinning_again_later_keeps_the_same_samples() -> None:

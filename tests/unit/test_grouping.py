@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from credit_monitor.alerting import Kind, Level, Notification, Pending
 from credit_monitor.config import Account
-from credit_monitor.grouping import Group, Item, group
+from credit_monitor.grouping import Group, Item, group, routing_labels
 from credit_monitor.model import FailureKind
 from credit_monitor.providers import fullenrich, lemlist
 
@@ -45,6 +45,7 @@ def test_one_group_per_kind_provider_and_routing_labels() -> None:
     assert sorted(i.pending.id for g in groups for i in g.items) == sorted(i.pending.id for i in items)
     acme_low = next(g for g in groups if len(g.items) == 3)
     assert (acme_low.kind, acme_low.provider, acme_low.labels) == (Kind.LOW, "lemlist", (("client", "acme"),))
+    assert acme_low.provider_accounts == 5  # the lemlist accounts the run watches, all labels
 
 
 def test_group_by_names_the_routing_labels_and_the_others_are_kept_only_when_shared() -> None:
@@ -77,7 +78,7 @@ def test_a_providers_accounts_failing_together_are_one_outage_whatever_their_lab
 
     [outage] = group(failing, accounts, None)
 
-    assert (outage.outage, outage.kind) == (True, Kind.CHECK_FAILING)
+    assert (outage.outage, outage.kind, outage.provider) == (True, Kind.CHECK_FAILING, "lemlist")
     assert (len(outage.items), outage.provider_accounts) == (10, 10)
     assert outage.failure is FailureKind.TIMEOUT
     assert outage.labels == ()
@@ -95,6 +96,45 @@ def test_an_outage_needs_half_the_providers_accounts_with_one_cause_and_one_alon
     assert not any(g.outage for g in groups)  # 4 of 10 with one cause is not a vendor outage
     five = [item(a, Kind.CHECK_FAILING, failure=FailureKind.TIMEOUT) for a in accounts[:5]]
     assert [g.outage for g in group([*five, alone], [*accounts, fe], None)] == [True, False]
+
+
+def test_two_accounts_failing_together_are_an_outage_when_they_are_half_the_providers() -> None:
+    accounts = [account(f"lm-{n}", client=f"c{n}") for n in range(4)]
+    failing = [item(a, Kind.CHECK_FAILING, failure=FailureKind.TIMEOUT) for a in accounts[:2]]
+
+    [outage] = group(failing, accounts, None)
+
+    assert (outage.outage, outage.accounts, outage.provider_accounts) == (True, ["lm-0", "lm-1"], 4)
+
+
+def test_an_account_without_a_routing_label_routes_as_the_empty_value_no_declared_label_has() -> None:
+    """accounts_file refuses an empty label value, so an account that lacks a `group_by` label never
+    shares a group with one that declares it, whatever its value."""
+    bare, declared = account("bare"), account("declared", client="XXXX")
+
+    assert routing_labels(bare, {"client", "owner"}) == (("client", ""), ("owner", ""))
+    groups = group([item(bare), item(declared)], [bare, declared], group_by={"client"})
+    assert sorted(members(groups)) == [["bare"], ["declared"]]
+
+
+def test_halves_split_a_group_in_order_and_keep_its_kind_provider_labels_and_outage() -> None:
+    """A message too big for SNS goes as two: the first half has the odd item."""
+    accounts = [account(f"lm-{n}", client="acme") for n in range(5)]
+    [whole] = group(
+        [item(a, Kind.CHECK_FAILING, failure=FailureKind.TIMEOUT) for a in accounts], accounts, None
+    )
+
+    first, second = whole.halves()
+
+    assert (first.accounts, second.accounts) == (["lm-0", "lm-1", "lm-2"], ["lm-3", "lm-4"])
+    for half in (first, second):
+        assert (half.kind, half.provider, half.labels, half.outage, half.provider_accounts) == (
+            Kind.CHECK_FAILING,
+            "lemlist",
+            (("client", "acme"),),
+            True,
+            5,
+        )
 
 
 def test_recovering_together_is_one_check_recovered() -> None:

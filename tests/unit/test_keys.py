@@ -302,6 +302,41 @@ def test_a_basic_token_ending_in_a_letter_is_a_form_to_its_last_character() -> N
     assert {token, url_safe} <= key_forms(key)
 
 
+@pytest.mark.parametrize(
+    "key", ["lm_?7d2e5b9c1a3f4e8b6abxW", "lm_?7d2e5b9c1a3f4e8b6abW"], ids=["ending-in-X", "padded"]
+)
+def test_a_key_at_the_third_byte_of_a_base64_group_is_a_form_to_its_last_character(key: str) -> None:
+    """Inside a longer base64 text (a cursor, a token) the key can start at the third byte of a
+    3-byte group: from the fourth character on, the characters carry the key's bytes alone, in
+    either alphabet ("?" there gives "/" or "_"), up to its last one ("X") and without padding."""
+    for encode in (base64.b64encode, base64.urlsafe_b64encode):
+        token = encode(b"\0\0" + key.encode()).decode()
+        assert token.rstrip("=")[3:] in key_forms(key)
+    assert len(key) % 3 == 1 or base64.b64encode(b"\0\0" + key.encode()).endswith(b"=")
+
+
+@pytest.mark.parametrize("value", [KEY, "XXXX", "0", " k3y"])
+def test_a_value_is_always_one_of_its_own_forms(value: str) -> None:
+    """Whatever it is, a placeholder or a value too short to be a key included: a Redactor given it
+    removes it, and the leak check finds it."""
+    assert value in key_forms(value)
+    assert Redactor([value]).redact(f"[{value}]") == "[***]"
+
+
+def test_a_value_that_is_only_whitespace_keeps_its_own_forms() -> None:
+    """Stripped, it is nothing, and that variant is skipped; the raw one still has its forms.
+    Several values, so the order a set happens to iterate its two variants in does not matter."""
+    for value in (" ", "  ", "\t", "\n", " \t", "\r\n", "\t\t", " \n ", "\u3000", "\x0b"):
+        assert {value, json.dumps(value)[1:-1]} <= key_forms(value)
+
+
+def test_a_key_split_by_a_control_character_is_redacted_as_one() -> None:
+    """Its first piece is exactly 8 characters, a run like any other: the whole key, control
+    character included, becomes one REDACTED."""
+    key = "lm_8b6d4\x01f2a1c3e5a7b9d"
+    assert Redactor([key]).redact(f"[{key}]") == "[***]"
+
+
 def test_a_key_with_surrounding_whitespace_has_the_forms_of_both_it_and_the_stripped_key() -> None:
     forms = key_forms(f" {KEY}\n")
     assert key_forms(KEY) <= forms
