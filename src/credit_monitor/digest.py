@@ -22,6 +22,7 @@ from credit_monitor.messages import (
     MAX_MESSAGE_BYTES,
     MessageContext,
     RenderedMessage,
+    chat_card,
     format_balance,
     level_name,
     subject_line,
@@ -137,20 +138,17 @@ def _render(
             "-- credit-monitor",
         ]
     )
-    chat = {
-        "version": "1.0",
-        "source": "custom",
-        "content": {
-            "textType": "client-markdown",
-            "title": f":bar_chart: {subject}",
-            "description": "\n".join(
-                f"*{cells[0]}*: {cells[1]}, burn {cells[2]}/day, {cells[3]} days left, {cells[4]}"
-                for cells in table[1:]
-            )
-            + "".join(f"\n{line.strip()}" for line in more),
-        },
-        "metadata": {"threadId": "credit-monitor-digest", "eventType": "DIGEST", "summary": subject},
-    }
+    chat = chat_card(
+        f":bar_chart: {subject}",
+        "\n".join(
+            f"*{cells[0]}*: {cells[1]}, burn {cells[2]}/day, {cells[3]} days left, {cells[4]}"
+            for cells in table[1:]
+        )
+        + "".join(f"\n{line.strip()}" for line in more),
+        thread="credit-monitor-digest",
+        event="DIGEST",
+        summary=subject,
+    )
     attributes = {"kind": "DIGEST", "level": "OK", "provider": "all", "notification_id": notification_id}
     return RenderedMessage(
         subject_line(subject), text, chat, attributes, notifications=((DIGEST_KEY, notification_id),)

@@ -156,21 +156,14 @@ def render(
             "-- credit-monitor",
         ]
     )
-    chat = {
-        "version": "1.0",
-        "source": "custom",
-        "content": {
-            "textType": "client-markdown",
-            "title": f"{_emoji(note)} {subject}",
-            "description": "\n".join(f"*{label}:* {value}" for label, value in facts),
-            "nextSteps": steps,
-        },
-        "metadata": {
-            "threadId": f"credit-monitor-{account.id}",
-            "eventType": note.kind.value,
-            "summary": headline,
-        },
-    }
+    chat = chat_card(
+        f"{_emoji(note)} {subject}",
+        "\n".join(f"*{label}:* {value}" for label, value in facts),
+        thread=f"credit-monitor-{account.id}",
+        event=note.kind.value,
+        summary=headline,
+        next_steps=steps,
+    )
     attributes = {
         **account.labels,
         "account": account.id,
@@ -179,6 +172,28 @@ def render(
         "level": note.level.name,
     }
     return RenderedMessage(subject=subject_line(subject), text=text, chat=chat, attributes=attributes)
+
+
+def chat_card(
+    title: str,
+    description: str,
+    *,
+    thread: str,
+    event: str,
+    summary: str,
+    next_steps: list[str] | None = None,
+) -> dict[str, Any]:
+    """An Amazon Q Developer (in chat applications) custom notification: what a Slack or Teams channel
+    subscribed to the topic shows. `thread` keeps one subject's messages in one thread."""
+    content: dict[str, Any] = {"textType": "client-markdown", "title": title, "description": description}
+    if next_steps is not None:
+        content["nextSteps"] = next_steps
+    return {
+        "version": "1.0",
+        "source": "custom",
+        "content": content,
+        "metadata": {"threadId": thread, "eventType": event, "summary": summary},
+    }
 
 
 def render_group(group: Group, context: MessageContext | None = None) -> list[tuple[Group, RenderedMessage]]:
@@ -236,23 +251,14 @@ def _group_message(group: Group, context: MessageContext) -> RenderedMessage:
         ]
     )
     worst = items[0].pending.note
-    chat = {
-        "version": "1.0",
-        "source": "custom",
-        "content": {
-            "textType": "client-markdown",
-            "title": f"{_emoji(replace(worst, level=group.level))} {subject}",
-            "description": "\n".join(
-                [*(f"*{label}:* {value}" for label, value in facts), *(f"- {line}" for line in lines)]
-            ),
-            "nextSteps": steps,
-        },
-        "metadata": {
-            "threadId": f"credit-monitor-{group.provider}-{group.kind.value.lower().replace(' ', '-')}",
-            "eventType": group.kind.value,
-            "summary": headline,
-        },
-    }
+    chat = chat_card(
+        f"{_emoji(replace(worst, level=group.level))} {subject}",
+        "\n".join([*(f"*{label}:* {value}" for label, value in facts), *(f"- {line}" for line in lines)]),
+        thread=f"credit-monitor-{group.provider}-{group.kind.value.lower().replace(' ', '-')}",
+        event=group.kind.value,
+        summary=headline,
+        next_steps=steps,
+    )
     attributes = {
         **dict(group.labels),
         "provider": group.provider,

@@ -177,10 +177,15 @@ class RunReport:
     def incomplete(self) -> Exception | None:
         """What the run could not do, as one exception to raise after metrics and the summary, so
         Lambda's Errors metric and retry see it; None when everything was done."""
-        if not self.problems:
-            return None
-        delivery_only = all(isinstance(problem, DeliveryError) for problem in self.problems)
-        return (DeliveryError if delivery_only else StateError)("; ".join(map(str, self.problems)))
+        return incomplete(self.problems)
+
+
+def incomplete(problems: list[Exception]) -> Exception | None:
+    """`problems` as one exception: DeliveryError when all are deliveries, else StateError."""
+    if not problems:
+        return None
+    delivery_only = all(isinstance(problem, DeliveryError) for problem in problems)
+    return (DeliveryError if delivery_only else StateError)("; ".join(map(str, problems)))
 
 
 def run_once(
@@ -251,10 +256,7 @@ class DigestReport:
     problems: list[Exception] = field(default_factory=list)
 
     def incomplete(self) -> Exception | None:
-        if not self.problems:
-            return None
-        delivery_only = all(isinstance(problem, DeliveryError) for problem in self.problems)
-        return (DeliveryError if delivery_only else StateError)("; ".join(map(str, self.problems)))
+        return incomplete(self.problems)
 
 
 def send_digest(
