@@ -134,17 +134,7 @@ def retried(groups: Iterable[Group]) -> list[Group]:
     for found in groups:
         if found.items[0].pending.attempts and len(found.items) > 1:
             ordered = tuple(sorted(found.items, key=lambda item: item.pending.id))
-            out += [
-                Group(
-                    part.kind,
-                    part.provider,
-                    part.items,
-                    common_labels(part.items) if not part.outage else part.labels,
-                    part.outage,
-                    part.provider_accounts,
-                )
-                for part in replace(found, items=ordered).halves()
-            ]
+            out += replace(found, items=ordered).halves()
         else:
             out.append(found)
     return out

@@ -209,3 +209,19 @@ def test_a_group_refused_before_is_retried_in_halves_until_a_poisoned_one_is_alo
                     del pending[name]
     assert sorted(sent) == [1, 2, 4, 8]
     assert list(pending) == ["acme-07"]
+
+
+def test_every_refused_group_is_halved_by_notification_id_whatever_the_order_given() -> None:
+    acme = [account(f"acme-{n}", client="acme") for n in range(4)]
+    items = [item(a, attempts=1) for a in reversed(acme)]
+    items += [item(a, Kind.RUNNING_OUT, attempts=1) for a in reversed(acme)]
+
+    groups = group(items, acme, None)
+
+    assert [(g.kind, g.accounts) for g in groups] == [
+        (Kind.LOW, ["acme-0", "acme-1"]),
+        (Kind.LOW, ["acme-2", "acme-3"]),
+        (Kind.RUNNING_OUT, ["acme-0", "acme-1"]),
+        (Kind.RUNNING_OUT, ["acme-2", "acme-3"]),
+    ]
+    assert all(g.labels == (("client", "acme"),) for g in groups)
