@@ -171,9 +171,9 @@ def run(argv: Sequence[str] | None, environ: Mapping[str, str] | None, out: Text
         return validate_file(args.file, out, args.memory_size)
     if args.command in ("status", "snooze", "unsnooze"):
         return operate(args, out)
-    if args.command in onboarding.COMMANDS:
-        return onboard(args, out)
     env = dict(os.environ if environ is None else environ)
+    if args.command in onboarding.COMMANDS:
+        return onboard(args, out, env)
     if args.accounts:
         env["ACCOUNTS_FILE"] = str(Path(args.accounts).resolve())
     try:
@@ -266,13 +266,13 @@ def operate(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-def onboard(args: argparse.Namespace, out: TextIO) -> int:
+def onboard(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
     """keys set, keys list and init: results on `out`, questions and refusals on stderr."""
     terminal = onboarding.Terminal(
         say=lambda text: emit(text, out), note=lambda text: emit(text, sys.stderr), ask=ask, stdin=sys.stdin
     )
     try:
-        onboarding.run(args, terminal)
+        onboarding.run(args, terminal, env)
     except onboarding.Refused as exc:
         fail(str(exc))
         return EXIT_FAILED if exc.again else EXIT_USAGE

@@ -121,8 +121,13 @@ def load_check_settings(environ: Mapping[str, str] | None = None) -> CheckSettin
     )
 
 
+def accounts_file_setting(env: Mapping[str, str]) -> str:
+    """ACCOUNTS_FILE as set; empty for the zero-config accounts."""
+    return env.get("ACCOUNTS_FILE", "").strip()
+
+
 def load_accounts_setting(env: Mapping[str, str]) -> tuple[Account, ...]:
-    path = env.get("ACCOUNTS_FILE", "").strip()
+    path = accounts_file_setting(env)
     if not path:
         return zero_config_accounts(env)
     return load_accounts(resolve_accounts_file(path, env))

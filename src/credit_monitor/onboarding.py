@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import os
 import sys
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -24,7 +23,7 @@ from credit_monitor.accounts_file import load_accounts
 from credit_monitor.adapters.aws import BOTO_CONFIG
 from credit_monitor.adapters.secret_store import SecretChanged, SecretStore, SecretStoreError
 from credit_monitor.adapters.stack import API_KEYS_SECRET_OUTPUT, StackError, api_keys_secret_of
-from credit_monitor.config import ConfigError, resolve_accounts_file
+from credit_monitor.config import ConfigError, accounts_file_setting, resolve_accounts_file
 from credit_monitor.keys import redact
 from credit_monitor.printable import printable
 from credit_monitor.providers import CATALOGUE, PROVIDERS
@@ -123,14 +122,14 @@ class _AccountField(argparse.Action):
             parser.error(str(exc))
 
 
-def run(args: argparse.Namespace, terminal: Terminal) -> None:
-    """One of the commands; Refused when it did nothing."""
+def run(args: argparse.Namespace, terminal: Terminal, env: Mapping[str, str]) -> None:
+    """One of the commands; Refused when it did nothing. `env` is the CLI's environment."""
     if args.command == "init":
         init(args.file, args.accounts, force=args.force, terminal=terminal)
     elif args.keys_command == "set":
         set_key(_store(args), args.account, terminal, create=args.create)
     else:
-        list_keys(_store(args), _account_ids(args.accounts), terminal)
+        list_keys(_store(args), _account_ids(args.accounts or accounts_file_setting(env), env), terminal)
 
 
 def set_key(store: SecretStore, account_id: str, terminal: Terminal, *, create: bool) -> None:
@@ -199,13 +198,12 @@ def _store(args: argparse.Namespace) -> SecretStore:
         raise Refused(str(exc)) from None
 
 
-def _account_ids(accounts_file: str | None) -> list[str]:
-    """The accounts of --accounts, else $ACCOUNTS_FILE, else the zero-config ones."""
-    path = accounts_file or os.environ.get("ACCOUNTS_FILE", "").strip()
+def _account_ids(path: str, env: Mapping[str, str]) -> list[str]:
+    """The accounts of the file at `path` (--accounts, else $ACCOUNTS_FILE), else the zero-config ones."""
     if not path:
         return [provider.name for provider in PROVIDERS]
     try:
-        return [account.id for account in load_accounts(resolve_accounts_file(path, {}))]
+        return [account.id for account in load_accounts(resolve_accounts_file(path, env))]
     except ConfigError as exc:
         raise Refused("; ".join(exc.problems)) from None  # one line: `credit-monitor validate` lists them
 
