@@ -367,5 +367,5 @@ def decode_text(body: bytes, content_type: str | None) -> str:
         try:
             return body.decode(match.group(1), errors="replace")
         except LookupError:  # an unknown charset, or a codec that is not a text encoding (base64)
-            pass
+            return body.decode("utf-8", errors="replace")
     return body.decode("utf-8", errors="replace")

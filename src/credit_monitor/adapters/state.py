@@ -242,15 +242,22 @@ def _samples(pairs: list[object]) -> Iterator[Sample]:
     """Every [time, balance] pair, checked; a pair that fails the quick checks gets the full ones,
     which name what is wrong."""
     for index, pair in enumerate(pairs):
-        try:
-            if type(pair) is list and len(pair) == 2:
-                at, balance = pair
-                if type(at) in _NUMBERS and type(balance) in _NUMBERS and math.isfinite(balance):
-                    yield Sample(datetime.fromtimestamp(at, UTC), float(balance))
-                    continue
-        except (OverflowError, OSError, ValueError):
-            pass
-        yield _sample(pair, f"samples[{index}]")
+        yield _quick_sample(pair) or _sample(pair, f"samples[{index}]")
+
+
+def _quick_sample(pair: object) -> Sample | None:
+    """A well-formed [time, balance] pair, without the checks that name a fault; None otherwise."""
+    if type(pair) is not list or len(pair) != 2:
+        return None
+    at, balance = pair
+    if type(at) not in _NUMBERS or type(balance) not in _NUMBERS:
+        return None
+    try:
+        if not math.isfinite(balance):
+            return None
+        return Sample(datetime.fromtimestamp(at, UTC), float(balance))
+    except (OverflowError, OSError, ValueError):  # a number or time too big: _sample names it
+        return None
 
 
 def _sample(value: object, where: str) -> Sample:
