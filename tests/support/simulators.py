@@ -215,6 +215,7 @@ class TlsServer(ThreadingHTTPServer):
 def _handler_for(simulator: ApiSimulator) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # as a real API: headers then body, no 40 ms delayed-ACK wait
 
         def do_GET(self) -> None:
             headers = {k.lower(): v for k, v in self.headers.items()}

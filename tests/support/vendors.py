@@ -167,6 +167,7 @@ class VendorSimulator:
 def _handler_for(simulator: VendorSimulator) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # as a real API: headers then body, no 40 ms delayed-ACK wait
 
         def do_GET(self) -> None:
             self._handle("GET")
