@@ -35,7 +35,7 @@ def run_until(
     `deadline` is absolute, on `clock` (time.monotonic). At most `max_workers` run at once.
     """
     results: list[T | BaseException | Unfinished] = [UNFINISHED] * len(tasks)
-    finished = [False] * len(tasks)
+    unfinished = [len(tasks)]  # a count, not a scan of every task at each one's end: flat per task
     cond = threading.Condition()
     queue = iter(range(len(tasks)))
 
@@ -51,13 +51,15 @@ def run_until(
             except BaseException as exc:  # reported to the caller, who decides what it means
                 value = exc
             with cond:
-                results[index], finished[index] = value, True
-                cond.notify_all()
+                results[index] = value
+                unfinished[0] -= 1
+                if not unfinished[0]:
+                    cond.notify_all()
 
     for number in range(min(max_workers, len(tasks))):
         threading.Thread(target=worker, name=f"{name}-{number}", daemon=True).start()
     with cond:
-        while not all(finished):
+        while unfinished[0]:
             left = deadline - clock()
             if left <= 0:
                 break
