@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from credit_monitor.alerting import (
     AccountState,
@@ -49,6 +49,9 @@ from credit_monitor.outbox import MAX_ATTEMPTS, enqueue, lease, leased_by, refus
 from credit_monitor.ratelimit import run_number
 
 WRITE_ATTEMPTS = 3
+STATE_BATCH = 100
+"""States written per put_many call: DynamoDB's TransactWriteItems limit, and how often the run
+checks that one more AWS call still fits."""
 TURNS_WAIT_SECONDS = 2.0
 """How long the checks wait for the state read to pick the turns of accounts sharing a key; a read
 slower than that (DynamoDB throttled or unreachable) leaves them to take turns by run number."""
@@ -66,6 +69,14 @@ class OutOfTime(RuntimeError):
     """Something was left for the next run because the run's budget could not fit it."""
 
 
+class StateWrite(NamedTuple):
+    """One account's new state, to be written only over the version it was decided on."""
+
+    account: str
+    state: AccountState
+    expected_version: int
+
+
 class StateStore(Protocol):
     def load(self, accounts: Iterable[str]) -> dict[str, AccountState | StateError]:
         """Raise StateError if nothing can be read; an undecodable account is that account's error."""
@@ -73,6 +84,12 @@ class StateStore(Protocol):
 
     def put(self, account: str, state: AccountState, expected_version: int) -> bool:
         """Conditional write; False when the account is no longer at `expected_version`."""
+        ...
+
+    def put_many(self, writes: Sequence[StateWrite]) -> dict[str, bool]:
+        """Each write as `put` makes it, batched; True for each account written. An account the
+        batch did not write (a lost race, an error) is False, to be written alone with `put`.
+        Never raises."""
         ...
 
 
@@ -362,6 +379,19 @@ class _Claim:
     refusals: dict[str, DeliveryError] = field(default_factory=dict)
 
 
+@dataclass
+class _Deciding:
+    """One account decided in memory and not yet recorded: `claim` decides again on a state read
+    after a lost race; `write` is the decided state (None when nothing changed)."""
+
+    account: Account
+    report: AccountReport
+    loaded: AccountState
+    claim: Callable[[AccountState], AccountState]
+    decided: list[Decision]
+    write: StateWrite | None
+
+
 class _StatesRead:
     """The state read, run while the balances are fetched. The checks may ask it when each account
     was last checked, to pick the turns of accounts sharing a key (ratelimit.py): they wait for it
@@ -403,24 +433,62 @@ class _Run:
         results: Sequence[CheckResult],
         states: dict[str, AccountState | StateError],
     ) -> dict[str, _Claim]:
+        """Decide every account in memory, write the changed states together (put_many), then
+        give each account the batch did not write its own write, with a re-read on a lost race."""
+        claims: dict[str, _Claim] = {}
+        deciding: list[_Deciding] = []
+        for account, result in zip(accounts, results, strict=True):
+            loaded = states[account.id]
+            if self.budget.remaining() <= 0:
+                problem = StateError(f"{account.id}: deciding ran out of time")
+                claims[account.id] = _Claim(AccountReport(account, result, problems=[problem]), None)
+                continue
+            try:
+                outcome = self.decide(account, result, loaded)
+            except Exception as exc:  # one account's bug is that account's problem, not the run's
+                problem = StateError(f"{account.id}: deciding failed: {exc!r}")
+                claims[account.id] = _Claim(AccountReport(account, result, problems=[problem]), None)
+                continue
+            if isinstance(outcome, _Claim):
+                claims[account.id] = outcome
+            else:
+                deciding.append(outcome)
+        written = self.write_together([d for d in deciding if d.write is not None])
+        alone = [d for d in deciding if d.write is not None and not written.get(d.report.name)]
         outcomes = run_until(
-            [
-                functools.partial(self.decide, account, result, states[account.id])
-                for account, result in zip(accounts, results, strict=True)
-            ],
+            [functools.partial(self.write_alone, d) for d in alone],
             self.budget.run_end,
             max_workers=MAX_CONCURRENT_ACCOUNTS,
             name="decide",
         )
-        claims: dict[str, _Claim] = {}
-        for account, result, outcome in zip(accounts, results, outcomes, strict=True):
-            if isinstance(outcome, _Claim):
-                claims[account.id] = outcome
+        by_name = {d.report.name: outcome for d, outcome in zip(alone, outcomes, strict=True)}
+        for d in deciding:
+            name = d.report.name
+            if d.write is None:
+                claims[name] = self.claimed(d, d.loaded)
+            elif written.get(name):
+                claims[name] = self.claimed(d, d.write.state)
+            elif isinstance(alone_outcome := by_name[name], _Claim):
+                claims[name] = alone_outcome
             else:
-                why = "ran out of time" if isinstance(outcome, Unfinished) else f"failed: {outcome!r}"
-                problem = StateError(f"{account.id}: deciding {why}")
-                claims[account.id] = _Claim(AccountReport(account, result, problems=[problem]), None)
+                why = (
+                    "ran out of time"
+                    if isinstance(alone_outcome, Unfinished)
+                    else f"failed: {alone_outcome!r}"
+                )
+                problem = StateError(f"{name}: deciding {why}")
+                claims[name] = _Claim(AccountReport(d.account, d.report.result, problems=[problem]), None)
         return claims
+
+    def write_together(self, deciding: Sequence[_Deciding]) -> dict[str, bool]:
+        """The changed states in batches, while an AWS call still fits in the budget."""
+        writes = [d.write for d in deciding if d.write is not None]
+        written: dict[str, bool] = {}
+        for start in range(0, len(writes), STATE_BATCH):
+            if not self.budget.allows_aws_call():
+                break  # the rest is written alone, which reports each as out of time
+            written.update(self.ports.state.put_many(writes[start : start + STATE_BATCH]))
+        return written
 
     def send_all(self, messages: Sequence[tuple[Group, RenderedMessage]], claims: dict[str, _Claim]) -> None:
         outcomes = run_until(
@@ -444,8 +512,11 @@ class _Run:
                 why = "ran out of time" if isinstance(outcome, Unfinished) else repr(outcome)
                 claim.report.problems.append(_unrecorded(claim, why))
 
-    def decide(self, account: Account, result: CheckResult, loaded: AccountState | StateError) -> _Claim:
-        """Decide on the check and lease what is pending, in one conditional write."""
+    def decide(
+        self, account: Account, result: CheckResult, loaded: AccountState | StateError
+    ) -> _Claim | _Deciding:
+        """Decide on the check and lease what is pending, in memory: the state to write, if it
+        changed, is `write`, conditional on the version read."""
         report = AccountReport(account, result)
         if isinstance(loaded, Exception):
             report.problems.append(loaded)
@@ -462,11 +533,24 @@ class _Run:
                 report.problems.append(_from_the_future(account.id, decision.future_checked_at, self.now))
             return lease(queued, self.run_id, self.now, self.lease_until)
 
+        changed = claim(loaded)
+        write = None
+        if changed != loaded:
+            write = StateWrite(account.id, replace(changed, version=loaded.version + 1), loaded.version)
+        return _Deciding(account, report, loaded, claim, decided, write)
+
+    def write_alone(self, deciding: _Deciding) -> _Claim:
+        """The account's own conditional write, re-deciding on a lost race (update)."""
         try:
-            state = self.update(account.id, loaded, claim)
+            state = self.update(deciding.report.name, deciding.loaded, deciding.claim)
         except (StateError, OutOfTime) as exc:
-            report.problems.append(exc)
-            return _Claim(report, None)
+            deciding.report.problems.append(exc)
+            return _Claim(deciding.report, None)
+        return self.claimed(deciding, state)
+
+    def claimed(self, deciding: _Deciding, state: AccountState) -> _Claim:
+        """The claim of an account whose decided `state` is recorded."""
+        report, decided = deciding.report, deciding.decided
         report.level, report.forecast = state.level, decided[0].forecast if decided else None
         report.snoozed_until = state.snoozed_until if state.snoozed(self.now) else None
         report.pending = len(state.outbox)

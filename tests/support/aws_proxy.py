@@ -25,13 +25,14 @@ class SlowReplyProxy:
     def __init__(self, upstream: str) -> None:
         self.upstream = urlsplit(upstream)
         self.late_put_for: str | None = None
-        """The next PutItem that succeeds for this account is answered late (once)."""
+        """The next PutItem, or transaction, that succeeds for this account is answered late (once)."""
         self.late_publish = False
         """The next Publish is answered late (once), after SNS accepted it."""
         self.refuse_publish_of: str | None = None
         """Every Publish of a notification of this kind is refused, as SNS refuses a message it
         will never accept (400 InvalidParameter); the others pass."""
         self.puts: list[str] = []
+        """"account:outcome" of each state write (each Put of a transaction), in order."""
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
@@ -58,11 +59,14 @@ class SlowReplyProxy:
         late = False
         if self.late_publish and b"Action=Publish" in body:
             self.late_publish, late = False, True
-        if headers.get("X-Amz-Target", "").endswith("PutItem"):
-            account = json.loads(body)["Item"]["provider"]["S"]
+        target = headers.get("X-Amz-Target", "")
+        if target.endswith(("PutItem", "TransactWriteItems")):
+            request = json.loads(body)
+            puts = [action["Put"] for action in request.get("TransactItems", [])] or [request]
             outcome = json.loads(data).get("__type", "ok").split("#")[-1] if data else "ok"
-            self.puts.append(f"{account}:{outcome}")
-            if self.late_put_for == account and outcome == "ok":
+            accounts = [put["Item"]["provider"]["S"] for put in puts]
+            self.puts.extend(f"{account}:{outcome}" for account in accounts)
+            if self.late_put_for in accounts and outcome == "ok":
                 self.late_put_for, late = None, True
         if late:
             time.sleep(LATE_SECONDS)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from credit_monitor.adapters.http import Pace
@@ -17,7 +17,7 @@ from credit_monitor.alerting import AccountState
 from credit_monitor.config import Account, CheckSettings
 from credit_monitor.messages import RenderedMessage
 from credit_monitor.providers import HttpReply, Request, RetryPolicy, fullenrich, lemlist
-from credit_monitor.service import DeliveryError, Ports, StateError
+from credit_monitor.service import DeliveryError, Ports, StateError, StateWrite
 
 
 class Killed(BaseException):
@@ -113,6 +113,17 @@ class MemoryState:
             self.items[provider] = state
             self.tripwire.tick("put")
         return True
+
+    def put_many(self, writes: Sequence[StateWrite]) -> dict[str, bool]:
+        """Each write as `put` makes it; one that fails or loses is False, as a cancelled
+        transaction leaves it, for the service to write alone."""
+        written = {}
+        for write in writes:
+            try:
+                written[write.account] = self.put(*write)
+            except StateError:
+                written[write.account] = False
+        return written
 
     def state(self, provider: str) -> AccountState:
         item = self.items[provider]

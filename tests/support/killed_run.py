@@ -2,7 +2,8 @@
 
     python -m tests.support.killed_run KIND N ISO_TIME
 
-KIND is `load` (state read), `put` (state write) or `publish` (SNS accepted). The environment is
+KIND is `load` (state read), `put_many` (the decided states, written together), `put` (one
+account's state write: recording what was sent) or `publish` (SNS accepted). The environment is
 the function's (the parent's fixtures set it). Exit status -9 means the kill happened; 0 means the
 run finished before reaching that call.
 """

@@ -22,7 +22,7 @@ from tests.support.artifact import (
     invoke_built,
     lambda_environment,
 )
-from tests.support.aws import AWS_ENV, MotoServer, Stack
+from tests.support.aws import AWS_ENV, MotoServer, Stack, state_text
 from tests.support.cfn import Deployment
 from tests.support.contract import function_environment
 from tests.support.harness import REPO, Invocation
@@ -97,7 +97,7 @@ def test_the_built_function_runs_on_the_lambda_runtime(
 
     # State written: one item per account in the table the template names.
     items = stack.dynamodb.scan(TableName=stack.table_name)["Items"]
-    levels = {item["provider"]["S"]: json.loads(item["state"]["S"])["level"] for item in items}
+    levels = {item["provider"]["S"]: json.loads(state_text(item))["level"] for item in items}
     assert levels == {"fullenrich": "OK", "lemlist": "WARNING"}
 
     # An alert delivered: SNS → the SQS inbox subscribed to the topic.

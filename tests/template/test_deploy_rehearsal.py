@@ -54,7 +54,7 @@ import pytest
 
 from tests.integration.conftest import KEYS_JSON
 from tests.support.artifact import SAM_ENV, BuiltFunction, invoke_built, lambda_environment
-from tests.support.aws import AWS_ENV, REGION, AlertInbox, MotoServer
+from tests.support.aws import AWS_ENV, REGION, AlertInbox, MotoServer, state_text
 from tests.support.cfn import load_template
 from tests.support.harness import REPO, Invocation
 from tests.support.keys import assert_no_key_leaked
@@ -263,7 +263,7 @@ def test_sam_deploy_then_the_deployed_function_runs(
     emitted = Invocation(result=run.result, error=None, output=run.stdout)
     assert emitted.metric("CreditsRemaining") == {"fullenrich": 5000, "lemlist": 42}
     items = boto3.client("dynamodb", region_name=REGION).scan(TableName=outputs["StateTableName"])["Items"]
-    levels = {item["provider"]["S"]: json.loads(item["state"]["S"])["level"] for item in items}
+    levels = {item["provider"]["S"]: json.loads(state_text(item))["level"] for item in items}
     assert levels == {"fullenrich": "OK", "lemlist": "WARNING"}
     [message] = inbox.messages()
     assert message["TopicArn"] == outputs["AlertTopicArn"]

@@ -6,6 +6,7 @@ import json
 import math
 import re
 import shlex
+import zlib
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 
 from credit_monitor.adapters.state import (
+    MAX_STATE_BYTES,
     UNPROCESSED_ATTEMPTS,
     CorruptState,
     DynamoStateStore,
@@ -25,6 +27,7 @@ from credit_monitor.alerting import AccountState, AlertPolicy, Kind, Level, Leve
 from credit_monitor.forecast import Forecast, ForecastStatus, Sample
 from credit_monitor.model import Balance, CheckResult, FailureKind
 from credit_monitor.outbox import enqueue, lease
+from credit_monitor.service import StateWrite
 
 T0 = datetime(2026, 11, 1, 9, tzinfo=UTC)
 V1_ITEM = (
@@ -235,29 +238,49 @@ def test_an_item_with_every_hourly_sample_of_a_month_decodes_to_the_bounded_hist
     assert len(encode(state)) < 2000
 
 
+def state_bytes(attribute: dict[str, Any]) -> int:
+    """The stored state's size: compressed bytes as written now, or text as older releases wrote it."""
+    return len(attribute["B"]) if "B" in attribute else len(attribute["S"].encode())
+
+
+def item_size(stored: dict[str, Any]) -> int:
+    """DynamoDB's item size, which it bills by: every attribute's name and value."""
+    sizes = {"S": lambda v: len(v.encode()), "N": len, "B": len}
+    return sum(
+        len(name) + sizes[kind](value) for name, typed in stored.items() for kind, value in typed.items()
+    )
+
+
 class CountingDynamo(StubDynamo):
-    """The stub, writing too, counting calls and the bytes of state read and written."""
+    """The stub, writing too (each transaction's puts), counting calls, the bytes of state read and
+    written, and the size of every item written."""
 
     def __init__(self, items: dict[str, dict[str, Any]]) -> None:
         super().__init__(items)
         self.puts = self.read_bytes = self.written_bytes = 0
+        self.sizes: list[int] = []
 
     def batch_get_item(self, RequestItems: dict[str, Any]) -> dict[str, Any]:
         response = super().batch_get_item(RequestItems)
         for items in response["Responses"].values():
-            self.read_bytes += sum(len(found["state"]["S"].encode()) for found in items)
+            self.read_bytes += sum(state_bytes(found["state"]) for found in items)
         return response
 
-    def put_item(self, Item: dict[str, Any], **conditions: Any) -> dict[str, Any]:
+    def transact_write_items(self, TransactItems: list[dict[str, Any]]) -> dict[str, Any]:
+        assert len(TransactItems) <= 100, "DynamoDB's limit"
         self.puts += 1
-        self.written_bytes += len(Item["state"]["S"].encode())
-        self.items[Item["provider"]["S"]] = Item
+        for action in TransactItems:
+            written = action["Put"]["Item"]
+            self.written_bytes += state_bytes(written["state"])
+            self.sizes.append(item_size(written))
+            self.items[written["provider"]["S"]] = written
         return {}
 
 
 def state_work_per_account(accounts: int, history_days: int) -> dict[str, float]:
     """Every account with `history_days` of hourly samples as an older release stored them (one per
-    run); then two hourly runs read, decide and write every account. The second run's work, per account."""
+    run, as text); then two hourly runs read, decide and write every account, the way a run does
+    (put_many). The second run's work, per account."""
     names = [f"account-{n:04d}" for n in range(accounts)]
     hours = 24 * history_days
     legacy = json.dumps(
@@ -273,31 +296,44 @@ def state_work_per_account(accounts: int, history_days: int) -> dict[str, float]
     for run in (1, 2):
         now = T0 + timedelta(hours=hours - 1 + run)
         stub.calls = stub.puts = stub.read_bytes = stub.written_bytes = 0
+        stub.sizes.clear()
         loaded = store.load(names)
+        writes = []
         for name in names:
             state = loaded[name]
             assert isinstance(state, AccountState)
             result = CheckResult(name, 100, balance=Balance(50_000.0 - hours - run))
             decided = decide(state, result, now, Levels(100), AlertPolicy()).state
-            assert store.put(name, replace(decided, version=state.version + 1), state.version)
+            writes.append(StateWrite(name, replace(decided, version=state.version + 1), state.version))
+        assert all(store.put_many(writes).values())
     return {
         "calls": (stub.calls + stub.puts) / accounts,
         "bytes read": stub.read_bytes / accounts,
         "bytes written": stub.written_bytes / accounts,
+        "largest item": max(stub.sizes),
     }
 
 
 def test_state_work_per_account_does_not_grow_with_the_fleet_or_with_history_age() -> None:
     """Operations, not time: a run's state calls and bytes per account are the same for 10 accounts as
-    for 1,000, and a month of hourly history costs about 1 KB per account, not one sample per run."""
+    for 1,000, and a month of hourly history costs well under 1 KB per account, not one sample per run."""
     small, large = state_work_per_account(10, history_days=30), state_work_per_account(1000, history_days=30)
     young = state_work_per_account(10, history_days=1)
 
-    assert large["calls"] <= small["calls"] <= 2  # one BatchGetItem per 100 accounts, one PutItem each
+    assert small["calls"] == 2 / 10  # one BatchGetItem and one TransactWriteItems for 10 accounts
+    assert large["calls"] == 2 / 100  # ... and for each 100 of 1,000
     assert large["bytes read"] == small["bytes read"]
     assert large["bytes written"] == small["bytes written"]
-    assert large["bytes read"] <= 2 * 1024
+    assert large["bytes read"] <= 1024
     assert large["bytes read"] <= 2.5 * young["bytes read"]
+
+
+def test_a_month_old_state_is_one_kb_item_so_a_transactional_write_costs_two_units() -> None:
+    """A transaction bills 2 write units per KB of item: compressed, a month of history stays
+    within 1 KB, which a plain PutItem of the uncompressed state (1.3 KB) billed 2 units for too."""
+    month = state_work_per_account(10, history_days=30)
+
+    assert month["largest item"] <= 1024
 
 
 def test_the_last_notification_sent_is_kept_and_an_item_without_it_has_none() -> None:
@@ -307,3 +343,35 @@ def test_the_last_notification_sent_is_kept_and_an_item_without_it_has_none() ->
     old = json.loads(encode(sent))
     del old["last_sent"], old["last_sent_at"]
     assert (decode(json.dumps(old), 0).last_sent, decode(json.dumps(old), 0).last_sent_at) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("stored", "reason"),
+    [
+        (
+            {"B": zlib.compress(b" " * (MAX_STATE_BYTES + 1))},
+            "does not inflate into a whole state of at most",
+        ),
+        ({"B": zlib.compress(b'{"level": "OK"}')[:-4]}, "does not inflate into a whole state"),
+        ({"B": b"plain bytes, not zlib"}, "not zlib-compressed UTF-8 JSON"),
+        ({"B": zlib.compress(b"\xff\xfe{}")}, "not zlib-compressed UTF-8 JSON"),
+        ({"N": "1"}, "missing or not compressed bytes"),
+    ],
+    ids=["bomb", "truncated", "not zlib", "not UTF-8", "a number"],
+)
+def test_a_compressed_state_that_is_not_one_is_that_accounts_error_and_never_inflated_whole(
+    stored: dict[str, Any], reason: str
+) -> None:
+    stub = StubDynamo(
+        {
+            "fullenrich": {"provider": {"S": "fullenrich"}, "version": {"N": "2"}, "state": stored},
+            "lemlist": item("lemlist", V1_ITEM),
+        }
+    )
+    store = DynamoStateStore("t", client=stub)  # type: ignore[arg-type]
+
+    loaded = store.load(["fullenrich", "lemlist"])
+
+    assert isinstance(loaded["fullenrich"], StateError)
+    assert reason in str(loaded["fullenrich"])
+    assert isinstance(loaded["lemlist"], AccountState)
