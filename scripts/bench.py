@@ -3,7 +3,9 @@
 Each measured function runs in a child process inside `lambda-box` (../shared/tools/lambda-box, or
 $LAMBDA_BOX): the CPU share and memory cap of a Lambda function of the template's default
 MemorySize. Without cgroups (lambda-box exits 97) the child runs unboxed and every figure says so.
-The simulators and moto live in this process, outside the box.
+The simulators and moto live in this process, outside the box. The function reaches moto through a
+keep-alive HTTPS front (tests/support/aws_front.py), as it reaches AWS from Lambda: moto alone
+closes the connection after every call.
 
 Fleets of 2 (zero-config), 100 and 1,000 accounts (an accounts file), each with 30 days of hourly
 history seeded for every account through the state store. Figures per fleet: the cold run (import
@@ -239,7 +241,7 @@ def measure(
     fleet = 0 if accounts == 2 else accounts  # 2: the zero-config pair, without an accounts file
     os.environ.pop("ACCOUNTS_FILE", None)  # the previous fleet's world leaves it set
     with local_world(
-        "bench-fullenrich-key-5c0e7a", "bench-lemlist-key-91d2f4", 5000, 800, accounts=fleet
+        "bench-fullenrich-key-5c0e7a", "bench-lemlist-key-91d2f4", 5000, 800, accounts=fleet, aws_front=True
     ) as world:
         world.fullenrich.latency_seconds = world.lemlist.latency_seconds = LATENCY
         os.environ["CHECK_DEADLINE_SECONDS"] = template_check_deadline()

@@ -13,6 +13,7 @@ from pathlib import Path
 import trustme
 
 from tests.support.aws import AWS_ENV, MotoServer, Stack, create_stack
+from tests.support.aws_front import KeepAliveFront
 from tests.support.simulators import ApiSimulator
 
 
@@ -47,6 +48,8 @@ class LocalWorld:
     moto: MotoServer
     keys: dict[str, str]
     """Every API key by account id, as the secret holds them."""
+    front: KeepAliveFront | None = None
+    """The keep-alive HTTPS front the function reaches moto through, when asked for."""
 
 
 @contextmanager
@@ -58,12 +61,16 @@ def local_world(
     accounts: int = 0,
     clients: int = 20,
     critical: float | None = None,
+    aws_front: bool = False,
 ) -> Iterator[LocalWorld]:
     """Start everything, export the function's environment into this process, stop it all after.
 
     With `accounts`, the function watches that many accounts from an accounts file instead of the
     zero-config pair: half on each simulator, each with its own key (`world.keys`), labelled with
     one of `clients` clients, warning below 100 (and critical below `critical`, when given).
+
+    With `aws_front`, the function reaches moto through a keep-alive HTTPS front (aws_front.py),
+    as it reaches AWS in Lambda; the benchmark uses it. The world's own calls go to moto directly.
     """
     from credit_monitor import app
 
@@ -76,10 +83,13 @@ def local_world(
     lemlist = ApiSimulator("lemlist", cert, lemlist_key, balance=lemlist_balance).start()
     moto = MotoServer().start()
     moto.reset()  # moto's backends live in this process: a second world must not see the first's
+    front = KeepAliveFront(moto.endpoint_url, cert).start() if aws_front else None
     keys = {"fullenrich": fullenrich_key, "lemlist": lemlist_key}
     try:
         os.environ.update(AWS_ENV)
-        os.environ["AWS_ENDPOINT_URL"] = moto.endpoint_url
+        os.environ["AWS_ENDPOINT_URL"] = front.url if front else moto.endpoint_url
+        if front:
+            os.environ["AWS_CA_BUNDLE"] = str(ca_file)
         extra: dict[str, str] = {}
         if accounts:
             keys = write_accounts_file(
@@ -89,10 +99,13 @@ def local_world(
         stack = create_stack(moto.endpoint_url, json.dumps(keys))
         os.environ.update(function_environment(stack, fullenrich.base_url, lemlist.base_url, ca_file) | extra)
         app.runtime.cache_clear()
-        yield LocalWorld(fullenrich, lemlist, stack, moto, keys)
+        yield LocalWorld(fullenrich, lemlist, stack, moto, keys, front)
     finally:
         fullenrich.stop()
         lemlist.stop()
+        if front:
+            front.stop()
+            os.environ.pop("AWS_CA_BUNDLE", None)
         moto.stop()
 
 
