@@ -10,7 +10,8 @@ closes the connection after every call.
 Fleets of 2 (zero-config), 100 and 1,000 accounts (an accounts file), each with 30 days of hourly
 history seeded for every account through the state store. Figures per fleet: the cold run (import
 plus first invocation), warm runs, CPU ms per account check (the process's CPU time of a warm run
-divided by the accounts), peak RSS, and the AWS calls per run by operation. The naive handler of
+divided by the accounts), peak RSS, and the AWS calls per run by operation; at 2 accounts, the CPU
+of one GET, one PutItem and one Put of a transaction through the same libraries, alone. The naive handler of
 ../shared/baseline runs at 2 accounts in the same box in the same bench run, as the comparator.
 
 Run from the repository root: `python -m scripts.bench` (options: --sizes 128,256 --fleets 2,100
@@ -117,8 +118,65 @@ def child(runs: int, out: str, profile: str, naive: bool) -> None:
     rss_mb = peak_rss_mb()
     floor = bare_request_seconds() if runs and not naive else 0.0
     Path(out).write_text(
-        json.dumps({"import": imported, "runs": runs_out, "rss_mb": rss_mb, "errors": errors, "floor": floor})
+        json.dumps(
+            {
+                "import": imported,
+                "runs": runs_out,
+                "rss_mb": rss_mb,
+                "errors": errors,
+                "floor": floor,
+            }
+        )
     )
+
+
+def library_cpu_ms(repeat: int = 200) -> dict[str, float]:
+    """CPU of one call through the libraries the function uses, in a boxed process of its own with
+    the simulators answering at once: a GET through the function's own pool (kept-alive TLS), a
+    conditional PutItem alone, and one Put of a 100-Put TransactWriteItems (scratch items named
+    "#bench-..."). What a check cannot cost less than, back to back; calls spaced 300 ms apart
+    cost more CPU each on this machine."""
+    import uuid
+
+    from credit_monitor.adapters import aws
+    from credit_monitor.adapters.http import build_pool_manager
+
+    pool = build_pool_manager()
+    url = os.environ["LEMLIST_API_URL"] + "/team/credits"
+    dynamodb, table = aws.client("dynamodb"), os.environ["STATE_TABLE_NAME"]
+    prefix = f"#bench-{uuid.uuid4().hex[:8]}-"
+    state = {"B": os.urandom(500)}
+
+    def put(name: str) -> dict[str, Any]:
+        return {
+            "TableName": table,
+            "Item": {"provider": {"S": prefix + name}, "version": {"N": "1"}, "state": state},
+            "ConditionExpression": "attribute_not_exists(#key) OR version = :expected",
+            "ExpressionAttributeNames": {"#key": "provider"},
+            "ExpressionAttributeValues": {":expected": {"N": "0"}},
+        }
+
+    def cpu_ms(call: Any, times: int) -> float:
+        call(-1)  # a warm connection
+        started = time.process_time()
+        for number in range(times):
+            call(number)
+        return (time.process_time() - started) * 1000 / times
+
+    get = cpu_ms(lambda n: pool.request("GET", url, headers={"Authorization": "Basic Og=="}), repeat)
+    alone = cpu_ms(lambda n: dynamodb.put_item(**put(f"alone-{n}")), repeat // 2)
+    batches = max(1, repeat // 100)
+    batched = cpu_ms(
+        lambda n: dynamodb.transact_write_items(
+            TransactItems=[{"Put": put(f"batch-{n}-{i}")} for i in range(100)]
+        ),
+        batches,
+    )
+    return {"GET": get, "PutItem": alone, "Put of a 100-Put TransactWriteItems": batched / 100}
+
+
+def calls_child(out: str) -> None:
+    Path(out).write_text(json.dumps(library_cpu_ms()))
 
 
 def bare_request_seconds() -> float:
@@ -261,6 +319,11 @@ def measure(
         result["aws_calls_per_run"] = {
             name: round(count / (runs + 1), 1) for name, count in sorted(calls.items())
         }
+        if accounts == 2 and not naive:
+            world.fullenrich.latency_seconds = world.lemlist.latency_seconds = 0.0
+            calls_out = out.with_name("calls.json")
+            run_boxed(memory_mb, [sys.executable, "-m", "scripts.bench", "--calls", str(calls_out)])
+            result["calls_cpu_ms"] = json.loads(calls_out.read_text()) if calls_out.exists() else {}
         result.update(accounts=accounts, boxed=boxed, memory_mb=memory_mb, out=str(out))
         return result
 
@@ -299,6 +362,8 @@ def report(r: dict[str, Any], naive_cold: float | None) -> None:
     if accounts == 2 and r.get("floor"):
         print(f"  one bare GET to a simulator, same box (the floor): {r['floor']:4.2f} s", end="")
         print(f"  (warm run / floor {warm_wall / r['floor']:.2f})")
+    for call, ms in r.get("calls_cpu_ms", {}).items():
+        print(f"  CPU of one {call} (the call alone, back to back): {ms:.2f} ms")
     print(f"  CPU per account check (warm, median):           {warm_cpu * 1000 / accounts:7.2f} ms")
     print(
         f"  CPU per account check (cold run):               {r['runs'][0]['cpu'] * 1000 / accounts:7.2f} ms"
@@ -360,7 +425,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["--child"]:
+    if sys.argv[1:2] == ["--calls"]:
+        calls_child(sys.argv[2])
+    elif sys.argv[1:2] == ["--child"]:
         child(int(sys.argv[2]), sys.argv[3], sys.argv[4].strip("-"), naive="--naive" in sys.argv)
     else:
         main()
