@@ -11,8 +11,9 @@ Fleets of 2 (zero-config), 100 and 1,000 accounts (an accounts file), each with 
 history seeded for every account through the state store. Figures per fleet: the cold run (import
 plus first invocation), warm runs, CPU ms per account check (the process's CPU time of a warm run
 divided by the accounts), peak RSS, and the AWS calls per run by operation; at 2 accounts, the CPU
-of one GET, one PutItem and one Put of a transaction through the same libraries, alone. The naive handler of
-../shared/baseline runs at 2 accounts in the same box in the same bench run, as the comparator.
+of one GET, one PutItem and one Put of a transaction through the same libraries, alone. The naive
+handler of ../shared/baseline runs at 2 accounts in the same box in the same bench run, as the
+comparator.
 
 Run from the repository root: `python -m scripts.bench` (options: --sizes 128,256 --fleets 2,100
 --history-days 1 --profile cpu|memory). Paste the output in docs/benchmark.md.
