@@ -19,17 +19,18 @@ DEFAULT_MEMORY_MB = 1024
 
 PROVIDER_LATENCY_SECONDS = 0.3
 CPU_SECONDS_PER_CHECK = 0.003
-"""About what `make bench` measured per account check, state write included (docs/benchmark.md)."""
+"""A check's CPU, state write included, rounded up from what `make bench` measured: 1.4 to 1.9 ms
+at 256 MB and above, 2.7 ms at 128 MB with 100 accounts (docs/benchmark.md)."""
 MIN_CONCURRENT_CHECKS = 4
 MAX_CONCURRENT_CHECKS = 64
 """The HTTP pool keeps 64 connections per provider host (adapters/http.py)."""
 
 ACCOUNTS_PER_SIZE: Mapping[int, int] = {128: 150, 256: 300, 512: 700, 1024: 1000}
 """Accounts one invocation checks inside the 10 s checks deadline, by MemorySize, with a month of
-history (docs/benchmark.md). 1024 MB: 1,000 measured (the file's maximum), 8.6 s warm. Below it,
+history (docs/benchmark.md). 1024 MB: 1,000 measured (the file's maximum), 5.9 s warm. Below it,
 80 % of the deadline at the size's CPU share over 3 ms of CPU per account check, rounded down:
-the bench saw 100 accounts fit at 128 and 256 MB, and 1,000 not fit at 256 MB (checks and state
-writes left over); at 512 MB 1,000 fitted, with too little headroom to promise.
+the bench saw 100 accounts fit at 128 and 256 MB, and 1,000 not fit at 256 MB (a few checks still
+running at the deadline); at 512 MB 1,000 fitted in 8.7 s cold, too little headroom to promise.
 """
 
 
