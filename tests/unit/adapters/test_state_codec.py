@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from credit_monitor.adapters.state import (
     MAX_STATE_BYTES,
@@ -375,3 +376,30 @@ def test_a_compressed_state_that_is_not_one_is_that_accounts_error_and_never_inf
     assert isinstance(loaded["fullenrich"], StateError)
     assert reason in str(loaded["fullenrich"])
     assert isinstance(loaded["lemlist"], AccountState)
+
+
+class ConflictingDynamo(StubDynamo):
+    """DynamoDB while another writer's transaction holds the item: every write is refused with
+    `code`, as PutItem is while a TransactWriteItems on the same item is in flight."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__({})
+        self.code = code
+
+    def put_item(self, **request: Any) -> dict[str, Any]:
+        raise ClientError({"Error": {"Code": self.code, "Message": "refused"}}, "PutItem")
+
+
+@pytest.mark.parametrize("code", ["ConditionalCheckFailedException", "TransactionConflictException"])
+def test_a_write_refused_because_another_writer_holds_the_item_is_a_lost_race(code: str) -> None:
+    """False, so the caller re-reads and decides again (a snooze retries), never an error."""
+    store = DynamoStateStore("t", client=ConflictingDynamo(code))  # type: ignore[arg-type]
+
+    assert store.put("lemlist", AccountState(version=2), expected_version=1) is False
+
+
+def test_a_write_refused_for_another_reason_is_an_error_naming_the_account() -> None:
+    store = DynamoStateStore("t", client=ConflictingDynamo("ProvisionedThroughputExceededException"))  # type: ignore[arg-type]
+
+    with pytest.raises(StateError, match="could not write alert state for lemlist"):
+        store.put("lemlist", AccountState(version=2), expected_version=1)
