@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -16,6 +17,7 @@ from credit_monitor.alerting import AccountState, AlertPolicy, Level, decide
 from credit_monitor.budget import AWS_CALL_SECONDS, Budget
 from credit_monitor.config import Account, CheckSettings
 from credit_monitor.digest import DIGEST_KEY
+from credit_monitor.forecast import Sample
 from credit_monitor.model import Balance, CheckResult
 from credit_monitor.outbox import MAX_ATTEMPTS, enqueue, lease
 from credit_monitor.providers import HttpReply, Request, RetryPolicy, lemlist
@@ -26,6 +28,7 @@ from credit_monitor.service import (
     Ports,
     RunReport,
     StateError,
+    StateWrite,
     run_once,
     send_digest,
 )
@@ -196,6 +199,27 @@ def test_a_lost_write_race_decides_again_on_the_winners_state() -> None:
     assert notifier.sent == []  # the LOW is the winner's to send
     assert report.accounts[1].level is Level.WARNING
     assert state.state("lemlist").outbox == winner.outbox
+
+
+def test_the_memory_state_writes_a_batch_all_or_nothing_as_the_adapters_transaction_does() -> None:
+    """The service's tests must see what DynamoStateStore.put_many does (test_state_store.py): one
+    write in a batch that loses its race leaves the whole batch unwritten, every account False, for
+    the service to write each alone; a state that cannot be encoded is left out, the rest written."""
+    state = MemoryState()
+    state.seed("lemlist", AccountState())  # another writer moved lemlist to version 1
+    low = AccountState(samples=(Sample(T0, 10.0),), checked_at=T0, version=1)
+
+    raced = state.put_many([StateWrite("fullenrich", low, 0), StateWrite("lemlist", low, 0)])
+
+    assert raced == {"fullenrich": False, "lemlist": False}
+    assert "fullenrich" not in state.items, "a cancelled transaction writes nothing"
+
+    infinite = replace(low, samples=(Sample(T0, math.inf),))
+    assert state.put_many([StateWrite("fullenrich", infinite, 0), StateWrite("lemlist", low, 1)]) == {
+        "fullenrich": False,
+        "lemlist": True,
+    }
+    assert "fullenrich" not in state.items, "what the adapter cannot encode is never stored"
 
 
 def test_a_write_applied_whose_reply_was_lost_is_not_decided_twice() -> None:
