@@ -6,7 +6,7 @@ import contextlib
 import math
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -185,15 +185,14 @@ def test_a_lost_write_race_decides_again_on_the_winners_state() -> None:
     decision = decide(AccountState(), low, T0, SETTINGS.accounts[1].levels, POLICY)
     claimed, _ = enqueue(decision.state, decision.notifications, "winner", T0)
     winner = replace(lease(claimed, "winner", T0, T0 + timedelta(seconds=30)), version=1)
-    original_put = state.put
+    original_put_many = state.put_many
 
-    def lose_once(provider: str, new: AccountState, expected_version: int) -> bool:
-        if provider == "lemlist" and "lemlist" not in state.items:
+    def lose_once(writes: Sequence[StateWrite]) -> dict[str, bool]:
+        if any(write.account == "lemlist" for write in writes) and "lemlist" not in state.items:
             state.items["lemlist"] = winner  # the other run wrote first, and is still publishing
-            return False
-        return original_put(provider, new, expected_version)
+        return original_put_many(writes)
 
-    state.put = lose_once  # type: ignore[method-assign,assignment]
+    state.put_many = lose_once  # type: ignore[method-assign]
     report = run(state, notifier, T0, lemlist=10)
 
     assert notifier.sent == []  # the LOW is the winner's to send
