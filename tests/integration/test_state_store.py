@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+import pytest
+from botocore.exceptions import ClientError
+
 from credit_monitor.adapters.state import TRANSACT_LIMIT, DynamoStateStore, encode
 from credit_monitor.alerting import AccountState
 from credit_monitor.forecast import Sample
@@ -74,3 +77,37 @@ def test_an_item_written_as_text_by_an_older_release_is_read_and_rewritten_compr
     item = stack.dynamodb.get_item(TableName=stack.table_name, Key={"provider": {"S": "old"}})["Item"]
     assert "B" in item["state"]
     assert store.load(["old"]) == {"old": state(8.0, 5)}
+
+
+def test_moto_rolls_back_an_update_of_a_cancelled_transaction_as_dynamodb_does(stack: Stack) -> None:
+    """tests/support/aws.py's quick_transactions keeps moto's all-or-nothing for every action, not
+    only Puts: an Update applied before another action's condition failed is undone."""
+    key = {"provider": {"S": "counted"}}
+    stack.dynamodb.put_item(TableName=stack.table_name, Item=key | {"version": {"N": "1"}})
+
+    with pytest.raises(ClientError) as cancelled:
+        stack.dynamodb.transact_write_items(
+            TransactItems=[
+                {
+                    "Update": {
+                        "TableName": stack.table_name,
+                        "Key": key,
+                        "UpdateExpression": "SET version = version + :one",
+                        "ExpressionAttributeValues": {":one": {"N": "1"}},
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": stack.table_name,
+                        "Item": {"provider": {"S": "absent"}, "version": {"N": "1"}},
+                        "ConditionExpression": "attribute_exists(provider)",
+                    }
+                },
+            ]
+        )
+
+    assert cancelled.value.response["Error"]["Code"] == "TransactionCanceledException"
+    reasons = [reason["Code"] for reason in cancelled.value.response["CancellationReasons"]]
+    assert reasons == ["None", "ConditionalCheckFailed"]
+    item = stack.dynamodb.get_item(TableName=stack.table_name, Key=key, ConsistentRead=True)["Item"]
+    assert item["version"] == {"N": "1"}, "the cancelled transaction's Update was not rolled back"
