@@ -81,7 +81,8 @@ def quick_transactions() -> None:
                 if table is None or table.range_key_attr or table.hash_key_attr not in attributes:
                     return original(self, transact_items)  # not this project's table: moto's way
                 key = DynamoType(attributes[table.hash_key_attr])
-                saved.append((table, key, table.items.get(key)))
+                # a copy: moto's Update changes the stored item in place
+                saved.append((table, key, copy.deepcopy(table.items.get(key))))
             copies.inside.transaction = True
             try:
                 return original(self, transact_items)
