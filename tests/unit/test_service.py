@@ -603,3 +603,20 @@ def test_a_kill_while_recording_an_outage_sends_what_was_not_recorded_again_as_o
     assert [len(m.ids) for m in again] == [4], [m.subject for m in again]
     assert set(again[0].ids) < set(outage.ids)
     assert "outage" in again[0].subject
+
+
+def test_a_batch_write_that_raises_leaves_each_account_to_its_own_write() -> None:
+    """put_many is documented never to raise; if a bug in it does (one account's state it cannot
+    handle), that is no reason to end the run for every account: each is written alone, where a
+    failure is its own."""
+    state, notifier = MemoryState(), MemoryNotifier()
+
+    def broken(writes: Sequence[StateWrite]) -> dict[str, bool]:
+        raise ValueError("one account's state broke the batch")
+
+    state.put_many = broken  # type: ignore[method-assign]
+    report = run(state, notifier, T0, fullenrich=10, lemlist=10)
+
+    assert notifier.kinds() == ["fullenrich: LOW", "lemlist: LOW"]
+    assert [a.pending for a in report.accounts] == [0, 0]
+    assert state.state("lemlist").level is Level.WARNING
