@@ -487,7 +487,11 @@ class _Run:
         for start in range(0, len(writes), STATE_BATCH):
             if not self.budget.allows_aws_call():
                 break  # the rest is written alone, which reports each as out of time
-            written.update(self.ports.state.put_many(writes[start : start + STATE_BATCH]))
+            batch = writes[start : start + STATE_BATCH]
+            try:
+                written.update(self.ports.state.put_many(batch))
+            except Exception:  # a bug in one account's write: each is written alone, its failure its own
+                written.update((write.account, False) for write in batch)
         return written
 
     def send_all(self, messages: Sequence[tuple[Group, RenderedMessage]], claims: dict[str, _Claim]) -> None:

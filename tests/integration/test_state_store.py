@@ -4,7 +4,13 @@ write conditional on its own version, and the stored form the rest of the tools 
 from __future__ import annotations
 
 import json
+import threading
 from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+from moto.dynamodb import models as dynamodb_models
 
 from credit_monitor.adapters.state import TRANSACT_LIMIT, DynamoStateStore, encode
 from credit_monitor.alerting import AccountState
@@ -74,3 +80,87 @@ def test_an_item_written_as_text_by_an_older_release_is_read_and_rewritten_compr
     item = stack.dynamodb.get_item(TableName=stack.table_name, Key={"provider": {"S": "old"}})["Item"]
     assert "B" in item["state"]
     assert store.load(["old"]) == {"old": state(8.0, 5)}
+
+
+def test_moto_rolls_back_an_update_of_a_cancelled_transaction_as_dynamodb_does(stack: Stack) -> None:
+    """tests/support/aws.py's quick_transactions keeps moto's all-or-nothing for every action, not
+    only Puts: an Update applied before another action's condition failed is undone."""
+    key = {"provider": {"S": "counted"}}
+    stack.dynamodb.put_item(TableName=stack.table_name, Item=key | {"version": {"N": "1"}})
+
+    with pytest.raises(ClientError) as cancelled:
+        stack.dynamodb.transact_write_items(
+            TransactItems=[
+                {
+                    "Update": {
+                        "TableName": stack.table_name,
+                        "Key": key,
+                        "UpdateExpression": "SET version = version + :one",
+                        "ExpressionAttributeValues": {":one": {"N": "1"}},
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": stack.table_name,
+                        "Item": {"provider": {"S": "absent"}, "version": {"N": "1"}},
+                        "ConditionExpression": "attribute_exists(provider)",
+                    }
+                },
+            ]
+        )
+
+    assert cancelled.value.response["Error"]["Code"] == "TransactionCanceledException"
+    reasons = [reason["Code"] for reason in cancelled.value.response["CancellationReasons"]]
+    assert reasons == ["None", "ConditionalCheckFailed"]
+    item = stack.dynamodb.get_item(TableName=stack.table_name, Key=key, ConsistentRead=True)["Item"]
+    assert item["version"] == {"N": "1"}, "the cancelled transaction's Update was not rolled back"
+
+
+def test_a_put_item_while_a_transaction_runs_is_never_undone_by_its_rollback(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DynamoDB refuses a PutItem on an item a transaction holds (TransactionConflict) or applies it
+    after: a PutItem it acknowledged stays. moto's rollback restored the touched items over it, so
+    a snooze racing a run's cancelled transaction could vanish in the tests."""
+    key = {"provider": {"S": "raced"}}
+    stack.dynamodb.put_item(TableName=stack.table_name, Item=key | {"version": {"N": "1"}})
+    original_get_item = dynamodb_models.DynamoDBBackend.get_item
+    outcome: list[str] = []
+    put_done = threading.Event()
+
+    def concurrent_put() -> None:
+        try:
+            stack.dynamodb.put_item(TableName=stack.table_name, Item=key | {"version": {"N": "7"}})
+            outcome.append("ok")
+        except ClientError as exc:
+            outcome.append(exc.response["Error"]["Code"])
+        put_done.set()
+
+    def get_item(self: Any, table_name: str, keys: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        if keys.get("provider", {}).get("S") == "absent" and not outcome and not put_done.is_set():
+            threading.Thread(target=concurrent_put, daemon=True).start()  # between two actions
+            put_done.wait(1.0)
+        return original_get_item(self, table_name, keys, *args, **kwargs)
+
+    monkeypatch.setattr(dynamodb_models.DynamoDBBackend, "get_item", get_item)
+    with pytest.raises(ClientError):
+        stack.dynamodb.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": stack.table_name, "Item": key | {"version": {"N": "2"}}}},
+                {
+                    "Put": {
+                        "TableName": stack.table_name,
+                        "Item": {"provider": {"S": "absent"}, "version": {"N": "1"}},
+                        "ConditionExpression": "attribute_exists(provider)",
+                    }
+                },
+            ]
+        )
+    assert put_done.wait(10)
+
+    item = stack.dynamodb.get_item(TableName=stack.table_name, Key=key, ConsistentRead=True)["Item"]
+    if outcome == ["ok"]:
+        assert item["version"] == {"N": "7"}, "an acknowledged PutItem was undone"
+    else:
+        assert outcome == ["TransactionConflictException"]
+        assert item["version"] == {"N": "1"}

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from credit_monitor.adapters.http import Pace
+from credit_monitor.adapters.state import encode
 from credit_monitor.alerting import AccountState
 from credit_monitor.config import Account, CheckSettings
 from credit_monitor.messages import RenderedMessage
@@ -27,7 +28,7 @@ class Killed(BaseException):
 @dataclass
 class Tripwire:
     """The process dies right after the `after`-th call counted here (None: never): every call,
-    or only those of one kind ("put" or "publish")."""
+    or only those of one kind ("put", "put_many" or "publish")."""
 
     after: int | None = None
     counting: str | None = None
@@ -88,6 +89,15 @@ class FakeHttp:
         return HttpReply(200, json.dumps(body).encode(), "application/json")
 
 
+def _encodable(state: AccountState) -> bool:
+    """Whether the adapter can store it (encode refuses numbers that are not finite)."""
+    try:
+        encode(state)
+    except ValueError:
+        return False
+    return True
+
+
 @dataclass
 class MemoryState:
     """The StateStore port in a dict, with DynamoDB's conditional-write semantics."""
@@ -106,6 +116,8 @@ class MemoryState:
         self.tripwire.check()
         if provider in self.failing:
             raise StateError(f"could not write alert state for {provider}: throttled")
+        if not _encodable(state):
+            raise StateError(f"could not write alert state for {provider}: a number is not finite")
         with self.lock:
             current = self.items.get(provider, AccountState())
             if isinstance(current, StateError) or current.version != expected_version:
@@ -115,14 +127,26 @@ class MemoryState:
         return True
 
     def put_many(self, writes: Sequence[StateWrite]) -> dict[str, bool]:
-        """Each write as `put` makes it; one that fails or loses is False, as a cancelled
-        transaction leaves it, for the service to write alone."""
-        written = {}
-        for write in writes:
-            try:
-                written[write.account] = self.put(*write)
-            except StateError:
-                written[write.account] = False
+        """All or nothing, like the adapter's TransactWriteItems: one write that would fail or lose
+        leaves every account of the batch unwritten (False), for the service to write alone; a
+        state the adapter could not encode is left out of the batch (False)."""
+        self.tripwire.check()
+        written = dict.fromkeys((write.account for write in writes), False)
+        batch = [write for write in writes if _encodable(write.state)]
+        with self.lock:
+            for write in batch:
+                current = self.items.get(write.account, AccountState())
+                if (
+                    write.account in self.failing
+                    or isinstance(current, StateError)
+                    or current.version != write.expected_version
+                ):
+                    return written
+            for write in batch:
+                self.items[write.account] = write.state
+                written[write.account] = True
+            if batch:
+                self.tripwire.tick("put_many")
         return written
 
     def state(self, provider: str) -> AccountState:

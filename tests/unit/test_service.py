@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -16,6 +17,7 @@ from credit_monitor.alerting import AccountState, AlertPolicy, Level, decide
 from credit_monitor.budget import AWS_CALL_SECONDS, Budget
 from credit_monitor.config import Account, CheckSettings
 from credit_monitor.digest import DIGEST_KEY
+from credit_monitor.forecast import Sample
 from credit_monitor.model import Balance, CheckResult
 from credit_monitor.outbox import MAX_ATTEMPTS, enqueue, lease
 from credit_monitor.providers import HttpReply, Request, RetryPolicy, lemlist
@@ -26,6 +28,7 @@ from credit_monitor.service import (
     Ports,
     RunReport,
     StateError,
+    StateWrite,
     run_once,
     send_digest,
 )
@@ -182,20 +185,40 @@ def test_a_lost_write_race_decides_again_on_the_winners_state() -> None:
     decision = decide(AccountState(), low, T0, SETTINGS.accounts[1].levels, POLICY)
     claimed, _ = enqueue(decision.state, decision.notifications, "winner", T0)
     winner = replace(lease(claimed, "winner", T0, T0 + timedelta(seconds=30)), version=1)
-    original_put = state.put
+    original_put_many = state.put_many
 
-    def lose_once(provider: str, new: AccountState, expected_version: int) -> bool:
-        if provider == "lemlist" and "lemlist" not in state.items:
+    def lose_once(writes: Sequence[StateWrite]) -> dict[str, bool]:
+        if any(write.account == "lemlist" for write in writes) and "lemlist" not in state.items:
             state.items["lemlist"] = winner  # the other run wrote first, and is still publishing
-            return False
-        return original_put(provider, new, expected_version)
+        return original_put_many(writes)
 
-    state.put = lose_once  # type: ignore[method-assign,assignment]
+    state.put_many = lose_once  # type: ignore[method-assign]
     report = run(state, notifier, T0, lemlist=10)
 
     assert notifier.sent == []  # the LOW is the winner's to send
     assert report.accounts[1].level is Level.WARNING
     assert state.state("lemlist").outbox == winner.outbox
+
+
+def test_the_memory_state_writes_a_batch_all_or_nothing_as_the_adapters_transaction_does() -> None:
+    """The service's tests must see what DynamoStateStore.put_many does (test_state_store.py): one
+    write in a batch that loses its race leaves the whole batch unwritten, every account False, for
+    the service to write each alone; a state that cannot be encoded is left out, the rest written."""
+    state = MemoryState()
+    state.seed("lemlist", AccountState())  # another writer moved lemlist to version 1
+    low = AccountState(samples=(Sample(T0, 10.0),), checked_at=T0, version=1)
+
+    raced = state.put_many([StateWrite("fullenrich", low, 0), StateWrite("lemlist", low, 0)])
+
+    assert raced == {"fullenrich": False, "lemlist": False}
+    assert "fullenrich" not in state.items, "a cancelled transaction writes nothing"
+
+    infinite = replace(low, samples=(Sample(T0, math.inf),))
+    assert state.put_many([StateWrite("fullenrich", infinite, 0), StateWrite("lemlist", low, 1)]) == {
+        "fullenrich": False,
+        "lemlist": True,
+    }
+    assert "fullenrich" not in state.items, "what the adapter cannot encode is never stored"
 
 
 def test_a_write_applied_whose_reply_was_lost_is_not_decided_twice() -> None:
@@ -580,3 +603,20 @@ def test_a_kill_while_recording_an_outage_sends_what_was_not_recorded_again_as_o
     assert [len(m.ids) for m in again] == [4], [m.subject for m in again]
     assert set(again[0].ids) < set(outage.ids)
     assert "outage" in again[0].subject
+
+
+def test_a_batch_write_that_raises_leaves_each_account_to_its_own_write() -> None:
+    """put_many is documented never to raise; if a bug in it does (one account's state it cannot
+    handle), that is no reason to end the run for every account: each is written alone, where a
+    failure is its own."""
+    state, notifier = MemoryState(), MemoryNotifier()
+
+    def broken(writes: Sequence[StateWrite]) -> dict[str, bool]:
+        raise ValueError("one account's state broke the batch")
+
+    state.put_many = broken  # type: ignore[method-assign]
+    report = run(state, notifier, T0, fullenrich=10, lemlist=10)
+
+    assert notifier.kinds() == ["fullenrich: LOW", "lemlist: LOW"]
+    assert [a.pending for a in report.accounts] == [0, 0]
+    assert state.state("lemlist").level is Level.WARNING

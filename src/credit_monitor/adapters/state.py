@@ -51,6 +51,8 @@ MAX_STATE_BYTES = 1024 * 1024
 LOST_RACE_CODES = frozenset({"ConditionalCheckFailedException", "TransactionConflictException"})
 """Another writer got there first (a conditional write lost, or an item in a transaction being
 written): re-read and decide again, never an error."""
+MAX_COUNT = 2**63 - 1
+"""The largest count or version read: one more still fits DynamoDB's number and Python's text."""
 KEY = "provider"
 """The table's key attribute. It holds the account id; the name stays from when accounts were
 providers, because renaming a DynamoDB key replaces the table and loses every state."""
@@ -225,8 +227,8 @@ def _number(value: object, where: str) -> float:
 
 
 def _count(value: object, where: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise _Bad(f"'{where}' must be a whole number >= 0")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < MAX_COUNT:
+        raise _Bad(f"'{where}' must be a whole number from 0 to {MAX_COUNT - 1}")
     return value
 
 
@@ -338,6 +340,8 @@ def _state_text(attribute: Mapping[str, Any]) -> str:
                 "'state' does not inflate into a whole state"
                 + (f" of at most {MAX_STATE_BYTES // 1024} KB" if inflater.unconsumed_tail else "")
             )
+        if inflater.unused_data:
+            raise _Bad("'state' has bytes after its compressed state")
         return data.decode()
     except (zlib.error, UnicodeDecodeError):
         raise _Bad("'state' is not zlib-compressed UTF-8 JSON") from None
@@ -387,7 +391,7 @@ class DynamoStateStore:
             version_attr = item.get("version", {})
             if "N" not in version_attr:
                 raise _Bad("'version' must be a DynamoDB number")
-            version = int(version_attr["N"])
+            version = _count(int(version_attr["N"]), "version")
             return decode(_state_text(item.get("state", {})), version)
         except (ValueError, TypeError, OverflowError, RecursionError) as exc:  # one item, one account
             reset = reset_command(self._table, account)

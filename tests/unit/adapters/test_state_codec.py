@@ -403,3 +403,48 @@ def test_a_write_refused_for_another_reason_is_an_error_naming_the_account() -> 
 
     with pytest.raises(StateError, match="could not write alert state for lemlist"):
         store.put("lemlist", AccountState(version=2), expected_version=1)
+
+
+NINES = "9" * 4300
+"""The longest integer Python reads from text: one more and it cannot be written back as text."""
+
+
+@pytest.mark.parametrize(
+    ("stored", "version"),
+    [
+        ({"B": zlib.compress(encode(AccountState()).encode()) + b"not part of the state"}, "2"),
+        (
+            {
+                "B": zlib.compress(
+                    f'{{"level":"OK","consecutive_failures":{NINES},"failing_notified":false}}'.encode()
+                )
+            },
+            "2",
+        ),
+        ({"B": zlib.compress(encode(AccountState()).encode())}, NINES),
+    ],
+    ids=["bytes after the state", "a count that cannot grow", "a version that cannot grow"],
+)
+def test_an_item_this_code_could_not_have_written_or_write_again_is_that_accounts_error(
+    stored: dict[str, Any], version: str
+) -> None:
+    """Refused at the read, naming the reset command: never accepted as a state, and never a state
+    whose next write (count + 1, version + 1) cannot be encoded, which put_many, documented never
+    to raise, raised for the version, ending the whole run."""
+    stub = CountingDynamo(
+        {
+            "fullenrich": {"provider": {"S": "fullenrich"}, "version": {"N": version}, "state": stored},
+            "lemlist": item("lemlist", V1_ITEM),
+        }
+    )
+    store = DynamoStateStore("t", client=stub)  # type: ignore[arg-type]
+
+    loaded = store.load(["fullenrich", "lemlist"])
+
+    assert isinstance(loaded["fullenrich"], StateError), loaded["fullenrich"]
+    assert "aws dynamodb delete-item" in str(loaded["fullenrich"])
+    lemlist = loaded["lemlist"]
+    assert isinstance(lemlist, AccountState)
+    assert store.put_many([StateWrite("lemlist", replace(lemlist, version=lemlist.version + 1), 1)]) == {
+        "lemlist": True
+    }
