@@ -19,7 +19,7 @@ DEFAULT_MEMORY_MB = 1024
 
 PROVIDER_LATENCY_SECONDS = 0.3
 CPU_SECONDS_PER_CHECK = 0.003
-"""A check's CPU, state write included, rounded up from what `make bench` measured: 1.4 to 1.9 ms
+"""A check's CPU, state write included, rounded up from what `make bench` measured: 1.3 to 1.9 ms
 at 256 MB and above, 2.7 ms at 128 MB with 100 accounts (docs/benchmark.md)."""
 MIN_CONCURRENT_CHECKS = 4
 MAX_CONCURRENT_CHECKS = 64
