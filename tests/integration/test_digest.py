@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
+from credit_monitor import app
+from credit_monitor.service import DeliveryError
 from tests.support.aws import Stack
+from tests.support.aws_proxy import SlowReplyProxy
 from tests.support.harness import Invoke, SimClock, invoke_handler
 from tests.support.simulators import ApiSimulator
 
@@ -36,3 +43,44 @@ def test_the_digest_lists_every_account_once_for_its_week(
     assert table[2][1] == "60"
     assert table[2][-1] == "warning"
     assert not first.emf, "a digest run checks nothing and emits no metric"
+
+
+@pytest.fixture
+def sns_refusing(
+    function_env: dict[str, str], aws: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[SlowReplyProxy]:
+    """SNS behind a proxy that can refuse every publish of one kind, as SNS refuses what it will
+    never accept; the rest of AWS is moto itself."""
+    proxy = SlowReplyProxy(aws)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SNS", proxy.url)
+    app.runtime.cache_clear()
+    yield proxy
+    proxy.stop()
+
+
+def test_a_digest_refused_past_lambdas_retries_is_delivered_once_by_the_next_hourly_run(
+    sns_refusing: SlowReplyProxy, invoke: Invoke, stack: Stack
+) -> None:
+    clock = SimClock(datetime.now(UTC))
+    invoke(clock)
+    sns_refusing.refuse_publish_of = "DIGEST"
+    for _ in range(3):  # the digest invocation and Lambda's two retries
+        assert isinstance(invoke_handler(event=DIGEST_EVENT).error, DeliveryError)
+    sns_refusing.refuse_publish_of = None
+
+    clock.advance(1)
+    hourly = invoke(clock)
+    clock.advance(1)
+    later = invoke(clock)
+
+    digests = [
+        m["MessageAttributes"]["notification_id"]["Value"]
+        for m in stack.inbox.messages()
+        if m["MessageAttributes"]["kind"]["Value"] == "DIGEST"
+    ]
+    assert digests == ["digest-2026-W46"]
+    assert hourly.error is None
+    assert hourly.result is not None
+    assert hourly.result["notifications"] == ["weekly digest: digest-2026-W46"]
+    assert later.result is not None
+    assert later.result["notifications"] == []

@@ -451,21 +451,49 @@ def test_a_digest_never_accepted_before_the_next_weeks_is_given_up_visibly() -> 
     assert (again.sent, again.problems) == (None, [])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a pending digest is retried only by digest invocations: once Lambda's two retries are"
-    " spent (about 3 minutes of SNS refusing), the week's digest waits for the next week's, which"
-    " replaces it; the hourly check runs do not publish it",
-)
 def test_a_digest_sns_refused_past_lambdas_retries_still_arrives_within_its_week() -> None:
+    """Once Lambda's two retries of the digest run are spent, the next hourly run delivers it,
+    once, with its week's id; the runs after it do not send it again."""
     state, notifier = MemoryState(), MemoryNotifier()
     run(state, notifier, T0)
     refused_past_lambdas_retries(state)
 
-    for hours in range(1, 24):
+    reports = [run(state, notifier, T0 + timedelta(hours=hours)) for hours in range(1, 24)]
+
+    assert [m.ids for m in notifier.messages] == [["digest-2026-W45"]]
+    assert reports[0].digest.sent == "digest-2026-W45"
+    assert reports[0].sent == ["weekly digest: digest-2026-W45"]
+    assert all(report.digest.sent is None for report in reports[1:])
+    assert all(report.incomplete() is None for report in reports)
+    assert not state.state(DIGEST_KEY).outbox
+
+
+def test_an_hourly_run_never_queues_a_digest_of_its_own() -> None:
+    """Only the digest schedule starts a week's digest: an hourly run delivers one left pending,
+    never a new one, whatever the day."""
+    state, notifier = MemoryState(), MemoryNotifier()
+
+    for hours in range(0, 24 * 8, 6):
         run(state, notifier, T0 + timedelta(hours=hours))
 
-    assert ["digest-2026-W45"] in [m.ids for m in notifier.messages]
+    assert notifier.messages == []
+    assert DIGEST_KEY not in state.items
+
+
+def test_a_digest_an_hourly_run_cannot_deliver_is_counted_and_fails_the_invocation() -> None:
+    """A refusal is that digest's problem: it counts a refusal, stays pending, and the run fails
+    after its metrics so Lambda's retry (or the next run) tries again."""
+    state, notifier = MemoryState(), MemoryNotifier()
+    run(state, notifier, T0)
+    refused_past_lambdas_retries(state)
+    refusing = MemoryNotifier(poisoned={(DIGEST_KEY, "DIGEST")})
+
+    report = run(state, refusing, T0 + timedelta(hours=1))
+
+    assert report.digest.sent is None
+    assert isinstance(report.incomplete(), DeliveryError)
+    [pending] = state.state(DIGEST_KEY).outbox
+    assert pending.attempts == 4  # the digest run, Lambda's two retries, this hourly run
 
 
 class SharedKeys:
