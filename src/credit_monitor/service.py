@@ -40,7 +40,7 @@ from credit_monitor.bounded import Unfinished, run_until
 from credit_monitor.budget import MAX_CONCURRENT_ACCOUNTS, SAFETY_MARGIN_SECONDS, Budget
 from credit_monitor.checks import MIN_SECONDS_FOR_A_REQUEST, Http, KeySource, run_checks
 from credit_monitor.config import Account, CheckSettings
-from credit_monitor.digest import DIGEST_KEY, digest_id, render_digest, rows, week_of
+from credit_monitor.digest import DIGEST_KEY, Row, digest_id, render_digest, rows, week_of
 from credit_monitor.forecast import Forecast
 from credit_monitor.grouping import Group, Item, group
 from credit_monitor.messages import MessageContext, RenderedMessage, render_group
@@ -157,12 +157,26 @@ class AccountReport:
 
 
 @dataclass
+class DigestReport:
+    """A digest run: the id of the digest it delivered (None: nothing was due, or it failed)."""
+
+    sent: str | None = None
+    problems: list[Exception] = field(default_factory=list)
+
+    def incomplete(self) -> Exception | None:
+        return incomplete(self.problems)
+
+
+@dataclass
 class RunReport:
     accounts: list[AccountReport]
+    digest: DigestReport = field(default_factory=DigestReport)
+    """A weekly digest left pending past the digest run's retries, which this run delivered (or
+    could not: its problems are the run's)."""
 
     @property
     def problems(self) -> list[Exception]:
-        return [problem for report in self.accounts for problem in report.problems]
+        return [problem for report in self.accounts for problem in report.problems] + self.digest.problems
 
     @property
     def results(self) -> list[CheckResult]:
@@ -170,7 +184,8 @@ class RunReport:
 
     @property
     def sent(self) -> list[str]:
-        return [f"{report.name}: {kind}" for report in self.accounts for kind in report.sent]
+        digest = [f"weekly digest: {self.digest.sent}"] if self.digest.sent else []
+        return [f"{report.name}: {kind}" for report in self.accounts for kind in report.sent] + digest
 
     def summary(self) -> dict[str, dict[str, object]]:
         """Each account's outcome, for the one summary log line and the handler's return value."""
@@ -229,7 +244,9 @@ def run_once(
         budget=budget,
     )
     names = [account.id for account in checks.accounts]
-    states_read = _StatesRead(functools.partial(ports.state.load, names), budget)
+    # The digest's own item comes with the accounts' (one key more in the same read): a digest SNS
+    # refused past the digest run's retries is delivered by the next hourly run, not next week.
+    states_read = _StatesRead(functools.partial(ports.state.load, [*names, DIGEST_KEY]), budget)
     both: list[Callable[[], object]] = [
         states_read,  # read while the balances are fetched
         functools.partial(
@@ -246,8 +263,10 @@ def run_once(
             error = CheckError(FailureKind.HTTP, f"the checks failed: unexpected {type(fetched).__name__}")
             results = [CheckResult(a.id, a.threshold, error=error) for a in checks.accounts]
     states: dict[str, AccountState | StateError]
+    marker: AccountState | StateError | None = None
     if isinstance(loaded, dict):
-        states = loaded
+        states = dict(loaded)
+        marker = states.pop(DIGEST_KEY, None)
     else:
         problem = (
             loaded if isinstance(loaded, StateError) else StateError(f"alert state unreadable: {loaded!r}")
@@ -262,18 +281,16 @@ def run_once(
     messages = [part for whole in groups for part in render_group(whole, context)]  # ... split to SNS's size
     run.send_all(messages, claims)  # 4. send
     run.record_all(claims)  # 5. record
-    return RunReport([claim.report for claim in claims.values()])
-
-
-@dataclass
-class DigestReport:
-    """A digest run: the id of the digest it delivered (None: nothing was due, or it failed)."""
-
-    sent: str | None = None
-    problems: list[Exception] = field(default_factory=list)
-
-    def incomplete(self) -> Exception | None:
-        return incomplete(self.problems)
+    report = RunReport([claim.report for claim in claims.values()])
+    if isinstance(marker, AccountState) and marker.outbox:  # 6. a digest its own run left pending
+        try:  # leased, never queued: only the digest schedule starts a week's digest
+            digest = run.update(DIGEST_KEY, marker, run.lease_pending(lambda state: state))
+            report.digest = run.deliver_digest(
+                digest, rows(checks.accounts, states, now), context, DigestReport()
+            )
+        except (StateError, OutOfTime) as exc:
+            report.digest = DigestReport(problems=[exc])
+    return report
 
 
 def send_digest(
@@ -302,7 +319,6 @@ def send_digest(
         lease_until=now + timedelta(seconds=budget.remaining() + SAFETY_MARGIN_SECONDS),
         budget=budget,
     )
-    report = DigestReport()
     try:
         states = ports.state.load([*(account.id for account in checks.accounts), DIGEST_KEY])
     except StateError as exc:
@@ -319,46 +335,21 @@ def send_digest(
             replaced[:] = state.outbox
             pending = Pending(digest_id(week), Notification(Kind.DIGEST, DIGEST_KEY, Level.OK), now)
             state = replace(state, outbox=(pending,), notified_at=week_start)
-        return lease(state, run.run_id, now, run.lease_until)
+        return state
 
     try:
-        state = run.update(DIGEST_KEY, marker, claim)
+        state = run.update(DIGEST_KEY, marker, run.lease_pending(claim))
     except (StateError, OutOfTime) as exc:
         return DigestReport(problems=[exc])
-    report.problems += [  # an older week's, never accepted: given up, never silently
-        DeliveryError(
-            f"gave up on the digest {old.id}: SNS did not accept it before the next week's replaced it"
-        )
-        for old in replaced
-    ]
-    found = rows(checks.accounts, states, now)
-    for pending in leased_by(state, run.run_id):
-        message = render_digest(found, week, now, context, pending.id)
-        delivered: set[str] = set()
-        refusals: list[str] = []
-        try:
-            run.send(message)
-            delivered.add(pending.id)
-            report.sent = pending.id
-        except (DeliveryError, OutOfTime) as exc:
-            report.problems.append(exc)
-            refusals += [pending.id] if isinstance(exc, DeliveryError) else []
-        try:
-            change = functools.partial(_recorded, delivered=delivered, refusals=refusals, now=now)
-            state = run.update(DIGEST_KEY, state, change)
-        except (StateError, OutOfTime) as exc:
-            if delivered:
-                report.problems.append(
-                    StateError(
-                        f"the digest {pending.id} was sent but not recorded ({exc}); it may come again"
-                    )
-                )
-            continue
-        if refusals and all(item.id != pending.id for item in state.outbox):
-            report.problems.append(
-                DeliveryError(f"gave up on the digest {pending.id} after {MAX_ATTEMPTS} refusals")
+    report = DigestReport(
+        problems=[  # an older week's, never accepted: given up, never silently
+            DeliveryError(
+                f"gave up on the digest {old.id}: SNS did not accept it before the next week's replaced it"
             )
-    return report
+            for old in replaced
+        ]
+    )
+    return run.deliver_digest(state, rows(checks.accounts, states, now), context, report)
 
 
 def _recorded(
@@ -559,6 +550,46 @@ class _Run:
         report.snoozed_until = state.snoozed_until if state.snoozed(self.now) else None
         report.pending = len(state.outbox)
         return _Claim(report, state, leased_by(state, self.run_id))
+
+    def deliver_digest(
+        self, state: AccountState, found: Sequence[Row], context: MessageContext, report: DigestReport
+    ) -> DigestReport:
+        """Publish each digest of the item's outbox this run leased, with its week's id, and record
+        it (or count its refusal) in one conditional write each."""
+        for pending in leased_by(state, self.run_id):
+            week = week_of(state.notified_at or pending.created_at, context)
+            message = render_digest(found, week, self.now, context, pending.id)
+            delivered: set[str] = set()
+            refusals: list[str] = []
+            try:
+                self.send(message)
+                delivered.add(pending.id)
+                report.sent = pending.id
+            except (DeliveryError, OutOfTime) as exc:
+                report.problems.append(exc)
+                refusals += [pending.id] if isinstance(exc, DeliveryError) else []
+            try:
+                change = functools.partial(_recorded, delivered=delivered, refusals=refusals, now=self.now)
+                state = self.update(DIGEST_KEY, state, change)
+            except (StateError, OutOfTime) as exc:
+                if delivered:
+                    report.problems.append(
+                        StateError(
+                            f"the digest {pending.id} was sent but not recorded ({exc}); it may come again"
+                        )
+                    )
+                continue
+            if refusals and all(item.id != pending.id for item in state.outbox):
+                report.problems.append(
+                    DeliveryError(f"gave up on the digest {pending.id} after {MAX_ATTEMPTS} refusals")
+                )
+        return report
+
+    def lease_pending(
+        self, claim: Callable[[AccountState], AccountState]
+    ) -> Callable[[AccountState], AccountState]:
+        """`claim`, then a lease for this run on what the item holds pending and no live run holds."""
+        return lambda state: lease(claim(state), self.run_id, self.now, self.lease_until)
 
     def send(self, message: RenderedMessage) -> str:
         """Publish one group's message, if the writes recording it still fit in the budget."""
