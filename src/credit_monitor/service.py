@@ -235,14 +235,7 @@ def run_once(
     of accounts sharing a key; without it, the run's clock does. `dashboard_url` goes in every message."""
     now = clock()
     turn = run_number((scheduled_at or now).timestamp(), checks.schedule_period_seconds)
-    run = _Run(
-        ports=ports,
-        policy=policy,
-        now=now,
-        run_id=run_id or uuid.uuid4().hex[:12],
-        lease_until=now + timedelta(seconds=budget.remaining() + SAFETY_MARGIN_SECONDS),
-        budget=budget,
-    )
+    run = _Run.start(ports, policy, now, budget, run_id)
     names = [account.id for account in checks.accounts]
     # The digest's own item comes with the accounts' (one key more in the same read): a digest SNS
     # refused past the digest run's retries is delivered by the next hourly run, not next week.
@@ -311,14 +304,7 @@ def send_digest(
     context = MessageContext(policy.schedule_timezone, dashboard_url)
     week = week_of(scheduled_at or now, context)
     week_start = datetime.combine(week, datetime.min.time(), tzinfo=policy.schedule_timezone)
-    run = _Run(
-        ports=ports,
-        policy=policy,
-        now=now,
-        run_id=run_id or uuid.uuid4().hex[:12],
-        lease_until=now + timedelta(seconds=budget.remaining() + SAFETY_MARGIN_SECONDS),
-        budget=budget,
-    )
+    run = _Run.start(ports, policy, now, budget, run_id)
     try:
         states = ports.state.load([*(account.id for account in checks.accounts), DIGEST_KEY])
     except StateError as exc:
@@ -375,7 +361,6 @@ class _Deciding:
     """One account decided in memory and not yet recorded: `claim` decides again on a state read
     after a lost race; `write` is the decided state (None when nothing changed)."""
 
-    account: Account
     report: AccountReport
     loaded: AccountState
     claim: Callable[[AccountState], AccountState]
@@ -418,6 +403,15 @@ class _Run:
     lease_until: datetime
     budget: Budget
 
+    @classmethod
+    def start(
+        cls, ports: Ports, policy: AlertPolicy, now: datetime, budget: Budget, run_id: str | None
+    ) -> _Run:
+        """A run's leases end when Lambda would have killed it anyway: at its budget's end, plus the
+        margin kept for the metrics and summary."""
+        lease_until = now + timedelta(seconds=budget.remaining() + SAFETY_MARGIN_SECONDS)
+        return cls(ports, policy, now, run_id or uuid.uuid4().hex[:12], lease_until, budget)
+
     def decide_all(
         self,
         accounts: Sequence[Account],
@@ -429,22 +423,19 @@ class _Run:
         claims: dict[str, _Claim] = {}
         deciding: list[_Deciding] = []
         for account, result in zip(accounts, results, strict=True):
-            loaded = states[account.id]
             if self.budget.remaining() <= 0:
-                problem = StateError(f"{account.id}: deciding ran out of time")
-                claims[account.id] = _Claim(AccountReport(account, result, problems=[problem]), None)
+                claims[account.id] = _undecided(account, result, "ran out of time")
                 continue
             try:
-                outcome = self.decide(account, result, loaded)
+                outcome = self.decide(account, result, states[account.id])
             except Exception as exc:  # one account's bug is that account's problem, not the run's
-                problem = StateError(f"{account.id}: deciding failed: {exc!r}")
-                claims[account.id] = _Claim(AccountReport(account, result, problems=[problem]), None)
+                claims[account.id] = _undecided(account, result, f"failed: {exc!r}")
                 continue
             if isinstance(outcome, _Claim):
                 claims[account.id] = outcome
             else:
                 deciding.append(outcome)
-        written = self.write_together([d for d in deciding if d.write is not None])
+        written = self.write_together([d.write for d in deciding if d.write is not None])
         alone = [d for d in deciding if d.write is not None and not written.get(d.report.name)]
         outcomes = run_until(
             [functools.partial(self.write_alone, d) for d in alone],
@@ -467,13 +458,11 @@ class _Run:
                     if isinstance(alone_outcome, Unfinished)
                     else f"failed: {alone_outcome!r}"
                 )
-                problem = StateError(f"{name}: deciding {why}")
-                claims[name] = _Claim(AccountReport(d.account, d.report.result, problems=[problem]), None)
+                claims[name] = _undecided(d.report.account, d.report.result, why)
         return claims
 
-    def write_together(self, deciding: Sequence[_Deciding]) -> dict[str, bool]:
+    def write_together(self, writes: Sequence[StateWrite]) -> dict[str, bool]:
         """The changed states in batches, while an AWS call still fits in the budget."""
-        writes = [d.write for d in deciding if d.write is not None]
         written: dict[str, bool] = {}
         for start in range(0, len(writes), STATE_BATCH):
             if not self.budget.allows_aws_call():
@@ -532,7 +521,7 @@ class _Run:
         write = None
         if changed != loaded:
             write = StateWrite(account.id, replace(changed, version=loaded.version + 1), loaded.version)
-        return _Deciding(account, report, loaded, claim, decided, write)
+        return _Deciding(report, loaded, claim, decided, write)
 
     def write_alone(self, deciding: _Deciding) -> _Claim:
         """The account's own conditional write, re-deciding on a lost race (update)."""
@@ -672,6 +661,13 @@ class _Run:
                 raise reread
             state = reread
         raise StateError(f"alert state for {name} kept changing under us ({WRITE_ATTEMPTS} attempts)")
+
+
+def _undecided(account: Account, result: CheckResult, why: str) -> _Claim:
+    """The claim of an account whose decision was not made or not written: its problem says why."""
+    return _Claim(
+        AccountReport(account, result, problems=[StateError(f"{account.id}: deciding {why}")]), None
+    )
 
 
 def _unrecorded(claim: _Claim, why: str) -> StateError:
