@@ -42,6 +42,21 @@ def delivered(stack: Stack, since: int = 0) -> list[tuple[str, str, str]]:
     ]
 
 
+def run_killed(kind: str, after: int, clock: SimClock) -> None:
+    """A scheduled run at the clock's time, in a child process SIGKILLed right after its `after`th
+    call of `kind` (tests/support/killed_run.py); it must have been killed."""
+    child = subprocess.run(
+        [sys.executable, "-m", "tests.support.killed_run", kind, str(after), clock.now.isoformat()],
+        cwd=REPO,
+        env=os.environ.copy(),
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert child.returncode == -9, f"the run was not killed after {kind} {after}: {child.stderr.decode()}"
+    time.sleep(IN_FLIGHT_SECONDS)  # a publish the dead process had sent may still be landing in moto
+
+
 @pytest.fixture
 def lemlist_failing_then_both_low(
     invoke: Invoke, stack: Stack, fullenrich_api: ApiSimulator, lemlist_api: ApiSimulator
@@ -87,16 +102,7 @@ def test_a_run_killed_between_any_two_steps_loses_nothing(
     except those whose message SNS accepted before the kill and that were not recorded yet: they
     may arrive again, in the same group, with the same notification_id."""
     clock, before = lemlist_failing_then_both_low
-    child = subprocess.run(
-        [sys.executable, "-m", "tests.support.killed_run", kind, str(after), clock.now.isoformat()],
-        cwd=REPO,
-        env=os.environ.copy(),
-        capture_output=True,
-        timeout=120,
-        check=False,
-    )
-    assert child.returncode == -9, f"the run was not killed after {kind} {after}: {child.stderr.decode()}"
-    time.sleep(IN_FLIGHT_SECONDS)  # a publish the dead process had sent may still be landing in moto
+    run_killed(kind, after, clock)
     by_killed_run = delivered(stack, before)
 
     clock.advance(1)
@@ -464,16 +470,7 @@ def test_a_run_killed_at_any_step_of_grouped_delivery_sends_the_group_whole_with
     nothing; a kill after the publish sends again, as one message, what was not recorded yet, with
     the same ids."""
     clock = four_acme_accounts_low
-    child = subprocess.run(
-        [sys.executable, "-m", "tests.support.killed_run", kind, str(after), clock.now.isoformat()],
-        cwd=REPO,
-        env=os.environ.copy(),
-        capture_output=True,
-        timeout=120,
-        check=False,
-    )
-    assert child.returncode == -9, f"the run was not killed after {kind} {after}: {child.stderr.decode()}"
-    time.sleep(IN_FLIGHT_SECONDS)
+    run_killed(kind, after, clock)
     by_killed_run = grouped(stack)
 
     clock.advance(1)
