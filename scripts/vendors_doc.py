@@ -27,7 +27,7 @@ STAND_IN = "STAND-IN-KEY-0123456789"
 
 BALANCE = {
     "fullenrich": "`balance`",
-    "lemlist": "`credits` (the breakdown `details.remaining` is logged)",
+    "lemlist": "`credits` (split into pools by `details.remaining`)",
     "zerobounce": "`Credits` (a numeric string or a number; `-1` is a bad key)",
     "neverbounce": "`credits_info.paid_credits_remaining` + `free_credits_remaining`",
     "hunter": "`data.requests.credits.remaining` (may be fractional)",

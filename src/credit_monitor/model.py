@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 
@@ -32,25 +32,47 @@ class CheckError(Exception):
 
 
 @dataclass(frozen=True)
+class Pool:
+    """A named part of a balance, as the vendor splits it (lemlist's subscription, paid, gifted and
+    freemium credits). `renews`: the part a plan's renewal refills (lemlist's subscription credits);
+    the others stay until used. Shown in messages, `status` and the digest; alerts stay on the
+    account's whole balance."""
+
+    name: str
+    credits: float
+    renews: bool = False
+
+
+@dataclass(frozen=True)
 class Balance:
-    """A balance as the provider reported it; `breakdown` is informational (logged, not a metric).
+    """A balance as the provider reported it.
 
     Every provider builds one, so this is where a computed balance (a sum of parts, a difference)
     is held to the rule a received one is: a finite number, or a BAD_RESPONSE. Two finite parts
-    can add up to Infinity, which would be reported as OK, emitted as a metric and stored."""
+    can add up to Infinity, which would be reported as OK, emitted as a metric and stored.
+
+    `pools`: the vendor's split of the balance, when its reply gives one. `quota`: the period's
+    allowance of a plan that renews (Hunter's `available`), informational. `renews_at`: the
+    renewal the reply itself announces (Hunter's `reset_date`), which wins over one declared in the
+    accounts file. `currency`: an ISO 4217 code when the balance is money, not credits."""
 
     credits: float
-    breakdown: Mapping[str, float] = field(default_factory=dict)
+    pools: tuple[Pool, ...] = ()
+    quota: float | None = None
+    renews_at: datetime | None = None
+    currency: str | None = None
 
     def __post_init__(self) -> None:
         if not math.isfinite(self.credits):
             raise CheckError(FailureKind.BAD_RESPONSE, "the balance must be a finite number")
-        for name, part in self.breakdown.items():
-            if not math.isfinite(part):
+        for pool in self.pools:
+            if not math.isfinite(pool.credits):
                 raise CheckError(
                     FailureKind.BAD_RESPONSE,
-                    f"{name[:40]!r} in the balance's breakdown must be a finite number",
+                    f"{pool.name[:40]!r} in the balance's pools must be a finite number",
                 )
+        if self.quota is not None and not math.isfinite(self.quota):
+            raise CheckError(FailureKind.BAD_RESPONSE, "the quota must be a finite number")
 
 
 @dataclass(frozen=True)

@@ -136,8 +136,8 @@ class AccountReport:
         }
         if result.balance is not None:
             entry["balance"] = result.balance.credits
-            if result.balance.breakdown:
-                entry["breakdown"] = dict(result.balance.breakdown)
+            if result.balance.pools:
+                entry["pools"] = {pool.name: pool.credits for pool in result.balance.pools}
         if result.error is not None:
             entry["failure"] = result.error.kind.value
             entry["reason"] = result.error.message

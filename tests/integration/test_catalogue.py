@@ -16,7 +16,7 @@ import trustme
 
 from credit_monitor.config import Account
 from credit_monitor.keys import key_forms
-from credit_monitor.model import CheckError, CheckResult, FailureKind
+from credit_monitor.model import CheckError, CheckResult, FailureKind, Pool
 from credit_monitor.providers import CATALOGUE, PROVIDERS
 from tests.support.simulators import Reply
 from tests.support.vendors import (
@@ -206,7 +206,7 @@ def test_neverbounce_adds_free_credits_to_paid_ones(start: Start) -> None:
     result = vendor.check()
     assert result.balance is not None
     assert result.balance.credits == 1000
-    assert result.balance.breakdown == {"paid": 950, "free": 50}
+    assert result.balance.pools == (Pool("paid", 950), Pool("free", 50))
     assert vendor.api.requests[0].query == {"key": [GOOD_KEY]}
 
 
@@ -241,7 +241,7 @@ def test_hunter_reads_a_fractional_credit_balance(start: Start) -> None:
     result = vendor.check()
     assert result.balance is not None
     assert result.balance.credits == 379.5
-    assert result.balance.breakdown == {"used": 120.5, "available": 500}
+    assert result.balance.quota == 500
     assert vendor.api.requests[0].headers["x-api-key"] == GOOD_KEY
 
 

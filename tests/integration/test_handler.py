@@ -29,7 +29,7 @@ def test_both_healthy_records_balances_and_sends_nothing(
     assert stack.inbox.messages() == []
     summary = run.summary()
     assert summary["fullenrich"]["status"] == "OK"
-    assert summary["lemlist"]["breakdown"] == {"freemium": 0, "subscription": 640, "gifted": 160, "paid": 0}
+    assert summary["lemlist"]["pools"] == {"subscription": 640, "paid": 0, "gifted": 160, "freemium": 0}
     # The wire format is the documented one: Bearer for FullEnrich, Basic with an empty user for lemlist.
     assert fullenrich_api.credit_requests[0].headers["authorization"].startswith("Bearer ")
     assert lemlist_api.credit_requests[0].headers["authorization"].startswith("Basic ")
@@ -194,7 +194,7 @@ def test_schema_violations_fail_the_check_with_the_reason(
     assert any(reason in line["message"] for line in error_lines)
 
 
-def test_lemlist_breakdown_with_a_string_is_a_schema_violation(
+def test_lemlist_pools_with_a_string_is_a_schema_violation(
     invoke: Invoke, lemlist_api: ApiSimulator
 ) -> None:
     lemlist_api.then(Reply(200, {"credits": 10, "details": {"remaining": {"paid": "10"}}}))

@@ -14,6 +14,7 @@ from credit_monitor.model import (
     CheckError,
     CheckResult,
     FailureKind,
+    Pool,
     decode_json_object,
     json_type_name,
     require_number,
@@ -241,26 +242,27 @@ def test_key_forms_include_the_http_basic_tokens_and_url_encodings() -> None:
 
 
 @pytest.mark.parametrize(
-    ("credits", "breakdown", "named"),
+    ("credits", "pools", "quota", "named"),
     [
-        (math.inf, {}, "the balance"),
-        (-math.inf, {}, "the balance"),
-        (math.nan, {}, "the balance"),
-        (5.0, {"paid": math.inf, "free": 5.0}, "'paid' in the balance's breakdown"),
-        (5.0, {"free": math.nan}, "'free' in the balance's breakdown"),
+        (math.inf, (), None, "the balance"),
+        (-math.inf, (), None, "the balance"),
+        (math.nan, (), None, "the balance"),
+        (5.0, (Pool("paid", math.inf), Pool("free", 5.0)), None, "'paid' in the balance's pools"),
+        (5.0, (Pool("free", math.nan),), None, "'free' in the balance's pools"),
+        (5.0, (), math.inf, "the quota"),
     ],
 )
 def test_a_computed_balance_that_is_not_finite_is_a_bad_response(
-    credits: float, breakdown: dict[str, float], named: str
+    credits: float, pools: tuple[Pool, ...], quota: float | None, named: str
 ) -> None:
     """Every provider builds a Balance: a sum of finite parts that overflows is caught here."""
     with pytest.raises(CheckError) as caught:
-        Balance(credits, breakdown)
+        Balance(credits, pools, quota)
     assert caught.value.kind is FailureKind.BAD_RESPONSE
     assert caught.value.message == f"{named} must be a finite number"
 
 
-def test_a_long_breakdown_name_is_quoted_cut_to_40_characters() -> None:
+def test_a_long_pool_name_is_quoted_cut_to_40_characters() -> None:
     with pytest.raises(CheckError) as caught:
-        Balance(5.0, {"p" * 60: math.inf})
-    assert caught.value.message == f"{'p' * 40!r} in the balance's breakdown must be a finite number"
+        Balance(5.0, (Pool("p" * 60, math.inf),))
+    assert caught.value.message == f"{'p' * 40!r} in the balance's pools must be a finite number"

@@ -49,15 +49,11 @@ def parse_balance(payload: dict[str, object]) -> Balance:
             "data.requests.searches.remaining",
         )
     remaining = number_at(payload, (*CREDITS, "remaining"))
-    breakdown = {}
+    quota = None
     credits = find(payload, CREDITS)
-    if isinstance(credits, dict):
-        breakdown = {
-            name: number(credits[name], f"'data.requests.credits.{name}'")
-            for name in ("used", "available")
-            if name in credits
-        }
-    return Balance(credits=remaining, breakdown=breakdown)
+    if isinstance(credits, dict) and "available" in credits:
+        quota = number(credits["available"], "'data.requests.credits.available'")
+    return Balance(credits=remaining, quota=quota)
 
 
 PROVIDER = Provider(

@@ -1,7 +1,9 @@
 """lemlist: GET /team/credits with HTTP Basic (empty user, key as password).
 
-`credits` is the headline figure; `details.remaining` is a breakdown we log but do not meter
-(four more custom metrics per provider would cost more than the whole monitor).
+`credits` is the headline figure; `details.remaining` splits it into pools (subscription, paid,
+gifted, freemium), shown in messages and `status` but not metered (four more custom metrics per
+account would cost more than the whole monitor). The subscription credits are the plan's: they renew
+with it; paid and gifted credits stay until used.
 """
 
 from __future__ import annotations
@@ -9,10 +11,11 @@ from __future__ import annotations
 import base64
 from collections.abc import Mapping
 
-from credit_monitor.model import Balance, CheckError, FailureKind, json_type_name, require_number
+from credit_monitor.model import Balance, CheckError, FailureKind, Pool, json_type_name, require_number
 from credit_monitor.providers.base import Provider, RateLimit, Request, RetryPolicy
 
-BREAKDOWN_FIELDS = ("freemium", "subscription", "gifted", "paid")
+POOLS = ("subscription", "paid", "gifted", "freemium")
+RENEWING_POOLS = frozenset({"subscription"})
 
 
 def build_request(api_url: str, api_key: str) -> Request:
@@ -28,30 +31,30 @@ def parse_balance(payload: dict[str, object]) -> Balance:
     if "credits" not in payload:
         raise CheckError(FailureKind.BAD_RESPONSE, "response has no 'credits' field")
     credits = require_number(payload["credits"], "'credits'")
-    return Balance(credits=credits, breakdown=_breakdown(payload.get("details")))
+    return Balance(credits=credits, pools=_pools(payload.get("details")))
 
 
-def _breakdown(details: object) -> dict[str, float]:
-    """The breakdown is optional; when present it must be well-formed, or we would log nonsense."""
+def _pools(details: object) -> tuple[Pool, ...]:
+    """The split is optional; when present it must be well-formed, or we would show nonsense."""
     if details is None:
-        return {}
+        return ()
     if not isinstance(details, dict):
         raise CheckError(
             FailureKind.BAD_RESPONSE, f"'details' must be an object, got {json_type_name(details)}"
         )
     remaining = details.get("remaining")
     if remaining is None:
-        return {}
+        return ()
     if not isinstance(remaining, dict):
         raise CheckError(
             FailureKind.BAD_RESPONSE,
             f"'details.remaining' must be an object, got {json_type_name(remaining)}",
         )
-    return {
-        name: require_number(remaining[name], f"'details.remaining.{name}'")
-        for name in BREAKDOWN_FIELDS
+    return tuple(
+        Pool(name, require_number(remaining[name], f"'details.remaining.{name}'"), name in RENEWING_POOLS)
+        for name in POOLS
         if name in remaining
-    }
+    )
 
 
 PROVIDER = Provider(

@@ -28,7 +28,7 @@ no Retry-After), so `rate_limit` is None.
 
 from __future__ import annotations
 
-from credit_monitor.model import Balance, CheckError, FailureKind, json_type_name
+from credit_monitor.model import Balance, CheckError, FailureKind, Pool, json_type_name
 from credit_monitor.providers.base import Provider, Request, RetryPolicy
 from credit_monitor.providers.fields import excerpt, find, number
 from credit_monitor.providers.query_auth import with_query_key
@@ -59,7 +59,7 @@ def parse_balance(payload: dict[str, object]) -> Balance:
         )
     paid = number(info["paid_credits_remaining"], "'credits_info.paid_credits_remaining'")
     free = number(info.get("free_credits_remaining", 0), "'credits_info.free_credits_remaining'")
-    return Balance(credits=paid + free, breakdown={"paid": paid, "free": free})
+    return Balance(credits=paid + free, pools=(Pool("paid", paid), Pool("free", free)))
 
 
 def _require_success(payload: dict[str, object]) -> None:

@@ -1,7 +1,7 @@
 """The built-in vendors that differ only in data: where to ask, how the key is sent, where the
 balance is, the documented rate limit and how hard to retry. Each entry is validated by the same
 code as an accounts file's http-json account (`http_json.from_entry`), so a mistake here is the
-same clear ValueError. A vendor whose replies need code (lemlist's breakdown, NeverBounce's sum,
+same clear ValueError. A vendor whose replies need code (lemlist's pools, NeverBounce's sum,
 ZeroBounce's -1, Hunter's plans, Clearout's status) keeps a module of its own.
 
 Fields besides http-json's: `name` (the accounts file's `provider`), `url` the base URL (an

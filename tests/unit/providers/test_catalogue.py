@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from credit_monitor.model import Balance, CheckError, FailureKind
+from credit_monitor.model import Balance, CheckError, FailureKind, Pool
 from credit_monitor.providers import (
     CATALOGUE,
     PROVIDERS,
@@ -199,7 +199,7 @@ def test_balances_as_documented() -> None:
             "credits_info": {"paid_credits_remaining": 9950791, "free_credits_remaining": 9},
         }
     )
-    assert (balance.credits, dict(balance.breakdown)) == (9950800, {"paid": 9950791, "free": 9})
+    assert (balance.credits, balance.pools) == (9950800, (Pool("paid", 9950791), Pool("free", 9)))
     assert (
         neverbounce.parse_balance(
             {"status": "success", "credits_info": {"paid_credits_remaining": 3}}

@@ -4,7 +4,7 @@ import base64
 
 import pytest
 
-from credit_monitor.model import CheckError
+from credit_monitor.model import CheckError, Pool
 from credit_monitor.providers import lemlist
 
 DOCUMENTED_EXAMPLE = {
@@ -13,14 +13,19 @@ DOCUMENTED_EXAMPLE = {
 }
 
 
-def test_documented_example_gives_headline_and_breakdown() -> None:
+def test_documented_example_gives_headline_and_pools() -> None:
     balance = lemlist.parse_balance(DOCUMENTED_EXAMPLE)
     assert balance.credits == 100
-    assert balance.breakdown == {"freemium": 0, "subscription": 80, "gifted": 10, "paid": 10}
+    assert balance.pools == (
+        Pool("subscription", 80, renews=True),
+        Pool("paid", 10),
+        Pool("gifted", 10),
+        Pool("freemium", 0),
+    )
 
 
-def test_breakdown_is_optional() -> None:
-    assert lemlist.parse_balance({"credits": 7}).breakdown == {}
+def test_pools_are_optional() -> None:
+    assert lemlist.parse_balance({"credits": 7}).pools == ()
 
 
 @pytest.mark.parametrize(
