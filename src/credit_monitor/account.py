@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from credit_monitor.alerting import Levels
-from credit_monitor.providers import Provider
+from credit_monitor.providers import Provider, Vendor
 
 MAX_THRESHOLD = 1e12
 """Far above any real balance; a bigger value is a typo (an exponent, extra zeros)."""
@@ -50,6 +50,10 @@ class Account:
     @property
     def secret_entry(self) -> str:
         return self.key_entry or self.id
+
+    @property
+    def vendor(self) -> Vendor:
+        return self.provider.vendor
 
     @property
     def levels(self) -> Levels:

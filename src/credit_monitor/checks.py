@@ -96,7 +96,7 @@ def run_checks(
             limit = account.provider.rate_limit
             key = api_keys.get(account.id, "").strip()
             paced = None if limit is None else first_requests(limit)
-            slots[index] = limiter.reserve(account.provider.name, key, paced, share=FIRST)
+            slots[index] = limiter.reserve(account.vendor.id, key, paced, share=FIRST)
     order = sorted(slots, key=lambda index: slots[index])
     started: set[int] = set()
     tasks = [
@@ -185,10 +185,10 @@ def _waiting(
     """The accounts not in turn this run, with why. Grouped by the real keys (by hash), whatever the
     accounts file declares, and sized from the configured deadline, so turns are the same every run."""
     plan = settings.deadline_seconds - MIN_SECONDS_FOR_A_REQUEST - PLANNING_ALLOWANCE_SECONDS
-    names = {account.provider.name: account.provider.display_name for account in settings.accounts}
+    names = {account.vendor.id: account.vendor.name for account in settings.accounts}
     waiting: dict[str, str] = {}
     members = (
-        (account.id, account.provider.name, account.provider.rate_limit, _key_hash(api_keys.get(account.id)))
+        (account.id, account.vendor.id, account.provider.rate_limit, _key_hash(api_keys.get(account.id)))
         for account in settings.accounts
     )
     groups = [shared for shared in shared_keys(members, plan) if shared.over_limit]
@@ -196,7 +196,7 @@ def _waiting(
     for shared in groups:
         if shared.over_limit:
             reason = (
-                f"waiting its turn: {len(shared.accounts)} accounts share one {names[shared.provider]} key"
+                f"waiting its turn: {len(shared.accounts)} accounts share one {names[shared.vendor]} key"
                 f" ({shared.limit.requests} requests per {shared.limit.per_seconds:g} s), so each run checks"
                 f" {shared.per_run} of them and each account at least every {shared.turns} runs"
             )
@@ -263,11 +263,10 @@ def _safe(kind: FailureKind, message: str, sent: list[str]) -> CheckError:
 
 def _fetch(account: Account, key: str, http: Http, deadline: float, limiter: RateLimiter | None) -> HttpReply:
     """A request that takes its rate-limit slot now (the re-read after a 401), waiting for it."""
-    provider = account.provider
-    limit = provider.rate_limit
+    limit = account.provider.rate_limit
     start_by = deadline - MIN_SECONDS_FOR_A_REQUEST
     if limiter is not None and not limiter.acquire(
-        provider.name, key, None if limit is None else retries(limit), start_by, share=RETRY
+        account.vendor.id, key, None if limit is None else retries(limit), start_by, share=RETRY
     ):
         raise _no_slot_error(account)
     return _send(account, key, http, deadline, limiter)
@@ -279,7 +278,7 @@ def _send(account: Account, key: str, http: Http, deadline: float, limiter: Rate
     pace = None
     if limiter is not None and provider.rate_limit is not None:
         pace = functools.partial(
-            limiter.acquire, provider.name, key, retries(provider.rate_limit), share=RETRY
+            limiter.acquire, account.vendor.id, key, retries(provider.rate_limit), share=RETRY
         )
     return http.send(provider.build_request(account.api_url, key), provider.retry, deadline, pace)
 
@@ -291,7 +290,7 @@ def _no_slot_error(account: Account) -> CheckError:
     return CheckError(
         FailureKind.AUTH,
         f"HTTP 401, key rejected; the key read again from the secret could not be tried before the"
-        f" deadline ({account.provider.display_name} allows {limit.requests} requests per"
+        f" deadline ({account.vendor.name} allows {limit.requests} requests per"
         f" {limit.per_seconds:g} s per key)",
     )
 

@@ -311,15 +311,15 @@ def shared_key_report(accounts: Sequence[Account]) -> list[str]:
     """Per key named by more accounts than one run can check (by the template's check deadline):
     the accounts, the requests per run, and k. The run groups by the real keys, whatever the file says."""
     seconds = DEFAULT_CHECK_DEADLINE_SECONDS - MIN_SECONDS_FOR_A_REQUEST - PLANNING_ALLOWANCE_SECONDS
-    members = ((a.id, a.provider.name, a.provider.rate_limit, a.secret_entry) for a in accounts)
+    members = ((a.id, a.vendor.id, a.provider.rate_limit, a.secret_entry) for a in accounts)
     entry_of = {account.id: account.secret_entry for account in accounts}
     lines = []
     for shared in shared_keys(members, seconds):
         if shared.over_limit:
             limit = shared.limit
             lines += [
-                f"note: key {entry_of[shared.accounts[0]]!r} ({shared.provider}) is shared by"
-                f" {len(shared.accounts)} accounts, more than one run can check: {shared.provider} allows"
+                f"note: key {entry_of[shared.accounts[0]]!r} ({shared.vendor}) is shared by"
+                f" {len(shared.accounts)} accounts, more than one run can check: {shared.vendor} allows"
                 f" {limit.requests} requests per {limit.per_seconds:g} s per key, so a run checks"
                 f" {shared.per_run} of them ({DEFAULT_CHECK_DEADLINE_SECONDS:g} s check deadline, half of"
                 f" each window kept for retries); they take turns, each checked at least every"

@@ -1,9 +1,9 @@
 """Which notifications travel together: one message per incident, not one per account. Pure.
 
 The stages between deciding and publishing, as in Alertmanager's notify pipeline:
-- inhibit: a provider whose accounts fail (or recover) together in a run is one vendor outage,
+- inhibit: a vendor whose accounts fail (or recover) together in a run is one vendor outage,
   reported once for all of them, whatever their labels (`outages`);
-- group: the rest go as one message per (kind, provider, routing labels). Routing labels are
+- group: the rest go as one message per (kind, vendor, routing labels). Routing labels are
   `group_by` (GROUP_BY; by default every label the accounts declare), so a group never mixes
   accounts a subscription filter policy tells apart.
 
@@ -24,11 +24,12 @@ from dataclasses import dataclass, replace
 from credit_monitor.alerting import Kind, Level, Pending
 from credit_monitor.config import Account
 from credit_monitor.model import FailureKind
+from credit_monitor.providers import Vendor
 
 OUTAGE_SHARE = 0.5
-"""A provider's accounts failing in one run with the same failure kind are one vendor outage when
+"""A vendor's accounts failing in one run with the same failure kind are one vendor outage when
 they are at least this share of its accounts (and at least MIN_OUTAGE_ACCOUNTS): one CHECK FAILING
-names the provider, the count and the cause, and one CHECK RECOVERED follows when they come back."""
+names the vendor, the count and the cause, and one CHECK RECOVERED follows when they come back."""
 MIN_OUTAGE_ACCOUNTS = 2
 """One account failing alone is reported on its own."""
 VENDOR_DOWN = frozenset(
@@ -51,17 +52,17 @@ class Item:
 
 @dataclass(frozen=True)
 class Group:
-    """Notifications sent as one message. Every item has the same kind and provider; `labels` are
+    """Notifications sent as one message. Every item has the same kind and vendor; `labels` are
     the labels every item's account has in common (the routing labels at least)."""
 
     kind: Kind
-    provider: str
+    vendor: Vendor
     items: tuple[Item, ...]
     labels: Labels = ()
     outage: bool = False
-    """A vendor outage: the provider's accounts failed (or recovered) together, whatever their labels."""
-    provider_accounts: int = 0
-    """How many accounts the run watches on this provider (an outage names the share it hit)."""
+    """A vendor outage: the vendor's accounts failed (or recovered) together, whatever their labels."""
+    vendor_accounts: int = 0
+    """How many accounts the run watches at this vendor (an outage names the share it hit)."""
 
     @property
     def ids(self) -> list[str]:
@@ -85,7 +86,7 @@ class Group:
         """Two groups of (nearly) half the items each, for a message too big for SNS."""
         middle = math.ceil(len(self.items) / 2)
         return [
-            Group(self.kind, self.provider, part, self.labels, self.outage, self.provider_accounts)
+            Group(self.kind, self.vendor, part, self.labels, self.outage, self.vendor_accounts)
             for part in (self.items[:middle], self.items[middle:])
         ]
 
@@ -101,26 +102,26 @@ def group(
 ) -> list[Group]:
     """Every item in exactly one group; the groups oldest first, their items in the order given."""
     ordered = list(items)
-    per_provider: dict[str, int] = defaultdict(int)
+    per_vendor: dict[Vendor, int] = defaultdict(int)
     for account in accounts:
-        per_provider[account.provider.name] += 1
-    found, rest = outages(ordered, per_provider)
+        per_vendor[account.vendor] += 1
+    found, rest = outages(ordered, per_vendor)
     buckets: dict[tuple[object, ...], list[Item]] = {}
     for item in rest:
         note = item.pending.note
         key: tuple[object, ...] = (
             note.kind,
-            item.account.provider.name,
+            item.account.vendor,
             routing_labels(item.account, group_by),
         )
         buckets.setdefault((*key, item.pending.attempts), []).append(item)
     groups = found + [
         Group(
             items[0].pending.note.kind,
-            items[0].account.provider.name,
+            items[0].account.vendor,
             tuple(items),
             common_labels(items),
-            provider_accounts=per_provider[items[0].account.provider.name],
+            vendor_accounts=per_vendor[items[0].account.vendor],
         )
         for items in buckets.values()
     ]
@@ -140,21 +141,21 @@ def retried(groups: Iterable[Group]) -> list[Group]:
     return out
 
 
-def outages(items: Sequence[Item], per_provider: dict[str, int]) -> tuple[list[Group], list[Item]]:
+def outages(items: Sequence[Item], per_vendor: dict[Vendor, int]) -> tuple[list[Group], list[Item]]:
     """Inhibition: CHECK FAILING of one cause (`_cause`), or CHECK RECOVERED, on at least OUTAGE_SHARE
-    of a provider's accounts (and MIN_OUTAGE_ACCOUNTS) become one group; returns those and the rest."""
-    candidates: dict[tuple[Kind, str, object, int], list[Item]] = defaultdict(list)
+    of a vendor's accounts (and MIN_OUTAGE_ACCOUNTS) become one group; returns those and the rest."""
+    candidates: dict[tuple[Kind, Vendor, object, int], list[Item]] = defaultdict(list)
     for item in items:
         note = item.pending.note
         if note.kind in (Kind.CHECK_FAILING, Kind.CHECK_RECOVERED):
             cause = _cause(note.failure) if note.kind is Kind.CHECK_FAILING else None
-            candidates[(note.kind, item.account.provider.name, cause, item.pending.attempts)].append(item)
+            candidates[(note.kind, item.account.vendor, cause, item.pending.attempts)].append(item)
     found: list[Group] = []
     taken: set[str] = set()
-    for (kind, provider, _, _), members in candidates.items():
-        total = per_provider.get(provider, 0)
+    for (kind, vendor, _, _), members in candidates.items():
+        total = per_vendor.get(vendor, 0)
         if len(members) >= MIN_OUTAGE_ACCOUNTS and len(members) >= OUTAGE_SHARE * total:
-            found.append(Group(kind, provider, tuple(members), common_labels(members), True, total))
+            found.append(Group(kind, vendor, tuple(members), common_labels(members), True, total))
             taken.update(item.pending.id for item in members)
     return found, [item for item in items if item.pending.id not in taken]
 

@@ -20,7 +20,7 @@ from credit_monitor.config import Account
 from credit_monitor.forecast import ForecastStatus
 from credit_monitor.grouping import Group, Item
 from credit_monitor.model import FailureKind
-from credit_monitor.providers import Provider
+from credit_monitor.providers import Vendor
 
 SUBJECT_MAX_LENGTH = 99
 """SNS refuses a Subject of 100 characters or more, or with anything but printable ASCII."""
@@ -86,7 +86,6 @@ def render(
     """One notification's message. `checked_at`: when the check behind it was made (the pending
     notification's created_at), for the time of the check and the date a balance runs out."""
     context = context or MessageContext()
-    provider = account.provider
     name = account.display_name
     credits = format_balance(note.balance) if note.balance is not None else "unknown"
     level = level_name(note.level)
@@ -142,7 +141,7 @@ def render(
     if checked_at is not None:
         facts.append(("Checked", context.local(checked_at)))
 
-    steps = [*_next_steps(note, provider), *_act_steps(note.kind, account.id, context)]
+    steps = [*_next_steps(note, account.vendor), *_act_steps(note.kind, account.id, context)]
     width = max(len(label) for label, _ in facts) + 2
     text = "\n".join(
         [
@@ -167,7 +166,7 @@ def render(
     attributes = {
         **account.labels,
         "account": account.id,
-        "provider": provider.name,
+        "provider": account.vendor.id,
         "kind": note.kind.value,
         "level": note.level.name,
     }
@@ -216,11 +215,11 @@ def _group_message(group: Group, context: MessageContext) -> RenderedMessage:
             single.subject, single.text, single.chat, {**single.attributes, **delivers}, notifications=ids
         )
     items = sorted(group.items, key=_urgency)
-    provider = items[0].account.provider
+    vendor = group.vendor
     count = len(group.accounts)
-    headline, subject = _group_headline(group, provider.display_name, count, items)
+    headline, subject = _group_headline(group, vendor.name, count, items)
     labels = ", ".join(f"{name}={value}" for name, value in group.labels)
-    facts = [("Provider", provider.display_name), ("Accounts", _accounts_fact(group, count))]
+    facts = [("Provider", vendor.name), ("Accounts", _accounts_fact(group, count))]
     if group.outage and group.kind is Kind.CHECK_FAILING:
         facts.append(("Cause", _cause(group, items)))
     if group.outage and group.kind is Kind.CHECK_FAILING:
@@ -233,7 +232,7 @@ def _group_message(group: Group, context: MessageContext) -> RenderedMessage:
     one_cause = group.outage and group.failure is not None
     lines = [_account_line(item, context, cause_given=one_cause) for item in items]
     about = group.accounts[0] if count == 1 else "ACCOUNT"  # one account's notifications: its own command
-    steps = [*_next_steps(items[0].pending.note, provider), *_act_steps(group.kind, about, context)]
+    steps = [*_next_steps(items[0].pending.note, vendor), *_act_steps(group.kind, about, context)]
     width = max(len(label) for label, _ in facts) + 2
     text = "\n".join(
         [
@@ -254,14 +253,14 @@ def _group_message(group: Group, context: MessageContext) -> RenderedMessage:
     chat = chat_card(
         f"{_emoji(replace(worst, level=group.level))} {subject}",
         "\n".join([*(f"*{label}:* {value}" for label, value in facts), *(f"- {line}" for line in lines)]),
-        thread=f"credit-monitor-{group.provider}-{group.kind.value.lower().replace(' ', '-')}",
+        thread=f"credit-monitor-{vendor.id}-{group.kind.value.lower().replace(' ', '-')}",
         event=group.kind.value,
         summary=headline,
         next_steps=steps,
     )
     attributes = {
         **dict(group.labels),
-        "provider": group.provider,
+        "provider": vendor.id,
         "kind": group.kind.value,
         "level": group.level.name,
         **({"account": group.accounts[0]} if count == 1 else {}),
@@ -292,7 +291,7 @@ def _cause(group: Group, items: list[Item]) -> str:
 
 def _accounts_fact(group: Group, count: int) -> str:
     if group.outage:
-        return f"{count} of the {group.provider_accounts} {group.provider} accounts watched"
+        return f"{count} of the {group.vendor_accounts} {group.vendor.name} accounts watched"
     return str(count)
 
 
@@ -322,7 +321,7 @@ def _group_headline(group: Group, name: str, count: int, items: list[Item]) -> t
         cause = group.failure.value if group.failure else "several causes"
         if group.outage:
             return (
-                f"{name} looks down: {count} of its {group.provider_accounts} accounts could not be"
+                f"{name} looks down: {count} of its {group.vendor_accounts} accounts could not be"
                 f" checked ({cause}).",
                 f"{name} outage: {count} accounts failing ({cause})",
             )
@@ -352,7 +351,7 @@ def _account_line(item: Item, context: MessageContext, *, cause_given: bool = Fa
             parts[-1] += f" (below {format_balance(note.threshold)})"
     if note.forecast is not None and note.forecast.days_left is not None:
         parts.append(f"{_days(note)} left{_runs_out(note, item.pending.created_at, context)}")
-    top_up = account.provider.top_up_url
+    top_up = account.vendor.top_up_url
     if top_up:
         parts.append(f"top up at {top_up}")
     return ", ".join(parts)
@@ -401,24 +400,20 @@ def _emoji(note: Notification) -> str:
     return ":warning:"
 
 
-def _next_steps(note: Notification, provider: Provider) -> list[str]:
+def _next_steps(note: Notification, vendor: Vendor) -> list[str]:
     if note.kind is Kind.CHECK_FAILING:
-        return [*_failure_steps(note.failure, provider), "You will hear again when the check works again."]
+        return [*_failure_steps(note.failure, vendor), "You will hear again when the check works again."]
     if note.kind in (Kind.RECOVERED, Kind.CHECK_RECOVERED):
         return ["Nothing: monitoring continues."]
-    top_up = (
-        f"Top up at {provider.top_up_url}"
-        if provider.top_up_url
-        else f"Top up your {provider.display_name} plan"
-    )
+    top_up = f"Top up at {vendor.top_up_url}" if vendor.top_up_url else f"Top up your {vendor.name} plan"
     return [top_up, "Or lower usage until the next renewal."]
 
 
-def _failure_steps(failure: FailureKind | None, provider: Provider) -> list[str]:
+def _failure_steps(failure: FailureKind | None, vendor: Vendor) -> list[str]:
     """What a person can do about each kind of failure, naming its real cause; the log line has the
     full detail. Our own pacing never fails a check (an account waiting its turn on a shared key is
     "not checked this run"), so RATE_LIMITED is always the provider refusing with "too many requests"."""
-    name = provider.display_name
+    name = vendor.name
     if failure in (FailureKind.AUTH, FailureKind.SECRET):
         return [
             f"Check that the {name} key in the secret is present, valid and not revoked.",

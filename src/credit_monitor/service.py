@@ -130,7 +130,7 @@ class AccountReport:
     def summary(self) -> dict[str, object]:
         result = self.result
         entry: dict[str, object] = {
-            "provider": self.account.provider.name,
+            "provider": self.account.vendor.id,
             "status": status_of(result, self.account.levels, self.level).value,
             "threshold": result.threshold,
         }
@@ -198,7 +198,7 @@ class RunReport:
                 f"{report.name} check failed: {report.result.error.message}",
                 {
                     "account": report.name,
-                    "provider": report.account.provider.name,
+                    "provider": report.account.vendor.id,
                     "failure": report.result.error.kind.value,
                 },
             )

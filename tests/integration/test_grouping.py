@@ -5,17 +5,26 @@ from __future__ import annotations
 
 import base64
 import json
+import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import trustme
 
 from credit_monitor import app
 from tests.support.aws import Stack
 from tests.support.harness import Invoke, SimClock
 from tests.support.simulators import ApiSimulator, Reply
+from tests.support.vendors import KeyPlace, Vendor, VendorSimulator
 
-KEYS = {f"lm-{n:03d}": f"lm-key-{n:03d}-5e1d" for n in range(200)} | {"fe-alone": "fe-key-alone-9c2a"}
+HTTP_JSON_KEYS = {name: f"{name}-key-3f9c2e7b5d1a" for name in ("alpha", "beta", "gamma")}
+KEYS = (
+    {f"lm-{n:03d}": f"lm-key-{n:03d}-5e1d" for n in range(200)}
+    | {"fe-alone": "fe-key-alone-9c2a"}
+    | HTTP_JSON_KEYS
+)
 
 
 @pytest.fixture
@@ -140,3 +149,84 @@ def test_a_vendor_down_failing_several_ways_at_once_is_still_one_check_failing(
     clock.advance(1)
     assert invoke(clock).error is None
     assert kinds(stack) == [("lemlist", "CHECK FAILING"), ("lemlist", "CHECK RECOVERED")]
+
+
+BALANCE_API = Vendor(
+    name="balance-api",
+    base_path="",
+    path="/v1/balance",
+    key=KeyPlace("header", "X-Api-Key"),
+    success=lambda balance: {"data": {"credits": balance}},
+    bad_key=Reply(401, {"message": "invalid API key"}),
+    missing_key=Reply(401, {"message": "no API key"}),
+)
+
+
+@pytest.fixture
+def three_apis(
+    function_env: dict[str, str],
+    server_cert: trustme.LeafCert,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[dict[str, VendorSimulator]]:
+    """Three unrelated JSON APIs, each declared with http-json, its own name and billing page."""
+    apis = {
+        name: VendorSimulator(BALANCE_API, server_cert, key).start() for name, key in HTTP_JSON_KEYS.items()
+    }
+    path = tmp_path / "accounts.toml"
+    path.write_text(
+        "".join(
+            f'[[account]]\nid = "{name}"\nprovider = "http-json"\nurl = "{api.url}"\n'
+            f'auth = {{ kind = "header", name = "X-Api-Key" }}\nbalance = "data.credits"\n'
+            f'display_name = "{name.title()}"\ntop_up_url = "https://{name}.example/billing"\n'
+            "warning = 100\n\n"
+            for name, api in apis.items()
+        )
+    )
+    monkeypatch.setenv("ACCOUNTS_FILE", str(path))
+    app.runtime.cache_clear()
+    yield apis
+    for api in apis.values():
+        api.stop()
+
+
+def test_unrelated_http_json_apis_are_each_their_own_vendor(
+    three_apis: dict[str, VendorSimulator], invoke: Invoke, stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Alpha answers 503, Beta's reply lacks its field, Gamma is fine: two messages, each about its
+    own API, never "Alpha outage" with Beta inside; a filter policy tells them apart by `provider`.
+    When both are low, each reader is sent to its own billing page."""
+    clock = SimClock()
+    assert invoke(clock).error is None
+    healthy = three_apis["alpha"].answer
+    monkeypatch.setattr(
+        three_apis["alpha"], "answer", lambda request: Reply(503, "down", {"Retry-After": "0"})
+    )
+    three_apis["beta"].then(*[Reply(200, {"data": {}})] * 3)
+    for _ in range(3):
+        clock.advance(1)
+        invoke(clock)
+
+    failing = {m["MessageAttributes"]["provider"]["Value"]: m for m in stack.inbox.messages()}
+    assert sorted(failing) == ["alpha", "beta"]
+    for name, other in (("alpha", "Beta"), ("beta", "Alpha")):
+        message = failing[name]
+        assert message["MessageAttributes"]["kind"]["Value"] == "CHECK FAILING"
+        assert message["MessageAttributes"]["account"]["Value"] == name
+        assert name.title() in message["Subject"]
+        assert other not in message["Message"]
+        assert "outage" not in message["Subject"]
+
+    monkeypatch.setattr(three_apis["alpha"], "answer", healthy)
+    for api in three_apis.values():
+        api.balance = 10
+    before = len(stack.inbox.messages())
+    clock.advance(1)
+    invoke(clock)
+
+    low = [m for m in stack.inbox.messages()[before:] if m["MessageAttributes"]["kind"]["Value"] == "LOW"]
+    assert sorted(m["MessageAttributes"]["provider"]["Value"] for m in low) == ["alpha", "beta", "gamma"]
+    for message in low:
+        name = message["MessageAttributes"]["provider"]["Value"]
+        links = set(re.findall(r"https://\w+\.example/billing", message["Message"]))
+        assert links == {f"https://{name}.example/billing"}, message["Message"]

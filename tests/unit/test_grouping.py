@@ -9,7 +9,7 @@ from credit_monitor.alerting import Kind, Level, Notification, Pending
 from credit_monitor.config import Account
 from credit_monitor.grouping import Group, Item, group, routing_labels
 from credit_monitor.model import FailureKind
-from credit_monitor.providers import fullenrich, lemlist
+from credit_monitor.providers import fullenrich, http_json, lemlist
 
 T0 = datetime(2026, 11, 2, 9, tzinfo=UTC)
 
@@ -44,8 +44,12 @@ def test_one_group_per_kind_provider_and_routing_labels() -> None:
     ]
     assert sorted(i.pending.id for g in groups for i in g.items) == sorted(i.pending.id for i in items)
     acme_low = next(g for g in groups if len(g.items) == 3)
-    assert (acme_low.kind, acme_low.provider, acme_low.labels) == (Kind.LOW, "lemlist", (("client", "acme"),))
-    assert acme_low.provider_accounts == 5  # the lemlist accounts the run watches, all labels
+    assert (acme_low.kind, acme_low.vendor.id, acme_low.labels) == (
+        Kind.LOW,
+        "lemlist",
+        (("client", "acme"),),
+    )
+    assert acme_low.vendor_accounts == 5  # the lemlist accounts the run watches, all labels
 
 
 def test_group_by_names_the_routing_labels_and_the_others_are_kept_only_when_shared() -> None:
@@ -78,8 +82,8 @@ def test_a_providers_accounts_failing_together_are_one_outage_whatever_their_lab
 
     [outage] = group(failing, accounts, None)
 
-    assert (outage.outage, outage.kind, outage.provider) == (True, Kind.CHECK_FAILING, "lemlist")
-    assert (len(outage.items), outage.provider_accounts) == (10, 10)
+    assert (outage.outage, outage.kind, outage.vendor.id) == (True, Kind.CHECK_FAILING, "lemlist")
+    assert (len(outage.items), outage.vendor_accounts) == (10, 10)
     assert outage.failure is FailureKind.TIMEOUT
     assert outage.labels == ()
 
@@ -104,7 +108,7 @@ def test_two_accounts_failing_together_are_an_outage_when_they_are_half_the_prov
 
     [outage] = group(failing, accounts, None)
 
-    assert (outage.outage, outage.accounts, outage.provider_accounts) == (True, ["lm-0", "lm-1"], 4)
+    assert (outage.outage, outage.accounts, outage.vendor_accounts) == (True, ["lm-0", "lm-1"], 4)
 
 
 def test_an_account_without_a_routing_label_routes_as_the_empty_value_no_declared_label_has() -> None:
@@ -128,7 +132,7 @@ def test_halves_split_a_group_in_order_and_keep_its_kind_provider_labels_and_out
 
     assert (first.accounts, second.accounts) == (["lm-0", "lm-1", "lm-2"], ["lm-3", "lm-4"])
     for half in (first, second):
-        assert (half.kind, half.provider, half.labels, half.outage, half.provider_accounts) == (
+        assert (half.kind, half.vendor.id, half.labels, half.outage, half.vendor_accounts) == (
             Kind.CHECK_FAILING,
             "lemlist",
             (("client", "acme"),),
@@ -225,3 +229,46 @@ def test_every_refused_group_is_halved_by_notification_id_whatever_the_order_giv
         (Kind.RUNNING_OUT, ["acme-2", "acme-3"]),
     ]
     assert all(g.labels == (("client", "acme"),) for g in groups)
+
+
+def http_json_account(name: str, display_name: str, **labels: str) -> Account:
+    provider, url = http_json.from_entry(
+        {
+            "url": f"https://api.{name}.example/v1/balance",
+            "auth": {"kind": "bearer"},
+            "balance": "credits",
+            "display_name": display_name,
+            "top_up_url": f"https://{name}.example/billing",
+        }
+    )
+    return Account(name, provider, url, threshold=100, labels=labels)
+
+
+def test_unrelated_http_json_apis_are_never_one_vendor_outage_nor_one_group() -> None:
+    """Alpha answers 503 and Beta's reply lacks its field: two failures of two vendors, each alone,
+    though both are http-json and both causes are on a vendor's side. Low together: two groups."""
+    alpha, beta, gamma = (http_json_account(n, n.title()) for n in ("alpha", "beta", "gamma"))
+    accounts = [alpha, beta, gamma]
+    failing = [
+        item(alpha, Kind.CHECK_FAILING, failures=3, failure=FailureKind.HTTP, reason="HTTP 503"),
+        item(beta, Kind.CHECK_FAILING, failures=3, failure=FailureKind.BAD_RESPONSE, reason="no field"),
+    ]
+
+    groups = group(failing, accounts, None)
+
+    assert [(g.vendor.id, g.accounts, g.outage, g.vendor_accounts) for g in groups] == [
+        ("alpha", ["alpha"], False, 1),
+        ("beta", ["beta"], False, 1),
+    ]
+    low = group([item(alpha), item(beta)], accounts, None)
+    assert sorted((g.vendor.name, g.accounts) for g in low) == [("Alpha", ["alpha"]), ("Beta", ["beta"])]
+
+
+def test_accounts_of_one_declared_api_are_one_vendor() -> None:
+    one, two = http_json_account("alpha", "Alpha"), http_json_account("alpha", "Alpha")
+    two = replace(two, id="alpha-2")
+    failing = [item(a, Kind.CHECK_FAILING, failure=FailureKind.TIMEOUT) for a in (one, two)]
+
+    [outage] = group(failing, [one, two], None)
+
+    assert (outage.outage, outage.vendor.id, outage.accounts) == (True, "alpha", ["alpha", "alpha-2"])

@@ -22,7 +22,7 @@ from credit_monitor.messages import (
     render_group,
 )
 from credit_monitor.model import FailureKind
-from credit_monitor.providers import fullenrich, lemlist
+from credit_monitor.providers import fullenrich, http_json, lemlist
 
 FULLENRICH = Account("fullenrich", fullenrich.PROVIDER, "https://app.fullenrich.com/api/v2", threshold=1000)
 LEMLIST = Account("lemlist", lemlist.PROVIDER, "https://api.lemlist.com/api", threshold=100)
@@ -232,7 +232,7 @@ def test_a_group_of_one_reads_like_the_single_message_and_carries_its_id() -> No
     note = Notification(Kind.LOW, "lemlist", Level.CRITICAL, balance=42, threshold=50, forecast=BURNING)
     single = render(note, LEMLIST, datetime(2026, 11, 2, 9, tzinfo=UTC))
 
-    [(_, message)] = render_group(Group(Kind.LOW, "lemlist", (_item(LEMLIST, note),)))
+    [(_, message)] = render_group(Group(Kind.LOW, LEMLIST.vendor, (_item(LEMLIST, note),)))
 
     assert (message.subject, message.text, message.chat) == (single.subject, single.text, single.chat)
     assert message.attributes == {**single.attributes, "notification_id": "run-lemlist-1"}
@@ -247,7 +247,7 @@ def test_a_group_says_how_many_and_how_bad_and_lists_every_account_with_figure_l
     ]
     group = Group(
         Kind.LOW,
-        "lemlist",
+        LEMLIST.vendor,
         tuple(_item(_acme(n), note) for n, note in enumerate(notes)),
         (("client", "acme"),),
     )
@@ -280,7 +280,9 @@ def test_a_grouped_running_out_above_every_level_names_no_level() -> None:
         )
         for n in range(2)
     ]
-    group = Group(Kind.RUNNING_OUT, "lemlist", tuple(_item(_acme(n), note) for n, note in enumerate(notes)))
+    group = Group(
+        Kind.RUNNING_OUT, LEMLIST.vendor, tuple(_item(_acme(n), note) for n, note in enumerate(notes))
+    )
 
     [(_, message)] = render_group(group)
 
@@ -305,7 +307,7 @@ def test_a_group_too_big_for_sns_is_split_and_every_notification_is_in_exactly_o
         for n in range(800)
     )
 
-    parts = render_group(Group(Kind.CHECK_FAILING, "lemlist", items))
+    parts = render_group(Group(Kind.CHECK_FAILING, LEMLIST.vendor, items))
 
     assert len(parts) > 1
     assert all(message.size() <= MAX_MESSAGE_BYTES for _, message in parts)
@@ -328,7 +330,7 @@ def test_an_outage_of_several_failure_kinds_names_each_with_its_count_and_each_a
     )
 
     [(_, message)] = render_group(
-        Group(Kind.CHECK_FAILING, "lemlist", items, outage=True, provider_accounts=3)
+        Group(Kind.CHECK_FAILING, LEMLIST.vendor, items, outage=True, vendor_accounts=3)
     )
 
     lines = message.text.splitlines()
@@ -350,7 +352,7 @@ def test_two_notifications_of_one_account_in_a_group_name_that_account_and_its_s
         for n, note in enumerate(notes)
     )
 
-    [(_, message)] = render_group(Group(Kind.LOW, "lemlist", items, (("client", "acme"),)))
+    [(_, message)] = render_group(Group(Kind.LOW, LEMLIST.vendor, items, (("client", "acme"),)))
 
     assert message.subject == "[credit-monitor] lemlist account acme-001 low (1 CRITICAL), lowest 12 left"
     assert "  - Already on it? Hold its reminders: credit-monitor snooze acme-001 --for 3d" in message.text
@@ -409,3 +411,26 @@ def test_check_failing_says_since_when_and_recovered_drops_an_empty_forecast() -
     text = render(recovered, LEMLIST, CHECKED, PARIS).text
     assert "Days left" not in text
     assert "snooze" not in text  # nothing to hold back
+
+
+def test_an_http_json_api_is_named_routed_threaded_and_topped_up_as_its_own_vendor() -> None:
+    provider, url = http_json.from_entry(
+        {
+            "url": "https://api.alpha.example/v1/balance",
+            "auth": {"kind": "bearer"},
+            "balance": "credits",
+            "display_name": "Alpha Credits",
+            "top_up_url": "https://alpha.example/billing",
+        }
+    )
+    one, two = (Account(f"alpha-{n}", provider, url, threshold=100) for n in (1, 2))
+    note = Notification(Kind.LOW, "alpha-1", Level.WARNING, balance=42, threshold=100)
+
+    single = render(note, one)
+    [(_, grouped)] = render_group(Group(Kind.LOW, one.vendor, (_item(one, note), _item(two, note))))
+
+    assert single.attributes["provider"] == grouped.attributes["provider"] == "alpha-credits"
+    assert grouped.chat["metadata"]["threadId"] == "credit-monitor-alpha-credits-low"
+    assert grouped.subject.startswith("[credit-monitor] 2 Alpha Credits accounts low")
+    for message in (single, grouped):
+        assert "  - Top up at https://alpha.example/billing" in message.text.splitlines()

@@ -13,7 +13,7 @@ from credit_monitor.adapters.http import Pace
 from credit_monitor.checks import run_checks
 from credit_monitor.config import Account, CheckSettings
 from credit_monitor.model import FailureKind
-from credit_monitor.providers import HttpReply, Request, RetryPolicy, fullenrich, lemlist
+from credit_monitor.providers import HttpReply, Request, RetryPolicy, fullenrich, http_json, lemlist
 
 
 class Recording:
@@ -139,3 +139,36 @@ def test_a_check_still_queued_at_the_deadline_is_not_checked_a_started_one_timed
     assert first.error.kind is FailureKind.TIMEOUT
     assert second.error is None
     assert second.not_checked is not None
+
+
+def test_two_http_json_apis_with_the_same_key_are_paced_apart() -> None:
+    """Two unrelated APIs allowing 2 requests a minute each, and one key string for both (a key
+    format both happen to accept, or a test key): each has its own window, so neither waits."""
+
+    def api(name: str) -> Account:
+        provider, url = http_json.from_entry(
+            {
+                "url": f"https://api.{name}.test/balance",
+                "auth": {"kind": "bearer"},
+                "balance": "credits",
+                "display_name": name.title(),
+                "rate_limit": {"requests": 2, "per_seconds": 60},
+            }
+        )
+        return Account(name, provider, url, 100)
+
+    accounts = (api("alpha"), api("beta"))
+    http = Recording()
+
+    results = run_checks(
+        CheckSettings(accounts, 4.5),
+        Keys(dict.fromkeys(("alpha", "beta"), "one-key-for-both")),
+        http,
+        time.monotonic() + 4.5,
+    )
+
+    assert [r.not_checked for r in results] == [None, None]
+    assert sorted(url for _, url in http.sent) == [
+        "https://api.alpha.test/balance",
+        "https://api.beta.test/balance",
+    ]

@@ -19,7 +19,7 @@ from credit_monitor.providers import (
     table,
     zerobounce,
 )
-from credit_monitor.providers.base import HttpReply, Provider, RateLimit, Request, RetryPolicy
+from credit_monitor.providers.base import HttpReply, Provider, RateLimit, Request, RetryPolicy, Vendor
 
 PROVIDERS: tuple[Provider, ...] = (
     fullenrich.PROVIDER,
@@ -47,4 +47,4 @@ CATALOGUE: Mapping[str, Provider] = MappingProxyType(
 
 query_auth.install_log_filter()  # already done on import; said here so it is not lost in a refactor
 
-__all__ = ["CATALOGUE", "PROVIDERS", "HttpReply", "Provider", "RateLimit", "Request", "RetryPolicy"]
+__all__ = ["CATALOGUE", "PROVIDERS", "HttpReply", "Provider", "RateLimit", "Request", "RetryPolicy", "Vendor"]
