@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -164,17 +164,13 @@ BALANCE_API = Vendor(
 
 @pytest.fixture
 def three_apis(
-    function_env: dict[str, str],
-    server_cert: trustme.LeafCert,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    accounts_file: Callable[[str], Path], server_cert: trustme.LeafCert
 ) -> Iterator[dict[str, VendorSimulator]]:
     """Three unrelated JSON APIs, each declared with http-json, its own name and billing page."""
     apis = {
         name: VendorSimulator(BALANCE_API, server_cert, key).start() for name, key in HTTP_JSON_KEYS.items()
     }
-    path = tmp_path / "accounts.toml"
-    path.write_text(
+    accounts_file(
         "".join(
             f'[[account]]\nid = "{name}"\nprovider = "http-json"\nurl = "{api.url}"\n'
             f'auth = {{ kind = "header", name = "X-Api-Key" }}\nbalance = "data.credits"\n'
@@ -183,8 +179,6 @@ def three_apis(
             for name, api in apis.items()
         )
     )
-    monkeypatch.setenv("ACCOUNTS_FILE", str(path))
-    app.runtime.cache_clear()
     yield apis
     for api in apis.values():
         api.stop()

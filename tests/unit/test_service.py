@@ -522,9 +522,10 @@ class HungState(MemoryState):
 
 
 def shared_key_settings(accounts: int) -> CheckSettings:
+    """Accounts on one key whose requests differ (each its own URL): they take turns."""
     return CheckSettings(
         tuple(
-            Account(f"team-{n:02d}", lemlist.PROVIDER, "https://lemlist.test", threshold=100)
+            Account(f"team-{n:02d}", lemlist.PROVIDER, f"https://lemlist.test/{n}", threshold=100)
             for n in range(accounts)
         ),
         deadline_seconds=3,
