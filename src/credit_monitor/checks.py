@@ -178,7 +178,7 @@ def same_requests(
     for account in accounts:
         raw = api_keys.get(account.id)
         try:
-            key = clean_key(account.id, raw, hint(account.id))
+            key = clean_key(account.secret_entry, raw, hint(account.secret_entry))
             request = account.provider.build_request(account.api_url, key)
         except CheckError as exc:
             failed[account.id] = _failed(account, exc.kind, exc.message, _usable(raw))

@@ -208,7 +208,7 @@ def render_group(group: Group, context: MessageContext | None = None) -> list[tu
 def _group_message(group: Group, context: MessageContext) -> RenderedMessage:
     ids = tuple((item.account.id, item.pending.id) for item in group.items)
     delivers = {"notification_id": ",".join(notification_id for _, notification_id in ids)}
-    if len(group.items) == 1 and not group.outage:
+    if len(group.items) == 1 and group.incident is None:
         [item] = group.items
         single = render(item.pending.note, item.account, item.pending.created_at, context)
         return RenderedMessage(
@@ -220,19 +220,20 @@ def _group_message(group: Group, context: MessageContext) -> RenderedMessage:
     headline, subject = _group_headline(group, vendor.name, count, items)
     labels = ", ".join(f"{name}={value}" for name, value in group.labels)
     facts = [("Provider", vendor.name), ("Accounts", _accounts_fact(group, count))]
-    if group.outage and group.kind is Kind.CHECK_FAILING:
+    failing_together = group.incident is not None and group.kind is Kind.CHECK_FAILING
+    if failing_together:
         facts.append(("Cause", _cause(group, items)))
-    if group.outage and group.kind is Kind.CHECK_FAILING:
         starts = [item.pending.note.since for item in items if item.pending.note.since is not None]
         if starts:
             facts.append(("Failing since", context.local(min(starts))))
     if labels:
         facts.append(("Labels", labels))
     facts.append(("Checked", context.local(max(item.pending.created_at for item in items))))
-    one_cause = group.outage and group.failure is not None
+    one_cause = failing_together and group.failure is not None
     lines = [_account_line(item, context, cause_given=one_cause) for item in items]
     about = group.accounts[0] if count == 1 else "ACCOUNT"  # one account's notifications: its own command
-    steps = [*_next_steps(items[0].pending.note, vendor), *_act_steps(group.kind, about, context)]
+    entry = group.incident.entry if group.incident else None
+    steps = [*_next_steps(items[0].pending.note, vendor, entry), *_act_steps(group.kind, about, context)]
     width = max(len(label) for label, _ in facts) + 2
     text = "\n".join(
         [
@@ -281,7 +282,7 @@ def _urgency(item: Item) -> tuple[int, float, str]:
 
 
 def _cause(group: Group, items: list[Item]) -> str:
-    """An outage's cause: its failure kind and error, or, for a vendor failing several ways at
+    """An incident's cause: its failure kind and error, or, for a vendor failing several ways at
     once (grouping.VENDOR_DOWN), each kind with how many accounts it hit."""
     if group.failure is not None:
         return f"{group.failure}: {items[0].pending.note.reason or 'unknown'}"
@@ -290,7 +291,7 @@ def _cause(group: Group, items: list[Item]) -> str:
 
 
 def _accounts_fact(group: Group, count: int) -> str:
-    if group.outage:
+    if group.incident is not None:
         return f"{count} of the {group.vendor_accounts} {group.vendor.name} accounts watched"
     return str(count)
 
@@ -325,13 +326,48 @@ def _group_headline(group: Group, name: str, count: int, items: list[Item]) -> t
                 f" checked ({cause}).",
                 f"{name} outage: {count} accounts failing ({cause})",
             )
+        if group.incident is not None and group.failure is not None:
+            return _our_side(group, name, count, group.failure)
         return f"The balances of {accounts} could not be checked.", f"{accounts}: check failing ({cause})"
-    if group.outage:
+    if group.incident is not None:  # together, but of what is not known: never "the vendor is back"
         return (
-            f"{name} works again: its {count} accounts are checked again.",
-            f"{name} back: {count} accounts checked",
+            f"The balance checks of {count} of the {group.vendor_accounts} {name} accounts work again.",
+            f"{count} {name} accounts: checks working again",
         )
     return f"The balance checks of {accounts} work again.", f"{accounts}: check working again"
+
+
+def _our_side(group: Group, name: str, count: int, failure: FailureKind) -> tuple[str, str]:
+    """An incident whose cause is not the vendor's side, said as what it is: one key entry the
+    accounts share, or one cause across the vendor's accounts (keys rejected, no key in the secret)."""
+    entry = group.incident.entry if group.incident else None
+    accounts = f"{count} {name} accounts"
+    if entry is not None:
+        what, short = {
+            FailureKind.SECRET: (
+                f"the key entry {entry!r} they share is missing from the secret or unusable",
+                f"shared key entry {entry!r} missing or unusable",
+            ),
+            FailureKind.AUTH: (
+                f"{name} rejected the key they share (entry {entry!r})",
+                "their shared key was rejected",
+            ),
+            FailureKind.RATE_LIMITED: (
+                f'{name} refused the key they share (entry {entry!r}) with "too many requests"',
+                "their shared key is rate limited",
+            ),
+        }[failure]
+        return f"{accounts} could not be checked: {what}.", f"{accounts}: {short} ({failure})"
+    what, short = {
+        FailureKind.SECRET: ("the secret holds no usable key for them", "no usable key in the secret"),
+        FailureKind.AUTH: (f"{name} rejected their keys", "keys rejected"),
+        FailureKind.RATE_LIMITED: (f'{name} refused them with "too many requests"', "rate limited"),
+        FailureKind.TLS: (f"the TLS connection to {name} failed", "TLS failing"),
+    }.get(failure, (f"they failed with {failure}", "check failing"))
+    return (
+        f"{count} of the {group.vendor_accounts} {name} accounts could not be checked: {what}.",
+        f"{accounts}: {short} ({failure})",
+    )
 
 
 def _account_line(item: Item, context: MessageContext, *, cause_given: bool = False) -> str:
@@ -400,23 +436,25 @@ def _emoji(note: Notification) -> str:
     return ":warning:"
 
 
-def _next_steps(note: Notification, vendor: Vendor) -> list[str]:
+def _next_steps(note: Notification, vendor: Vendor, entry: str | None = None) -> list[str]:
     if note.kind is Kind.CHECK_FAILING:
-        return [*_failure_steps(note.failure, vendor), "You will hear again when the check works again."]
+        steps = _failure_steps(note.failure, vendor, entry)
+        return [*steps, "You will hear again when the check works again."]
     if note.kind in (Kind.RECOVERED, Kind.CHECK_RECOVERED):
         return ["Nothing: monitoring continues."]
     top_up = f"Top up at {vendor.top_up_url}" if vendor.top_up_url else f"Top up your {vendor.name} plan"
     return [top_up, "Or lower usage until the next renewal."]
 
 
-def _failure_steps(failure: FailureKind | None, vendor: Vendor) -> list[str]:
+def _failure_steps(failure: FailureKind | None, vendor: Vendor, entry: str | None = None) -> list[str]:
     """What a person can do about each kind of failure, naming its real cause; the log line has the
     full detail. Our own pacing never fails a check (an account waiting its turn on a shared key is
     "not checked this run"), so RATE_LIMITED is always the provider refusing with "too many requests"."""
     name = vendor.name
     if failure in (FailureKind.AUTH, FailureKind.SECRET):
+        where = f"the secret's entry {entry!r}" if entry else "the secret"
         return [
-            f"Check that the {name} key in the secret is present, valid and not revoked.",
+            f"Check that the {name} key in {where} is present, valid and not revoked.",
             "After updating the secret, the next run picks the new key up by itself.",
         ]
     if failure is FailureKind.RATE_LIMITED:

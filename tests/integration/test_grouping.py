@@ -80,7 +80,7 @@ def test_two_hundred_accounts_failing_together_are_one_check_failing_and_one_che
     clock = SimClock()
     assert invoke(clock).error is None
     valid = lemlist_api.valid_keys
-    lemlist_api.valid_keys = {"lemlist-rejects-every-key"}  # the vendor's outage
+    lemlist_api.valid_keys = {"lemlist-rejects-every-key"}  # every key rejected at once
     fullenrich_api.valid_keys = {"revoked"}  # and, at the same time, one account failing on its own
     for _ in range(3):
         clock.advance(1)
@@ -89,9 +89,10 @@ def test_two_hundred_accounts_failing_together_are_one_check_failing_and_one_che
 
     assert sorted(kinds(stack)) == [("fullenrich", "CHECK FAILING"), ("lemlist", "CHECK FAILING")]
     outage = message_from(stack, "lemlist")
-    assert outage["Subject"] == "[credit-monitor] lemlist outage: 200 accounts failing (auth)"
+    # Whose side a rejected key is on is not known: it is said as what it is, never "outage".
+    assert outage["Subject"] == "[credit-monitor] 200 lemlist accounts: keys rejected (auth)"
     text = outage["Message"]
-    assert "lemlist looks down: 200 of its 200 accounts could not be checked (auth)." in text
+    assert "200 of the 200 lemlist accounts could not be checked: lemlist rejected their keys." in text
     assert "  Accounts:      200 of the 200 lemlist accounts watched" in text
     assert "  Cause:         auth: HTTP 401, key rejected" in text
     assert "  Failing since: Mon 02 Nov 2026 10:00 UTC" in text  # the first of the three failed runs
@@ -108,7 +109,7 @@ def test_two_hundred_accounts_failing_together_are_one_check_failing_and_one_che
     lemlist_messages = [k for p, k in kinds(stack) if p == "lemlist"]
     assert lemlist_messages == ["CHECK FAILING", "CHECK RECOVERED"]
     recovered = stack.inbox.messages()[-1]
-    assert recovered["Subject"] == "[credit-monitor] lemlist back: 200 accounts checked"
+    assert recovered["Subject"] == "[credit-monitor] 200 lemlist accounts: checks working again"
 
 
 def test_a_vendor_down_failing_several_ways_at_once_is_still_one_check_failing(
@@ -224,3 +225,60 @@ def test_unrelated_http_json_apis_are_each_their_own_vendor(
         name = message["MessageAttributes"]["provider"]["Value"]
         links = set(re.findall(r"https://\w+\.example/billing", message["Message"]))
         assert links == {f"https://{name}.example/billing"}, message["Message"]
+
+
+TEAM_KEY = "lm-acme-team-key-4c7e1b9d"
+OWN_KEY = "lm-own-key-8a2f6c3e5b1d"
+
+
+@pytest.mark.parametrize(
+    ("secret", "valid", "said"),
+    [
+        (
+            {"lm-own": OWN_KEY},
+            {OWN_KEY},
+            "3 lemlist accounts: shared key entry 'acme-team' missing or unusable (secret)",
+        ),
+        (
+            {"acme-team": TEAM_KEY, "lm-own": OWN_KEY},
+            {OWN_KEY},
+            "3 lemlist accounts: their shared key was rejected (auth)",
+        ),
+        ({}, {OWN_KEY}, "4 lemlist accounts: no usable key in the secret (secret)"),
+    ],
+    ids=["shared-entry-missing", "shared-key-revoked", "empty-secret"],
+)
+def test_our_own_key_or_secret_problem_is_one_message_that_says_so_never_a_vendor_outage(
+    accounts_file: Callable[[str], Path],
+    lemlist_api: ApiSimulator,
+    invoke: Invoke,
+    stack: Stack,
+    secret: dict[str, str],
+    valid: set[str],
+    said: str,
+) -> None:
+    """Three lemlist accounts name the key entry "acme-team", a fourth has its own. The vendor is up
+    throughout; our secret is at fault. One CHECK FAILING, which says what is wrong."""
+    accounts_file(
+        "".join(
+            f'[[account]]\nid = "{name}"\nprovider = "lemlist"\nwarning = 100\n'
+            f'url = "{lemlist_api.base_url}"\n'
+            + ('key = "acme-team"\n' if name.startswith("team") else "")
+            + f'labels = {{ client = "{name}" }}\n\n'
+            for name in ("team-a", "team-b", "team-c", "lm-own")
+        )
+    )
+    stack.secrets.put_secret_value(SecretId=stack.secret_id, SecretString=json.dumps(secret))
+    lemlist_api.valid_keys = valid
+    clock = SimClock()
+    for _ in range(3):
+        invoke(clock)
+        clock.advance(1)
+
+    [message] = stack.inbox.messages()
+    assert message["MessageAttributes"]["kind"]["Value"] == "CHECK FAILING"
+    assert message["Subject"] == f"[credit-monitor] {said}"
+    assert "outage" not in message["Subject"]
+    assert "looks down" not in message["Message"]
+    assert "status page" not in message["Message"]
+    assert 'add "team-a"' not in message["Message"], "a shared entry's hint names the entry"

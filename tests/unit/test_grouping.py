@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from credit_monitor.alerting import Kind, Level, Notification, Pending
 from credit_monitor.config import Account
-from credit_monitor.grouping import Group, Item, group, routing_labels
+from credit_monitor.grouping import Group, Incident, Item, group, routing_labels
 from credit_monitor.model import FailureKind
 from credit_monitor.providers import fullenrich, http_json, lemlist
 
@@ -147,7 +147,8 @@ def test_recovering_together_is_one_check_recovered() -> None:
 
     [recovered] = group(back, accounts, None)
 
-    assert (recovered.outage, recovered.kind, len(recovered.items)) == (True, Kind.CHECK_RECOVERED, 6)
+    assert (recovered.incident, recovered.kind, len(recovered.items)) == (Incident(), Kind.CHECK_RECOVERED, 6)
+    assert not recovered.outage  # what they recovered from is not known: never called an outage
 
 
 def test_groups_come_oldest_first() -> None:
@@ -272,3 +273,39 @@ def test_accounts_of_one_declared_api_are_one_vendor() -> None:
     [outage] = group(failing, [one, two], None)
 
     assert (outage.outage, outage.vendor.id, outage.accounts) == (True, "alpha", ["alpha", "alpha-2"])
+
+
+def test_accounts_sharing_a_key_entry_that_fails_are_one_incident_on_our_side_not_an_outage() -> None:
+    """Three of ten lemlist accounts name the entry "acme-team", missing from the secret (or its key
+    revoked): one group, whatever their labels and though they are under half the vendor's
+    accounts; it names the entry and is no vendor outage."""
+    team = [replace(account(f"team-{n}", client=f"c{n}"), key_entry="acme-team") for n in range(3)]
+    others = [account(f"lm-{n}", client="acme") for n in range(7)]
+    for kind in (FailureKind.SECRET, FailureKind.AUTH):
+        failing = [item(a, Kind.CHECK_FAILING, failures=3, failure=kind, reason="no key") for a in team]
+
+        [shared] = group(failing, [*team, *others], None)
+
+        assert (shared.accounts, shared.outage, shared.incident) == (
+            ["team-0", "team-1", "team-2"],
+            False,
+            Incident(entry="acme-team"),
+        )
+
+
+def test_an_empty_secret_is_one_incident_of_the_vendor_not_an_outage() -> None:
+    accounts = [account(f"lm-{n}", client=f"c{n}") for n in range(4)]
+    failing = [item(a, Kind.CHECK_FAILING, failure=FailureKind.SECRET, reason="no API key") for a in accounts]
+
+    [incident] = group(failing, accounts, None)
+
+    assert (len(incident.items), incident.outage, incident.incident) == (4, False, Incident())
+
+
+def test_a_vendor_side_failure_is_an_outage_whatever_key_entry_its_accounts_share() -> None:
+    team = [replace(account(f"team-{n}"), key_entry="acme-team") for n in range(2)]
+    failing = [item(a, Kind.CHECK_FAILING, failure=FailureKind.HTTP, reason="HTTP 503") for a in team]
+
+    [outage] = group(failing, team, None)
+
+    assert outage.incident == Incident(vendor_down=True)

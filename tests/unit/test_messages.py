@@ -12,7 +12,7 @@ import pytest
 from credit_monitor.alerting import Kind, Level, Notification, Pending
 from credit_monitor.config import Account
 from credit_monitor.forecast import Forecast, ForecastStatus
-from credit_monitor.grouping import Group, Item
+from credit_monitor.grouping import Group, Incident, Item
 from credit_monitor.messages import (
     MAX_MESSAGE_BYTES,
     SUBJECT_MAX_LENGTH,
@@ -330,7 +330,9 @@ def test_an_outage_of_several_failure_kinds_names_each_with_its_count_and_each_a
     )
 
     [(_, message)] = render_group(
-        Group(Kind.CHECK_FAILING, LEMLIST.vendor, items, outage=True, vendor_accounts=3)
+        Group(
+            Kind.CHECK_FAILING, LEMLIST.vendor, items, incident=Incident(vendor_down=True), vendor_accounts=3
+        )
     )
 
     lines = message.text.splitlines()
@@ -434,3 +436,76 @@ def test_an_http_json_api_is_named_routed_threaded_and_topped_up_as_its_own_vend
     assert grouped.subject.startswith("[credit-monitor] 2 Alpha Credits accounts low")
     for message in (single, grouped):
         assert "  - Top up at https://alpha.example/billing" in message.text.splitlines()
+
+
+def _failing(accounts: list[Account], kind: FailureKind, reason: str) -> tuple[Item, ...]:
+    return tuple(
+        _item(a, Notification(Kind.CHECK_FAILING, a.id, Level.OK, failures=3, failure=kind, reason=reason))
+        for a in accounts
+    )
+
+
+@pytest.mark.parametrize(
+    ("kind", "reason", "subject", "headline"),
+    [
+        (
+            FailureKind.SECRET,
+            'no API key for \'acme-team\' (add "acme-team": "<key>" to the secret\'s JSON)',
+            "3 lemlist accounts: shared key entry 'acme-team' missing or unusable (secret)",
+            "3 lemlist accounts could not be checked: the key entry 'acme-team' they share is missing"
+            " from the secret or unusable.",
+        ),
+        (
+            FailureKind.AUTH,
+            "HTTP 401, key rejected: Unauthorized",
+            "3 lemlist accounts: their shared key was rejected (auth)",
+            "3 lemlist accounts could not be checked: lemlist rejected the key they share"
+            " (entry 'acme-team').",
+        ),
+    ],
+    ids=["entry-missing", "key-revoked"],
+)
+def test_a_shared_key_problem_says_what_it_is_and_never_outage(
+    kind: FailureKind, reason: str, subject: str, headline: str
+) -> None:
+    team = [replace(_acme(n), key_entry="acme-team") for n in range(3)]
+    group = Group(
+        Kind.CHECK_FAILING, LEMLIST.vendor, _failing(team, kind, reason), (), Incident(entry="acme-team"), 10
+    )
+
+    [(_, message)] = render_group(group)
+
+    assert message.subject == f"[credit-monitor] {subject}"
+    lines = message.text.splitlines()
+    assert lines[0] == headline
+    assert f"  Cause:    {kind}: {reason}" in lines
+    for said in ("outage", "looks down", "status page"):
+        assert said not in message.text
+        assert said not in json.dumps(message.chat)
+
+
+def test_an_empty_secret_says_the_secret_holds_no_key_for_them_and_never_outage() -> None:
+    accounts = [_acme(n) for n in range(4)]
+    items = _failing(accounts, FailureKind.SECRET, "no API key for 'acme-000' (add it)")
+
+    [(_, message)] = render_group(Group(Kind.CHECK_FAILING, LEMLIST.vendor, items, (), Incident(), 4))
+
+    assert message.subject == "[credit-monitor] 4 lemlist accounts: no usable key in the secret (secret)"
+    assert message.text.splitlines()[0] == (
+        "4 of the 4 lemlist accounts could not be checked: the secret holds no usable key for them."
+    )
+    assert "outage" not in message.text
+    assert "looks down" not in message.text
+
+
+def test_checks_that_work_again_together_are_never_said_to_be_a_vendor_coming_back() -> None:
+    """What they failed of is not known at recovery (a revoked shared key, as well as an outage)."""
+    items = tuple(
+        _item(_acme(n), Notification(Kind.CHECK_RECOVERED, f"acme-{n:03d}", Level.OK, balance=500))
+        for n in range(3)
+    )
+
+    [(_, message)] = render_group(Group(Kind.CHECK_RECOVERED, LEMLIST.vendor, items, (), Incident(), 3))
+
+    assert message.subject == "[credit-monitor] 3 lemlist accounts: checks working again"
+    assert message.text.splitlines()[0] == "The balance checks of 3 of the 3 lemlist accounts work again."
