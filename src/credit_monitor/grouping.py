@@ -1,10 +1,14 @@
 """Which notifications travel together: one message per incident, not one per account. Pure.
 
 The stages between deciding and publishing, as in Alertmanager's notify pipeline:
+- wait: a vendor-side CHECK FAILING waits, while the vendor's outage is still forming, for the
+  accounts that reach theirs a run or two later (`hold`), as Alertmanager's group_wait does;
 - inhibit: accounts that fail (or work again) together for one cause are one incident, reported
   once for all of them, whatever their labels (`incidents`): a vendor outage when the cause is on
   the vendor's side, else what is on ours (one key entry they share, keys rejected, no key in the
-  secret);
+  secret). A vendor is down when half its accounts fail this run for a cause on its side, whatever
+  run each one's CHECK FAILING was queued in (one account a failure ahead, the rest of an outage
+  a killed run left unrecorded);
 - group: the rest go as one message per (kind, vendor, routing labels). Routing labels are
   `group_by` (GROUP_BY; by default every label the accounts declare), so a group never mixes
   accounts a subscription filter policy tells apart.
@@ -20,7 +24,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from credit_monitor.alerting import Kind, Level, Pending
@@ -46,6 +50,20 @@ KEY_FAILURES = frozenset({FailureKind.SECRET, FailureKind.AUTH, FailureKind.RATE
 these fail of that key, however few they are among the vendor's accounts."""
 
 Labels = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Failing:
+    """An account whose check failed in this run, as the run decided it."""
+
+    kind: FailureKind
+    to_alert: int
+    """Failed checks in a row still to go before its CHECK FAILING: 0 once reached, negative for
+    each run since."""
+
+
+Failings = Mapping[str, Failing]
+"""This run's failed checks, by account id."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +98,9 @@ class Group:
     """The accounts failed (or work again) together, whatever their labels: why."""
     vendor_accounts: int = 0
     """How many accounts the run watches at this vendor (an incident names the share it hit)."""
+    failing: int = 0
+    """An outage: how many of the vendor's accounts fail this run for a cause on its side; more than
+    its own accounts when the others' CHECK FAILING went out before."""
 
     @property
     def outage(self) -> bool:
@@ -107,10 +128,7 @@ class Group:
     def halves(self) -> list[Group]:
         """Two groups of (nearly) half the items each, for a message too big for SNS."""
         middle = math.ceil(len(self.items) / 2)
-        return [
-            Group(self.kind, self.vendor, part, self.labels, self.incident, self.vendor_accounts)
-            for part in (self.items[:middle], self.items[middle:])
-        ]
+        return [replace(self, items=part) for part in (self.items[:middle], self.items[middle:])]
 
 
 def routing_labels(account: Account, group_by: Collection[str] | None) -> Labels:
@@ -120,14 +138,16 @@ def routing_labels(account: Account, group_by: Collection[str] | None) -> Labels
 
 
 def group(
-    items: Iterable[Item], accounts: Sequence[Account], group_by: Collection[str] | None
+    items: Iterable[Item],
+    accounts: Sequence[Account],
+    group_by: Collection[str] | None,
+    failing: Failings | None = None,
 ) -> list[Group]:
-    """Every item in exactly one group; the groups oldest first, their items in the order given."""
+    """Every item in exactly one group; the groups oldest first, their items in the order given.
+    `failing`: this run's failed checks, which tell a vendor that is down."""
     ordered = list(items)
-    per_vendor: dict[Vendor, int] = defaultdict(int)
-    for account in accounts:
-        per_vendor[account.vendor] += 1
-    found, rest = incidents(ordered, per_vendor)
+    per_vendor = _per_vendor(accounts)
+    found, rest = incidents(ordered, per_vendor, _down(accounts, failing or {}))
     buckets: dict[tuple[object, ...], list[Item]] = {}
     for item in rest:
         note = item.pending.note
@@ -163,10 +183,69 @@ def retried(groups: Iterable[Group]) -> list[Group]:
     return out
 
 
-def incidents(items: Sequence[Item], per_vendor: dict[Vendor, int]) -> tuple[list[Group], list[Item]]:
+def hold(
+    items: Sequence[Item], accounts: Sequence[Account], failing: Failings
+) -> tuple[list[Item], list[Item]]:
+    """Group wait: (to send now, held back). A CHECK FAILING of a vendor-side cause waits while its
+    vendor is down (`_is_down`) and most of the accounts failing there still count up to theirs:
+    they reach it within a run or two, and the outage is then one message with all of them. It
+    waits only while its own account keeps failing, and no longer than the slowest of those needs
+    (at most `failures_before_alert` - 1 runs), so it cannot be held for ever."""
+    per_vendor, down = _per_vendor(accounts), _down(accounts, failing)
+    wait: dict[Vendor, int] = {}
+    for vendor, failed in down.items():
+        counting = [f.to_alert for f in failed if f.to_alert > 0]
+        if _is_down(vendor, down, per_vendor) and len(failed) - len(counting) < OUTAGE_SHARE * len(failed):
+            wait[vendor] = max(counting)
+    ready: list[Item] = []
+    held: list[Item] = []
+    for item in items:
+        note, own = item.pending.note, failing.get(item.account.id)
+        waits = (
+            note.kind is Kind.CHECK_FAILING
+            and note.failure in VENDOR_DOWN
+            and own is not None
+            and own.kind in VENDOR_DOWN
+            and -own.to_alert < wait.get(item.account.vendor, 0)
+        )
+        (held if waits else ready).append(item)
+    return ready, held
+
+
+def _per_vendor(accounts: Sequence[Account]) -> dict[Vendor, int]:
+    per_vendor: dict[Vendor, int] = defaultdict(int)
+    for account in accounts:
+        per_vendor[account.vendor] += 1
+    return per_vendor
+
+
+def _down(accounts: Sequence[Account], failing: Failings) -> dict[Vendor, list[Failing]]:
+    """Each vendor's accounts that failed this run for a cause on its side."""
+    down: dict[Vendor, list[Failing]] = defaultdict(list)
+    for account in accounts:
+        failed = failing.get(account.id)
+        if failed is not None and failed.kind in VENDOR_DOWN:
+            down[account.vendor].append(failed)
+    return down
+
+
+def _is_down(vendor: Vendor, down: Mapping[Vendor, list[Failing]], per_vendor: Mapping[Vendor, int]) -> bool:
+    """At least OUTAGE_SHARE of the vendor's accounts (and MIN_OUTAGE_ACCOUNTS) fail this run for a
+    cause on its side."""
+    failed = len(down.get(vendor, ()))
+    return failed >= MIN_OUTAGE_ACCOUNTS and failed >= OUTAGE_SHARE * per_vendor.get(vendor, 0)
+
+
+def incidents(
+    items: Sequence[Item],
+    per_vendor: dict[Vendor, int],
+    down: Mapping[Vendor, list[Failing]] | None = None,
+) -> tuple[list[Group], list[Item]]:
     """Inhibition: CHECK FAILING of one cause (`_cause`), or CHECK RECOVERED, on at least OUTAGE_SHARE
     of a vendor's accounts (and MIN_OUTAGE_ACCOUNTS), become one group; so do accounts that fail of
-    one key entry they share, however few. Returns those groups and the rest."""
+    one key entry they share, however few; and every vendor-side CHECK FAILING of a vendor that is
+    down this run (`down`, `_is_down`). Returns those groups and the rest."""
+    down = down or {}
     candidates: dict[tuple[Kind, Vendor, object, int], list[Item]] = defaultdict(list)
     for item in items:
         note = item.pending.note
@@ -176,9 +255,13 @@ def incidents(items: Sequence[Item], per_vendor: dict[Vendor, int]) -> tuple[lis
     found: list[Group] = []
     for (kind, vendor, cause, _), members in candidates.items():
         total = per_vendor.get(vendor, 0)
-        if len(members) >= MIN_OUTAGE_ACCOUNTS and len(members) >= OUTAGE_SHARE * total:
+        together = len(members) >= MIN_OUTAGE_ACCOUNTS and len(members) >= OUTAGE_SHARE * total
+        if together or (cause is VENDOR_DOWN and _is_down(vendor, down, per_vendor)):
             incident = Incident(vendor_down=cause is VENDOR_DOWN, entry=_shared_entry(members, cause))
-            found.append(Group(kind, vendor, tuple(members), common_labels(members), incident, total))
+            accounts = len({item.account.id for item in members})
+            failing = max(len(down.get(vendor, ())), accounts) if incident.vendor_down else 0
+            labels = common_labels(members)
+            found.append(Group(kind, vendor, tuple(members), labels, incident, total, failing))
         elif cause in KEY_FAILURES:
             by_entry: dict[str, list[Item]] = defaultdict(list)
             for item in members:

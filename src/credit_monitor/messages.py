@@ -291,9 +291,12 @@ def _cause(group: Group, items: list[Item]) -> str:
 
 
 def _accounts_fact(group: Group, count: int) -> str:
-    if group.incident is not None:
-        return f"{count} of the {group.vendor_accounts} {group.vendor.name} accounts watched"
-    return str(count)
+    if group.incident is None:
+        return str(count)
+    fact = f"{count} of the {group.vendor_accounts} {group.vendor.name} accounts watched"
+    if group.failing > count:  # the others' CHECK FAILING went out in an earlier message
+        fact += f" (the other {group.failing - count} failing were reported before)"
+    return fact
 
 
 def _group_headline(group: Group, name: str, count: int, items: list[Item]) -> tuple[str, str]:
@@ -321,10 +324,11 @@ def _group_headline(group: Group, name: str, count: int, items: list[Item]) -> t
     if group.kind is Kind.CHECK_FAILING:
         cause = group.failure.value if group.failure else "several causes"
         if group.outage:
+            failing = max(group.failing, count)
             return (
-                f"{name} looks down: {count} of its {group.vendor_accounts} accounts could not be"
+                f"{name} looks down: {failing} of its {group.vendor_accounts} accounts could not be"
                 f" checked ({cause}).",
-                f"{name} outage: {count} accounts failing ({cause})",
+                f"{name} outage: {failing} accounts failing ({cause})",
             )
         if group.incident is not None and group.failure is not None:
             return _our_side(group, name, count, group.failure)

@@ -282,3 +282,43 @@ def test_our_own_key_or_secret_problem_is_one_message_that_says_so_never_a_vendo
     assert "looks down" not in message["Message"]
     assert "status page" not in message["Message"]
     assert 'add "team-a"' not in message["Message"], "a shared entry's hint names the entry"
+
+
+def test_an_account_a_failure_ahead_of_an_outage_is_reported_with_it_not_alone(
+    accounts_file: Callable[[str], Path],
+    lemlist_api: ApiSimulator,
+    invoke: Invoke,
+    stack: Stack,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """lm-000's check failed once the run before lemlist went down: it reaches CHECK FAILING a run
+    before the others. It waits for them, and the outage is one message naming all four."""
+    accounts_file(
+        "".join(
+            f'[[account]]\nid = "lm-{n:03d}"\nprovider = "lemlist"\nwarning = 100\n'
+            f'url = "{lemlist_api.base_url}"\nlabels = {{ client = "client-{n}" }}\n\n'
+            for n in range(4)
+        )
+    )
+    lemlist_api.valid_keys = {key for name, key in KEYS.items() if name.startswith("lm-")}
+    healthy = lemlist_api.answer
+    unavailable = Reply(503, "Service Unavailable", {"Content-Type": "text/plain", "Retry-After": "0"})
+
+    def down_for(keys: set[str]) -> None:
+        def answer(method: str, path: str, headers: dict[str, str]) -> Reply:
+            password = base64.b64decode(headers.get("authorization", "")[6:]).decode().partition(":")[2]
+            return unavailable if password in keys else healthy(method, path, headers)
+
+        monkeypatch.setattr(lemlist_api, "answer", answer)
+
+    clock = SimClock()
+    down_for({KEYS["lm-000"]})  # a flaky check, the day before
+    invoke(clock)
+    down_for(set(lemlist_api.valid_keys))  # then lemlist is down
+    for _ in range(3):
+        clock.advance(1)
+        invoke(clock)
+
+    [outage] = stack.inbox.messages()
+    assert outage["Subject"] == "[credit-monitor] lemlist outage: 4 accounts failing (http)"
+    assert len(outage["MessageAttributes"]["notification_id"]["Value"].split(",")) == 4

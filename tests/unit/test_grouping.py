@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from credit_monitor.alerting import Kind, Level, Notification, Pending
 from credit_monitor.config import Account
-from credit_monitor.grouping import Group, Incident, Item, group, routing_labels
+from credit_monitor.grouping import Failing, Group, Incident, Item, group, hold, routing_labels
 from credit_monitor.model import FailureKind
 from credit_monitor.providers import fullenrich, http_json, lemlist
 
@@ -309,3 +309,49 @@ def test_a_vendor_side_failure_is_an_outage_whatever_key_entry_its_accounts_shar
     [outage] = group(failing, team, None)
 
     assert outage.incident == Incident(vendor_down=True)
+
+
+def down(accounts: list[Account], to_alert: dict[str, int]) -> dict[str, Failing]:
+    """Each account's failed check this run (a 503), with its failed checks still to go."""
+    return {a.id: Failing(FailureKind.HTTP, to_alert.get(a.id, 0)) for a in accounts}
+
+
+def test_a_check_failing_one_run_ahead_of_an_outage_waits_for_it_then_goes_with_it() -> None:
+    accounts = [account(f"lm-{n}", client=f"c{n}") for n in range(10)]
+    ahead = item(accounts[0], Kind.CHECK_FAILING, failures=3, failure=FailureKind.HTTP, reason="HTTP 503")
+
+    ready, held = hold([ahead], accounts, down(accounts, {a.id: 1 for a in accounts[1:]}))
+
+    assert (ready, held) == ([], [ahead])
+    the_rest = [item(a, Kind.CHECK_FAILING, failure=FailureKind.HTTP) for a in accounts[1:]]
+    failing = down(accounts, {"lm-0": -1})
+    ready, held = hold([ahead, *the_rest], accounts, failing)
+    assert held == []
+    [outage] = group(ready, accounts, None, failing)
+    assert (outage.outage, len(outage.accounts), outage.failing) == (True, 10, 10)
+
+
+def test_a_check_failing_waits_no_longer_than_the_slowest_of_the_others_needs() -> None:
+    """Others that keep flickering (failing, then answering) would hold it for ever: it waits only
+    while its own runs past CHECK FAILING are fewer than what the others still need."""
+    accounts = [account(f"lm-{n}") for n in range(10)]
+    ahead = item(accounts[0], Kind.CHECK_FAILING, failure=FailureKind.HTTP)
+    counting = {a.id: 2 for a in accounts[1:]}  # each failed once: two to go
+
+    assert hold([ahead], accounts, down(accounts, {**counting, "lm-0": -1}))[1] == [ahead]
+    assert hold([ahead], accounts, down(accounts, {**counting, "lm-0": -2}))[1] == []
+    alone = {"lm-0": Failing(FailureKind.HTTP, 0)}  # the others answer: no outage to wait for
+    assert hold([ahead], accounts, alone)[1] == []
+
+
+def test_the_rest_of_an_outage_goes_as_the_outage_whatever_run_queued_it() -> None:
+    """Six of ten were reported (a run killed before recording the other four, or four that reach
+    CHECK FAILING later): the vendor is still down, so the four are the outage too, not four
+    failures of their own."""
+    accounts = [account(f"lm-{n}", client=f"c{n}") for n in range(10)]
+    four = [item(a, Kind.CHECK_FAILING, failure=FailureKind.HTTP, reason="HTTP 503") for a in accounts[:4]]
+    failing = down(accounts, {a.id: -1 for a in accounts})
+
+    [outage] = group(four, accounts, None, failing)
+
+    assert (outage.outage, len(outage.items), outage.failing, outage.vendor_accounts) == (True, 4, 10, 10)

@@ -509,3 +509,18 @@ def test_checks_that_work_again_together_are_never_said_to_be_a_vendor_coming_ba
 
     assert message.subject == "[credit-monitor] 3 lemlist accounts: checks working again"
     assert message.text.splitlines()[0] == "The balance checks of 3 of the 3 lemlist accounts work again."
+
+
+def test_the_rest_of_an_outage_says_how_many_fail_and_that_the_others_were_reported_before() -> None:
+    items = _failing([_acme(n) for n in range(4)], FailureKind.HTTP, "HTTP 503: Service Unavailable")
+    group = Group(Kind.CHECK_FAILING, LEMLIST.vendor, items, (), Incident(vendor_down=True), 10, failing=10)
+
+    [(_, message)] = render_group(group)
+
+    assert message.subject == "[credit-monitor] lemlist outage: 10 accounts failing (http)"
+    lines = message.text.splitlines()
+    assert lines[0] == "lemlist looks down: 10 of its 10 accounts could not be checked (http)."
+    assert (
+        "  Accounts: 4 of the 10 lemlist accounts watched (the other 6 failing were reported before)" in lines
+    )
+    assert len(message.ids) == 4
