@@ -243,8 +243,8 @@ def incidents(
 ) -> tuple[list[Group], list[Item]]:
     """Inhibition: CHECK FAILING of one cause (`_cause`), or CHECK RECOVERED, on at least OUTAGE_SHARE
     of a vendor's accounts (and MIN_OUTAGE_ACCOUNTS), become one group; so do accounts that fail of
-    one key entry they share, however few; and every vendor-side CHECK FAILING of a vendor that is
-    down this run (`down`, `_is_down`). Returns those groups and the rest."""
+    one key entry they share, however few, and work again together; and every vendor-side CHECK
+    FAILING of a vendor that is down this run (`down`, `_is_down`). Returns those groups and the rest."""
     down = down or {}
     candidates: dict[tuple[Kind, Vendor, object, int], list[Item]] = defaultdict(list)
     for item in items:
@@ -262,7 +262,7 @@ def incidents(
             failing = max(len(down.get(vendor, ())), accounts) if incident.vendor_down else 0
             labels = common_labels(members)
             found.append(Group(kind, vendor, tuple(members), labels, incident, total, failing))
-        elif cause in KEY_FAILURES:
+        elif cause in KEY_FAILURES or kind is Kind.CHECK_RECOVERED:  # working again as they failed
             by_entry: dict[str, list[Item]] = defaultdict(list)
             for item in members:
                 if item.account.key_entry:
@@ -283,7 +283,7 @@ def _cause(failure: FailureKind | None) -> object:
 def _shared_entry(members: Sequence[Item], cause: object) -> str | None:
     """The key entry every member uses, when they fail of a key (KEY_FAILURES)."""
     entries = {item.account.key_entry for item in members}
-    if cause not in KEY_FAILURES or len(entries) != 1:
+    if cause not in KEY_FAILURES or len(entries) != 1:  # (a recovery's cause is None: not known)
         return None
     return entries.pop() or None
 

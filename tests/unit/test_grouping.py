@@ -355,3 +355,16 @@ def test_the_rest_of_an_outage_goes_as_the_outage_whatever_run_queued_it() -> No
     [outage] = group(four, accounts, None, failing)
 
     assert (outage.outage, len(outage.items), outage.failing, outage.vendor_accounts) == (True, 4, 10, 10)
+
+
+def test_accounts_sharing_a_key_entry_that_work_again_together_are_one_message_as_they_failed() -> None:
+    team = [replace(account(f"team-{n}", client=f"c{n}"), key_entry="acme-team") for n in range(3)]
+    others = [account(f"lm-{n}", client="acme") for n in range(7)]
+    back = [item(a, Kind.CHECK_RECOVERED, balance=500.0) for a in team]
+
+    [recovered] = group(back, [*team, *others], None)
+
+    assert (recovered.accounts, recovered.incident) == (
+        ["team-0", "team-1", "team-2"],
+        Incident(entry="acme-team"),
+    )
