@@ -161,7 +161,6 @@ class SameRequest:
 
     accounts: tuple[Account, ...]
     key: str
-    request: Request
 
     @property
     def leader(self) -> Account:
@@ -173,7 +172,7 @@ def same_requests(
 ) -> tuple[list[SameRequest], dict[str, CheckResult]]:
     """The run's distinct requests, in the order of their first account, and the result of each
     account that makes none (its key is missing or unusable: a failure of its own)."""
-    found: dict[str, tuple[Request, str, list[Account]]] = {}
+    found: dict[str, tuple[str, list[Account]]] = {}
     failed: dict[str, CheckResult] = {}
     for account in accounts:
         raw = api_keys.get(account.id)
@@ -187,8 +186,8 @@ def same_requests(
             message = f"unexpected {type(exc).__name__}: {exc}"
             failed[account.id] = _failed(account, FailureKind.HTTP, message, _usable(raw))
             continue
-        found.setdefault(_identity(request), (request, key, []))[2].append(account)
-    return [SameRequest(tuple(members), key, request) for request, key, members in found.values()], failed
+        found.setdefault(_identity(request), (key, []))[1].append(account)
+    return [SameRequest(tuple(members), key) for key, members in found.values()], failed
 
 
 def _identity(request: Request) -> str:
