@@ -83,7 +83,7 @@ def rows(
                 account,
                 state.samples[-1].balance if state.samples else None,
                 burn,
-                forecast(state.samples).days_left,
+                forecast(state.samples, state.pace_since).days_left,
                 state.level if state.samples else None,
                 failing=state.consecutive_failures > 0,
             )

@@ -72,7 +72,7 @@ class AccountStatus:
 
 def account_status(account: str, state: AccountState, now: datetime) -> AccountStatus:
     last = state.samples[-1] if state.samples else None
-    outlook = forecast(state.samples)
+    outlook = forecast(state.samples, state.pace_since)
     return AccountStatus(
         account=account,
         level=state.level.name,

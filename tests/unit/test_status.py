@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from credit_monitor.alerting import AccountState, Level
-from credit_monitor.forecast import Sample
+from credit_monitor.forecast import Sample, with_used
 from credit_monitor.status import (
     AccountStatus,
     account_status,
@@ -25,7 +25,7 @@ NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
 
 
 def burning(balance: float, per_day: float, hours: int = 48) -> tuple[Sample, ...]:
-    return tuple(Sample(NOW - timedelta(hours=h), balance + per_day * h / 24) for h in range(hours, -1, -6))
+    return with_used(Sample(NOW - timedelta(hours=h), balance + per_day * h / 24) for h in range(hours, -1, -6))
 
 
 def test_the_account_that_needs_money_first_comes_first() -> None:
