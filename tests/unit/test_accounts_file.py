@@ -113,7 +113,7 @@ ONE = '[[account]]\nid = "acme"\nprovider = "lemlist"\nwarning = 500\n'
             ONE + "labls = { a = 'b' }\n",
             "account 'acme': labls: unknown field for the built-in provider 'lemlist'; did you mean labels?",
         ),
-        (ONE.replace('"lemlist"', '"lemlst"'), "provider: must be one of bouncer, clearout"),
+        (ONE.replace('"lemlist"', '"lemlst"'), "provider: must be one of apify, bettercontact, bouncer"),
         (ONE.replace('"lemlist"', '"lemlst"'), "got 'lemlst'; did you mean lemlist?"),
         ("acount = []\n", "accounts.toml: unknown top-level key 'acount'; did you mean account?"),
         (ONE + "url = 'http://api.lemlist.com'\n", "account 'acme': url: must be an https:// URL"),
@@ -240,8 +240,10 @@ def test_a_file_with_three_mistakes_gets_three_errors_at_once(tmp_path: Path) ->
         " warning?",
         f"{path}: account 'globex': warning: must be a number of credits, not the string \"500\"; drop the"
         " quotes: warning = 500",
-        f"{path}: account 'initech': provider: must be one of bouncer, clearout, dropcontact, fullenrich,"
-        " hunter, lemlist, lusha, neverbounce, zerobounce, http-json, got 'lemlst'; did you mean lemlist?",
+        f"{path}: account 'initech': provider: must be one of apify, bettercontact, bouncer, brevo,"
+        " brightdata, clearout, dropcontact, emailable, findymail, fullenrich, hunter, icypeas, leadmagic,"
+        " lemlist, lusha, millionverifier, neverbounce, prospeo, scrapingbee, sendgrid, serpapi, snovio,"
+        " twilio, vonage, zerobounce, http-json, got 'lemlst'; did you mean lemlist?",
     )
     assert str(raised.value) == "\n".join(raised.value.problems)
 

@@ -26,11 +26,11 @@ def entry(**changes: object) -> dict[str, object]:
     return {name: value for name, value in merged.items() if value is not None}
 
 
-AUTH_KINDS_TEXT = "bearer, basic-password, basic-user, header, query"
+AUTH_KINDS_TEXT = "bearer, basic, basic-password, basic-user, header, query"
 
 INVALID: list[tuple[str, Mapping[str, object], str]] = [
     # (id, entry, the message's start)
-    ("unknown-field", entry(token="abc"), "token: unknown field (http-json takes url, method, body, auth"),
+    ("unknown-field", entry(colour="blue"), "colour: unknown field (http-json takes url, method, body, auth"),
     ("url-missing", entry(url=None), "url: required"),
     ("url-not-a-string", entry(url=443), "url: must be a string (got integer)"),
     ("url-empty", entry(url=" "), "url: must not be empty"),
@@ -149,8 +149,13 @@ INVALID: list[tuple[str, Mapping[str, object], str]] = [
         entry(url=URL + "?key=placeholder&v=2", auth={"kind": "query", "name": "key"}),
         "auth.name: key is already in the url's query string",
     ),
-    ("balance-missing", entry(balance=None), "balance: required"),
-    ("balance-not-a-string", entry(balance=["data", "credits"]), "balance: must be a string (got array)"),
+    ("balance-missing", entry(balance=None), "balance: required (or balance_header, or pools)"),
+    (
+        "balance-not-a-string",
+        entry(balance=["data", "credits"]),
+        'balance: must be a dotted path such as "data.credits", or a table such as { limit = "max", used ='
+        ' "used" } (got array)',
+    ),
     ("balance-empty", entry(balance=""), "balance: must not be empty"),
     ("balance-too-long", entry(balance="a" * 257), "balance: longer than 256 characters"),
     ("balance-leading-dot", entry(balance=".credits"), "balance: has an empty segment"),
