@@ -23,12 +23,17 @@ from tests.support.vendors import (
     CATALOGUE_VENDORS,
     HUNTER_TWO_BUCKETS,
     NEVERBOUNCE_MONTHLY,
+    OWNER_EMAIL,
     VendorSimulator,
     run_check,
 )
 
 GOOD_KEY = "cat_live_5e8a1c7b3d9f2a4e"
 BAD_KEY = "cat_live_0000000000000000"
+GOOD_PAIR = "AC5ef8732a3c49700934481addd5ce1659:9a1f3c5e7b2d4f6a8c0e1b3d5f7a9c2e"
+"""Two parts, as Twilio's Account SID and auth token, Vonage's key and secret, Snov.io's client id
+and secret."""
+BAD_PAIR = "AC5ef8732a3c49700934481addd5ce1659:00000000000000000000000000000000"
 NAMES = sorted(CATALOGUE_VENDORS)
 
 BAD_KEY_MESSAGES = {
@@ -39,6 +44,22 @@ BAD_KEY_MESSAGES = {
     "lusha": "Invalid API key",
     "neverbounce": "NeverBounce auth_failure, key rejected: Invalid API key",
     "zerobounce": "ZeroBounce says the API key is invalid (Credits -1)",
+    "snovio": 'the token exchange answered HTTP 401: {"error": "invalid_client"',
+    "prospeo": "HTTP 401, key rejected: INVALID_API_KEY",
+    "findymail": "HTTP 401, key rejected: Unauthenticated.",
+    "millionverifier": "key rejected: the reply's 'error' says apikey_not_found",
+    "bettercontact": "HTTP 401, key rejected: Not authorized",
+    "leadmagic": "Invalid API key",
+    "emailable": "HTTP 403, key rejected: Your API key is invalid",
+    "serpapi": "Invalid API key. Your API key should be here",
+    "scrapingbee": "HTTP 401, key rejected: Invalid api key",
+    "apify": "Authentication token is not valid.",
+    "brightdata": "HTTP 401, key rejected: Auth method is not supported",
+    "twilio": "HTTP 401, key rejected: Authenticate",
+    "vonage": "You did not provide correct credentials.",
+    "sendgrid": "The provided authorization grant is invalid",
+    "brevo": "HTTP 401, key rejected: unauthorized: Key not found",
+    "icypeas": "HTTP 401, key rejected: Unauthorized",
 }
 MISSING_KEY_OUTCOMES = {
     "bouncer": (FailureKind.AUTH, "user not found"),
@@ -51,6 +72,22 @@ MISSING_KEY_OUTCOMES = {
         "NeverBounce status 'general_failure': Missing required parameter",
     ),
     "zerobounce": (FailureKind.HTTP, 'HTTP 400: {"error": "Missing parameter: api_key."}'),
+    "snovio": (FailureKind.AUTH, "HTTP 401, key rejected: Access token is missing"),
+    "prospeo": (FailureKind.AUTH, "INVALID_API_KEY"),
+    "findymail": (FailureKind.AUTH, "Unauthenticated."),
+    "millionverifier": (FailureKind.AUTH, "apikey_not_found"),
+    "bettercontact": (FailureKind.AUTH, "Not authorized"),
+    "leadmagic": (FailureKind.AUTH, "Missing API key"),
+    "emailable": (FailureKind.AUTH, "HTTP 401, key rejected: You did not send an API key"),
+    "serpapi": (FailureKind.AUTH, "Missing api_key"),
+    "scrapingbee": (FailureKind.AUTH, "Missing api_key"),
+    "apify": (FailureKind.AUTH, "Authentication token missing."),
+    "brightdata": (FailureKind.AUTH, "Auth method is not supported"),
+    "twilio": (FailureKind.AUTH, "Authenticate"),
+    "vonage": (FailureKind.AUTH, "You did not provide credentials."),
+    "sendgrid": (FailureKind.AUTH, "authorization required"),
+    "brevo": (FailureKind.AUTH, "Key not found"),
+    "icypeas": (FailureKind.AUTH, "Unauthorized"),
 }
 THROTTLED_OUTCOMES = {
     "bouncer": (FailureKind.RATE_LIMITED, "HTTP 429, still rate limited after retries"),
@@ -61,6 +98,15 @@ THROTTLED_OUTCOMES = {
     "lusha": (FailureKind.RATE_LIMITED, "HTTP 429, still rate limited after retries: Too many requests"),
     "neverbounce": (FailureKind.RATE_LIMITED, "NeverBounce throttle_triggered: The request was rejected"),
     "zerobounce": (FailureKind.RATE_LIMITED, "HTTP 429, still rate limited after retries: Too Many Requests"),
+    "snovio": (FailureKind.RATE_LIMITED, "HTTP 429, still rate limited after retries: Too many requests"),
+    "prospeo": (FailureKind.RATE_LIMITED, "HTTP 429, still rate limited after retries: RATE_LIMITED"),
+    "leadmagic": (FailureKind.RATE_LIMITED, "Rate limited"),
+    "emailable": (FailureKind.RATE_LIMITED, "You're requesting an endpoint too often"),
+    "scrapingbee": (FailureKind.RATE_LIMITED, "HTTP 429, still rate limited after retries: Too many"),
+    "apify": (FailureKind.RATE_LIMITED, "You have exceeded the rate limit."),
+    "twilio": (FailureKind.RATE_LIMITED, "HTTP 429, still rate limited after retries: Too Many Requests"),
+    "sendgrid": (FailureKind.RATE_LIMITED, "too many requests"),
+    "brevo": (FailureKind.RATE_LIMITED, "too_many_requests: Too many requests"),
 }
 
 
@@ -74,14 +120,21 @@ class Started:
 
     def __init__(self, name: str, cert: trustme.LeafCert, balance: float) -> None:
         self.vendor = CATALOGUE_VENDORS[name]
-        self.api = VendorSimulator(self.vendor, cert, GOOD_KEY, balance).start()
-        self.account = Account(name, CATALOGUE[name], self.api.base_url, threshold=100)
+        self.good_key = GOOD_PAIR if self.vendor.two_part else GOOD_KEY
+        self.bad_key = BAD_PAIR if self.vendor.two_part else BAD_KEY
+        self.api = VendorSimulator(self.vendor, cert, self.good_key, balance).start()
+        provider = CATALOGUE[name]
+        if provider.for_account is not None:
+            provider = provider.for_account({"email": OWNER_EMAIL})
+        self.account = Account(name, provider, self.api.base_url, threshold=100)
 
-    def check(self, key: str = GOOD_KEY, seconds: float = 5.0) -> CheckResult:
+    def check(self, key: str | None = None, seconds: float = 5.0) -> CheckResult:
+        key = self.good_key if key is None else key
         result = run_check(self.account, key, seconds)
-        if result.error is not None:
-            for form in key_forms(key):
-                assert form not in result.error.message, "a form of the key is in the failure message"
+        shown = repr(result.balance) if result.error is None else result.error.message
+        for secret in (key, *self.api.issued):
+            for form in key_forms(secret):
+                assert form not in shown, "a form of the key or of a token is in the result"
         return result
 
 
@@ -131,7 +184,7 @@ def test_a_good_key_reads_the_balance(start: Start, name: str) -> None:
 def test_a_bad_key_is_an_auth_failure_in_the_vendors_words(start: Start, name: str) -> None:
     vendor = start(name)
 
-    error = failure(vendor.check(BAD_KEY))
+    error = failure(vendor.check(vendor.bad_key))
 
     assert error.kind is FailureKind.AUTH
     assert BAD_KEY_MESSAGES[name] in error.message
