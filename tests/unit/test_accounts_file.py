@@ -305,7 +305,7 @@ def test_a_vendor_that_asks_for_its_owners_email_gets_it_from_the_account(tmp_pa
             "account 'bc': email: is missing; BetterContact asks for it next to the key",
         ),
         (
-            '[[account]]\nid = "bc"\nprovider = "bettercontact"\nwarning = 5\nemail = "bc_live_4f1c9a7e2b8d"\n',
+            '[[account]]\nid = "bc"\nprovider = "bettercontact"\nwarning = 5\nemail = "bc_4f1c9a7e2b8d"\n',
             "account 'bc': email: must be the e-mail address of the vendor account's owner",
         ),
         (
