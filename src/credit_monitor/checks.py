@@ -18,7 +18,7 @@ from credit_monitor.keys import MIN_KEY_CHARS, Redactor, clean_key, redactor_for
 from credit_monitor.model import Balance, CheckError, CheckResult, FailureKind, decode_json_object
 from credit_monitor.printable import printable
 from credit_monitor.providers import HttpReply, Provider, Request, RetryPolicy
-from credit_monitor.providers.base import ReplyContext
+from credit_monitor.providers.base import ReplyContext, TokenExchange
 from credit_monitor.providers.fields import excerpt
 from credit_monitor.ratelimit import FIRST, RETRY, RateLimiter, first_requests, retries, shared_keys
 from credit_monitor.sizing import max_concurrent_checks
@@ -240,9 +240,10 @@ def check_account(
         else:
             reply = _fetch(account, sending, key, http, deadline, limiter)
         if reply.status == 401 and cached is not None and _time_for_a_retry(deadline):
-            # A cached token may have been revoked since it was bought: buy a new one, once.
-            tokens.drop(cached, key)
-            sending, _ = _sending_key(account, key, keys, http, deadline, limiter, tokens, sent, fresh=True)
+            # A cached token may have been revoked since it was bought: another one, once (bought
+            # now, or by another check of these credentials meanwhile).
+            tokens.drop(cached, key, sending)
+            sending, _ = _sending_key(account, key, keys, http, deadline, limiter, tokens, sent)
             reply = _fetch(account, sending, key, http, deadline, limiter)
         if reply.status == 401 and _time_for_a_retry(deadline):
             # The key may have been rotated since we cached the secret: read it again, once.
@@ -301,6 +302,34 @@ def _sending_key(
         if cached is not None:
             sent.append(cached)
             return cached, request.url
+    buying = tokens.buying(request.url, key)
+    if not buying.acquire(timeout=max(0.0, deadline - time.monotonic())):
+        raise CheckError(
+            FailureKind.TIMEOUT, "another check was still buying the access token at the deadline"
+        )
+    try:
+        if not fresh:  # bought by another check while this one waited
+            cached = tokens.get(request.url, key)
+            if cached is not None:
+                sent.append(cached)
+                return cached, request.url
+        return _buy_token(account, exchange, request, http, deadline, limiter, tokens, key, sent), None
+    finally:
+        buying.release()
+
+
+def _buy_token(
+    account: Account,
+    exchange: TokenExchange,
+    request: Request,
+    http: Http,
+    deadline: float,
+    limiter: RateLimiter | None,
+    tokens: TokenCache,
+    key: str,
+    sent: list[str],
+) -> str:
+    """The token exchange itself; the token is cached and joins `sent` before anything quotes it."""
     reply = _with_a_slot(account, request, http, deadline, limiter, key)
     redactor = redactor_for(*sent)
     if reply.status != 200:
@@ -314,7 +343,7 @@ def _sending_key(
     token = exchange.parse_token(payload)
     sent.append(token.access_token)
     tokens.put(request.url, key, token)
-    return token.access_token, None
+    return token.access_token
 
 
 def _with_a_slot(

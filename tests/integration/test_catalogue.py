@@ -8,8 +8,10 @@ a missing key and a throttled request.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
+from urllib.parse import parse_qs
 
 import pytest
 import trustme
@@ -332,4 +334,144 @@ def test_clearout_a_status_other_than_success_is_named(start: Start) -> None:
     assert (error.kind, error.message) == (
         FailureKind.BAD_RESPONSE,
         "Clearout status 'failed', not 'success'",
+    )
+
+
+# --- the vendors of issue 21 -------------------------------------------------------------------------
+
+
+def test_snovio_buys_a_token_once_and_reuses_it_until_it_expires(start: Start) -> None:
+    vendor = start("snovio", balance=2500)
+
+    first, second = vendor.check(), vendor.check()
+
+    assert first.balance is not None, first.error
+    assert second.balance is not None, second.error
+    assert (first.balance.credits, second.balance.credits) == (2500, 2500)
+    assert first.balance.renews_at is not None  # data.limit_resets_in: 29 days from today
+    [token_request] = vendor.api.token_requests
+    assert token_request.headers["content-type"] == "application/x-www-form-urlencoded"
+    client_id, _, secret = GOOD_PAIR.partition(":")
+    assert parse_qs(token_request.body.decode()) == {
+        "grant_type": ["client_credentials"],
+        "client_id": [client_id],
+        "client_secret": [secret],
+    }
+    [token] = vendor.api.issued
+    assert [request.headers["authorization"] for request in vendor.api.requests] == [f"Bearer {token}"] * 2
+
+
+def test_snovio_a_revoked_token_is_replaced_once_and_the_check_succeeds(start: Start) -> None:
+    vendor = start("snovio", balance=700)
+    assert vendor.check().balance is not None
+    vendor.api.revoke()
+
+    result = vendor.check()
+
+    assert result.balance is not None, result.error
+    assert result.balance.credits == 700
+    assert len(vendor.api.issued) == 2
+    assert [request.headers["authorization"] for request in vendor.api.requests] == [
+        f"Bearer {vendor.api.issued[0]}",
+        f"Bearer {vendor.api.issued[0]}",
+        f"Bearer {vendor.api.issued[1]}",
+    ]
+
+
+def test_snovio_a_token_endpoint_that_fails_names_the_exchange_and_never_the_token(start: Start) -> None:
+    vendor = start("snovio")
+    vendor.api.token_script.append(Reply(200, {"token_type": "Bearer"}))
+    error = failure(vendor.check())
+    assert (error.kind, error.message) == (
+        FailureKind.AUTH,
+        "the token exchange returned no access_token (none)",
+    )
+
+    vendor.api.token_script.append(Reply(503, "upstream down", {"Content-Type": "text/plain"}))
+    vendor.api.token_script.extend([Reply(503, "upstream down", {"Content-Type": "text/plain"})] * 3)
+    error = failure(vendor.check(seconds=3.0))
+    assert error.kind is FailureKind.HTTP
+    assert error.message.startswith("the token exchange answered HTTP 503: upstream down")
+
+
+def test_snovio_a_key_that_is_not_two_parts_is_never_sent(start: Start) -> None:
+    vendor = start("snovio")
+    error = failure(vendor.check(GOOD_KEY))
+    assert error.kind is FailureKind.SECRET
+    assert "must be two parts joined by a colon" in error.message
+    assert vendor.api.token_requests == vendor.api.requests == []
+
+
+def test_snovio_success_false_in_a_200_is_a_failure_with_its_message(start: Start) -> None:
+    vendor = start("snovio")
+    vendor.api.then(Reply(200, {"success": False, "message": "Your plan does not include API access"}))
+    error = failure(vendor.check())
+    assert (error.kind, error.message) == (
+        FailureKind.BAD_RESPONSE,
+        "the vendor reports an error: the reply's 'success' says Your plan does not include API access",
+    )
+
+
+def test_twilio_puts_the_sid_in_the_path_and_reads_a_string_balance_in_its_currency(start: Start) -> None:
+    vendor = start("twilio", balance=12.4)
+    result = vendor.check()
+    assert result.balance is not None, result.error
+    assert (result.balance.credits, result.balance.currency) == (12.4, "USD")
+    [request] = vendor.api.requests
+    assert request.target == f"/2010-04-01/Accounts/{GOOD_PAIR.partition(':')[0]}/Balance.json"
+
+
+def test_vonage_bright_data_and_apify_are_money(start: Start) -> None:
+    currencies = {}
+    for name in ("vonage", "brightdata", "apify"):
+        result = start(name, balance=8).check()
+        assert result.balance is not None, result.error
+        currencies[name] = (result.balance.credits, result.balance.currency)
+    assert currencies == {"vonage": (8, "EUR"), "brightdata": (8, "USD"), "apify": (8, "USD")}
+
+
+@pytest.mark.parametrize(
+    ("name", "renews_at"),
+    [
+        ("hunter", datetime(2026, 7, 1, tzinfo=UTC)),
+        ("prospeo", datetime(2026, 6, 18, 20, 52, 28, tzinfo=UTC)),
+        ("sendgrid", datetime(2026, 7, 1, tzinfo=UTC)),
+        ("apify", datetime(2026, 7, 1, 23, 59, 59, 999000, tzinfo=UTC)),
+        ("scrapingbee", datetime(2026, 7, 18, 10, 5, 58, 134716, tzinfo=UTC)),
+        ("brevo", datetime(2026, 7, 11, tzinfo=UTC)),
+    ],
+)
+def test_quotas_that_renew_use_the_vendors_own_date(start: Start, name: str, renews_at: datetime) -> None:
+    result = start(name).check()
+    assert result.balance is not None, result.error
+    assert result.balance.renews_at == renews_at
+
+
+def test_serpapi_and_brevo_split_their_balance_into_pools(start: Start) -> None:
+    serpapi, brevo = start("serpapi", balance=1000).check(), start("brevo", balance=1000).check()
+    assert serpapi.balance is not None, serpapi.error
+    assert brevo.balance is not None, brevo.error
+    assert serpapi.balance.pools == (Pool("plan", 900, renews=True), Pool("extra", 100))
+    assert brevo.balance.pools == (Pool("payAsYouGo", 500), Pool("subscription", 500, renews=True))
+
+
+@pytest.mark.parametrize("name", ["bettercontact", "icypeas"])
+def test_the_owners_email_goes_where_the_vendor_asks_and_is_required(start: Start, name: str) -> None:
+    vendor = start(name)
+    assert vendor.check().balance is not None
+
+    vendor.account = Account(name, CATALOGUE[name], vendor.api.base_url, threshold=100)  # no e-mail
+    error = failure(vendor.check())
+
+    assert error.kind is FailureKind.HTTP
+    assert "email" in error.message
+
+
+def test_millionverifier_an_http_200_error_is_a_failed_check(start: Start) -> None:
+    vendor = start("millionverifier")
+    vendor.api.then(Reply(200, {"error": "insufficient_credits"}))
+    error = failure(vendor.check())
+    assert (error.kind, error.message) == (
+        FailureKind.BAD_RESPONSE,
+        "the vendor reports an error: the reply's 'error' says insufficient_credits",
     )

@@ -72,3 +72,20 @@ def test_the_credentials_are_never_stored_only_their_hash() -> None:
     cache = TokenCache(Clock())
     cache.put(URL, "client-id:very-secret-value", Token("tok", 3600))
     assert "very-secret-value" not in repr(cache._tokens)
+
+
+def test_dropping_a_refused_token_never_drops_a_newer_one() -> None:
+    cache = TokenCache(Clock())
+    cache.put(URL, "a:b", Token("new", 3600))
+    cache.drop(URL, "a:b", "old")
+    assert cache.get(URL, "a:b") == "new"
+    cache.drop(URL, "a:b", "new")
+    assert cache.get(URL, "a:b") is None
+
+
+def test_checks_of_one_credential_share_one_buying_lock_and_others_get_their_own() -> None:
+    cache = TokenCache(Clock(), max_entries=2)
+    assert cache.buying(URL, "a:b") is cache.buying(URL, "a:b")
+    assert cache.buying(URL, "a:b") is not cache.buying(URL, "a:c")
+    cache.buying(URL, "x:y")
+    assert len(cache._buying) == 2, "bounded as the tokens are"
