@@ -1,8 +1,10 @@
 """The vendor list of the docs, rendered from the catalogue itself, so it cannot drift from the code.
 
-Each built-in's request is built (`build_request`) with a stand-in key, and the table says what was
-built: the method and URL, where the key went, the documented rate limit. The balance's path is the
-table entry's for a vendor of `providers/table.py`, and BALANCE below for one with a module of its own
+Each built-in's request is built (`build_request`) with a stand-in key (a stand-in pair for a
+two-part key, a stand-in e-mail for a vendor that wants the owner's), and the table says what was
+built: the method and URL, where the key went, the documented rate limit. The balance column is how
+a vendor of `providers/table.py` reads its reply (`http_json.Reading.describe`: its path, pools,
+renewal, currency, error path), and BALANCE below for one with a module of its own
 (`tests/unit/test_vendors_doc.py` fails when a built-in has neither).
 
     python -m scripts.vendors_doc          # rewrite the generated blocks of README.md and docs/vendors.md
