@@ -421,8 +421,8 @@ def interpret_reply(
 
     The reply is redacted after it is decoded (every string of a JSON body, the headers, or the
     error text), so a key echoed with escapes or in another encoding is found, and before a
-    provider quotes it. `now`, the check's time, dates a renewal given in days (None: no such date
-    is read).
+    provider quotes it. `now`, the check's time, dates a renewal given in days (None: the time of
+    the call).
     """
     if reply.status == 200:
         payload = redactor.redact_json(decode_json_object(reply.body, reply.content_type))
