@@ -31,7 +31,7 @@ from pathlib import Path
 
 from credit_monitor.account import MAX_THRESHOLD, Account, ConfigError, base_url_problem
 from credit_monitor.problems import Problems
-from credit_monitor.providers import CATALOGUE, http_json
+from credit_monitor.providers import CATALOGUE, Provider, http_json, table
 
 HTTP_JSON = "http-json"
 MAX_ACCOUNTS = 1000
@@ -167,12 +167,13 @@ def _account(entry: Mapping[str, object]) -> tuple[Account | None, list[str]]:
         built = problems.check(lambda: http_json.from_entry(rest))
         provider, api_url = built if built is not None else (None, None)
     elif isinstance(provider_name, str) and provider_name in CATALOGUE:
-        known = BUILT_IN_FIELDS
-        provider = built_in = CATALOGUE[provider_name]
+        built_in = CATALOGUE[provider_name]
+        known = BUILT_IN_FIELDS | frozenset(built_in.account_fields)
         for name in sorted(set(entry) - known):
             hint = did_you_mean(name, known)
             problems.found.append(f"{name}: unknown field for the built-in provider {provider_name!r}{hint}")
         api_url = problems.check(lambda: _base_url(entry.get("url", built_in.default_api_url)))
+        provider = problems.check(lambda: _for_account(built_in, entry))
     else:
         names = [*sorted(CATALOGUE), HTTP_JSON]
         hint = did_you_mean(provider_name, names)
@@ -210,6 +211,26 @@ def _account(entry: Mapping[str, object]) -> tuple[Account | None, list[str]]:
         balance_metric=balance_metric,
         key_entry=key_entry,
     ), []
+
+
+def _for_account(provider: Provider, entry: Mapping[str, object]) -> Provider:
+    """A built-in that needs fields of its account (BetterContact's and Icypeas's owner `email`)
+    gets them, each checked; the others are shared as they are."""
+    if not provider.account_fields or provider.for_account is None:
+        return provider
+    problems = Problems()
+    values: dict[str, str] = {}
+    for name in provider.account_fields:
+        value = entry.get(name)
+        if value is None:
+            problems.found.append(f"{name}: is missing; {provider.display_name} asks for it next to the key")
+            continue
+        try:
+            values[name] = table.account_value(name, value)
+        except ValueError as exc:
+            problems.found.append(str(exc))
+    problems.raise_any()
+    return provider.for_account(values)
 
 
 def _id(value: object) -> str:

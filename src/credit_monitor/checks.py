@@ -9,18 +9,20 @@ import json
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Protocol
 
 from credit_monitor.bounded import Unfinished, run_until
 from credit_monitor.config import Account, CheckSettings
-from credit_monitor.keys import MIN_KEY_CHARS, Redactor, clean_key, redactor_for
+from credit_monitor.keys import MIN_KEY_CHARS, Redactor, clean_key, redactor_for, split_pair
 from credit_monitor.model import Balance, CheckError, CheckResult, FailureKind, decode_json_object
 from credit_monitor.printable import printable
 from credit_monitor.providers import HttpReply, Provider, Request, RetryPolicy
+from credit_monitor.providers.base import ReplyContext, TokenExchange
 from credit_monitor.providers.fields import excerpt
 from credit_monitor.ratelimit import FIRST, RETRY, RateLimiter, first_requests, retries, shared_keys
 from credit_monitor.sizing import max_concurrent_checks
+from credit_monitor.token_cache import TOKENS, TokenCache
 
 DEADLINE_GRACE_SECONDS = 0.5
 """A check ends itself at the deadline; this lets it say why (e.g. "read timeout") before we stop
@@ -218,12 +220,13 @@ def check_account(
     deadline: float,
     limiter: RateLimiter | None = None,
     start_at: float | None = None,
+    tokens: TokenCache = TOKENS,
 ) -> CheckResult:
     """One provider's check; `deadline` (absolute, `time.monotonic()`) covers all of it, re-read included.
 
-    Its reply and messages are redacted against the keys this check sent (its own, and a fresh one
-    after a 401) and nothing else: another account's value can never alter this reply, and the
-    work does not grow with the number of accounts.
+    Its reply and messages are redacted against the keys this check sent (its own, a fresh one
+    after a 401, and any access token bought with them) and nothing else: another account's value
+    can never alter this reply, and the work does not grow with the number of accounts.
     """
     raw = api_keys.get(account.id)
     sent: list[str] = [raw.strip()] if isinstance(raw, str) and len(raw.strip()) >= MIN_KEY_CHARS else []
@@ -231,10 +234,18 @@ def check_account(
         key = clean_key(account.id, raw, keys.key_hint(account.id))
         if start_at is not None:  # the slot reserved when the run was planned
             time.sleep(max(0.0, start_at - time.monotonic()))
-            reply = _send(account, key, http, deadline, limiter)
+        sending, cached = _sending_key(account, key, keys, http, deadline, limiter, tokens, sent)
+        if start_at is not None:
+            reply = _send(account, sending, key, http, deadline, limiter)
         else:
-            reply = _fetch(account, key, http, deadline, limiter)
-        if reply.status == 401 and deadline - time.monotonic() >= MIN_SECONDS_FOR_A_RETRY:
+            reply = _fetch(account, sending, key, http, deadline, limiter)
+        if reply.status == 401 and cached is not None and _time_for_a_retry(deadline):
+            # A cached token may have been revoked since it was bought: another one, once (bought
+            # now, or by another check of these credentials meanwhile).
+            tokens.drop(cached, key, sending)
+            sending, _ = _sending_key(account, key, keys, http, deadline, limiter, tokens, sent)
+            reply = _fetch(account, sending, key, http, deadline, limiter)
+        if reply.status == 401 and _time_for_a_retry(deadline):
             # The key may have been rotated since we cached the secret: read it again, once.
             try:
                 fresh = keys.api_keys(refresh=True)
@@ -244,10 +255,13 @@ def check_account(
                 fresh_key = clean_key(account.id, fresh[account.id], keys.key_hint(account.id))
                 if fresh_key != key:
                     sent.append(fresh_key)
-                    reply = _fetch(account, fresh_key, http, deadline, limiter)
+                    sending, _ = _sending_key(
+                        account, fresh_key, keys, http, deadline, limiter, tokens, sent, fresh=True
+                    )
+                    reply = _fetch(account, sending, fresh_key, http, deadline, limiter)
         # Any body may echo a key (a 200 with an error message too): it is redacted once decoded,
         # before any message quotes it cut short.
-        balance = interpret_reply(account.provider, reply, redactor_for(*sent))
+        balance = interpret_reply(account.provider, reply, redactor_for(*sent), datetime.now(UTC))
     except CheckError as exc:
         return CheckResult(account.id, account.threshold, error=_safe(exc.kind, exc.message, sent))
     except Exception as exc:  # a bug must still fail only this provider, and visibly
@@ -256,13 +270,112 @@ def check_account(
     return CheckResult(account.id, account.threshold, balance=balance)
 
 
+def _time_for_a_retry(deadline: float) -> bool:
+    return deadline - time.monotonic() >= MIN_SECONDS_FOR_A_RETRY
+
+
+def _sending_key(
+    account: Account,
+    key: str,
+    keys: KeySource,
+    http: Http,
+    deadline: float,
+    limiter: RateLimiter | None,
+    tokens: TokenCache,
+    sent: list[str],
+    *,
+    fresh: bool = False,
+) -> tuple[str, str | None]:
+    """What the balance request carries: the key, or an access token bought with it (cached unless
+    `fresh`), and the token endpoint when the token came from the cache. A two-part key is checked
+    first. The token joins `sent`: everything this check says is redacted of it as of a key."""
+    provider = account.provider
+    exchange = provider.token
+    if not provider.two_part_key and exchange is None:
+        return key, None
+    client_id, client_secret = split_pair(account.id, key, keys.key_hint(account.id))
+    if exchange is None:
+        return key, None
+    request = exchange.build_request(account.api_url, client_id, client_secret)
+    if not fresh:
+        cached = tokens.get(request.url, key)
+        if cached is not None:
+            sent.append(cached)
+            return cached, request.url
+    buying = tokens.buying(request.url, key)
+    if not buying.acquire(timeout=max(0.0, deadline - time.monotonic())):
+        raise CheckError(
+            FailureKind.TIMEOUT, "another check was still buying the access token at the deadline"
+        )
+    try:
+        if not fresh:  # bought by another check while this one waited
+            cached = tokens.get(request.url, key)
+            if cached is not None:
+                sent.append(cached)
+                return cached, request.url
+        return _buy_token(account, exchange, request, http, deadline, limiter, tokens, key, sent), None
+    finally:
+        buying.release()
+
+
+def _buy_token(
+    account: Account,
+    exchange: TokenExchange,
+    request: Request,
+    http: Http,
+    deadline: float,
+    limiter: RateLimiter | None,
+    tokens: TokenCache,
+    key: str,
+    sent: list[str],
+) -> str:
+    """The token exchange itself; the token is cached and joins `sent` before anything quotes it."""
+    reply = _with_a_slot(account, request, http, deadline, limiter, key)
+    redactor = redactor_for(*sent)
+    if reply.status != 200:
+        detail = describe_error_body(reply.body, reply.content_type, redactor)
+        kind = {429: FailureKind.RATE_LIMITED}.get(
+            reply.status, FailureKind.AUTH if reply.status in (400, 401, 403) else FailureKind.HTTP
+        )
+        raise CheckError(kind, f"the token exchange answered HTTP {reply.status}: {detail}")
+    payload = redactor.redact_json(decode_json_object(reply.body, reply.content_type))
+    assert isinstance(payload, dict)  # redaction keeps the shape
+    token = exchange.parse_token(payload)
+    sent.append(token.access_token)
+    tokens.put(request.url, key, token)
+    return token.access_token
+
+
+def _with_a_slot(
+    account: Account, request: Request, http: Http, deadline: float, limiter: RateLimiter | None, key: str
+) -> HttpReply:
+    """A request besides the planned one (a token exchange): it takes a slot of the key's rate limit,
+    as a retry does, and so does each of its own retries."""
+    provider = account.provider
+    limit = provider.rate_limit
+    if limiter is not None and limit is not None:
+        paced = retries(limit)
+        if not limiter.acquire(provider.name, key, paced, deadline - MIN_SECONDS_FOR_A_REQUEST, share=RETRY):
+            raise CheckError(
+                FailureKind.RATE_LIMITED,
+                f"no room in {provider.display_name}'s rate limit ({limit.requests} requests per"
+                f" {limit.per_seconds:g} s) for the token exchange before the deadline",
+            )
+        pace = functools.partial(limiter.acquire, provider.name, key, paced, share=RETRY)
+        return http.send(request, provider.retry, deadline, pace)
+    return http.send(request, provider.retry, deadline)
+
+
 def _safe(kind: FailureKind, message: str, sent: list[str]) -> CheckError:
     """The last line of defence: no form or fragment of a key sent, nothing unprintable."""
     return CheckError(kind, printable(redactor_for(*sent).redact(message)))
 
 
-def _fetch(account: Account, key: str, http: Http, deadline: float, limiter: RateLimiter | None) -> HttpReply:
-    """A request that takes its rate-limit slot now (the re-read after a 401), waiting for it."""
+def _fetch(
+    account: Account, sending: str, key: str, http: Http, deadline: float, limiter: RateLimiter | None
+) -> HttpReply:
+    """A request that takes its rate-limit slot now (the re-read after a 401), waiting for it.
+    `sending` goes in the request (the key, or a token bought with it); `key` names the rate limit."""
     provider = account.provider
     limit = provider.rate_limit
     start_by = deadline - MIN_SECONDS_FOR_A_REQUEST
@@ -270,18 +383,20 @@ def _fetch(account: Account, key: str, http: Http, deadline: float, limiter: Rat
         provider.name, key, None if limit is None else retries(limit), start_by, share=RETRY
     ):
         raise _no_slot_error(account)
-    return _send(account, key, http, deadline, limiter)
+    return _send(account, sending, key, http, deadline, limiter)
 
 
-def _send(account: Account, key: str, http: Http, deadline: float, limiter: RateLimiter | None) -> HttpReply:
-    """The request, whose slot is taken; each retry takes its own."""
+def _send(
+    account: Account, sending: str, key: str, http: Http, deadline: float, limiter: RateLimiter | None
+) -> HttpReply:
+    """The request, whose slot is taken; each retry takes its own (of `key`'s limit)."""
     provider = account.provider
     pace = None
     if limiter is not None and provider.rate_limit is not None:
         pace = functools.partial(
             limiter.acquire, provider.name, key, retries(provider.rate_limit), share=RETRY
         )
-    return http.send(provider.build_request(account.api_url, key), provider.retry, deadline, pace)
+    return http.send(provider.build_request(account.api_url, sending), provider.retry, deadline, pace)
 
 
 def _no_slot_error(account: Account) -> CheckError:
@@ -299,16 +414,24 @@ def _no_slot_error(account: Account) -> CheckError:
 NOTHING_TO_REDACT = Redactor(())
 
 
-def interpret_reply(provider: Provider, reply: HttpReply, redactor: Redactor = NOTHING_TO_REDACT) -> Balance:
+def interpret_reply(
+    provider: Provider, reply: HttpReply, redactor: Redactor = NOTHING_TO_REDACT, now: datetime | None = None
+) -> Balance:
     """Pure: a reply becomes a Balance or a CheckError that says what went wrong.
 
-    The reply is redacted after it is decoded (every string of a JSON body, or the error text), so
-    a key echoed with escapes or in another encoding is found, and before a provider quotes it.
+    The reply is redacted after it is decoded (every string of a JSON body, the headers, or the
+    error text), so a key echoed with escapes or in another encoding is found, and before a
+    provider quotes it. `now`, the check's time, dates a renewal given in days (None: the time of
+    the call).
     """
     if reply.status == 200:
         payload = redactor.redact_json(decode_json_object(reply.body, reply.content_type))
         assert isinstance(payload, dict)  # redaction keeps the shape
-        return provider.parse_balance(payload)
+        if provider.parse_reply is None:
+            return provider.parse_balance(payload)
+        headers = {name: redactor.redact(value) for name, value in reply.headers.items()}
+        context = ReplyContext(headers) if now is None else ReplyContext(headers, now)
+        return provider.parse_reply(payload, context)
     detail = describe_error_body(reply.body, reply.content_type, redactor)
     if reply.status in (401, 403):
         raise CheckError(FailureKind.AUTH, f"HTTP {reply.status}, key rejected: {detail}")

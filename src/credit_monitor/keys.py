@@ -111,6 +111,20 @@ def clean_key(provider: str, raw: str | None, hint: str) -> str:
     return key
 
 
+def split_pair(account: str, key: str, hint: str) -> tuple[str, str]:
+    """ "<id>:<secret>" as two parts (Twilio's Account SID and auth token, Vonage's key and secret,
+    Snov.io's client id and secret), split at the first colon; CheckError(SECRET) saying what is
+    wrong, never what the key is."""
+    ident, colon, secret = key.partition(":")
+    if not colon or not ident.strip() or not secret.strip():
+        raise CheckError(
+            FailureKind.SECRET,
+            f"the {account} key must be two parts joined by a colon, <id>:<secret> (e.g. an account SID"
+            f" and its auth token), so it was not sent ({hint})",
+        )
+    return ident, secret
+
+
 def is_placeholder(key: str) -> bool:
     """ "changeme", "<your key>", "${LEMLIST_KEY}", "xxxxxxxxxxxxxxxx", "TODO": not keys."""
     if (key[:1] == "<" and key[-1:] == ">") or key.startswith(("${", "{{", "%(")):

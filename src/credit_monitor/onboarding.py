@@ -94,6 +94,10 @@ def add_parsers(sub: Any) -> None:
         ("--warning", "the level, in credits, below which to alert"),
         ("--critical", "an optional lower, more urgent level"),
         ("--label", "NAME=VALUE, sent with its alerts for routing (repeatable)"),
+        (
+            "--email",
+            "the vendor account owner's e-mail, for a vendor that asks for it (bettercontact, icypeas)",
+        ),
     ):
         init.add_argument(option, action=_AccountField, metavar=option[2:].upper(), help=meaning)
 
@@ -116,6 +120,8 @@ class _AccountField(argparse.Action):
                 answers.labels[name] = value
             elif option_string == "--id":
                 answers.id = str(values)
+            elif option_string == "--email":
+                answers.email = str(values)
             else:
                 setattr(answers, self.dest, credits(str(values), str(option_string)))
         except ValueError as exc:
@@ -243,6 +249,10 @@ def interview(path: str, terminal: Terminal) -> list[Answers]:
             terminal.note(f"  {printable(provider)!r} is not one of {providers}")
             continue
         answers = Answers(provider=provider, id=_answer(terminal, f"Account id [{provider}]: ") or provider)
+        if CATALOGUE[provider].account_fields:
+            answers.email = _answer(
+                terminal, f"E-mail of the {CATALOGUE[provider].display_name} account's owner: "
+            )
         try:
             answers.warning = credits(_answer(terminal, "Warning level, in credits: "), "warning")
             critical = _answer(terminal, "Critical level, in credits (Enter for none): ")

@@ -194,9 +194,7 @@ def test_schema_violations_fail_the_check_with_the_reason(
     assert any(reason in line["message"] for line in error_lines)
 
 
-def test_lemlist_pools_with_a_string_is_a_schema_violation(
-    invoke: Invoke, lemlist_api: ApiSimulator
-) -> None:
+def test_lemlist_pools_with_a_string_is_a_schema_violation(invoke: Invoke, lemlist_api: ApiSimulator) -> None:
     lemlist_api.then(Reply(200, {"credits": 10, "details": {"remaining": {"paid": "10"}}}))
 
     run = invoke()

@@ -336,6 +336,26 @@ def test_init_asks_when_no_account_is_given_and_asks_again_after_a_mistake(tmp_p
     assert 'id = "acme"' in path.read_text()
 
 
+def test_init_takes_the_owners_email_a_vendor_asks_for_by_flag_or_question(tmp_path: Path) -> None:
+    flagged, asked = tmp_path / "flagged.toml", tmp_path / "asked.toml"
+    refused = run_process("init", str(flagged), "--provider", "bettercontact", "--warning", "100")
+    written = run_process(
+        "init", str(flagged), "--provider", "bettercontact", "--warning", "100", "--email", "ops@acme.example"
+    )  # fmt: skip
+    interviewed = run_process(
+        "init", str(asked), stdin=b"icypeas\nacme-icy\nowner@acme.example\n500\n\n\nn\n"
+    )
+
+    assert refused.returncode == EXIT_USAGE
+    assert "email: is missing; BetterContact asks for it next to the key" in refused.stderr.decode()
+    assert written.returncode == interviewed.returncode == EXIT_OK, (written.stderr, interviewed.stderr)
+    assert "E-mail of the Icypeas account's owner: " in interviewed.stderr.decode()
+    assert 'email = "ops@acme.example"' in flagged.read_text()
+    assert 'email = "owner@acme.example"' in asked.read_text()
+    for path in (flagged, asked):
+        assert run_process("validate", str(path)).returncode == EXIT_OK
+
+
 def test_init_refuses_to_replace_a_file_unless_forced(tmp_path: Path) -> None:
     path = tmp_path / "accounts.toml"
     path.write_text("# mine\n")

@@ -9,15 +9,18 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
+import trustme
 
 from credit_monitor import app
 from credit_monitor.adapters.http import HttpClient, build_pool_manager
 from credit_monitor.checks import run_checks
 from credit_monitor.config import Account, CheckSettings
-from credit_monitor.providers import lemlist
+from credit_monitor.model import CheckResult
+from credit_monitor.providers import CATALOGUE, lemlist
 from tests.support.aws import Stack
 from tests.support.harness import Invoke, SimClock
 from tests.support.simulators import ApiSimulator, Reply
+from tests.support.vendors import CATALOGUE_VENDORS, StaticKeys, VendorSimulator
 
 TEAM_KEY = "lm_shared_team_key_7d2e5b9c"
 
@@ -119,3 +122,55 @@ def test_accounts_on_one_key_take_turns_through_the_handler(
         assert set().union(*checked[first : first + k]) == every, f"runs {first}..{first + k - 1}"
     assert checked[0] != checked[1], "consecutive runs check different accounts"
     assert stack.inbox.messages() == [], "no CHECK FAILING, nothing else either"
+
+
+# --- the catalogue's documented limits on the balance endpoint itself --------------------------------
+
+
+def _vendor_run(
+    name: str, key: str, count: int, server_cert: trustme.LeafCert, seconds: float
+) -> tuple[VendorSimulator, list[CheckResult]]:
+    api = VendorSimulator(CATALOGUE_VENDORS[name], server_cert, key).start()
+    accounts = [Account(f"{name}-{n:02d}", CATALOGUE[name], api.base_url, 100) for n in range(count)]
+    keys = StaticKeys({account.id: key for account in accounts})
+    try:
+        results = run_checks(
+            CheckSettings(tuple(accounts), seconds),
+            keys,
+            HttpClient(build_pool_manager()),
+            time.monotonic() + seconds,
+        )
+    finally:
+        api.stop()
+    return api, results
+
+
+def test_scrapingbee_six_usage_requests_a_minute_are_honoured_across_accounts_on_one_key(
+    server_cert: trustme.LeafCert, ca_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """8 accounts on one ScrapingBee key: a run books at most half of the 6 a minute for first
+    requests, so 3 are checked and 5 wait their turn; none fails, and the vendor sees 3 requests."""
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
+    api, results = _vendor_run("scrapingbee", "sb_shared_key_5e8a1c7b3d9f", 8, server_cert, 5)
+
+    checked = [result for result in results if result.checked]
+    assert [result.error for result in checked] == [None] * 3
+    assert all("waiting its turn" in (result.not_checked or "") for result in results if not result.checked)
+    assert len(api.requests) == 3
+
+
+def test_snovio_accounts_on_one_client_share_one_token_inside_the_apis_60_a_minute(
+    server_cert: trustme.LeafCert, ca_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """40 accounts on one Snov.io client: the first requests are booked in at most half the 60 a
+    minute, the others wait their turn, and one token is bought for all the checked ones: the token
+    request counts in the window too, and the whole stays inside it."""
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
+    api, results = _vendor_run("snovio", "snov-client-7d2e5b9c:snov-secret-4f1c9a7e2b8d", 40, server_cert, 5)
+
+    checked = [result for result in results if result.checked]
+    assert [result.error for result in checked] == [None] * len(checked)
+    assert 0 < len(checked) <= 30
+    assert all("waiting its turn" in (result.not_checked or "") for result in results if not result.checked)
+    assert len(api.token_requests) == 1
+    assert len(api.requests) == len(checked)

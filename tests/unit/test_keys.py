@@ -20,6 +20,7 @@ from credit_monitor.keys import (
     key_forms,
     parse_api_keys,
     redactor_for,
+    split_pair,
 )
 from credit_monitor.model import CheckError, FailureKind
 from credit_monitor.providers import lemlist
@@ -403,3 +404,23 @@ def test_redact_json_redacts_a_bare_string_and_nested_lists() -> None:
     redactor = Redactor([KEY])
     assert redactor.redact_json(f"bad {KEY}") == "bad ***"
     assert redactor.redact_json([[KEY], {"a": [KEY]}]) == [["***"], {"a": ["***"]}]
+
+
+@pytest.mark.parametrize("key", ["AC0123:tok456", "key:se:cret", "abcd1234:ABCDEFGH01234abc"])
+def test_a_two_part_key_splits_at_its_first_colon(key: str) -> None:
+    ident, secret = split_pair("acme-twilio", key, "hint")
+    assert f"{ident}:{secret}" == key
+    assert ":" not in ident
+
+
+@pytest.mark.parametrize("key", ["AC0123tok456xyz", ":tok456secret", "AC0123secret:", " :tok456", "AC0123: "])
+def test_a_two_part_key_without_both_parts_is_refused_keylessly(key: str) -> None:
+    with pytest.raises(CheckError) as raised:
+        split_pair("acme-twilio", key, "run `credit-monitor keys set acme-twilio`")
+    assert raised.value.kind is FailureKind.SECRET
+    assert raised.value.message == (
+        "the acme-twilio key must be two parts joined by a colon, <id>:<secret> (e.g. an account SID and"
+        " its auth token), so it was not sent (run `credit-monitor keys set acme-twilio`)"
+    )
+    for part in (part for part in key.split(":") if len(part) > 3):
+        assert part not in raised.value.message
