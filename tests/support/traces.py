@@ -362,7 +362,10 @@ def score(family: str, replays: Sequence[Replay]) -> Row:
     false = sum(len(r.false_alerts) for r in replays)
     spikes = sum(len(r.trace.spikes) for r in replays)
     told = sum(
-        1 for r in replays for at in r.trace.spikes if any(abs(h - at) <= 2 and k is Kind.SPENDING_FAST for h, k in r.sent)
+        1
+        for r in replays
+        for at in r.trace.spikes
+        if any(abs(h - at) <= 2 and k is Kind.SPENDING_FAST for h, k in r.sent)
     )
     return Row(
         family,

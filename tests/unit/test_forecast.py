@@ -242,7 +242,9 @@ def test_a_refund_gives_its_credits_back_to_the_count_used() -> None:
 
 
 def test_with_used_counts_old_items_balances_a_top_up_adding_nothing() -> None:
-    samples = with_used(Sample(T0 + h * HOUR, b) for h, b in [(0, 100), (1, 90), (2, 500), (3, 480), (4, 481)])
+    samples = with_used(
+        Sample(T0 + h * HOUR, b) for h, b in [(0, 100), (1, 90), (2, 500), (3, 480), (4, 481)]
+    )
     assert [s.used for s in samples] == [0, 10, 10, 30, 29]
 
 
@@ -333,7 +335,9 @@ def test_a_burn_starting_after_a_quiet_month_is_forecast_within_three_runs(rule:
     assert errors[2] <= 0.25, errors
 
 
-@pytest.mark.parametrize(("before", "after"), [(100.0, 300.0), (1000.0, 100.0), (1000.0, 400.0), (50.0, 400.0)])
+@pytest.mark.parametrize(
+    ("before", "after"), [(100.0, 300.0), (1000.0, 100.0), (1000.0, 400.0), (50.0, 400.0)]
+)
 def test_a_sustained_change_of_pace_is_forecast_within_three_runs(before: float, after: float) -> None:
     history = History(rule=RULE, warning=100)
     balance = history.burn(1_000_000, lambda _: before, 10 * 24)
@@ -361,16 +365,18 @@ def office_until_friday_evening(left: float) -> tuple[History, float]:
     """Four weeks and a working week of office hours at 100 an hour (4,500 a week), `left` at the end."""
     history = History()
     balance = history.burn(5 * 4500 + left, office(100.0), (4 * 7 + 4) * 24 + 18)
-    assert history.at.weekday() == 4 and history.at.hour == 18
+    assert history.at.weekday() == 4
+    assert history.at.hour == 18
     return history, balance
 
 
 def test_office_hours_are_one_pace_nights_and_weekends_included() -> None:
     """No night, weekend or morning of the last weeks is a change of pace, and the days left on a
     Friday evening count the weekend in."""
-    history, balance = office_until_friday_evening(2200)
+    history, _balance = office_until_friday_evening(2200)
     first_week = history.pace_since  # the very first weekend is longer than anything seen before it
-    assert first_week is not None and first_week < T0 + 7 * 24 * HOUR
+    assert first_week is not None
+    assert first_week < T0 + 7 * 24 * HOUR
     assert not steady(history.samples, history.pace_since)
     outlook = history.outlook()
     assert outlook.burn_per_day == pytest.approx(4500 / 7)
@@ -384,7 +390,8 @@ def test_an_office_that_stops_for_good_is_a_slowdown_after_more_than_a_weekend()
     history.burn(balance, lambda _: 0.0, 72)  # to Monday 18:00: longer than a weekend, by a little
     assert history.pace_since == before
     history.burn(balance, lambda _: 0.0, 36)
-    assert history.pace_since is not None and history.pace_since > T0 + 30 * 24 * HOUR
+    assert history.pace_since is not None
+    assert history.pace_since > T0 + 30 * 24 * HOUR
     assert history.outlook().status is ForecastStatus.NOT_DEPLETING
 
 

@@ -25,7 +25,9 @@ NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
 
 
 def burning(balance: float, per_day: float, hours: int = 48) -> tuple[Sample, ...]:
-    return with_used(Sample(NOW - timedelta(hours=h), balance + per_day * h / 24) for h in range(hours, -1, -6))
+    return with_used(
+        Sample(NOW - timedelta(hours=h), balance + per_day * h / 24) for h in range(hours, -1, -6)
+    )
 
 
 def test_the_account_that_needs_money_first_comes_first() -> None:
