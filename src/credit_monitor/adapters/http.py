@@ -221,7 +221,12 @@ class HttpClient:
             raise
         finally:
             response.release_conn()
-        return HttpReply(status=response.status, body=body, content_type=response.headers.get("Content-Type"))
+        return HttpReply(
+            status=response.status,
+            body=body,
+            content_type=response.headers.get("Content-Type"),
+            headers={name.lower(): value for name, value in response.headers.items()},
+        )
 
     def _read_body(self, response: BaseHTTPResponse, deadline: float, read_timeout: float) -> bytes:
         """At most MAX_REPLY_BYTES, decoded or not, by the deadline however slowly the server sends.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from credit_monitor.model import Balance
 
@@ -47,6 +47,8 @@ class HttpReply:
     status: int
     body: bytes
     content_type: str | None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    """Every header, by its lower-case name (a receiver reads Retry-After from here)."""
 
 
 @dataclass(frozen=True)
