@@ -5,7 +5,6 @@ behaves, and that no URL, routing key or signing secret ever shows in what it sa
 from __future__ import annotations
 
 import logging
-import socket
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -32,6 +31,7 @@ from credit_monitor.keys import NotAString
 from credit_monitor.messages import RenderedMessage
 from credit_monitor.routes import PagerDutyRegion, ReceiverKind, ReceiverSpec
 from tests.support.aws import AlertInbox
+from tests.support.blackhole import BlackHole, closed_port
 from tests.support.keys import (
     PAGERDUTY_ROUTING_KEY,
     RECEIVER_SECRETS,
@@ -379,15 +379,8 @@ def test_no_delivery_lasts_longer_than_its_own_bound_whatever_deadline_it_is_giv
     assert time.monotonic() - started < MAX_DELIVERY_SECONDS + 1.0
 
 
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
 def test_a_receiver_nobody_answers_at_is_retried_later(http: HttpClient) -> None:
-    url = f"https://127.0.0.1:{_closed_port()}/services/T0RCVR01A/B0RCVR02B/xq7Lm2Pz9Rk4Tw6Yb8Nc3Vd5"
+    url = f"https://127.0.0.1:{closed_port()}/services/T0RCVR01A/B0RCVR02B/xq7Lm2Pz9Rk4Tw6Yb8Nc3Vd5"
 
     delivery = deliver(build_receiver(SPECS["slack"], {"acme-slack": url}, http), message())
 
@@ -552,8 +545,6 @@ def test_a_topic_that_does_not_exist_is_refused_and_one_that_hangs_is_retried_la
 
     assert refused.outcome is Outcome.REFUSED
     assert "NotFound" in refused.detail
-
-    from tests.support.blackhole import BlackHole
 
     hole = BlackHole().start()
     try:

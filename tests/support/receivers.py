@@ -41,7 +41,7 @@ from tests.support.keys import (
     WEBHOOK_PATH,
     WEBHOOK_SIGNING_SECRET,
 )
-from tests.support.simulators import Loopback, Reply, send_reply
+from tests.support.simulators import Loopback, Reply, body_bytes, send_reply
 
 Kind = Literal["slack", "teams", "pagerduty", "webhook"]
 MAX_REQUEST_BYTES = 2 * 1024 * 1024
@@ -302,9 +302,4 @@ def _handler_for(simulator: ReceiverSimulator) -> type[BaseHTTPRequestHandler]:
 
 
 def _encode(reply: Reply, post: ReceivedPost) -> bytes:
-    body = reply.body
-    if isinstance(body, dict | list) or body is None:
-        data = json.dumps(body if body is not None else {}).encode()
-    else:
-        data = body.encode() if isinstance(body, str) else body
-    return data.replace(b"{target}", post.target.encode()).replace(b"{body}", post.body)
+    return body_bytes(reply.body).replace(b"{target}", post.target.encode()).replace(b"{body}", post.body)

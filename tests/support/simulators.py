@@ -293,12 +293,15 @@ def send_reply(handler: BaseHTTPRequestHandler, reply: Reply, data: bytes, stop:
         handler.wfile.write(b"0\r\n\r\n")
 
 
-def _encode(reply: Reply, authorization: str) -> bytes:
-    body = reply.body
+def body_bytes(body: Any) -> bytes:
+    """A scripted body as sent: JSON for a dict or list (None: {}), text as UTF-8, bytes as they are."""
     if isinstance(body, dict | list) or body is None:
-        data = json.dumps(body if body is not None else {}).encode()
-    else:
-        data = body.encode() if isinstance(body, str) else body
+        return json.dumps(body if body is not None else {}).encode()
+    return body.encode() if isinstance(body, str) else bytes(body)
+
+
+def _encode(reply: Reply, authorization: str) -> bytes:
+    data = body_bytes(reply.body)
     if reply.action == "echo_authorization":
         data = data.replace(AUTHORIZATION_PLACEHOLDER.encode(), authorization.encode())
     if reply.action == "gzip_bomb":
