@@ -198,11 +198,16 @@ def slack_error(text: str) -> str | None:
 _SLACK_BOLD = re.compile(r"(?<![*\w])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![*\w])")
 
 
-def teams_text(text: str) -> str:
-    """Slack's markup as Teams reads it: *bold* as **bold**, emoji codes as the emoji."""
+def with_emoji(text: str) -> str:
+    """Slack's emoji codes (":warning:") as the emoji themselves, for every receiver but Slack."""
     for code, emoji in EMOJI.items():
         text = text.replace(code, emoji)
-    return _SLACK_BOLD.sub(r"**\1**", text)
+    return text
+
+
+def teams_text(text: str) -> str:
+    """Slack's markup as Teams reads it: *bold* as **bold**, emoji codes as the emoji."""
+    return _SLACK_BOLD.sub(r"**\1**", with_emoji(text))
 
 
 _FACT = re.compile(r"\*([^*\n]{1,80}):\* (.*)")
@@ -423,7 +428,7 @@ def _webhook_document(message: RenderedMessage, sent_at: datetime) -> dict[str, 
         "labels": _labels(message),
         "notification_ids": message.ids,
         "subject": message.subject,
-        "title": card.title,
+        "title": with_emoji(card.title),
         "summary": card.summary,
         "text": message.text,
         "next_steps": list(card.steps),
