@@ -43,6 +43,8 @@ SLACK_TEXT_CHARS = 40_000
 SLACK_BLOCKS_CHARS = 12_000
 TEAMS_MAX_BYTES = 28 * 1024
 TEAMS_BUDGET_BYTES = 24_000
+TEAMS_LINE_CHARS = 1000
+"""A line longer than this (a vendor's whole error page, say) is cut, so one line never takes the card."""
 PAGERDUTY_SUMMARY_CHARS = 1024
 PAGERDUTY_DEDUP_KEY_CHARS = 255
 PAGERDUTY_MAX_EVENT_BYTES = 512 * 1024
@@ -132,7 +134,7 @@ def slack(message: RenderedMessage) -> dict[str, Any]:
     """An incoming webhook's payload: `text` for notifications, blocks for the channel."""
     card = Card.of(message)
     kept = most_lines(len(card.lines), lambda n: _slack_size(_slack_blocks(card, n)) <= SLACK_BLOCKS_CHARS)
-    return {"text": cut(card.title, SLACK_SECTION_CHARS), "blocks": _slack_blocks(card, kept)}
+    return {"text": cut(slack_escape(card.title), SLACK_SECTION_CHARS), "blocks": _slack_blocks(card, kept)}
 
 
 def slack_fits(message: RenderedMessage) -> bool:
@@ -229,26 +231,35 @@ def _teams_message(card: Card, kept: int) -> dict[str, Any]:
     body: list[dict[str, Any]] = [
         {
             "type": "TextBlock",
-            "text": teams_text(card.title),
+            "text": teams_text(cut(card.title, TEAMS_LINE_CHARS)),
             "weight": "Bolder",
             "size": "Medium",
             "wrap": True,
         }
     ]
     if card.summary:
-        body.append({"type": "TextBlock", "text": teams_text(card.summary), "wrap": True})
+        body.append(
+            {"type": "TextBlock", "text": teams_text(cut(card.summary, TEAMS_LINE_CHARS)), "wrap": True}
+        )
     facts = [match for match in map(_FACT.fullmatch, card.lines[:kept]) if match]
     if facts:
         body.append(
-            {"type": "FactSet", "facts": [{"title": fact[1], "value": teams_text(fact[2])} for fact in facts]}
+            {
+                "type": "FactSet",
+                "facts": [
+                    {"title": fact[1], "value": teams_text(cut(fact[2], TEAMS_LINE_CHARS))} for fact in facts
+                ],
+            }
         )
-    rest = [teams_text(line) for line in card.lines[:kept] if not _FACT.fullmatch(line)]
+    rest = [
+        teams_text(cut(line, TEAMS_LINE_CHARS)) for line in card.lines[:kept] if not _FACT.fullmatch(line)
+    ]
     if kept < len(card.lines):
         rest.append(f"_{card.cut_note(len(card.lines) - kept)}_")
     if rest:
         body.append({"type": "TextBlock", "text": "\n".join(rest), "wrap": True})
     if card.steps:
-        steps = "\n".join(f"- {teams_text(step)}" for step in card.steps)
+        steps = "\n".join(f"- {teams_text(cut(step, TEAMS_LINE_CHARS))}" for step in card.steps)
         body.append({"type": "TextBlock", "text": f"**What to do:**\n\n{steps}", "wrap": True})
     body.append(
         {"type": "TextBlock", "text": f"credit-monitor \u00b7 {card.kind}", "isSubtle": True, "size": "Small"}

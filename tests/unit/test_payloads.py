@@ -24,6 +24,7 @@ from credit_monitor.payloads import (
     SLACK_MAX_BLOCKS,
     SLACK_SECTION_CHARS,
     TEAMS_BUDGET_BYTES,
+    TEAMS_LINE_CHARS,
     WEBHOOK_MAX_BYTES,
     dedup_key,
     pagerduty_events,
@@ -108,11 +109,17 @@ def test_a_group_too_big_for_slack_is_cut_at_a_line_saying_how_much_is_missing_a
     assert len(shown) > 50  # the budget is used, not left empty
 
 
-def test_one_line_longer_than_a_slack_section_is_cut_not_refused() -> None:
-    payload = slack(message(Kind.CHECK_FAILING, reason="x" * 5000))
+def test_one_line_longer_than_a_slack_section_or_a_teams_line_is_cut_not_refused() -> None:
+    long_reason = message(Kind.CHECK_FAILING, reason="x" * 50_000)
+
+    payload = slack(long_reason)
 
     assert_within_slack_limits(payload)
     assert any(text.endswith("\u2026") for text in sections(payload))
+    card = teams(long_reason)
+    assert len(json.dumps(card, separators=(",", ":"))) <= TEAMS_BUDGET_BYTES
+    facts = {fact["title"]: fact["value"] for fact in card["attachments"][0]["content"]["body"][2]["facts"]}
+    assert facts["Last error"] == "x" * (TEAMS_LINE_CHARS - 1) + "\u2026"  # the fact is there, cut
 
 
 def test_slack_error_reads_workflow_webhooks_json_and_takes_ok_or_other_words_as_accepted() -> None:
