@@ -13,6 +13,18 @@ from credit_monitor.providers import Provider
 
 MAX_THRESHOLD = 1e12
 """Far above any real balance; a bigger value is a typo (an exponent, extra zeros)."""
+ACCOUNT_ID = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
+"""An account id, and any secret entry's name (a slug). Matched whole (fullmatch): '$' would also
+accept a trailing newline."""
+LABEL_NAME = re.compile(r"[a-z][a-z0-9_-]{0,31}")
+LABEL_VALUE = re.compile(r"[ -~]{1,100}")
+"""Printable ASCII: what a filter policy can match and SNS carries without complaint."""
+MAX_LABEL_VALUE = 100
+TOPIC_ARN = re.compile(r"arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?")
+"""An SNS topic's ARN (matched whole): the stack's own ALERT_TOPIC_ARN, and a route's `topic`."""
+RESERVED_LABELS = frozenset({"account", "provider", "kind", "level", "notification_id"})
+"""The message attributes every notification carries: no label may take their names. A route's
+`match` (routes.py) names labels by the same rules."""
 
 
 class ConfigError(ValueError):
@@ -60,6 +72,21 @@ class Account:
         """The provider's name, and the account id when they differ: "lemlist (acme-lemlist)"."""
         name = self.provider.display_name
         return name if self.id == self.provider.name else f"{name} ({self.id})"
+
+
+def label_problem(name: str, value: object) -> str | None:
+    """What is wrong with one label, an account's or one a route matches, or None."""
+    if not LABEL_NAME.fullmatch(name) or name in RESERVED_LABELS:
+        return (
+            "a label name is lower-case letters, digits, '_' and '-', and not one of"
+            f" {', '.join(sorted(RESERVED_LABELS))}"
+        )
+    if not isinstance(value, str) or not LABEL_VALUE.fullmatch(value) or value != value.strip():
+        return (
+            f"must be a non-empty string of at most {MAX_LABEL_VALUE} printable ASCII characters, without"
+            " surrounding spaces (routes and filter policies match it exactly)"
+        )
+    return None
 
 
 def base_url_problem(value: object) -> str | None:

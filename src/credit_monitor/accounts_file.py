@@ -10,6 +10,9 @@
     url = "https://..."          # optional for a built-in (e.g. a regional host), required for http-json
     key = "acme-team"            # optional: the secret entry holding this account's key (default: its id)
 
+`[[route]]` tables next to them send each account's notifications to its own receivers (see
+routes.py).
+
 Accounts naming the same `key` share one key, and so its rate limit: `credit-monitor validate` says
 when they are more than one run can check, and how often each is checked (they take turns).
 
@@ -22,16 +25,23 @@ accounts, and a file with three mistakes needs one run to see all three.
 from __future__ import annotations
 
 import codecs
-import difflib
 import json
-import re
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from credit_monitor.account import MAX_THRESHOLD, Account, ConfigError, base_url_problem
-from credit_monitor.problems import Problems
+from credit_monitor.account import (
+    ACCOUNT_ID,
+    MAX_THRESHOLD,
+    Account,
+    ConfigError,
+    base_url_problem,
+    label_problem,
+)
+from credit_monitor.problems import Problems, did_you_mean
 from credit_monitor.providers import CATALOGUE, Provider, http_json, table
+from credit_monitor.routes import Route, entry_problems, parse_routes
 
 HTTP_JSON = "http-json"
 MAX_ACCOUNTS = 1000
@@ -44,21 +54,30 @@ OTHER_BOMS = (
     (codecs.BOM_UTF16_LE, "UTF-16"),
     (codecs.BOM_UTF16_BE, "UTF-16"),
 )
-ACCOUNT_ID = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
-"""Matched whole (fullmatch): '$' would also accept a trailing newline."""
-LABEL_NAME = re.compile(r"[a-z][a-z0-9_-]{0,31}")
-LABEL_VALUE = re.compile(r"[ -~]{1,100}")
-"""Printable ASCII: what a filter policy can match and SNS carries without complaint."""
 MAX_LABELS = 5
 """SNS allows 10 message attributes: account, provider, kind, level, notification_id, and 5 labels."""
-MAX_LABEL_VALUE = 100
-RESERVED_LABELS = frozenset({"account", "provider", "kind", "level", "notification_id"})
 COMMON_FIELDS = frozenset({"id", "provider", "warning", "critical", "labels", "balance_metric", "key"})
 BUILT_IN_FIELDS = COMMON_FIELDS | {"url"}
+TOP_LEVEL = ("account", "route")
+
+
+@dataclass(frozen=True)
+class AccountsConfig:
+    """What an accounts file declares: its accounts, and the routes their notifications take."""
+
+    accounts: tuple[Account, ...]
+    routes: tuple[Route, ...] = ()
 
 
 def load_accounts(path: Path) -> tuple[Account, ...]:
-    """Every account in the file, validated; ConfigError naming file, account and field otherwise."""
+    """Every account in the file, validated (its routes too); ConfigError naming file, account and
+    field otherwise."""
+    return load_config(path).accounts
+
+
+def load_config(path: Path) -> AccountsConfig:
+    """Every account and route in the file, validated; ConfigError naming file, account or route,
+    and field otherwise."""
     try:
         with path.open("rb") as file:
             raw = file.read(MAX_FILE_BYTES + 1)  # never more: the file is read before it is judged
@@ -75,7 +94,7 @@ def load_accounts(path: Path) -> tuple[Account, ...]:
         raise ConfigError(f"{path}: not valid TOML: a number has too many digits") from None
     except RecursionError:
         raise ConfigError(f"{path}: not valid TOML: arrays or tables nested too deeply") from None
-    return parse_accounts(document, str(path))
+    return parse_config(document, str(path))
 
 
 def decode_text(raw: bytes, path: Path) -> str:
@@ -101,18 +120,25 @@ def decode_text(raw: bytes, path: Path) -> str:
 
 def parse_accounts(document: Mapping[str, object], source: str) -> tuple[Account, ...]:
     """Every account, or a ConfigError holding every problem found (per account and field)."""
+    return parse_config(document, source).accounts
+
+
+def parse_config(document: Mapping[str, object], source: str) -> AccountsConfig:
+    """Every account and route, or a ConfigError holding every problem found (per account or route,
+    and field)."""
     problems = [
-        f"{source}: unknown top-level key {name!r}{did_you_mean(name, ['account'])}; accounts are"
-        " [[account]] tables"
-        for name in sorted(set(document) - {"account"})
+        f"{source}: unknown top-level key {name!r}{did_you_mean(name, TOP_LEVEL)}; accounts are"
+        " [[account]] tables, routes [[route]] tables"
+        for name in sorted(set(document) - set(TOP_LEVEL))
     ]
+    routes, route_problems = parse_routes(document.get("route", []), source)
     entries = document.get("account")
     if not isinstance(entries, list) or not entries:
         problems.append(f"{source}: no [[account]] tables; declare at least one account")
-        raise _refused(problems)
+        raise _refused([*problems, *route_problems])
     if len(entries) > MAX_ACCOUNTS:
         problems.append(f"{source}: {len(entries)} accounts; at most {MAX_ACCOUNTS} fit in one run")
-        raise _refused(problems)
+        raise _refused([*problems, *route_problems])
     accounts: list[Account] = []
     seen: set[str] = set()
     for number, entry in enumerate(entries, start=1):
@@ -130,9 +156,10 @@ def parse_accounts(document: Mapping[str, object], source: str) -> tuple[Account
         problems.extend(f"{where}: {problem}" for problem in wrong)
         if account is not None:
             accounts.append(account)
+    problems += [*route_problems, *entry_problems(routes, accounts, source)]
     if problems:
         raise _refused(problems)
-    return tuple(accounts)
+    return AccountsConfig(tuple(accounts), routes)
 
 
 def _refused(problems: Sequence[str]) -> ConfigError:
@@ -140,14 +167,6 @@ def _refused(problems: Sequence[str]) -> ConfigError:
     if len(problems) > MAX_PROBLEMS:
         shown.append(f"... and {len(problems) - MAX_PROBLEMS} more problems")
     return ConfigError("\n".join(shown), shown)
-
-
-def did_you_mean(name: object, known: Iterable[str]) -> str:
-    """ "; did you mean warning?" for a name close to a known one (difflib), else ""."""
-    if not isinstance(name, str):
-        return ""
-    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
-    return f"; did you mean {close[0]}?" if close else ""
 
 
 def _account(entry: Mapping[str, object]) -> tuple[Account | None, list[str]]:
@@ -289,16 +308,9 @@ def _labels(value: object) -> dict[str, str]:
         raise ValueError(f"labels: at most {MAX_LABELS} (SNS carries 10 message attributes, 5 are ours)")
     labels = {}
     for name, label in value.items():
-        if not LABEL_NAME.fullmatch(name) or name in RESERVED_LABELS:
-            raise ValueError(
-                f"labels.{name}: a label name is lower-case letters, digits, '_' and '-', and not one of"
-                f" {', '.join(sorted(RESERVED_LABELS))}"
-            )
-        if not isinstance(label, str) or not LABEL_VALUE.fullmatch(label) or label != label.strip():
-            raise ValueError(
-                f"labels.{name}: must be a non-empty string of at most {MAX_LABEL_VALUE} printable ASCII"
-                " characters, without surrounding spaces (a filter policy matches it exactly)"
-            )
+        problem = label_problem(name, label)
+        if problem:
+            raise ValueError(f"labels.{name}: {problem}")
         labels[name] = label
     return labels
 

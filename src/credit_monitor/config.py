@@ -15,6 +15,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from credit_monitor.account import MAX_THRESHOLD as MAX_THRESHOLD
+from credit_monitor.account import TOPIC_ARN
 from credit_monitor.account import Account as Account
 from credit_monitor.account import ConfigError as ConfigError
 from credit_monitor.account import base_url_problem as base_url_problem
@@ -41,8 +42,6 @@ MAX_FAILURES_BEFORE_ALERT = 1000
 """Over a month of hourly runs: more would mean an outage is never reported."""
 MAX_MIN_DAYS_LEFT = 365.0
 """A year ahead; the forecast keeps 30 days of history, so further out says nothing."""
-
-_TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$")
 
 
 @dataclass(frozen=True)
@@ -228,7 +227,7 @@ def _timezone(env: Mapping[str, str], name: str) -> ZoneInfo:
 def load_lambda_config(environ: Mapping[str, str] | None = None) -> LambdaConfig:
     env = os.environ if environ is None else environ
     topic_arn = _required(env, "ALERT_TOPIC_ARN")
-    if not _TOPIC_ARN.match(topic_arn):
+    if not TOPIC_ARN.fullmatch(topic_arn):
         raise ConfigError(f"ALERT_TOPIC_ARN must be an SNS topic ARN, got {topic_arn!r}")
     if topic_arn.endswith(".fifo"):
         raise ConfigError(

@@ -9,7 +9,7 @@ import enum
 import json
 from collections.abc import Iterable
 
-from credit_monitor.accounts_file import ACCOUNT_ID
+from credit_monitor.account import ACCOUNT_ID
 from credit_monitor.keys import clean_key
 from credit_monitor.model import CheckError, json_type_name
 

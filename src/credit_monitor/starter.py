@@ -9,7 +9,8 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from credit_monitor.accounts_file import LABEL_NAME, parse_accounts
+from credit_monitor.account import LABEL_NAME
+from credit_monitor.accounts_file import parse_accounts
 
 HEADER = """\
 # credit-monitor accounts: one [[account]] table per account to watch.

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from credit_monitor.config import Account
 from credit_monitor.keys import key_forms
 from credit_monitor.model import CheckError, CheckResult, FailureKind
 from credit_monitor.providers import http_json
+from tests.support.blackhole import closed_port
 from tests.support.simulators import Reply, refused_handshakes
 from tests.support.vendors import CATALOGUE_VENDORS, OWNER_EMAIL, KeyPlace, Vendor, VendorSimulator, run_check
 
@@ -257,13 +257,6 @@ def test_a_query_key_joins_the_urls_own_query_string_encoded(serve: Callable[...
 # --- the query key never leaks, however the request fails ------------------------------------------
 
 
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
 def _echo(status: int) -> Reply:
     return Reply(
         status,
@@ -318,7 +311,7 @@ def test_a_query_key_is_in_no_message_or_log_line_when_the_server_misbehaves(
 def test_a_query_key_is_in_no_message_or_log_line_when_the_connection_is_refused(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    url = f"https://127.0.0.1:{_closed_port()}{PATH}?account=acme"
+    url = f"https://127.0.0.1:{closed_port()}{PATH}?account=acme"
     entry = {"url": url, "auth": {"kind": "query", "name": "token"}, "balance": "credits"}
     caplog.set_level(logging.DEBUG)
 
