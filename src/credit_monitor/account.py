@@ -8,8 +8,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from credit_monitor.alerting import Levels
+from credit_monitor.alerting import Levels, Rules
+from credit_monitor.forecast import DEFAULT_SPIKE_RULE, SpikeRule
 from credit_monitor.providers import Provider
+from credit_monitor.renewal import Renewal
 
 MAX_THRESHOLD = 1e12
 """Far above any real balance; a bigger value is a typo (an exponent, extra zeros)."""
@@ -37,6 +39,25 @@ class ConfigError(ValueError):
 
 
 @dataclass(frozen=True)
+class SpikeSetting:
+    """An account's `spike`: `false` (off), `true` (on, even if the template turned spikes off) or
+    a table whose `factor` and `min_share` replace the template's."""
+
+    watch: bool = True
+    factor: float | None = None
+    min_share: float | None = None
+
+    def rule(self, default: SpikeRule | None) -> SpikeRule | None:
+        if not self.watch:
+            return None
+        base = default or DEFAULT_SPIKE_RULE
+        return SpikeRule(
+            factor=base.factor if self.factor is None else self.factor,
+            min_share=base.min_share if self.min_share is None else self.min_share,
+        )
+
+
+@dataclass(frozen=True)
 class Account:
     """One monitored account: the unit of keys, state, metrics, notifications and rate limits.
 
@@ -58,10 +79,19 @@ class Account:
     key_entry: str = ""
     """The accounts file's `key`: the secret entry (in the CLI, <ENTRY>_API_KEY) this account's key
     is read from, so that many accounts can name one shared key. Empty: the account's own id."""
+    renewal: Renewal | None = None
+    """The accounts file's `renewal`: when the plan's credits renew (a vendor's own date wins)."""
+    spike: SpikeSetting | None = None
+    """The accounts file's `spike`: this account's own spike rule; None: the template's."""
 
     @property
     def secret_entry(self) -> str:
         return self.key_entry or self.id
+
+    def rules(self, default_spike: SpikeRule | None) -> Rules:
+        """What this account is watched for beyond its levels, `default_spike` being the template's."""
+        spike = default_spike if self.spike is None else self.spike.rule(default_spike)
+        return Rules(renewal=self.renewal, spike=spike)
 
     @property
     def levels(self) -> Levels:

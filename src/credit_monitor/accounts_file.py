@@ -36,11 +36,13 @@ from credit_monitor.account import (
     MAX_THRESHOLD,
     Account,
     ConfigError,
+    SpikeSetting,
     base_url_problem,
     label_problem,
 )
 from credit_monitor.problems import Problems, did_you_mean
 from credit_monitor.providers import CATALOGUE, Provider, http_json, table
+from credit_monitor.renewal import Renewal, parse_renewal
 from credit_monitor.routes import Route, entry_problems, parse_routes
 
 HTTP_JSON = "http-json"
@@ -56,7 +58,11 @@ OTHER_BOMS = (
 )
 MAX_LABELS = 5
 """SNS allows 10 message attributes: account, provider, kind, level, notification_id, and 5 labels."""
-COMMON_FIELDS = frozenset({"id", "provider", "warning", "critical", "labels", "balance_metric", "key"})
+COMMON_FIELDS = frozenset(
+    {"id", "provider", "warning", "critical", "labels", "balance_metric", "key", "renewal", "spike"}
+)
+SPIKE_FIELDS = ("factor", "min_share")
+MAX_SPIKE_FACTOR = 1000.0
 BUILT_IN_FIELDS = COMMON_FIELDS | {"url"}
 TOP_LEVEL = ("account", "route")
 
@@ -211,6 +217,8 @@ def _account(entry: Mapping[str, object]) -> tuple[Account | None, list[str]]:
     balance_metric = problems.check(lambda: _balance_metric(entry.get("balance_metric", True)))
     key_entry = problems.check(lambda: _key(entry.get("key", "")))
     labels = problems.check(lambda: _labels(entry.get("labels", {})))
+    renewal = problems.check(lambda: _renewal(entry.get("renewal"), provider_name))
+    spike = problems.check(lambda: spike_setting(entry.get("spike")))
     if problems.found:
         return None, problems.found
     assert account_id is not None  # every check passed: each value is there
@@ -229,6 +237,8 @@ def _account(entry: Mapping[str, object]) -> tuple[Account | None, list[str]]:
         labels=labels,
         balance_metric=balance_metric,
         key_entry=key_entry,
+        renewal=renewal,
+        spike=spike,
     ), []
 
 
@@ -250,6 +260,49 @@ def _for_account(provider: Provider, entry: Mapping[str, object]) -> Provider:
             problems.found.append(str(exc))
     problems.raise_any()
     return provider.for_account(values)
+
+
+def _renewal(value: object, provider: object) -> Renewal | None:
+    """A declared renewal (every built-in and http-json); where the reply gives it, only http-json
+    reads `date_path` or `days_path` (the catalogue reads each vendor's own date where documented)."""
+    if value is None:
+        return None
+    renewal = parse_renewal(value)
+    if renewal is None and provider != HTTP_JSON:
+        raise ValueError(
+            "renewal: date_path and days_path read an http-json reply; for a built-in vendor declare"
+            ' the plan, e.g. renewal = { every = "month", day = 1 }'
+        )
+    return renewal
+
+
+def spike_setting(value: object) -> SpikeSetting | None:
+    """`spike = false`, `true`, or `{ factor = 20, min_share = 0.1 }`; absent: the template's rule."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return SpikeSetting(watch=value)
+    if not isinstance(value, dict):
+        raise ValueError("spike: must be true, false or a table such as { factor = 20, min_share = 0.05 }")
+    for name in sorted(set(value) - set(SPIKE_FIELDS)):
+        raise ValueError(
+            f"spike.{name}: unknown field (spike takes factor, min_share){did_you_mean(name, SPIKE_FIELDS)}"
+        )
+    factor, share = value.get("factor"), value.get("min_share")
+    if factor is not None and (
+        isinstance(factor, bool) or not isinstance(factor, int | float) or not 1 < factor <= MAX_SPIKE_FACTOR
+    ):
+        raise ValueError(
+            f"spike.factor: must be a number above 1 and at most {MAX_SPIKE_FACTOR:g} (times the usual use),"
+            f" got {http_json.type_name(factor) if not isinstance(factor, int | float) else factor!r}"
+        )
+    if share is not None and (
+        isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share <= 1
+    ):
+        raise ValueError("spike.min_share: must be a share of the balance from 0 to 1, e.g. 0.05 for 5 %")
+    return SpikeSetting(
+        factor=None if factor is None else float(factor), min_share=None if share is None else float(share)
+    )
 
 
 def _id(value: object) -> str:

@@ -264,6 +264,19 @@ class Decision:
     have written: a state problem to report. The decision was made on this observation all the same."""
     warnings: tuple[str, ...] = ()
     """Things to log once, not to notify (a renewal that did not show up in the balance)."""
+    lasts: bool = False
+    """The balance lasts until the account's renewal, by the forecast: its days left are not the
+    days until it is empty (MinDaysUntilEmpty leaves it out)."""
+
+
+def lasts_until(renews_at: datetime | None, outlook: Forecast, now: datetime) -> bool:
+    """The balance lasts until `renews_at`, by the forecast: a balance not falling does; without a
+    forecast, nothing is known to last."""
+    if renews_at is None:
+        return False
+    if outlook.status is ForecastStatus.NOT_DEPLETING:
+        return True
+    return outlook.days_left is not None and now + timedelta(days=outlook.days_left) >= renews_at
 
 
 def reminder_due(notified_at: datetime, now: datetime, policy: AlertPolicy) -> bool:
@@ -372,10 +385,7 @@ def _after_success(
 
     # A renewing account is told of a low balance only when it will not last until the renewal,
     # or while there is no forecast to say so.
-    lasts = renews_at is not None and (
-        outlook.status is ForecastStatus.NOT_DEPLETING
-        or (outlook.days_left is not None and now + timedelta(days=outlook.days_left) >= renews_at)
-    )
+    lasts = lasts_until(renews_at, outlook, now)
 
     def note(kind: Kind, at_level: Level, threshold: float | None = None) -> Notification:
         return Notification(
@@ -468,7 +478,7 @@ def _after_success(
         snoozed_until=snoozed_until,
         snooze_reason=snooze_reason,
     )
-    return Decision(new_state, notes, outlook, warnings=tuple(warnings))
+    return Decision(new_state, notes, outlook, warnings=tuple(warnings), lasts=lasts)
 
 
 @dataclass(frozen=True)

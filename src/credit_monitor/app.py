@@ -122,6 +122,8 @@ def handle(rt: Runtime, budget: Budget | None = None, scheduled_at: datetime | N
     )
     for message, fields in report.failed_checks():
         logger.error(message, extra=fields)
+    for message, fields in report.warnings():
+        logger.warning(message, extra=fields)
     emit_check_metrics(rt.config.metrics_namespace, report)
     summary = report.summary()
     parts = summary_parts(summary)  # one line of 1,000 accounts would pass CloudWatch's 256 KB

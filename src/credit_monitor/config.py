@@ -19,9 +19,10 @@ from credit_monitor.account import TOPIC_ARN
 from credit_monitor.account import Account as Account
 from credit_monitor.account import ConfigError as ConfigError
 from credit_monitor.account import base_url_problem as base_url_problem
-from credit_monitor.accounts_file import load_accounts
+from credit_monitor.accounts_file import MAX_SPIKE_FACTOR, load_accounts
 from credit_monitor.alerting import AlertPolicy
 from credit_monitor.budget import AWS_RESERVE_SECONDS, SAFETY_MARGIN_SECONDS
+from credit_monitor.forecast import DEFAULT_SPIKE_RULE, SpikeRule
 from credit_monitor.providers import PROVIDERS, Provider
 from credit_monitor.sizing import memory_size
 
@@ -195,7 +196,28 @@ def load_alert_policy(env: Mapping[str, str]) -> AlertPolicy:
         min_days_left=_number(env, "MIN_DAYS_LEFT", default=7, high=MAX_MIN_DAYS_LEFT, unit="days"),
         schedule_timezone=_timezone(env, "SCHEDULE_TIMEZONE"),
         group_by=_group_by(env, "GROUP_BY"),
+        spike=_spike_rule(env),
     )
+
+
+def _spike_rule(env: Mapping[str, str]) -> SpikeRule | None:
+    """SPIKE_FACTOR (0: spikes are not watched, unless an account says `spike = true`) and
+    SPIKE_MIN_SHARE (template.yaml's SpikeFactor and SpikeMinShare)."""
+    factor = _number(
+        env,
+        "SPIKE_FACTOR",
+        default=DEFAULT_SPIKE_RULE.factor,
+        high=MAX_SPIKE_FACTOR,
+        why=" (0 turns spike alerts off; else above 1, times the usual use)",
+    )
+    share = _number(env, "SPIKE_MIN_SHARE", default=DEFAULT_SPIKE_RULE.min_share, high=1.0)
+    if factor == 0:
+        return None
+    if factor <= 1:
+        raise ConfigError(
+            f"SPIKE_FACTOR must be 0 (off) or above 1, times the usual use, got {env.get('SPIKE_FACTOR')!r}"
+        )
+    return SpikeRule(factor=factor, min_share=share)
 
 
 def _group_by(env: Mapping[str, str], name: str) -> frozenset[str] | None:

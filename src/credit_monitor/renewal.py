@@ -62,18 +62,6 @@ class Renewal:
                 return moment
         raise AssertionError("a renewal comes within a year and a day")  # pragma: no cover
 
-    def last_at_or_before(self, now: datetime, zone: tzinfo) -> datetime:
-        """The latest renewal at or before `now`."""
-        today = now.astimezone(zone).date()
-        latest = None
-        for day in self._days_from(today - timedelta(days=400)):
-            moment = datetime.combine(day, time(0), tzinfo=zone)
-            if moment > now:
-                break
-            latest = moment
-        assert latest is not None
-        return latest
-
     def _days_from(self, start: date) -> list[date]:
         """The renewal days from `start` (included) for a little over a year."""
         if self.every == "week":
@@ -98,3 +86,72 @@ def next_renewal(
     if vendor_date is not None and vendor_date > now:
         return vendor_date
     return renewal.next_after(now, zone) if renewal is not None else None
+
+
+def parse_renewal(value: object) -> Renewal | None:
+    """The accounts file's `renewal` table, or None when it only says where a reply gives the date
+    (http-json's `date_path` and `days_path`, read by the provider). Raises ValueError starting with
+    the field at fault."""
+    example = 'e.g. renewal = { every = "month", day = 1 }'
+    if not isinstance(value, dict):
+        raise ValueError(f"renewal: must be a table, {example}")
+    every = value.get("every")
+    if every is None:
+        if value.keys() & {"date_path", "days_path"}:
+            return None
+        raise ValueError(f'renewal.every: is missing; one of "month", "week", "year" ({example})')
+    if every not in EVERY:
+        raise ValueError(f'renewal.every: must be "month", "week" or "year", got {_shown(every)}')
+    fields = {"month": ("day",), "week": ("weekday",), "year": ("month", "day")}[every]
+    for name in sorted(set(value) - {"every", *fields}):
+        hint = f'every = "{every}" takes {" and ".join(fields)}'
+        raise ValueError(f"renewal.{name}: unknown field ({hint})")
+    if every == "week":
+        return Renewal("week", weekday=_weekday(value.get("weekday")))
+    day = _day(value.get("day"))
+    if every == "month":
+        return Renewal("month", day=day)
+    month = _month(value.get("month"))
+    if day > calendar.monthrange(2024, month)[1]:  # a leap year: 29 February is a date
+        raise ValueError(f"renewal.day: {MONTHS[month - 1].capitalize()} has no day {day}")
+    return Renewal("year", day=day, month=month)
+
+
+def _day(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 31:
+        raise ValueError(
+            f"renewal.day: must be a day of the month from 1 to 31, got {_shown(value)}"
+            " (a day the month lacks renews on its last day)"
+        )
+    return value
+
+
+def _weekday(value: object) -> int:
+    names = {name: index for index, name in enumerate(WEEKDAYS)} | {
+        name[:3]: index for index, name in enumerate(WEEKDAYS)
+    }
+    if not isinstance(value, str) or value.strip().lower() not in names:
+        raise ValueError(f'renewal.weekday: must be a day\'s name such as "monday", got {_shown(value)}')
+    return names[value.strip().lower()]
+
+
+def _month(value: object) -> int:
+    if isinstance(value, str):
+        names = {name: index + 1 for index, name in enumerate(MONTHS)} | {
+            name[:3]: index + 1 for index, name in enumerate(MONTHS)
+        }
+        if value.strip().lower() in names:
+            return names[value.strip().lower()]
+    elif not isinstance(value, bool) and isinstance(value, int) and 1 <= value <= 12:
+        return value
+    raise ValueError(
+        f'renewal.month: must be a month from 1 to 12 (or its name, "march"), got {_shown(value)}'
+    )
+
+
+def _shown(value: object) -> str:
+    """A value as written, short: a typo is shown, never a whole pasted text."""
+    if value is None:
+        return "nothing"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:39] + "…"

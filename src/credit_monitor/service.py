@@ -122,6 +122,10 @@ class AccountReport:
     dropped: int = 0
     """Notifications given up this run (a full outbox, or refused too often): each also a problem."""
     problems: list[Exception] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    """What to log once, at WARNING, that is no failure of the run (a renewal that did not show up)."""
+    lasts: bool = False
+    """The balance lasts until the account's renewal (alerting.Decision.lasts)."""
 
     @property
     def name(self) -> str:
@@ -146,7 +150,7 @@ class AccountReport:
         if self.level is not None:
             entry["level"] = self.level.name
         if self.forecast is not None:
-            entry["forecast"] = self.forecast.describe()
+            entry["forecast"] = self.forecast.describe() + (", lasts until its renewal" if self.lasts else "")
         if self.pending:
             entry["pending_notifications"] = self.pending
         if self.snoozed_until is not None:
@@ -190,6 +194,14 @@ class RunReport:
     def summary(self) -> dict[str, dict[str, object]]:
         """Each account's outcome, for the one summary log line and the handler's return value."""
         return {report.name: report.summary() for report in self.accounts}
+
+    def warnings(self) -> list[tuple[str, dict[str, str]]]:
+        """One WARNING line (message, fields) per thing an account's decision wanted said once."""
+        return [
+            (f"{report.name}: {warning}", {"account": report.name, "provider": report.account.provider.name})
+            for report in self.accounts
+            for warning in report.warnings
+        ]
 
     def failed_checks(self) -> list[tuple[str, dict[str, str]]]:
         """One ERROR line (message, fields) per failed check: what and why, already redacted."""
@@ -507,12 +519,15 @@ class _Run:
             return _Claim(report, None)
         decided: list[Decision] = []
 
+        rules = account.rules(self.policy.spike)
+
         def claim(state: AccountState) -> AccountState:
-            decision = decide(state, result, self.now, account.levels, self.policy)
+            decision = decide(state, result, self.now, account.levels, self.policy, rules)
             queued, dropped = enqueue(decision.state, decision.notifications, self.run_id, self.now)
             decided[:] = [decision]
             report.problems[:] = [_dropped(account.id, note) for note in dropped]
             report.dropped = len(dropped)
+            report.warnings[:] = decision.warnings
             if decision.future_checked_at is not None:
                 report.problems.append(_from_the_future(account.id, decision.future_checked_at, self.now))
             return lease(queued, self.run_id, self.now, self.lease_until)
@@ -536,6 +551,7 @@ class _Run:
         """The claim of an account whose decided `state` is recorded."""
         report, decided = deciding.report, deciding.decided
         report.level, report.forecast = state.level, decided[0].forecast if decided else None
+        report.lasts = decided[0].lasts if decided else False
         report.snoozed_until = state.snoozed_until if state.snoozed(self.now) else None
         report.pending = len(state.outbox)
         return _Claim(report, state, leased_by(state, self.run_id))

@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from credit_monitor.alerting import AccountState, Level
-from credit_monitor.forecast import Sample, with_used
+from credit_monitor.forecast import Sample, Spike, with_used
+from credit_monitor.model import Pool
 from credit_monitor.status import (
     AccountStatus,
     account_status,
@@ -71,7 +72,7 @@ def test_json_has_every_field_status_shows() -> None:
     assert set(data) == {
         "account", "level", "balance", "balance_at", "burn_per_day", "days_left", "notified_at", "last_sent",
         "consecutive_failures", "pending_notifications", "snoozed_until", "snooze_reason", "history",
-        "problem",
+        "problem", "renews_at", "lasts_until_renewal", "pools", "last_spike", "renewal_missed",
     }  # fmt: skip
     assert data["consecutive_failures"] == 2
     assert data["history"] == [[s.at.isoformat(), s.balance] for s in state.samples]
@@ -201,3 +202,44 @@ def test_status_shows_the_last_notification_sent_and_when() -> None:
     assert row.as_json()["last_sent"] == "CHECK FAILING"
     older = account_status("acme-lemlist", replace(state, last_sent=None, last_sent_at=None), NOW)
     assert "3d ago" in render([older], NOW), "an item written before last_sent: the reminder clock"
+
+
+def test_a_low_account_that_lasts_until_its_renewal_says_so() -> None:
+    renews = NOW + timedelta(days=5)
+    state = replace(
+        AccountState(level=Level.WARNING, samples=burning(300, 50)),
+        renewal_due=renews,
+        pools=(Pool("subscription", 280, renews=True), Pool("paid", 20)),
+    )
+    row = account_status("acme", state, NOW)
+    assert row.renews_at == renews
+    assert row.lasts
+    notes = "; ".join(row.notes(NOW))
+    assert f"low, but lasts until its renewal on {renews:%a %d %b}" in notes
+    assert "subscription 280 (renews), paid 20" in notes
+    assert row.as_json()["lasts_until_renewal"] is True
+    assert row.as_json()["pools"] == {"subscription": 280, "paid": 20}
+    assert notes in render([row], NOW)
+
+
+def test_an_account_that_runs_out_before_its_renewal_says_so() -> None:
+    renews = NOW + timedelta(days=10)
+    state = replace(AccountState(samples=burning(300, 100)), renewal_due=renews)
+    row = account_status("acme", state, NOW)
+    assert not row.lasts
+    assert row.notes(NOW) == [f"runs out before its renewal on {renews:%a %d %b}"]
+
+
+def test_a_renewal_that_did_not_show_and_a_recent_spike_are_in_the_notes() -> None:
+    spike = Spike(NOW - timedelta(hours=27), NOW - timedelta(hours=26), 6000, 1, 4)
+    state = replace(
+        AccountState(samples=burning(9000, 100)),
+        renewal_missed=datetime(2026, 11, 1, tzinfo=UTC),
+        last_spike=spike,
+    )
+    row = account_status("acme", state, NOW)
+    assert row.notes(NOW) == [
+        "the renewal of 01 Nov did not show in the balance",
+        "spent 6,000 in 1 h, 26h ago",
+    ]
+    assert row.notes(NOW + timedelta(days=8)) == ["the renewal of 01 Nov did not show in the balance"]

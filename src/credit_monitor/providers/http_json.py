@@ -81,7 +81,7 @@ LIMIT_FIELDS = ("limit", "used")
 POOL_FIELDS = ("path", "renews")
 ERROR_FIELDS = ("path", "ok", "message", "auth")
 RENEWAL_FIELDS = ("date_path", "days_path")
-DECLARED_RENEWAL_FIELDS = ("every", "day", "weekday", "date")
+DECLARED_RENEWAL_FIELDS = ("every", "day", "weekday", "month")
 """A renewal the accounts file declares for any account (`renewal = { every = "month", day = 1 }`),
 read by the accounts file itself, not here: http-json reads only where the reply gives one."""
 TOKEN_FIELDS = ("url", "client_auth")
@@ -198,7 +198,7 @@ class ErrorPath:
 
 
 @dataclass(frozen=True)
-class Renewal:
+class RenewalPath:
     date_path: Path = ()
     days_path: Path = ()
 
@@ -213,7 +213,7 @@ class Reading:
     quota: Path = ()
     """The period's allowance (SendGrid's `total`); with a limit less what is used, the limit."""
     error: ErrorPath | None = None
-    renewal: Renewal = Renewal()
+    renewal: RenewalPath = RenewalPath()
     currency: str | None = None
     currency_path: Path = ()
 
@@ -665,16 +665,16 @@ def _error(value: object) -> ErrorPath:
     )
 
 
-def _renewal(value: object) -> Renewal:
+def _renewal(value: object) -> RenewalPath:
     """`renewal = { date_path = "response.next_quota_renewal_date" }` or `{ days_path = ... }`; a
     declared renewal (every = ...) is the accounts file's, whatever the provider."""
     if value is None:
-        return Renewal()
+        return RenewalPath()
     known = (*RENEWAL_FIELDS, *DECLARED_RENEWAL_FIELDS)
     table = _table("renewal", value, known, '{ date_path = "data.reset_date" }')
     read = [name for name in RENEWAL_FIELDS if name in table]
     if not read:
-        return Renewal()
+        return RenewalPath()
     if len(read) > 1:
         raise ValueError("renewal: date_path or days_path, not both")
     declared = [name for name in DECLARED_RENEWAL_FIELDS if name in table]
@@ -684,7 +684,7 @@ def _renewal(value: object) -> Renewal:
             " not both"
         )
     path = _path(table[read[0]], f"renewal.{read[0]}")
-    return Renewal(date_path=path) if read[0] == "date_path" else Renewal(days_path=path)
+    return RenewalPath(date_path=path) if read[0] == "date_path" else RenewalPath(days_path=path)
 
 
 def _currency(fixed: object, path: object) -> tuple[str | None, Path]:

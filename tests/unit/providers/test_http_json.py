@@ -400,7 +400,7 @@ MORE_INVALID: list[tuple[str, Mapping[str, object], str]] = [
         entry(renewal={"date_path": "a", "every": "month"}),
         "renewal.every: a renewal is read from the reply (date_path) or declared (every), not both",
     ),
-    ("renewal-unknown", entry(renewal={"date": "a", "path": "b"}), "renewal.path: unknown field"),
+    ("renewal-unknown", entry(renewal={"month": 3, "path": "b"}), "renewal.path: unknown field"),
     ("currency-lower", entry(currency="usd"), "currency: must be an ISO 4217 code in capitals"),
     ("currency-number", entry(currency=840), 'currency: must be an ISO 4217 code in capitals such as "USD"'),
     (
