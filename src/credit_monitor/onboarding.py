@@ -133,9 +133,14 @@ def run(args: argparse.Namespace, terminal: Terminal, env: Mapping[str, str]) ->
 
 
 def set_key(store: SecretStore, account_id: str, terminal: Terminal, *, create: bool) -> None:
-    key = read_key(account_id, terminal)  # first: the secret is read just before it is written
+    raw = read_key(account_id, terminal)  # first: the secret is read just before it is written
     try:
-        checked_key(account_id, key)  # a bad key is refused before any AWS call
+        # A bad key is refused before any AWS call, by a message that never holds it; only a key
+        # is redacted (a value too short to be one would mask the message's own words).
+        key = checked_key(account_id, raw)
+    except SecretJsonError as exc:
+        raise Refused(str(exc)) from None
+    try:
         read = store.read()
         if not read.exists and not create:
             raise Refused(

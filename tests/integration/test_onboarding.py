@@ -401,3 +401,14 @@ def test_keys_set_finds_the_stack_in_samconfig_and_takes_region_and_profile(
     refused = run_process("keys", "list", "--profile", "no-such-profile")
     assert refused.returncode == EXIT_USAGE
     assert b"AWS profile 'no-such-profile' is not configured" in refused.stderr
+
+
+@pytest.mark.parametrize("value", ["acme", "short", "characters"])
+def test_a_refusal_quotes_its_own_words_whole_whatever_the_value_was(value: str, stack: Stack) -> None:
+    """Nothing but a key is masked: a value too short to be a key never damages the message."""
+    completed = run_process("keys", "set", "acme", "--secret", stack.secret_id, stdin=value.encode())
+
+    assert completed.returncode == EXIT_USAGE
+    assert completed.stderr.decode("utf-8").startswith(
+        "credit-monitor: key not stored: the acme API key is shorter than 12 characters, so it is not a key"
+    ), completed.stderr
