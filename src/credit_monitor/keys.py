@@ -28,12 +28,21 @@ class NotAString(str):
         return entry
 
 
+BYTE_ORDER_MARK = "\ufeff"
+
+
+def secret_json_text(secret_string: str) -> str:
+    """The secret's JSON text: without the UTF-8 byte-order mark an editor (Notepad) may have saved
+    first, which json refuses. The accounts file accepts the same mark."""
+    return secret_string.removeprefix(BYTE_ORDER_MARK)
+
+
 def parse_api_keys(secret_string: str | None) -> dict[str, str]:
     """Parse the secret's JSON, keys stripped. Errors describe the shape, never the content."""
     if secret_string is None:
         raise CheckError(FailureKind.SECRET, "secret has no SecretString (binary secrets are not supported)")
     try:
-        payload = json.loads(secret_string)
+        payload = json.loads(secret_json_text(secret_string))
     except (ValueError, RecursionError):  # ValueError: an integer of 4,301 digits or more, too
         raise CheckError(
             FailureKind.SECRET, 'secret is not JSON; expected {"fullenrich": "<key>", "lemlist": "<key>"}'

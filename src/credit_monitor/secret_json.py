@@ -10,7 +10,7 @@ import json
 from collections.abc import Iterable
 
 from credit_monitor.accounts_file import ACCOUNT_ID
-from credit_monitor.keys import clean_key
+from credit_monitor.keys import clean_key, secret_json_text
 from credit_monitor.model import CheckError, json_type_name
 
 MAX_SECRET_BYTES = 65_536
@@ -44,7 +44,7 @@ def entries(secret_string: str | None) -> dict[str, object]:
         return dict(pairs)
 
     try:
-        document = json.loads(secret_string, object_pairs_hook=unique)
+        document = json.loads(secret_json_text(secret_string), object_pairs_hook=unique)
     except SecretJsonError:
         raise
     except (ValueError, RecursionError):  # ValueError: an integer of 4,301 digits or more, too
@@ -78,8 +78,10 @@ def with_key(secret_string: str | None, account_id: str, raw_key: str) -> str:
     key = checked_key(account_id, raw_key)
     document = entries(secret_string)
     document[account_id] = key
-    text = json.dumps(document, indent=2)
-    if len(text.encode()) > MAX_SECRET_BYTES:
+    # Compact, and ASCII (other entries' text as \u escapes, lone surrogates too): the size checked
+    # is that of exactly what is written, and about 1,000 entries fit.
+    text = json.dumps(document, separators=(",", ":"), ensure_ascii=True)
+    if len(text.encode("ascii")) > MAX_SECRET_BYTES:
         raise SecretJsonError(f"the secret would exceed Secrets Manager's {MAX_SECRET_BYTES:,} bytes")
     return text
 

@@ -412,3 +412,12 @@ def test_a_refusal_quotes_its_own_words_whole_whatever_the_value_was(value: str,
     assert completed.stderr.decode("utf-8").startswith(
         "credit-monitor: key not stored: the acme API key is shorter than 12 characters, so it is not a key"
     ), completed.stderr
+
+
+def test_keys_set_accepts_a_secret_saved_with_a_byte_order_mark(stack: Stack) -> None:
+    stack.secrets.put_secret_value(SecretId=stack.secret_id, SecretString="\ufeff" + json.dumps(OTHERS))
+
+    completed = run_process("keys", "set", "lemlist", "--secret", stack.secret_id, stdin=NEW_KEY.encode())
+
+    assert completed.returncode == EXIT_OK, completed.stderr
+    assert stored(stack) == {**OTHERS, "lemlist": NEW_KEY}

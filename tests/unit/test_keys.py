@@ -444,3 +444,8 @@ def test_a_key_is_still_redacted_in_every_form_next_to_any_character() -> None:
     """The boundary rule is for values too short to be keys: a key glued to a word is still found."""
     assert Redactor([KEY]).redact(f"acme-{KEY}-lemlist") == "acme-***-lemlist"
     assert Redactor([KEY]).redact(f"x{KEY[3:11]}y") == "x***y"
+
+
+def test_a_secret_starting_with_a_byte_order_mark_is_read_by_the_function() -> None:
+    secret = StoredSecret("\ufeff" + json.dumps({"lemlist": LEMLIST_KEY}))
+    assert SecretsManagerKeySource("s", cast(SecretsProvider, secret)).api_keys() == {"lemlist": LEMLIST_KEY}

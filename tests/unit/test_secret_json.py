@@ -66,3 +66,48 @@ def test_key_states_name_the_state_never_the_key() -> None:
         ("none", KeyState.MISSING),
         ("extra", KeyState.UNUSED),
     ]
+
+
+def _fleet(count: int) -> dict[str, str]:
+    """`count` entries of 20-character ids and 40-character keys."""
+    return {f"client-{n:06d}-lemlst": f"lm_{n:06d}" + "7" * 31 for n in range(count)}
+
+
+def test_the_secret_is_written_compact_so_about_a_thousand_keys_fit() -> None:
+    """Indented, the 950th key of 20-character ids and 40-character keys would pass 65,536 bytes."""
+    fleet = _fleet(949)
+    assert all(len(name) == 20 and len(key) == 40 for name, key in fleet.items())
+
+    written = with_key(json.dumps(fleet), "client-000949-lemlst", "lm_000949" + "7" * 31)
+
+    assert "\n" not in written
+    assert ", " not in written
+    assert ": " not in written
+    assert len(json.loads(written)) == 950
+    assert len(written.encode()) < MAX_SECRET_BYTES
+
+
+def test_the_size_limit_is_checked_on_exactly_the_bytes_written() -> None:
+    """Just under the limit is written; one byte over is refused. Non-ASCII text of another entry
+    is written as \\u escapes, counted as written."""
+    base = json.dumps({"note": "é", "pad": ""}, separators=(",", ":"), ensure_ascii=True)
+    entry = f',"acme":"{KEY}"'
+    room = MAX_SECRET_BYTES - len(base) - len(entry)
+    fits = json.dumps({"note": "é", "pad": "p" * room})
+
+    written = with_key(fits, "acme", KEY)
+
+    assert len(written.encode()) == MAX_SECRET_BYTES
+    with pytest.raises(SecretJsonError, match="would exceed"):
+        with_key(json.dumps({"note": "é", "pad": "p" * (room + 1)}), "acme", KEY)
+
+
+def test_a_secret_starting_with_a_byte_order_mark_is_read_and_written_without_it() -> None:
+    """Notepad saves UTF-8 with a byte-order mark; the accounts file accepts one, so does the secret."""
+    old = "\ufeff" + json.dumps({"lemlist": KEY, "note": "x"})
+
+    written = with_key(old, "acme", KEY)
+
+    assert not written.startswith("\ufeff")
+    assert json.loads(written) == {"lemlist": KEY, "note": "x", "acme": KEY}
+    assert key_states(old, ["lemlist"])[0] == ("lemlist", KeyState.STORED)
