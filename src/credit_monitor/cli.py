@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import TextIO
 
 from credit_monitor import __version__, deployed, onboarding
-from credit_monitor.accounts_file import load_accounts
+from credit_monitor.accounts_file import ACCOUNT_ID, load_accounts
 from credit_monitor.adapters.aws import BOTO_CONFIG
 from credit_monitor.adapters.http import HttpClient, build_pool_manager
 from credit_monitor.adapters.secrets import EnvironmentKeySource
@@ -169,9 +169,9 @@ def run(argv: Sequence[str] | None, environ: Mapping[str, str] | None, out: Text
 
     if args.command == "validate":
         return validate_file(args.file, out, args.memory_size)
-    if args.command in ("status", "snooze", "unsnooze"):
-        return operate(args, out)
     env = dict(os.environ if environ is None else environ)
+    if args.command in ("status", "snooze", "unsnooze"):
+        return operate(args, out, env)
     if args.command in onboarding.COMMANDS:
         return onboard(args, out, env)
     if args.accounts:
@@ -211,12 +211,22 @@ def check_json(
     ]
 
 
-def operate(args: argparse.Namespace, out: TextIO) -> int:
+def operate(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
     """status, snooze and unsnooze: the deployed state table, read and written with the caller's
-    own credentials (the function's role is unchanged). Snoozes are conditional writes."""
+    own credentials (the function's role is unchanged). Snoozes are conditional writes. Every
+    argument is checked before the first AWS call."""
     now = datetime.now(UTC)
     try:
-        session = deployed.session_of(args)
+        if args.command in ("snooze", "unsnooze") and not ACCOUNT_ID.fullmatch(args.account):
+            raise ValueError(
+                f"{args.account!r} is not an account id (a slug of lower-case letters, digits and dashes)"
+            )
+        if args.command == "snooze":
+            until = snooze_until(now, args.duration, args.until)
+            reason = (args.reason or "").strip()[:MAX_REASON] or None
+            if reason is not None and printable(reason) != reason:
+                raise ValueError("--reason must be one line of text, without control or format characters")
+        session = deployed.session_of(args, env)
         table = args.table or state_table_of(deployed.stack_of(args), session)
         store = DynamoStateStore(table, session.client("dynamodb", config=BOTO_CONFIG))
         if args.command == "status":
@@ -237,10 +247,6 @@ def operate(args: argparse.Namespace, out: TextIO) -> int:
                 )
             return EXIT_OK
         if args.command == "snooze":
-            until = snooze_until(now, args.duration, args.until)
-            reason = (args.reason or "").strip()[:MAX_REASON] or None
-            if reason is not None and printable(reason) != reason:
-                raise ValueError("--reason must be one line of text, without control or format characters")
             store.change(args.account, lambda s: replace(s, snoozed_until=until, snooze_reason=reason))
             emit(
                 f"{printable(args.account)}: snoozed until {when(until, now)}"

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+import boto3
+
 from credit_monitor import deployed
 from credit_monitor.account import Account, entry_readers
 from credit_monitor.accounts_file import ACCOUNT_ID, did_you_mean, load_accounts
@@ -149,11 +151,15 @@ def run(args: argparse.Namespace, terminal: Terminal, env: Mapping[str, str]) ->
         init(args.file, args.accounts, force=args.force, terminal=terminal)
         return
     accounts = accounts_of(args.accounts or accounts_file_setting(env), env)
+    try:
+        session = deployed.session_of(args, env)  # the region is known before a key is asked for
+    except StackError as exc:
+        raise Refused(str(exc)) from None
     if args.keys_command == "set":
         target = target_entry(accounts, args.account, force=args.force)
-        set_key(lambda: _store(args), target, terminal, create=args.create)
+        set_key(lambda: _store(args, session), target, terminal, create=args.create)
     else:
-        list_keys(_store(args), accounts, terminal)
+        list_keys(_store(args, session), accounts, terminal)
 
 
 @dataclass(frozen=True)
@@ -236,9 +242,7 @@ def set_key(store_of: Callable[[], SecretStore], target: Target, terminal: Termi
     try:
         read = store.read()
         if not read.exists and not create:
-            raise Refused(
-                f"secret {store.secret_id!r} does not exist; pass --create to create it with this key"
-            )
+            raise Refused(f"secret {store.where} does not exist; pass --create to create it with this key")
         new = with_key(read.secret_string, entry, key)
         version = store.write(read, new)
     except SecretChanged as exc:
@@ -289,7 +293,7 @@ def list_keys(store: SecretStore, accounts: Accounts, terminal: Terminal) -> Non
     except (SecretStoreError, SecretJsonError) as exc:
         raise Refused(str(exc)) from None
     if not read.exists:
-        raise Refused(f"secret {store.secret_id!r} does not exist; `keys set ID --create` creates it")
+        raise Refused(f"secret {store.where} does not exist; `keys set ID --create` creates it")
     width = max([len("ACCOUNT"), *(len(printable(row.name)) for row in listing.rows)])
     lines = [f"{'ACCOUNT':<{width}}  KEY"]
     lines += [f"{printable(row.name):<{width}}  {row.text}" for row in listing.rows]
@@ -302,9 +306,8 @@ def list_keys(store: SecretStore, accounts: Accounts, terminal: Terminal) -> Non
     terminal.say("\n".join(lines))
 
 
-def _store(args: argparse.Namespace) -> SecretStore:
+def _store(args: argparse.Namespace, session: boto3.Session) -> SecretStore:
     try:
-        session = deployed.session_of(args)
         secret = args.secret or api_keys_secret_of(deployed.stack_of(args), session)
         return SecretStore(secret, session.client("secretsmanager", config=BOTO_CONFIG))
     except StackError as exc:

@@ -143,7 +143,7 @@ def test_keys_set_replaces_an_existing_key_in_place(stack: Stack, aws: str) -> N
             ("--secret", "no-such-secret"),
             NEW_KEY,
             None,
-            "secret 'no-such-secret' does not exist; pass --create",
+            f"secret 'no-such-secret' in {REGION} does not exist; pass --create",
         ),
         ((), NEW_KEY, "not json " + NEW_KEY, "the secret is not JSON"),
         ((), NEW_KEY, json.dumps([NEW_KEY]), "the secret must be a JSON object, got array"),
@@ -558,3 +558,12 @@ def test_keys_list_never_prints_a_name_that_may_be_a_key(stack: Stack, tmp_path:
         "lemlist       missing; the secret holds 'lemlist' as a value: are its name and key swapped?" in out
     )
     assert out.splitlines()[-1].startswith("and 1 more entry for no account here, whose names are not shown")
+
+
+def test_a_missing_secret_is_named_with_the_region_it_was_looked_for_in(stack: Stack) -> None:
+    completed = run_process("keys", "list", "--secret", "team/keys", "--region", "eu-west-3")
+
+    assert completed.returncode == EXIT_USAGE
+    assert completed.stderr.decode("utf-8") == (
+        "credit-monitor: secret 'team/keys' in eu-west-3 does not exist; `keys set ID --create` creates it\n"
+    )

@@ -63,12 +63,14 @@ def output_of(stack: str, output: str, otherwise: str, session: boto3.Session | 
             f"{stack!r} is not a stack name (a letter, then letters, digits and dashes; at most 128)"
             " or a stack ARN"
         )
+    session = session or boto3.Session()
+    where = f"{stack!r} in {session.region_name}"
     try:
-        client = (session or boto3.Session()).client("cloudformation", config=BOTO_CONFIG)
+        client = session.client("cloudformation", config=BOTO_CONFIG)
         described = client.describe_stacks(StackName=stack)["Stacks"]
     except (ClientError, BotoCoreError) as exc:
-        raise StackError(f"cannot read stack {stack!r}: {exc}") from None
+        raise StackError(f"cannot read stack {where}: {exc}") from None
     outputs = {o["OutputKey"]: o.get("OutputValue", "") for o in described[0].get("Outputs", [])}
     if not outputs.get(output):
-        raise StackError(f"stack {stack!r} has no {output} output; {otherwise}")
+        raise StackError(f"stack {where} has no {output} output; {otherwise}")
     return str(outputs[output])
