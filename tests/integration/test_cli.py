@@ -184,7 +184,8 @@ def test_validate_reports_three_mistakes_in_one_run_one_line_each(tmp_path: Path
     assert done.stderr.decode("utf-8", "strict").splitlines() == [
         f"credit-monitor: {accounts}: account 'acme-lemlist': provider: must be one of bouncer, clearout,"
         " dropcontact, fullenrich, hunter, lemlist, lusha, neverbounce, zerobounce, http-json, got 'lemlst';"
-        " did you mean lemlist?",
+        ' did you mean lemlist? For any other API that answers JSON, write provider = "http-json" (see'
+        " docs/vendors.md)",
         f"credit-monitor: {accounts}: account 'acme-lemlist': warnign: unknown field; did you mean warning?",
         f"credit-monitor: {accounts}: account 'globex-lemlist': warning: must be a number of credits, not the"
         ' string "100"; drop the quotes: warning = 100',
@@ -421,3 +422,16 @@ def test_validate_warns_when_the_memory_size_cannot_check_that_many_accounts(
     assert f"warning: {count} accounts is more than the {ACCOUNTS_PER_SIZE[128]}" in capsys.readouterr().err
     assert main(["validate", str(accounts), "--memory-size", "1024"], out=io.StringIO()) == EXIT_OK
     assert capsys.readouterr().err == ""
+
+
+def test_validate_says_what_to_write_instead_of_a_toml_mistake(tmp_path: Path) -> None:
+    accounts = tmp_path / "accounts.toml"
+    accounts.write_text(ACCOUNTS.replace("warning = 500", "warning = 1,000"))
+
+    done = run_process({}, "validate", str(accounts))
+
+    assert done.returncode == EXIT_USAGE
+    assert done.stderr.decode("utf-8", "strict") == (
+        f"credit-monitor: {accounts}: not valid TOML: Expected newline or end of document after a statement"
+        " (at line 5, column 12); write warning = 1000 or warning = 1_000: a number has no commas or spaces\n"
+    )
