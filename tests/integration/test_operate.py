@@ -390,6 +390,7 @@ AWS_COMMANDS = [
     ("unsnooze", "lemlist", "--stack", STACK),
     ("keys", "list", "--secret", "credit-monitor/api-keys"),
     ("keys", "set", "lemlist", "--secret", "credit-monitor/api-keys"),
+    ("test-alert", "--stack", STACK),
 ]
 
 

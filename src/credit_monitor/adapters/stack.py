@@ -14,6 +14,7 @@ from credit_monitor.adapters.aws import BOTO_CONFIG
 
 STATE_TABLE_OUTPUT = "StateTableName"
 API_KEYS_SECRET_OUTPUT = "ApiKeysSecretName"  # noqa: S105 - a name, not a secret
+FUNCTION_OUTPUT = "FunctionName"
 STACK_NAME = re.compile(r"[A-Za-z][-A-Za-z0-9]{0,127}|arn:aws[a-z-]*:cloudformation:[!-~]{1,1000}")
 """CloudFormation's own rule for a name, or a stack ARN: anything else is refused before a call."""
 
@@ -54,6 +55,10 @@ def state_table_of(stack: str, session: boto3.Session | None = None) -> str:
 
 def api_keys_secret_of(stack: str, session: boto3.Session | None = None) -> str:
     return output_of(stack, API_KEYS_SECRET_OUTPUT, "deploy this version, or pass --secret", session)
+
+
+def function_of(stack: str, session: boto3.Session | None = None) -> str:
+    return output_of(stack, FUNCTION_OUTPUT, "deploy this version, or pass --function", session)
 
 
 def output_of(stack: str, output: str, otherwise: str, session: boto3.Session | None = None) -> str:
