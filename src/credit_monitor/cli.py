@@ -24,6 +24,7 @@ import argparse
 import contextlib
 import json
 import os
+import shlex
 import sys
 import time
 import traceback
@@ -42,9 +43,10 @@ from credit_monitor.adapters.secrets import EnvironmentKeySource
 from credit_monitor.adapters.stack import (
     FUNCTION_OUTPUT,
     STATE_TABLE_OUTPUT,
+    StackDescription,
     StackError,
+    describe_stack,
     function_of,
-    state_table_of,
 )
 from credit_monitor.adapters.state import DynamoStateStore, StateError
 from credit_monitor.alerting import AccountState, Levels, Status, status_of
@@ -71,6 +73,8 @@ from credit_monitor.sizing import DEFAULT_MEMORY_MB, capacity_warning
 from credit_monitor.status import (
     MAX_REASON,
     account_status,
+    first_run_note,
+    schedule_period,
     snooze_until,
     to_the_minute,
     unreadable,
@@ -246,7 +250,10 @@ def operate(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> in
             if reason is not None and printable(reason) != reason:
                 raise ValueError("--reason must be one line of text, without control or format characters")
         session = deployed.session_of(args, env)
-        table = args.table or state_table_of(deployed.stack_of(args), session)
+        stack, table = None, args.table
+        if not table:  # one DescribeStacks: the table, and for status the schedule
+            stack = describe_stack(deployed.stack_of(args), session)
+            table = stack.output(STATE_TABLE_OUTPUT, "deploy this version, or pass --table")
         store = DynamoStateStore(table, session.client("dynamodb", config=BOTO_CONFIG))
         if args.command == "status":
             rows = [
@@ -257,11 +264,16 @@ def operate(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> in
             ]
             if args.json:
                 emit(json.dumps([row.as_json() for row in sorted(rows, key=urgency)], indent=2), out)
+            elif rows:
+                emit(render_status(rows, now), out)
             else:
                 emit(
-                    render_status(rows, now)
-                    if rows
-                    else f"no account has been checked yet ({printable(table)})",
+                    "\n".join(
+                        [
+                            f"no account has been checked yet ({printable(table)})",
+                            *next_step(args, stack, now),
+                        ]
+                    ),
                     out,
                 )
             return EXIT_OK
@@ -341,6 +353,22 @@ def test_alert(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) ->
         )
     emit("\n".join(lines), out)
     return EXIT_OK if all(d.accepted is not None for d in deliveries) else EXIT_FAILED
+
+
+def next_step(args: argparse.Namespace, stack: StackDescription | None, now: datetime) -> list[str]:
+    """After the first deploy: when the first run is due, from the stack's own schedule, and the
+    command that shows a message arriving now."""
+    options = [
+        f"{option} {shlex.quote(value)}"
+        for option, value in (("--stack", args.stack), ("--region", args.region), ("--profile", args.profile))
+        if value
+    ]
+    command = " ".join(["credit-monitor test-alert", *options])
+    if stack is None:
+        return first_run_note(None, None, None, now, command)
+    schedule = stack.parameters.get("ScheduleExpression")
+    period = schedule_period(schedule, stack.parameters.get("AlarmPeriodSeconds"))
+    return first_run_note(schedule, period, stack.created, now, command)
 
 
 def onboard(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:

@@ -318,7 +318,7 @@ def test_region_reaches_the_stack_and_its_table_in_that_region(
     status, text = cli("status", "--stack", STACK, "--region", OTHER_REGION)
 
     assert status == EXIT_OK
-    assert text == f"no account has been checked yet ({deployed_elsewhere})\n"
+    assert text.splitlines()[0] == f"no account has been checked yet ({deployed_elsewhere})"
 
 
 def test_profile_gives_the_region_and_an_unknown_profile_is_refused(
@@ -354,7 +354,7 @@ def test_the_stack_defaults_to_samconfigs_stack_name_found_up_from_here(
     status, text = cli("status")
 
     assert status == EXIT_OK
-    assert text == f"no account has been checked yet ({stack.table_name})\n"
+    assert text.splitlines()[0] == f"no account has been checked yet ({stack.table_name})"
 
 
 def test_without_stack_or_samconfig_the_error_says_what_to_pass(
@@ -470,3 +470,33 @@ def test_arguments_are_refused_before_any_aws_call(
     assert status == EXIT_USAGE
     assert calls == []
     assert capsys.readouterr().err.startswith("credit-monitor: ")
+
+
+def test_after_the_first_deploy_status_says_when_the_first_run_is_due_and_what_to_run_now(
+    stack: Stack, aws: str
+) -> None:
+    """The stack's own ScheduleExpression and creation time, from the DescribeStacks status makes
+    anyway: no other call."""
+    template = {
+        "Parameters": {
+            "ScheduleExpression": {"Type": "String", "Default": "rate(1 hour)"},
+            "AlarmPeriodSeconds": {"Type": "Number", "Default": 3600},
+        },
+        "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+        "Outputs": {"StateTableName": {"Value": stack.table_name}},
+    }
+    boto3.client("cloudformation", endpoint_url=aws, region_name=REGION).create_stack(
+        StackName=STACK, TemplateBody=json.dumps(template)
+    )
+
+    completed = run_process("status", "--stack", STACK)
+
+    assert completed.returncode == EXIT_OK, completed.stderr
+    first, due, now = completed.stdout.decode("utf-8").splitlines()
+    assert first == f"no account has been checked yet ({stack.table_name})"
+    assert re.fullmatch(
+        r"The first scheduled run \(rate\(1 hour\)\) is due by \d{4}-\d\d-\d\d \d\d:\d\d UTC \(in (59|60)"
+        r" minutes\)\.",
+        due,
+    ), due
+    assert now == "To see a message arrive now: credit-monitor test-alert --stack credit-monitor"
