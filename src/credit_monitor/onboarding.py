@@ -3,7 +3,9 @@ by hand. cli.py registers the commands and prints; this module decides what they
 
 `keys set ACCOUNT_ID` reads the key from a no-echo prompt (or stdin when piped), validates it as the
 function would, and merges it into the stack's secret, keeping every other entry; a secret written
-by someone else since it was read is never overwritten (adapters/secret_store.py). The key is never
+by someone else since it was read is never overwritten (adapters/secret_store.py). It writes the
+entry the function reads (account.keys_by_account, the accounts file's `key`), and with --check
+first asks the vendor with the new key through the function's own check code. The key is never
 printed, not even in an error. `keys list` says which accounts have a usable key, nothing more.
 """
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -21,18 +24,24 @@ from typing import Any, TextIO
 import boto3
 
 from credit_monitor import deployed
-from credit_monitor.account import Account, entry_readers
+from credit_monitor.account import Account, entry_readers, keys_by_account
 from credit_monitor.accounts_file import ACCOUNT_ID, did_you_mean, load_accounts
 from credit_monitor.adapters.aws import BOTO_CONFIG
+from credit_monitor.adapters.http import HttpClient, build_pool_manager
 from credit_monitor.adapters.secret_store import SecretChanged, SecretStore, SecretStoreError
+from credit_monitor.adapters.secrets import EnvironmentKeySource
 from credit_monitor.adapters.stack import API_KEYS_SECRET_OUTPUT, StackError, api_keys_secret_of
+from credit_monitor.checks import check_account
 from credit_monitor.config import (
+    DEFAULT_CHECK_DEADLINE_SECONDS,
     ConfigError,
     accounts_file_setting,
     every_zero_config_account,
     resolve_accounts_file,
 )
 from credit_monitor.keys import redact
+from credit_monitor.messages import format_balance
+from credit_monitor.model import CheckResult
 from credit_monitor.printable import printable
 from credit_monitor.providers import CATALOGUE
 from credit_monitor.secret_json import (
@@ -52,8 +61,9 @@ DEFAULT_ACCOUNTS_FILE = "accounts.toml"
 
 
 class Refused(Exception):
-    """The command did nothing; the message says why (it never holds a key). `again`: it may
-    succeed if run again (the secret changed meanwhile)."""
+    """The command did nothing; the message says why (it never holds a key). `again`: it failed
+    rather than being misused, and may succeed if run again (the secret changed meanwhile, the
+    vendor did not answer the key with a balance): exit 3, else 2."""
 
     def __init__(self, message: str, *, again: bool = False) -> None:
         super().__init__(message)
@@ -90,6 +100,12 @@ def add_parsers(sub: Any) -> None:
     put.add_argument("--create", action="store_true", help="create the secret if it does not exist yet")
     put.add_argument(
         "--force", action="store_true", help="store it even if no account of the accounts file reads it"
+    )
+    put.add_argument(
+        "--check",
+        action="store_true",
+        help="first ask the vendor for the balance with the new key, as the function does; store the key"
+        " only if it answers with one (exit 3 otherwise)",
     )
     listing = keys_sub.add_parser("list", help="which accounts have a key in the secret (never the keys)")
     for command in (put, listing):
@@ -157,7 +173,13 @@ def run(args: argparse.Namespace, terminal: Terminal, env: Mapping[str, str]) ->
         raise Refused(str(exc)) from None
     if args.keys_command == "set":
         target = target_entry(accounts, args.account, force=args.force)
-        set_key(lambda: _store(args, session), target, terminal, create=args.create)
+        if args.check and not target.readers:
+            raise Refused(
+                "--check asks the vendor of an account that reads the entry, and no account in"
+                f" {target.source} reads {target.entry!r}; nothing stored"
+            )
+        check = vendor_check if args.check else None
+        set_key(lambda: _store(args, session), target, terminal, create=args.create, check=check)
     else:
         list_keys(_store(args, session), accounts, terminal)
 
@@ -227,9 +249,16 @@ def _listed(names: Sequence[str]) -> str:
     return shown + (f" and {len(names) - SHOWN_READERS} more" if len(names) > SHOWN_READERS else "")
 
 
-def set_key(store_of: Callable[[], SecretStore], target: Target, terminal: Terminal, *, create: bool) -> None:
-    """Read the key, check it, then read and write the secret: everything that can be refused
-    without AWS is, before the first AWS call."""
+def set_key(
+    store_of: Callable[[], SecretStore],
+    target: Target,
+    terminal: Terminal,
+    *,
+    create: bool,
+    check: Callable[[Target, str], CheckResult] | None = None,
+) -> None:
+    """Read the key, check it (and with `check`, ask its vendor), then read and write the secret:
+    everything that can be refused without AWS is, before the first AWS call."""
     entry = target.entry
     raw = read_key(entry, terminal)  # first: the secret is read just before it is written
     try:
@@ -238,6 +267,8 @@ def set_key(store_of: Callable[[], SecretStore], target: Target, terminal: Termi
         key = checked_key(entry, raw)
     except SecretJsonError as exc:
         raise Refused(str(exc)) from None
+    if check is not None:
+        terminal.say(vendor_answer(target, check(target, key)))
     store = store_of()
     try:
         read = store.read()
@@ -265,6 +296,32 @@ def set_key(store_of: Callable[[], SecretStore], target: Target, terminal: Termi
         f"{entry}: key {verb} secret {printable(store.secret_id)} (version {version});"
         f" {kept} other entr{'y' if kept == 1 else 'ies'} kept. {read_by}"
     )
+
+
+def vendor_check(target: Target, key: str) -> CheckResult:
+    """One check of the first account reading the entry, with the new key, by the function's own
+    check code (checks.check_account: its request, retries, reading of the reply and redaction)
+    over a real HTTP client; the entry resolved as the function resolves it. A 401 reads the
+    keys again, which here are this key alone, so nothing is sent twice."""
+    account = target.readers[0]
+    keys = EnvironmentKeySource({target.entry: key})
+    api_keys = keys_by_account([account], keys.api_keys())
+    deadline = time.monotonic() + DEFAULT_CHECK_DEADLINE_SECONDS
+    return check_account(account, api_keys, keys, HttpClient(build_pool_manager()), deadline)
+
+
+def vendor_answer(target: Target, result: CheckResult) -> str:
+    """The balance the vendor gave for the key; Refused with the failure's kind and its already
+    redacted reason otherwise. Never anything of the key."""
+    account = target.readers[0]
+    name = account.provider.display_name
+    if result.balance is None:
+        error = result.error
+        why = f" ({error.kind.value}): {error.message}" if error else f": {result.not_checked or 'no answer'}"
+        refusal = f"{account.id}: {name} did not give a balance for this key{printable(why)}"
+        raise Refused(f"{refusal}; the key was not stored", again=True)
+    balance = f"{format_balance(result.balance.credits)} {result.balance.currency or 'credits'}"
+    return f"{account.id}: {name} answered this key with a balance of {balance}"
 
 
 def read_key(account_id: str, terminal: Terminal) -> str:

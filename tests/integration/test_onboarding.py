@@ -12,10 +12,12 @@ import select
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
 import pytest
+import trustme
 
 from credit_monitor.adapters.secret_store import PENDING_PREFIX, SecretChanged, SecretStore
 from credit_monitor.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
@@ -28,6 +30,8 @@ from tests.support.keys import (
     LONG_KEY,
     assert_no_key_leaked,
 )
+from tests.support.simulators import ApiSimulator, Reply
+from tests.support.vendors import ZEROBOUNCE, VendorSimulator
 
 STACK = "credit-monitor"
 NEW_KEY = "lm_9f3b6d1e8a2c4f7b0e5d"
@@ -566,4 +570,109 @@ def test_a_missing_secret_is_named_with_the_region_it_was_looked_for_in(stack: S
     assert completed.returncode == EXIT_USAGE
     assert completed.stderr.decode("utf-8") == (
         "credit-monitor: secret 'team/keys' in eu-west-3 does not exist; `keys set ID --create` creates it\n"
+    )
+
+
+# --- keys set --check: one check with the new key, through the function's own check code ----------
+
+
+@pytest.fixture
+def vendors(
+    tmp_path: Path, lemlist_api: ApiSimulator, server_cert: trustme.LeafCert, ca_file: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[tuple[Path, ApiSimulator, VendorSimulator]]:  # fmt: skip
+    """An accounts file whose lemlist and ZeroBounce (key in the query) accounts are the loopback
+    simulators, trusted through the test CA."""
+    with VendorSimulator(ZEROBOUNCE, server_cert, "zb_2f4a6c8e0b1d3f5a7c9e") as zerobounce:
+        path = tmp_path / "vendors.toml"
+        path.write_text(
+            "".join(
+                f'[[account]]\nid = "{account_id}"\nprovider = "{provider}"\nwarning = 10\nurl = "{url}"\n'
+                for account_id, provider, url in (
+                    ("acme-lemlist", "lemlist", lemlist_api.base_url),
+                    ("acme-zb", "zerobounce", zerobounce.base_url),
+                )
+            )
+        )
+        monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
+        yield path, lemlist_api, zerobounce
+
+
+def test_keys_set_check_reports_the_balance_the_vendor_gave_then_stores_the_key(
+    vendors: tuple[Path, ApiSimulator, VendorSimulator], stack: Stack
+) -> None:
+    accounts, lemlist_api, _ = vendors
+
+    completed = run_process(
+        "keys", "set", "acme-lemlist", "--check", "--accounts", str(accounts), "--secret", stack.secret_id,
+        stdin=LEMLIST_KEY.encode(),
+    )  # fmt: skip
+
+    assert completed.returncode == EXIT_OK, completed.stderr
+    said = completed.stdout.decode("utf-8").splitlines()
+    assert said[0] == "acme-lemlist: lemlist answered this key with a balance of 800 credits"
+    assert said[1].startswith("acme-lemlist: key stored in secret credit-monitor/api-keys")
+    assert stored(stack)["acme-lemlist"] == LEMLIST_KEY
+    assert len(lemlist_api.credit_requests) == 1
+    assert_no_key_leaked(completed.stdout.decode(), completed.stderr.decode())
+
+
+def test_keys_set_check_refused_by_the_vendor_says_why_and_stores_nothing(
+    vendors: tuple[Path, ApiSimulator, VendorSimulator], stack: Stack
+) -> None:
+    accounts, lemlist_api, _ = vendors
+    before = stored(stack)
+
+    completed = run_process(
+        "keys", "set", "acme-lemlist", "--check", "--accounts", str(accounts), "--secret", stack.secret_id,
+        stdin=NEW_KEY.encode(),
+    )  # fmt: skip
+
+    assert completed.returncode == EXIT_FAILED
+    assert completed.stdout == b""
+    assert completed.stderr.decode("utf-8").startswith(
+        "credit-monitor: acme-lemlist: lemlist did not give a balance for this key (auth): HTTP 401, key"
+        " rejected"
+    ), completed.stderr
+    assert completed.stderr.decode("utf-8").endswith("; the key was not stored\n")
+    assert stored(stack) == before
+    assert len(lemlist_api.credit_requests) == 1, "one request: the key read again is the same key"
+    assert_key_never_shown(completed.stdout, completed.stderr)
+
+
+def test_keys_set_check_never_shows_a_key_the_vendor_echoes(
+    vendors: tuple[Path, ApiSimulator, VendorSimulator], stack: Stack
+) -> None:
+    """ZeroBounce takes the key in the query; a reply echoing the request shows it back."""
+    accounts, _, zerobounce = vendors
+    zerobounce.then(Reply(400, {"error": "bad request {request_target} with key {key}"}))
+
+    completed = run_process(
+        "keys", "set", "acme-zb", "--check", "--accounts", str(accounts), "--secret", stack.secret_id,
+        stdin=NEW_KEY.encode(),
+    )  # fmt: skip
+
+    assert completed.returncode == EXIT_FAILED
+    assert completed.stderr.decode("utf-8") == (
+        "credit-monitor: acme-zb: ZeroBounce did not give a balance for this key (http): HTTP 400:"
+        ' {"error": "bad request /v2/getcredits?api_key=*** with key ***"}; the key was not stored\n'
+    )
+    assert len(zerobounce.requests) == 1
+    assert_key_never_shown(completed.stdout, completed.stderr)
+
+
+def test_keys_set_check_of_an_entry_no_account_reads_is_refused_before_the_key_is_read(
+    vendors: tuple[Path, ApiSimulator, VendorSimulator], stack: Stack
+) -> None:
+    accounts, _, _ = vendors
+
+    completed = run_process(
+        "keys", "set", "spare", "--force", "--check", "--accounts", str(accounts),
+        "--secret", stack.secret_id, stdin=NEW_KEY.encode(),
+    )  # fmt: skip
+
+    assert completed.returncode == EXIT_USAGE
+    assert completed.stderr.decode("utf-8") == (
+        "credit-monitor: --check asks the vendor of an account that reads the entry, and no account in"
+        f" {accounts} reads 'spare'; nothing stored\n"
     )
