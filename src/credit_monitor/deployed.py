@@ -60,7 +60,8 @@ def session_of(args: argparse.Namespace, env: Mapping[str, str] | None = None) -
     try:
         session = boto3.Session(region_name=region, profile_name=args.profile or None)
     except BotoCoreError as exc:  # ProfileNotFound
-        raise StackError(f"AWS profile {args.profile!r} is not configured ({exc})") from None
+        named = repr(args.profile) if args.profile else f"{env.get('AWS_PROFILE', '')!r} (AWS_PROFILE)"
+        raise StackError(f"AWS profile {named} is not configured ({exc})") from None
     if not session.region_name:
         raise RegionError(NO_REGION)
     return session

@@ -500,3 +500,14 @@ def test_after_the_first_deploy_status_says_when_the_first_run_is_due_and_what_t
         due,
     ), due
     assert now == "To see a message arrive now: credit-monitor test-alert --stack credit-monitor"
+
+
+def test_a_profile_from_aws_profile_that_is_not_configured_is_named(
+    no_region: dict[str, str], aws: str
+) -> None:
+    completed = run_process("status", "--stack", STACK, env=no_region | {"AWS_PROFILE": "nope"})
+
+    assert completed.returncode == EXIT_USAGE
+    assert completed.stderr.decode("utf-8").startswith(
+        "credit-monitor: AWS profile 'nope' (AWS_PROFILE) is not configured"
+    ), completed.stderr
