@@ -81,7 +81,7 @@ def load_accounts(path: Path) -> tuple[Account, ...]:
 
 TOML_WHERE = re.compile(r"\(at line (\d+), column (\d+)\)")
 GROUPED_NUMBER = re.compile(r"([A-Za-z0-9_-]+)\s*=\s*(\d{1,3}(?:[, ]\d{3})+)\s*(?:#.*)?")
-NUMBER_AND_WORDS = re.compile(r"([A-Za-z0-9_-]+)\s*=\s*(\d+(?:\.\d+)?)\s+[A-Za-z].*")
+NUMBER_AND_WORDS = re.compile(r"([A-Za-z0-9_-]+)\s*=\s*(\d+(?:\.\d+)?)\s*[A-Za-z%].*")
 BARE_WORD = re.compile(r"([A-Za-z][A-Za-z0-9_.-]*)")
 CURLY = re.compile(
     r"([A-Za-z0-9_-]+)\s*=\s*[\u201c\u201d\u2018\u2019]([^\u201c\u201d\u2018\u2019]*)[\u201c\u201d\u2018\u2019]"
