@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from credit_monitor.alerting import Levels, Rules
@@ -86,6 +87,7 @@ class Account:
 
     @property
     def secret_entry(self) -> str:
+        """The secret entry this account's key is read from: `key_entry`, else its own id."""
         return self.key_entry or self.id
 
     def rules(self, default_spike: SpikeRule | None) -> Rules:
@@ -117,6 +119,34 @@ def label_problem(name: str, value: object) -> str | None:
             " surrounding spaces (routes and filter policies match it exactly)"
         )
     return None
+
+
+Value = TypeVar("Value")
+
+
+def entry_readers(accounts: Iterable[Account]) -> dict[str, tuple[str, ...]]:
+    """Each secret entry the accounts read, and the ids of the accounts that read it, in order."""
+    readers: dict[str, list[str]] = {}
+    for account in accounts:
+        readers.setdefault(account.secret_entry, []).append(account.id)
+    return {entry: tuple(ids) for entry, ids in readers.items()}
+
+
+def keys_by_account(accounts: Iterable[Account], entries: Mapping[str, Value]) -> dict[str, Value]:
+    """The secret's entries with each account's id bound to the entry it reads (`secret_entry`):
+    an account naming a shared entry gets that entry's value, or none when it is missing, whatever
+    an entry of its own id holds. Every entry stays, so that redaction still knows every key. The
+    one rule, for the function's checks and for the CLI's `keys` commands alike."""
+    resolved = dict(entries)
+    for entry, ids in entry_readers(accounts).items():
+        for account_id in ids:
+            if account_id == entry:
+                continue
+            if entry in entries:
+                resolved[account_id] = entries[entry]
+            else:
+                resolved.pop(account_id, None)
+    return resolved
 
 
 def base_url_problem(value: object) -> str | None:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -95,12 +96,50 @@ def load_config(path: Path) -> AccountsConfig:
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        advice = toml_advice(text, str(exc))
+        raise ConfigError(f"{path}: not valid TOML: {exc}{'; ' + advice if advice else ''}") from None
     except ValueError:  # tomllib's own: an integer of more than 4,300 digits
         raise ConfigError(f"{path}: not valid TOML: a number has too many digits") from None
     except RecursionError:
         raise ConfigError(f"{path}: not valid TOML: arrays or tables nested too deeply") from None
     return parse_config(document, str(path))
+
+
+TOML_WHERE = re.compile(r"\(at line (\d+), column (\d+)\)")
+GROUPED_NUMBER = re.compile(r"([A-Za-z0-9_-]+)\s*=\s*(\d{1,3}(?:[, ]\d{3})+)\s*(?:#.*)?")
+NUMBER_AND_WORDS = re.compile(r"([A-Za-z0-9_-]+)\s*=\s*(\d+(?:\.\d+)?)\s*[A-Za-z%].*")
+BARE_WORD = re.compile(r"([A-Za-z][A-Za-z0-9_.-]*)")
+CURLY = re.compile(
+    r"([A-Za-z0-9_-]+)\s*=\s*[\u201c\u201d\u2018\u2019]([^\u201c\u201d\u2018\u2019]*)[\u201c\u201d\u2018\u2019]"
+)
+
+
+def toml_advice(text: str, message: str) -> str:
+    """What to write instead, for the TOML mistakes people make most (a number written with
+    thousands separators or a unit, text without quotes, a word processor's quotes, [account]
+    for [[account]]), from the line tomllib names; empty when it is none of them."""
+    if "Cannot declare ('account',) twice" in message:
+        return "start each account with [[account]] (two brackets), not [account]"
+    where = TOML_WHERE.search(message)
+    lines = text.splitlines()
+    if where is None or not 0 < int(where.group(1)) <= len(lines):
+        return ""
+    line, column = lines[int(where.group(1)) - 1], int(where.group(2)) - 1
+    statement = line.strip()
+    if found := GROUPED_NUMBER.fullmatch(statement):
+        name, digits = found.group(1), re.sub(r"[, ]", "", found.group(2))
+        grouped = f"{int(digits):_}"
+        return f"write {name} = {digits} or {name} = {grouped}: a number has no commas or spaces"
+    if found := NUMBER_AND_WORDS.fullmatch(statement):
+        return f"write {found.group(1)} = {found.group(2)}: a number stands alone (a comment starts with #)"
+    if found := CURLY.search(statement):
+        return f'write {found.group(1)} = "{found.group(2)}" with straight quotes, not \u201c \u201d'
+    if message.startswith("Invalid value"):  # at the value: the name is just before it
+        name = re.search(r"([A-Za-z0-9_-]+)\s*=$", line[:column].rstrip())
+        word = BARE_WORD.match(line, column)
+        if name and word:
+            return f'write {name.group(1)} = "{word.group(1)}": text goes in double quotes'
+    return ""
 
 
 def decode_text(raw: bytes, path: Path) -> str:
@@ -201,8 +240,11 @@ def _account(entry: Mapping[str, object]) -> tuple[Account | None, list[str]]:
         provider = problems.check(lambda: _for_account(built_in, entry))
     else:
         names = [*sorted(CATALOGUE), HTTP_JSON]
-        hint = did_you_mean(provider_name, names)
-        problems.found.append(f"provider: must be one of {', '.join(names)}, got {provider_name!r}{hint}")
+        hint = did_you_mean(provider_name, names) or "."
+        problems.found.append(
+            f"provider: must be one of {', '.join(names)}, got {provider_name!r}{hint} For any other API"
+            f' that answers JSON, write provider = "{HTTP_JSON}" (see docs/vendors.md)'
+        )
         known = BUILT_IN_FIELDS | frozenset(http_json.FIELDS)  # any provider's: the others are typos
         for name in sorted(set(entry) - known):
             problems.found.append(f"{name}: unknown field{did_you_mean(name, known)}")

@@ -8,10 +8,11 @@ import hashlib
 import json
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Protocol
 
+from credit_monitor.account import keys_by_account
 from credit_monitor.bounded import Unfinished, run_until
 from credit_monitor.config import Account, CheckSettings
 from credit_monitor.keys import MIN_KEY_CHARS, Redactor, clean_key, redactor_for, split_pair
@@ -86,7 +87,7 @@ def run_checks(
         error = read if isinstance(read, CheckError) else CheckError(FailureKind.SECRET, "unreadable keys")
         return [CheckResult(account.id, account.threshold, error=error) for account in settings.accounts]
 
-    api_keys, limiter = _by_account(settings.accounts, read), RateLimiter()
+    api_keys, limiter = keys_by_account(settings.accounts, read), RateLimiter()
     waiting = _waiting(settings, api_keys, run_number, last_checked)
     # Plan first: each account in turn gets its first request's rate-limit slot now, and the checks
     # run in the order of their slots. A worker never sleeps for a slot while accounts that could
@@ -163,21 +164,6 @@ def _in_turn(
     return check()
 
 
-def _by_account(accounts: Sequence[Account], api_keys: Mapping[str, str]) -> Mapping[str, str]:
-    """The keys by account id: an account that names a shared `key` entry gets that entry's key.
-    Every entry stays, so that redaction still knows every key."""
-    named = {account.id: account.key_entry for account in accounts if account.key_entry}
-    if not named:
-        return api_keys
-    resolved = dict(api_keys)
-    for account_id, entry in named.items():
-        if entry in api_keys:
-            resolved[account_id] = api_keys[entry]
-        else:
-            resolved.pop(account_id, None)
-    return resolved
-
-
 def _waiting(
     settings: CheckSettings,
     api_keys: Mapping[str, str],
@@ -248,7 +234,7 @@ def check_account(
         if reply.status == 401 and _time_for_a_retry(deadline):
             # The key may have been rotated since we cached the secret: read it again, once.
             try:
-                fresh = keys.api_keys(refresh=True)
+                fresh = keys_by_account([account], keys.api_keys(refresh=True))
             except CheckError:
                 fresh = {}  # the 401 is the more useful thing to report
             if account.id in fresh:

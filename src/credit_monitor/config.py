@@ -156,6 +156,20 @@ def zero_config_accounts(env: Mapping[str, str]) -> tuple[Account, ...]:
     return accounts
 
 
+def every_zero_config_account(env: Mapping[str, str]) -> tuple[Account, ...]:
+    """Every zero-config vendor's account, on or off, for the `keys` commands: the entries the
+    function reads without an accounts file. Levels are not read (0); the URL is <P>_API_URL's."""
+    return tuple(
+        Account(
+            id=provider.name,
+            provider=provider,
+            api_url=_https_url(env, api_url_var(provider), provider.default_api_url),
+            threshold=0.0,
+        )
+        for provider in PROVIDERS
+    )
+
+
 def _critical_without_warning(env: Mapping[str, str], provider: Provider) -> bool:
     if env.get(critical_threshold_var(provider), "").strip():
         raise ConfigError(

@@ -215,6 +215,39 @@ def chat_card(
     }
 
 
+TEST_KIND = "TEST"
+"""The `kind` attribute of a test alert: a filter policy can route or drop it like any kind."""
+
+
+def render_test_alert(at: datetime, context: MessageContext | None = None) -> RenderedMessage:
+    """The message `credit-monitor test-alert` has the function send to each receiver: marked as a
+    test in its subject, its text and its `kind`, so nobody acts on it."""
+    context = context or MessageContext()
+    subject = "TEST: alerts reach you here; nothing needs doing"
+    text = "\n".join(
+        [
+            "This is a test message from credit-monitor, sent on request (credit-monitor test-alert).",
+            "Nothing needs doing: no balance is low and no check has failed because of it.",
+            "",
+            "If you are reading it, the monitor's alerts reach you here.",
+            f"  Sent: {context.local(at)}",
+            "",
+            *([f"Dashboard: {context.dashboard_url}", ""] if context.dashboard_url else []),
+            "-- credit-monitor",
+        ]
+    )
+    chat = chat_card(
+        f":white_check_mark: {PREFIX} {subject}",
+        "This is a test message, sent on request (`credit-monitor test-alert`). Nothing needs doing:"
+        " the monitor's alerts reach this channel.",
+        thread="credit-monitor-test",
+        event=TEST_KIND,
+        summary=f"{PREFIX} {subject}",
+    )
+    attributes = {"kind": TEST_KIND, "level": Level.OK.name, "provider": "all"}
+    return RenderedMessage(subject_line(subject), text, chat, attributes)
+
+
 def render_group(group: Group, context: MessageContext | None = None) -> list[tuple[Group, RenderedMessage]]:
     """The group's message, or, when it would be over MAX_MESSAGE_BYTES, its halves' (in turn split
     as needed): every notification in exactly one message. A group of one reads like `render`'s."""

@@ -43,7 +43,7 @@ from credit_monitor.config import Account, CheckSettings
 from credit_monitor.digest import DIGEST_KEY, Row, digest_id, render_digest, rows, week_of
 from credit_monitor.forecast import Forecast
 from credit_monitor.grouping import Group, Item, group
-from credit_monitor.messages import MessageContext, RenderedMessage, render_group
+from credit_monitor.messages import MessageContext, RenderedMessage, render_group, render_test_alert
 from credit_monitor.model import CheckError, CheckResult, FailureKind
 from credit_monitor.outbox import MAX_ATTEMPTS, enqueue, lease, leased_by, refused, settle
 from credit_monitor.ratelimit import run_number
@@ -348,6 +348,67 @@ def send_digest(
         ]
     )
     return run.deliver_digest(state, rows(checks.accounts, states, now), context, report)
+
+
+@dataclass(frozen=True)
+class Receiver:
+    """Where the function's messages go: a name people recognise (never a secret: not a webhook
+    URL, not a routing key) and the Notifier that publishes to it."""
+
+    name: str
+    notifier: Notifier
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What one receiver did with one message: accepted it (with its id for it), or refused it."""
+
+    receiver: str
+    accepted: str | None = None
+    refused: str | None = None
+
+    def as_json(self) -> dict[str, str]:
+        outcome = (
+            {"accepted": self.accepted} if self.accepted is not None else {"refused": self.refused or ""}
+        )
+        return {"receiver": self.receiver} | outcome
+
+    @classmethod
+    def from_json(cls, item: object) -> Delivery | None:
+        """A delivery as `as_json` wrote it (the CLI reads the function's reply); None otherwise."""
+        if not isinstance(item, dict) or not isinstance(item.get("receiver"), str):
+            return None
+        if isinstance(item.get("accepted"), str):
+            return cls(item["receiver"], accepted=item["accepted"])
+        if isinstance(item.get("refused"), str):
+            return cls(item["receiver"], refused=item["refused"])
+        return None
+
+
+TEST_ALERT = "test-alert"
+"""The event's `trigger` that has the function send a test alert, and its reply's key."""
+
+
+def send_test_alert(
+    receivers: Sequence[Receiver], clock: Callable[[], datetime], budget: Budget, context: MessageContext
+) -> list[Delivery]:
+    """One message marked as a test, to every receiver at once, each by the run's end: what each
+    accepted or refused, in order. Nothing is recorded: a test is sent once, never retried, and
+    no account's state changes. One receiver's failure never hides another's answer."""
+    message = render_test_alert(clock(), context)
+    tasks = [functools.partial(receiver.notifier.publish, message) for receiver in receivers]
+    outcomes = run_until(tasks, budget.run_end, max_workers=max(1, len(tasks)), name="test-alert")
+    deliveries = []
+    for receiver, outcome in zip(receivers, outcomes, strict=True):
+        if isinstance(outcome, str):
+            deliveries.append(Delivery(receiver.name, accepted=outcome))
+        elif isinstance(outcome, Unfinished):
+            deliveries.append(Delivery(receiver.name, refused="no answer before the function's deadline"))
+        elif isinstance(outcome, DeliveryError):
+            deliveries.append(Delivery(receiver.name, refused=str(outcome)))
+        else:  # a bug: visible, and about this receiver alone
+            deliveries.append(Delivery(receiver.name, refused=f"unexpected {type(outcome).__name__}"))
+    return deliveries
 
 
 def _recorded(

@@ -255,6 +255,45 @@ def _ago(moment: datetime | None, now: datetime) -> str:
     return f"{seconds / 86400:.0f}d ago"
 
 
+RATE = re.compile(r"rate\((\d{1,4}) (minute|hour|day)s?\)")
+FIRST_RUN_GRACE = timedelta(minutes=10)
+"""EventBridge Scheduler's own slack, and the run's: later than this past due, the run is overdue."""
+
+
+def schedule_period(schedule: str | None, alarm_period_seconds: str | None) -> timedelta | None:
+    """The time between scheduled runs: a rate()'s, else the stack's AlarmPeriodSeconds (one
+    alarm period per run, which the template enforces); None when neither says."""
+    if schedule and (rate := RATE.fullmatch(schedule.strip())):
+        return timedelta(**{f"{rate.group(2)}s": int(rate.group(1))})
+    try:
+        seconds = float(alarm_period_seconds or "")
+    except ValueError:
+        return None
+    return timedelta(seconds=seconds) if 0 < seconds <= 86_400 * 7 else None
+
+
+def first_run_note(
+    schedule: str | None, period: timedelta | None, created: datetime | None, now: datetime, test_alert: str
+) -> list[str]:
+    """What `status` says after the first deploy, while no account has been checked: when the first
+    scheduled run is due (or that it is overdue, and where to look), and how to see a message now."""
+    if schedule and period and created:
+        due = created + period
+        if now <= due + FIRST_RUN_GRACE:
+            first = f"The first scheduled run ({printable(schedule)}) is due by {when(due, now)}."
+        else:
+            first = (
+                f"The first scheduled run ({printable(schedule)}) was due by {when(due, now)} and recorded"
+                " nothing: look at the function's errors (see troubleshooting in the docs)."
+            )
+    else:
+        first = (
+            "The first scheduled run is due within the hour of the deploy (with the default schedule,"
+            " rate(1 hour))."
+        )
+    return [first, f"To see a message arrive now: {test_alert}"]
+
+
 def snooze_until(now: datetime, duration: str | None, until: str | None) -> datetime:
     """`--for 3d` (m, h, d or w) or `--until 2026-12-01[T09:00[+01:00]]`; a date means midnight UTC.
     Raises ValueError saying what is wrong; at most a year ahead, and in the future."""

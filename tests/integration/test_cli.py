@@ -185,7 +185,8 @@ def test_validate_reports_three_mistakes_in_one_run_one_line_each(tmp_path: Path
         f"credit-monitor: {accounts}: account 'acme-lemlist': provider: must be one of apify, bettercontact,"
         " bouncer, brevo, brightdata, clearout, dropcontact, emailable, findymail, fullenrich, hunter,"
         " icypeas, leadmagic, lemlist, lusha, millionverifier, neverbounce, prospeo, scrapingbee, sendgrid,"
-        " serpapi, snovio, twilio, vonage, zerobounce, http-json, got 'lemlst'; did you mean lemlist?",
+        " serpapi, snovio, twilio, vonage, zerobounce, http-json, got 'lemlst'; did you mean lemlist?"
+        ' For any other API that answers JSON, write provider = "http-json" (see docs/vendors.md)',
         f"credit-monitor: {accounts}: account 'acme-lemlist': warnign: unknown field; did you mean warning?",
         f"credit-monitor: {accounts}: account 'globex-lemlist': warning: must be a number of credits, not the"
         ' string "100"; drop the quotes: warning = 100',
@@ -465,3 +466,16 @@ def test_validate_accepts_and_lists_the_new_vendors(tmp_path: Path) -> None:
     assert "2 account(s), valid" in out
     assert "acme-twilio" in out
     assert "acme-icy" in out
+
+
+def test_validate_says_what_to_write_instead_of_a_toml_mistake(tmp_path: Path) -> None:
+    accounts = tmp_path / "accounts.toml"
+    accounts.write_text(ACCOUNTS.replace("warning = 500", "warning = 1,000"))
+
+    done = run_process({}, "validate", str(accounts))
+
+    assert done.returncode == EXIT_USAGE
+    assert done.stderr.decode("utf-8", "strict") == (
+        f"credit-monitor: {accounts}: not valid TOML: Expected newline or end of document after a statement"
+        " (at line 5, column 12); write warning = 1000 or warning = 1_000: a number has no commas or spaces\n"
+    )

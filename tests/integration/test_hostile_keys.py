@@ -56,6 +56,18 @@ def test_whitespace_around_a_key_is_stripped(
     )
 
 
+@pytest.mark.parametrize(
+    "secret_string",
+    ["\ufeff" + json.dumps({"fullenrich": FULLENRICH_KEY, "lemlist": LEMLIST_KEY})],
+    ids=["utf8-byte-order-mark"],
+)
+def test_a_secret_saved_with_a_byte_order_mark_is_read(invoke: Invoke) -> None:
+    """Notepad saves UTF-8 with a byte-order mark first: the secret is still JSON to the function."""
+    run = invoke()
+
+    assert run.check_failed() == {"fullenrich": 0, "lemlist": 0}
+
+
 HOSTILE_SECRETS = [
     ("fullenrich", KEY_WITH_LINE_BREAK, "a line break"),
     ("lemlist", KEY_WITH_LINE_BREAK, "a line break"),

@@ -243,7 +243,8 @@ def test_a_file_with_three_mistakes_gets_three_errors_at_once(tmp_path: Path) ->
         f"{path}: account 'initech': provider: must be one of apify, bettercontact, bouncer, brevo,"
         " brightdata, clearout, dropcontact, emailable, findymail, fullenrich, hunter, icypeas, leadmagic,"
         " lemlist, lusha, millionverifier, neverbounce, prospeo, scrapingbee, sendgrid, serpapi, snovio,"
-        " twilio, vonage, zerobounce, http-json, got 'lemlst'; did you mean lemlist?",
+        " twilio, vonage, zerobounce, http-json, got 'lemlst'; did you mean lemlist?"
+        ' For any other API that answers JSON, write provider = "http-json" (see docs/vendors.md)',
     )
     assert str(raised.value) == "\n".join(raised.value.problems)
 
@@ -365,3 +366,59 @@ def test_an_http_json_mistake_in_a_new_form_names_the_file_the_account_and_the_f
     with pytest.raises(ConfigError) as raised:
         load_accounts(path)
     assert raised.value.problems == (f"{path}: account 'acme': balance.used: required",)
+
+
+@pytest.mark.parametrize(
+    ("line", "advice"),
+    [
+        ("warning = 1,000", "write warning = 1000 or warning = 1_000: a number has no commas or spaces"),
+        ("critical = 2 500", "write critical = 2500 or critical = 2_500: a number has no commas or spaces"),
+        ("warning = 500 credits", "write warning = 500: a number stands alone (a comment starts with #)"),
+        ("warning = 500credits", "write warning = 500: a number stands alone (a comment starts with #)"),
+        ("provider = lemlist", 'write provider = "lemlist": text goes in double quotes'),
+        ("labels = { client = acme }", 'write client = "acme": text goes in double quotes'),
+        ("id = \u201cacme\u201d", 'write id = "acme" with straight quotes, not \u201c \u201d'),
+    ],
+    ids=[
+        "thousands-comma",
+        "thousands-space",
+        "unit-after-number",
+        "unit-glued-to-number",
+        "bare-word",
+        "bare-word-in-table",
+        "curly",
+    ],
+)
+def test_a_toml_mistake_says_what_to_write_instead(tmp_path: Path, line: str, advice: str) -> None:
+    text = (
+        ONE.replace("warning = 500\n", "warning = 500\n" if not line.startswith("warning") else "")
+        + line
+        + "\n"
+    )
+    path = write(tmp_path, text)
+
+    with pytest.raises(ConfigError) as raised:
+        load_accounts(path)
+
+    [problem] = raised.value.problems
+    assert problem.startswith(f"{path}: not valid TOML: ")
+    assert problem.endswith(f"; {advice}"), problem
+
+
+def test_an_account_table_declared_with_single_brackets_says_to_use_double_ones(tmp_path: Path) -> None:
+    path = write(tmp_path, '[account]\nid = "a"\n[account]\nid = "b"\n')
+
+    with pytest.raises(ConfigError) as raised:
+        load_accounts(path)
+
+    assert str(raised.value).endswith("; start each account with [[account]] (two brackets), not [account]")
+
+
+def test_an_unknown_provider_points_to_http_json(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_accounts(write(tmp_path, ONE.replace('"lemlist"', '"acme-api"')))
+
+    assert str(raised.value).endswith(
+        "got 'acme-api'. For any other API that answers JSON, write provider = \"http-json\""
+        " (see docs/vendors.md)"
+    )

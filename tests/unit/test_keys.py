@@ -424,3 +424,49 @@ def test_a_two_part_key_without_both_parts_is_refused_keylessly(key: str) -> Non
     )
     for part in (part for part in key.split(":") if len(part) > 3):
         assert part not in raised.value.message
+
+
+# --- nothing but a key is masked ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        ("lemlist", "the acme-lemlist API key is shorter than 12 characters"),
+        ("short", "the acme API key is shorter than 12 characters"),
+        ("acme", "the acme-lemlist API key is a placeholder"),
+        ("acme", "acme_sales: no key for acme2"),
+        ("k3y", "the k3y-store account"),
+    ],
+    ids=["id-inside-an-id", "inside-a-word", "account-prefix", "underscore-and-digit", "before-a-dash"],
+)
+def test_a_value_too_short_to_be_a_key_is_never_masked_inside_a_word(value: str, text: str) -> None:
+    """A value shorter than a key is never sent; given to a Redactor anyway, it is masked only where
+    it stands alone, never where text merely contains it (an account id, a longer word)."""
+    assert Redactor([value]).redact(text) is text
+
+
+@pytest.mark.parametrize(
+    ("value", "text", "redacted"),
+    [
+        ("acme", "key: acme.", "key: ***."),
+        ("k3y", '"k3y"', '"***"'),
+        ("0", "[0]", "[***]"),
+        ("a1b2c3d4e5f", "(a1b2c3d4e5f)", "(***)"),
+    ],
+)
+def test_a_value_too_short_to_be_a_key_is_masked_where_it_stands_alone(
+    value: str, text: str, redacted: str
+) -> None:
+    assert Redactor([value]).redact(text) == redacted
+
+
+def test_a_key_is_still_redacted_in_every_form_next_to_any_character() -> None:
+    """The boundary rule is for values too short to be keys: a key glued to a word is still found."""
+    assert Redactor([KEY]).redact(f"acme-{KEY}-lemlist") == "acme-***-lemlist"
+    assert Redactor([KEY]).redact(f"x{KEY[3:11]}y") == "x***y"
+
+
+def test_a_secret_starting_with_a_byte_order_mark_is_read_by_the_function() -> None:
+    secret = StoredSecret("\ufeff" + json.dumps({"lemlist": LEMLIST_KEY}))
+    assert SecretsManagerKeySource("s", cast(SecretsProvider, secret)).api_keys() == {"lemlist": LEMLIST_KEY}

@@ -14,7 +14,9 @@ from credit_monitor.model import Pool
 from credit_monitor.status import (
     AccountStatus,
     account_status,
+    first_run_note,
     render,
+    schedule_period,
     snooze_until,
     sparkline,
     unreadable,
@@ -243,3 +245,52 @@ def test_a_renewal_that_did_not_show_and_a_recent_spike_are_in_the_notes() -> No
         "spent 6,000 in 1 h, 26h ago",
     ]
     assert row.notes(NOW + timedelta(days=8)) == ["the renewal of 01 Nov did not show in the balance"]
+
+
+# --- after the first deploy: what comes next ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("schedule", "alarm_period", "period"),
+    [
+        ("rate(1 hour)", "3600", timedelta(hours=1)),
+        ("rate(15 minutes)", "900", timedelta(minutes=15)),
+        ("rate(1 day)", "86400", timedelta(days=1)),
+        ("cron(0 9 * * ? *)", "86400", timedelta(days=1)),
+        ("cron(0 9 * * ? *)", None, None),
+        (None, None, None),
+    ],
+)
+def test_the_schedules_period_comes_from_its_rate_else_from_the_alarm_period(
+    schedule: str | None, alarm_period: str | None, period: timedelta | None
+) -> None:
+    assert schedule_period(schedule, alarm_period) == period
+
+
+def test_before_the_first_run_status_says_when_it_is_due_and_how_to_see_a_message_now() -> None:
+    deployed = NOW - timedelta(minutes=20)
+
+    lines = first_run_note("rate(1 hour)", timedelta(hours=1), deployed, NOW, "credit-monitor test-alert")
+
+    assert lines == [
+        "The first scheduled run (rate(1 hour)) is due by 2026-11-25 12:40 UTC (in 40 minutes).",
+        "To see a message arrive now: credit-monitor test-alert",
+    ]
+
+
+def test_a_first_run_overdue_says_where_to_look() -> None:
+    deployed = NOW - timedelta(hours=3)
+
+    lines = first_run_note("rate(1 hour)", timedelta(hours=1), deployed, NOW, "credit-monitor test-alert")
+
+    assert lines[0] == (
+        "The first scheduled run (rate(1 hour)) was due by 2026-11-25 10:00 UTC (2 hours ago) and recorded"
+        " nothing: look at the function's errors (see troubleshooting in the docs)."
+    )
+
+
+def test_without_the_stacks_schedule_the_first_run_is_within_the_hour() -> None:
+    assert first_run_note(None, None, None, NOW, "credit-monitor test-alert --stack x")[0] == (
+        "The first scheduled run is due within the hour of the deploy (with the default schedule,"
+        " rate(1 hour))."
+    )
