@@ -10,8 +10,12 @@
     url = "https://..."          # optional for a built-in (e.g. a regional host), required for http-json
     key = "acme-team"            # optional: the secret entry holding this account's key (default: its id)
 
-Accounts naming the same `key` share one key, and so its rate limit: `credit-monitor validate` says
-when they are more than one run can check, and how often each is checked (they take turns).
+`[[route]]` tables next to them send each account's notifications to its own receivers (see
+routes.py).
+
+Accounts naming the same `key` share one key, and so its rate limit; those whose requests are the
+same make one. `credit-monitor validate` says when their different requests are more than one run
+can make, and how often each account is checked (they take turns).
 
 The file is UTF-8, with or without a byte-order mark. Parsed with the standard library's tomllib.
 Every error names the file, the account and the field. The whole file is refused, with every
@@ -22,16 +26,26 @@ accounts, and a file with three mistakes needs one run to see all three.
 from __future__ import annotations
 
 import codecs
-import difflib
 import json
 import re
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from credit_monitor.account import MAX_THRESHOLD, Account, ConfigError, base_url_problem
-from credit_monitor.problems import Problems
-from credit_monitor.providers import CATALOGUE, http_json
+from credit_monitor.account import (
+    ACCOUNT_ID,
+    MAX_THRESHOLD,
+    Account,
+    ConfigError,
+    SpikeSetting,
+    base_url_problem,
+    label_problem,
+)
+from credit_monitor.problems import Problems, did_you_mean
+from credit_monitor.providers import CATALOGUE, Provider, http_json, table
+from credit_monitor.renewal import Renewal, parse_renewal
+from credit_monitor.routes import Route, entry_problems, parse_routes
 
 HTTP_JSON = "http-json"
 MAX_ACCOUNTS = 1000
@@ -44,21 +58,34 @@ OTHER_BOMS = (
     (codecs.BOM_UTF16_LE, "UTF-16"),
     (codecs.BOM_UTF16_BE, "UTF-16"),
 )
-ACCOUNT_ID = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
-"""Matched whole (fullmatch): '$' would also accept a trailing newline."""
-LABEL_NAME = re.compile(r"[a-z][a-z0-9_-]{0,31}")
-LABEL_VALUE = re.compile(r"[ -~]{1,100}")
-"""Printable ASCII: what a filter policy can match and SNS carries without complaint."""
 MAX_LABELS = 5
 """SNS allows 10 message attributes: account, provider, kind, level, notification_id, and 5 labels."""
-MAX_LABEL_VALUE = 100
-RESERVED_LABELS = frozenset({"account", "provider", "kind", "level", "notification_id"})
-COMMON_FIELDS = frozenset({"id", "provider", "warning", "critical", "labels", "balance_metric", "key"})
+COMMON_FIELDS = frozenset(
+    {"id", "provider", "warning", "critical", "labels", "balance_metric", "key", "renewal", "spike"}
+)
+SPIKE_FIELDS = ("factor", "min_share")
+MAX_SPIKE_FACTOR = 1000.0
 BUILT_IN_FIELDS = COMMON_FIELDS | {"url"}
+TOP_LEVEL = ("account", "route")
+
+
+@dataclass(frozen=True)
+class AccountsConfig:
+    """What an accounts file declares: its accounts, and the routes their notifications take."""
+
+    accounts: tuple[Account, ...]
+    routes: tuple[Route, ...] = ()
 
 
 def load_accounts(path: Path) -> tuple[Account, ...]:
-    """Every account in the file, validated; ConfigError naming file, account and field otherwise."""
+    """Every account in the file, validated (its routes too); ConfigError naming file, account and
+    field otherwise."""
+    return load_config(path).accounts
+
+
+def load_config(path: Path) -> AccountsConfig:
+    """Every account and route in the file, validated; ConfigError naming file, account or route,
+    and field otherwise."""
     try:
         with path.open("rb") as file:
             raw = file.read(MAX_FILE_BYTES + 1)  # never more: the file is read before it is judged
@@ -70,12 +97,50 @@ def load_accounts(path: Path) -> tuple[Account, ...]:
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        advice = toml_advice(text, str(exc))
+        raise ConfigError(f"{path}: not valid TOML: {exc}{'; ' + advice if advice else ''}") from None
     except ValueError:  # tomllib's own: an integer of more than 4,300 digits
         raise ConfigError(f"{path}: not valid TOML: a number has too many digits") from None
     except RecursionError:
         raise ConfigError(f"{path}: not valid TOML: arrays or tables nested too deeply") from None
-    return parse_accounts(document, str(path))
+    return parse_config(document, str(path))
+
+
+TOML_WHERE = re.compile(r"\(at line (\d+), column (\d+)\)")
+GROUPED_NUMBER = re.compile(r"([A-Za-z0-9_-]+)\s*=\s*(\d{1,3}(?:[, ]\d{3})+)\s*(?:#.*)?")
+NUMBER_AND_WORDS = re.compile(r"([A-Za-z0-9_-]+)\s*=\s*(\d+(?:\.\d+)?)\s*[A-Za-z%].*")
+BARE_WORD = re.compile(r"([A-Za-z][A-Za-z0-9_.-]*)")
+CURLY = re.compile(
+    r"([A-Za-z0-9_-]+)\s*=\s*[\u201c\u201d\u2018\u2019]([^\u201c\u201d\u2018\u2019]*)[\u201c\u201d\u2018\u2019]"
+)
+
+
+def toml_advice(text: str, message: str) -> str:
+    """What to write instead, for the TOML mistakes people make most (a number written with
+    thousands separators or a unit, text without quotes, a word processor's quotes, [account]
+    for [[account]]), from the line tomllib names; empty when it is none of them."""
+    if "Cannot declare ('account',) twice" in message:
+        return "start each account with [[account]] (two brackets), not [account]"
+    where = TOML_WHERE.search(message)
+    lines = text.splitlines()
+    if where is None or not 0 < int(where.group(1)) <= len(lines):
+        return ""
+    line, column = lines[int(where.group(1)) - 1], int(where.group(2)) - 1
+    statement = line.strip()
+    if found := GROUPED_NUMBER.fullmatch(statement):
+        name, digits = found.group(1), re.sub(r"[, ]", "", found.group(2))
+        grouped = f"{int(digits):_}"
+        return f"write {name} = {digits} or {name} = {grouped}: a number has no commas or spaces"
+    if found := NUMBER_AND_WORDS.fullmatch(statement):
+        return f"write {found.group(1)} = {found.group(2)}: a number stands alone (a comment starts with #)"
+    if found := CURLY.search(statement):
+        return f'write {found.group(1)} = "{found.group(2)}" with straight quotes, not \u201c \u201d'
+    if message.startswith("Invalid value"):  # at the value: the name is just before it
+        name = re.search(r"([A-Za-z0-9_-]+)\s*=$", line[:column].rstrip())
+        word = BARE_WORD.match(line, column)
+        if name and word:
+            return f'write {name.group(1)} = "{word.group(1)}": text goes in double quotes'
+    return ""
 
 
 def decode_text(raw: bytes, path: Path) -> str:
@@ -101,18 +166,25 @@ def decode_text(raw: bytes, path: Path) -> str:
 
 def parse_accounts(document: Mapping[str, object], source: str) -> tuple[Account, ...]:
     """Every account, or a ConfigError holding every problem found (per account and field)."""
+    return parse_config(document, source).accounts
+
+
+def parse_config(document: Mapping[str, object], source: str) -> AccountsConfig:
+    """Every account and route, or a ConfigError holding every problem found (per account or route,
+    and field)."""
     problems = [
-        f"{source}: unknown top-level key {name!r}{did_you_mean(name, ['account'])}; accounts are"
-        " [[account]] tables"
-        for name in sorted(set(document) - {"account"})
+        f"{source}: unknown top-level key {name!r}{did_you_mean(name, TOP_LEVEL)}; accounts are"
+        " [[account]] tables, routes [[route]] tables"
+        for name in sorted(set(document) - set(TOP_LEVEL))
     ]
+    routes, route_problems = parse_routes(document.get("route", []), source)
     entries = document.get("account")
     if not isinstance(entries, list) or not entries:
         problems.append(f"{source}: no [[account]] tables; declare at least one account")
-        raise _refused(problems)
+        raise _refused([*problems, *route_problems])
     if len(entries) > MAX_ACCOUNTS:
         problems.append(f"{source}: {len(entries)} accounts; at most {MAX_ACCOUNTS} fit in one run")
-        raise _refused(problems)
+        raise _refused([*problems, *route_problems])
     accounts: list[Account] = []
     seen: set[str] = set()
     for number, entry in enumerate(entries, start=1):
@@ -130,9 +202,10 @@ def parse_accounts(document: Mapping[str, object], source: str) -> tuple[Account
         problems.extend(f"{where}: {problem}" for problem in wrong)
         if account is not None:
             accounts.append(account)
+    problems += [*route_problems, *entry_problems(routes, accounts, source)]
     if problems:
         raise _refused(problems)
-    return tuple(accounts)
+    return AccountsConfig(tuple(accounts), routes)
 
 
 def _refused(problems: Sequence[str]) -> ConfigError:
@@ -140,14 +213,6 @@ def _refused(problems: Sequence[str]) -> ConfigError:
     if len(problems) > MAX_PROBLEMS:
         shown.append(f"... and {len(problems) - MAX_PROBLEMS} more problems")
     return ConfigError("\n".join(shown), shown)
-
-
-def did_you_mean(name: object, known: Iterable[str]) -> str:
-    """ "; did you mean warning?" for a name close to a known one (difflib), else ""."""
-    if not isinstance(name, str):
-        return ""
-    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
-    return f"; did you mean {close[0]}?" if close else ""
 
 
 def _account(entry: Mapping[str, object]) -> tuple[Account | None, list[str]]:
@@ -167,16 +232,20 @@ def _account(entry: Mapping[str, object]) -> tuple[Account | None, list[str]]:
         built = problems.check(lambda: http_json.from_entry(rest))
         provider, api_url = built if built is not None else (None, None)
     elif isinstance(provider_name, str) and provider_name in CATALOGUE:
-        known = BUILT_IN_FIELDS
-        provider = built_in = CATALOGUE[provider_name]
+        built_in = CATALOGUE[provider_name]
+        known = BUILT_IN_FIELDS | frozenset(built_in.account_fields)
         for name in sorted(set(entry) - known):
             hint = did_you_mean(name, known)
             problems.found.append(f"{name}: unknown field for the built-in provider {provider_name!r}{hint}")
         api_url = problems.check(lambda: _base_url(entry.get("url", built_in.default_api_url)))
+        provider = problems.check(lambda: _for_account(built_in, entry))
     else:
         names = [*sorted(CATALOGUE), HTTP_JSON]
-        hint = did_you_mean(provider_name, names)
-        problems.found.append(f"provider: must be one of {', '.join(names)}, got {provider_name!r}{hint}")
+        hint = did_you_mean(provider_name, names) or "."
+        problems.found.append(
+            f"provider: must be one of {', '.join(names)}, got {provider_name!r}{hint} For any other API"
+            f' that answers JSON, write provider = "{HTTP_JSON}" (see docs/vendors.md)'
+        )
         known = BUILT_IN_FIELDS | frozenset(http_json.FIELDS)  # any provider's: the others are typos
         for name in sorted(set(entry) - known):
             problems.found.append(f"{name}: unknown field{did_you_mean(name, known)}")
@@ -191,6 +260,8 @@ def _account(entry: Mapping[str, object]) -> tuple[Account | None, list[str]]:
     balance_metric = problems.check(lambda: _balance_metric(entry.get("balance_metric", True)))
     key_entry = problems.check(lambda: _key(entry.get("key", "")))
     labels = problems.check(lambda: _labels(entry.get("labels", {})))
+    renewal = problems.check(lambda: _renewal(entry.get("renewal"), provider_name))
+    spike = problems.check(lambda: spike_setting(entry.get("spike")))
     if problems.found:
         return None, problems.found
     assert account_id is not None  # every check passed: each value is there
@@ -209,7 +280,72 @@ def _account(entry: Mapping[str, object]) -> tuple[Account | None, list[str]]:
         labels=labels,
         balance_metric=balance_metric,
         key_entry=key_entry,
+        renewal=renewal,
+        spike=spike,
     ), []
+
+
+def _for_account(provider: Provider, entry: Mapping[str, object]) -> Provider:
+    """A built-in that needs fields of its account (BetterContact's and Icypeas's owner `email`)
+    gets them, each checked; the others are shared as they are."""
+    if not provider.account_fields or provider.for_account is None:
+        return provider
+    problems = Problems()
+    values: dict[str, str] = {}
+    for name in provider.account_fields:
+        value = entry.get(name)
+        if value is None:
+            problems.found.append(f"{name}: is missing; {provider.display_name} asks for it next to the key")
+            continue
+        try:
+            values[name] = table.account_value(name, value)
+        except ValueError as exc:
+            problems.found.append(str(exc))
+    problems.raise_any()
+    return provider.for_account(values)
+
+
+def _renewal(value: object, provider: object) -> Renewal | None:
+    """A declared renewal (every built-in and http-json); where the reply gives it, only http-json
+    reads `date_path` or `days_path` (the catalogue reads each vendor's own date where documented)."""
+    if value is None:
+        return None
+    renewal = parse_renewal(value)
+    if renewal is None and provider != HTTP_JSON:
+        raise ValueError(
+            "renewal: date_path and days_path read an http-json reply; for a built-in vendor declare"
+            ' the plan, e.g. renewal = { every = "month", day = 1 }'
+        )
+    return renewal
+
+
+def spike_setting(value: object) -> SpikeSetting | None:
+    """`spike = false`, `true`, or `{ factor = 20, min_share = 0.1 }`; absent: the template's rule."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return SpikeSetting(watch=value)
+    if not isinstance(value, dict):
+        raise ValueError("spike: must be true, false or a table such as { factor = 20, min_share = 0.05 }")
+    for name in sorted(set(value) - set(SPIKE_FIELDS)):
+        raise ValueError(
+            f"spike.{name}: unknown field (spike takes factor, min_share){did_you_mean(name, SPIKE_FIELDS)}"
+        )
+    factor, share = value.get("factor"), value.get("min_share")
+    if factor is not None and (
+        isinstance(factor, bool) or not isinstance(factor, int | float) or not 1 < factor <= MAX_SPIKE_FACTOR
+    ):
+        raise ValueError(
+            f"spike.factor: must be a number above 1 and at most {MAX_SPIKE_FACTOR:g} (times the usual use),"
+            f" got {http_json.type_name(factor) if not isinstance(factor, int | float) else factor!r}"
+        )
+    if share is not None and (
+        isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share <= 1
+    ):
+        raise ValueError("spike.min_share: must be a share of the balance from 0 to 1, e.g. 0.05 for 5 %")
+    return SpikeSetting(
+        factor=None if factor is None else float(factor), min_share=None if share is None else float(share)
+    )
 
 
 def _id(value: object) -> str:
@@ -268,16 +404,9 @@ def _labels(value: object) -> dict[str, str]:
         raise ValueError(f"labels: at most {MAX_LABELS} (SNS carries 10 message attributes, 5 are ours)")
     labels = {}
     for name, label in value.items():
-        if not LABEL_NAME.fullmatch(name) or name in RESERVED_LABELS:
-            raise ValueError(
-                f"labels.{name}: a label name is lower-case letters, digits, '_' and '-', and not one of"
-                f" {', '.join(sorted(RESERVED_LABELS))}"
-            )
-        if not isinstance(label, str) or not LABEL_VALUE.fullmatch(label) or label != label.strip():
-            raise ValueError(
-                f"labels.{name}: must be a non-empty string of at most {MAX_LABEL_VALUE} printable ASCII"
-                " characters, without surrounding spaces (a filter policy matches it exactly)"
-            )
+        problem = label_problem(name, label)
+        if problem:
+            raise ValueError(f"labels.{name}: {problem}")
         labels[name] = label
     return labels
 

@@ -22,8 +22,19 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from enum import IntEnum, StrEnum
 
-from credit_monitor.forecast import Forecast, ForecastStatus, Sample, add_sample, forecast
-from credit_monitor.model import CheckResult, FailureKind
+from credit_monitor.forecast import (
+    DEFAULT_SPIKE_RULE,
+    Event,
+    Forecast,
+    ForecastStatus,
+    Sample,
+    Spike,
+    SpikeRule,
+    forecast,
+    observe,
+)
+from credit_monitor.model import CheckResult, FailureKind, Pool
+from credit_monitor.renewal import Renewal, next_renewal
 
 REMINDER_SLACK = timedelta(minutes=5)
 """Scheduled runs start a few seconds early or late; without slack, a reminder due after 24 h would
@@ -43,15 +54,23 @@ MAX_RUN = timedelta(minutes=15)
 """Lambda's longest timeout. A run that started at `now` can meet a checked_at at most this much
 later (a run that started while it was alive); a later one comes from a clock ahead of ours."""
 
-HELD_BY_SNOOZE = frozenset({"LOW", "REMINDER", "RUNNING OUT"})
-"""A snooze says "I know it is low, stop telling me". CHECK FAILING is not held: it means the
-balance cannot be seen at all, which the person who snoozed does not know yet. RECOVERED is not
+HELD_BY_SNOOZE = frozenset({"LOW", "REMINDER", "RUNNING OUT", "SPENDING FAST"})
+"""A snooze says "I know about this account, stop telling me". CHECK FAILING is not held: it means
+the balance cannot be seen at all, which the person who snoozed does not know yet. RECOVERED is not
 held either: good news ends the worry the snooze was for."""
 
 RUNNING_OUT_REARM_FACTOR = 2.0
-"""After RUNNING OUT, the forecast must reach twice MIN_DAYS_LEFT (or a top-up must come) before
-it can be sent again: a burn in batches (25 credits every 6 hours) swings a young forecast by a
-day or more, and a narrow margin turned each swing into another RUNNING OUT."""
+"""After RUNNING OUT, the forecast must reach twice MIN_DAYS_LEFT (or a renewal must come) before
+it is re-armed: a burn in batches (25 credits every 6 hours) swings a young forecast by a day or
+more, and a narrow margin turned each swing into another RUNNING OUT."""
+RUNNING_OUT_RESEND_SHARE = 0.5
+"""RUNNING OUT is sent again, with the new date, when the time left has shrunk to this share of what
+the last one announced (halved) ..."""
+RUNNING_OUT_RESEND_ADVANCE = timedelta(hours=12)
+"""... and the new date is at least this much earlier: the last hours of a burn must not resend."""
+RENEWAL_GRACE = timedelta(days=1)
+"""A declared renewal must show in the balance (a rise) within this time of its date, either way;
+otherwise it is said once, in `status` and the log, that it did not show up."""
 
 
 class Level(IntEnum):
@@ -65,6 +84,8 @@ class Kind(StrEnum):
     REMINDER = "REMINDER"
     RECOVERED = "RECOVERED"
     RUNNING_OUT = "RUNNING OUT"
+    SPENDING_FAST = "SPENDING FAST"
+    """Far more credits used since the last check than usual (forecast.SpikeRule)."""
     CHECK_FAILING = "CHECK FAILING"
     CHECK_RECOVERED = "CHECK RECOVERED"
     DIGEST = "DIGEST"
@@ -132,6 +153,18 @@ class AlertPolicy:
     group_by: frozenset[str] | None = None
     """GROUP_BY: the labels whose values route notifications (one message per kind, provider and
     these labels' values, see grouping.py). None: every label the accounts declare."""
+    spike: SpikeRule | None = DEFAULT_SPIKE_RULE
+    """SPIKE_FACTOR and SPIKE_MIN_SHARE: the accounts' spike rule, unless an account sets its own;
+    None: spikes are not watched."""
+
+
+@dataclass(frozen=True)
+class Rules:
+    """What one account is watched for beyond its levels: its plan's renewal, and its spike rule
+    (None: spikes are not watched for this account)."""
+
+    renewal: Renewal | None = None
+    spike: SpikeRule | None = DEFAULT_SPIKE_RULE
 
 
 @dataclass(frozen=True)
@@ -149,6 +182,15 @@ class Notification:
     failure: FailureKind | None = None
     since: datetime | None = None
     """CHECK FAILING: when the first of the failed checks in a row was made."""
+    renews_at: datetime | None = None
+    """The account's next renewal, for the LOW, REMINDER and RUNNING OUT of a renewing account (which
+    are sent only when it will not last until then), and for a RECOVERED at a renewal (`renewed`)."""
+    renewed: bool = False
+    """RECOVERED: the balance came back with the plan's renewal, not a top-up."""
+    spike: Spike | None = None
+    """SPENDING FAST: what was spent, from when, and the usual use over that time."""
+    pools: tuple[Pool, ...] = ()
+    """The vendor's split of the balance, when it gives one."""
 
 
 @dataclass(frozen=True)
@@ -170,11 +212,30 @@ class AccountState:
     """What survives between runs, one item per account. `version` guards concurrent writers."""
 
     level: Level = Level.OK
+    """The balance's level (with the recovery margin), whether or not it was announced."""
+    announced: Level = Level.OK
+    """The level people were told of: LOW raises it, RECOVERED ends it. A renewing account below its
+    level that lasts until its renewal is not told: its level rises, `announced` stays."""
     notified_at: datetime | None = None
     consecutive_failures: int = 0
     failing_notified: bool = False
     running_out_notified: bool = False
+    running_out_at: datetime | None = None
+    """When the last RUNNING OUT said the balance runs out (None: not sent, or sent without a date)."""
     samples: tuple[Sample, ...] = ()
+    pace_since: datetime | None = None
+    """When the pace of the burn last changed (forecast.pace_change); None: the history's start."""
+    spike: Spike | None = None
+    """A spike in progress (forecast.observe)."""
+    last_spike: Spike | None = None
+    """The latest spike, for `status` and the digest."""
+    pools: tuple[Pool, ...] = ()
+    """The vendor's split of the last balance."""
+    renewal_due: datetime | None = None
+    """The renewal expected next (declared or the vendor's): when it passes, alerts re-arm, and a
+    rise of the balance is expected within RENEWAL_GRACE."""
+    renewal_missed: datetime | None = None
+    """A renewal that passed without a rise of the balance, said once in `status` and the log."""
     checked_at: datetime | None = None
     """When the newest observation recorded here was made; older ones are ignored."""
     outbox: tuple[Pending, ...] = ()
@@ -201,6 +262,21 @@ class Decision:
     future_checked_at: datetime | None = None
     """The state's checked_at (or notified_at), when it was later than any run still alive could
     have written: a state problem to report. The decision was made on this observation all the same."""
+    warnings: tuple[str, ...] = ()
+    """Things to log once, not to notify (a renewal that did not show up in the balance)."""
+    lasts: bool = False
+    """The balance lasts until the account's renewal, by the forecast: its days left are not the
+    days until it is empty (MinDaysUntilEmpty leaves it out)."""
+
+
+def lasts_until(renews_at: datetime | None, outlook: Forecast, now: datetime) -> bool:
+    """The balance lasts until `renews_at`, by the forecast: a balance not falling does; without a
+    forecast, nothing is known to last."""
+    if renews_at is None:
+        return False
+    if outlook.status is ForecastStatus.NOT_DEPLETING:
+        return True
+    return outlook.days_left is not None and now + timedelta(days=outlook.days_left) >= renews_at
 
 
 def reminder_due(notified_at: datetime, now: datetime, policy: AlertPolicy) -> bool:
@@ -213,18 +289,25 @@ def reminder_due(notified_at: datetime, now: datetime, policy: AlertPolicy) -> b
 
 
 def decide(
-    state: AccountState, result: CheckResult, now: datetime, levels: Levels, policy: AlertPolicy
+    state: AccountState,
+    result: CheckResult,
+    now: datetime,
+    levels: Levels,
+    policy: AlertPolicy,
+    rules: Rules | None = None,
 ) -> Decision:
     """`now` is when the result was observed (the run's start). An account not checked this run
-    changes nothing: no failure counted, no notification, the state as it was."""
+    changes nothing: no failure counted, no notification, the state as it was. `rules`: the
+    account's renewal and spike rule (None: no renewal, the policy's spike rule)."""
+    rules = rules or Rules(spike=policy.spike)
     if not result.checked:
-        return Decision(state, forecast=forecast(state.samples))
+        return Decision(state, forecast=forecast(state.samples, state.pace_since))
     future = None
     if state.checked_at is not None and now <= state.checked_at:
         if state.checked_at - now <= MAX_RUN:
             # Stale: a newer run already decided, or this very run did (its write was applied, but
             # the reply was lost and botocore's retry of the conditional write then failed).
-            return Decision(state, forecast=forecast(state.samples))
+            return Decision(state, forecast=forecast(state.samples, state.pace_since))
         future, state = state.checked_at, _without_future(state, now)
     elif state.notified_at is not None and state.notified_at - now > MAX_RUN:
         # A run notifies when it checks, so a notified_at ahead of checked_at is no overlapping
@@ -234,7 +317,7 @@ def decide(
         decision = _after_failure(state, result, now, policy)
     else:
         assert result.balance is not None
-        decision = _after_success(state, result.account, result.balance.credits, now, levels, policy)
+        decision = _after_success(state, result, now, levels, policy, rules)
     return replace(decision, future_checked_at=future)
 
 
@@ -247,6 +330,8 @@ def _without_future(state: AccountState, now: datetime) -> AccountState:
         checked_at=None,
         notified_at=notified_at,
         samples=tuple(sample for sample in state.samples if sample.at <= now),
+        pace_since=None if state.pace_since is not None and state.pace_since > now else state.pace_since,
+        spike=None,
     )
 
 
@@ -270,8 +355,10 @@ def _after_failure(state: AccountState, result: CheckResult, now: datetime, poli
 
 
 def _after_success(
-    state: AccountState, account: str, balance: float, now: datetime, levels: Levels, policy: AlertPolicy
+    state: AccountState, result: CheckResult, now: datetime, levels: Levels, policy: AlertPolicy, rules: Rules
 ) -> Decision:
+    assert result.balance is not None
+    account, balance, pools = result.account, result.balance.credits, result.balance.pools
     notes: list[Notification] = []
     if state.failing_notified:
         notes.append(
@@ -283,11 +370,22 @@ def _after_success(
                 failures=state.consecutive_failures,
             )
         )
-    samples, topped_up = add_sample(state.samples, Sample(now, balance))
-    outlook = forecast(samples)
+    seen = observe(state.samples, state.pace_since, state.spike, now, balance, rules.spike, levels.warning)
+    outlook = forecast(seen.samples, seen.pace_since)
     level = levels.classify(balance, state.level)
+    announced = min(state.announced, level) if level is not Level.OK else state.announced
     notified_at = state.notified_at
-    running_out_notified = state.running_out_notified and not topped_up
+    running_out_notified, running_out_at = state.running_out_notified, state.running_out_at
+
+    renews_at = next_renewal(rules.renewal, result.balance.renews_at, now, policy.schedule_timezone)
+    renewal = _renewal(state, seen.event, now, renews_at, rules, policy)
+    if renewal.passed:  # a new period: every alert re-arms
+        running_out_notified, running_out_at = False, None
+    warnings = [renewal.warning] if renewal.warning else []
+
+    # A renewing account is told of a low balance only when it will not last until the renewal,
+    # or while there is no forecast to say so.
+    lasts = lasts_until(renews_at, outlook, now)
 
     def note(kind: Kind, at_level: Level, threshold: float | None = None) -> Notification:
         return Notification(
@@ -297,33 +395,63 @@ def _after_success(
             balance=balance,
             threshold=levels.threshold_of(at_level) if threshold is None else threshold,
             forecast=outlook,
+            renews_at=renews_at,
+            pools=pools,
         )
 
-    if level > state.level:
+    if level > announced and not lasts:
         notes.append(note(Kind.LOW, level))
-        notified_at = now
-    elif level is Level.OK and state.level is not Level.OK:
-        notes.append(note(Kind.RECOVERED, state.level, threshold=levels.warning))  # back above warning
-        notified_at = None
-    elif level is not Level.OK and notified_at is not None and reminder_due(notified_at, now, policy):
+        announced, notified_at = level, now
+    elif level is Level.OK and announced is not Level.OK:
+        recovered = note(Kind.RECOVERED, announced, threshold=levels.warning)  # back above warning
+        notes.append(replace(recovered, renewed=renewal.renewed))
+        announced, notified_at = Level.OK, None
+    elif (
+        announced is not Level.OK
+        and level is not Level.OK
+        and not lasts
+        and notified_at is not None
+        and reminder_due(notified_at, now, policy)
+    ):
         notes.append(note(Kind.REMINDER, level))
         notified_at = now
 
-    short = outlook.days_left is not None and outlook.days_left < policy.min_days_left
-    if short and not running_out_notified:
-        if not any(n.kind in (Kind.LOW, Kind.REMINDER) for n in notes):  # those already carry the forecast
-            notes.append(note(Kind.RUNNING_OUT, level))
-        running_out_notified = True
-    elif outlook.status is not ForecastStatus.DEPLETING or (
-        outlook.days_left is not None and outlook.days_left >= policy.min_days_left * RUNNING_OUT_REARM_FACTOR
+    if seen.event is Event.SPIKE and seen.spike is not None:
+        # One message per spike: it names a level it crossed (instead of a LOW), and stands for the
+        # RUNNING OUT its credits would bring.
+        crossed = [n for n in notes if n.kind is Kind.LOW]
+        notes = [n for n in notes if n.kind not in (Kind.LOW, Kind.REMINDER)]
+        spent = note(Kind.SPENDING_FAST, crossed[0].level if crossed else level)
+        notes.append(replace(spent, spike=seen.spike, threshold=crossed[0].threshold if crossed else None))
+
+    days = outlook.days_left
+    short = days is not None and days < policy.min_days_left and not lasts
+    runs_out = now + timedelta(days=days) if days is not None and days < 3650 else None
+    if short and runs_out is not None and seen.event is not Event.SPIKE:
+        again = (
+            running_out_notified
+            and running_out_at is not None
+            and runs_out - now <= RUNNING_OUT_RESEND_SHARE * (running_out_at - now)
+            and running_out_at - runs_out >= RUNNING_OUT_RESEND_ADVANCE
+        )
+        if not running_out_notified or again:
+            if not any(n.kind in (Kind.LOW, Kind.REMINDER) for n in notes):  # those carry the forecast
+                notes.append(note(Kind.RUNNING_OUT, level))
+            running_out_notified, running_out_at = True, runs_out
+    elif outlook.status is ForecastStatus.NOT_DEPLETING or (
+        days is not None and days >= policy.min_days_left * RUNNING_OUT_REARM_FACTOR
     ):
-        running_out_notified = False
+        running_out_notified, running_out_at = False, None
 
     snoozed_until, snooze_reason = state.snoozed_until, state.snooze_reason
     if state.snoozed(now):
         notes = [n for n in notes if n.kind not in HELD_BY_SNOOZE]
     elif snoozed_until is not None:  # the snooze has ended: say once where things stand
-        if level is not Level.OK and not any(n.kind in (Kind.LOW, Kind.REMINDER) for n in notes):
+        if (
+            announced is not Level.OK
+            and not lasts
+            and not any(n.kind in (Kind.LOW, Kind.REMINDER) for n in notes)
+        ):
             notes = [n for n in notes if n.kind is not Kind.RUNNING_OUT]  # the reminder carries the forecast
             notes.append(note(Kind.REMINDER, level))
             notified_at = now
@@ -332,14 +460,64 @@ def _after_success(
     new_state = replace(
         state,
         level=level,
+        announced=announced,
         notified_at=notified_at,
         consecutive_failures=0,
         failing_notified=False,
         failing_since=None,
         running_out_notified=running_out_notified,
-        samples=samples,
+        running_out_at=running_out_at,
+        samples=seen.samples,
+        pace_since=seen.pace_since,
+        spike=seen.spike,
+        last_spike=seen.spike if seen.spike is not None else state.last_spike,
+        pools=pools,
+        renewal_due=renewal.due,
+        renewal_missed=renewal.missed,
         checked_at=now,
         snoozed_until=snoozed_until,
         snooze_reason=snooze_reason,
     )
-    return Decision(new_state, notes, outlook)
+    return Decision(new_state, notes, outlook, warnings=tuple(warnings), lasts=lasts)
+
+
+@dataclass(frozen=True)
+class _Renewal:
+    due: datetime | None
+    missed: datetime | None
+    passed: bool = False
+    """The renewal expected came (by its date) since the last check: a new period."""
+    renewed: bool = False
+    """The balance rose with it."""
+    warning: str | None = None
+
+
+def _renewal(
+    state: AccountState,
+    event: Event | None,
+    now: datetime,
+    renews_at: datetime | None,
+    rules: Rules,
+    policy: AlertPolicy,
+) -> _Renewal:
+    """The renewal expected (`AccountState.renewal_due`) after this check: whether it passed, and
+    whether its rise came (a top-up from RENEWAL_GRACE before its date), or not by RENEWAL_GRACE
+    after it (said once)."""
+    due = state.renewal_due
+    if due is None:
+        return _Renewal(renews_at, state.renewal_missed)
+    passed = now >= due and (state.checked_at is None or state.checked_at < due)
+    if event is Event.TOP_UP and now >= due - RENEWAL_GRACE:
+        later = renews_at
+        if later is not None and later <= due:  # risen just before its date: the one after it
+            later = next_renewal(rules.renewal, None, due, policy.schedule_timezone)
+        return _Renewal(later, None, passed=passed or now < due, renewed=True)
+    if now >= due + RENEWAL_GRACE:
+        return _Renewal(
+            renews_at,
+            due,
+            passed=passed,
+            warning=f"the renewal of {due.isoformat()} did not show up in the balance (no rise within"
+            f" {RENEWAL_GRACE.days} day of it): check the plan, or the account's renewal setting",
+        )
+    return _Renewal(due if now >= due else renews_at, state.renewal_missed, passed=passed)

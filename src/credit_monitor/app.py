@@ -20,7 +20,8 @@ from credit_monitor.adapters.state import DynamoStateStore
 from credit_monitor.budget import Budget
 from credit_monitor.config import LAMBDA_TIMEOUT_SECONDS, CheckSettings, LambdaConfig, load_lambda_config
 from credit_monitor.log_parts import summary_parts
-from credit_monitor.service import Ports, run_once, send_digest
+from credit_monitor.messages import MessageContext
+from credit_monitor.service import TEST_ALERT, Ports, Receiver, run_once, send_digest, send_test_alert
 from credit_monitor.sizing import capacity_warning
 
 logger = Logger(json_serializer=encodable_json)
@@ -74,7 +75,26 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     budget = Budget.start(seconds_left, rt.config.checks.deadline_seconds)
     if isinstance(event, dict) and event.get("trigger") == "digest":  # template.yaml's DigestSchedule
         return handle_digest(rt, budget, scheduled_time(event))
+    if isinstance(event, dict) and event.get("trigger") == TEST_ALERT:  # credit-monitor test-alert
+        return handle_test_alert(rt, budget)
     return handle(rt, budget, scheduled_time(event))
+
+
+def receivers(rt: Runtime) -> list[Receiver]:
+    """Every place the function's messages go; today the stack's SNS topic (named, never a secret)."""
+    return [Receiver(f"SNS topic {rt.config.alert_topic_arn.rsplit(':', 1)[-1]}", rt.ports.notifier)]
+
+
+def handle_test_alert(rt: Runtime, budget: Budget) -> dict[str, Any]:
+    """A message marked as a test to each receiver, and what each did with it. Returned, not
+    raised, when one refused it: the caller (the CLI) prints each receiver's answer."""
+    context = MessageContext(rt.config.alert_policy.schedule_timezone, rt.config.dashboard_url)
+    deliveries = [d.as_json() for d in send_test_alert(receivers(rt), rt.clock, budget, context)]
+    logger.info("test alert sent", extra={"test_alert": deliveries})
+    for delivery in deliveries:
+        if "refused" in delivery:
+            logger.error(f"test alert refused by {delivery['receiver']}: {delivery['refused']}")
+    return {TEST_ALERT: deliveries}
 
 
 def handle_digest(rt: Runtime, budget: Budget, scheduled_at: datetime | None = None) -> dict[str, Any]:
@@ -122,6 +142,8 @@ def handle(rt: Runtime, budget: Budget | None = None, scheduled_at: datetime | N
     )
     for message, fields in report.failed_checks():
         logger.error(message, extra=fields)
+    for message, fields in report.warnings():
+        logger.warning(message, extra=fields)
     emit_check_metrics(rt.config.metrics_namespace, report)
     summary = report.summary()
     parts = summary_parts(summary)  # one line of 1,000 accounts would pass CloudWatch's 256 KB

@@ -13,12 +13,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
+from credit_monitor.account import keys_by_account
 from credit_monitor.bounded import Unfinished, run_until
 from credit_monitor.config import Account, CheckSettings
-from credit_monitor.keys import MIN_KEY_CHARS, Redactor, clean_key, redactor_for
+from credit_monitor.keys import MIN_KEY_CHARS, Redactor, clean_key, redactor_for, split_pair
 from credit_monitor.model import Balance, CheckError, CheckResult, FailureKind, decode_json_object
 from credit_monitor.printable import printable
 from credit_monitor.providers import HttpReply, Provider, RateLimit, Request, RetryPolicy
+from credit_monitor.providers.base import ReplyContext, TokenExchange
 from credit_monitor.providers.fields import excerpt
 from credit_monitor.ratelimit import (
     FIRST,
@@ -30,6 +32,7 @@ from credit_monitor.ratelimit import (
     shared_keys,
 )
 from credit_monitor.sizing import max_concurrent_checks
+from credit_monitor.token_cache import TOKENS, TokenCache
 
 DEADLINE_GRACE_SECONDS = 0.5
 """A check ends itself at the deadline; this lets it say why (e.g. "read timeout") before we stop
@@ -94,7 +97,7 @@ def run_checks(
         error = read if isinstance(read, CheckError) else CheckError(FailureKind.SECRET, "unreadable keys")
         return [CheckResult(account.id, account.threshold, error=error) for account in settings.accounts]
 
-    api_keys, limiter = _by_account(settings.accounts, read), RateLimiter()
+    api_keys, limiter = keys_by_account(settings.accounts, read), RateLimiter()
     requests, done = same_requests(settings.accounts, api_keys, keys.key_hint)
     waiting = _waiting(settings, requests, run_number, last_checked)
     # Plan first: each request in turn gets its first rate-limit slot now, and the checks run in
@@ -227,21 +230,6 @@ def _in_turn(
     return check()
 
 
-def _by_account(accounts: Sequence[Account], api_keys: Mapping[str, str]) -> Mapping[str, str]:
-    """The keys by account id: an account that names a shared `key` entry gets that entry's key.
-    Every entry stays, so that redaction still knows every key."""
-    named = {account.id: account.key_entry for account in accounts if account.key_entry}
-    if not named:
-        return api_keys
-    resolved = dict(api_keys)
-    for account_id, entry in named.items():
-        if entry in api_keys:
-            resolved[account_id] = api_keys[entry]
-        else:
-            resolved.pop(account_id, None)
-    return resolved
-
-
 def declared_requests(accounts: Sequence[Account]) -> list[SameRequest]:
     """The requests the accounts make as far as the accounts file tells, without the keys: each
     secret entry stands for one key (`validate` has none)."""
@@ -331,12 +319,13 @@ def check_account(
     deadline: float,
     limiter: RateLimiter | None = None,
     start_at: float | None = None,
+    tokens: TokenCache = TOKENS,
 ) -> CheckResult:
     """One account's check: `check_request` for a request of its own."""
     requests, failed = same_requests([account], api_keys, keys.key_hint)
     if failed:
         return failed[account.id]
-    [result] = check_request(requests[0], keys, http, deadline, limiter, start_at)
+    [result] = check_request(requests[0], keys, http, deadline, limiter, start_at, tokens)
     return result
 
 
@@ -347,30 +336,43 @@ def check_request(
     deadline: float,
     limiter: RateLimiter | None = None,
     start_at: float | None = None,
+    tokens: TokenCache = TOKENS,
 ) -> list[CheckResult]:
     """One request and every account it answers; `deadline` (absolute, `time.monotonic()`) covers
     all of it, re-read included. A failed request fails each of its accounts with its error.
 
-    Each account's reply and messages are redacted against the keys sent for it (the one key, and a
-    fresh one after a 401) and nothing else: another account's value can never alter its reply,
-    and the work does not grow with the number of accounts."""
+    Each account's reply and messages are redacted against the keys sent for it (the one key, a
+    fresh one after a 401, and any access token bought with them) and nothing else: another
+    account's value can never alter its reply, and the work does not grow with the number of
+    accounts."""
     leader, key = same.leader, same.key
-    answers: dict[str, HttpReply | CheckError] = {}
-    sent: dict[str, list[str]] = {account.id: [key] for account in same.accounts}
+    sent: list[str] = [key]
+    by_account = {account.id: sent for account in same.accounts}
+    answers: dict[str, HttpReply | CheckError]
+    now = datetime.now(UTC)
     try:
         if start_at is not None:  # the slot reserved when the run was planned
             time.sleep(max(0.0, start_at - time.monotonic()))
-            reply = _send(leader, key, http, deadline, limiter)
+        sending, cached = _sending_key(leader, key, keys, http, deadline, limiter, tokens, sent)
+        if start_at is not None:
+            reply = _send(leader, sending, key, http, deadline, limiter)
         else:
-            reply = _fetch(leader, key, http, deadline, limiter)
-        answers = dict.fromkeys(sent, reply)
-        if reply.status == 401 and deadline - time.monotonic() >= MIN_SECONDS_FOR_A_RETRY:
-            _retry_rotated(same, keys, http, deadline, limiter, answers, sent)
+            reply = _fetch(leader, sending, key, http, deadline, limiter)
+        if reply.status == 401 and cached is not None and _time_for_a_retry(deadline):
+            # A cached token may have been revoked since it was bought: another one, once (bought
+            # now, or by another check of these credentials meanwhile).
+            tokens.drop(cached, key, sending)
+            sending, _ = _sending_key(leader, key, keys, http, deadline, limiter, tokens, sent)
+            reply = _fetch(leader, sending, key, http, deadline, limiter)
+        answers = dict.fromkeys(by_account, reply)
+        if reply.status == 401 and _time_for_a_retry(deadline):
+            _retry_rotated(same, keys, http, deadline, limiter, tokens, answers, by_account)
     except CheckError as exc:
-        answers = dict.fromkeys(sent, exc)
+        answers = dict.fromkeys(by_account, exc)
     except Exception as exc:  # a bug must still fail only these accounts, and visibly
-        answers = dict.fromkeys(sent, CheckError(FailureKind.HTTP, f"unexpected {type(exc).__name__}: {exc}"))
-    return [_read(account, answers[account.id], sent[account.id]) for account in same.accounts]
+        bug = CheckError(FailureKind.HTTP, f"unexpected {type(exc).__name__}: {exc}")
+        answers = dict.fromkeys(by_account, bug)
+    return [_read(account, answers[account.id], by_account[account.id], now) for account in same.accounts]
 
 
 def _retry_rotated(
@@ -379,15 +381,16 @@ def _retry_rotated(
     http: Http,
     deadline: float,
     limiter: RateLimiter | None,
+    tokens: TokenCache,
     answers: dict[str, HttpReply | CheckError],
-    sent: dict[str, list[str]],
+    by_account: dict[str, list[str]],
 ) -> None:
     """After a 401 the key may have been rotated since we cached the secret: read it again, once,
     and send the leader's new key. Its reply answers the accounts whose new request is the same;
     an account whose new value cannot be a key says so; the others keep the 401 (the next run
     sends theirs)."""
     try:
-        fresh = _by_account(same.accounts, keys.api_keys(refresh=True))
+        fresh = keys_by_account(same.accounts, keys.api_keys(refresh=True))
     except CheckError:
         return  # the 401 is the more useful thing to report
     renewed, unusable = same_requests(same.accounts, fresh, keys.key_hint)
@@ -397,23 +400,28 @@ def _retry_rotated(
     leader = next((group for group in renewed if same.leader in group.accounts), None)
     if leader is None or leader.key == same.key:
         return
+    sent = [leader.key]
+    answer: HttpReply | CheckError
     try:
-        answer: HttpReply | CheckError = _fetch(same.leader, leader.key, http, deadline, limiter)
+        sending, _ = _sending_key(
+            same.leader, leader.key, keys, http, deadline, limiter, tokens, sent, fresh=True
+        )
+        answer = _fetch(same.leader, sending, leader.key, http, deadline, limiter)
     except CheckError as exc:
         answer = exc
     for account in leader.accounts:
         answers[account.id] = answer
-        sent[account.id].append(leader.key)
+        by_account[account.id] = [*by_account[account.id], *sent]
 
 
-def _read(account: Account, answer: HttpReply | CheckError, sent: list[str]) -> CheckResult:
+def _read(account: Account, answer: HttpReply | CheckError, sent: list[str], now: datetime) -> CheckResult:
     """One account's result from the request's answer, read with its own provider. Any body may
     echo a key (a 200 with an error message too): it is redacted once decoded, before any message
     quotes it cut short."""
     try:
         if isinstance(answer, CheckError):
             raise answer
-        balance = interpret_reply(account.provider, answer, redactor_for(*sent))
+        balance = interpret_reply(account.provider, answer, redactor_for(*sent), now)
     except CheckError as exc:
         return _failed(account, exc.kind, exc.message, sent)
     except Exception as exc:  # a bug must still fail only this account, and visibly
@@ -421,31 +429,134 @@ def _read(account: Account, answer: HttpReply | CheckError, sent: list[str]) -> 
     return CheckResult(account.id, account.threshold, balance=balance)
 
 
+def _time_for_a_retry(deadline: float) -> bool:
+    return deadline - time.monotonic() >= MIN_SECONDS_FOR_A_RETRY
+
+
+def _sending_key(
+    account: Account,
+    key: str,
+    keys: KeySource,
+    http: Http,
+    deadline: float,
+    limiter: RateLimiter | None,
+    tokens: TokenCache,
+    sent: list[str],
+    *,
+    fresh: bool = False,
+) -> tuple[str, str | None]:
+    """What the balance request carries: the key, or an access token bought with it (cached unless
+    `fresh`), and the token endpoint when the token came from the cache. A two-part key is checked
+    first. The token joins `sent`: everything this check says is redacted of it as of a key."""
+    provider = account.provider
+    exchange = provider.token
+    if not provider.two_part_key and exchange is None:
+        return key, None
+    client_id, client_secret = split_pair(account.secret_entry, key, keys.key_hint(account.secret_entry))
+    if exchange is None:
+        return key, None
+    request = exchange.build_request(account.api_url, client_id, client_secret)
+    if not fresh:
+        cached = tokens.get(request.url, key)
+        if cached is not None:
+            sent.append(cached)
+            return cached, request.url
+    buying = tokens.buying(request.url, key)
+    if not buying.acquire(timeout=max(0.0, deadline - time.monotonic())):
+        raise CheckError(
+            FailureKind.TIMEOUT, "another check was still buying the access token at the deadline"
+        )
+    try:
+        if not fresh:  # bought by another check while this one waited
+            cached = tokens.get(request.url, key)
+            if cached is not None:
+                sent.append(cached)
+                return cached, request.url
+        return _buy_token(account, exchange, request, http, deadline, limiter, tokens, key, sent), None
+    finally:
+        buying.release()
+
+
+def _buy_token(
+    account: Account,
+    exchange: TokenExchange,
+    request: Request,
+    http: Http,
+    deadline: float,
+    limiter: RateLimiter | None,
+    tokens: TokenCache,
+    key: str,
+    sent: list[str],
+) -> str:
+    """The token exchange itself; the token is cached and joins `sent` before anything quotes it."""
+    reply = _with_a_slot(account, request, http, deadline, limiter, key)
+    redactor = redactor_for(*sent)
+    if reply.status != 200:
+        detail = describe_error_body(reply.body, reply.content_type, redactor)
+        kind = {429: FailureKind.RATE_LIMITED}.get(
+            reply.status, FailureKind.AUTH if reply.status in (400, 401, 403) else FailureKind.HTTP
+        )
+        raise CheckError(kind, f"the token exchange answered HTTP {reply.status}: {detail}")
+    payload = redactor.redact_json(decode_json_object(reply.body, reply.content_type))
+    assert isinstance(payload, dict)  # redaction keeps the shape
+    token = exchange.parse_token(payload)
+    sent.append(token.access_token)
+    tokens.put(request.url, key, token)
+    return token.access_token
+
+
+def _with_a_slot(
+    account: Account, request: Request, http: Http, deadline: float, limiter: RateLimiter | None, key: str
+) -> HttpReply:
+    """A request besides the planned one (a token exchange): it takes a slot of the key's rate limit,
+    as a retry does, and so does each of its own retries."""
+    provider = account.provider
+    limit = provider.rate_limit
+    if limiter is not None and limit is not None:
+        paced = retries(limit)
+        vendor = account.vendor
+        if not limiter.acquire(vendor.id, key, paced, deadline - MIN_SECONDS_FOR_A_REQUEST, share=RETRY):
+            raise CheckError(
+                FailureKind.RATE_LIMITED,
+                f"no room in {vendor.name}'s rate limit ({limit.requests} requests per"
+                f" {limit.per_seconds:g} s) for the token exchange before the deadline",
+            )
+        pace = functools.partial(limiter.acquire, vendor.id, key, paced, share=RETRY)
+        return http.send(request, provider.retry, deadline, pace)
+    return http.send(request, provider.retry, deadline)
+
+
 def _safe(kind: FailureKind, message: str, sent: list[str]) -> CheckError:
     """The last line of defence: no form or fragment of a key sent, nothing unprintable."""
     return CheckError(kind, printable(redactor_for(*sent).redact(message)))
 
 
-def _fetch(account: Account, key: str, http: Http, deadline: float, limiter: RateLimiter | None) -> HttpReply:
-    """A request that takes its rate-limit slot now (the re-read after a 401), waiting for it."""
-    limit = account.provider.rate_limit
+def _fetch(
+    account: Account, sending: str, key: str, http: Http, deadline: float, limiter: RateLimiter | None
+) -> HttpReply:
+    """A request that takes its rate-limit slot now (the re-read after a 401), waiting for it.
+    `sending` goes in the request (the key, or a token bought with it); `key` names the rate limit."""
+    provider = account.provider
+    limit = provider.rate_limit
     start_by = deadline - MIN_SECONDS_FOR_A_REQUEST
     if limiter is not None and not limiter.acquire(
         account.vendor.id, key, None if limit is None else retries(limit), start_by, share=RETRY
     ):
         raise _no_slot_error(account)
-    return _send(account, key, http, deadline, limiter)
+    return _send(account, sending, key, http, deadline, limiter)
 
 
-def _send(account: Account, key: str, http: Http, deadline: float, limiter: RateLimiter | None) -> HttpReply:
-    """The request, whose slot is taken; each retry takes its own."""
+def _send(
+    account: Account, sending: str, key: str, http: Http, deadline: float, limiter: RateLimiter | None
+) -> HttpReply:
+    """The request, whose slot is taken; each retry takes its own (of `key`'s limit)."""
     provider = account.provider
     pace = None
     if limiter is not None and provider.rate_limit is not None:
         pace = functools.partial(
             limiter.acquire, account.vendor.id, key, retries(provider.rate_limit), share=RETRY
         )
-    return http.send(provider.build_request(account.api_url, key), provider.retry, deadline, pace)
+    return http.send(provider.build_request(account.api_url, sending), provider.retry, deadline, pace)
 
 
 def _no_slot_error(account: Account) -> CheckError:
@@ -463,16 +574,24 @@ def _no_slot_error(account: Account) -> CheckError:
 NOTHING_TO_REDACT = Redactor(())
 
 
-def interpret_reply(provider: Provider, reply: HttpReply, redactor: Redactor = NOTHING_TO_REDACT) -> Balance:
+def interpret_reply(
+    provider: Provider, reply: HttpReply, redactor: Redactor = NOTHING_TO_REDACT, now: datetime | None = None
+) -> Balance:
     """Pure: a reply becomes a Balance or a CheckError that says what went wrong.
 
-    The reply is redacted after it is decoded (every string of a JSON body, or the error text), so
-    a key echoed with escapes or in another encoding is found, and before a provider quotes it.
+    The reply is redacted after it is decoded (every string of a JSON body, the headers, or the
+    error text), so a key echoed with escapes or in another encoding is found, and before a
+    provider quotes it. `now`, the check's time, dates a renewal given in days (None: the time of
+    the call).
     """
     if reply.status == 200:
         payload = redactor.redact_json(decode_json_object(reply.body, reply.content_type))
         assert isinstance(payload, dict)  # redaction keeps the shape
-        return provider.parse_balance(payload)
+        if provider.parse_reply is None:
+            return provider.parse_balance(payload)
+        headers = {name: redactor.redact(value) for name, value in reply.headers.items()}
+        context = ReplyContext(headers) if now is None else ReplyContext(headers, now)
+        return provider.parse_reply(payload, context)
     detail = describe_error_body(reply.body, reply.content_type, redactor)
     if reply.status in (401, 403):
         raise CheckError(FailureKind.AUTH, f"HTTP {reply.status}, key rejected: {detail}")

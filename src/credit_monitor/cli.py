@@ -3,6 +3,7 @@
 `credit-monitor status | snooze | unsnooze [--stack NAME]`: the deployed monitor, from a terminal
 (the stack defaults to samconfig.toml's; --region and --profile choose the AWS session).
 `credit-monitor keys set | list`, `credit-monitor init`: keys and accounts set up (onboarding.py).
+`credit-monitor test-alert [--stack NAME]`: the deployed function sends each receiver a test message.
 
 Exit status: 0 all balances at or above threshold (or the file is valid, or the command did what
 it says), 1 a balance is low, 2 bad usage or configuration, 3 a check failed or the command failed
@@ -23,6 +24,7 @@ import argparse
 import contextlib
 import json
 import os
+import shlex
 import sys
 import time
 import traceback
@@ -30,14 +32,23 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import Protocol, TextIO
 
 from credit_monitor import __version__, deployed, onboarding
+from credit_monitor.account import ACCOUNT_ID
 from credit_monitor.accounts_file import load_accounts
 from credit_monitor.adapters.aws import BOTO_CONFIG
+from credit_monitor.adapters.function import INVOKE_CONFIG, InvokeError, LambdaInvoker
 from credit_monitor.adapters.http import HttpClient, build_pool_manager
 from credit_monitor.adapters.secrets import EnvironmentKeySource
-from credit_monitor.adapters.stack import STATE_TABLE_OUTPUT, StackError, state_table_of
+from credit_monitor.adapters.stack import (
+    FUNCTION_OUTPUT,
+    STATE_TABLE_OUTPUT,
+    StackDescription,
+    StackError,
+    describe_stack,
+    function_of,
+)
 from credit_monitor.adapters.state import DynamoStateStore, StateError
 from credit_monitor.alerting import AccountState, Levels, Status, status_of
 from credit_monitor.checks import (
@@ -64,10 +75,13 @@ from credit_monitor.model import CheckResult
 from credit_monitor.printable import printable
 from credit_monitor.providers import PROVIDERS
 from credit_monitor.ratelimit import run_number
+from credit_monitor.service import TEST_ALERT, Delivery
 from credit_monitor.sizing import DEFAULT_MEMORY_MB, capacity_warning
 from credit_monitor.status import (
     MAX_REASON,
     account_status,
+    first_run_note,
+    schedule_period,
     snooze_until,
     to_the_minute,
     unreadable,
@@ -170,14 +184,24 @@ def run(argv: Sequence[str] | None, environ: Mapping[str, str] | None, out: Text
     unsnooze.add_argument("account")
     for operator in (status, snooze, unsnooze):
         deployed.add_options(operator, "--table", "the state table's name", STATE_TABLE_OUTPUT)
+    test = sub.add_parser(
+        "test-alert",
+        help="have the deployed function send each receiver a message marked as a test",
+        description="Invoke the deployed function with a test event: it sends each receiver (the stack's"
+        " SNS topic) one message marked as a test, and this prints what each accepted. Exit 0 when every"
+        " receiver accepted it, 3 otherwise, 2 for bad usage.",
+    )
+    deployed.add_options(test, "--function", "the function's name or ARN", FUNCTION_OUTPUT)
     onboarding.add_parsers(sub)
     args = parser.parse_args(argv)
 
     if args.command == "validate":
         return validate_file(args.file, out, args.memory_size)
-    if args.command in ("status", "snooze", "unsnooze"):
-        return operate(args, out)
     env = dict(os.environ if environ is None else environ)
+    if args.command in ("status", "snooze", "unsnooze"):
+        return operate(args, out, env)
+    if args.command == "test-alert":
+        return test_alert(args, out, env)
     if args.command in onboarding.COMMANDS:
         return onboard(args, out, env)
     if args.accounts:
@@ -217,13 +241,26 @@ def check_json(
     ]
 
 
-def operate(args: argparse.Namespace, out: TextIO) -> int:
+def operate(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
     """status, snooze and unsnooze: the deployed state table, read and written with the caller's
-    own credentials (the function's role is unchanged). Snoozes are conditional writes."""
+    own credentials (the function's role is unchanged). Snoozes are conditional writes. Every
+    argument is checked before the first AWS call."""
     now = datetime.now(UTC)
     try:
-        session = deployed.session_of(args)
-        table = args.table or state_table_of(deployed.stack_of(args), session)
+        if args.command in ("snooze", "unsnooze") and not ACCOUNT_ID.fullmatch(args.account):
+            raise ValueError(
+                f"{args.account!r} is not an account id (a slug of lower-case letters, digits and dashes)"
+            )
+        if args.command == "snooze":
+            until = snooze_until(now, args.duration, args.until)
+            reason = (args.reason or "").strip()[:MAX_REASON] or None
+            if reason is not None and printable(reason) != reason:
+                raise ValueError("--reason must be one line of text, without control or format characters")
+        session = deployed.session_of(args, env)
+        stack, table = None, args.table
+        if not table:  # one DescribeStacks: the table, and for status the schedule
+            stack = describe_stack(deployed.stack_of(args), session)
+            table = stack.output(STATE_TABLE_OUTPUT, "deploy this version, or pass --table")
         store = DynamoStateStore(table, session.client("dynamodb", config=BOTO_CONFIG))
         if args.command == "status":
             rows = [
@@ -234,19 +271,20 @@ def operate(args: argparse.Namespace, out: TextIO) -> int:
             ]
             if args.json:
                 emit(json.dumps([row.as_json() for row in sorted(rows, key=urgency)], indent=2), out)
+            elif rows:
+                emit(render_status(rows, now), out)
             else:
                 emit(
-                    render_status(rows, now)
-                    if rows
-                    else f"no account has been checked yet ({printable(table)})",
+                    "\n".join(
+                        [
+                            f"no account has been checked yet ({printable(table)})",
+                            *next_step(args, stack, now),
+                        ]
+                    ),
                     out,
                 )
             return EXIT_OK
         if args.command == "snooze":
-            until = snooze_until(now, args.duration, args.until)
-            reason = (args.reason or "").strip()[:MAX_REASON] or None
-            if reason is not None and printable(reason) != reason:
-                raise ValueError("--reason must be one line of text, without control or format characters")
             store.change(args.account, lambda s: replace(s, snoozed_until=until, snooze_reason=reason))
             emit(
                 f"{printable(args.account)}: snoozed until {when(until, now)}"
@@ -270,6 +308,74 @@ def operate(args: argparse.Namespace, out: TextIO) -> int:
         fail(str(exc))
         return EXIT_USAGE
     return EXIT_OK
+
+
+class Invoker(Protocol):
+    """How test-alert runs the deployed function: Lambda's Invoke (adapters/function.py)."""
+
+    def invoke(self, event: Mapping[str, object]) -> object:
+        """The function's JSON result; InvokeError when it cannot be had."""
+        ...
+
+
+def lambda_invoker(args: argparse.Namespace, env: Mapping[str, str]) -> Invoker:
+    """The stack's function (its FunctionName output, as status finds the table), or --function."""
+    session = deployed.session_of(args, env)
+    function = args.function or function_of(deployed.stack_of(args), session)
+    return LambdaInvoker(function, session.client("lambda", config=INVOKE_CONFIG))
+
+
+def test_alert(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
+    """Each receiver's answer to the function's test message, one line each: exit 0 only when every
+    receiver accepted it."""
+    try:
+        reply = lambda_invoker(args, env).invoke({"trigger": TEST_ALERT})
+    except StackError as exc:
+        fail(str(exc))
+        return EXIT_USAGE
+    except InvokeError as exc:
+        fail(str(exc))
+        return EXIT_FAILED
+    items = reply.get(TEST_ALERT) if isinstance(reply, dict) else None
+    read = [Delivery.from_json(item) for item in items] if isinstance(items, list) else []
+    deliveries = [delivery for delivery in read if delivery is not None]
+    if not deliveries or len(deliveries) != len(read):
+        ran_a_check = isinstance(reply, dict) and "accounts" in reply
+        fail(
+            "the deployed function ran a scheduled check instead: it predates test-alert; deploy this version"
+            if ran_a_check
+            else "the function's reply is not a test-alert report; deploy this version"
+        )
+        return EXIT_FAILED
+    lines = [
+        f"{printable(d.receiver)}: accepted (message id {printable(d.accepted)})"
+        if d.accepted is not None
+        else f"{printable(d.receiver)}: REFUSED: {printable(d.refused or '')}"
+        for d in deliveries
+    ]
+    if any(d.accepted is not None for d in deliveries):
+        lines.append(
+            "A receiver that accepted it delivers it now. Nothing arrived? An e-mail subscription must be"
+            " confirmed first, and a subscription's filter policy may leave out kind TEST."
+        )
+    emit("\n".join(lines), out)
+    return EXIT_OK if all(d.accepted is not None for d in deliveries) else EXIT_FAILED
+
+
+def next_step(args: argparse.Namespace, stack: StackDescription | None, now: datetime) -> list[str]:
+    """After the first deploy: when the first run is due, from the stack's own schedule, and the
+    command that shows a message arriving now."""
+    options = [
+        f"{option} {shlex.quote(value)}"
+        for option, value in (("--stack", args.stack), ("--region", args.region), ("--profile", args.profile))
+        if value
+    ]
+    command = " ".join(["credit-monitor test-alert", *options])
+    if stack is None:
+        return first_run_note(None, None, None, now, command)
+    schedule = stack.parameters.get("ScheduleExpression")
+    period = schedule_period(schedule, stack.parameters.get("AlarmPeriodSeconds"))
+    return first_run_note(schedule, period, stack.created, now, command)
 
 
 def onboard(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:

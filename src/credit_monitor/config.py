@@ -15,12 +15,14 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from credit_monitor.account import MAX_THRESHOLD as MAX_THRESHOLD
+from credit_monitor.account import TOPIC_ARN
 from credit_monitor.account import Account as Account
 from credit_monitor.account import ConfigError as ConfigError
 from credit_monitor.account import base_url_problem as base_url_problem
-from credit_monitor.accounts_file import load_accounts
+from credit_monitor.accounts_file import MAX_SPIKE_FACTOR, load_accounts
 from credit_monitor.alerting import AlertPolicy
 from credit_monitor.budget import AWS_RESERVE_SECONDS, SAFETY_MARGIN_SECONDS
+from credit_monitor.forecast import DEFAULT_SPIKE_RULE, SpikeRule
 from credit_monitor.providers import PROVIDERS, Provider
 from credit_monitor.sizing import memory_size
 
@@ -41,8 +43,6 @@ MAX_FAILURES_BEFORE_ALERT = 1000
 """Over a month of hourly runs: more would mean an outage is never reported."""
 MAX_MIN_DAYS_LEFT = 365.0
 """A year ahead; the forecast keeps 30 days of history, so further out says nothing."""
-
-_TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$")
 
 
 @dataclass(frozen=True)
@@ -156,6 +156,20 @@ def zero_config_accounts(env: Mapping[str, str]) -> tuple[Account, ...]:
     return accounts
 
 
+def every_zero_config_account(env: Mapping[str, str]) -> tuple[Account, ...]:
+    """Every zero-config vendor's account, on or off, for the `keys` commands: the entries the
+    function reads without an accounts file. Levels are not read (0); the URL is <P>_API_URL's."""
+    return tuple(
+        Account(
+            id=provider.name,
+            provider=provider,
+            api_url=_https_url(env, api_url_var(provider), provider.default_api_url),
+            threshold=0.0,
+        )
+        for provider in PROVIDERS
+    )
+
+
 def _critical_without_warning(env: Mapping[str, str], provider: Provider) -> bool:
     if env.get(critical_threshold_var(provider), "").strip():
         raise ConfigError(
@@ -196,7 +210,28 @@ def load_alert_policy(env: Mapping[str, str]) -> AlertPolicy:
         min_days_left=_number(env, "MIN_DAYS_LEFT", default=7, high=MAX_MIN_DAYS_LEFT, unit="days"),
         schedule_timezone=_timezone(env, "SCHEDULE_TIMEZONE"),
         group_by=_group_by(env, "GROUP_BY"),
+        spike=_spike_rule(env),
     )
+
+
+def _spike_rule(env: Mapping[str, str]) -> SpikeRule | None:
+    """SPIKE_FACTOR (0: spikes are not watched, unless an account says `spike = true`) and
+    SPIKE_MIN_SHARE (template.yaml's SpikeFactor and SpikeMinShare)."""
+    factor = _number(
+        env,
+        "SPIKE_FACTOR",
+        default=DEFAULT_SPIKE_RULE.factor,
+        high=MAX_SPIKE_FACTOR,
+        why=" (0 turns spike alerts off; else above 1, times the usual use)",
+    )
+    share = _number(env, "SPIKE_MIN_SHARE", default=DEFAULT_SPIKE_RULE.min_share, high=1.0)
+    if factor == 0:
+        return None
+    if factor <= 1:
+        raise ConfigError(
+            f"SPIKE_FACTOR must be 0 (off) or above 1, times the usual use, got {env.get('SPIKE_FACTOR')!r}"
+        )
+    return SpikeRule(factor=factor, min_share=share)
 
 
 def _group_by(env: Mapping[str, str], name: str) -> frozenset[str] | None:
@@ -228,7 +263,7 @@ def _timezone(env: Mapping[str, str], name: str) -> ZoneInfo:
 def load_lambda_config(environ: Mapping[str, str] | None = None) -> LambdaConfig:
     env = os.environ if environ is None else environ
     topic_arn = _required(env, "ALERT_TOPIC_ARN")
-    if not _TOPIC_ARN.match(topic_arn):
+    if not TOPIC_ARN.fullmatch(topic_arn):
         raise ConfigError(f"ALERT_TOPIC_ARN must be an SNS topic ARN, got {topic_arn!r}")
     if topic_arn.endswith(".fifo"):
         raise ConfigError(

@@ -5,6 +5,9 @@ the samconfig.toml `sam deploy` wrote, found from the current folder up), and `-
 from __future__ import annotations
 
 import argparse
+import os
+import re
+from collections.abc import Mapping
 from pathlib import Path
 
 import boto3
@@ -24,16 +27,44 @@ def add_options(
         " found from the current folder up",
     )
     where.add_argument(alternative, help=alternative_help)
-    command.add_argument("--region", help="the AWS region (default: the profile's, or $AWS_REGION)")
+    command.add_argument(
+        "--region", help="the AWS region (default: $AWS_REGION, else $AWS_DEFAULT_REGION, else the profile's)"
+    )
     command.add_argument("--profile", help="an AWS profile of ~/.aws/config (default: $AWS_PROFILE)")
 
 
-def session_of(args: argparse.Namespace) -> boto3.Session:
-    """The command's one Session; StackError naming a profile that is not configured."""
+REGION_VARIABLES = ("AWS_REGION", "AWS_DEFAULT_REGION")
+"""After --region, in the AWS CLI's order; then the profile's `region`. boto3 alone reads only the second."""
+REGION_NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?", re.IGNORECASE)
+"""botocore's own rule for a region name: anything else is refused before a call."""
+NO_REGION = (
+    "no AWS region is set: pass --region (e.g. --region eu-west-1), set AWS_REGION"
+    " (export AWS_REGION=eu-west-1), or give your profile one (aws configure set region eu-west-1)"
+)
+
+
+class RegionError(StackError):
+    """No region, or not a region's name: the message says how to set one."""
+
+
+def session_of(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> boto3.Session:
+    """The command's one Session, in the region the AWS CLI would use: --region, AWS_REGION,
+    AWS_DEFAULT_REGION, then the profile's. RegionError when there is none, StackError naming a
+    profile that is not configured; both before any AWS call."""
+    env = os.environ if env is None else env
+    given = args.region or next((env[name] for name in REGION_VARIABLES if env.get(name, "").strip()), None)
+    region = given.strip() if given else None
+    if region is not None and not REGION_NAME.fullmatch(region):
+        where = "--region" if args.region else next(name for name in REGION_VARIABLES if env.get(name))
+        raise RegionError(f"{where} {region!r} is not an AWS region's name, e.g. eu-west-1")
     try:
-        return boto3.Session(region_name=args.region or None, profile_name=args.profile or None)
+        session = boto3.Session(region_name=region, profile_name=args.profile or None)
     except BotoCoreError as exc:  # ProfileNotFound
-        raise StackError(f"AWS profile {args.profile!r} is not configured ({exc})") from None
+        named = repr(args.profile) if args.profile else f"{env.get('AWS_PROFILE', '')!r} (AWS_PROFILE)"
+        raise StackError(f"AWS profile {named} is not configured ({exc})") from None
+    if not session.region_name:
+        raise RegionError(NO_REGION)
+    return session
 
 
 def stack_of(args: argparse.Namespace, start: Path | None = None) -> str:

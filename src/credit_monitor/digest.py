@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from itertools import pairwise
 
-from credit_monitor.alerting import AccountState, Level
+from credit_monitor.alerting import AccountState, Level, lasts_until
 from credit_monitor.config import Account
-from credit_monitor.forecast import forecast
+from credit_monitor.forecast import Spike, forecast
 from credit_monitor.messages import (
     MAX_MESSAGE_BYTES,
     MessageContext,
@@ -27,6 +27,7 @@ from credit_monitor.messages import (
     level_name,
     subject_line,
 )
+from credit_monitor.model import Pool
 
 DIGEST_KEY = "#digest"
 """The state item of the digest's own outbox. No account id can start with '#'."""
@@ -42,6 +43,31 @@ class Row:
     days_left: float | None
     level: Level | None
     failing: bool
+    renews_at: datetime | None = None
+    lasts: bool = False
+    """The balance lasts until `renews_at`, by the forecast."""
+    pools: tuple[Pool, ...] = ()
+    spike: Spike | None = None
+    """A spike of the digest's week."""
+
+    def note(self) -> str:
+        """The renewal, the pools and a spike of the week, in a few words."""
+        notes = []
+        if self.renews_at is not None:
+            day = f"{self.renews_at:%d %b}"
+            low = self.level in (Level.WARNING, Level.CRITICAL)
+            notes.append(
+                f"low, lasts until renewal {day}"
+                if self.lasts and low
+                else f"renews {day}"
+                if self.lasts or self.days_left is None
+                else f"runs out before renewal {day}"
+            )
+        if self.pools:
+            notes.append(", ".join(f"{pool.name} {format_balance(pool.credits)}" for pool in self.pools))
+        if self.spike is not None:
+            notes.append(f"spent {format_balance(self.spike.spent)} at once on {self.spike.until:%a}")
+        return "; ".join(notes)
 
     @property
     def urgency(self) -> tuple[int, int, float, float, str]:
@@ -78,14 +104,21 @@ def rows(
         if len(samples) >= 2 and samples[-1].at - samples[0].at >= timedelta(hours=1):
             used = sum(max(0.0, a.balance - b.balance) for a, b in pairwise(samples))
             burn = used / ((samples[-1].at - samples[0].at) / timedelta(days=1))
+        outlook = forecast(state.samples, state.pace_since)
+        renews_at = state.renewal_due if state.renewal_due is not None and state.renewal_due > now else None
+        spike = state.last_spike
         found.append(
             Row(
                 account,
                 state.samples[-1].balance if state.samples else None,
                 burn,
-                forecast(state.samples).days_left,
+                outlook.days_left,
                 state.level if state.samples else None,
                 failing=state.consecutive_failures > 0,
+                renews_at=renews_at,
+                lasts=lasts_until(renews_at, outlook, now),
+                pools=state.pools,
+                spike=spike if spike is not None and now - spike.until <= timedelta(days=BURN_DAYS) else None,
             )
         )
     return sorted(found, key=lambda row: row.urgency)
@@ -113,7 +146,7 @@ def _render(
     counts = [f"{n} {what}" for n, what in ((critical, "CRITICAL"), (low, "low"), (failing, "failing")) if n]
     state = ", ".join(counts) if counts else "all OK"
     subject = f"Weekly digest, week of {week:%d %b %Y}: {state} ({len(found)} accounts)"
-    header = ("Account", "Balance", "Burn/day (7 d)", "Days left", "Level")
+    header = ("Account", "Balance", "Burn/day (7 d)", "Days left", "Level", "Note")
     table = [header, *(_cells(row) for row in found[:shown])]
     left_out = len(found) - shown
     more = (
@@ -142,6 +175,7 @@ def _render(
         f":bar_chart: {subject}",
         "\n".join(
             f"*{cells[0]}*: {cells[1]}, burn {cells[2]}/day, {cells[3]} days left, {cells[4]}"
+            + (f" ({cells[5]})" if cells[5] else "")
             for cells in table[1:]
         )
         + "".join(f"\n{line.strip()}" for line in more),
@@ -155,9 +189,9 @@ def _render(
     )
 
 
-def _cells(row: Row) -> tuple[str, str, str, str, str]:
+def _cells(row: Row) -> tuple[str, str, str, str, str, str]:
     balance = "unknown" if row.balance is None else format_balance(row.balance)
     burn = "-" if row.burn_per_day is None else f"{row.burn_per_day:,.1f}"
     days = "-" if row.days_left is None else f"{row.days_left:,.1f}"
     level = "FAILING" if row.failing else ("-" if row.level is None else level_name(row.level))
-    return (row.account.id, balance, burn, days, level)
+    return (row.account.id, balance, burn, days, level, row.note())

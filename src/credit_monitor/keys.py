@@ -28,12 +28,21 @@ class NotAString(str):
         return entry
 
 
+BYTE_ORDER_MARK = "\ufeff"
+
+
+def secret_json_text(secret_string: str) -> str:
+    """The secret's JSON text: without the UTF-8 byte-order mark an editor (Notepad) may have saved
+    first, which json refuses. The accounts file accepts the same mark."""
+    return secret_string.removeprefix(BYTE_ORDER_MARK)
+
+
 def parse_api_keys(secret_string: str | None) -> dict[str, str]:
     """Parse the secret's JSON, keys stripped. Errors describe the shape, never the content."""
     if secret_string is None:
         raise CheckError(FailureKind.SECRET, "secret has no SecretString (binary secrets are not supported)")
     try:
-        payload = json.loads(secret_string)
+        payload = json.loads(secret_json_text(secret_string))
     except (ValueError, RecursionError):  # ValueError: an integer of 4,301 digits or more, too
         raise CheckError(
             FailureKind.SECRET, 'secret is not JSON; expected {"fullenrich": "<key>", "lemlist": "<key>"}'
@@ -109,6 +118,20 @@ def clean_key(provider: str, raw: str | None, hint: str) -> str:
             f" not sent; store the key exactly as issued ({hint})",
         )
     return key
+
+
+def split_pair(account: str, key: str, hint: str) -> tuple[str, str]:
+    """ "<id>:<secret>" as two parts (Twilio's Account SID and auth token, Vonage's key and secret,
+    Snov.io's client id and secret), split at the first colon; CheckError(SECRET) saying what is
+    wrong, never what the key is."""
+    ident, colon, secret = key.partition(":")
+    if not colon or not ident.strip() or not secret.strip():
+        raise CheckError(
+            FailureKind.SECRET,
+            f"the {account} key must be two parts joined by a colon, <id>:<secret> (e.g. an account SID"
+            f" and its auth token), so it was not sent ({hint})",
+        )
+    return ident, secret
 
 
 def is_placeholder(key: str) -> bool:
@@ -189,6 +212,8 @@ invisible character (variation selectors too): a key written with any mix of the
 plain characters, is still the key."""
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 """Matching ignores ASCII case: a vendor that upper-cases a hex key still shows it."""
+_WORD = "[A-Za-z0-9_-]"
+"""A character of an id or a key: a value too short to be a key is masked only between others."""
 _SIMPLE_ESCAPES = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 _ENTITIES = {"&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&apos;": "'"}
 
@@ -196,7 +221,8 @@ _ENTITIES = {"&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&apos;": "'
 class Redactor:
     """Removes a set of keys from text: every form `key_forms` gives, any run of
     KEY_FRAGMENT_MIN_CHARS consecutive characters of one (so a cut prefix too), in any ASCII case,
-    and the key written with escapes, spaces or invisible characters mixed into it. Linear in the
+    and the key written with escapes, spaces or invisible characters mixed into it. A value shorter
+    than MIN_KEY_CHARS is not a key: only its whole forms, standing alone, are masked. Linear in the
     text; built once per key set (`redactor_for`), so a check's cost does not depend on how many
     other keys there are.
     """
@@ -204,18 +230,22 @@ class Redactor:
     def __init__(self, keys: Iterable[str]) -> None:
         self.keys = frozenset(key for key in keys if key)
         forms: set[str] = set()
+        short: set[str] = set()
         for key in self.keys:
-            forms |= key_forms(key)
+            (forms if len(key.strip()) >= MIN_KEY_CHARS else short).update(key_forms(key))
         size = KEY_FRAGMENT_MIN_CHARS
         self._runs = frozenset(
             form[i : i + size].translate(_ASCII_LOWER) for form in forms for i in range(len(form) - size + 1)
         )
-        self._short = tuple(sorted((form for form in forms if len(form) < size), key=len, reverse=True))
+        # A value too short to be a key (never sent: clean_key refuses it) is masked only whole and
+        # where it stands alone, so that an account id or a word that contains it stays readable.
+        alone = "|".join(re.escape(form) for form in sorted(short, key=len, reverse=True))
+        self._alone = re.compile(rf"(?<!{_WORD})(?:{alone})(?!{_WORD})") if alone else None
 
     def redact(self, text: str) -> str:
         """`text` without any trace of the keys; unchanged (the same object) when none is there."""
-        for form in self._short:
-            text = text.replace(form, REDACTED)
+        if self._alone is not None and self._alone.search(text):
+            text = self._alone.sub(REDACTED, text)
         if not self._runs or len(text) < KEY_FRAGMENT_MIN_CHARS:
             return text
         spans = self._matches(text.translate(_ASCII_LOWER), range(len(text)), range(1, len(text) + 1))

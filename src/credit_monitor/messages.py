@@ -47,6 +47,10 @@ class MessageContext:
         """A time as people read it in the schedule's zone, e.g. Mon 02 Nov 2026 10:00 CET."""
         return at.astimezone(self.timezone).strftime("%a %d %b %Y %H:%M %Z")
 
+    def day(self, at: datetime) -> str:
+        """A day as people read it in the schedule's zone, e.g. Tue 01 Dec 2026."""
+        return at.astimezone(self.timezone).strftime("%a %d %b %Y")
+
 
 @dataclass(frozen=True)
 class RenderedMessage:
@@ -99,12 +103,19 @@ def render(
             f"Reminder: {name} still below {level}, {credits} left",
         ),
         Kind.RECOVERED: (
-            f"{name} credits are back above the warning level.",
-            f"{name} credits recovered: {credits}",
+            f"{name} credits are back above the warning level"
+            + (": the plan renewed." if note.renewed else "."),
+            f"{name} credits {'renewed' if note.renewed else 'recovered'}: {credits}",
         ),
         Kind.RUNNING_OUT: (
-            f"{name} credits will run out soon at the current burn rate.",
-            f"{name} credits run out in {_days(note)}",
+            f"{name} credits will run out soon at the current burn rate"
+            + (", before the plan renews." if note.renews_at is not None else "."),
+            f"{name} credits run out in {_days(note)}"
+            + (", before renewal" if note.renews_at is not None else ""),
+        ),
+        Kind.SPENDING_FAST: (
+            f"{name} used {_spent(note)}, far more than usual.",
+            f"{name} spending fast: {_spent(note)}",
         ),
         Kind.CHECK_FAILING: (
             f"The {name} balance could not be checked {note.failures} times in a row.",
@@ -121,7 +132,11 @@ def render(
             facts.append(("Failing since", context.local(note.since)))
     else:
         facts.append(("Balance", f"{credits} credits"))
-    if note.threshold is not None and note.kind in (Kind.LOW, Kind.REMINDER):
+    if note.pools:
+        facts.append(("Pools", pools_fact(note, context)))
+    if note.spike is not None and note.kind is Kind.SPENDING_FAST:
+        facts.extend(_spike_facts(note, context))
+    if note.threshold is not None and note.kind in (Kind.LOW, Kind.REMINDER, Kind.SPENDING_FAST):
         facts.append(("Level crossed", f"{level} ({format_balance(note.threshold)} credits)"))
     if note.threshold is not None and note.kind is Kind.RECOVERED:
         # Recovery is always above the warning level, whichever level it came from (note.level), and
@@ -130,10 +145,14 @@ def render(
     if note.forecast is not None and note.kind is not Kind.CHECK_FAILING:
         if note.forecast.status is ForecastStatus.DEPLETING and note.forecast.burn_per_day is not None:
             facts.append(("Burn rate", f"{note.forecast.burn_per_day:,.1f} credits/day"))
-        if note.forecast.days_left is not None:
+        if note.kind is Kind.SPENDING_FAST:
+            pass  # the spike's own facts say how long the balance lasts at its pace
+        elif note.forecast.days_left is not None:
             facts.append(("Days left", _days(note) + _runs_out(note, checked_at, context)))
         elif note.kind is not Kind.RECOVERED:  # after a top-up, "not enough history" says nothing
             facts.append(("Days left", note.forecast.describe()))
+    if note.renews_at is not None and note.kind in (Kind.LOW, Kind.REMINDER, Kind.RUNNING_OUT):
+        facts.append(("Renews", renewal_fact(note, checked_at, context)))
     if account.labels:
         facts.append(
             ("Labels", ", ".join(f"{name}={value}" for name, value in sorted(account.labels.items())))
@@ -193,6 +212,39 @@ def chat_card(
         "content": content,
         "metadata": {"threadId": thread, "eventType": event, "summary": summary},
     }
+
+
+TEST_KIND = "TEST"
+"""The `kind` attribute of a test alert: a filter policy can route or drop it like any kind."""
+
+
+def render_test_alert(at: datetime, context: MessageContext | None = None) -> RenderedMessage:
+    """The message `credit-monitor test-alert` has the function send to each receiver: marked as a
+    test in its subject, its text and its `kind`, so nobody acts on it."""
+    context = context or MessageContext()
+    subject = "TEST: alerts reach you here; nothing needs doing"
+    text = "\n".join(
+        [
+            "This is a test message from credit-monitor, sent on request (credit-monitor test-alert).",
+            "Nothing needs doing: no balance is low and no check has failed because of it.",
+            "",
+            "If you are reading it, the monitor's alerts reach you here.",
+            f"  Sent: {context.local(at)}",
+            "",
+            *([f"Dashboard: {context.dashboard_url}", ""] if context.dashboard_url else []),
+            "-- credit-monitor",
+        ]
+    )
+    chat = chat_card(
+        f":white_check_mark: {PREFIX} {subject}",
+        "This is a test message, sent on request (`credit-monitor test-alert`). Nothing needs doing:"
+        " the monitor's alerts reach this channel.",
+        thread="credit-monitor-test",
+        event=TEST_KIND,
+        summary=f"{PREFIX} {subject}",
+    )
+    attributes = {"kind": TEST_KIND, "level": Level.OK.name, "provider": "all"}
+    return RenderedMessage(subject_line(subject), text, chat, attributes)
 
 
 def render_group(group: Group, context: MessageContext | None = None) -> list[tuple[Group, RenderedMessage]]:
@@ -270,7 +322,7 @@ def _group_message(group: Group, context: MessageContext) -> RenderedMessage:
     return RenderedMessage(subject_line(subject), text, chat, attributes, notifications=ids)
 
 
-_LOW_KINDS = (Kind.LOW, Kind.REMINDER, Kind.RUNNING_OUT)
+_LOW_KINDS = (Kind.LOW, Kind.REMINDER, Kind.RUNNING_OUT, Kind.SPENDING_FAST)
 
 
 def _urgency(item: Item) -> tuple[int, float, str]:
@@ -278,7 +330,9 @@ def _urgency(item: Item) -> tuple[int, float, str]:
     note = item.pending.note
     days = note.forecast.days_left if note.forecast and note.forecast.days_left is not None else math.inf
     balance = note.balance if note.balance is not None else math.inf
-    return (-note.level, days if note.kind is Kind.RUNNING_OUT else balance, item.account.id)
+    spent = -note.spike.spent if note.spike is not None else 0.0
+    ordered = days if note.kind is Kind.RUNNING_OUT else spent if note.kind is Kind.SPENDING_FAST else balance
+    return (-note.level, ordered, item.account.id)
 
 
 def _cause(group: Group, items: list[Item]) -> str:
@@ -314,12 +368,22 @@ def _group_headline(group: Group, name: str, count: int, items: list[Item]) -> t
             f"Reminder: {accounts} still low{worst}{least}",
         )
     if group.kind is Kind.RECOVERED:
+        if all(item.pending.note.renewed for item in items):
+            return (
+                f"{accounts} are back above their warning level: their plans renewed.",
+                f"{accounts} renewed",
+            )
         return f"{accounts} are back above their warning level.", f"{accounts} recovered"
     if group.kind is Kind.RUNNING_OUT:
         soonest = _days(items[0].pending.note)
         return (
             f"{accounts} will run out soon at the current burn rate.",
             f"{accounts} run out soon, the first in {soonest}",
+        )
+    if group.kind is Kind.SPENDING_FAST:
+        return (
+            f"{accounts} used far more credits than usual since the last check.",
+            f"{accounts} spending fast, the most {_spent(items[0].pending.note)}",
         )
     if group.kind is Kind.CHECK_FAILING:
         cause = group.failure.value if group.failure else "several causes"
@@ -389,8 +453,12 @@ def _account_line(item: Item, context: MessageContext, *, cause_given: bool = Fa
         parts.append(level_name(note.level))
         if note.threshold is not None:
             parts[-1] += f" (below {format_balance(note.threshold)})"
-    if note.forecast is not None and note.forecast.days_left is not None:
+    if note.kind is Kind.SPENDING_FAST and note.spike is not None:
+        parts.append(f"{_spent(note)} ({_usual(note)})")
+    elif note.forecast is not None and note.forecast.days_left is not None:
         parts.append(f"{_days(note)} left{_runs_out(note, item.pending.created_at, context)}")
+    if note.renews_at is not None and note.kind in _LOW_KINDS:
+        parts.append(renewal_fact(note, item.pending.created_at, context))
     top_up = account.vendor.top_up_url
     if top_up:
         parts.append(f"top up at {top_up}")
@@ -413,12 +481,77 @@ def _runs_out(note: Notification, checked_at: datetime | None, context: MessageC
 def _act_steps(kind: Kind, account: str, context: MessageContext) -> list[str]:
     """What else a reader can do from the message: hold the reminders, look at the dashboard."""
     steps = []
-    if kind in (Kind.LOW, Kind.REMINDER, Kind.RUNNING_OUT):
+    if kind in _LOW_KINDS:
         command = f"credit-monitor snooze {shlex.quote(account)} --for {SNOOZE_FOR}"  # meant to be pasted
         steps.append(f"Already on it? Hold its reminders: {command}")
     if context.dashboard_url:
         steps.append(f"Dashboard: {context.dashboard_url}")
     return steps
+
+
+def _spent(note: Notification) -> str:
+    """ "6,000 credits in 1 h": a spike's amount and the time it took."""
+    if note.spike is None:
+        return "unknown"
+    return f"{format_balance(note.spike.spent)} credits in {_duration(note.spike.seconds)}"
+
+
+def _usual(note: Notification) -> str:
+    assert note.spike is not None
+    return f"usually at most {format_balance(note.spike.usual)} in that time"
+
+
+def _spike_facts(note: Notification, context: MessageContext) -> list[tuple[str, str]]:
+    """Spent, from when, the usual, and how long the balance lasts if the pace goes on."""
+    assert note.spike is not None
+    seconds = note.spike.seconds
+    facts = [
+        ("Spent", f"{_spent(note)} (since {context.local(note.spike.since)})"),
+        (
+            "Usual pace",
+            f"at most {format_balance(note.spike.usual)} credits in {_duration(seconds)}, last week",
+        ),
+    ]
+    if note.balance is not None and note.spike.spent > 0 and seconds > 0:
+        left = max(0.0, note.balance) / (note.spike.spent / seconds)
+        facts.append(("If it goes on", f"the balance lasts about {_duration(left)}"))
+    return facts
+
+
+def _duration(seconds: float) -> str:
+    """ "45 min", "1 h", "7 h", "2.5 days": the scale a person reads."""
+    if seconds < 3600:
+        return f"{max(1, round(seconds / 60))} min"
+    if seconds < 48 * 3600:
+        hours = seconds / 3600
+        return f"{hours:,.0f} h" if hours >= 10 or hours.is_integer() else f"{hours:,.1f} h"
+    return f"{seconds / 86400:,.1f} days"
+
+
+def pools_fact(note: Notification, context: MessageContext) -> str:
+    """ "subscription 400 (renews Tue 01 Dec 2026), paid 20": the vendor's split of the balance, and
+    which part the plan's renewal refills."""
+    parts = []
+    for pool in note.pools:
+        text = f"{pool.name} {format_balance(pool.credits)}"
+        if pool.renews:
+            when = f" {context.day(note.renews_at)}" if note.renews_at is not None else ""
+            text += f" (renews{when})"
+        parts.append(text)
+    return ", ".join(parts)
+
+
+def renewal_fact(note: Notification, checked_at: datetime | None, context: MessageContext) -> str:
+    """ "Tue 01 Dec 2026, 10 days after it runs out (around Sat 21 Nov 2026)"."""
+    assert note.renews_at is not None
+    renews = context.day(note.renews_at)
+    days = note.forecast.days_left if note.forecast else None
+    if checked_at is None or days is None or not 0 <= days <= MAX_RUNS_OUT_DAYS:
+        return f"renews on {renews}"
+    empty = checked_at + timedelta(days=days)
+    gap = (note.renews_at - empty) / timedelta(days=1)
+    when = "the same day" if gap < 1 else f"{gap:,.0f} day{'s' if round(gap) != 1 else ''} before it renews"
+    return f"runs out around {context.day(empty)}, {when} on {renews}"
 
 
 def _days(note: Notification) -> str:
@@ -446,6 +579,13 @@ def _next_steps(note: Notification, vendor: Vendor, entry: str | None = None) ->
         return [*steps, "You will hear again when the check works again."]
     if note.kind in (Kind.RECOVERED, Kind.CHECK_RECOVERED):
         return ["Nothing: monitoring continues."]
+    if note.kind is Kind.SPENDING_FAST:
+        return [
+            "If nobody expected it, find what uses this key now: a runaway automation, or a leaked key"
+            f" (replace it at {vendor.name}, then: credit-monitor keys set ACCOUNT).",
+            "If it was expected, nothing: the forecast measures the burn afresh, and you will hear"
+            " RUNNING OUT if the pace goes on and the balance will not last.",
+        ]
     top_up = f"Top up at {vendor.top_up_url}" if vendor.top_up_url else f"Top up your {vendor.name} plan"
     return [top_up, "Or lower usage until the next renewal."]
 

@@ -3,7 +3,9 @@ by hand. cli.py registers the commands and prints; this module decides what they
 
 `keys set ACCOUNT_ID` reads the key from a no-echo prompt (or stdin when piped), validates it as the
 function would, and merges it into the stack's secret, keeping every other entry; a secret written
-by someone else since it was read is never overwritten (adapters/secret_store.py). The key is never
+by someone else since it was read is never overwritten (adapters/secret_store.py). It writes the
+entry the function reads (account.keys_by_account, the accounts file's `key`), and with --check
+first asks the vendor with the new key through the function's own check code. The key is never
 printed, not even in an error. `keys list` says which accounts have a usable key, nothing more.
 """
 
@@ -12,22 +14,45 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+import time
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+import boto3
+
 from credit_monitor import deployed
+from credit_monitor.account import ACCOUNT_ID, Account, entry_readers, keys_by_account
 from credit_monitor.accounts_file import load_accounts
 from credit_monitor.adapters.aws import BOTO_CONFIG
+from credit_monitor.adapters.http import HttpClient, build_pool_manager
 from credit_monitor.adapters.secret_store import SecretChanged, SecretStore, SecretStoreError
+from credit_monitor.adapters.secrets import EnvironmentKeySource
 from credit_monitor.adapters.stack import API_KEYS_SECRET_OUTPUT, StackError, api_keys_secret_of
-from credit_monitor.config import ConfigError, accounts_file_setting, resolve_accounts_file
+from credit_monitor.checks import check_account
+from credit_monitor.config import (
+    DEFAULT_CHECK_DEADLINE_SECONDS,
+    ConfigError,
+    accounts_file_setting,
+    every_zero_config_account,
+    resolve_accounts_file,
+)
 from credit_monitor.keys import redact
+from credit_monitor.messages import format_balance
+from credit_monitor.model import CheckResult
 from credit_monitor.printable import printable
-from credit_monitor.providers import CATALOGUE, PROVIDERS
-from credit_monitor.secret_json import SecretJsonError, checked_key, entries, key_states, with_key
+from credit_monitor.problems import did_you_mean
+from credit_monitor.providers import CATALOGUE
+from credit_monitor.secret_json import (
+    SHOWN_READERS,
+    SecretJsonError,
+    checked_key,
+    entries,
+    key_listing,
+    with_key,
+)
 from credit_monitor.starter import Answers, credits, label, render
 
 COMMANDS = frozenset({"keys", "init"})
@@ -37,8 +62,9 @@ DEFAULT_ACCOUNTS_FILE = "accounts.toml"
 
 
 class Refused(Exception):
-    """The command did nothing; the message says why (it never holds a key). `again`: it may
-    succeed if run again (the secret changed meanwhile)."""
+    """The command did nothing; the message says why (it never holds a key). `again`: it failed
+    rather than being misused, and may succeed if run again (the secret changed meanwhile, the
+    vendor did not answer the key with a balance): exit 3, else 2."""
 
     def __init__(self, message: str, *, again: bool = False) -> None:
         super().__init__(message)
@@ -73,9 +99,23 @@ def add_parsers(sub: Any) -> None:
     )
     put.add_argument("account", metavar="ACCOUNT_ID", help="the account's id, as in the accounts file")
     put.add_argument("--create", action="store_true", help="create the secret if it does not exist yet")
+    put.add_argument(
+        "--force", action="store_true", help="store it even if no account of the accounts file reads it"
+    )
+    put.add_argument(
+        "--check",
+        action="store_true",
+        help="first ask the vendor for the balance with the new key, as the function does; store the key"
+        " only if it answers with one (exit 3 otherwise)",
+    )
     listing = keys_sub.add_parser("list", help="which accounts have a key in the secret (never the keys)")
-    listing.add_argument("--accounts", metavar="FILE", help="an accounts file (default: $ACCOUNTS_FILE)")
     for command in (put, listing):
+        command.add_argument(
+            "--accounts",
+            metavar="FILE",
+            help="the accounts file whose entries the function reads (default: $ACCOUNTS_FILE, else the"
+            " zero-config accounts)",
+        )
         deployed.add_options(command, "--secret", "the secret's name or ARN", API_KEYS_SECRET_OUTPUT)
 
     init = sub.add_parser(
@@ -94,6 +134,10 @@ def add_parsers(sub: Any) -> None:
         ("--warning", "the level, in credits, below which to alert"),
         ("--critical", "an optional lower, more urgent level"),
         ("--label", "NAME=VALUE, sent with its alerts for routing (repeatable)"),
+        (
+            "--email",
+            "the vendor account owner's e-mail, for a vendor that asks for it (bettercontact, icypeas)",
+        ),
     ):
         init.add_argument(option, action=_AccountField, metavar=option[2:].upper(), help=meaning)
 
@@ -116,6 +160,8 @@ class _AccountField(argparse.Action):
                 answers.labels[name] = value
             elif option_string == "--id":
                 answers.id = str(values)
+            elif option_string == "--email":
+                answers.email = str(values)
             else:
                 setattr(answers, self.dest, credits(str(values), str(option_string)))
         except ValueError as exc:
@@ -126,22 +172,116 @@ def run(args: argparse.Namespace, terminal: Terminal, env: Mapping[str, str]) ->
     """One of the commands; Refused when it did nothing. `env` is the CLI's environment."""
     if args.command == "init":
         init(args.file, args.accounts, force=args.force, terminal=terminal)
-    elif args.keys_command == "set":
-        set_key(_store(args), args.account, terminal, create=args.create)
-    else:
-        list_keys(_store(args), _account_ids(args.accounts or accounts_file_setting(env), env), terminal)
-
-
-def set_key(store: SecretStore, account_id: str, terminal: Terminal, *, create: bool) -> None:
-    key = read_key(account_id, terminal)  # first: the secret is read just before it is written
+        return
+    accounts = accounts_of(args.accounts or accounts_file_setting(env), env)
     try:
-        checked_key(account_id, key)  # a bad key is refused before any AWS call
+        session = deployed.session_of(args, env)  # the region is known before a key is asked for
+    except StackError as exc:
+        raise Refused(str(exc)) from None
+    if args.keys_command == "set":
+        target = target_entry(accounts, args.account, force=args.force)
+        if args.check and not target.readers:
+            raise Refused(
+                "--check asks the vendor of an account that reads the entry, and no account in"
+                f" {target.source} reads {target.entry!r}; nothing stored"
+            )
+        check = vendor_check if args.check else None
+        set_key(lambda: _store(args, session), target, terminal, create=args.create, check=check)
+    else:
+        list_keys(_store(args, session), accounts, terminal)
+
+
+@dataclass(frozen=True)
+class Accounts:
+    """The accounts the keys commands resolve entries for, and where they come from (for messages)."""
+
+    accounts: tuple[Account, ...]
+    source: str
+
+
+def accounts_of(path: str, env: Mapping[str, str]) -> Accounts:
+    """The accounts of the file at `path` (--accounts, else $ACCOUNTS_FILE), else the zero-config ones."""
+    try:
+        if path:
+            return Accounts(load_accounts(resolve_accounts_file(path, env)), path)
+        accounts = every_zero_config_account(env)
+        names = ", ".join(account.id for account in accounts)
+        return Accounts(accounts, f"the zero-config accounts ({names}; --accounts FILE reads a file)")
+    except ConfigError as exc:
+        raise Refused("; ".join(exc.problems)) from None  # one line: `credit-monitor validate` lists them
+
+
+@dataclass(frozen=True)
+class Target:
+    """The secret entry `keys set ID` writes, and the accounts that read it (none when forced)."""
+
+    entry: str
+    readers: tuple[Account, ...]
+    source: str
+
+
+def target_entry(accounts: Accounts, name: str, *, force: bool) -> Target:
+    """The entry the function reads for `name`: an account reading its own id, or a shared entry
+    (account.entry_readers, the function's own rule). An account that reads a shared entry is
+    refused, pointing to it; a name no account reads is refused with the close one, unless forced."""
+    if not ACCOUNT_ID.fullmatch(name):
+        raise Refused(
+            "the account id must be a slug of lower-case letters, digits and dashes (at most 64),"
+            " e.g. 'acme-lemlist', as in the accounts file"
+        )
+    by_id = {account.id: account for account in accounts.accounts}
+    readers = entry_readers(accounts.accounts)
+    if name in readers:
+        return Target(name, tuple(by_id[reader] for reader in readers[name]), accounts.source)
+    if name in by_id and not force:
+        shared = by_id[name].secret_entry
+        others = [reader for reader in readers[shared] if reader != name]
+        also = f", as do {_listed(others)}" if others else ""
+        raise Refused(
+            f"{name} reads its key from the shared entry {shared!r} (its `key` in {accounts.source}){also};"
+            f" `keys set {shared}` sets the key they share; to give {name} a key of its own, remove its"
+            " `key` line first. Nothing stored"
+        )
+    if not force:
+        hint = did_you_mean(name, [*readers, *by_id])
+        raise Refused(
+            f"no account in {accounts.source} reads a key from {name!r}{hint or '.'} Nothing stored;"
+            " --force stores it all the same"
+        )
+    return Target(name, (), accounts.source)
+
+
+def _listed(names: Sequence[str]) -> str:
+    shown = ", ".join(names[:SHOWN_READERS])
+    return shown + (f" and {len(names) - SHOWN_READERS} more" if len(names) > SHOWN_READERS else "")
+
+
+def set_key(
+    store_of: Callable[[], SecretStore],
+    target: Target,
+    terminal: Terminal,
+    *,
+    create: bool,
+    check: Callable[[Target, str], CheckResult] | None = None,
+) -> None:
+    """Read the key, check it (and with `check`, ask its vendor), then read and write the secret:
+    everything that can be refused without AWS is, before the first AWS call."""
+    entry = target.entry
+    raw = read_key(entry, terminal)  # first: the secret is read just before it is written
+    try:
+        # A bad key is refused before any AWS call, by a message that never holds it; only a key
+        # is redacted (a value too short to be one would mask the message's own words).
+        key = checked_key(entry, raw)
+    except SecretJsonError as exc:
+        raise Refused(str(exc)) from None
+    if check is not None:
+        terminal.say(vendor_answer(target, check(target, key)))
+    store = store_of()
+    try:
         read = store.read()
         if not read.exists and not create:
-            raise Refused(
-                f"secret {store.secret_id!r} does not exist; pass --create to create it with this key"
-            )
-        new = with_key(read.secret_string, account_id, key)
+            raise Refused(f"secret {store.where} does not exist; pass --create to create it with this key")
+        new = with_key(read.secret_string, entry, key)
         version = store.write(read, new)
     except SecretChanged as exc:
         raise Refused(redact(str(exc), [key]), again=True) from None
@@ -149,11 +289,46 @@ def set_key(store: SecretStore, account_id: str, terminal: Terminal, *, create: 
         raise Refused(redact(str(exc), [key])) from None
     kept = len(entries(new)) - 1
     verb = "created" if not read.exists else "stored in"
+    ids = [account.id for account in target.readers]
+    if not ids:
+        read_by = f"No account in {target.source} reads it: the function ignores it until one does."
+    else:
+        when = "within 6 hours, or at once after a 401"
+        read_by = (
+            f"The function reads it {when}."
+            if ids == [entry]
+            else f"Read by {_listed(ids)}: the function reads it {when}."
+        )
     terminal.say(
-        f"{account_id}: key {verb} secret {printable(store.secret_id)} (version {version});"
-        f" {kept} other entr{'y' if kept == 1 else 'ies'} kept. The function reads it within 6 hours,"
-        " or at once after a 401."
+        f"{entry}: key {verb} secret {printable(store.secret_id)} (version {version});"
+        f" {kept} other entr{'y' if kept == 1 else 'ies'} kept. {read_by}"
     )
+
+
+def vendor_check(target: Target, key: str) -> CheckResult:
+    """One check of the first account reading the entry, with the new key, by the function's own
+    check code (checks.check_account: its request, retries, reading of the reply and redaction)
+    over a real HTTP client; the entry resolved as the function resolves it. A 401 reads the
+    keys again, which here are this key alone, so nothing is sent twice."""
+    account = target.readers[0]
+    keys = EnvironmentKeySource({target.entry: key})
+    api_keys = keys_by_account([account], keys.api_keys())
+    deadline = time.monotonic() + DEFAULT_CHECK_DEADLINE_SECONDS
+    return check_account(account, api_keys, keys, HttpClient(build_pool_manager()), deadline)
+
+
+def vendor_answer(target: Target, result: CheckResult) -> str:
+    """The balance the vendor gave for the key; Refused with the failure's kind and its already
+    redacted reason otherwise. Never anything of the key."""
+    account = target.readers[0]
+    name = account.provider.display_name
+    if result.balance is None:
+        error = result.error
+        why = f" ({error.kind.value}): {error.message}" if error else f": {result.not_checked or 'no answer'}"
+        refusal = f"{account.id}: {name} did not give a balance for this key{printable(why)}"
+        raise Refused(f"{refusal}; the key was not stored", again=True)
+    balance = f"{format_balance(result.balance.credits)} {result.balance.currency or 'credits'}"
+    return f"{account.id}: {name} answered this key with a balance of {balance}"
 
 
 def read_key(account_id: str, terminal: Terminal) -> str:
@@ -175,37 +350,32 @@ def read_key(account_id: str, terminal: Terminal) -> str:
     return text
 
 
-def list_keys(store: SecretStore, account_ids: list[str], terminal: Terminal) -> None:
+def list_keys(store: SecretStore, accounts: Accounts, terminal: Terminal) -> None:
     try:
         read = store.read()
-        states = key_states(read.secret_string, account_ids)
+        listing = key_listing(read.secret_string, accounts.accounts)
     except (SecretStoreError, SecretJsonError) as exc:
         raise Refused(str(exc)) from None
     if not read.exists:
-        raise Refused(f"secret {store.secret_id!r} does not exist; `keys set ID --create` creates it")
-    width = max([len("ACCOUNT"), *(len(printable(name)) for name, _ in states)])
+        raise Refused(f"secret {store.where} does not exist; `keys set ID --create` creates it")
+    width = max([len("ACCOUNT"), *(len(printable(row.name)) for row in listing.rows)])
     lines = [f"{'ACCOUNT':<{width}}  KEY"]
-    lines += [f"{printable(name):<{width}}  {state.value}" for name, state in states]
+    lines += [f"{printable(row.name):<{width}}  {row.text}" for row in listing.rows]
+    if listing.hidden:
+        lines.append(
+            f"and {listing.hidden} more entr{'y' if listing.hidden == 1 else 'ies'} for no account here,"
+            " whose names are not shown: a name that is not an id may be a key stored as a name (name and"
+            " value swapped)"
+        )
     terminal.say("\n".join(lines))
 
 
-def _store(args: argparse.Namespace) -> SecretStore:
+def _store(args: argparse.Namespace, session: boto3.Session) -> SecretStore:
     try:
-        session = deployed.session_of(args)
         secret = args.secret or api_keys_secret_of(deployed.stack_of(args), session)
         return SecretStore(secret, session.client("secretsmanager", config=BOTO_CONFIG))
     except StackError as exc:
         raise Refused(str(exc)) from None
-
-
-def _account_ids(path: str, env: Mapping[str, str]) -> list[str]:
-    """The accounts of the file at `path` (--accounts, else $ACCOUNTS_FILE), else the zero-config ones."""
-    if not path:
-        return [provider.name for provider in PROVIDERS]
-    try:
-        return [account.id for account in load_accounts(resolve_accounts_file(path, env))]
-    except ConfigError as exc:
-        raise Refused("; ".join(exc.problems)) from None  # one line: `credit-monitor validate` lists them
 
 
 def init(path: Path, accounts: list[Answers], *, force: bool, terminal: Terminal) -> None:
@@ -243,6 +413,10 @@ def interview(path: str, terminal: Terminal) -> list[Answers]:
             terminal.note(f"  {printable(provider)!r} is not one of {providers}")
             continue
         answers = Answers(provider=provider, id=_answer(terminal, f"Account id [{provider}]: ") or provider)
+        if CATALOGUE[provider].account_fields:
+            answers.email = _answer(
+                terminal, f"E-mail of the {CATALOGUE[provider].display_name} account's owner: "
+            )
         try:
             answers.warning = credits(_answer(terminal, "Warning level, in credits: "), "warning")
             critical = _answer(terminal, "Critical level, in credits (Enter for none): ")

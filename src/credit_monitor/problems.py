@@ -3,7 +3,8 @@ another failed, so one run of `credit-monitor validate` lists them all. Pure."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import difflib
+from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -36,3 +37,11 @@ class Problems:
     def raise_any(self) -> None:
         if self.found:
             raise Invalid(self.found)
+
+
+def did_you_mean(name: object, known: Iterable[str]) -> str:
+    """ "; did you mean warning?" for a name close to a known one (difflib), else ""."""
+    if not isinstance(name, str):
+        return ""
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]}?" if close else ""

@@ -7,15 +7,16 @@ window; two http-json APIs are two vendors (providers.Vendor), whatever their ke
 that could not start before the check's deadline is not made at all, never a burst the provider
 would refuse.
 
-Taking turns: when more accounts share one key than a run can check, each run checks one slice of
-them and the others are "not checked this run" (never a failure). A run books at most half of each
+Taking turns: when one key carries more different requests than a run can make (accounts whose
+requests are the same make one, checks.SameRequest), each run makes one slice of them and the
+others' accounts are "not checked this run" (never a failure). A run books at most half of each
 window for first requests (`first_requests`): the other half is room for retries, and keeps two
-overlapping runs' first requests inside the window together. The accounts on a key, sorted by id,
-take turns: a run checks the `requests_per_run` accounts checked least recently (by the alert state),
-so every account is checked at least every k runs, k = ceil(accounts / requests_per_run), whatever
-runs the schedule skips; without the state, by position: run number r checks the positions p with
-p % k == r % k. Retries book the
-other half, apart: each share is booked in time order, and together they never exceed the limit.
+overlapping runs' first requests inside the window together. The requests on a key, each named by
+its first account id and sorted, take turns: a run makes the `requests_per_run` checked least
+recently (by the alert state), so every account is checked at least every k runs,
+k = ceil(requests / requests_per_run), whatever runs the schedule skips; without the state, by
+position: run number r makes the positions p with p % k == r % k. Retries book the other half,
+apart: each share is booked in time order, and together they never exceed the limit.
 """
 
 from __future__ import annotations

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import enum
 import json
-from collections.abc import Iterable
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-from credit_monitor.accounts_file import ACCOUNT_ID
-from credit_monitor.keys import clean_key
+from credit_monitor.account import ACCOUNT_ID, Account, entry_readers, keys_by_account
+from credit_monitor.keys import clean_key, secret_json_text
 from credit_monitor.model import CheckError, json_type_name
 
 MAX_SECRET_BYTES = 65_536
@@ -44,7 +46,7 @@ def entries(secret_string: str | None) -> dict[str, object]:
         return dict(pairs)
 
     try:
-        document = json.loads(secret_string, object_pairs_hook=unique)
+        document = json.loads(secret_json_text(secret_string), object_pairs_hook=unique)
     except SecretJsonError:
         raise
     except (ValueError, RecursionError):  # ValueError: an integer of 4,301 digits or more, too
@@ -78,24 +80,86 @@ def with_key(secret_string: str | None, account_id: str, raw_key: str) -> str:
     key = checked_key(account_id, raw_key)
     document = entries(secret_string)
     document[account_id] = key
-    text = json.dumps(document, indent=2)
-    if len(text.encode()) > MAX_SECRET_BYTES:
+    # Compact, and ASCII (other entries' text as \u escapes, lone surrogates too): the size checked
+    # is that of exactly what is written, and about 1,000 entries fit.
+    text = json.dumps(document, separators=(",", ":"), ensure_ascii=True)
+    if len(text.encode("ascii")) > MAX_SECRET_BYTES:
         raise SecretJsonError(f"the secret would exceed Secrets Manager's {MAX_SECRET_BYTES:,} bytes")
     return text
 
 
-def key_states(secret_string: str | None, account_ids: Iterable[str]) -> list[tuple[str, KeyState]]:
-    """Whether each account has a key the function would send, then the entries no account uses.
-    Only the state is returned, never anything of the key (not its length, not a prefix)."""
+SHOWN_READERS = 3
+"""Accounts named on a shared entry's line; the others are counted, so a line stays one line."""
+
+
+@dataclass(frozen=True)
+class KeyRow:
+    """One line of `keys list`: an account id, or the name of an entry known not to be a key."""
+
+    name: str
+    text: str
+
+
+@dataclass(frozen=True)
+class KeyListing:
+    rows: tuple[KeyRow, ...]
+    hidden: int
+    """Entries no account reads whose names are not shown: such a name may be a key (a secret
+    written name and value swapped), so it is counted, never printed."""
+
+
+def key_listing(secret_string: str | None, accounts: Sequence[Account]) -> KeyListing:
+    """Whether each account has a key the function would send, read from the entry the function
+    reads (account.keys_by_account); then the shared entries and whom they serve; then the entries
+    no account reads. Only states are returned, never anything of a key (not its length, not a
+    prefix), and no name from the secret unless an account reads it or it looks like an id."""
     document = entries(secret_string)
-    states: list[tuple[str, KeyState]] = []
-    wanted = list(dict.fromkeys(account_ids))
-    for account_id in wanted:
-        states.append((account_id, _state(document.get(account_id), account_id)))
+    resolved = keys_by_account(accounts, document)
+    readers = entry_readers(accounts)
+    values = {value for value in document.values() if isinstance(value, str)}
+    rows: list[KeyRow] = []
+    seen: set[str] = set()
+    for account in accounts:
+        if account.id in seen:
+            continue
+        seen.add(account.id)
+        state = _state(resolved.get(account.id), account.id)
+        text = state.value
+        if account.secret_entry != account.id:
+            text += f" (shared entry {account.secret_entry})"
+        elif state is KeyState.MISSING and account.id in values:
+            text += f"; the secret holds {account.id!r} as a value: are its name and key swapped?"
+        rows.append(KeyRow(account.id, text))
+    for entry, ids in readers.items():
+        if entry not in seen and _state(document.get(entry), entry) is not KeyState.MISSING:
+            named = ", ".join(ids[:SHOWN_READERS])
+            more = f" and {len(ids) - SHOWN_READERS} more" if len(ids) > SHOWN_READERS else ""
+            rows.append(KeyRow(entry, f"shared entry, read by {named}{more}"))
+    hidden = 0
+    reading = {account.id: account.secret_entry for account in accounts}
     for name, value in document.items():
-        if name not in wanted and _state(value, name) is not KeyState.MISSING:
-            states.append((name, KeyState.UNUSED))
-    return states
+        if name in readers or _state(value, name) is KeyState.MISSING:
+            continue
+        if name in reading:
+            rows.append(
+                KeyRow(name, f"{KeyState.UNUSED.value} ({name} reads the shared entry {reading[name]})")
+            )
+        elif looks_like_an_id(name):
+            rows.append(KeyRow(name, KeyState.UNUSED.value))
+        else:
+            hidden += 1
+    return KeyListing(tuple(rows), hidden)
+
+
+ID_WORD = re.compile(r"[a-z]{1,24}|[0-9]{1,24}|[a-z0-9]{1,7}")
+"""A part of an id between dashes: a word, a number, or a short mix ("eu2"). A longer mix of
+letters and digits is what random keys are made of (hex, UUIDs, base36)."""
+
+
+def looks_like_an_id(name: str) -> bool:
+    """Whether an entry's name may be printed although no account reads it: an id's slug made of
+    words and numbers. Anything else may be a key stored as a name, and is never printed."""
+    return bool(ACCOUNT_ID.fullmatch(name)) and all(ID_WORD.fullmatch(part) for part in name.split("-"))
 
 
 def _state(value: object, account_id: str) -> KeyState:

@@ -44,7 +44,7 @@ from credit_monitor.config import Account, CheckSettings
 from credit_monitor.digest import DIGEST_KEY, Row, digest_id, render_digest, rows, week_of
 from credit_monitor.forecast import Forecast
 from credit_monitor.grouping import Failing, Failings, Group, Item, group, hold
-from credit_monitor.messages import MessageContext, RenderedMessage, render_group
+from credit_monitor.messages import MessageContext, RenderedMessage, render_group, render_test_alert
 from credit_monitor.model import CheckError, CheckResult, FailureKind
 from credit_monitor.outbox import MAX_ATTEMPTS, enqueue, lease, leased_by, refused, settle
 from credit_monitor.ratelimit import run_number
@@ -123,6 +123,10 @@ class AccountReport:
     dropped: int = 0
     """Notifications given up this run (a full outbox, or refused too often): each also a problem."""
     problems: list[Exception] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    """What to log once, at WARNING, that is no failure of the run (a renewal that did not show up)."""
+    lasts: bool = False
+    """The balance lasts until the account's renewal (alerting.Decision.lasts)."""
 
     @property
     def name(self) -> str:
@@ -147,7 +151,7 @@ class AccountReport:
         if self.level is not None:
             entry["level"] = self.level.name
         if self.forecast is not None:
-            entry["forecast"] = self.forecast.describe()
+            entry["forecast"] = self.forecast.describe() + (", lasts until its renewal" if self.lasts else "")
         if self.pending:
             entry["pending_notifications"] = self.pending
         if self.snoozed_until is not None:
@@ -191,6 +195,14 @@ class RunReport:
     def summary(self) -> dict[str, dict[str, object]]:
         """Each account's outcome, for the one summary log line and the handler's return value."""
         return {report.name: report.summary() for report in self.accounts}
+
+    def warnings(self) -> list[tuple[str, dict[str, str]]]:
+        """One WARNING line (message, fields) per thing an account's decision wanted said once."""
+        return [
+            (f"{report.name}: {warning}", {"account": report.name, "provider": report.account.vendor.id})
+            for report in self.accounts
+            for warning in report.warnings
+        ]
 
     def failed_checks(self) -> list[tuple[str, dict[str, str]]]:
         """One ERROR line (message, fields) per failed check: what and why, already redacted."""
@@ -339,6 +351,67 @@ def send_digest(
         ]
     )
     return run.deliver_digest(state, rows(checks.accounts, states, now), context, report)
+
+
+@dataclass(frozen=True)
+class Receiver:
+    """Where the function's messages go: a name people recognise (never a secret: not a webhook
+    URL, not a routing key) and the Notifier that publishes to it."""
+
+    name: str
+    notifier: Notifier
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What one receiver did with one message: accepted it (with its id for it), or refused it."""
+
+    receiver: str
+    accepted: str | None = None
+    refused: str | None = None
+
+    def as_json(self) -> dict[str, str]:
+        outcome = (
+            {"accepted": self.accepted} if self.accepted is not None else {"refused": self.refused or ""}
+        )
+        return {"receiver": self.receiver} | outcome
+
+    @classmethod
+    def from_json(cls, item: object) -> Delivery | None:
+        """A delivery as `as_json` wrote it (the CLI reads the function's reply); None otherwise."""
+        if not isinstance(item, dict) or not isinstance(item.get("receiver"), str):
+            return None
+        if isinstance(item.get("accepted"), str):
+            return cls(item["receiver"], accepted=item["accepted"])
+        if isinstance(item.get("refused"), str):
+            return cls(item["receiver"], refused=item["refused"])
+        return None
+
+
+TEST_ALERT = "test-alert"
+"""The event's `trigger` that has the function send a test alert, and its reply's key."""
+
+
+def send_test_alert(
+    receivers: Sequence[Receiver], clock: Callable[[], datetime], budget: Budget, context: MessageContext
+) -> list[Delivery]:
+    """One message marked as a test, to every receiver at once, each by the run's end: what each
+    accepted or refused, in order. Nothing is recorded: a test is sent once, never retried, and
+    no account's state changes. One receiver's failure never hides another's answer."""
+    message = render_test_alert(clock(), context)
+    tasks = [functools.partial(receiver.notifier.publish, message) for receiver in receivers]
+    outcomes = run_until(tasks, budget.run_end, max_workers=max(1, len(tasks)), name="test-alert")
+    deliveries = []
+    for receiver, outcome in zip(receivers, outcomes, strict=True):
+        if isinstance(outcome, str):
+            deliveries.append(Delivery(receiver.name, accepted=outcome))
+        elif isinstance(outcome, Unfinished):
+            deliveries.append(Delivery(receiver.name, refused="no answer before the function's deadline"))
+        elif isinstance(outcome, DeliveryError):
+            deliveries.append(Delivery(receiver.name, refused=str(outcome)))
+        else:  # a bug: visible, and about this receiver alone
+            deliveries.append(Delivery(receiver.name, refused=f"unexpected {type(outcome).__name__}"))
+    return deliveries
 
 
 def _recorded(
@@ -510,12 +583,15 @@ class _Run:
             return _Claim(report, None)
         decided: list[Decision] = []
 
+        rules = account.rules(self.policy.spike)
+
         def claim(state: AccountState) -> AccountState:
-            decision = decide(state, result, self.now, account.levels, self.policy)
+            decision = decide(state, result, self.now, account.levels, self.policy, rules)
             queued, dropped = enqueue(decision.state, decision.notifications, self.run_id, self.now)
             decided[:] = [decision]
             report.problems[:] = [_dropped(account.id, note) for note in dropped]
             report.dropped = len(dropped)
+            report.warnings[:] = decision.warnings
             if decision.future_checked_at is not None:
                 report.problems.append(_from_the_future(account.id, decision.future_checked_at, self.now))
             return lease(queued, self.run_id, self.now, self.lease_until)
@@ -539,6 +615,7 @@ class _Run:
         """The claim of an account whose decided `state` is recorded."""
         report, decided = deciding.report, deciding.decided
         report.level, report.forecast = state.level, decided[0].forecast if decided else None
+        report.lasts = decided[0].lasts if decided else False
         report.snoozed_until = state.snoozed_until if state.snoozed(self.now) else None
         report.pending = len(state.outbox)
         return _Claim(report, state, leased_by(state, self.run_id))

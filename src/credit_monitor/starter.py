@@ -9,13 +9,15 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from credit_monitor.accounts_file import LABEL_NAME, parse_accounts
+from credit_monitor.account import LABEL_NAME
+from credit_monitor.accounts_file import parse_accounts
 
 HEADER = """\
 # credit-monitor accounts: one [[account]] table per account to watch.
 # Check it as the function will:   credit-monitor validate {path}
 # Store each account's API key:    credit-monitor keys set <id> --stack <your stack>
-# Fields: id, provider, warning, critical (optional), labels (optional), url (optional).
+# Fields: id, provider, warning, critical (optional), labels (optional), url (optional),
+# email (the vendor account owner's, for the vendors that ask for it).
 """
 
 
@@ -28,6 +30,8 @@ class Answers:
     warning: float | None = None
     critical: float | None = None
     labels: dict[str, str] = field(default_factory=dict)
+    email: str | None = None
+    """The vendor account owner's e-mail, for the vendors that ask for it (BetterContact, Icypeas)."""
 
 
 def credits(text: str, option: str) -> float:
@@ -65,6 +69,8 @@ def _table(answers: Answers) -> str:
         lines.append(f"critical = {_number(answers.critical)}")
     if answers.labels:
         lines.append(f"labels = {_inline(answers.labels)}")
+    if answers.email is not None:
+        lines.append(f"email = {_string(answers.email)}")
     return "\n".join(lines) + "\n"
 
 

@@ -14,9 +14,10 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from credit_monitor.alerting import AccountState, Level
-from credit_monitor.forecast import Sample, forecast
+from credit_monitor.alerting import AccountState, Level, lasts_until
+from credit_monitor.forecast import Sample, Spike, forecast
 from credit_monitor.messages import format_balance
+from credit_monitor.model import Pool
 from credit_monitor.printable import printable
 
 SPARKS = "▁▂▃▄▅▆▇█"
@@ -24,6 +25,8 @@ SPARK_WIDTH = 16
 MAX_SNOOZE = timedelta(days=365)
 MAX_REASON = 200
 """Characters of a snooze reason, as written by `snooze` and as shown in the table."""
+SPIKE_SHOWN_FOR = timedelta(days=7)
+"""A spike is in the notes for a week after it."""
 MAX_SHOWN_ACCOUNT = 64
 """An id from the accounts file is at most 64; a longer key in the table must not widen every row."""
 
@@ -45,8 +48,15 @@ class AccountStatus:
     snooze_reason: str | None
     history: tuple[Sample, ...]
     problem: str | None = None
-    last_sent: str | None = None
     """The item could not be read: what is wrong and how to reset it."""
+    last_sent: str | None = None
+    renews_at: datetime | None = None
+    """The plan's next renewal, when it has one."""
+    lasts: bool = False
+    """The balance lasts until `renews_at`, by the forecast."""
+    pools: tuple[Pool, ...] = ()
+    last_spike: Spike | None = None
+    renewal_missed: datetime | None = None
 
     def as_json(self) -> dict[str, object]:
         def iso(value: datetime | None) -> str | None:
@@ -67,12 +77,52 @@ class AccountStatus:
             "snooze_reason": printable(self.snooze_reason) if self.snooze_reason is not None else None,
             "history": [[sample.at.isoformat(), sample.balance] for sample in self.history],
             "problem": printable(self.problem) if self.problem is not None else None,
+            "renews_at": iso(self.renews_at),
+            "lasts_until_renewal": self.lasts if self.renews_at is not None else None,
+            "pools": {printable(pool.name): pool.credits for pool in self.pools},
+            "last_spike": None
+            if self.last_spike is None
+            else {
+                "since": iso(self.last_spike.since),
+                "until": iso(self.last_spike.until),
+                "spent": self.last_spike.spent,
+                "usual": self.last_spike.usual,
+            },
+            "renewal_missed": iso(self.renewal_missed),
         }
+
+    def notes(self, now: datetime) -> list[str]:
+        """What the columns do not say: the renewal, the pools, a recent spike."""
+        notes = []
+        if self.renews_at is not None:
+            day = self.renews_at.strftime("%a %d %b")
+            if self.lasts and self.level in (Level.WARNING.name, Level.CRITICAL.name):
+                notes.append(f"low, but lasts until its renewal on {day}")
+            elif not self.lasts and self.days_left is not None:
+                notes.append(f"runs out before its renewal on {day}")
+            else:
+                notes.append(f"renews {day}")
+        if self.renewal_missed is not None:
+            notes.append(f"the renewal of {self.renewal_missed:%d %b} did not show in the balance")
+        if self.pools:
+            shown = (
+                f"{printable(pool.name, 24)} {format_balance(pool.credits)}"
+                + (" (renews)" if pool.renews else "")
+                for pool in self.pools
+            )
+            notes.append(", ".join(shown))
+        if self.last_spike is not None and now - self.last_spike.until <= SPIKE_SHOWN_FOR:
+            spike = self.last_spike
+            notes.append(
+                f"spent {format_balance(spike.spent)} in {_span(spike.seconds)}, {_ago(spike.until, now)}"
+            )
+        return notes
 
 
 def account_status(account: str, state: AccountState, now: datetime) -> AccountStatus:
     last = state.samples[-1] if state.samples else None
-    outlook = forecast(state.samples)
+    outlook = forecast(state.samples, state.pace_since)
+    renews_at = state.renewal_due if state.renewal_due is not None and state.renewal_due > now else None
     return AccountStatus(
         account=account,
         level=state.level.name,
@@ -87,6 +137,11 @@ def account_status(account: str, state: AccountState, now: datetime) -> AccountS
         snoozed_until=state.snoozed_until if state.snoozed(now) else None,
         snooze_reason=state.snooze_reason if state.snoozed(now) else None,
         history=state.samples,
+        renews_at=renews_at,
+        lasts=lasts_until(renews_at, outlook, now),
+        pools=state.pools,
+        last_spike=state.last_spike,
+        renewal_missed=state.renewal_missed,
     )
 
 
@@ -129,6 +184,7 @@ def render(rows: list[AccountStatus], now: datetime) -> str:
         "FAIL",
         "PEND",
         "SNOOZED",
+        "NOTES",
     )
     table = [header]
     for row in sorted(rows, key=urgency):
@@ -146,6 +202,7 @@ def render(rows: list[AccountStatus], now: datetime) -> str:
                 str(row.consecutive_failures) if row.consecutive_failures else "-",
                 str(row.pending_notifications) if row.pending_notifications else "-",
                 _snooze(row),
+                "; ".join(row.notes(now)) or "-",
             )
         )
     widths = [max(len(line[i]) for line in table) for i in range(len(header))]
@@ -183,6 +240,10 @@ def _snooze(row: AccountStatus) -> str:
     return f"{until} ({printable(row.snooze_reason, MAX_REASON)})" if row.snooze_reason else until
 
 
+def _span(seconds: float) -> str:
+    return f"{seconds / 60:.0f} min" if seconds < 3600 else f"{seconds / 3600:,.0f} h"
+
+
 def _ago(moment: datetime | None, now: datetime) -> str:
     if moment is None:
         return "-"
@@ -192,6 +253,45 @@ def _ago(moment: datetime | None, now: datetime) -> str:
     if seconds < 86400 * 2:
         return f"{seconds / 3600:.0f}h ago"
     return f"{seconds / 86400:.0f}d ago"
+
+
+RATE = re.compile(r"rate\((\d{1,4}) (minute|hour|day)s?\)")
+FIRST_RUN_GRACE = timedelta(minutes=10)
+"""EventBridge Scheduler's own slack, and the run's: later than this past due, the run is overdue."""
+
+
+def schedule_period(schedule: str | None, alarm_period_seconds: str | None) -> timedelta | None:
+    """The time between scheduled runs: a rate()'s, else the stack's AlarmPeriodSeconds (one
+    alarm period per run, which the template enforces); None when neither says."""
+    if schedule and (rate := RATE.fullmatch(schedule.strip())):
+        return timedelta(**{f"{rate.group(2)}s": int(rate.group(1))})
+    try:
+        seconds = float(alarm_period_seconds or "")
+    except ValueError:
+        return None
+    return timedelta(seconds=seconds) if 0 < seconds <= 86_400 * 7 else None
+
+
+def first_run_note(
+    schedule: str | None, period: timedelta | None, created: datetime | None, now: datetime, test_alert: str
+) -> list[str]:
+    """What `status` says after the first deploy, while no account has been checked: when the first
+    scheduled run is due (or that it is overdue, and where to look), and how to see a message now."""
+    if schedule and period and created:
+        due = created + period
+        if now <= due + FIRST_RUN_GRACE:
+            first = f"The first scheduled run ({printable(schedule)}) is due by {when(due, now)}."
+        else:
+            first = (
+                f"The first scheduled run ({printable(schedule)}) was due by {when(due, now)} and recorded"
+                " nothing: look at the function's errors (see troubleshooting in the docs)."
+            )
+    else:
+        first = (
+            "The first scheduled run is due within the hour of the deploy (with the default schedule,"
+            " rate(1 hour))."
+        )
+    return [first, f"To see a message arrive now: {test_alert}"]
 
 
 def snooze_until(now: datetime, duration: str | None, until: str | None) -> datetime:

@@ -182,9 +182,11 @@ def test_validate_reports_three_mistakes_in_one_run_one_line_each(tmp_path: Path
     assert done.returncode == EXIT_USAGE
     assert done.stdout == b""
     assert done.stderr.decode("utf-8", "strict").splitlines() == [
-        f"credit-monitor: {accounts}: account 'acme-lemlist': provider: must be one of bouncer, clearout,"
-        " dropcontact, fullenrich, hunter, lemlist, lusha, neverbounce, zerobounce, http-json, got 'lemlst';"
-        " did you mean lemlist?",
+        f"credit-monitor: {accounts}: account 'acme-lemlist': provider: must be one of apify, bettercontact,"
+        " bouncer, brevo, brightdata, clearout, dropcontact, emailable, findymail, fullenrich, hunter,"
+        " icypeas, leadmagic, lemlist, lusha, millionverifier, neverbounce, prospeo, scrapingbee, sendgrid,"
+        " serpapi, snovio, twilio, vonage, zerobounce, http-json, got 'lemlst'; did you mean lemlist?"
+        ' For any other API that answers JSON, write provider = "http-json" (see docs/vendors.md)',
         f"credit-monitor: {accounts}: account 'acme-lemlist': warnign: unknown field; did you mean warning?",
         f"credit-monitor: {accounts}: account 'globex-lemlist': warning: must be a number of credits, not the"
         ' string "100"; drop the quotes: warning = 100',
@@ -435,3 +437,59 @@ def test_validate_warns_when_the_memory_size_cannot_check_that_many_accounts(
     assert f"warning: {count} accounts is more than the {ACCOUNTS_PER_SIZE[128]}" in capsys.readouterr().err
     assert main(["validate", str(accounts), "--memory-size", "1024"], out=io.StringIO()) == EXIT_OK
     assert capsys.readouterr().err == ""
+
+
+def test_validate_explains_a_wrong_http_json_form_naming_file_account_and_field(tmp_path: Path) -> None:
+    accounts = tmp_path / "accounts.toml"
+    accounts.write_text(
+        '[[account]]\nid = "acme-snov"\nprovider = "http-json"\nurl = "https://api.snov.io/v1/get-balance"\n'
+        'token = { url = "http://api.snov.io/v1/oauth/access_token" }\nauth = { kind = "basic" }\n'
+        'balance = "data.balance"\nrenewal = { date_path = "a", days_path = "b" }\ncurrency = "dollars"\n'
+        "warning = 500\n\n"
+        '[[account]]\nid = "acme-bc"\nprovider = "bettercontact"\nwarning = 500\n'
+    )
+
+    done = run_process({}, "validate", str(accounts))
+
+    assert done.returncode == EXIT_USAGE
+    snov, bettercontact = (
+        f"credit-monitor: {accounts}: account 'acme-snov'",
+        f"credit-monitor: {accounts}: account 'acme-bc'",
+    )
+    assert done.stderr.decode("utf-8", "strict").splitlines() == [
+        f"{snov}: token.url: must be https:// (got 'http://'), so no key is sent in clear",
+        f"{snov}: auth.kind: with a token exchange the access token is sent as the key: bearer, header or"
+        " query (got basic)",
+        f"{snov}: renewal: date_path or days_path, not both",
+        f"{snov}: currency: must be an ISO 4217 code in capitals such as \"USD\" (got 'dollars')",
+        f"{bettercontact}: email: is missing; BetterContact asks for it next to the key",
+    ]
+
+
+def test_validate_accepts_and_lists_the_new_vendors(tmp_path: Path) -> None:
+    accounts = tmp_path / "accounts.toml"
+    accounts.write_text(
+        '[[account]]\nid = "acme-twilio"\nprovider = "twilio"\nwarning = 20\n\n'
+        '[[account]]\nid = "acme-icy"\nprovider = "icypeas"\nwarning = 500\nemail = "ops@acme.example"\n'
+    )
+
+    done = run_process({}, "validate", str(accounts))
+
+    assert done.returncode == 0, done.stderr
+    out = done.stdout.decode()
+    assert "2 account(s), valid" in out
+    assert "acme-twilio" in out
+    assert "acme-icy" in out
+
+
+def test_validate_says_what_to_write_instead_of_a_toml_mistake(tmp_path: Path) -> None:
+    accounts = tmp_path / "accounts.toml"
+    accounts.write_text(ACCOUNTS.replace("warning = 500", "warning = 1,000"))
+
+    done = run_process({}, "validate", str(accounts))
+
+    assert done.returncode == EXIT_USAGE
+    assert done.stderr.decode("utf-8", "strict") == (
+        f"credit-monitor: {accounts}: not valid TOML: Expected newline or end of document after a statement"
+        " (at line 5, column 12); write warning = 1000 or warning = 1_000: a number has no commas or spaces\n"
+    )

@@ -18,9 +18,10 @@ import trustme
 
 from credit_monitor import app
 from credit_monitor.config import Account
+from credit_monitor.keys import key_forms
 from credit_monitor.providers import CATALOGUE, lemlist
-from tests.support.aws import Stack
-from tests.support.harness import SCHEDULED_EVENT, FakeLambdaContext, Invoke
+from tests.support.aws import Stack, state_text
+from tests.support.harness import SCHEDULED_EVENT, FakeLambdaContext, Invoke, SimClock
 from tests.support.keys import (
     FULLENRICH_KEY,
     KEY_WITH_CONTROL_CHARACTER,
@@ -53,6 +54,18 @@ def test_whitespace_around_a_key_is_stripped(
         lemlist_api.credit_requests[0].headers["authorization"]
         == lemlist.auth_headers(LEMLIST_KEY)["Authorization"]
     )
+
+
+@pytest.mark.parametrize(
+    "secret_string",
+    ["\ufeff" + json.dumps({"fullenrich": FULLENRICH_KEY, "lemlist": LEMLIST_KEY})],
+    ids=["utf8-byte-order-mark"],
+)
+def test_a_secret_saved_with_a_byte_order_mark_is_read(invoke: Invoke) -> None:
+    """Notepad saves UTF-8 with a byte-order mark first: the secret is still JSON to the function."""
+    run = invoke()
+
+    assert run.check_failed() == {"fullenrich": 0, "lemlist": 0}
 
 
 HOSTILE_SECRETS = [
@@ -347,3 +360,122 @@ def test_unencodable_vendor_text_never_loses_a_log_line(fullenrich_api: ApiSimul
     )
     [summary] = [line for line in lines if line.get("message") == "credit check finished"]
     assert summary["accounts"]["lemlist"]["status"] == "OK"
+
+
+# --- tokens and two-part keys (issue 21) ----------------------------------------------------------------
+
+SNOV_PAIR = "snov-client-3c5e7a9b1d2f:snov-secret-8b6d4f2a1c3e5a7b"
+TWILIO_PAIR = "AC3c5e7a9b1d2f4a6c8e0b:tw-token-5a7c9e1b3d5f7a9c"
+
+
+def assert_never_shown(secrets: list[str], *texts: str) -> None:
+    """No form of a secret (a key, its parts, a token), nor any 8 of its characters in a row."""
+    for secret in secrets:
+        runs = {form[i : i + 8] for form in key_forms(secret) for i in range(max(1, len(form) - 7))}
+        for text in texts:
+            found = sorted(run for run in runs if run in text)
+            assert not found, f"{found[:3]} of a secret in {text[:300]!r}"
+
+
+@pytest.mark.usefixtures("trust_the_test_ca")
+def test_a_token_exchange_refusal_that_echoes_the_form_never_shows_the_client_secret(
+    server_cert: trustme.LeafCert,
+) -> None:
+    """The token request's body holds the client id and secret, URL-encoded: a refusal quoting it
+    is redacted like a key."""
+    refusal = Reply(400, "invalid_client for request: {body}", {"Content-Type": "text/plain"})
+    with VendorSimulator(CATALOGUE_VENDORS["snovio"], server_cert, SNOV_PAIR) as api:
+        api.token_script.append(refusal)
+        result = run_check(Account("acme-snov", CATALOGUE["snovio"], api.base_url, threshold=100), SNOV_PAIR)
+
+    assert result.error is not None
+    assert result.error.message.startswith(
+        "the token exchange answered HTTP 400: invalid_client for request:"
+    )
+    assert "***" in result.error.message
+    assert_never_shown([SNOV_PAIR], result.error.message)
+
+
+@pytest.mark.usefixtures("trust_the_test_ca")
+@pytest.mark.parametrize(
+    "echo",
+    [
+        Reply(401, {"success": False, "message": "token {token} is not valid"}),
+        Reply(200, {"success": False, "message": "token {key} expired"}),
+        Reply(403, "Forbidden for Bearer {token}", {"Content-Type": "text/plain"}),
+        Reply(200, {"success": True, "data": {"balance": "{token}"}}),
+    ],
+    ids=["401-json", "200-error", "403-text", "200-token-as-balance"],
+)
+def test_a_balance_reply_that_echoes_the_access_token_never_shows_it(
+    server_cert: trustme.LeafCert, echo: Reply
+) -> None:
+    with VendorSimulator(CATALOGUE_VENDORS["snovio"], server_cert, SNOV_PAIR) as api:
+        api.then(echo, echo, echo)
+        result = run_check(Account("acme-snov", CATALOGUE["snovio"], api.base_url, threshold=100), SNOV_PAIR)
+        issued = list(api.issued)
+
+    assert result.error is not None
+    assert issued, "a token was bought"
+    assert_never_shown([SNOV_PAIR, *issued], result.error.message)
+
+
+@pytest.mark.usefixtures("trust_the_test_ca")
+def test_a_twilio_401_that_echoes_the_sid_and_token_never_shows_either_part(
+    server_cert: trustme.LeafCert,
+) -> None:
+    echo = Reply(401, "no account {key} at {request_target}", {"Content-Type": "text/plain"})
+    with VendorSimulator(CATALOGUE_VENDORS["twilio"], server_cert, TWILIO_PAIR) as api:
+        api.then(echo, echo)
+        result = run_check(
+            Account("acme-twilio", CATALOGUE["twilio"], api.base_url, threshold=100), TWILIO_PAIR
+        )
+
+    assert result.error is not None
+    sid, _, token = TWILIO_PAIR.partition(":")
+    assert_never_shown([TWILIO_PAIR, sid, token], result.error.message)
+
+
+@pytest.mark.parametrize("secret_string", [json.dumps({"acme-snov": SNOV_PAIR, "acme-twilio": TWILIO_PAIR})])
+def test_through_the_handler_no_token_and_no_part_of_a_pair_reaches_logs_state_or_messages(
+    invoke: Invoke,
+    stack: Stack,
+    server_cert: trustme.LeafCert,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Both vendors fail every check, echoing what they were sent, until CHECK FAILING goes out; the
+    function's output, the state table and every message are searched for every form of the two
+    pairs, of their parts and of every token bought."""
+    with (
+        VendorSimulator(CATALOGUE_VENDORS["snovio"], server_cert, SNOV_PAIR) as snov,
+        VendorSimulator(CATALOGUE_VENDORS["twilio"], server_cert, TWILIO_PAIR) as twilio,
+    ):
+        snov.then(*[Reply(401, {"success": False, "message": "token {token} refused"})] * 12)
+        twilio.then(*[Reply(401, "no account {key}", {"Content-Type": "text/plain"})] * 12)
+        path = tmp_path / "accounts.toml"
+        path.write_text(
+            f'[[account]]\nid = "acme-snov"\nprovider = "snovio"\nwarning = 100\nurl = "{snov.base_url}"\n\n'
+            f'[[account]]\nid = "acme-twilio"\nprovider = "twilio"\nwarning = 5\nurl = "{twilio.base_url}"\n'
+        )
+        monkeypatch.setenv("ACCOUNTS_FILE", str(path))
+        app.runtime.cache_clear()
+        clock = SimClock()
+        outputs = []
+        for _ in range(3):
+            run = invoke(clock)
+            assert run.error is None, run.error
+            outputs.append(run.output)
+            clock.advance(1)
+        issued = list(snov.issued)
+
+    assert {entry["failure"] for entry in run.summary().values()} == {"auth"}
+    messages = json.dumps(stack.inbox.messages())
+    assert "CHECK FAILING" in messages
+    items = stack.dynamodb.scan(TableName=stack.table_name)["Items"]
+    states = [state_text(item) for item in items if "state" in item]
+    sid, _, token = TWILIO_PAIR.partition(":")
+    client_id, _, client_secret = SNOV_PAIR.partition(":")
+    secrets = [SNOV_PAIR, TWILIO_PAIR, sid, token, client_id, client_secret, *issued]
+    assert issued
+    assert_never_shown(secrets, *outputs, messages, *states)

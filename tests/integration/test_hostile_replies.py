@@ -23,14 +23,17 @@ import trustme
 import credit_monitor
 from credit_monitor import app
 from credit_monitor.adapters.http import HttpClient, HttpReply, build_pool_manager
+from credit_monitor.config import Account
 from credit_monitor.model import CheckError, FailureKind
-from credit_monitor.providers import fullenrich
+from credit_monitor.providers import CATALOGUE, RetryPolicy, fullenrich, http_json
 from tests.support.aws import Stack, state_text
 from tests.support.harness import Invoke, SimClock
 from tests.support.keys import FULLENRICH_KEY
 from tests.support.simulators import ApiSimulator, Reply
-from tests.support.vendors import NEVERBOUNCE, VendorSimulator
+from tests.support.vendors import CATALOGUE_VENDORS, LEADMAGIC, NEVERBOUNCE, VendorSimulator, run_check
 
+LEADMAGIC_KEY = "lmg_live_9d4b2f7a1c6e3b8d"
+SNOV_PAIR = "snov-client-3c5e7a9b1d2f:snov-secret-8b6d4f2a1c3e5a7b"
 DEADLINE_SLACK_SECONDS = 2.0
 """A request may overrun its deadline by a scheduling hiccup, never by a server's choice."""
 
@@ -341,3 +344,114 @@ def test_a_balance_that_overflows_when_summed_is_a_failed_check_never_a_number(
     assert after.summary()["neverbounce-acme"]["status"] == "LOW"
     assert after.metric("CreditsRemaining") == {"neverbounce-acme": 50}
     assert [m["MessageAttributes"]["kind"]["Value"] for m in stack.inbox.messages()] == ["LOW"]
+
+
+# --- headers, token replies and dates (issue 21) -----------------------------------------------------
+
+
+@pytest.fixture
+def trusted(ca_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
+
+
+def header_account(api: VendorSimulator) -> Account:
+    provider, url = http_json.from_entry(
+        {
+            "url": api.url,
+            "auth": {"kind": "header", "name": "X-API-Key"},
+            "balance_header": "X-Credits-Remaining",
+        }
+    )
+    return Account("acme-leadmagic", provider, url, threshold=100)
+
+
+@pytest.mark.usefixtures("trusted")
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("1" * 5000, "header 'X-Credits-Remaining' must be a number or a numeric string, got another string"),
+        ("1e999", "header 'X-Credits-Remaining' must be a number or a numeric string, got another string"),
+        ("NaN", "header 'X-Credits-Remaining' must be a number or a numeric string, got another string"),
+        ("-0x10", "header 'X-Credits-Remaining' must be a number or a numeric string, got another string"),
+    ],
+    ids=["5000-digits", "exponent", "nan", "hex"],
+)
+def test_a_hostile_balance_header_is_a_bad_response_never_a_number(
+    server_cert: trustme.LeafCert, value: str, message: str
+) -> None:
+    with VendorSimulator(LEADMAGIC, server_cert, LEADMAGIC_KEY) as api:
+        api.then(Reply(200, {"credits": 5}, {"X-Credits-Remaining": value}))
+        result = run_check(header_account(api), LEADMAGIC_KEY)
+
+    assert result.error is not None
+    assert (result.error.kind, result.error.message) == (FailureKind.BAD_RESPONSE, message)
+
+
+def test_a_reply_with_many_long_headers_keeps_a_bounded_few(
+    client: HttpClient, server_cert: trustme.LeafCert
+) -> None:
+    flood = {f"X-Filler-{n:02d}": "v" * 4000 for n in range(90)}
+    with VendorSimulator(LEADMAGIC, server_cert, LEADMAGIC_KEY) as api:
+        api.then(Reply(200, {"credits": 5}, flood))
+        reply = client.get(api.url, {"X-API-Key": LEADMAGIC_KEY}, RetryPolicy(), time.monotonic() + 5)
+
+    assert reply.status == 200
+    assert len(reply.headers) <= 64
+    assert max(len(value) for value in reply.headers.values()) <= 256
+
+
+@pytest.mark.usefixtures("trusted")
+@pytest.mark.parametrize(
+    ("token_reply", "kind", "message"),
+    [
+        (
+            Reply(200, {"access_token": "t" * 5000}),
+            FailureKind.BAD_RESPONSE,
+            "an access_token that cannot be sent",
+        ),
+        (
+            Reply(200, {"access_token": "a\r\nX-Injected: 1"}),
+            FailureKind.BAD_RESPONSE,
+            "cannot be sent in a header",
+        ),
+        (
+            Reply(200, "<html>login</html>", {"Content-Type": "text/html"}),
+            FailureKind.BAD_RESPONSE,
+            "not JSON",
+        ),
+        (Reply(200, [1, 2]), FailureKind.BAD_RESPONSE, "response must be a JSON object, got array"),
+    ],
+    ids=["5000-chars", "header-injection", "html", "array"],
+)
+def test_a_hostile_token_reply_fails_the_check_before_any_balance_request(
+    server_cert: trustme.LeafCert, token_reply: Reply, kind: FailureKind, message: str
+) -> None:
+    with VendorSimulator(CATALOGUE_VENDORS["snovio"], server_cert, SNOV_PAIR) as api:
+        api.token_script.append(token_reply)
+        result = run_check(Account("acme-snov", CATALOGUE["snovio"], api.base_url, 100), SNOV_PAIR)
+        balance_requests = list(api.requests)
+
+    assert result.error is not None
+    assert result.error.kind is kind
+    assert message in result.error.message
+    assert balance_requests == []
+
+
+@pytest.mark.usefixtures("trusted")
+@pytest.mark.parametrize(
+    ("date", "message"),
+    [
+        ("2026-13-45", "'next_reset' must be an ISO 8601 date, got another string"),
+        ("9" * 500, "'next_reset' must be a date, got a longer string"),
+        (1782000000, "'next_reset' must be a date, got number"),
+    ],
+)
+def test_a_renewal_date_that_is_no_date_fails_the_check_naming_it(
+    server_cert: trustme.LeafCert, date: object, message: str
+) -> None:
+    with VendorSimulator(CATALOGUE_VENDORS["sendgrid"], server_cert, LEADMAGIC_KEY) as api:
+        api.then(Reply(200, {"remain": 5, "total": 10, "next_reset": date}))
+        result = run_check(Account("acme-sendgrid", CATALOGUE["sendgrid"], api.base_url, 100), LEADMAGIC_KEY)
+
+    assert result.error is not None
+    assert (result.error.kind, result.error.message) == (FailureKind.BAD_RESPONSE, message)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
@@ -20,8 +19,9 @@ from credit_monitor.config import Account
 from credit_monitor.keys import key_forms
 from credit_monitor.model import CheckError, CheckResult, FailureKind
 from credit_monitor.providers import http_json
+from tests.support.blackhole import closed_port
 from tests.support.simulators import Reply, refused_handshakes
-from tests.support.vendors import KeyPlace, Vendor, VendorSimulator, run_check
+from tests.support.vendors import CATALOGUE_VENDORS, OWNER_EMAIL, KeyPlace, Vendor, VendorSimulator, run_check
 
 KEY = "hj_live_9d4b2f7a1c6e3b8d"
 QUERY_KEY = "qk_7f/3a+9c=2e&b4?d%5Ex~y z"
@@ -257,13 +257,6 @@ def test_a_query_key_joins_the_urls_own_query_string_encoded(serve: Callable[...
 # --- the query key never leaks, however the request fails ------------------------------------------
 
 
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
 def _echo(status: int) -> Reply:
     return Reply(
         status,
@@ -318,7 +311,7 @@ def test_a_query_key_is_in_no_message_or_log_line_when_the_server_misbehaves(
 def test_a_query_key_is_in_no_message_or_log_line_when_the_connection_is_refused(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    url = f"https://127.0.0.1:{_closed_port()}{PATH}?account=acme"
+    url = f"https://127.0.0.1:{closed_port()}{PATH}?account=acme"
     entry = {"url": url, "auth": {"kind": "query", "name": "token"}, "balance": "credits"}
     caplog.set_level(logging.DEBUG)
 
@@ -357,3 +350,139 @@ def test_a_key_cut_in_two_by_the_error_body_limit_leaves_no_part_of_it(
 
     _assert_no_form_of_the_key(error.message)  # the whole key, in any form, is caught
     assert QUERY_KEY[:8] not in error.message  # nor its first 8 characters, cut off from the rest
+
+
+# --- the forms real credit APIs need, each with the vendor docs/vendors.md takes as its example ----------
+
+
+PAIR = "client-7d2e5b9c1a3f:secret-4f1c9a7e2b8d6c0a"
+
+
+def test_a_balance_from_a_reply_header_leadmagic(serve: Callable[..., VendorSimulator]) -> None:
+    api = serve(CATALOGUE_VENDORS["leadmagic"], balance=1234.5)
+    result = run_check(
+        account(
+            {
+                "url": api.url,
+                "auth": {"kind": "header", "name": "X-API-Key"},
+                "balance_header": "X-Credits-Remaining",
+            }
+        ),
+        KEY,
+    )
+    assert result.balance is not None, result.error
+    assert result.balance.credits == 1234.5
+
+
+def test_a_token_exchange_then_a_bearer_token_snovio(serve: Callable[..., VendorSimulator]) -> None:
+    api = serve(CATALOGUE_VENDORS["snovio"], key=PAIR, balance=250)
+    entry = {
+        "url": api.url,
+        "token": {"url": api.token_url},
+        "auth": {"kind": "bearer"},
+        "balance": "data.balance",
+        "numeric_string": True,
+        "renewal": {"days_path": "data.limit_resets_in"},
+    }
+    result = run_check(account(entry), PAIR)
+    assert result.balance is not None, result.error
+    assert result.balance.credits == 250
+    assert result.balance.renews_at is not None
+    [token] = api.issued
+    assert api.requests[0].headers["authorization"] == f"Bearer {token}"
+
+
+def test_a_token_exchange_with_the_client_in_basic_auth(serve: Callable[..., VendorSimulator]) -> None:
+    api = serve(CATALOGUE_VENDORS["snovio"], key=PAIR)
+    entry = {
+        "url": api.url,
+        "token": {"url": api.token_url, "client_auth": "basic"},
+        "auth": {"kind": "bearer"},
+        "balance": "data.balance",
+        "numeric_string": True,
+    }
+    assert run_check(account(entry), PAIR).balance is not None
+    [token_request] = api.token_requests
+    assert token_request.body == b"grant_type=client_credentials"
+    assert token_request.headers["authorization"].startswith("Basic ")
+
+
+def test_two_part_basic_credentials_and_the_id_in_the_url_twilio(
+    serve: Callable[..., VendorSimulator],
+) -> None:
+    sid = PAIR.partition(":")[0]
+    api = serve(CATALOGUE_VENDORS["twilio"], key=PAIR, balance=7.5)
+    entry = {
+        "url": api.origin + "/2010-04-01/Accounts/{id}/Balance.json",
+        "auth": {"kind": "basic"},
+        "balance": "balance",
+        "numeric_string": True,
+        "currency_path": "currency",
+    }
+    result = run_check(account(entry), PAIR)
+    assert result.balance is not None, result.error
+    assert (result.balance.credits, result.balance.currency) == (7.5, "USD")
+    assert api.requests[0].target == f"/2010-04-01/Accounts/{sid}/Balance.json"
+
+
+def test_a_limit_less_what_is_used_renewing_on_the_vendors_date_scrapingbee(
+    serve: Callable[..., VendorSimulator],
+) -> None:
+    api = serve(CATALOGUE_VENDORS["scrapingbee"], balance=600)
+    entry = {
+        "url": api.url,
+        "auth": {"kind": "query", "name": "api_key"},
+        "balance": {"limit": "max_api_credit", "used": "used_api_credit"},
+        "renewal": {"date_path": "renewal_subscription_date"},
+        "rate_limit": {"requests": 6, "per_seconds": 60},
+    }
+    result = run_check(account(entry), KEY)
+    assert result.balance is not None, result.error
+    assert (result.balance.credits, result.balance.quota) == (600, 1_000_000)
+    assert result.balance.renews_at is not None
+
+
+def test_named_pools_serpapi(serve: Callable[..., VendorSimulator]) -> None:
+    api = serve(CATALOGUE_VENDORS["serpapi"], balance=1000)
+    entry = {
+        "url": api.url,
+        "auth": {"kind": "query", "name": "api_key"},
+        "balance": "total_searches_left",
+        "pools": {"plan": {"path": "plan_searches_left", "renews": True}, "extra": "extra_credits"},
+    }
+    result = run_check(account(entry), KEY)
+    assert result.balance is not None, result.error
+    assert [(pool.name, pool.credits, pool.renews) for pool in result.balance.pools] == [
+        ("plan", 900, True),
+        ("extra", 100, False),
+    ]
+
+
+def test_an_http_200_error_millionverifier(serve: Callable[..., VendorSimulator]) -> None:
+    api = serve(CATALOGUE_VENDORS["millionverifier"])
+    entry = {
+        "url": api.url,
+        "auth": {"kind": "query", "name": "api"},
+        "balance": "credits",
+        "error": {"path": "error", "auth": ["apikey_not_found"]},
+    }
+    error = failure(run_check(account(entry), "mv_0000000000000000"))
+    assert (error.kind, error.message) == (
+        FailureKind.AUTH,
+        "key rejected: the reply's 'error' says apikey_not_found",
+    )
+
+
+def test_a_post_with_the_owners_email_in_its_json_body_icypeas(serve: Callable[..., VendorSimulator]) -> None:
+    api = serve(CATALOGUE_VENDORS["icypeas"], balance=42)
+    entry = {
+        "url": api.url,
+        "method": "POST",
+        "body": {"email": OWNER_EMAIL},
+        "auth": {"kind": "header", "name": "Authorization"},
+        "balance": "credits",
+    }
+    result = run_check(account(entry), KEY)
+    assert result.balance is not None, result.error
+    assert result.balance.credits == 42
+    assert json.loads(api.requests[0].body) == {"email": OWNER_EMAIL}

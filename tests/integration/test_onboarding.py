@@ -12,16 +12,26 @@ import select
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
 import pytest
+import trustme
 
 from credit_monitor.adapters.secret_store import PENDING_PREFIX, SecretChanged, SecretStore
 from credit_monitor.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
 from credit_monitor.keys import key_forms
 from tests.support.aws import REGION, MotoServer, Stack
-from tests.support.keys import FULLENRICH_KEY, KEY_WITH_LINE_BREAK, LEMLIST_KEY, assert_no_key_leaked
+from tests.support.keys import (
+    FULLENRICH_KEY,
+    KEY_WITH_LINE_BREAK,
+    LEMLIST_KEY,
+    LONG_KEY,
+    assert_no_key_leaked,
+)
+from tests.support.simulators import ApiSimulator, Reply
+from tests.support.vendors import ZEROBOUNCE, VendorSimulator
 
 STACK = "credit-monitor"
 NEW_KEY = "lm_9f3b6d1e8a2c4f7b0e5d"
@@ -33,6 +43,22 @@ OTHERS = {"fullenrich": FULLENRICH_KEY, "lemlist": LEMLIST_KEY, "note": {"owner"
 @pytest.fixture
 def secret_string() -> str:
     return json.dumps(OTHERS)
+
+
+ACCOUNTS = "".join(
+    f'[[account]]\nid = "{account_id}"\nprovider = "lemlist"\nwarning = 10\n'
+    for account_id in ("acme", "acme-lemlist", "lemlist", "fullenrich")
+)
+"""The accounts whose entries the tests store: `keys set` refuses an id no account reads."""
+
+
+@pytest.fixture(autouse=True)
+def accounts_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """ACCOUNTS_FILE, as `--accounts` defaults to it, for every command the module runs."""
+    path = tmp_path / "watched.toml"
+    path.write_text(ACCOUNTS)
+    monkeypatch.setenv("ACCOUNTS_FILE", str(path))
+    return path
 
 
 @pytest.fixture
@@ -121,7 +147,7 @@ def test_keys_set_replaces_an_existing_key_in_place(stack: Stack, aws: str) -> N
             ("--secret", "no-such-secret"),
             NEW_KEY,
             None,
-            "secret 'no-such-secret' does not exist; pass --create",
+            f"secret 'no-such-secret' in {REGION} does not exist; pass --create",
         ),
         ((), NEW_KEY, "not json " + NEW_KEY, "the secret is not JSON"),
         ((), NEW_KEY, json.dumps([NEW_KEY]), "the secret must be a JSON object, got array"),
@@ -239,7 +265,11 @@ def test_keys_list_says_who_has_a_key_and_never_shows_one(stack: Stack, tmp_path
     assert not [form for form in key_forms(KEY_WITH_LINE_BREAK) if form in completed.stdout.decode()]
 
 
-def test_keys_list_with_zero_config_lists_both_vendors(deployed: str) -> None:
+def test_keys_list_with_zero_config_lists_both_vendors(
+    deployed: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ACCOUNTS_FILE")
+
     completed = run_process("keys", "list", "--stack", deployed)
 
     assert completed.returncode == EXIT_OK, completed.stderr
@@ -336,6 +366,26 @@ def test_init_asks_when_no_account_is_given_and_asks_again_after_a_mistake(tmp_p
     assert 'id = "acme"' in path.read_text()
 
 
+def test_init_takes_the_owners_email_a_vendor_asks_for_by_flag_or_question(tmp_path: Path) -> None:
+    flagged, asked = tmp_path / "flagged.toml", tmp_path / "asked.toml"
+    refused = run_process("init", str(flagged), "--provider", "bettercontact", "--warning", "100")
+    written = run_process(
+        "init", str(flagged), "--provider", "bettercontact", "--warning", "100", "--email", "ops@acme.example"
+    )  # fmt: skip
+    interviewed = run_process(
+        "init", str(asked), stdin=b"icypeas\nacme-icy\nowner@acme.example\n500\n\n\nn\n"
+    )
+
+    assert refused.returncode == EXIT_USAGE
+    assert "email: is missing; BetterContact asks for it next to the key" in refused.stderr.decode()
+    assert written.returncode == interviewed.returncode == EXIT_OK, (written.stderr, interviewed.stderr)
+    assert "E-mail of the Icypeas account's owner: " in interviewed.stderr.decode()
+    assert 'email = "ops@acme.example"' in flagged.read_text()
+    assert 'email = "owner@acme.example"' in asked.read_text()
+    for path in (flagged, asked):
+        assert run_process("validate", str(path)).returncode == EXIT_OK
+
+
 def test_init_refuses_to_replace_a_file_unless_forced(tmp_path: Path) -> None:
     path = tmp_path / "accounts.toml"
     path.write_text("# mine\n")
@@ -401,3 +451,248 @@ def test_keys_set_finds_the_stack_in_samconfig_and_takes_region_and_profile(
     refused = run_process("keys", "list", "--profile", "no-such-profile")
     assert refused.returncode == EXIT_USAGE
     assert b"AWS profile 'no-such-profile' is not configured" in refused.stderr
+
+
+@pytest.mark.parametrize("value", ["acme", "short", "characters"])
+def test_a_refusal_quotes_its_own_words_whole_whatever_the_value_was(value: str, stack: Stack) -> None:
+    """Nothing but a key is masked: a value too short to be a key never damages the message."""
+    completed = run_process("keys", "set", "acme", "--secret", stack.secret_id, stdin=value.encode())
+
+    assert completed.returncode == EXIT_USAGE
+    assert completed.stderr.decode("utf-8").startswith(
+        "credit-monitor: key not stored: the acme API key is shorter than 12 characters, so it is not a key"
+    ), completed.stderr
+
+
+def test_keys_set_accepts_a_secret_saved_with_a_byte_order_mark(stack: Stack) -> None:
+    stack.secrets.put_secret_value(SecretId=stack.secret_id, SecretString="\ufeff" + json.dumps(OTHERS))
+
+    completed = run_process("keys", "set", "lemlist", "--secret", stack.secret_id, stdin=NEW_KEY.encode())
+
+    assert completed.returncode == EXIT_OK, completed.stderr
+    assert stored(stack) == {**OTHERS, "lemlist": NEW_KEY}
+
+
+SHARED = (
+    '[[account]]\nid = "acme-sales"\nprovider = "lemlist"\nwarning = 10\nkey = "acme-team"\n'
+    '[[account]]\nid = "acme-support"\nprovider = "lemlist"\nwarning = 10\nkey = "acme-team"\n'
+    '[[account]]\nid = "agency-fullenrich"\nprovider = "fullenrich"\nwarning = 10\n'
+)
+"""Two accounts reading one shared entry, as the function does, and one reading its own."""
+
+
+@pytest.fixture
+def shared(tmp_path: Path, stack: Stack) -> Path:
+    path = tmp_path / "shared.toml"
+    path.write_text(SHARED)
+    stack.secrets.put_secret_value(
+        SecretId=stack.secret_id, SecretString=json.dumps({"acme-team": LEMLIST_KEY, "old-acme": NEW_KEY})
+    )
+    return path
+
+
+def test_keys_list_shows_accounts_sharing_an_entry_as_covered_and_the_entry_as_theirs(
+    shared: Path, stack: Stack
+) -> None:
+    completed = run_process("keys", "list", "--secret", stack.secret_id, "--accounts", str(shared))
+
+    assert completed.returncode == EXIT_OK, completed.stderr
+    assert completed.stdout.decode("utf-8").splitlines() == [
+        "ACCOUNT            KEY",
+        "acme-sales         stored (shared entry acme-team)",
+        "acme-support       stored (shared entry acme-team)",
+        "agency-fullenrich  missing",
+        "acme-team          shared entry, read by acme-sales, acme-support",
+        "old-acme           stored, for no account here",
+    ]
+    assert_key_never_shown(completed.stdout, completed.stderr)
+
+
+def test_keys_set_of_an_account_reading_a_shared_entry_points_to_it_and_writes_nothing(
+    shared: Path, stack: Stack
+) -> None:
+    before = stored(stack)
+
+    completed = run_process(
+        "keys", "set", "acme-sales", "--secret", stack.secret_id, "--accounts", str(shared),
+        stdin=NEW_KEY.encode(),
+    )  # fmt: skip
+
+    assert completed.returncode == EXIT_USAGE
+    assert completed.stdout == b""
+    assert completed.stderr.decode("utf-8") == (
+        f"credit-monitor: acme-sales reads its key from the shared entry 'acme-team' (its `key` in {shared}),"
+        " as do acme-support; `keys set acme-team` sets the key they share; to give acme-sales a key of"
+        " its own, remove its `key` line first. Nothing stored\n"
+    )
+    assert stored(stack) == before
+
+
+def test_keys_set_of_a_shared_entry_writes_it_and_says_who_reads_it(shared: Path, stack: Stack) -> None:
+    completed = run_process(
+        "keys", "set", "acme-team", "--secret", stack.secret_id, "--accounts", str(shared),
+        stdin=NEW_KEY.encode(),
+    )  # fmt: skip
+
+    assert completed.returncode == EXIT_OK, completed.stderr
+    assert stored(stack) == {"acme-team": NEW_KEY, "old-acme": NEW_KEY}
+    assert completed.stdout.decode("utf-8").endswith(
+        "1 other entry kept. Read by acme-sales, acme-support: the function reads it within 6 hours,"
+        " or at once after a 401.\n"
+    )
+    assert_key_never_shown(completed.stdout, completed.stderr)
+
+
+def test_keys_set_refuses_an_id_no_account_reads_and_suggests_the_close_one(
+    shared: Path, stack: Stack
+) -> None:
+    before = stored(stack)
+    argv = ("keys", "set", "agency-fulenrich", "--secret", stack.secret_id, "--accounts", str(shared))
+
+    refused = run_process(*argv, stdin=NEW_KEY.encode())
+
+    assert refused.returncode == EXIT_USAGE
+    assert refused.stderr.decode("utf-8") == (
+        f"credit-monitor: no account in {shared} reads a key from 'agency-fulenrich'; did you mean"
+        " agency-fullenrich? Nothing stored; --force stores it all the same\n"
+    )
+    assert stored(stack) == before
+
+    forced = run_process(*argv, "--force", stdin=NEW_KEY.encode())
+
+    assert forced.returncode == EXIT_OK, forced.stderr
+    assert stored(stack)["agency-fulenrich"] == NEW_KEY
+    assert forced.stdout.decode("utf-8").endswith(
+        f"No account in {shared} reads it: the function ignores it until one does.\n"
+    )
+
+
+def test_keys_list_never_prints_a_name_that_may_be_a_key(stack: Stack, tmp_path: Path) -> None:
+    """A secret written name and value swapped holds the key as a name: counted, never printed."""
+    stack.secrets.put_secret_value(
+        SecretId=stack.secret_id, SecretString=json.dumps({LONG_KEY: "lemlist", "fullenrich": FULLENRICH_KEY})
+    )
+
+    completed = run_process("keys", "list", "--secret", stack.secret_id)
+
+    assert completed.returncode == EXIT_OK, completed.stderr
+    out = completed.stdout.decode("utf-8")
+    assert_no_key_leaked(out, completed.stderr.decode("utf-8"))
+    assert (
+        "lemlist       missing; the secret holds 'lemlist' as a value: are its name and key swapped?" in out
+    )
+    assert out.splitlines()[-1].startswith("and 1 more entry for no account here, whose names are not shown")
+
+
+def test_a_missing_secret_is_named_with_the_region_it_was_looked_for_in(stack: Stack) -> None:
+    completed = run_process("keys", "list", "--secret", "team/keys", "--region", "eu-west-3")
+
+    assert completed.returncode == EXIT_USAGE
+    assert completed.stderr.decode("utf-8") == (
+        "credit-monitor: secret 'team/keys' in eu-west-3 does not exist; `keys set ID --create` creates it\n"
+    )
+
+
+# --- keys set --check: one check with the new key, through the function's own check code ----------
+
+
+@pytest.fixture
+def vendors(
+    tmp_path: Path, lemlist_api: ApiSimulator, server_cert: trustme.LeafCert, ca_file: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[tuple[Path, ApiSimulator, VendorSimulator]]:  # fmt: skip
+    """An accounts file whose lemlist and ZeroBounce (key in the query) accounts are the loopback
+    simulators, trusted through the test CA."""
+    with VendorSimulator(ZEROBOUNCE, server_cert, "zb_2f4a6c8e0b1d3f5a7c9e") as zerobounce:
+        path = tmp_path / "vendors.toml"
+        path.write_text(
+            "".join(
+                f'[[account]]\nid = "{account_id}"\nprovider = "{provider}"\nwarning = 10\nurl = "{url}"\n'
+                for account_id, provider, url in (
+                    ("acme-lemlist", "lemlist", lemlist_api.base_url),
+                    ("acme-zb", "zerobounce", zerobounce.base_url),
+                )
+            )
+        )
+        monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
+        yield path, lemlist_api, zerobounce
+
+
+def test_keys_set_check_reports_the_balance_the_vendor_gave_then_stores_the_key(
+    vendors: tuple[Path, ApiSimulator, VendorSimulator], stack: Stack
+) -> None:
+    accounts, lemlist_api, _ = vendors
+
+    completed = run_process(
+        "keys", "set", "acme-lemlist", "--check", "--accounts", str(accounts), "--secret", stack.secret_id,
+        stdin=LEMLIST_KEY.encode(),
+    )  # fmt: skip
+
+    assert completed.returncode == EXIT_OK, completed.stderr
+    said = completed.stdout.decode("utf-8").splitlines()
+    assert said[0] == "acme-lemlist: lemlist answered this key with a balance of 800 credits"
+    assert said[1].startswith("acme-lemlist: key stored in secret credit-monitor/api-keys")
+    assert stored(stack)["acme-lemlist"] == LEMLIST_KEY
+    assert len(lemlist_api.credit_requests) == 1
+    assert_no_key_leaked(completed.stdout.decode(), completed.stderr.decode())
+
+
+def test_keys_set_check_refused_by_the_vendor_says_why_and_stores_nothing(
+    vendors: tuple[Path, ApiSimulator, VendorSimulator], stack: Stack
+) -> None:
+    accounts, lemlist_api, _ = vendors
+    before = stored(stack)
+
+    completed = run_process(
+        "keys", "set", "acme-lemlist", "--check", "--accounts", str(accounts), "--secret", stack.secret_id,
+        stdin=NEW_KEY.encode(),
+    )  # fmt: skip
+
+    assert completed.returncode == EXIT_FAILED
+    assert completed.stdout == b""
+    assert completed.stderr.decode("utf-8").startswith(
+        "credit-monitor: acme-lemlist: lemlist did not give a balance for this key (auth): HTTP 401, key"
+        " rejected"
+    ), completed.stderr
+    assert completed.stderr.decode("utf-8").endswith("; the key was not stored\n")
+    assert stored(stack) == before
+    assert len(lemlist_api.credit_requests) == 1, "one request: the key read again is the same key"
+    assert_key_never_shown(completed.stdout, completed.stderr)
+
+
+def test_keys_set_check_never_shows_a_key_the_vendor_echoes(
+    vendors: tuple[Path, ApiSimulator, VendorSimulator], stack: Stack
+) -> None:
+    """ZeroBounce takes the key in the query; a reply echoing the request shows it back."""
+    accounts, _, zerobounce = vendors
+    zerobounce.then(Reply(400, {"error": "bad request {request_target} with key {key}"}))
+
+    completed = run_process(
+        "keys", "set", "acme-zb", "--check", "--accounts", str(accounts), "--secret", stack.secret_id,
+        stdin=NEW_KEY.encode(),
+    )  # fmt: skip
+
+    assert completed.returncode == EXIT_FAILED
+    assert completed.stderr.decode("utf-8") == (
+        "credit-monitor: acme-zb: ZeroBounce did not give a balance for this key (http): HTTP 400:"
+        ' {"error": "bad request /v2/getcredits?api_key=*** with key ***"}; the key was not stored\n'
+    )
+    assert len(zerobounce.requests) == 1
+    assert_key_never_shown(completed.stdout, completed.stderr)
+
+
+def test_keys_set_check_of_an_entry_no_account_reads_is_refused_before_the_key_is_read(
+    vendors: tuple[Path, ApiSimulator, VendorSimulator], stack: Stack
+) -> None:
+    accounts, _, _ = vendors
+
+    completed = run_process(
+        "keys", "set", "spare", "--force", "--check", "--accounts", str(accounts),
+        "--secret", stack.secret_id, stdin=NEW_KEY.encode(),
+    )  # fmt: skip
+
+    assert completed.returncode == EXIT_USAGE
+    assert completed.stderr.decode("utf-8") == (
+        "credit-monitor: --check asks the vendor of an account that reads the entry, and no account in"
+        f" {accounts} reads 'spare'; nothing stored\n"
+    )

@@ -21,7 +21,7 @@ from credit_monitor import app
 from credit_monitor.adapters.state import DynamoStateStore, encode
 from credit_monitor.alerting import AccountState
 from credit_monitor.cli import EXIT_OK, EXIT_USAGE, main
-from tests.support.aws import REGION, Stack
+from tests.support.aws import REGION, MotoServer, Stack
 from tests.support.harness import Invoke, SimClock, captured_output, invoke_handler
 from tests.support.simulators import ApiSimulator
 
@@ -216,11 +216,16 @@ def put_raw(stack: Stack, account: str, state: str) -> None:
     stack.dynamodb.put_item(TableName=stack.table_name, Item=item)
 
 
-def run_process(*argv: str) -> subprocess.CompletedProcess[bytes]:
-    """The CLI as a terminal runs it: a real process, stdout strict UTF-8, AWS from the environment."""
+def run_process(
+    *argv: str, env: dict[str, str] | None = None, stdin: bytes = b""
+) -> subprocess.CompletedProcess[bytes]:
+    """The CLI as a terminal runs it: a real process, stdout strict UTF-8, AWS from the environment,
+    or from exactly `env` (with PATH and PYTHONPATH) when given."""
+    base = {name: os.environ[name] for name in ("PATH", "PYTHONPATH") if name in os.environ}
     return subprocess.run(
         [sys.executable, "-m", "credit_monitor", *argv],
-        env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+        input=stdin,
+        env={**(os.environ if env is None else base | env), "PYTHONIOENCODING": "utf-8"},
         capture_output=True,
         timeout=60,
         check=False,
@@ -313,7 +318,7 @@ def test_region_reaches_the_stack_and_its_table_in_that_region(
     status, text = cli("status", "--stack", STACK, "--region", OTHER_REGION)
 
     assert status == EXIT_OK
-    assert text == f"no account has been checked yet ({deployed_elsewhere})\n"
+    assert text.splitlines()[0] == f"no account has been checked yet ({deployed_elsewhere})"
 
 
 def test_profile_gives_the_region_and_an_unknown_profile_is_refused(
@@ -349,7 +354,7 @@ def test_the_stack_defaults_to_samconfigs_stack_name_found_up_from_here(
     status, text = cli("status")
 
     assert status == EXIT_OK
-    assert text == f"no account has been checked yet ({stack.table_name})\n"
+    assert text.splitlines()[0] == f"no account has been checked yet ({stack.table_name})"
 
 
 def test_without_stack_or_samconfig_the_error_says_what_to_pass(
@@ -359,3 +364,150 @@ def test_without_stack_or_samconfig_the_error_says_what_to_pass(
 
     assert cli("status")[0] == EXIT_USAGE
     assert "no --stack given, and no samconfig.toml with a stack_name" in capsys.readouterr().err
+
+
+# --- regions as the AWS CLI resolves them; arguments checked before any AWS call ------------------
+
+
+@pytest.fixture
+def no_region(aws: str, tmp_path: Path) -> dict[str, str]:
+    """Credentials and moto, but no region anywhere: no variable, and a profile without one."""
+    config = tmp_path / "config"
+    config.write_text("[default]\noutput = json\n")
+    return {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_ENDPOINT_URL": aws,
+        "AWS_CONFIG_FILE": str(config),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "credentials"),
+        "HOME": str(tmp_path),
+    }
+
+
+AWS_COMMANDS = [
+    ("status", "--stack", STACK),
+    ("snooze", "lemlist", "--for", "3d", "--stack", STACK),
+    ("unsnooze", "lemlist", "--stack", STACK),
+    ("keys", "list", "--secret", "credit-monitor/api-keys"),
+    ("keys", "set", "lemlist", "--secret", "credit-monitor/api-keys"),
+    ("test-alert", "--stack", STACK),
+]
+
+
+@pytest.mark.parametrize("argv", AWS_COMMANDS, ids=lambda argv: " ".join(argv[:2]))
+def test_without_a_region_every_aws_command_exits_two_saying_how_to_set_one(
+    argv: tuple[str, ...], no_region: dict[str, str]
+) -> None:
+    completed = run_process(*argv, env=no_region, stdin=b"lm_7d2e5b9c1a3f4e8b6c0d")
+
+    assert completed.returncode == EXIT_USAGE, completed.stderr
+    assert completed.stdout == b""
+    assert completed.stderr.decode("utf-8") == (
+        "credit-monitor: no AWS region is set: pass --region (e.g. --region eu-west-1), set AWS_REGION"
+        " (export AWS_REGION=eu-west-1), or give your profile one (aws configure set region eu-west-1)\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("variables", "found"),
+    [
+        ({"AWS_REGION": OTHER_REGION}, True),
+        ({"AWS_DEFAULT_REGION": OTHER_REGION}, True),
+        ({"AWS_REGION": OTHER_REGION, "AWS_DEFAULT_REGION": REGION}, True),
+        ({"AWS_REGION": REGION, "AWS_DEFAULT_REGION": OTHER_REGION}, False),
+    ],
+    ids=["aws-region", "aws-default-region", "aws-region-first", "aws-region-outranks"],
+)
+def test_the_region_comes_from_aws_region_then_aws_default_region(
+    variables: dict[str, str], found: bool, deployed_elsewhere: str, no_region: dict[str, str]
+) -> None:
+    completed = run_process("status", "--stack", STACK, env=no_region | variables)
+
+    if found:
+        assert completed.returncode == EXIT_OK, completed.stderr
+        assert completed.stdout.decode("utf-8").startswith("no account has been checked yet")
+    else:
+        assert completed.returncode == EXIT_USAGE
+        assert f"cannot read stack 'credit-monitor' in {REGION}" in completed.stderr.decode("utf-8")
+
+
+def test_the_region_option_outranks_the_variables(deployed_elsewhere: str, no_region: dict[str, str]) -> None:
+    env = no_region | {"AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION}
+    completed = run_process("status", "--stack", STACK, "--region", OTHER_REGION, env=env)
+    assert completed.returncode == EXIT_OK, completed.stderr
+
+
+def test_a_region_that_cannot_be_one_is_refused_before_any_call(
+    no_region: dict[str, str], moto_server: MotoServer
+) -> None:
+    with moto_server.recording() as calls:
+        completed = run_process("status", "--stack", STACK, "--region", "eu west 1", env=no_region)
+
+    assert completed.returncode == EXIT_USAGE
+    assert completed.stderr.decode("utf-8").startswith(
+        "credit-monitor: --region 'eu west 1' is not an AWS region"
+    )
+    assert calls == []
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("snooze", "lemlist", "--for", "3days", "--stack", STACK),
+        ("snooze", "lemlist", "--until", "someday", "--stack", STACK),
+        ("snooze", "lemlist", "--for", "3d", "--reason", "a\x1b[2Jb", "--stack", STACK),
+        ("snooze", "Acme Corp", "--for", "3d", "--stack", STACK),
+        ("unsnooze", "Acme Corp", "--stack", STACK),
+    ],
+    ids=["duration", "date", "reason", "snooze-id", "unsnooze-id"],
+)
+def test_arguments_are_refused_before_any_aws_call(
+    argv: tuple[str, ...], aws: str, moto_server: MotoServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with moto_server.recording() as calls:
+        status, _ = cli(*argv)
+
+    assert status == EXIT_USAGE
+    assert calls == []
+    assert capsys.readouterr().err.startswith("credit-monitor: ")
+
+
+def test_after_the_first_deploy_status_says_when_the_first_run_is_due_and_what_to_run_now(
+    stack: Stack, aws: str
+) -> None:
+    """The stack's own ScheduleExpression and creation time, from the DescribeStacks status makes
+    anyway: no other call."""
+    template = {
+        "Parameters": {
+            "ScheduleExpression": {"Type": "String", "Default": "rate(1 hour)"},
+            "AlarmPeriodSeconds": {"Type": "Number", "Default": 3600},
+        },
+        "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+        "Outputs": {"StateTableName": {"Value": stack.table_name}},
+    }
+    boto3.client("cloudformation", endpoint_url=aws, region_name=REGION).create_stack(
+        StackName=STACK, TemplateBody=json.dumps(template)
+    )
+
+    completed = run_process("status", "--stack", STACK)
+
+    assert completed.returncode == EXIT_OK, completed.stderr
+    first, due, now = completed.stdout.decode("utf-8").splitlines()
+    assert first == f"no account has been checked yet ({stack.table_name})"
+    assert re.fullmatch(
+        r"The first scheduled run \(rate\(1 hour\)\) is due by \d{4}-\d\d-\d\d \d\d:\d\d UTC \(in (59|60)"
+        r" minutes\)\.",
+        due,
+    ), due
+    assert now == "To see a message arrive now: credit-monitor test-alert --stack credit-monitor"
+
+
+def test_a_profile_from_aws_profile_that_is_not_configured_is_named(
+    no_region: dict[str, str], aws: str
+) -> None:
+    completed = run_process("status", "--stack", STACK, env=no_region | {"AWS_PROFILE": "nope"})
+
+    assert completed.returncode == EXIT_USAGE
+    assert completed.stderr.decode("utf-8").startswith(
+        "credit-monitor: AWS profile 'nope' (AWS_PROFILE) is not configured"
+    ), completed.stderr

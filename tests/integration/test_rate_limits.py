@@ -11,12 +11,20 @@ import pytest
 import trustme
 
 from credit_monitor.config import Account
-from credit_monitor.model import FailureKind
+from credit_monitor.model import CheckResult, FailureKind
 from credit_monitor.providers import CATALOGUE, http_json
 from tests.support.aws import Stack
 from tests.support.harness import Invoke, SimClock
 from tests.support.simulators import Reply
-from tests.support.vendors import LUSHA, KeyPlace, Vendor, VendorRequest, VendorSimulator, check_all
+from tests.support.vendors import (
+    CATALOGUE_VENDORS,
+    LUSHA,
+    KeyPlace,
+    Vendor,
+    VendorRequest,
+    VendorSimulator,
+    check_all,
+)
 
 TEAM_KEY = "lm_shared_team_key_7d2e5b9c"
 TEAM_API = Vendor(
@@ -250,3 +258,43 @@ def test_through_the_handler_one_request_serves_thirty_accounts_each_with_its_ow
     assert len(lusha_api.requests) == 2
     assert run.aggregate("AccountsFailing") == TEAM
     assert set(run.check_failed().values()) == {1}
+
+
+# --- the catalogue's documented limits on the balance endpoint itself --------------------------------
+
+
+def _vendor_run(
+    name: str, key: str, count: int, server_cert: trustme.LeafCert, seconds: float
+) -> tuple[VendorSimulator, list[CheckResult]]:
+    api = VendorSimulator(CATALOGUE_VENDORS[name], server_cert, key).start()
+    accounts = [Account(f"{name}-{n:02d}", CATALOGUE[name], api.base_url, 100) for n in range(count)]
+    try:
+        results = check_all(accounts, {account.id: key for account in accounts}, seconds)
+    finally:
+        api.stop()
+    return api, results
+
+
+def test_scrapingbee_accounts_on_one_key_are_answered_by_one_usage_request(
+    server_cert: trustme.LeafCert, ca_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """8 accounts on one ScrapingBee key (6 usage requests a minute): their requests are the same,
+    so one request answers all 8, and none waits its turn."""
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
+    api, results = _vendor_run("scrapingbee", "sb_shared_key_5e8a1c7b3d9f", 8, server_cert, 5)
+
+    assert [(result.error, result.not_checked) for result in results] == [(None, None)] * 8
+    assert len(api.requests) == 1
+
+
+def test_snovio_accounts_on_one_client_share_one_token_and_one_balance_request(
+    server_cert: trustme.LeafCert, ca_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """40 accounts on one Snov.io client (60 requests a minute): one token is bought, and one
+    balance request made with it answers all 40."""
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
+    api, results = _vendor_run("snovio", "snov-client-7d2e5b9c:snov-secret-4f1c9a7e2b8d", 40, server_cert, 5)
+
+    assert [(result.error, result.not_checked) for result in results] == [(None, None)] * 40
+    assert len(api.token_requests) == 1
+    assert len(api.requests) == 1

@@ -162,6 +162,41 @@ class MotoServer:
                 if isinstance(entry, dict) and "headers" in entry:
                     recorded.append(entry)
 
+    @contextmanager
+    def stand_in_function(self, name: str, *replies: str) -> Iterator[str]:
+        """A Lambda function moto answers without running it (moto runs real code only in Docker,
+        which this machine lacks): each Invoke returns the next of `replies` as its payload, in
+        moto's own Lambda API. The function's name is yielded; moto runs code again after."""
+        urllib3.request(
+            "POST", f"{self.endpoint_url}/moto-api/config", json={"lambda": {"use_docker": False}}
+        )
+        try:
+            kwargs: dict[str, Any] = {"endpoint_url": self.endpoint_url, "region_name": REGION}
+            role = boto3.client("iam", **kwargs).create_role(
+                RoleName=f"{name}-role", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17"})
+            )["Role"]["Arn"]
+            boto3.client("lambda", **kwargs).create_function(
+                FunctionName=name,
+                Runtime="python3.13",
+                Role=role,
+                Handler="credit_monitor.app.lambda_handler",
+                Code={"ZipFile": _EMPTY_ZIP},
+            )
+            urllib3.request(
+                "POST",
+                f"{self.endpoint_url}/moto-api/static/lambda-simple/response",
+                json={"results": list(replies), "region": REGION},
+            )
+            yield name
+        finally:
+            urllib3.request(
+                "POST", f"{self.endpoint_url}/moto-api/config", json={"lambda": {"use_docker": True}}
+            )
+
+
+_EMPTY_ZIP = base64.b64decode("UEsFBgAAAAAAAAAAAAAAAAAAAAAAAA==")
+"""A zip archive with nothing in it: the stand-in function's code is never run."""
+
 
 def state_text(item: dict[str, Any]) -> str:
     """An item's state as JSON text: the function writes it zlib-compressed (a binary attribute);

@@ -1,4 +1,5 @@
-"""A TCP server that accepts connections and never answers: an AWS endpoint that hangs."""
+"""A TCP server that accepts connections and never answers (an AWS endpoint that hangs), and a port
+nothing listens on (a server that refuses connections)."""
 
 from __future__ import annotations
 
@@ -32,3 +33,11 @@ class BlackHole:
         self._socket.close()
         for connection in self._held:
             connection.close()
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on: connecting to it is refused at once."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port

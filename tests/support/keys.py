@@ -27,6 +27,31 @@ ALL_KEYS = {
     "the key with a non-ASCII character": KEY_WITH_NON_ASCII,
 }
 
+# The receivers' secrets (tests/support/receivers.py serves them): what is after the host of each
+# webhook URL, the PagerDuty routing key and the webhook's signing secret. Any run of 8 characters
+# of one counts as a leak, so none holds words our messages use ("credit-monitor").
+SLACK_TOKEN = "xq7Lm2Pz9Rk4Tw6Yb8Nc3Vd5"
+SLACK_PATH = f"/services/T0RCVR01A/B0RCVR02B/{SLACK_TOKEN}"
+TEAMS_SIGNATURE = "Zp4Kq7Wm2Xc9Vb3Nr8Ts1Ly6Hd5Fg0JaQe"
+TEAMS_PATH = (
+    "/workflows/9c1e3b5d7f9a1c3e5b7d9f1a3c5e7b9d/triggers/manual/paths/invoke"
+    f"?api-version=1&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig={TEAMS_SIGNATURE}"
+)
+PAGERDUTY_ROUTING_KEY = "R4c7e9a1b3d5f7a9c1e3b5d7f9a1c3e5"
+WEBHOOK_TOKEN = "hk_5b7d9f1a3c5e7b9d1f3a5c7e"
+WEBHOOK_PATH = f"/hooks/{WEBHOOK_TOKEN}"
+WEBHOOK_SIGNING_SECRET = "whsec_3f5a7c9e1b3d5f7a9c1e3b5d7f9a1c3e"
+
+RECEIVER_SECRETS = {
+    "the Slack webhook's token": SLACK_TOKEN,
+    "the Slack webhook's path": SLACK_PATH,
+    "the Teams webhook's signature": TEAMS_SIGNATURE,
+    "the Teams webhook's path": TEAMS_PATH,
+    "the PagerDuty routing key": PAGERDUTY_ROUTING_KEY,
+    "the webhook's path": WEBHOOK_PATH,
+    "the webhook's signing secret": WEBHOOK_SIGNING_SECRET,
+}
+
 _INVISIBLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\ufeff\ufffd]")
 _U_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 _PERCENT = re.compile(r"%([0-9a-fA-F]{2})")
@@ -54,11 +79,12 @@ def _views(text: str) -> list[str]:
     return views
 
 
-def assert_no_key_leaked(*texts: str) -> None:
-    """No test key, raw, escaped, URL-encoded or as an HTTP Basic token, whole or any run of 8 of
-    its characters, in any of `texts` as written or as decoded."""
+def assert_no_key_leaked(*texts: str, keys: dict[str, str] = ALL_KEYS) -> None:
+    """No test key (or receiver secret, with `keys=RECEIVER_SECRETS`), raw, escaped, URL-encoded or
+    as an HTTP Basic token, whole or any run of 8 of its characters, in any of `texts` as written or
+    as decoded."""
     size = KEY_FRAGMENT_MIN_CHARS
-    for name, key in ALL_KEYS.items():
+    for name, key in keys.items():
         runs = _runs(key)
         for text in texts:
             for view in _views(text):

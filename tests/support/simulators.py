@@ -20,7 +20,7 @@ import zlib
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, Self
 
 import trustme
 
@@ -76,35 +76,28 @@ class RecordedRequest:
     """When it arrived: rate-limit tests count requests per window."""
 
 
-class ApiSimulator:
-    def __init__(self, kind: Kind, cert: trustme.LeafCert, api_key: str, balance: float = 5000) -> None:
-        self.kind: Kind = kind
-        self.valid_keys = {api_key}
-        self.balance: float = balance
-        self.latency_seconds = 0.0
-        """Added before every answer: a stand-in for the real API's response time."""
+class Loopback:
+    """A threading HTTPS server on 127.0.0.1, trusted through the tests' CA, with replies a test can
+    script (`then`); the simulators here, in vendors.py and in receivers.py are built on it."""
+
+    def __init__(self, cert: trustme.LeafCert, handler: type[BaseHTTPRequestHandler]) -> None:
         self.script: deque[Reply] = deque()
-        self.requests: list[RecordedRequest] = []
         self.tls_failures = 0
         self._stop = threading.Event()
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         cert.configure_cert(context)
-        self._server = TlsServer(("127.0.0.1", 0), _handler_for(self), context, self)
+        self._server = TlsServer(("127.0.0.1", 0), handler, context, self)
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
 
     @property
-    def base_url(self) -> str:
-        return f"https://127.0.0.1:{self._server.server_address[1]}{BASE_PATHS[self.kind]}"
+    def origin(self) -> str:
+        return f"https://127.0.0.1:{self._server.server_address[1]}"
 
-    @property
-    def credit_requests(self) -> list[RecordedRequest]:
-        return [r for r in self.requests if r.path.endswith(CREDIT_PATHS[self.kind])]
-
-    def then(self, *replies: Reply) -> ApiSimulator:
+    def then(self, *replies: Reply) -> Self:
         self.script.extend(replies)
         return self
 
-    def start(self) -> ApiSimulator:
+    def start(self) -> Self:
         self._thread.start()
         return self
 
@@ -112,6 +105,31 @@ class ApiSimulator:
         self._stop.set()
         self._server.shutdown()
         self._server.server_close()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class ApiSimulator(Loopback):
+    def __init__(self, kind: Kind, cert: trustme.LeafCert, api_key: str, balance: float = 5000) -> None:
+        self.kind: Kind = kind
+        self.valid_keys = {api_key}
+        self.balance: float = balance
+        self.latency_seconds = 0.0
+        """Added before every answer: a stand-in for the real API's response time."""
+        self.requests: list[RecordedRequest] = []
+        super().__init__(cert, _handler_for(self))
+
+    @property
+    def base_url(self) -> str:
+        return self.origin + BASE_PATHS[self.kind]
+
+    @property
+    def credit_requests(self) -> list[RecordedRequest]:
+        return [r for r in self.requests if r.path.endswith(CREDIT_PATHS[self.kind])]
 
     # --- what the real API would answer -------------------------------------------------------
     def answer(self, method: str, path: str, headers: dict[str, str]) -> Reply:
@@ -223,50 +241,7 @@ def _handler_for(simulator: ApiSimulator) -> type[BaseHTTPRequestHandler]:
             reply = simulator.answer("GET", self.path, headers)
             if simulator.latency_seconds:
                 simulator._stop.wait(simulator.latency_seconds)
-            if reply.action == "drop":
-                self.close_connection = True
-                return
-            if reply.action == "hang":
-                simulator._stop.wait(HANG_LIMIT_SECONDS)
-                self.close_connection = True
-                return
-            if reply.action == "flood":
-                self._send(reply, size=reply.size)
-                return
-            data = _encode(reply, headers.get("authorization", ""))
-            self._send(reply, size=len(data), data=data)
-
-        def _send(self, reply: Reply, size: int, data: bytes = b"") -> None:
-            self.send_response(reply.status)
-            self.send_header("Content-Type", reply.headers.get("Content-Type", "application/json"))
-            if reply.chunked:
-                self.send_header("Transfer-Encoding", "chunked")
-            else:
-                self.send_header("Content-Length", str(size))
-            if reply.encoding or reply.action == "gzip_bomb":
-                self.send_header("Content-Encoding", reply.encoding or "gzip")
-            for name, value in reply.headers.items():
-                if name != "Content-Type":
-                    self.send_header(name, value)
-            self.end_headers()
-            if reply.action == "flood":
-                sent = 0
-                while sent < size and not simulator._stop.is_set():
-                    piece = FLOOD_CHUNK[: size - sent]
-                    self._write(piece, reply.chunked)
-                    sent += len(piece)
-            elif reply.action == "drip":
-                for offset in range(len(data)):
-                    if simulator._stop.wait(DRIP_INTERVAL_SECONDS):
-                        break
-                    self._write(data[offset : offset + 1], reply.chunked)
-            elif data:
-                self._write(data, reply.chunked)
-            if reply.chunked:
-                self.wfile.write(b"0\r\n\r\n")
-
-        def _write(self, data: bytes, chunked: bool) -> None:
-            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data) if chunked else data)
+            send_reply(self, reply, _encode(reply, headers.get("authorization", "")), simulator._stop)
 
         def log_message(self, format: str, *args: Any) -> None:
             """Silence the default stderr access log."""
@@ -274,12 +249,59 @@ def _handler_for(simulator: ApiSimulator) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def _encode(reply: Reply, authorization: str) -> bytes:
-    body = reply.body
-    if isinstance(body, dict | list) or body is None:
-        data = json.dumps(body if body is not None else {}).encode()
+def send_reply(handler: BaseHTTPRequestHandler, reply: Reply, data: bytes, stop: threading.Event) -> None:
+    """Answer as `reply` says (drop, hang, drip, flood, chunked...), `data` being its encoded body.
+    Every wait ends when `stop` is set, so a stopped simulator never holds a test."""
+    if reply.action == "drop":
+        handler.close_connection = True
+        return
+    if reply.action == "hang":
+        stop.wait(HANG_LIMIT_SECONDS)
+        handler.close_connection = True
+        return
+    size = reply.size if reply.action == "flood" else len(data)
+    handler.send_response(reply.status)
+    handler.send_header("Content-Type", reply.headers.get("Content-Type", "application/json"))
+    if reply.chunked:
+        handler.send_header("Transfer-Encoding", "chunked")
     else:
-        data = body.encode() if isinstance(body, str) else body
+        handler.send_header("Content-Length", str(size))
+    if reply.encoding or reply.action == "gzip_bomb":
+        handler.send_header("Content-Encoding", reply.encoding or "gzip")
+    for name, value in reply.headers.items():
+        if name != "Content-Type":
+            handler.send_header(name, value)
+    handler.end_headers()
+
+    def write(piece: bytes) -> None:
+        handler.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece) if reply.chunked else piece)
+
+    if reply.action == "flood":
+        sent = 0
+        while sent < size and not stop.is_set():
+            piece = FLOOD_CHUNK[: size - sent]
+            write(piece)
+            sent += len(piece)
+    elif reply.action == "drip":
+        for offset in range(len(data)):
+            if stop.wait(DRIP_INTERVAL_SECONDS):
+                break
+            write(data[offset : offset + 1])
+    elif data:
+        write(data)
+    if reply.chunked:
+        handler.wfile.write(b"0\r\n\r\n")
+
+
+def body_bytes(body: Any) -> bytes:
+    """A scripted body as sent: JSON for a dict or list (None: {}), text as UTF-8, bytes as they are."""
+    if isinstance(body, dict | list) or body is None:
+        return json.dumps(body if body is not None else {}).encode()
+    return body.encode() if isinstance(body, str) else bytes(body)
+
+
+def _encode(reply: Reply, authorization: str) -> bytes:
+    data = body_bytes(reply.body)
     if reply.action == "echo_authorization":
         data = data.replace(AUTHORIZATION_PLACEHOLDER.encode(), authorization.encode())
     if reply.action == "gzip_bomb":

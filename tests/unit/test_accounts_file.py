@@ -113,7 +113,7 @@ ONE = '[[account]]\nid = "acme"\nprovider = "lemlist"\nwarning = 500\n'
             ONE + "labls = { a = 'b' }\n",
             "account 'acme': labls: unknown field for the built-in provider 'lemlist'; did you mean labels?",
         ),
-        (ONE.replace('"lemlist"', '"lemlst"'), "provider: must be one of bouncer, clearout"),
+        (ONE.replace('"lemlist"', '"lemlst"'), "provider: must be one of apify, bettercontact, bouncer"),
         (ONE.replace('"lemlist"', '"lemlst"'), "got 'lemlst'; did you mean lemlist?"),
         ("acount = []\n", "accounts.toml: unknown top-level key 'acount'; did you mean account?"),
         (ONE + "url = 'http://api.lemlist.com'\n", "account 'acme': url: must be an https:// URL"),
@@ -240,8 +240,11 @@ def test_a_file_with_three_mistakes_gets_three_errors_at_once(tmp_path: Path) ->
         " warning?",
         f"{path}: account 'globex': warning: must be a number of credits, not the string \"500\"; drop the"
         " quotes: warning = 500",
-        f"{path}: account 'initech': provider: must be one of bouncer, clearout, dropcontact, fullenrich,"
-        " hunter, lemlist, lusha, neverbounce, zerobounce, http-json, got 'lemlst'; did you mean lemlist?",
+        f"{path}: account 'initech': provider: must be one of apify, bettercontact, bouncer, brevo,"
+        " brightdata, clearout, dropcontact, emailable, findymail, fullenrich, hunter, icypeas, leadmagic,"
+        " lemlist, lusha, millionverifier, neverbounce, prospeo, scrapingbee, sendgrid, serpapi, snovio,"
+        " twilio, vonage, zerobounce, http-json, got 'lemlst'; did you mean lemlist?"
+        ' For any other API that answers JSON, write provider = "http-json" (see docs/vendors.md)',
     )
     assert str(raised.value) == "\n".join(raised.value.problems)
 
@@ -279,3 +282,143 @@ def test_each_http_json_field_at_fault_is_reported_with_the_account(tmp_path: Pa
 
     assert [problem.split(": ")[2] for problem in raised.value.problems] == ["warnings", "url", "balance"]
     assert "did you mean warning?" in raised.value.problems[0]
+
+
+def test_a_vendor_that_asks_for_its_owners_email_gets_it_from_the_account(tmp_path: Path) -> None:
+    text = (
+        '[[account]]\nid = "acme-bc"\nprovider = "bettercontact"\nwarning = 500\nemail = "ops@acme.example"\n'
+        '[[account]]\nid = "acme-icy"\nprovider = "icypeas"\nwarning = 500\nemail = "owner@acme.example"\n'
+    )
+    bettercontact, icypeas = load_accounts(write(tmp_path, text))
+
+    assert bettercontact.provider.build_request(bettercontact.api_url, "k").url.endswith(
+        "/account?email=ops%40acme.example"
+    )
+    body = icypeas.provider.build_request(icypeas.api_url, "k").body
+    assert body == b'{"email": "owner@acme.example"}'
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            '[[account]]\nid = "bc"\nprovider = "bettercontact"\nwarning = 5\n',
+            "account 'bc': email: is missing; BetterContact asks for it next to the key",
+        ),
+        (
+            '[[account]]\nid = "bc"\nprovider = "bettercontact"\nwarning = 5\nemail = "bc_4f1c9a7e2b8d"\n',
+            "account 'bc': email: must be the e-mail address of the vendor account's owner",
+        ),
+        (
+            '[[account]]\nid = "bc"\nprovider = "icypeas"\nwarning = 5\nemail = ["a@b.c"]\n',
+            "account 'bc': email: must be the e-mail address",
+        ),
+        (
+            '[[account]]\nid = "lm"\nprovider = "lemlist"\nwarning = 5\nemail = "a@b.c"\n',
+            "account 'lm': email: unknown field for the built-in provider 'lemlist'",
+        ),
+    ],
+)
+def test_a_missing_or_wrong_owner_email_is_named(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_accounts(write(tmp_path, text))
+
+
+def test_an_http_json_account_declares_every_new_form(tmp_path: Path) -> None:
+    text = """
+[[account]]
+id = "acme-snov"
+provider = "http-json"
+url = "https://api.snov.io/v1/get-balance"
+token = { url = "https://api.snov.io/v1/oauth/access_token" }
+auth = { kind = "bearer" }
+balance = "data.balance"
+numeric_string = true
+error = { path = "success", ok = true, message = "message" }
+renewal = { days_path = "data.limit_resets_in" }
+rate_limit = { requests = 60, per_seconds = 60 }
+warning = 500
+
+[[account]]
+id = "acme-twilio"
+provider = "http-json"
+url = "https://api.twilio.com/2010-04-01/Accounts/{id}/Balance.json"
+auth = { kind = "basic" }
+balance = "balance"
+numeric_string = true
+currency_path = "currency"
+warning = 20
+"""
+    snov, twilio = load_accounts(write(tmp_path, text))
+    assert snov.provider.token is not None
+    assert (snov.provider.two_part_key, twilio.provider.two_part_key) == (True, True)
+    assert twilio.provider.build_request(twilio.api_url, "AC1:t").url == (
+        "https://api.twilio.com/2010-04-01/Accounts/AC1/Balance.json"
+    )
+
+
+def test_an_http_json_mistake_in_a_new_form_names_the_file_the_account_and_the_field(tmp_path: Path) -> None:
+    text = (
+        '[[account]]\nid = "acme"\nprovider = "http-json"\nurl = "https://a.example/b"\n'
+        'auth = { kind = "bearer" }\nbalance = { limit = "max" }\nwarning = 5\n'
+    )
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as raised:
+        load_accounts(path)
+    assert raised.value.problems == (f"{path}: account 'acme': balance.used: required",)
+
+
+@pytest.mark.parametrize(
+    ("line", "advice"),
+    [
+        ("warning = 1,000", "write warning = 1000 or warning = 1_000: a number has no commas or spaces"),
+        ("critical = 2 500", "write critical = 2500 or critical = 2_500: a number has no commas or spaces"),
+        ("warning = 500 credits", "write warning = 500: a number stands alone (a comment starts with #)"),
+        ("warning = 500credits", "write warning = 500: a number stands alone (a comment starts with #)"),
+        ("provider = lemlist", 'write provider = "lemlist": text goes in double quotes'),
+        ("labels = { client = acme }", 'write client = "acme": text goes in double quotes'),
+        ("id = \u201cacme\u201d", 'write id = "acme" with straight quotes, not \u201c \u201d'),
+    ],
+    ids=[
+        "thousands-comma",
+        "thousands-space",
+        "unit-after-number",
+        "unit-glued-to-number",
+        "bare-word",
+        "bare-word-in-table",
+        "curly",
+    ],
+)
+def test_a_toml_mistake_says_what_to_write_instead(tmp_path: Path, line: str, advice: str) -> None:
+    text = (
+        ONE.replace("warning = 500\n", "warning = 500\n" if not line.startswith("warning") else "")
+        + line
+        + "\n"
+    )
+    path = write(tmp_path, text)
+
+    with pytest.raises(ConfigError) as raised:
+        load_accounts(path)
+
+    [problem] = raised.value.problems
+    assert problem.startswith(f"{path}: not valid TOML: ")
+    assert problem.endswith(f"; {advice}"), problem
+
+
+def test_an_account_table_declared_with_single_brackets_says_to_use_double_ones(tmp_path: Path) -> None:
+    path = write(tmp_path, '[account]\nid = "a"\n[account]\nid = "b"\n')
+
+    with pytest.raises(ConfigError) as raised:
+        load_accounts(path)
+
+    assert str(raised.value).endswith("; start each account with [[account]] (two brackets), not [account]")
+
+
+def test_an_unknown_provider_points_to_http_json(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_accounts(write(tmp_path, ONE.replace('"lemlist"', '"acme-api"')))
+
+    assert str(raised.value).endswith(
+        "got 'acme-api'. For any other API that answers JSON, write provider = \"http-json\""
+        " (see docs/vendors.md)"
+    )

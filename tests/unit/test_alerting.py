@@ -17,7 +17,7 @@ from credit_monitor.alerting import (
     Notification,
     decide,
 )
-from credit_monitor.forecast import Forecast, ForecastStatus, Sample, forecast
+from credit_monitor.forecast import Forecast, ForecastStatus, Sample, forecast, with_used
 from credit_monitor.model import Balance, CheckError, CheckResult, FailureKind
 
 T0 = datetime(2026, 11, 1, 9, tzinfo=UTC)
@@ -366,7 +366,9 @@ def test_running_out_re_arms_when_the_forecast_stops_depleting() -> None:
         statuses.append(decision.forecast.status.value)
 
     assert "not depleting" in statuses  # the forecast did stop depleting in between
-    assert sent == [(2, "RUNNING OUT/OK"), (11, "RUNNING OUT/OK")]
+    # At 10 the burn is back: RUNNING OUT again. At 11 the time left has more than halved since (21.5
+    # days to 7.4): sent again, with the new date.
+    assert sent == [(2, "RUNNING OUT/OK"), (10, "RUNNING OUT/OK"), (11, "RUNNING OUT/OK")]
 
 
 def test_a_checked_at_from_the_future_is_reported_and_never_silences_the_account() -> None:
@@ -450,8 +452,8 @@ def test_an_overlapping_runs_newer_checked_at_is_not_from_the_future() -> None:
 
 
 def samples(*points: tuple[float, float]) -> tuple[Sample, ...]:
-    """(hours after T0, balance) pairs."""
-    return tuple(Sample(T0 + timedelta(hours=h), b) for h, b in points)
+    """(hours after T0, balance) pairs, with the credits used counted from them."""
+    return with_used(Sample(T0 + timedelta(hours=h), b) for h, b in points)
 
 
 def test_check_failing_carries_the_account_level_count_reason_and_since_when() -> None:

@@ -61,7 +61,7 @@ def test_the_digest_is_one_message_with_every_account_and_its_weeks_id() -> None
     assert message.subject == "[credit-monitor] Weekly digest, week of 09 Nov 2026: 1 low (2 accounts)"
     lines = message.text.splitlines()
     assert "  As of: Mon 09 Nov 2026 09:00 CET" in lines
-    assert lines[3].split() == ["Account", "Balance", "Burn/day", "(7", "d)", "Days", "left", "Level"]
+    assert lines[3].split() == ["Account", "Balance", "Burn/day", "(7", "d)", "Days", "left", "Level", "Note"]
     assert lines[4].split()[:2] == ["acme", "80"]
     assert lines[4].split()[-1] == "warning"
     assert lines[5].split() == ["globex", "unknown", "-", "-", "-"]

@@ -1,5 +1,10 @@
+"""The forecast: the count of credits used, the pace and its changes, spikes, and the days left. Pure."""
+
 from __future__ import annotations
 
+import math
+import random
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -8,21 +13,71 @@ from credit_monitor.forecast import (
     DETAIL_AGE,
     HISTORY_LIMIT,
     MAX_SAMPLES,
-    MIN_SAMPLES,
+    SPIKE_CONFIRM,
+    Event,
     Forecast,
     ForecastStatus,
+    Observed,
     Sample,
-    add_sample,
+    Spike,
+    SpikeRule,
     forecast,
+    is_top_up,
+    observe,
+    pace_change,
+    steady,
     thin,
+    usual_use,
+    with_used,
 )
 
-T0 = datetime(2026, 11, 1, tzinfo=UTC)
+T0 = datetime(2026, 11, 2, tzinfo=UTC)  # a Monday
+HOUR = timedelta(hours=1)
+RULE = SpikeRule(factor=10, min_share=0.02)
 
 
-def series(*points: tuple[float, float]) -> list[Sample]:
-    """(hours after T0, balance) pairs."""
-    return [Sample(T0 + timedelta(hours=h), b) for h, b in points]
+def series(*points: tuple[float, float]) -> tuple[Sample, ...]:
+    """(hours after T0, balance) pairs, with the credits used counted from them."""
+    return with_used(Sample(T0 + h * HOUR, b) for h, b in points)
+
+
+class History:
+    """A history as the checks build it: one `observe` per check, at `every`."""
+
+    def __init__(self, rule: SpikeRule | None = None, warning: float | None = None) -> None:
+        self.samples: tuple[Sample, ...] = ()
+        self.pace_since: datetime | None = None
+        self.spike: Spike | None = None
+        self.events: list[tuple[datetime, Event]] = []
+        self.rule, self.warning = rule, warning
+        self.at = T0
+
+    def check(self, balance: float, at: datetime | None = None) -> Observed:
+        self.at = at or (self.at + HOUR if self.samples else T0)
+        seen = observe(self.samples, self.pace_since, self.spike, self.at, balance, self.rule, self.warning)
+        self.samples, self.pace_since, self.spike = seen.samples, seen.pace_since, seen.spike
+        if seen.event is not None:
+            self.events.append((self.at, seen.event))
+        return seen
+
+    def burn(self, balance: float, per_hour: Callable[[int], float], hours: int) -> float:
+        """`hours` hourly checks from `balance`, each hour using `per_hour(hour of week)`."""
+        for _ in range(hours):
+            moment = self.at + HOUR
+            balance -= per_hour(int((moment - T0) / HOUR) % (7 * 24))
+            self.check(balance, moment)
+        return balance
+
+    def outlook(self) -> Forecast:
+        return forecast(self.samples, self.pace_since)
+
+
+def office(per_hour: float) -> Callable[[int], float]:
+    """Office hours: 9:00 to 18:00 on weekdays, nothing at night or at weekends."""
+    return lambda hour: per_hour if hour // 24 < 5 and 9 <= hour % 24 < 18 else 0.0
+
+
+# --- the pace and the days left ---------------------------------------------------------------------
 
 
 def test_steady_burn_gives_rate_and_days_left() -> None:
@@ -33,16 +88,12 @@ def test_steady_burn_gives_rate_and_days_left() -> None:
     assert outlook.days_left == pytest.approx(1000 / 240)
 
 
-def test_least_squares_smooths_uneven_spending() -> None:
-    outlook = forecast(series((0, 1000), (6, 900), (12, 880), (18, 700), (24, 680)))
-    assert outlook.burn_per_day == pytest.approx(336)  # slope -210 / 0.625 (days², credits·days)
-
-
 @pytest.mark.parametrize(
     "points",
     [
         [(0, 1000), (24, 900)],  # fewer than 3 samples
         [(0, 1000), (2, 990), (5, 980)],  # 3 samples, but under 6 hours
+        [(0, 1000)],
     ],
 )
 def test_short_history_is_not_a_number(points: list[tuple[float, float]]) -> None:
@@ -50,10 +101,9 @@ def test_short_history_is_not_a_number(points: list[tuple[float, float]]) -> Non
     assert outlook.status is ForecastStatus.NOT_ENOUGH_HISTORY
     assert outlook.days_left is None
     assert outlook.describe() == "not enough history for a forecast yet"
-    assert len(points) <= MIN_SAMPLES
 
 
-@pytest.mark.parametrize("points", [[(0, 500), (6, 500), (12, 500)], [(0, 500), (6, 490), (12, 520)]])
+@pytest.mark.parametrize("points", [[(0, 500), (6, 500), (12, 500)], [(0, 500), (6, 499), (12, 500)]])
 def test_flat_or_rising_balance_is_not_depleting_and_never_divides_by_zero(
     points: list[tuple[float, float]],
 ) -> None:
@@ -64,23 +114,72 @@ def test_flat_or_rising_balance_is_not_depleting_and_never_divides_by_zero(
     assert outlook.describe() == "not depleting (flat or rising balance)"
 
 
-def test_a_top_up_starts_a_new_segment() -> None:
-    history = tuple(series((0, 300), (6, 200), (12, 100)))
-    after_top_up = add_sample(history, Sample(T0 + timedelta(hours=18), 5000))
-    assert after_top_up == ((Sample(T0 + timedelta(hours=18), 5000),), True)
+def test_balances_near_the_float_limit_give_no_forecast_rather_than_nan() -> None:
+    outlook = forecast(series((0, 1.7e308), (6, 1.0e308), (12, 1.0)))
+    assert outlook.status is ForecastStatus.NOT_ENOUGH_HISTORY
 
 
-def test_a_refunded_credit_stays_in_the_segment_and_keeps_the_forecast() -> None:
-    """Burning 100/day, sampled hourly, with one credit refunded: noise, not a top-up."""
-    history = tuple(series(*((h, 5000 - 100 * h / 24) for h in range(0, 13))))
-    refund = Sample(T0 + timedelta(hours=13), history[-1].balance + 1)
+def test_six_hours_of_history_is_enough_however_the_samples_fall() -> None:
+    outlook = forecast(series((0, 1000), (2, 990), (6, 940)))
+    assert outlook.status is ForecastStatus.DEPLETING
+    assert outlook.burn_per_day == pytest.approx(240)
 
-    samples, topped_up = add_sample(history, refund)
 
-    assert not topped_up
-    assert samples[-1] == refund
-    assert len(samples) == len(history) + 1
-    assert forecast(samples).status is ForecastStatus.DEPLETING
+def test_a_slow_burn_under_one_credit_a_day_is_still_depleting() -> None:
+    outlook = forecast(series((0, 10), (24, 9.5), (48, 9)))
+    assert outlook.status is ForecastStatus.DEPLETING
+    assert outlook.burn_per_day == pytest.approx(0.5)
+    assert outlook.days_left == pytest.approx(18)
+
+
+def test_under_one_credit_used_in_all_is_not_depleting() -> None:
+    """Rounding: a balance that lost half a credit in a day is not running out."""
+    assert forecast(series((0, 10), (12, 9.8), (24, 9.5))).status is ForecastStatus.NOT_DEPLETING
+
+
+def test_under_a_day_left_is_reported_as_such_not_rounded_up() -> None:
+    outlook = forecast(series((0, 600), (24, 360), (48, 120)))
+    assert outlook.days_left == pytest.approx(0.5)
+    assert outlook.describe() == "burning 240.0 credits/day, about 0.5 days left"
+
+
+@pytest.mark.parametrize(("burn", "days_left"), [(None, 2.0), (240.0, None), (None, None)])
+def test_a_partial_depleting_forecast_describes_itself_without_failing(
+    burn: float | None, days_left: float | None
+) -> None:
+    outlook = Forecast(ForecastStatus.DEPLETING, burn_per_day=burn, days_left=days_left)
+    assert outlook.describe() == "not enough history for a forecast yet"
+
+
+def test_a_negative_balance_has_no_days_left() -> None:
+    outlook = forecast(series((0, 100), (12, 0), (24, -100)))
+    assert outlook.status is ForecastStatus.DEPLETING
+    assert outlook.days_left == 0
+
+
+def test_an_account_burning_around_the_clock_is_measured_over_its_last_day() -> None:
+    """Steady: 10 a hour for a week, then 20 a hour for a day (a pace change too slow to tell in
+    hours): the last day's 20 stands, not the week's average."""
+    history = History()
+    balance = history.burn(100_000, lambda _: 10.0, 24 * 7)
+    history.burn(balance, lambda _: 20.0, 24)
+    assert steady(history.samples, history.pace_since)
+    assert history.outlook().burn_per_day == pytest.approx(480, rel=0.02)
+
+
+def test_a_young_history_of_one_drop_tells_no_pace() -> None:
+    """It fell by 450 once, then held still: not a burn of 1,800 a day."""
+    outlook = forecast(series((0, 500), (1, 49), (2, 50), (3, 49), (4, 51), (5, 49), (6, 52)))
+    assert outlook.status is ForecastStatus.NOT_ENOUGH_HISTORY
+
+
+def test_a_young_history_of_batches_tells_its_pace() -> None:
+    """25 credits every 6 hours: three batches in 12 hours are a pace of 100 a day."""
+    outlook = forecast(series((0, 600), (1, 575), (6, 575), (7, 550), (12, 550), (13, 525)))
+    assert outlook.status is ForecastStatus.DEPLETING
+
+
+# --- top-ups and refunds -------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -93,139 +192,361 @@ def test_a_refunded_credit_stays_in_the_segment_and_keeps_the_forecast() -> None
 )
 def test_a_rise_is_a_top_up_only_above_five_percent_and_one_periods_burn(rise: float, top_up: bool) -> None:
     if rise == 3.0:
-        history = tuple(series((0, 56), (6, 32), (12, 8)))  # 96/day: 4 credits an hour
-        new = Sample(T0 + timedelta(hours=13), 8 + rise)
+        history = series((0, 56), (6, 32), (12, 8))  # 96/day: 4 credits an hour
+        assert is_top_up(history, 8 + rise, T0 + 13 * HOUR, None) is top_up
     else:
-        history = tuple(series((0, 100), (12, 100)))  # flat: no burn
-        new = Sample(T0 + timedelta(hours=13), 100 + rise)
-    assert add_sample(history, new)[1] is top_up
-
-
-def test_old_samples_fall_out_of_the_history() -> None:
-    history = tuple(series((0, 900), (24 * 31, 800)))
-    samples, _ = add_sample(history, Sample(T0 + timedelta(days=32), 700))
-    assert samples[0].balance == 800
-
-
-def test_balances_near_the_float_limit_give_no_forecast_rather_than_nan() -> None:
-    outlook = forecast(series((0, 1.7e308), (6, 1.0e308), (12, 1.0)))
-
-    assert outlook.status is ForecastStatus.NOT_ENOUGH_HISTORY
-    assert outlook.days_left is None
-
-
-def test_six_hours_of_history_is_enough_however_the_samples_fall() -> None:
-    """The span runs from the first sample to the last, whatever lies between them."""
-    outlook = forecast(series((0, 1000), (2, 990), (6, 940)))
-    assert outlook.status is ForecastStatus.DEPLETING
-
-
-def test_a_slow_burn_under_one_credit_a_day_is_still_depleting() -> None:
-    outlook = forecast(series((0, 10), (24, 9.5), (48, 9)))
-    assert outlook.status is ForecastStatus.DEPLETING
-    assert outlook.burn_per_day == pytest.approx(0.5)
-    assert outlook.days_left == pytest.approx(18)
-
-
-def test_under_a_day_left_is_reported_as_such_not_rounded_up() -> None:
-    outlook = forecast(series((0, 600), (24, 360), (48, 120)))
-    assert outlook.days_left == pytest.approx(0.5)
-    assert outlook.describe() == "burning 240.0 credits/day, about 0.5 days left"
-
-
-@pytest.mark.parametrize(
-    ("burn", "days_left"),
-    [(None, 2.0), (240.0, None), (None, None)],
-)
-def test_a_partial_depleting_forecast_describes_itself_without_failing(
-    burn: float | None, days_left: float | None
-) -> None:
-    """A forecast decoded from an old or damaged state item may lack a number."""
-    outlook = Forecast(ForecastStatus.DEPLETING, burn_per_day=burn, days_left=days_left)
-    assert outlook.describe() == "not enough history for a forecast yet"
+        history = series((0, 100), (12, 100))  # flat: no burn
+        assert is_top_up(history, 100 + rise, T0 + 13 * HOUR, None) is top_up
 
 
 def test_a_rise_equal_to_one_periods_burn_is_not_a_top_up() -> None:
-    """96 credits a day is exactly 4 in the hour since the last sample: a rise of 4 is not above it."""
-    history = tuple(series((0, 56), (6, 32), (12, 8)))
+    history = series((0, 56), (6, 32), (12, 8))
     assert forecast(history).burn_per_day == 96
-    assert add_sample(history, Sample(T0 + timedelta(hours=13), 12))[1] is False
-    assert add_sample(history, Sample(T0 + timedelta(hours=13), 12.01))[1] is True
+    assert not is_top_up(history, 12, T0 + 13 * HOUR, None)
+    assert is_top_up(history, 12.01, T0 + 13 * HOUR, None)
 
 
-def test_without_a_burn_rate_only_the_five_percent_rule_applies() -> None:
-    """Two samples give no forecast, so there is no burn to exceed: a 6 % rise is a top-up."""
-    history = tuple(series((0, 10), (1, 10)))
-    assert add_sample(history, Sample(T0 + timedelta(hours=25), 10.6))[1] is True
+def test_a_few_credits_back_on_a_nearly_empty_account_are_a_refund() -> None:
+    """3 credits on 49 are 6 %, but under 5 % of the warning level of 100: a refund."""
+    history = series((0, 49), (12, 49))
+    assert is_top_up(history, 52, T0 + 13 * HOUR, None, level=0)
+    assert not is_top_up(history, 52, T0 + 13 * HOUR, None, level=100)
 
 
 def test_a_sample_at_the_same_instant_subtracts_no_burn() -> None:
-    """A burn of ten credits a second, and a rise with no time elapsed: nothing burnt to exceed."""
-    history = tuple(series((0, 100 + 432_000), (6, 100 + 216_000), (12, 100)))
+    history = series((0, 100 + 432_000), (6, 100 + 216_000), (12, 100))
     assert forecast(history).burn_per_day == pytest.approx(864_000)
-    assert add_sample(history, Sample(history[-1].at, 106))[1] is True
+    assert is_top_up(history, 106, history[-1].at, None)
+
+
+def test_a_top_up_adds_nothing_to_the_credits_used_and_the_pace_goes_on() -> None:
+    """Burning 24 a day, topped up by 1,000: the forecast keeps the pace at once, with the new balance."""
+    history = History()
+    balance = history.burn(200, lambda _: 1.0, 48)
+    used_before = history.samples[-1].used
+    seen = history.check(balance + 1000)
+    assert seen.event is Event.TOP_UP
+    assert history.samples[-1].used == used_before
+    assert history.outlook().burn_per_day == pytest.approx(24, rel=0.05)
+    assert history.outlook().days_left == pytest.approx((balance + 1000) / 24, rel=0.05)
+
+
+def test_a_refund_gives_its_credits_back_to_the_count_used() -> None:
+    history = History()
+    balance = history.burn(5000, lambda _: 4.0, 13)
+    used_before = history.samples[-1].used
+    seen = history.check(balance + 1)
+    assert seen.event is None
+    assert history.samples[-1].used == used_before - 1
+    assert history.outlook().status is ForecastStatus.DEPLETING
+
+
+def test_with_used_counts_old_items_balances_a_top_up_adding_nothing() -> None:
+    samples = with_used(
+        Sample(T0 + h * HOUR, b) for h, b in [(0, 100), (1, 90), (2, 500), (3, 480), (4, 481)]
+    )
+    assert [s.used for s in samples] == [0, 10, 10, 30, 29]
+
+
+# --- the history's size ------------------------------------------------------------------------
+
+
+def test_old_samples_fall_out_of_the_history() -> None:
+    history = History()
+    history.check(900, T0)
+    history.check(800, T0 + timedelta(days=31))
+    history.check(700, T0 + timedelta(days=32))
+    assert history.samples[0].balance == 800
 
 
 def test_a_sample_exactly_at_the_history_limit_is_kept() -> None:
-    history = tuple(series((0, 900), (24, 850)))
-    samples, _ = add_sample(history, Sample(T0 + HISTORY_LIMIT, 800))
-    assert [s.balance for s in samples] == [900, 850, 800]
+    samples = series((0, 900), (24, 850), (HISTORY_LIMIT / HOUR, 800))
+    assert [s.balance for s in thin(samples, samples[-1].at)] == [900, 850, 800]
 
 
-def test_a_day_of_minute_samples_keeps_the_newest_of_each_hour() -> None:
-    history = tuple(Sample(T0 + timedelta(minutes=i), 1_000_000 - i) for i in range(MAX_SAMPLES))
-    new = Sample(T0 + timedelta(minutes=MAX_SAMPLES), 1_000_000 - MAX_SAMPLES)
-    samples, topped_up = add_sample(history, new)
-    assert not topped_up
-    assert samples[-1] == new
-    hours = [sample.at.replace(minute=0) for sample in samples]
+def test_minute_checks_keep_the_newest_of_each_hour() -> None:
+    history = History()
+    for minute in range(MAX_SAMPLES):
+        history.check(1_000_000 - minute, T0 + timedelta(minutes=minute))
+    hours = [sample.at.replace(minute=0) for sample in history.samples]
     assert len(hours) == len(set(hours)), "one sample per hour"
-    assert all(sample.at.minute == 59 for sample in samples[:-1]), "the newest of each hour"
+    assert all(sample.at.minute == 59 for sample in history.samples[:-1]), "the newest of each hour"
 
 
-def month_of_runs(every: timedelta, burn_per_day: float = 24.0) -> tuple[Sample, ...]:
-    """The history 30 days of runs leave, one add_sample per run, burning steadily."""
-    samples: tuple[Sample, ...] = ()
-    steps = int(timedelta(days=30) / every)
-    for step in range(steps):
+def month_of_runs(every: timedelta, burn_per_day: float = 24.0) -> History:
+    history = History()
+    for step in range(int(timedelta(days=30) / every)):
         at = T0 + step * every
-        samples, _ = add_sample(samples, Sample(at, 50_000 - burn_per_day * (at - T0) / timedelta(days=1)))
-    return samples
+        history.check(50_000 - burn_per_day * (at - T0) / timedelta(days=1), at)
+    return history
 
 
-@pytest.mark.parametrize("every", [timedelta(hours=1), timedelta(minutes=5)])
+@pytest.mark.parametrize("every", [timedelta(hours=1), timedelta(minutes=15)])
 def test_a_month_of_history_is_bounded_whatever_the_schedule(every: timedelta) -> None:
-    """One sample an hour for the last day, one a day before: the state does not grow with age."""
-    samples = month_of_runs(every)
-
-    assert len(samples) <= 24 + 31
+    """One sample an hour for the last week, one a day before: the state does not grow with age."""
+    samples = month_of_runs(every).samples
+    assert len(samples) <= 7 * 24 + 24
     assert samples[-1].at - samples[0].at >= timedelta(days=29)
     assert [s.at for s in samples] == sorted(s.at for s in samples)
 
 
-def test_thinning_keeps_a_steady_burns_forecast() -> None:
-    hourly = [Sample(T0 + timedelta(hours=h), 50_000 - h) for h in range(24 * 30)]
-
-    thinned = month_of_runs(timedelta(hours=1))
-
-    assert forecast(thinned).burn_per_day == pytest.approx(24)
-    assert forecast(thinned).burn_per_day == pytest.approx(forecast(hourly).burn_per_day)
-    assert forecast(thinned).days_left == pytest.approx(forecast(hourly).days_left)
+def test_thinning_keeps_the_count_of_credits_used() -> None:
+    history = month_of_runs(timedelta(hours=1))
+    first, last = history.samples[0], history.samples[-1]
+    assert last.used - first.used == pytest.approx(first.balance - last.balance)
+    assert history.outlook().burn_per_day == pytest.approx(24)
 
 
-def test_a_sample_exactly_a_day_old_is_thinned_to_one_a_day() -> None:
-    """Only samples younger than DETAIL_AGE keep one per hour: one exactly that old is an older one,
-    and the newest of its day stands for the day."""
+def test_a_sample_exactly_a_week_old_is_thinned_to_one_a_day() -> None:
     now = T0 + DETAIL_AGE + timedelta(hours=12)
-    earlier, day_old, latest = (
+    earlier, week_old, latest = (
         Sample(at, 100) for at in (now - DETAIL_AGE - timedelta(hours=1), now - DETAIL_AGE, now)
     )
-
-    assert thin([earlier, day_old, latest], now) == (day_old, latest)
+    assert thin([earlier, week_old, latest], now) == (week_old, latest)
 
 
 def test_thinning_again_later_keeps_the_same_samples() -> None:
-    """Slots are fixed in time: re-thinning an already thinned history drops nothing more."""
-    samples = month_of_runs(timedelta(hours=1))
-
+    samples = month_of_runs(timedelta(hours=1)).samples
     assert thin(samples, samples[-1].at) == samples
+
+
+# --- a change of pace --------------------------------------------------------------------------
+
+
+def runway_error_after(history: History, balance: float, per_hour: float, runs: int) -> list[float]:
+    """The forecast's error against the true runway after each of `runs` hourly checks."""
+    errors = []
+    for _ in range(runs):
+        balance -= per_hour
+        history.check(balance, history.at + HOUR)
+        outlook = history.outlook()
+        truth = balance / per_hour / 24
+        errors.append(math.inf if outlook.days_left is None else abs(outlook.days_left - truth) / truth)
+    return errors
+
+
+@pytest.mark.parametrize("rule", [None, RULE])
+def test_a_burn_starting_after_a_quiet_month_is_forecast_within_three_runs(rule: SpikeRule | None) -> None:
+    """20,000 flat for 29 days, then 1,000 an hour: by the third hourly run the days left are within
+    25 % of the true runway, spikes watched or not."""
+    history = History(rule=rule, warning=1000)
+    history.burn(20_000, lambda _: 0.0, 29 * 24)
+    errors = runway_error_after(history, 20_000, 1000, 3)
+    assert errors[2] <= 0.25, errors
+
+
+@pytest.mark.parametrize(
+    ("before", "after"), [(100.0, 300.0), (1000.0, 100.0), (1000.0, 400.0), (50.0, 400.0)]
+)
+def test_a_sustained_change_of_pace_is_forecast_within_three_runs(before: float, after: float) -> None:
+    history = History(rule=RULE, warning=100)
+    balance = history.burn(1_000_000, lambda _: before, 10 * 24)
+    errors = runway_error_after(history, balance, after, 3)
+    assert errors[2] <= 0.25, errors
+    assert history.events == []  # a change of pace, not a spike
+
+
+def test_a_long_history_does_not_hide_a_faster_recent_burn() -> None:
+    history = History()
+    balance = history.burn(500_000, lambda _: 100.0, 25 * 24)
+    history.burn(balance, lambda _: 400.0, 3)
+    assert history.pace_since == T0 + 25 * 24 * HOUR
+    assert history.outlook().burn_per_day == pytest.approx(9600)
+
+
+def test_a_burn_that_slowed_does_not_keep_the_old_pace() -> None:
+    history = History()
+    balance = history.burn(500_000, lambda _: 400.0, 10 * 24)
+    history.burn(balance, lambda _: 10.0, 3)
+    assert history.outlook().burn_per_day == pytest.approx(240)
+
+
+def office_until_friday_evening(left: float) -> tuple[History, float]:
+    """Four weeks and a working week of office hours at 100 an hour (4,500 a week), `left` at the end."""
+    history = History()
+    balance = history.burn(5 * 4500 + left, office(100.0), (4 * 7 + 4) * 24 + 18)
+    assert history.at.weekday() == 4
+    assert history.at.hour == 18
+    return history, balance
+
+
+def test_office_hours_are_one_pace_nights_and_weekends_included() -> None:
+    """No night, weekend or morning of the last weeks is a change of pace, and the days left on a
+    Friday evening count the weekend in."""
+    history, _balance = office_until_friday_evening(2200)
+    first_week = history.pace_since  # the very first weekend is longer than anything seen before it
+    assert first_week is not None
+    assert first_week < T0 + 7 * 24 * HOUR
+    assert not steady(history.samples, history.pace_since)
+    outlook = history.outlook()
+    assert outlook.burn_per_day == pytest.approx(4500 / 7)
+    # The weekend uses nothing, Monday and Tuesday 900 each, then 400 more: Wednesday 13:00.
+    assert outlook.days_left == pytest.approx((2 * 24 + 15 + 24 + 24 + 4) / 24, rel=0.01)
+
+
+def test_an_office_that_stops_for_good_is_a_slowdown_after_more_than_a_weekend() -> None:
+    history, balance = office_until_friday_evening(5000)
+    before = history.pace_since
+    history.burn(balance, lambda _: 0.0, 72)  # to Monday 18:00: longer than a weekend, by a little
+    assert history.pace_since == before
+    history.burn(balance, lambda _: 0.0, 36)
+    assert history.pace_since is not None
+    assert history.pace_since > T0 + 30 * 24 * HOUR
+    assert history.outlook().status is ForecastStatus.NOT_DEPLETING
+
+
+def test_uneven_jobs_never_change_the_pace_by_chance() -> None:
+    """A month of hourly jobs of uneven size (gamma, CV 0.3) around 40 an hour: no change of pace."""
+    rng = random.Random(7)
+    history = History()
+    history.burn(10_000_000, lambda _: rng.gammavariate(11, 40 / 11), 30 * 24)
+    assert history.pace_since is None
+
+
+def test_a_refund_does_not_start_a_slower_run() -> None:
+    history = History()
+    balance = history.burn(100_000, lambda _: 40.0, 3 * 24)
+    history.check(balance + 30)
+    history.burn(balance + 30, lambda _: 40.0, 2)
+    assert history.pace_since is None
+
+
+def test_the_first_mornings_burn_is_no_change_of_pace() -> None:
+    """Deployed at midnight: a quiet night, then office hours; no pace to speed up from yet."""
+    history = History()
+    history.burn(100_000, office(100.0), 15)
+    assert history.pace_since is None
+    assert pace_change(history.samples, None) is None
+
+
+def test_the_pace_of_a_changed_burn_needs_two_hours() -> None:
+    samples = series((0, 1000), (1, 999), (48, 950), (49, 900))
+    assert forecast(samples, T0 + 48 * HOUR).status is ForecastStatus.NOT_ENOUGH_HISTORY
+
+
+# --- growth -------------------------------------------------------------------------------------
+
+
+def test_a_growing_burn_is_forecast_to_keep_growing() -> None:
+    """A burn around the clock growing by 2 a day per day for two weeks: the days left account for it."""
+    history = History()
+    balance = 100_000.0
+    for day in range(14):
+        balance = history.burn(balance, lambda _, d=day: (100 + 2 * d) / 24, 24)  # type: ignore[misc]
+    outlook = history.outlook()
+    assert outlook.burn_per_day == pytest.approx(128, rel=0.03)
+    plain = balance / 128
+    assert outlook.days_left is not None
+    assert outlook.days_left < plain * 0.9
+
+
+def test_a_slowing_burn_is_never_forecast_to_slow_down_further() -> None:
+    history = History()
+    balance = 100_000.0
+    for day in range(14):
+        balance = history.burn(balance, lambda _, d=day: (200 - 2 * d) / 24, 24)  # type: ignore[misc]
+    outlook = history.outlook()
+    assert outlook.burn_per_day is not None
+    assert outlook.days_left == pytest.approx(balance / outlook.burn_per_day)
+
+
+# --- spikes -------------------------------------------------------------------------------------
+
+
+def after_twenty_days(rule: SpikeRule | None = RULE, warning: float = 500) -> tuple[History, float]:
+    history = History(rule=rule, warning=warning)
+    return history, history.burn(20_000, lambda _: 100 / 24, 20 * 24)
+
+
+def test_a_spike_is_told_once_and_leaves_nothing_behind() -> None:
+    """20 days at 100 a day, then 6,000 in one hour (60 days of use), then the same pace again."""
+    history, balance = after_twenty_days()
+    seen = history.check(balance - 6000)
+    assert seen.event is Event.SPIKE
+    assert seen.spike is not None
+    assert seen.spike.spent == 6000
+    assert seen.spike.since == T0 + 20 * 24 * HOUR
+    assert seen.spike.usual == pytest.approx(100 / 24, rel=0.01)
+    history.burn(balance - 6000, lambda _: 100 / 24, 48)
+    assert history.events == [(T0 + (20 * 24 + 1) * HOUR, Event.SPIKE)]
+    assert history.outlook().burn_per_day == pytest.approx(100, rel=0.01)
+    assert history.pace_since is None
+
+
+def test_a_spike_that_goes_on_is_a_new_pace_whose_credits_count() -> None:
+    history, balance = after_twenty_days()
+    started = history.at
+    balance = history.burn(balance, lambda _: 1000.0, SPIKE_CONFIRM)
+    assert [event for _, event in history.events] == [Event.SPIKE]
+    assert history.spike is None
+    assert history.pace_since == started
+    assert history.outlook().burn_per_day == pytest.approx(24_000)
+
+
+def test_a_spike_of_two_hours_is_one_spike_and_leaves_nothing_behind() -> None:
+    history, balance = after_twenty_days()
+    balance = history.burn(balance, lambda _: 3000.0, 2)
+    history.burn(balance, lambda _: 100 / 24, 24)
+    assert [event for _, event in history.events] == [Event.SPIKE]
+    assert history.outlook().burn_per_day == pytest.approx(100, rel=0.01)
+
+
+def test_no_spike_before_two_days_of_history() -> None:
+    history = History(rule=RULE, warning=500)
+    balance = history.burn(20_000, lambda _: 4.0, 40)
+    history.check(balance - 6000)
+    assert history.events == []
+
+
+def test_no_spike_when_spikes_are_not_watched() -> None:
+    history, balance = after_twenty_days(rule=None)
+    assert history.check(balance - 6000).event is None
+
+
+@pytest.mark.parametrize(("spent", "spike"), [(199, False), (200, True)])
+def test_a_spike_must_be_material(spent: float, spike: bool) -> None:
+    """2 % of the balance (about 10,000 here: 200) or the warning level (5,000), whichever is less."""
+    history = History(rule=RULE, warning=5000)
+    balance = history.burn(10_000, lambda _: 0.0, 3 * 24)
+    assert (history.check(balance - spent).event is Event.SPIKE) is spike
+
+
+def test_the_warning_level_makes_a_small_spike_material() -> None:
+    history = History(rule=RULE, warning=100)
+    balance = history.burn(1_000_000, lambda _: 0.0, 3 * 24)
+    assert history.check(balance - 100).event is Event.SPIKE
+
+
+@pytest.mark.parametrize(("spent", "spike"), [(400, False), (600, True)])
+def test_the_usual_is_the_most_used_in_the_same_time_in_the_last_week(spent: float, spike: bool) -> None:
+    """Jobs of 50 every six hours: an hour of 400 is 8 times the usual, no spike at factor 10."""
+    history = History(rule=RULE, warning=10)
+    balance = 100_000.0
+    for hour in range(7 * 24):
+        balance -= 50 if hour % 6 == 0 else 0
+        history.check(balance)
+    assert usual_use(history.samples, 3600) == pytest.approx(50)
+    assert (history.check(balance - spent).event is Event.SPIKE) is spike
+
+
+# --- an empty account ---------------------------------------------------------------------------
+
+
+def test_empty_days_and_the_refill_after_them_are_no_change_of_pace() -> None:
+    history = History(warning=100)
+    balance = history.burn(24 * 10, lambda _: 1.0, 24 * 10)
+    assert balance == 0
+    history.burn(0, lambda _: 0.0, 24 * 3)
+    history.check(5000)
+    history.burn(5000, lambda _: 1.0, 5)
+    assert history.pace_since is None
+    assert history.outlook().burn_per_day == pytest.approx(24, rel=0.05)
+
+
+def test_observe_starts_a_history() -> None:
+    seen = observe((), None, None, T0, 100)
+    assert seen == Observed((Sample(T0, 100),), None, None)
+
+
+def samples_of(history: Iterable[Sample]) -> list[float]:
+    return [sample.balance for sample in history]

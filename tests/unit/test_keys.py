@@ -20,6 +20,7 @@ from credit_monitor.keys import (
     key_forms,
     parse_api_keys,
     redactor_for,
+    split_pair,
 )
 from credit_monitor.model import CheckError, FailureKind
 from credit_monitor.providers import lemlist
@@ -403,3 +404,69 @@ def test_redact_json_redacts_a_bare_string_and_nested_lists() -> None:
     redactor = Redactor([KEY])
     assert redactor.redact_json(f"bad {KEY}") == "bad ***"
     assert redactor.redact_json([[KEY], {"a": [KEY]}]) == [["***"], {"a": ["***"]}]
+
+
+@pytest.mark.parametrize("key", ["AC0123:tok456", "key:se:cret", "abcd1234:ABCDEFGH01234abc"])
+def test_a_two_part_key_splits_at_its_first_colon(key: str) -> None:
+    ident, secret = split_pair("acme-twilio", key, "hint")
+    assert f"{ident}:{secret}" == key
+    assert ":" not in ident
+
+
+@pytest.mark.parametrize("key", ["AC0123tok456xyz", ":tok456secret", "AC0123secret:", " :tok456", "AC0123: "])
+def test_a_two_part_key_without_both_parts_is_refused_keylessly(key: str) -> None:
+    with pytest.raises(CheckError) as raised:
+        split_pair("acme-twilio", key, "run `credit-monitor keys set acme-twilio`")
+    assert raised.value.kind is FailureKind.SECRET
+    assert raised.value.message == (
+        "the acme-twilio key must be two parts joined by a colon, <id>:<secret> (e.g. an account SID and"
+        " its auth token), so it was not sent (run `credit-monitor keys set acme-twilio`)"
+    )
+    for part in (part for part in key.split(":") if len(part) > 3):
+        assert part not in raised.value.message
+
+
+# --- nothing but a key is masked ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        ("lemlist", "the acme-lemlist API key is shorter than 12 characters"),
+        ("short", "the acme API key is shorter than 12 characters"),
+        ("acme", "the acme-lemlist API key is a placeholder"),
+        ("acme", "acme_sales: no key for acme2"),
+        ("k3y", "the k3y-store account"),
+    ],
+    ids=["id-inside-an-id", "inside-a-word", "account-prefix", "underscore-and-digit", "before-a-dash"],
+)
+def test_a_value_too_short_to_be_a_key_is_never_masked_inside_a_word(value: str, text: str) -> None:
+    """A value shorter than a key is never sent; given to a Redactor anyway, it is masked only where
+    it stands alone, never where text merely contains it (an account id, a longer word)."""
+    assert Redactor([value]).redact(text) is text
+
+
+@pytest.mark.parametrize(
+    ("value", "text", "redacted"),
+    [
+        ("acme", "key: acme.", "key: ***."),
+        ("k3y", '"k3y"', '"***"'),
+        ("0", "[0]", "[***]"),
+        ("a1b2c3d4e5f", "(a1b2c3d4e5f)", "(***)"),
+    ],
+)
+def test_a_value_too_short_to_be_a_key_is_masked_where_it_stands_alone(
+    value: str, text: str, redacted: str
+) -> None:
+    assert Redactor([value]).redact(text) == redacted
+
+
+def test_a_key_is_still_redacted_in_every_form_next_to_any_character() -> None:
+    """The boundary rule is for values too short to be keys: a key glued to a word is still found."""
+    assert Redactor([KEY]).redact(f"acme-{KEY}-lemlist") == "acme-***-lemlist"
+    assert Redactor([KEY]).redact(f"x{KEY[3:11]}y") == "x***y"
+
+
+def test_a_secret_starting_with_a_byte_order_mark_is_read_by_the_function() -> None:
+    secret = StoredSecret("\ufeff" + json.dumps({"lemlist": LEMLIST_KEY}))
+    assert SecretsManagerKeySource("s", cast(SecretsProvider, secret)).api_keys() == {"lemlist": LEMLIST_KEY}

@@ -228,3 +228,31 @@ def test_a_rotated_shared_key_is_read_again_once_and_answers_only_the_accounts_t
     assert [r.balance.credits if r.balance else None for r in results] == [5000, 5000, None]
     assert results[2].error is not None
     assert results[2].error.kind is FailureKind.AUTH
+
+
+def test_a_shared_key_rotated_in_the_secret_is_read_again_after_a_401() -> None:
+    """The re-read after a 401 resolves the account's entry as the first read did: the shared
+    entry, never an entry of the account's own id that the function otherwise ignores."""
+    old, new = "lm_old_shared_4f1c9a7e", "lm_new_shared_7d2e5b9c"
+    account = Account("acme-sales", lemlist.PROVIDER, "https://lemlist.test/acme", 100, key_entry="acme-team")
+
+    class Rotated(Keys):
+        def api_keys(self, *, refresh: bool = False) -> Mapping[str, str]:
+            return {"acme-team": new if refresh else old, "acme-sales": "lm_stale_own_entry_9c1a3f"}
+
+    class AcceptsTheNewKey(Recording):
+        def send(
+            self, request: Request, policy: RetryPolicy, deadline: float, pace: Pace | None = None
+        ) -> HttpReply:
+            super().send(request, policy, deadline, pace)
+            if lemlist.auth_headers(new)["Authorization"] == request.headers.get("Authorization"):
+                return HttpReply(200, b'{"credits": 800}', "application/json")
+            return HttpReply(401, b"Unauthorized", "text/plain")
+
+    http = AcceptsTheNewKey()
+
+    [result] = run_checks(CheckSettings((account,), 10), Rotated({}), http, time.monotonic() + 10)
+
+    assert result.error is None, result.error
+    assert result.balance is not None
+    assert len(http.sent) == 2

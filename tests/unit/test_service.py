@@ -18,6 +18,7 @@ from credit_monitor.budget import AWS_CALL_SECONDS, Budget
 from credit_monitor.config import Account, CheckSettings
 from credit_monitor.digest import DIGEST_KEY
 from credit_monitor.forecast import Sample
+from credit_monitor.messages import MessageContext, RenderedMessage
 from credit_monitor.model import Balance, CheckResult
 from credit_monitor.outbox import MAX_ATTEMPTS, enqueue, lease
 from credit_monitor.providers import HttpReply, Request, RetryPolicy, lemlist
@@ -26,11 +27,13 @@ from credit_monitor.service import (
     DigestReport,
     OutOfTime,
     Ports,
+    Receiver,
     RunReport,
     StateError,
     StateWrite,
     run_once,
     send_digest,
+    send_test_alert,
 )
 from tests.support.fakes import SETTINGS, FakeHttp, Killed, MemoryNotifier, MemoryState, Tripwire, ports
 
@@ -636,3 +639,55 @@ def test_a_batch_write_that_raises_leaves_each_account_to_its_own_write() -> Non
     assert notifier.kinds() == ["fullenrich: LOW", "lemlist: LOW"]
     assert [a.pending for a in report.accounts] == [0, 0]
     assert state.state("lemlist").level is Level.WARNING
+
+
+# --- the test alert: one message marked as a test, per receiver -----------------------------------
+
+
+class Refusing:
+    def publish(self, message: RenderedMessage) -> str:
+        raise DeliveryError("could not publish the TEST notification: Forbidden")
+
+
+class Broken:
+    def publish(self, message: RenderedMessage) -> str:
+        raise KeyError("a bug")
+
+
+class Hanging:
+    def __init__(self) -> None:
+        self.release = threading.Event()
+
+    def publish(self, message: RenderedMessage) -> str:
+        self.release.wait()
+        return "too-late"
+
+
+def test_a_test_alert_reports_each_receiver_in_order_and_one_failure_hides_no_other() -> None:
+    accepting, hanging = MemoryNotifier(), Hanging()
+    receivers = [
+        Receiver("topic", accepting),
+        Receiver("refusing", Refusing()),
+        Receiver("broken", Broken()),
+        Receiver("hanging", hanging),
+    ]
+    try:
+        deliveries = send_test_alert(receivers, fixed(T0), budget(2.5), MessageContext())
+    finally:
+        hanging.release.set()
+
+    assert [d.as_json() for d in deliveries] == [
+        {"receiver": "topic", "accepted": "message-id"},
+        {"receiver": "refusing", "refused": "could not publish the TEST notification: Forbidden"},
+        {"receiver": "broken", "refused": "unexpected KeyError"},
+        {"receiver": "hanging", "refused": "no answer before the function's deadline"},
+    ]
+    [message] = accepting.messages
+    assert message.subject.startswith("[credit-monitor] TEST:")
+    assert message.attributes["kind"] == "TEST"
+    assert message.notifications == (), "a test delivers no account's notification"
+    assert "Sent: Mon 02 Nov 2026 09:00 UTC" in message.text
+
+
+def test_a_test_alert_to_no_receiver_is_an_empty_report() -> None:
+    assert send_test_alert([], fixed(T0), budget(), MessageContext()) == []

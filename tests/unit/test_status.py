@@ -9,11 +9,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from credit_monitor.alerting import AccountState, Level
-from credit_monitor.forecast import Sample
+from credit_monitor.forecast import Sample, Spike, with_used
+from credit_monitor.model import Pool
 from credit_monitor.status import (
     AccountStatus,
     account_status,
+    first_run_note,
     render,
+    schedule_period,
     snooze_until,
     sparkline,
     unreadable,
@@ -25,7 +28,9 @@ NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
 
 
 def burning(balance: float, per_day: float, hours: int = 48) -> tuple[Sample, ...]:
-    return tuple(Sample(NOW - timedelta(hours=h), balance + per_day * h / 24) for h in range(hours, -1, -6))
+    return with_used(
+        Sample(NOW - timedelta(hours=h), balance + per_day * h / 24) for h in range(hours, -1, -6)
+    )
 
 
 def test_the_account_that_needs_money_first_comes_first() -> None:
@@ -69,7 +74,7 @@ def test_json_has_every_field_status_shows() -> None:
     assert set(data) == {
         "account", "level", "balance", "balance_at", "burn_per_day", "days_left", "notified_at", "last_sent",
         "consecutive_failures", "pending_notifications", "snoozed_until", "snooze_reason", "history",
-        "problem",
+        "problem", "renews_at", "lasts_until_renewal", "pools", "last_spike", "renewal_missed",
     }  # fmt: skip
     assert data["consecutive_failures"] == 2
     assert data["history"] == [[s.at.isoformat(), s.balance] for s in state.samples]
@@ -199,3 +204,93 @@ def test_status_shows_the_last_notification_sent_and_when() -> None:
     assert row.as_json()["last_sent"] == "CHECK FAILING"
     older = account_status("acme-lemlist", replace(state, last_sent=None, last_sent_at=None), NOW)
     assert "3d ago" in render([older], NOW), "an item written before last_sent: the reminder clock"
+
+
+def test_a_low_account_that_lasts_until_its_renewal_says_so() -> None:
+    renews = NOW + timedelta(days=5)
+    state = replace(
+        AccountState(level=Level.WARNING, samples=burning(300, 50)),
+        renewal_due=renews,
+        pools=(Pool("subscription", 280, renews=True), Pool("paid", 20)),
+    )
+    row = account_status("acme", state, NOW)
+    assert row.renews_at == renews
+    assert row.lasts
+    notes = "; ".join(row.notes(NOW))
+    assert f"low, but lasts until its renewal on {renews:%a %d %b}" in notes
+    assert "subscription 280 (renews), paid 20" in notes
+    assert row.as_json()["lasts_until_renewal"] is True
+    assert row.as_json()["pools"] == {"subscription": 280, "paid": 20}
+    assert notes in render([row], NOW)
+
+
+def test_an_account_that_runs_out_before_its_renewal_says_so() -> None:
+    renews = NOW + timedelta(days=10)
+    state = replace(AccountState(samples=burning(300, 100)), renewal_due=renews)
+    row = account_status("acme", state, NOW)
+    assert not row.lasts
+    assert row.notes(NOW) == [f"runs out before its renewal on {renews:%a %d %b}"]
+
+
+def test_a_renewal_that_did_not_show_and_a_recent_spike_are_in_the_notes() -> None:
+    spike = Spike(NOW - timedelta(hours=27), NOW - timedelta(hours=26), 6000, 1, 4)
+    state = replace(
+        AccountState(samples=burning(9000, 100)),
+        renewal_missed=datetime(2026, 11, 1, tzinfo=UTC),
+        last_spike=spike,
+    )
+    row = account_status("acme", state, NOW)
+    assert row.notes(NOW) == [
+        "the renewal of 01 Nov did not show in the balance",
+        "spent 6,000 in 1 h, 26h ago",
+    ]
+    assert row.notes(NOW + timedelta(days=8)) == ["the renewal of 01 Nov did not show in the balance"]
+
+
+# --- after the first deploy: what comes next ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("schedule", "alarm_period", "period"),
+    [
+        ("rate(1 hour)", "3600", timedelta(hours=1)),
+        ("rate(15 minutes)", "900", timedelta(minutes=15)),
+        ("rate(1 day)", "86400", timedelta(days=1)),
+        ("cron(0 9 * * ? *)", "86400", timedelta(days=1)),
+        ("cron(0 9 * * ? *)", None, None),
+        (None, None, None),
+    ],
+)
+def test_the_schedules_period_comes_from_its_rate_else_from_the_alarm_period(
+    schedule: str | None, alarm_period: str | None, period: timedelta | None
+) -> None:
+    assert schedule_period(schedule, alarm_period) == period
+
+
+def test_before_the_first_run_status_says_when_it_is_due_and_how_to_see_a_message_now() -> None:
+    deployed = NOW - timedelta(minutes=20)
+
+    lines = first_run_note("rate(1 hour)", timedelta(hours=1), deployed, NOW, "credit-monitor test-alert")
+
+    assert lines == [
+        "The first scheduled run (rate(1 hour)) is due by 2026-11-25 12:40 UTC (in 40 minutes).",
+        "To see a message arrive now: credit-monitor test-alert",
+    ]
+
+
+def test_a_first_run_overdue_says_where_to_look() -> None:
+    deployed = NOW - timedelta(hours=3)
+
+    lines = first_run_note("rate(1 hour)", timedelta(hours=1), deployed, NOW, "credit-monitor test-alert")
+
+    assert lines[0] == (
+        "The first scheduled run (rate(1 hour)) was due by 2026-11-25 10:00 UTC (2 hours ago) and recorded"
+        " nothing: look at the function's errors (see troubleshooting in the docs)."
+    )
+
+
+def test_without_the_stacks_schedule_the_first_run_is_within_the_hour() -> None:
+    assert first_run_note(None, None, None, NOW, "credit-monitor test-alert --stack x")[0] == (
+        "The first scheduled run is due within the hour of the deploy (with the default schedule,"
+        " rate(1 hour))."
+    )

@@ -34,6 +34,24 @@ def test_the_key_column_says_where_the_code_puts_the_key() -> None:
     assert rows["zerobounce"][4].strip() == "query `api_key`"
     assert "api_key" not in rows["zerobounce"][3], "the key's query parameter is left out of the URL"
     assert rows["lusha"][6].strip() == "5 / min"
+    assert rows["twilio"][4].strip() == "Basic `<id>:<secret>`"
+    assert rows["twilio"][3].strip() == "`GET https://api.twilio.com/2010-04-01/Accounts/{id}/Balance.json`"
+    assert rows["snovio"][4].strip().startswith("OAuth client credentials (`<client id>:<client secret>`")
+    assert rows["snovio"][4].strip().endswith("then Bearer")
+    assert "email={email}" in rows["bettercontact"][3]
+    assert "the account's `email` in the body" in rows["icypeas"][3]
+    assert rows["scrapingbee"][6].strip() == "6 / min"
+
+
+def test_the_balance_column_says_how_the_reply_is_read() -> None:
+    rows = {row.split("|")[1].strip(" `"): row.split("|") for row in vendors_doc.render().splitlines()[2:]}
+    assert rows["scrapingbee"][5].strip() == (
+        "`max_api_credit` - `used_api_credit`; renews `renewal_subscription_date`"
+    )
+    assert rows["serpapi"][5].strip() == "`total_searches_left` (`plan_searches_left` + `extra_credits`)"
+    assert rows["vonage"][5].strip() == "`value`, in EUR"
+    assert rows["twilio"][5].strip() == "`balance`, numeric strings, currency `currency`"
+    assert rows["millionverifier"][5].strip() == "`credits`; errors in `error`"
 
 
 def test_a_file_without_the_markers_is_named() -> None:

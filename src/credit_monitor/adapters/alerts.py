@@ -51,11 +51,13 @@ class SnsNotifier:
         except (ClientError, BotoCoreError) as exc:
             accounts = list(dict.fromkeys(account for account, _ in message.notifications))
             about = (
-                accounts[0]
+                ""  # a test alert is about no account
+                if not accounts
+                else f"{accounts[0]} "
                 if len(accounts) == 1
-                else f"{len(accounts)} {message.attributes['provider']} accounts'"
+                else f"{len(accounts)} {message.attributes['provider']} accounts' "
             )
             raise AlertDeliveryError(
-                f"could not publish the {about} {message.attributes['kind']} notification: {exc}"
+                f"could not publish the {about}{message.attributes['kind']} notification: {exc}"
             ) from exc
         return response["MessageId"]

@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 import socket
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from types import MappingProxyType
 from typing import Any, Self
 
 from urllib3 import BaseHTTPResponse, PoolManager, Retry, Timeout
@@ -157,6 +158,20 @@ DEFAULT_HEADERS = {
 MAX_REPLY_BYTES = 64 * 1024
 """Documented replies are under 1 KB: anything this large is not a balance, and is not read further."""
 DECODED_ENCODINGS = frozenset({"gzip", "x-gzip", "deflate"})
+MAX_KEPT_HEADERS = 64
+MAX_HEADER_VALUE_CHARS = 256
+"""A balance in a header (LeadMagic's X-Credits-Remaining) is a few characters: longer values are
+cut, and a reply with more headers keeps its first ones."""
+
+
+def kept_headers(items: Iterable[tuple[str, str]]) -> Mapping[str, str]:
+    """The reply's headers by lower-case name (a repeated one keeps its first value), bounded."""
+    kept: dict[str, str] = {}
+    for name, value in items:
+        if len(kept) >= MAX_KEPT_HEADERS:
+            break
+        kept.setdefault(name.lower(), value[:MAX_HEADER_VALUE_CHARS])
+    return MappingProxyType(kept)
 
 
 def build_pool_manager() -> PoolManager:
@@ -221,7 +236,12 @@ class HttpClient:
             raise
         finally:
             response.release_conn()
-        return HttpReply(status=response.status, body=body, content_type=response.headers.get("Content-Type"))
+        return HttpReply(
+            status=response.status,
+            body=body,
+            content_type=response.headers.get("Content-Type"),
+            headers=kept_headers(response.headers.items()),
+        )
 
     def _read_body(self, response: BaseHTTPResponse, deadline: float, read_timeout: float) -> bytes:
         """At most MAX_REPLY_BYTES, decoded or not, by the deadline however slowly the server sends.

@@ -89,10 +89,11 @@ def _aggregates(items: list[AccountReport]) -> list[tuple[str, MetricUnit, float
     pending = [item.pending for item in items if item.pending is not None]
     if pending:
         metrics.append((NOTIFICATIONS_PENDING, MetricUnit.Count, sum(pending)))
-    days = [
+    days = [  # a plan that lasts until its renewal is not running out
         item.forecast.days_left
         for item in items
         if item.forecast is not None
+        and not item.lasts
         and item.forecast.days_left is not None
         and math.isfinite(item.forecast.days_left)
     ]

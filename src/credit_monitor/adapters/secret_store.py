@@ -57,6 +57,11 @@ class SecretStore:
         self.secret_id = secret_id
         self._client: Any = client or boto3.client("secretsmanager", config=BOTO_CONFIG)
 
+    @property
+    def where(self) -> str:
+        """The secret and its region, for messages: a secret in another region is the usual miss."""
+        return f"{self.secret_id!r} in {self._client.meta.region_name}"
+
     def read(self) -> SecretRead:
         try:
             reply = self._client.get_secret_value(SecretId=self.secret_id, VersionStage=CURRENT)
@@ -148,7 +153,7 @@ class SecretStore:
         return next((version for version, labels in stages.items() if CURRENT in labels), None)
 
     def _error(self, verb: str, exc: ClientError | BotoCoreError) -> SecretStoreError:
-        return SecretStoreError(f"cannot {verb} secret {self.secret_id!r}: {exc}")
+        return SecretStoreError(f"cannot {verb} secret {self.where}: {exc}")
 
 
 def _code(exc: ClientError) -> str:

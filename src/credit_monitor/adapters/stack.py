@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import boto3
@@ -14,6 +17,7 @@ from credit_monitor.adapters.aws import BOTO_CONFIG
 
 STATE_TABLE_OUTPUT = "StateTableName"
 API_KEYS_SECRET_OUTPUT = "ApiKeysSecretName"  # noqa: S105 - a name, not a secret
+FUNCTION_OUTPUT = "FunctionName"
 STACK_NAME = re.compile(r"[A-Za-z][-A-Za-z0-9]{0,127}|arn:aws[a-z-]*:cloudformation:[!-~]{1,1000}")
 """CloudFormation's own rule for a name, or a stack ARN: anything else is refused before a call."""
 
@@ -48,27 +52,53 @@ def samconfig_stack(start: Path) -> tuple[str, Path] | None:
     return None
 
 
-def state_table_of(stack: str, session: boto3.Session | None = None) -> str:
-    return output_of(stack, STATE_TABLE_OUTPUT, "deploy this version, or pass --table", session)
-
-
 def api_keys_secret_of(stack: str, session: boto3.Session | None = None) -> str:
     return output_of(stack, API_KEYS_SECRET_OUTPUT, "deploy this version, or pass --secret", session)
 
 
+def function_of(stack: str, session: boto3.Session | None = None) -> str:
+    return output_of(stack, FUNCTION_OUTPUT, "deploy this version, or pass --function", session)
+
+
 def output_of(stack: str, output: str, otherwise: str, session: boto3.Session | None = None) -> str:
     """One output's value; StackError naming the stack, the output and `otherwise` (what to do)."""
+    return describe_stack(stack, session).output(output, otherwise)
+
+
+@dataclass(frozen=True)
+class StackDescription:
+    """What one DescribeStacks says of a stack: its outputs, its parameters, when it was created."""
+
+    name: str
+    region: str
+    outputs: Mapping[str, str]
+    parameters: Mapping[str, str]
+    created: datetime | None
+
+    def output(self, output: str, otherwise: str) -> str:
+        if not self.outputs.get(output):
+            raise StackError(f"stack {self.name!r} in {self.region} has no {output} output; {otherwise}")
+        return str(self.outputs[output])
+
+
+def describe_stack(stack: str, session: boto3.Session | None = None) -> StackDescription:
+    """The stack, in one call; StackError naming it and its region when it cannot be read."""
     if not STACK_NAME.fullmatch(stack):
         raise StackError(
             f"{stack!r} is not a stack name (a letter, then letters, digits and dashes; at most 128)"
             " or a stack ARN"
         )
+    session = session or boto3.Session()
     try:
-        client = (session or boto3.Session()).client("cloudformation", config=BOTO_CONFIG)
-        described = client.describe_stacks(StackName=stack)["Stacks"]
-    except (ClientError, BotoCoreError) as exc:
-        raise StackError(f"cannot read stack {stack!r}: {exc}") from None
-    outputs = {o["OutputKey"]: o.get("OutputValue", "") for o in described[0].get("Outputs", [])}
-    if not outputs.get(output):
-        raise StackError(f"stack {stack!r} has no {output} output; {otherwise}")
-    return str(outputs[output])
+        client = session.client("cloudformation", config=BOTO_CONFIG)
+        [described] = client.describe_stacks(StackName=stack)["Stacks"][:1]
+    except (ClientError, BotoCoreError, ValueError) as exc:
+        raise StackError(f"cannot read stack {stack!r} in {session.region_name}: {exc}") from None
+    created = described.get("CreationTime")
+    return StackDescription(
+        name=stack,
+        region=str(session.region_name),
+        outputs={o["OutputKey"]: o.get("OutputValue", "") for o in described.get("Outputs", [])},
+        parameters={p["ParameterKey"]: p.get("ParameterValue", "") for p in described.get("Parameters", [])},
+        created=created if isinstance(created, datetime) else None,
+    )

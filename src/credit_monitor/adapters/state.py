@@ -24,14 +24,15 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from credit_monitor.adapters import aws
 from credit_monitor.alerting import AccountState, Kind, Level, Notification, Pending
-from credit_monitor.forecast import Forecast, ForecastStatus, Sample, thin
-from credit_monitor.model import FailureKind
+from credit_monitor.forecast import USED_DIGITS, Forecast, ForecastStatus, Sample, Spike, thin, with_used
+from credit_monitor.model import FailureKind, Pool
 from credit_monitor.service import StateError, StateWrite
 
 if TYPE_CHECKING:
@@ -79,11 +80,20 @@ def encode(state: AccountState) -> str:
     return json.dumps(
         {
             "level": state.level.name,
+            "announced": state.announced.name,
             "notified_at": _time(state.notified_at),
             "consecutive_failures": state.consecutive_failures,
             "failing_notified": state.failing_notified,
             "running_out_notified": state.running_out_notified,
-            "samples": [[int(s.at.timestamp()), s.balance] for s in state.samples],
+            "running_out_at": _time(state.running_out_at),
+            "samples": _encode_samples(state.samples),
+            "used": _used_offsets(state.samples),
+            "pace_since": _time(state.pace_since),
+            "spike": _encode_spike(state.spike),
+            "last_spike": _encode_spike(state.last_spike),
+            "pools": _encode_pools(state.pools),
+            "renewal_due": _time(state.renewal_due),
+            "renewal_missed": _time(state.renewal_missed),
             "checked_at": _time(state.checked_at),
             "outbox": [_encode_pending(item) for item in state.outbox],
             "snoozed_until": _time(state.snoozed_until),
@@ -95,6 +105,48 @@ def encode(state: AccountState) -> str:
         separators=(",", ":"),
         allow_nan=False,  # decode refuses Infinity and NaN: a write must never store what cannot be read
     )
+
+
+def _encode_samples(samples: Sequence[Sample]) -> dict[str, list[Any]]:
+    """The history as two columns: times (the first in seconds of the epoch, then the seconds since
+    the one before: an hourly history is the same number over and over) and balances. zlib makes a
+    month of it a few hundred bytes."""
+    times = [int(sample.at.timestamp()) for sample in samples]
+    return {
+        "t": [times[0], *(b - a for a, b in pairwise(times))] if times else [],
+        "b": [sample.balance for sample in samples],
+    }
+
+
+def _used_offsets(samples: Sequence[Sample]) -> list[list[float]]:
+    """The count of credits used, stored where it parts from the balances' falls: [index, offset]
+    at each sample whose `used - (first balance - balance)` differs from the one before (a top-up,
+    a refill, a spike). A month of hourly history costs a few numbers, not 190."""
+    out: list[list[float]] = []
+    if not samples:
+        return out
+    first = samples[0].balance
+    for index, sample in enumerate(samples):
+        offset = round(sample.used - (first - sample.balance), USED_DIGITS)
+        if not out or offset != out[-1][1]:
+            out.append([index, offset])
+    return out
+
+
+def _encode_spike(spike: Spike | None) -> dict[str, Any] | None:
+    if spike is None:
+        return None
+    return {
+        "since": _time(spike.since),
+        "until": _time(spike.until),
+        "spent": spike.spent,
+        "checks": spike.checks,
+        "usual": spike.usual,
+    }
+
+
+def _encode_pools(pools: Sequence[Pool]) -> list[list[Any]]:
+    return [[pool.name, pool.credits, pool.renews] for pool in pools]
 
 
 def _time(value: datetime | None) -> str | None:
@@ -127,6 +179,10 @@ def _encode_pending(item: Pending) -> dict[str, Any]:
             "reason": note.reason,
             "failure": note.failure.value if note.failure else None,
             "since": _time(note.since),
+            "renews_at": _time(note.renews_at),
+            "renewed": note.renewed,
+            "spike": _encode_spike(note.spike),
+            "pools": _encode_pools(note.pools),
         },
     }
 
@@ -145,21 +201,34 @@ def decode(text: str, version: int) -> AccountState:
     except (json.JSONDecodeError, RecursionError):
         raise _Bad("'state' is not valid JSON") from None
     obj = _object(data, "state")
-    samples = _list(obj.get("samples", []), "samples")
+    stored = obj.get("samples", [])
     notified_at = _opt(obj, "notified_at", _aware_time)
     # Thinned as the next write would thin them: an item written with a longer history (an older
     # version kept every sample) costs its full size once, not on every run and not all at once.
-    decoded_samples = _thinned(tuple(_samples(samples)))
+    raw = _columns(stored) if isinstance(stored, dict) else tuple(_samples(_list(stored, "samples")))
+    offsets = obj.get("used")
+    counted = with_used(raw) if offsets is None else _with_offsets(raw, _list(offsets, "used"))
+    decoded_samples = _thinned(counted)
     checked_at = _opt(obj, "checked_at", _aware_time)
     if checked_at is None and decoded_samples:  # items written before checked_at existed
         checked_at = decoded_samples[-1].at
+    level = _enum(Level, _field(obj, "level", _string), "level", by_name=True)
+    announced = _opt(obj, "announced", _string)
     return AccountState(
-        level=_enum(Level, _field(obj, "level", _string), "level", by_name=True),
+        level=level,
+        announced=level if announced is None else _enum(Level, announced, "announced", by_name=True),
         notified_at=notified_at,
         consecutive_failures=_count(_field(obj, "consecutive_failures", _any), "consecutive_failures"),
         failing_notified=_field(obj, "failing_notified", _bool),
         running_out_notified=_opt(obj, "running_out_notified", _bool) or False,
+        running_out_at=_opt(obj, "running_out_at", _aware_time),
         samples=decoded_samples,
+        pace_since=_opt(obj, "pace_since", _aware_time),
+        spike=_opt(obj, "spike", _spike),
+        last_spike=_opt(obj, "last_spike", _spike),
+        pools=_pools(obj.get("pools", []), "pools"),
+        renewal_due=_opt(obj, "renewal_due", _aware_time),
+        renewal_missed=_opt(obj, "renewal_missed", _aware_time),
         checked_at=checked_at,
         outbox=tuple(
             _pending(item, f"outbox[{i}]") for i, item in enumerate(_list(obj.get("outbox", []), "outbox"))
@@ -171,6 +240,62 @@ def decode(text: str, version: int) -> AccountState:
         last_sent_at=_opt(obj, "last_sent_at", _aware_time),
         version=version,
     )
+
+
+def _columns(value: dict[str, object]) -> tuple[Sample, ...]:
+    """The history `_encode_samples` wrote: times as a start and gaps, and balances."""
+    times, balances = _list(value.get("t"), "samples.t"), _list(value.get("b"), "samples.b")
+    if len(times) != len(balances):
+        raise _Bad("'samples' has as many times as balances")
+    at, out = 0, []
+    for index, (step, balance) in enumerate(zip(times, balances, strict=True)):
+        if isinstance(step, bool) or not isinstance(step, int) or (index and step < 0):
+            raise _Bad(f"'samples.t[{index}]' must be a whole number of seconds (and not negative)")
+        at += step
+        out.append(_sample([at, balance], f"samples[{index}]"))
+    return tuple(out)
+
+
+def _with_offsets(samples: tuple[Sample, ...], offsets: list[object]) -> tuple[Sample, ...]:
+    """The samples with their count of credits used, from the offsets `_used_offsets` wrote."""
+    if not samples:
+        return samples
+    changes: dict[int, float] = {}
+    for i, pair in enumerate(offsets):
+        where = f"used[{i}]"
+        entry = _list(pair, where)
+        if len(entry) != 2:
+            raise _Bad(f"'{where}' must be [index, offset]")
+        changes[_count(entry[0], where)] = _number(entry[1], where)
+    first, offset, out = samples[0].balance, 0.0, []
+    for index, sample in enumerate(samples):
+        offset = changes.get(index, offset)
+        used = round(offset + (first - sample.balance), USED_DIGITS)
+        if not math.isfinite(used):
+            raise _Bad(f"'used' gives sample {index} no finite count")
+        out.append(replace(sample, used=used))
+    return tuple(out)
+
+
+def _spike(value: object, where: str) -> Spike:
+    obj = _object(value, where)
+    return Spike(
+        since=_field(obj, "since", _aware_time),
+        until=_field(obj, "until", _aware_time),
+        spent=_field(obj, "spent", _number),
+        checks=_count(obj.get("checks"), f"{where}.checks"),
+        usual=_field(obj, "usual", _number),
+    )
+
+
+def _pools(value: object, where: str) -> tuple[Pool, ...]:
+    pools = []
+    for i, entry in enumerate(_list(value, where)):
+        item = _list(entry, f"{where}[{i}]")
+        if len(item) != 3:
+            raise _Bad(f"'{where}[{i}]' must be [name, credits, renews]")
+        pools.append(Pool(_string(item[0], where), _number(item[1], where), _bool(item[2], where)))
+    return tuple(pools)
 
 
 def _thinned(samples: tuple[Sample, ...]) -> tuple[Sample, ...]:
@@ -316,6 +441,10 @@ def _pending(value: object, where: str) -> Pending:
             reason=_opt(note, "reason", _string),
             failure=None if failure is None else _enum(FailureKind, failure, f"{where}.note.failure"),
             since=_opt(note, "since", _aware_time),
+            renews_at=_opt(note, "renews_at", _aware_time),
+            renewed=_opt(note, "renewed", _bool) or False,
+            spike=_opt(note, "spike", _spike),
+            pools=_pools(note.get("pools", []), f"{where}.note.pools"),
         ),
         created_at=_field(obj, "created_at", _aware_time),
         lease_owner=_opt(obj, "lease_owner", _string),

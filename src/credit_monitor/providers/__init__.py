@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from credit_monitor.providers import (
+    brevo,
     clearout,
     fullenrich,
     hunter,
@@ -19,7 +20,17 @@ from credit_monitor.providers import (
     table,
     zerobounce,
 )
-from credit_monitor.providers.base import HttpReply, Provider, RateLimit, Request, RetryPolicy, Vendor
+from credit_monitor.providers.base import (
+    HttpReply,
+    Provider,
+    RateLimit,
+    ReplyContext,
+    Request,
+    RetryPolicy,
+    Token,
+    TokenExchange,
+    Vendor,
+)
 
 PROVIDERS: tuple[Provider, ...] = (
     fullenrich.PROVIDER,
@@ -34,6 +45,7 @@ CATALOGUE: Mapping[str, Provider] = MappingProxyType(
             *sorted(
                 (
                     *table.PROVIDERS,
+                    brevo.PROVIDER,
                     clearout.PROVIDER,
                     hunter.PROVIDER,
                     neverbounce.PROVIDER,
@@ -47,4 +59,16 @@ CATALOGUE: Mapping[str, Provider] = MappingProxyType(
 
 query_auth.install_log_filter()  # already done on import; said here so it is not lost in a refactor
 
-__all__ = ["CATALOGUE", "PROVIDERS", "HttpReply", "Provider", "RateLimit", "Request", "RetryPolicy", "Vendor"]
+__all__ = [
+    "CATALOGUE",
+    "PROVIDERS",
+    "HttpReply",
+    "Provider",
+    "RateLimit",
+    "ReplyContext",
+    "Request",
+    "RetryPolicy",
+    "Token",
+    "TokenExchange",
+    "Vendor",
+]

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import MappingProxyType
 
 from credit_monitor.model import Balance
+
+NO_HEADERS: Mapping[str, str] = MappingProxyType({})
 
 
 @dataclass(frozen=True)
@@ -42,11 +46,42 @@ class Request:
 
 @dataclass(frozen=True)
 class HttpReply:
-    """What came back: read up to a cap, by a deadline, never inflated past it (adapters/http.py)."""
+    """What came back: read up to a cap, by a deadline, never inflated past it (adapters/http.py).
+    `headers`: the reply's headers by lower-case name, each value cut to a bounded length."""
 
     status: int
     body: bytes
     content_type: str | None
+    headers: Mapping[str, str] = NO_HEADERS
+
+
+@dataclass(frozen=True)
+class ReplyContext:
+    """What a reply is read with besides its JSON body: its headers (lower-case names, already
+    redacted) and the time of the check, for a renewal given as days from now."""
+
+    headers: Mapping[str, str] = NO_HEADERS
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+@dataclass(frozen=True)
+class Token:
+    """An access token from a token exchange, and how long it may be reused."""
+
+    access_token: str
+    expires_in: float
+
+
+@dataclass(frozen=True)
+class TokenExchange:
+    """OAuth 2 client credentials (RFC 6749 4.4): the account's key is "<client id>:<client secret>",
+    exchanged at `url` for an access token that is then sent as the key would be. The token is
+    cached for its lifetime (token_cache.py) and redacted from every output as keys are."""
+
+    build_request: Callable[[str, str, str], Request]
+    """(the account's API base URL, client id, client secret) -> the token request."""
+    parse_token: Callable[[dict[str, object]], Token]
+    """A 200 reply's JSON object -> the token, or CheckError saying what is wrong with it."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +112,16 @@ class Provider:
     """A 200 reply's JSON object -> the balance, or CheckError saying what is wrong with it."""
     retry: RetryPolicy = RetryPolicy()
     rate_limit: RateLimit | None = None
+    parse_reply: Callable[[dict[str, object], ReplyContext], Balance] | None = None
+    """Used instead of `parse_balance` when set: the reply's headers and the check's time too."""
+    two_part_key: bool = False
+    """The secret entry holds "<id>:<secret>" (Twilio's SID and token, Vonage's key and secret,
+    Snov.io's client id and secret): keys.split_pair checks it before anything is sent."""
+    token: TokenExchange | None = None
+    account_fields: tuple[str, ...] = ()
+    """Fields an account of this built-in must set in the accounts file (an owner's `email`)."""
+    for_account: Callable[[Mapping[str, str]], Provider] | None = None
+    """The provider for one account's `account_fields` values."""
     vendor_id: str = ""
     """The vendor's id when it is not `name` (an http-json API's)."""
 

@@ -12,13 +12,20 @@
 critical, labels and balance_metric) and raises ValueError whose message starts with the field
 at fault (problems.Invalid, one line per field, when several are), for the caller to prefix with
 the file and the account id. Everything is bounded: string lengths, the path's depth, the body's
-size, the rate limit's numbers.
+size, the number of pools, the rate limit's numbers.
 
-Auth kinds: `bearer` (Authorization: Bearer <key>); `basic-password` (HTTP Basic, empty user, the
-key as password, as lemlist does); `basic-user` (the key as user, empty password); `header` (the key
-in header `name`, after an optional `prefix` such as "token "); `query` (the key as query
-parameter `name`). A key in a query string is URL-encoded, and `query_auth` keeps it out of
-urllib3's log lines; `keys.redact` keeps every form of it out of messages.
+Auth kinds: `bearer` (Authorization: Bearer <key>); `basic` (HTTP Basic, the secret entry holding
+"<user>:<password>", Twilio's SID and token); `basic-password` (HTTP Basic, empty user, the key as
+password, as lemlist does); `basic-user` (the key as user, empty password); `header` (the key in
+header `name`, after an optional `prefix` such as "token "); `query` (the key as query parameter
+`name`). A key in a query string is URL-encoded, and `query_auth` keeps it out of urllib3's log
+lines; `keys.redact` keeps every form of it out of messages.
+
+What a reply may hold besides a plain number (each with one real vendor in docs/vendors.md):
+`balance = { limit = ..., used = ... }` (ScrapingBee), `balance_header` (LeadMagic), `pools`
+(SerpApi), `numeric_string` (Snov.io), `error` (MillionVerifier's HTTP 200 errors), `renewal`
+with `date_path` (Prospeo) or `days_path` (Snov.io), `currency` or `currency_path` (Bright Data,
+Twilio), and `token`, OAuth client credentials exchanged for a bearer token (Snov.io).
 """
 
 from __future__ import annotations
@@ -30,29 +37,57 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import SplitResult, parse_qsl, urlsplit
+from urllib.parse import SplitResult, parse_qsl, quote, urlsplit
 
-from credit_monitor.model import Balance
+from credit_monitor.model import Balance, CheckError, FailureKind, Pool
 from credit_monitor.problems import Problems
-from credit_monitor.providers.base import Provider, RateLimit, Request, RetryPolicy
-from credit_monitor.providers.fields import number_at
+from credit_monitor.providers import oauth
+from credit_monitor.providers.base import Provider, RateLimit, ReplyContext, Request, RetryPolicy
+from credit_monitor.providers.fields import (
+    currency_code,
+    dotted,
+    excerpt,
+    find,
+    number,
+    number_at,
+    renewal_date,
+    renewal_in_days,
+)
 from credit_monitor.providers.query_auth import with_query_key
 
 NAME = "http-json"
-AUTH_KINDS = ("bearer", "basic-password", "basic-user", "header", "query")
+AUTH_KINDS = ("bearer", "basic", "basic-password", "basic-user", "header", "query")
 FIELDS = (
     "url",
     "method",
     "body",
     "auth",
     "balance",
+    "balance_header",
+    "pools",
     "numeric_string",
+    "quota",
+    "error",
+    "renewal",
+    "currency",
+    "currency_path",
+    "token",
     "rate_limit",
     "display_name",
     "top_up_url",
 )
 AUTH_FIELDS = ("kind", "name", "prefix")
 RATE_LIMIT_FIELDS = ("requests", "per_seconds")
+LIMIT_FIELDS = ("limit", "used")
+POOL_FIELDS = ("path", "renews")
+ERROR_FIELDS = ("path", "ok", "message", "auth")
+RENEWAL_FIELDS = ("date_path", "days_path")
+DECLARED_RENEWAL_FIELDS = ("every", "day", "weekday", "month")
+"""A renewal the accounts file declares for any account (`renewal = { every = "month", day = 1 }`),
+read by the accounts file itself, not here: http-json reads only where the reply gives one."""
+TOKEN_FIELDS = ("url", "client_auth")
+ID_PLACEHOLDER = "{id}"
+"""In the url, the first part of a two-part key (`auth = { kind = "basic" }`): Twilio's Account SID."""
 
 MAX_URL_CHARS = 2048
 MAX_NAME_CHARS = 64
@@ -63,12 +98,16 @@ MAX_PATH_SEGMENTS = 10
 MAX_BODY_BYTES = 4096
 MAX_RATE_REQUESTS = 1_000_000
 MAX_RATE_SECONDS = 31 * 24 * 3600
+MAX_POOLS = 10
+MAX_POOL_NAME_CHARS = 40
+MAX_AUTH_VALUES = 20
 SHOWN_VALUE_CHARS = 40
 
 HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an RFC 9110 token
 QUERY_NAME = re.compile(r"[A-Za-z0-9_.~-]+")
 URL_CHARS = re.compile(r"[\x21-\x7e]+")  # printable ASCII, no space
 PREFIX_CHARS = re.compile(r"[\x20-\x7e]*")
+CURRENCY = re.compile(r"[A-Z]{3}")
 RESERVED_HEADERS = frozenset(
     {
         "host",
@@ -91,22 +130,180 @@ class Auth:
     prefix: str = ""
 
 
+Path = tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Amount:
+    """Where the balance is: a path, a limit less what is used, or a reply header."""
+
+    path: Path = ()
+    limit: Path = ()
+    used: Path = ()
+    header: str = ""
+
+    def describe(self) -> str:
+        if self.header:
+            return f"header `{self.header}`"
+        if self.limit:
+            return f"`{dotted(self.limit)}` - `{dotted(self.used)}`"
+        return f"`{dotted(self.path)}`"
+
+
+@dataclass(frozen=True)
+class PoolPath:
+    name: str
+    path: Path
+    renews: bool = False
+
+
+@dataclass(frozen=True)
+class ErrorPath:
+    """A 200 reply that says it failed: MillionVerifier's {"error": "apikey_not_found"}."""
+
+    path: Path
+    ok: object = None
+    """The value that means success (Snov.io's `success` true): any other value there is an error.
+    None: any value but null, false, 0 or "" is an error. Absent, the path is never one."""
+    message: Path = ()
+    auth: frozenset[str] = frozenset()
+    """Values of `path` (or of `message`) that mean the key was refused: an auth failure."""
+
+    def check(self, payload: dict[str, object]) -> None:
+        try:
+            value: object = find(payload, self.path)
+            present = True
+        except CheckError:
+            value, present = None, False
+        if not present:
+            return
+        if self.ok is not None:
+            if type(value) is type(self.ok) and value == self.ok:
+                return
+        elif value is None or value is False or value == "" or value == 0:
+            return
+        said = value if isinstance(value, str) else None
+        if self.message:
+            try:
+                text = find(payload, self.message)
+            except CheckError:
+                text = None
+            if isinstance(text, str) and text.strip():
+                said = text
+        shown = excerpt(said) if said else json.dumps(value)[:SHOWN_VALUE_CHARS]
+        where = f"the reply's '{dotted(self.path)}'"
+        refused = (isinstance(value, str) and value in self.auth) or (said is not None and said in self.auth)
+        if refused:
+            raise CheckError(FailureKind.AUTH, f"key rejected: {where} says {shown}")
+        raise CheckError(FailureKind.BAD_RESPONSE, f"the vendor reports an error: {where} says {shown}")
+
+
+@dataclass(frozen=True)
+class RenewalPath:
+    date_path: Path = ()
+    days_path: Path = ()
+
+
+@dataclass(frozen=True)
+class Reading:
+    """How a 200 reply becomes a Balance. Shared by http-json and the catalogue's table."""
+
+    amount: Amount | None
+    pools: tuple[PoolPath, ...] = ()
+    numeric_string: bool = False
+    quota: Path = ()
+    """The period's allowance (SendGrid's `total`); with a limit less what is used, the limit."""
+    error: ErrorPath | None = None
+    renewal: RenewalPath = RenewalPath()
+    currency: str | None = None
+    currency_path: Path = ()
+
+    def parse(self, payload: dict[str, object], context: ReplyContext) -> Balance:
+        if self.error is not None:
+            self.error.check(payload)
+        pools = tuple(Pool(pool.name, self._number(payload, pool.path), pool.renews) for pool in self.pools)
+        quota = None
+        amount = self.amount
+        if amount is None:
+            credits = math.fsum(pool.credits for pool in pools)
+        elif amount.header:
+            value = context.headers.get(amount.header.lower())
+            if value is None:
+                raise CheckError(FailureKind.BAD_RESPONSE, f"response has no '{amount.header}' header")
+            credits = number(value.strip(), f"header '{amount.header}'", numeric_string=True)
+        elif amount.limit:
+            quota = self._number(payload, amount.limit)
+            credits = quota - self._number(payload, amount.used)
+        else:
+            credits = self._number(payload, amount.path)
+        if self.quota:
+            quota = self._number(payload, self.quota)
+        renews_at = None
+        if self.renewal.date_path:
+            path = self.renewal.date_path
+            renews_at = renewal_date(find(payload, path), f"'{dotted(path)}'")
+        elif self.renewal.days_path:
+            path = self.renewal.days_path
+            renews_at = renewal_in_days(
+                find(payload, path), f"'{dotted(path)}'", context.now, numeric_string=self.numeric_string
+            )
+        currency = self.currency
+        if self.currency_path:
+            currency = currency_code(find(payload, self.currency_path), f"'{dotted(self.currency_path)}'")
+        return Balance(credits=credits, pools=pools, quota=quota, renews_at=renews_at, currency=currency)
+
+    def _number(self, payload: dict[str, object], path: Path) -> float:
+        return number_at(payload, path, numeric_string=self.numeric_string)
+
+    def describe(self) -> str:
+        """The balance column of the docs' vendor table."""
+        if self.amount is not None:
+            text = self.amount.describe()
+            if self.pools:
+                text += " (" + " + ".join(f"`{dotted(pool.path)}`" for pool in self.pools) + ")"
+        else:
+            text = " + ".join(f"`{dotted(pool.path)}`" for pool in self.pools)
+        if self.numeric_string:
+            text += ", numeric strings"
+        if self.currency:
+            text += f", in {self.currency}"
+        elif self.currency_path:
+            text += f", currency `{dotted(self.currency_path)}`"
+        if self.renewal.date_path:
+            text += f"; renews `{dotted(self.renewal.date_path)}`"
+        elif self.renewal.days_path:
+            text += f"; renews in `{dotted(self.renewal.days_path)}` days"
+        if self.error is not None:
+            text += f"; errors in `{dotted(self.error.path)}`"
+        return text
+
+
 @dataclass(frozen=True)
 class HttpJson:
-    """A validated entry: what `build_request` sends and where `parse_balance` looks."""
+    """A validated entry: what `build_request` sends and how `parse_reply` reads the reply."""
 
     method: str
     body: bytes | None
     auth: Auth
-    balance: tuple[str, ...]
-    numeric_string: bool
+    reading: Reading
+    token_url: str = ""
+    token_client_auth: str = "body"  # noqa: S105 - how the client authenticates, not a secret
+
+    @property
+    def two_part_key(self) -> bool:
+        return self.auth.kind == "basic" or bool(self.token_url)
 
     def build_request(self, api_url: str, api_key: str) -> Request:
+        """`api_key` is the secret entry's value, or the access token when there is a token exchange."""
         headers: dict[str, str] = {}
         url = api_url
         kind = self.auth.kind
+        if ID_PLACEHOLDER in url:
+            url = url.replace(ID_PLACEHOLDER, quote(api_key.partition(":")[0], safe=""))
         if kind == "bearer":
             headers["Authorization"] = f"Bearer {api_key}"
+        elif kind == "basic":
+            headers["Authorization"] = _basic(api_key)
         elif kind == "basic-password":
             headers["Authorization"] = _basic(f":{api_key}")
         elif kind == "basic-user":
@@ -114,13 +311,16 @@ class HttpJson:
         elif kind == "header":
             headers[self.auth.name] = self.auth.prefix + api_key
         else:
-            url = with_query_key(api_url, self.auth.name, api_key)
+            url = with_query_key(url, self.auth.name, api_key)
         if self.body is not None:
             headers["Content-Type"] = "application/json"
         return Request(self.method, url, headers, self.body)
 
+    def parse_reply(self, payload: dict[str, object], context: ReplyContext) -> Balance:
+        return self.reading.parse(payload, context)
+
     def parse_balance(self, payload: dict[str, object]) -> Balance:
-        return Balance(credits=number_at(payload, self.balance, numeric_string=self.numeric_string))
+        return self.reading.parse(payload, ReplyContext())
 
 
 def from_entry(entry: Mapping[str, object]) -> tuple[Provider, str]:
@@ -128,27 +328,7 @@ def from_entry(entry: Mapping[str, object]) -> tuple[Provider, str]:
 
     Raises ValueError("<field>: <what is wrong>"), or Invalid with one such line per field at fault.
     """
-    problems = Problems()
-    for name in sorted(str(name) for name in entry if name not in FIELDS):
-        problems.found.append(f"{name}: unknown field (http-json takes {', '.join(FIELDS)})")
-    url = problems.check(lambda: _https_url("url", _required(entry, "url")))
-    method = problems.check(lambda: _method(entry.get("method", "GET")))
-    body = None if method is None else problems.check(lambda: _body(entry.get("body"), method))
-    auth = problems.check(lambda: _auth(_required(entry, "auth"), url or urlsplit("https://host/")))
-    balance = problems.check(lambda: _path(_required(entry, "balance")))
-    numeric_string = problems.check(lambda: _bool("numeric_string", entry.get("numeric_string", False)))
-    display_name = problems.check(lambda: _display_name(entry.get("display_name"), default=""))
-    top_up = entry.get("top_up_url")
-    top_up_url = None if top_up is None else problems.check(lambda: _https_url("top_up_url", top_up).geturl())
-    limit = entry.get("rate_limit")
-    rate_limit = None if limit is None else problems.check(lambda: _rate_limit(limit))
-    problems.raise_any()
-    assert url is not None  # every check passed: each value is there
-    assert method is not None
-    assert auth is not None
-    assert balance is not None
-    assert numeric_string is not None
-    spec = HttpJson(method=method, body=body, auth=auth, balance=balance, numeric_string=numeric_string)
+    spec, url, display_name, top_up_url, rate_limit = validated(entry)
     host = url.hostname or ""
     provider = Provider(
         name=NAME,
@@ -160,6 +340,9 @@ def from_entry(entry: Mapping[str, object]) -> tuple[Provider, str]:
         retry=RetryPolicy(),
         rate_limit=rate_limit,
         vendor_id=vendor_id(display_name or "", host),
+        parse_reply=spec.parse_reply,
+        two_part_key=spec.two_part_key,
+        token=oauth.exchange(spec.token_url, spec.token_client_auth) if spec.token_url else None,
     )
     return provider, url.geturl()
 
@@ -170,6 +353,73 @@ def vendor_id(display_name: str, host: str) -> str:
     vendor; two APIs on one host (a gateway) are two when their names differ."""
     ascii_name = unicodedata.normalize("NFKD", display_name).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-") or host
+
+
+def validated(
+    entry: Mapping[str, object],
+) -> tuple[HttpJson, SplitResult, str, str | None, RateLimit | None]:
+    """Every field checked, every problem collected; the spec, the url, the display name, the top-up
+    url and the rate limit when all are right."""
+    problems = Problems()
+    for name in sorted(str(name) for name in entry if name not in FIELDS):
+        problems.found.append(f"{name}: unknown field (http-json takes {', '.join(FIELDS)})")
+    url = problems.check(lambda: _https_url("url", _required(entry, "url")))
+    method = problems.check(lambda: _method(entry.get("method", "GET")))
+    body = None if method is None else problems.check(lambda: _body(entry.get("body"), method))
+    token = entry.get("token")
+    token_spec = None if token is None else problems.check(lambda: _token(token))
+    auth = problems.check(
+        lambda: _auth(_required(entry, "auth"), url or urlsplit("https://host/"), token is not None)
+    )
+    if url is not None and ID_PLACEHOLDER in url.geturl() and (auth is None or auth.kind != "basic"):
+        problems.found.append(
+            'url: {id} stands for the first part of a two-part key: only with auth = { kind = "basic" }'
+        )
+    numeric_string = problems.check(lambda: _bool("numeric_string", entry.get("numeric_string", False)))
+    amount = problems.check(lambda: _amount(entry))
+    pools = problems.check(lambda: _pools(entry.get("pools")))
+    if "balance" not in entry and "balance_header" not in entry and "pools" not in entry:
+        problems.found.append("balance: required (or balance_header, or pools)")
+    quota = entry.get("quota")
+    quota_path = () if quota is None else problems.check(lambda: _path(quota, "quota"))
+    error = None if entry.get("error") is None else problems.check(lambda: _error(entry["error"]))
+    renewal = problems.check(lambda: _renewal(entry.get("renewal")))
+    currency = problems.check(lambda: _currency(entry.get("currency"), entry.get("currency_path")))
+    display_name = problems.check(lambda: _display_name(entry.get("display_name"), default=""))
+    top_up = entry.get("top_up_url")
+    top_up_url = None if top_up is None else problems.check(lambda: _https_url("top_up_url", top_up).geturl())
+    limit = entry.get("rate_limit")
+    rate_limit = None if limit is None else problems.check(lambda: _rate_limit(limit))
+    problems.raise_any()
+    assert url is not None  # every check passed: each value is there
+    assert method is not None
+    assert auth is not None
+    assert numeric_string is not None
+    assert pools is not None
+    assert renewal is not None
+    assert currency is not None
+    assert display_name is not None
+    fixed, currency_path = currency
+    reading = Reading(
+        amount=amount,
+        pools=pools,
+        numeric_string=numeric_string,
+        quota=quota_path or (),
+        error=error,
+        renewal=renewal,
+        currency=fixed,
+        currency_path=currency_path,
+    )
+    token_url, client_auth = token_spec if token_spec is not None else ("", "body")
+    spec = HttpJson(
+        method=method,
+        body=body,
+        auth=auth,
+        reading=reading,
+        token_url=token_url,
+        token_client_auth=client_auth,
+    )
+    return spec, url, display_name, top_up_url, rate_limit
 
 
 def _basic(credentials: str) -> str:
@@ -267,7 +517,7 @@ def _body(value: object, method: str) -> bytes | None:
     return data
 
 
-def _auth(value: object, url: SplitResult) -> Auth:
+def _auth(value: object, url: SplitResult, token: bool = False) -> Auth:
     if not isinstance(value, Mapping):
         raise ValueError(f'auth: must be a table such as {{ kind = "bearer" }} (got {type_name(value)})')
     unknown = sorted(str(name) for name in value if name not in AUTH_FIELDS)
@@ -279,6 +529,11 @@ def _auth(value: object, url: SplitResult) -> Auth:
     if not isinstance(kind, str) or kind not in AUTH_KINDS:
         got = _shown(kind) if isinstance(kind, str) else type_name(kind)
         raise ValueError(f"auth.kind: must be one of {', '.join(AUTH_KINDS)} (got {got})")
+    if token and kind.startswith("basic"):
+        raise ValueError(
+            f"auth.kind: with a token exchange the access token is sent as the key: bearer, header or"
+            f" query (got {kind})"
+        )
     name, prefix = value.get("name"), value.get("prefix")
     if kind not in ("header", "query") and name is not None:
         raise ValueError(f"auth.name: only for kind header or query (kind is {kind})")
@@ -319,16 +574,153 @@ def _query_name(value: object, url: SplitResult) -> str:
     return name
 
 
-def _path(value: object) -> tuple[str, ...]:
-    text = _string("balance", value, MAX_PATH_CHARS)
+def _path(value: object, field: str = "balance") -> Path:
+    text = _string(field, value, MAX_PATH_CHARS)
     if not text.isprintable() or text != text.strip():
-        raise ValueError("balance: must be printable, without surrounding spaces")
+        raise ValueError(f"{field}: must be printable, without surrounding spaces")
     segments = tuple(text.split("."))
     if "" in segments:
-        raise ValueError("balance: has an empty segment (a leading, trailing or doubled dot)")
+        raise ValueError(f"{field}: has an empty segment (a leading, trailing or doubled dot)")
     if len(segments) > MAX_PATH_SEGMENTS:
-        raise ValueError(f"balance: at most {MAX_PATH_SEGMENTS} segments deep (got {len(segments)})")
+        raise ValueError(f"{field}: at most {MAX_PATH_SEGMENTS} segments deep (got {len(segments)})")
     return segments
+
+
+def _table(field: str, value: object, fields: tuple[str, ...], example: str) -> Mapping[str, object]:
+    if not isinstance(value, Mapping):
+        raise ValueError(f"{field}: must be a table such as {example} (got {type_name(value)})")
+    unknown = sorted(str(name) for name in value if name not in fields)
+    if unknown:
+        raise ValueError(f"{field}.{unknown[0]}: unknown field ({field} takes {', '.join(fields)})")
+    return value
+
+
+def _amount(entry: Mapping[str, object]) -> Amount | None:
+    """`balance` (a path, or a limit less what is used) or `balance_header`; None: the pools' sum."""
+    balance, header = entry.get("balance"), entry.get("balance_header")
+    if balance is not None and header is not None:
+        raise ValueError("balance_header: the balance is read from the body (balance) or a header, not both")
+    if header is not None:
+        return Amount(header=_reply_header_name(header))
+    if balance is None:
+        return None
+    if isinstance(balance, Mapping):
+        table = _table("balance", balance, LIMIT_FIELDS, '{ limit = "max", used = "used" }')
+        limit = _path(_required(table, "limit", "balance."), "balance.limit")
+        used = _path(_required(table, "used", "balance."), "balance.used")
+        return Amount(limit=limit, used=used)
+    if not isinstance(balance, str):
+        raise ValueError(
+            'balance: must be a dotted path such as "data.credits", or a table such as'
+            f' {{ limit = "max", used = "used" }} (got {type_name(balance)})'
+        )
+    return Amount(path=_path(balance))
+
+
+def _reply_header_name(value: object) -> str:
+    name = _string("balance_header", value, MAX_NAME_CHARS)
+    if not HEADER_NAME.fullmatch(name):
+        raise ValueError("balance_header: must be an HTTP header name (letters, digits and !#$%&'*+.^_`|~-)")
+    return name
+
+
+def _pools(value: object) -> tuple[PoolPath, ...]:
+    """`pools = { plan = "plan_searches_left", extra = { path = "extra_credits", renews = false } }`."""
+    if value is None:
+        return ()
+    if not isinstance(value, Mapping) or not value:
+        raise ValueError(
+            f'pools: must be a table of named paths such as {{ plan = "plan_left" }} (got {type_name(value)})'
+        )
+    if len(value) > MAX_POOLS:
+        raise ValueError(f"pools: at most {MAX_POOLS} (got {len(value)})")
+    pools = []
+    for name, spec in value.items():
+        field = f"pools.{name}"
+        if not isinstance(name, str) or not name.isprintable() or not 0 < len(name) <= MAX_POOL_NAME_CHARS:
+            raise ValueError(
+                f"pools: a pool's name must be printable, at most {MAX_POOL_NAME_CHARS} characters"
+            )
+        if isinstance(spec, Mapping):
+            table = _table(field, spec, POOL_FIELDS, '{ path = "data.left", renews = true }')
+            path = _path(_required(table, "path", f"{field}."), f"{field}.path")
+            renews = _bool(f"{field}.renews", table.get("renews", False))
+            pools.append(PoolPath(name, path, renews))
+        else:
+            pools.append(PoolPath(name, _path(spec, field)))
+    return tuple(pools)
+
+
+def _error(value: object) -> ErrorPath:
+    """`error = "error"`, or `error = { path = "success", ok = true, message = "message", auth = [...] }`."""
+    if isinstance(value, str):
+        return ErrorPath(_path(value, "error"))
+    table = _table("error", value, ERROR_FIELDS, '{ path = "error", auth = ["apikey_not_found"] }')
+    path = _path(_required(table, "path", "error."), "error.path")
+    ok = table.get("ok")
+    if ok is not None and not isinstance(ok, bool | int | str):
+        raise ValueError(f"error.ok: must be a boolean, an integer or a string (got {type_name(ok)})")
+    message = table.get("message")
+    refused = table.get("auth", [])
+    if not isinstance(refused, list) or not all(isinstance(item, str) and item for item in refused):
+        raise ValueError("error.auth: must be an array of strings, the values that mean a refused key")
+    if len(refused) > MAX_AUTH_VALUES or any(len(item) > MAX_NAME_CHARS for item in refused):
+        raise ValueError(
+            f"error.auth: at most {MAX_AUTH_VALUES} values of at most {MAX_NAME_CHARS} characters"
+        )
+    return ErrorPath(
+        path=path,
+        ok=ok,
+        message=() if message is None else _path(message, "error.message"),
+        auth=frozenset(refused),
+    )
+
+
+def _renewal(value: object) -> RenewalPath:
+    """`renewal = { date_path = "response.next_quota_renewal_date" }` or `{ days_path = ... }`; a
+    declared renewal (every = ...) is the accounts file's, whatever the provider."""
+    if value is None:
+        return RenewalPath()
+    known = (*RENEWAL_FIELDS, *DECLARED_RENEWAL_FIELDS)
+    table = _table("renewal", value, known, '{ date_path = "data.reset_date" }')
+    read = [name for name in RENEWAL_FIELDS if name in table]
+    if not read:
+        return RenewalPath()
+    if len(read) > 1:
+        raise ValueError("renewal: date_path or days_path, not both")
+    declared = [name for name in DECLARED_RENEWAL_FIELDS if name in table]
+    if declared:
+        raise ValueError(
+            f"renewal.{declared[0]}: a renewal is read from the reply ({read[0]}) or declared (every),"
+            " not both"
+        )
+    path = _path(table[read[0]], f"renewal.{read[0]}")
+    return RenewalPath(date_path=path) if read[0] == "date_path" else RenewalPath(days_path=path)
+
+
+def _currency(fixed: object, path: object) -> tuple[str | None, Path]:
+    if fixed is not None and path is not None:
+        raise ValueError("currency: a fixed currency or currency_path, not both")
+    if path is not None:
+        return None, _path(path, "currency_path")
+    if fixed is None:
+        return None, ()
+    if not isinstance(fixed, str) or not CURRENCY.fullmatch(fixed):
+        got = _shown(fixed) if isinstance(fixed, str) else type_name(fixed)
+        raise ValueError(f'currency: must be an ISO 4217 code in capitals such as "USD" (got {got})')
+    return fixed, ()
+
+
+def _token(value: object) -> tuple[str, str]:
+    """`token = { url = "https://api.snov.io/v1/oauth/access_token" }`, optional `client_auth`."""
+    table = _table("token", value, TOKEN_FIELDS, '{ url = "https://api.example.com/oauth/token" }')
+    url = _https_url("token.url", _required(table, "url", "token."))
+    client_auth = table.get("client_auth", "body")
+    if client_auth not in oauth.CLIENT_AUTHS:
+        got = _shown(client_auth) if isinstance(client_auth, str) else type_name(client_auth)
+        raise ValueError(f"token.client_auth: must be one of {', '.join(oauth.CLIENT_AUTHS)} (got {got})")
+    assert isinstance(client_auth, str)
+    return url.geturl(), client_auth
 
 
 def _bool(field: str, value: object) -> bool:

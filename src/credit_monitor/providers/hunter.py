@@ -4,6 +4,7 @@ Plans with a single credit bucket report `requests.credits` {used, available, re
 plans have separate `searches` and `verifications` quotas and no one balance, which fails the
 check as bad_response saying so (monitor one bucket with http-json instead). Values may be
 fractional. `available` is the period's allowance and does not go down: `remaining` is the balance.
+`data.reset_date` (a date) is when the period's credits renew, at 00:00 UTC: `renews_at`.
 
 /v2/usage rather than /v2/account: Hunter's own client types the `credits` bucket on /usage, and
 /account's `requests` only with searches and verifications {used, available}.
@@ -30,7 +31,7 @@ from __future__ import annotations
 
 from credit_monitor.model import Balance, CheckError, FailureKind
 from credit_monitor.providers.base import Provider, Request, RetryPolicy
-from credit_monitor.providers.fields import find, number, number_at
+from credit_monitor.providers.fields import find, number, number_at, renewal_date
 
 CREDITS = ("data", "requests", "credits")
 
@@ -53,7 +54,10 @@ def parse_balance(payload: dict[str, object]) -> Balance:
     credits = find(payload, CREDITS)
     if isinstance(credits, dict) and "available" in credits:
         quota = number(credits["available"], "'data.requests.credits.available'")
-    return Balance(credits=remaining, quota=quota)
+    data = payload.get("data")
+    reset = data.get("reset_date") if isinstance(data, dict) else None
+    renews_at = renewal_date(reset, "'data.reset_date'")
+    return Balance(credits=remaining, quota=quota, renews_at=renews_at)
 
 
 PROVIDER = Provider(

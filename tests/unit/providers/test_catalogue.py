@@ -27,13 +27,14 @@ def test_catalogue_holds_every_built_in_by_name_and_providers_the_zero_config_pa
     assert list(CATALOGUE) == [
         "fullenrich",
         "lemlist",
-        "bouncer",
-        "clearout",
-        "dropcontact",
-        "hunter",
-        "lusha",
-        "neverbounce",
-        "zerobounce",
+        *sorted(
+            (
+                *("apify", "bettercontact", "bouncer", "brevo", "brightdata", "clearout", "dropcontact"),
+                *("emailable", "findymail", "hunter", "icypeas", "leadmagic", "lusha", "millionverifier"),
+                *("neverbounce", "prospeo", "scrapingbee", "sendgrid", "serpapi", "snovio", "twilio"),
+                *("vonage", "zerobounce"),
+            )
+        ),
     ]
     assert "http-json" not in CATALOGUE
     with pytest.raises(TypeError):
@@ -51,6 +52,14 @@ def test_documented_rate_limits() -> None:
         "lusha": RateLimit(5, 60),
         "neverbounce": None,
         "zerobounce": RateLimit(50_000, 3600),
+        "scrapingbee": RateLimit(6, 60),  # the usage endpoint's own limit
+        "snovio": RateLimit(60, 60),  # the whole API's
+        **dict.fromkeys(
+            (
+                *("apify", "bettercontact", "brevo", "brightdata", "emailable", "findymail", "icypeas"),
+                *("leadmagic", "millionverifier", "prospeo", "sendgrid", "serpapi", "twilio", "vonage"),
+            )
+        ),
     }
 
 

@@ -12,9 +12,9 @@ from collections.abc import Mapping
 
 import pytest
 
-from credit_monitor.model import CheckError, FailureKind
+from credit_monitor.model import Balance, CheckError, FailureKind, Pool
 from credit_monitor.problems import Invalid
-from credit_monitor.providers import RateLimit, RetryPolicy, Vendor, http_json, lemlist
+from credit_monitor.providers import RateLimit, ReplyContext, RetryPolicy, Vendor, http_json, lemlist
 
 URL = "https://api.example.com/v1/account"
 MINIMAL: dict[str, object] = {"url": URL, "auth": {"kind": "bearer"}, "balance": "credits"}
@@ -26,11 +26,11 @@ def entry(**changes: object) -> dict[str, object]:
     return {name: value for name, value in merged.items() if value is not None}
 
 
-AUTH_KINDS_TEXT = "bearer, basic-password, basic-user, header, query"
+AUTH_KINDS_TEXT = "bearer, basic, basic-password, basic-user, header, query"
 
 INVALID: list[tuple[str, Mapping[str, object], str]] = [
     # (id, entry, the message's start)
-    ("unknown-field", entry(token="abc"), "token: unknown field (http-json takes url, method, body, auth"),
+    ("unknown-field", entry(colour="blue"), "colour: unknown field (http-json takes url, method, body, auth"),
     ("url-missing", entry(url=None), "url: required"),
     ("url-not-a-string", entry(url=443), "url: must be a string (got integer)"),
     ("url-empty", entry(url=" "), "url: must not be empty"),
@@ -149,8 +149,13 @@ INVALID: list[tuple[str, Mapping[str, object], str]] = [
         entry(url=URL + "?key=placeholder&v=2", auth={"kind": "query", "name": "key"}),
         "auth.name: key is already in the url's query string",
     ),
-    ("balance-missing", entry(balance=None), "balance: required"),
-    ("balance-not-a-string", entry(balance=["data", "credits"]), "balance: must be a string (got array)"),
+    ("balance-missing", entry(balance=None), "balance: required (or balance_header, or pools)"),
+    (
+        "balance-not-a-string",
+        entry(balance=["data", "credits"]),
+        'balance: must be a dotted path such as "data.credits", or a table such as { limit = "max", used ='
+        ' "used" } (got array)',
+    ),
     ("balance-empty", entry(balance=""), "balance: must not be empty"),
     ("balance-too-long", entry(balance="a" * 257), "balance: longer than 256 characters"),
     ("balance-leading-dot", entry(balance=".credits"), "balance: has an empty segment"),
@@ -357,3 +362,276 @@ def test_each_api_is_its_own_vendor_named_by_its_display_name_or_else_its_host()
     assert accented.vendor.id == "credit-oge"
     assert symbols.vendor == Vendor("api.example.com", "!!!", None)
     assert lemlist.PROVIDER.vendor == Vendor("lemlist", "lemlist", "https://app.lemlist.com/settings/billing")
+
+
+# --- what real credit APIs return ----------------------------------------------------------------
+
+NOW = datetime.datetime(2026, 6, 2, 15, 30, tzinfo=datetime.UTC)
+
+MORE_INVALID: list[tuple[str, Mapping[str, object], str]] = [
+    ("limit-missing-used", entry(balance={"limit": "max"}), "balance.used: required"),
+    ("limit-unknown", entry(balance={"limit": "a", "used": "b", "left": "c"}), "balance.left: unknown field"),
+    ("limit-bad-path", entry(balance={"limit": "a..b", "used": "b"}), "balance.limit: has an empty segment"),
+    (
+        "balance-and-header",
+        entry(balance_header="X-Credits-Remaining"),
+        "balance_header: the balance is read from the body (balance) or a header, not both",
+    ),
+    (
+        "header-not-a-name",
+        entry(balance=None, balance_header="X Credits"),
+        "balance_header: must be an HTTP header name",
+    ),
+    ("pools-not-a-table", entry(pools=["a"]), "pools: must be a table of named paths"),
+    ("pools-empty", entry(pools={}), "pools: must be a table of named paths"),
+    ("pools-too-many", entry(pools={f"p{n}": "x" for n in range(11)}), "pools: at most 10 (got 11)"),
+    ("pool-bad-path", entry(pools={"plan": ""}), "pools.plan: must not be empty"),
+    ("pool-unknown", entry(pools={"plan": {"path": "a", "renew": True}}), "pools.plan.renew: unknown field"),
+    (
+        "pool-renews-string",
+        entry(pools={"plan": {"path": "a", "renews": "yes"}}),
+        "pools.plan.renews: must be",
+    ),
+    ("pool-name-long", entry(pools={"p" * 41: "a"}), "pools: a pool's name must be printable, at most 40"),
+    ("error-not-a-path", entry(error=3), "error: must be a table such as"),
+    ("error-path-missing", entry(error={"ok": True}), "error.path: required"),
+    ("error-ok-table", entry(error={"path": "s", "ok": {}}), "error.ok: must be a boolean, an integer or a"),
+    (
+        "error-auth-string",
+        entry(error={"path": "e", "auth": "bad"}),
+        "error.auth: must be an array of strings",
+    ),
+    (
+        "error-auth-too-many",
+        entry(error={"path": "e", "auth": [f"e{n}" for n in range(21)]}),
+        "error.auth: at most 20 values",
+    ),
+    ("renewal-not-a-table", entry(renewal="monthly"), "renewal: must be a table such as"),
+    (
+        "renewal-both",
+        entry(renewal={"date_path": "a", "days_path": "b"}),
+        "renewal: date_path or days_path, not both",
+    ),
+    (
+        "renewal-read-and-declared",
+        entry(renewal={"date_path": "a", "every": "month"}),
+        "renewal.every: a renewal is read from the reply (date_path) or declared (every), not both",
+    ),
+    ("renewal-unknown", entry(renewal={"month": 3, "path": "b"}), "renewal.path: unknown field"),
+    ("currency-lower", entry(currency="usd"), "currency: must be an ISO 4217 code in capitals"),
+    ("currency-number", entry(currency=840), 'currency: must be an ISO 4217 code in capitals such as "USD"'),
+    (
+        "currency-both",
+        entry(currency="USD", currency_path="currency"),
+        "currency: a fixed currency or currency_path, not both",
+    ),
+    ("quota-bad", entry(quota="a."), "quota: has an empty segment"),
+    ("token-not-a-table", entry(token="https://a.example/t"), "token: must be a table such as"),
+    ("token-url-http", entry(token={"url": "http://a.example/t"}), "token.url: must be https://"),
+    ("token-url-missing", entry(token={"client_auth": "body"}), "token.url: required"),
+    (
+        "token-client-auth",
+        entry(token={"url": "https://a.example/t", "client_auth": "jwt"}),
+        "token.client_auth: must be one of body, basic (got 'jwt')",
+    ),
+    (
+        "token-with-basic",
+        entry(token={"url": "https://a.example/t"}, auth={"kind": "basic"}),
+        "auth.kind: with a token exchange the access token is sent as the key: bearer, header or query",
+    ),
+    (
+        "id-without-basic",
+        entry(url="https://api.example.com/Accounts/{id}/Balance.json"),
+        "url: {id} stands for the first part of a two-part key",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"), [case[1:] for case in MORE_INVALID], ids=[case[0] for case in MORE_INVALID]
+)
+def test_each_new_form_refuses_a_wrong_value_naming_its_field(
+    fields: Mapping[str, object], message: str
+) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        http_json.from_entry(fields)
+
+
+def reply(
+    fields: Mapping[str, object], payload: dict[str, object], headers: dict[str, str] | None = None
+) -> Balance:
+    provider, _ = http_json.from_entry(entry(**fields))
+    assert provider.parse_reply is not None
+    return provider.parse_reply(payload, ReplyContext(headers or {}, NOW))
+
+
+def test_a_balance_can_be_a_limit_less_what_is_used_the_limit_being_the_quota() -> None:
+    balance = reply(
+        {"balance": {"limit": "max_api_credit", "used": "used_api_credit"}},
+        {"max_api_credit": 1000, "used_api_credit": 250.5},
+    )
+    assert (balance.credits, balance.quota) == (749.5, 1000)
+
+
+def test_a_balance_can_be_read_from_a_reply_header_as_a_numeric_string() -> None:
+    fields = {"balance": None, "balance_header": "X-Credits-Remaining"}
+    assert reply(fields, {}, {"x-credits-remaining": " 15432.50"}).credits == 15432.5
+    with pytest.raises(CheckError, match="response has no 'X-Credits-Remaining' header") as raised:
+        reply(fields, {})
+    assert raised.value.kind is FailureKind.BAD_RESPONSE
+    with pytest.raises(CheckError, match="header 'X-Credits-Remaining' must be a number"):
+        reply(fields, {}, {"x-credits-remaining": "lots"})
+
+
+def test_named_pools_split_the_balance_or_make_it_when_there_is_no_total() -> None:
+    pools = {"plan": {"path": "plan_left", "renews": True}, "extra": "extra_credits"}
+    payload: dict[str, object] = {"plan_left": 90, "extra_credits": 10, "total": 100}
+
+    with_total = reply({"balance": "total", "pools": pools}, payload)
+    without = reply({"balance": None, "pools": pools}, payload)
+
+    assert with_total.pools == without.pools == (Pool("plan", 90, renews=True), Pool("extra", 10))
+    assert (with_total.credits, without.credits) == (100, 100)
+
+
+def test_numeric_strings_apply_to_every_number_read() -> None:
+    fields = {"balance": {"limit": "max", "used": "used"}, "numeric_string": True, "pools": {"a": "a"}}
+    balance = reply(fields, {"max": "10", "used": "2.5", "a": "7.5"})
+    assert (balance.credits, balance.pools) == (7.5, (Pool("a", 7.5),))
+
+
+@pytest.mark.parametrize(
+    ("error", "payload", "kind", "message"),
+    [
+        (
+            "error",
+            {"error": "apikey_not_found"},
+            FailureKind.BAD_RESPONSE,
+            "the reply's 'error' says apikey_not_found",
+        ),
+        (
+            {"path": "error", "auth": ["apikey_not_found"]},
+            {"error": "apikey_not_found"},
+            FailureKind.AUTH,
+            "key rejected: the reply's 'error' says apikey_not_found",
+        ),
+        (
+            {"path": "error", "message": "message"},
+            {"error": True, "message": "INVALID_PARAM"},
+            FailureKind.BAD_RESPONSE,
+            "the reply's 'error' says INVALID_PARAM",
+        ),
+        (
+            {"path": "status", "ok": "success"},
+            {"status": "failed"},
+            FailureKind.BAD_RESPONSE,
+            "the reply's 'status' says failed",
+        ),
+        (
+            {"path": "success", "ok": True},
+            {"success": False},
+            FailureKind.BAD_RESPONSE,
+            "the reply's 'success' says false",
+        ),
+        ({"path": "code", "ok": 0}, {"code": 7}, FailureKind.BAD_RESPONSE, "the reply's 'code' says 7"),
+    ],
+)
+def test_an_http_200_error_is_a_failed_check_with_its_cause(
+    error: object, payload: dict[str, object], kind: FailureKind, message: str
+) -> None:
+    with pytest.raises(CheckError) as raised:
+        reply({"error": error}, payload)
+    assert raised.value.kind is kind
+    assert message in raised.value.message
+
+
+@pytest.mark.parametrize(
+    ("error", "payload"),
+    [
+        ("error", {"credits": 5}),
+        ("error", {"error": None, "credits": 5}),
+        ("error", {"error": False, "credits": 5}),
+        ("error", {"error": "", "credits": 5}),
+        ("error", {"error": 0, "credits": 5}),
+        ({"path": "success", "ok": True}, {"success": True, "credits": 5}),
+        ({"path": "success", "ok": True}, {"credits": 5}),
+        ({"path": "code", "ok": 0}, {"code": 0, "credits": 5}),
+    ],
+)
+def test_an_error_path_without_an_error_leaves_the_balance_alone(
+    error: object, payload: dict[str, object]
+) -> None:
+    assert reply({"error": error}, payload).credits == 5
+
+
+def test_an_ok_value_must_match_in_type_too() -> None:
+    """1 is not true, "true" is not true: a vendor that changes its success flag is noticed."""
+    for value in (1, "true"):
+        with pytest.raises(CheckError):
+            reply({"error": {"path": "success", "ok": True}}, {"success": value, "credits": 5})
+
+
+def test_a_renewal_date_or_days_from_a_path() -> None:
+    by_date = reply(
+        {"renewal": {"date_path": "data.reset_date"}}, {"credits": 1, "data": {"reset_date": "2026-07-01"}}
+    )
+    by_days = reply(
+        {"renewal": {"days_path": "data.limit_resets_in"}}, {"credits": 1, "data": {"limit_resets_in": 29}}
+    )
+    none = reply({"renewal": {"date_path": "reset"}}, {"credits": 1, "reset": None})
+    declared = reply({"renewal": {"every": "month", "day": 1}}, {"credits": 1})
+
+    assert by_date.renews_at == datetime.datetime(2026, 7, 1, tzinfo=datetime.UTC)
+    assert by_days.renews_at == datetime.datetime(2026, 7, 1, tzinfo=datetime.UTC)
+    assert none.renews_at is None
+    assert declared.renews_at is None, "a declared renewal is the accounts file's, not the reply's"
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (-1, "'d' must be a number of days from 0 to 3,660"),
+        (3661, "'d' must be a number of days from 0 to 3,660"),
+        ("29", "'d' must be a number, got string"),
+        (None, "'d' must be a number, got null"),
+    ],
+)
+def test_renewal_days_out_of_range_or_not_numbers_are_bad_responses(value: object, message: str) -> None:
+    with pytest.raises(CheckError) as raised:
+        reply({"renewal": {"days_path": "d"}}, {"credits": 1, "d": value})
+    assert (raised.value.kind, raised.value.message) == (FailureKind.BAD_RESPONSE, message)
+
+
+def test_a_currency_fixed_or_read_from_the_reply() -> None:
+    assert reply({"currency": "EUR"}, {"credits": 8}).currency == "EUR"
+    assert reply({"currency_path": "currency"}, {"credits": 8, "currency": "gbp"}).currency == "GBP"
+    assert reply({}, {"credits": 8}).currency is None
+
+
+def test_a_quota_path_reads_the_periods_allowance() -> None:
+    assert reply({"balance": "remain", "quota": "total"}, {"remain": 5, "total": 200}).quota == 200
+
+
+def test_basic_auth_sends_a_two_part_key_as_user_and_password_and_fills_the_id_in_the_url() -> None:
+    provider, url = http_json.from_entry(
+        entry(url="https://api.example.com/Accounts/{id}/Balance.json", auth={"kind": "basic"})
+    )
+    request = provider.build_request(url, "AC 1/2:tok:en")
+
+    assert provider.two_part_key
+    assert request.url == "https://api.example.com/Accounts/AC%201%2F2/Balance.json"
+    assert request.headers == {"Authorization": "Basic " + base64.b64encode(b"AC 1/2:tok:en").decode()}
+
+
+def test_a_token_entry_exchanges_a_two_part_key_and_sends_the_token_as_its_auth_says() -> None:
+    provider, url = http_json.from_entry(
+        entry(token={"url": "https://auth.example.com/oauth/token", "client_auth": "basic"})
+    )
+    assert provider.token is not None
+    assert provider.two_part_key
+    token_request = provider.token.build_request(url, "id-1", "secret-1")
+
+    assert (token_request.method, token_request.url) == ("POST", "https://auth.example.com/oauth/token")
+    assert token_request.body == b"grant_type=client_credentials"
+    assert token_request.headers["Authorization"] == "Basic " + base64.b64encode(b"id-1:secret-1").decode()
+    assert provider.build_request(url, "the-token").headers == {"Authorization": "Bearer the-token"}

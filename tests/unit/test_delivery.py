@@ -1,0 +1,163 @@
+"""The delivery rules every receiver shares, and what a receiver's URL, routing key or signing secret
+must look like: each problem said without ever repeating the secret."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from credit_monitor.delivery import (
+    MAX_RETRY_AFTER_SECONDS,
+    Delivery,
+    Outcome,
+    outcome_of,
+    retry_after_seconds,
+    routing_key_problem,
+    signing_secret_problem,
+    url_problem,
+    url_secrets,
+)
+from credit_monitor.keys import Redactor
+from tests.support.notices import message
+
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+TOKEN = "q8Zx3Lm9Pw2Rt7Yv5Nk4Hs6J"
+SLACK_URL = f"https://hooks.slack.com/services/T0123ABCD/B0456EFGH/{TOKEN}"
+TEAMS_URL = (
+    "https://prod-12.westeurope.logic.azure.com:443/workflows/4f1c9a7e2b8d4c06a1e3/triggers/manual/paths/invoke"
+    "?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=Zp4Kq7Wm2Xc9Vb3Nr8Ts1Ly6Hd5Fg0Ja"
+)
+
+
+@pytest.mark.parametrize(
+    ("status", "outcome"),
+    [
+        (200, Outcome.ACCEPTED),
+        (202, Outcome.ACCEPTED),
+        (204, Outcome.ACCEPTED),
+        (301, Outcome.REFUSED),
+        (400, Outcome.REFUSED),
+        (403, Outcome.REFUSED),
+        (404, Outcome.REFUSED),
+        (408, Outcome.RETRY_LATER),
+        (410, Outcome.REFUSED),
+        (413, Outcome.REFUSED),
+        (429, Outcome.RETRY_LATER),
+        (500, Outcome.RETRY_LATER),
+        (503, Outcome.RETRY_LATER),
+        (599, Outcome.RETRY_LATER),
+    ],
+)
+def test_one_rule_of_status_for_every_receiver(status: int, outcome: Outcome) -> None:
+    assert outcome_of(status) is outcome
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [
+        ("30", 30.0),
+        (" 1 ", 1.0),
+        ("0", 0.0),
+        ("Mon, 02 Mar 2026 09:02:00 GMT", 120.0),
+        ("Mon, 02 Mar 2026 08:00:00 GMT", 0.0),  # already past: no wait
+        ("9" * 5000, float(MAX_RETRY_AFTER_SECONDS)),
+        ("soon", None),
+        ("-5", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_retry_after_is_read_as_seconds_or_a_date_and_bounded(
+    header: str | None, seconds: float | None
+) -> None:
+    assert retry_after_seconds(header, NOW) == seconds
+
+
+def test_an_accepted_delivery_settles_every_notification_of_its_message() -> None:
+    group = message(accounts=3)
+
+    delivery = Delivery.accepted_all(group, "accepted (HTTP 200)", ack="ok")
+
+    assert delivery.ok
+    assert delivery.accepted == ("run-7-acme-001-1", "run-7-acme-002-1", "run-7-acme-003-1")
+
+
+@pytest.mark.parametrize("url", [SLACK_URL, TEAMS_URL, "https://proxy.internal.example:8443/slack/acme"])
+def test_any_https_url_is_accepted(url: str) -> None:
+    assert url_problem(url) is None
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        (SLACK_URL.replace("https://", "http://"), "is an http:// URL; only https:// is accepted"),
+        ("HTTP://hooks.slack.com/services/x", "is an http:// URL"),
+        ("file:///etc/passwd", "is not an https:// URL"),
+        ("ftp://hooks.example.com/x", "is not an https:// URL"),
+        (TOKEN, "is not an https:// URL"),
+        ("https:///no-host", "is not an https:// URL"),
+        (f"https://user:{TOKEN}@hooks.example.com/x", "has credentials before the host"),
+        (f"https://{TOKEN}@hooks.example.com/x", "has credentials before the host"),
+        (SLACK_URL + "#x", "has a #fragment"),
+        (SLACK_URL + "\n", "is not a URL: it has spaces, line breaks"),
+        (SLACK_URL.replace("/services", " /services"), "is not a URL"),
+        (SLACK_URL.replace("hooks", "h\u00f6oks"), "non-ASCII"),
+        ("https://hooks.slack.com:99999/x", "is not a valid URL"),
+        ("https://[::1/x", "is not a valid URL"),
+        ("https://hooks.example.com/" + "a" * 3000, "longer than 2048"),
+    ],
+)
+def test_a_hostile_or_mistaken_url_is_refused_without_repeating_it(url: str, problem: str) -> None:
+    found = url_problem(url)
+
+    assert found is not None
+    assert problem in found
+    assert TOKEN[:8] not in found
+    assert "hooks" not in found
+
+
+def test_what_to_redact_of_a_url_is_everything_after_its_host() -> None:
+    assert url_secrets(SLACK_URL) == (f"/services/T0123ABCD/B0456EFGH/{TOKEN}",)
+    path, decoded = url_secrets(TEAMS_URL)
+    assert decoded == path.replace("%2F", "/")
+    assert url_secrets("https://hooks.example.com/x") == ()  # nothing long enough to be a secret
+
+    redactor = Redactor(url_secrets(TEAMS_URL))
+    said = f"POST {TEAMS_URL} failed; sig={TEAMS_URL.rsplit('sig=', 1)[1]}"
+    assert "Zp4Kq7Wm" not in redactor.redact(said)
+    assert "prod-12.westeurope.logic.azure.com" in redactor.redact(said)  # the host stays readable
+
+
+@pytest.mark.parametrize(
+    ("key", "problem"),
+    [
+        ("0123456789abcdef0123456789abcdef", None),
+        ("R0123456789abcdefABCDEF012345678", None),
+        ("0123456789abcdef", "is not a PagerDuty routing key (32 letters and digits"),
+        ("0123456789abcdef0123456789abcdef0", "is not a PagerDuty routing key"),
+        ("https://events.pagerduty.com/v2/", "is not a PagerDuty routing key"),
+        ("<your-routing-key>", "is a placeholder"),
+        ("x" * 32, "is a placeholder"),
+    ],
+)
+def test_a_routing_key_is_the_32_characters_pagerduty_issues(key: str, problem: str | None) -> None:
+    found = routing_key_problem(key)
+
+    assert found == problem if problem is None else (found is not None and problem in found)
+    assert found is None or key[:8] not in found
+
+
+@pytest.mark.parametrize(
+    ("secret", "problem"),
+    [
+        ("9f2c4e6a8b0d1f3e5a7c9e1b3d5f7a9c", None),
+        ("short-secret", "is shorter than 16 characters"),
+        ("changeme", "is a placeholder"),
+        ("9f2c4e6a8b0d 1f3e5a7c9e1b3d5f7a9c", "has spaces, line breaks"),
+    ],
+)
+def test_a_signing_secret_is_long_enough_to_be_one(secret: str, problem: str | None) -> None:
+    found = signing_secret_problem(secret)
+
+    assert found == problem if problem is None else (found is not None and problem in found)

@@ -1,0 +1,258 @@
+"""Routes in the accounts file: what a valid [[route]] gives, which accounts each one gets, and an
+error naming file, route and field for each way to get one wrong (never repeating a secret)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from credit_monitor.accounts_file import load_accounts, load_config
+from credit_monitor.config import ConfigError
+from credit_monitor.routes import (
+    MAX_RECEIVERS,
+    MAX_ROUTES,
+    PagerDutyRegion,
+    ReceiverKind,
+    ReceiverSpec,
+    Route,
+    accounts_for,
+    routes_for,
+)
+
+ACCOUNTS = """
+[[account]]
+id = "acme-lemlist"
+provider = "lemlist"
+warning = 500
+labels = { client = "acme", team = "sales" }
+
+[[account]]
+id = "acme-fullenrich"
+provider = "fullenrich"
+warning = 1000
+labels = { client = "acme" }
+
+[[account]]
+id = "globex-lemlist"
+provider = "lemlist"
+warning = 500
+labels = { client = "globex" }
+"""
+
+ROUTES = """
+[[route]]
+match = { client = "acme" }
+slack = "acme-slack"
+pagerduty = ["acme-pd", "acme-pd-night"]
+pagerduty_region = "eu"
+
+[[route]]
+name = "acme-sales"
+match = { client = "acme", team = "sales" }
+teams = "acme-sales-teams"
+webhook = ["acme-hook"]
+webhook_signing = "acme-hook-signing"
+
+[[route]]
+topic = "arn:aws:sns:eu-west-1:123456789012:agency-everything"
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "accounts.toml"
+    path.write_text(text)
+    return path
+
+
+def refused(tmp_path: Path, text: str) -> ConfigError:
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, text))
+    return caught.value
+
+
+def test_routes_are_read_next_to_the_accounts_with_their_receivers_and_names(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, ACCOUNTS + ROUTES))
+
+    assert [account.id for account in config.accounts] == [
+        "acme-lemlist",
+        "acme-fullenrich",
+        "globex-lemlist",
+    ]
+    acme, sales, everything = config.routes
+    assert (acme.name, dict(acme.match)) == ("client=acme", {"client": "acme"})
+    assert acme.receivers == (
+        ReceiverSpec(ReceiverKind.SLACK, "acme-slack"),
+        ReceiverSpec(ReceiverKind.PAGERDUTY, "acme-pd", region=PagerDutyRegion.EU),
+        ReceiverSpec(ReceiverKind.PAGERDUTY, "acme-pd-night", region=PagerDutyRegion.EU),
+    )
+    assert sales.name == "acme-sales"
+    assert sales.receivers == (
+        ReceiverSpec(ReceiverKind.TEAMS, "acme-sales-teams"),
+        ReceiverSpec(ReceiverKind.WEBHOOK, "acme-hook", signing="acme-hook-signing"),
+    )
+    assert (everything.name, dict(everything.match)) == ("all", {})
+    [topic] = everything.receivers
+    assert topic.id == "topic:arn:aws:sns:eu-west-1:123456789012:agency-everything"
+    assert topic.entries == ()
+    assert sales.receivers[1].entries == ("acme-hook", "acme-hook-signing")
+    assert [spec.describe() for spec in acme.receivers] == [
+        "slack acme-slack",
+        "pagerduty acme-pd (EU region)",
+        "pagerduty acme-pd-night (EU region)",
+    ]
+    assert sales.receivers[1].describe() == "webhook acme-hook (signed with acme-hook-signing)"
+    assert load_accounts(write(tmp_path, ACCOUNTS + ROUTES)) == config.accounts  # callers of old keep working
+
+
+def test_a_route_gets_the_accounts_that_have_every_label_it_matches(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, ACCOUNTS + ROUTES))
+    acme, sales, everything = config.routes
+    by_id = {account.id: account for account in config.accounts}
+
+    assert [a.id for a in accounts_for(acme, config.accounts)] == ["acme-lemlist", "acme-fullenrich"]
+    assert [a.id for a in accounts_for(sales, config.accounts)] == ["acme-lemlist"]  # both labels
+    assert len(accounts_for(everything, config.accounts)) == 3
+    assert routes_for(by_id["acme-lemlist"], config.routes) == (acme, sales, everything)
+    assert routes_for(by_id["acme-fullenrich"], config.routes) == (acme, everything)
+    assert routes_for(by_id["globex-lemlist"], config.routes) == (everything,)
+    assert accounts_for(Route("nobody", {"client": "initech"}), config.accounts) == ()
+
+
+def test_a_file_without_routes_has_none(tmp_path: Path) -> None:
+    assert load_config(write(tmp_path, ACCOUNTS)).routes == ()
+
+
+URL = "https://hooks.slack.com/services/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"
+
+
+@pytest.mark.parametrize(
+    ("route", "message"),
+    [
+        ('slack = "a-slack"\nslak = "x"\n', "route #1: slak: unknown field (a route takes"),
+        ('slack = "a-slack"\nslak = "x"\n', "did you mean slack?"),
+        (
+            'name = "acme"\nslack = "a-slack"\nmatch = { Client = "acme" }\n',
+            "route 'acme': match.Client: a label",
+        ),
+        ('slack = "a-slack"\nmatch = { client = " acme" }\n', "match.client: must be a non-empty string"),
+        ('slack = "a-slack"\nmatch = "client=acme"\n', "match: must be a table of labels"),
+        ('match = { client = "acme" }\n', "receivers: none; give at least one of slack, teams, pagerduty"),
+        ('name = "Acme Corp"\nslack = "a-slack"\n', "route #1: name: must be a slug"),
+        ('slack = "A Slack"\n', "slack: must name the secret entry holding the Slack incoming-webhook URL"),
+        ("slack = []\n", "slack: an empty list"),
+        ('teams = ["t-one", "t-one"]\n', "teams: 't-one' named twice"),
+        ("pagerduty = 42\n", "pagerduty: must name the secret entry holding the PagerDuty Events API v2"),
+        ('pagerduty = "pd"\npagerduty_region = "apac"\n', "pagerduty_region: must be one of us, eu"),
+        ('pagerduty = "pd"\npagerduty_region = ["eu"]\n', "pagerduty_region: must be one of us, eu"),
+        (
+            'slack = "s"\npagerduty_region = "eu"\n',
+            "pagerduty_region: only applies to a route with pagerduty",
+        ),
+        ('webhook = "hook"\n', "webhook_signing: is missing"),
+        ('slack = "s"\nwebhook_signing = "sig"\n', "webhook_signing: only applies to a route with webhook"),
+        ('webhook = "hook"\nwebhook_signing = "not a slug"\n', "webhook_signing: must name the secret entry"),
+        ('topic = "arn:aws:sns:eu-west-1:12345:short-account"\n', "topic: must be an SNS topic ARN"),
+        ('topic = ["arn:aws:sns:eu-west-1:123456789012:a.fifo"]\n', "is a FIFO topic"),
+        (
+            'webhook = "same"\nwebhook_signing = "same"\n',
+            "secret entry 'same' is named as webhook and webhook_signing",
+        ),
+        (
+            "slack = [" + ", ".join(f'"s-{n}"' for n in range(MAX_RECEIVERS + 1)) + "]\n",
+            f"receivers: {MAX_RECEIVERS + 1}; at most {MAX_RECEIVERS} per route",
+        ),
+    ],
+)
+def test_each_mistake_is_refused_naming_the_file_the_route_and_the_field(
+    tmp_path: Path, route: str, message: str
+) -> None:
+    error = refused(tmp_path, ACCOUNTS + "\n[[route]]\n" + route)
+
+    assert message in str(error)
+    assert str(error).startswith(str(tmp_path / "accounts.toml"))
+
+
+def test_a_secret_pasted_where_an_entry_name_goes_is_refused_without_repeating_it(tmp_path: Path) -> None:
+    for field in ("slack", "teams", "webhook", "pagerduty"):
+        extra = 'webhook_signing = "sig"\n' if field == "webhook" else ""
+        error = refused(tmp_path, ACCOUNTS + f'\n[[route]]\n{field} = "{URL}"\n{extra}')
+        assert "not the value itself: the value goes in the API-keys secret" in str(error)
+        assert "q8Zx3Lm9" not in str(error)
+        assert "hooks.slack.com" not in str(error)
+    error = refused(tmp_path, ACCOUNTS + f'\n[[route]]\nwebhook = "hook"\nwebhook_signing = "{URL}"\n')
+    assert "not the secret itself" in str(error)
+    assert "q8Zx3Lm9" not in str(error)
+
+
+def test_two_routes_that_would_have_one_name_are_refused_until_named(tmp_path: Path) -> None:
+    twice = '\n[[route]]\nmatch = { client = "acme" }\nslack = "s"\n' * 2
+    error = refused(tmp_path, ACCOUNTS + twice)
+    assert "route #2: name: 'client=acme' (the name its match gives it) is route #1's too" in str(error)
+
+    named = '\n[[route]]\nname = "acme"\nslack = "s"\n' * 2
+    assert "route 'acme': name: 'acme' (its name) is route #1's too" in str(
+        refused(tmp_path, ACCOUNTS + named)
+    )
+
+    catch_all = '\n[[route]]\nslack = "s"\n\n[[route]]\nname = "all"\nteams = "t"\n'
+    assert "'all' (its name) is route #1's too" in str(refused(tmp_path, ACCOUNTS + catch_all))
+
+
+def test_a_receiver_stored_in_an_accounts_key_entry_is_refused(tmp_path: Path) -> None:
+    error = refused(tmp_path, ACCOUNTS + '\n[[route]]\nslack = "acme-lemlist"\n')
+
+    assert (
+        "route 'all': slack: 'acme-lemlist' is the secret entry of account 'acme-lemlist''s API key"
+        in str(error)
+    )
+
+
+def test_one_entry_named_for_two_kinds_of_receiver_is_refused(tmp_path: Path) -> None:
+    text = ACCOUNTS + '\n[[route]]\nslack = "shared"\n\n[[route]]\nname = "b"\nteams = "shared"\n'
+
+    assert "secret entry 'shared' is named as slack and teams" in str(refused(tmp_path, text))
+
+
+def test_one_slack_channel_for_several_routes_is_fine(tmp_path: Path) -> None:
+    text = ACCOUNTS + '\n[[route]]\nslack = "agency"\n\n[[route]]\nname = "b"\nslack = "agency"\n'
+
+    assert len(load_config(write(tmp_path, text)).routes) == 2
+
+
+def test_routes_must_be_an_array_of_tables_and_bounded(tmp_path: Path) -> None:
+    assert "route: routes are [[route]] tables" in str(
+        refused(tmp_path, ACCOUNTS + '\n[route]\nslack = "s"\n')
+    )
+    many = "".join(f'\n[[route]]\nname = "r{n}"\nslack = "s"\n' for n in range(MAX_ROUTES + 1))
+    assert f"{MAX_ROUTES + 1} routes; at most {MAX_ROUTES}" in str(refused(tmp_path, ACCOUNTS + many))
+    assert "route #1: must be a table" in str(refused(tmp_path, "route = [1]\n" + ACCOUNTS))
+
+
+def test_every_problem_of_accounts_and_routes_is_listed_at_once(tmp_path: Path) -> None:
+    text = (
+        ACCOUNTS.replace("warning = 1000", "warning = -1")
+        + '\n[[route]]\nslak = "s"\n\n[[route]]\nteams = []\n'
+    )
+
+    error = refused(tmp_path, text)
+
+    assert [problem.split(": ", 1)[1].split(":")[0] for problem in error.problems] == [
+        "account 'acme-fullenrich'",
+        "route #1",
+        "route #1",
+        "route #2",
+    ]
+
+
+def test_routes_without_accounts_still_have_their_problems_listed(tmp_path: Path) -> None:
+    error = refused(tmp_path, '[[route]]\nslak = "s"\n')
+
+    assert "no [[account]] tables" in str(error)
+    assert "route #1: slak: unknown field" in str(error)
+
+
+def test_an_unknown_top_level_key_names_both_tables(tmp_path: Path) -> None:
+    error = refused(tmp_path, ACCOUNTS + '\n[[routes]]\nslack = "s"\n')
+
+    assert "unknown top-level key 'routes'; did you mean route?" in str(error)
