@@ -142,6 +142,43 @@ def sam_build(build_dir: Path, logical_id: str = FUNCTION) -> BuiltFunction:
     return BuiltFunction(build_dir, template, logical_id)
 
 
+# Runs in python3.13: every module of the package against its bytecode, as Lambda's python3.13 would
+# find it. argv: the task root. Prints the problems as JSON (an empty list: every .py has its .pyc).
+_BYTECODE_CHECK = """
+import importlib.util, json, pathlib, sys
+root = pathlib.Path(sys.argv[1])
+problems, count = [], 0
+for source in sorted(root.rglob("*.py")):
+    count += 1
+    pyc = source.parent / "__pycache__" / (source.stem + "." + sys.implementation.cache_tag + ".pyc")
+    name = str(source.relative_to(root))
+    if not pyc.is_file():
+        problems.append(name + ": no bytecode")
+        continue
+    data = pyc.read_bytes()
+    if data[:4] != importlib.util.MAGIC_NUMBER:
+        problems.append(name + ": bytecode of another Python")
+    elif int.from_bytes(data[4:8], "little") != 0b01:  # hash-based, source not checked
+        problems.append(name + ": not unchecked-hash bytecode")
+    elif data[8:16] != importlib.util.source_hash(source.read_bytes()):
+        problems.append(name + ": bytecode of another source")
+print(json.dumps({"modules": count, "problems": problems}))
+"""
+
+
+def bytecode_problems(python313: str, task_root: Path) -> tuple[int, list[str]]:
+    """(modules, problems): each .py of the package without current unchecked-hash 3.13 bytecode."""
+    done = subprocess.run(
+        [python313, "-c", _BYTECODE_CHECK, str(task_root)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    report = json.loads(done.stdout)
+    return int(report["modules"]), list(report["problems"])
+
+
 def lambda_runtime(python313: str) -> Path:
     """The python of a venv with only the runtime's SDK, created once and kept in .aws-sam/.
 
