@@ -9,15 +9,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from tests.support.cfn import REPO, load_template
-from tests.support.samconfig import (
+from scripts.settings import (
     Override,
     deploy_problems,
     parse_overrides,
     samconfig_problems,
     value_problems,
 )
+
+from tests.support.cfn import REPO, load_template
 
 SAMCONFIG = REPO / "samconfig.toml"
 SCHEDULE_PATTERN = (
