@@ -24,6 +24,7 @@ from credit_monitor.adapters.aws import BOTO_CONFIG
 from credit_monitor.adapters.secret_store import SecretChanged, SecretStore, SecretStoreError
 from credit_monitor.adapters.stack import API_KEYS_SECRET_OUTPUT, StackError, api_keys_secret_of
 from credit_monitor.config import ConfigError, accounts_file_setting, resolve_accounts_file
+from credit_monitor.deploy_settings import accounts_file_to_write, deployed_accounts_file, repository_root
 from credit_monitor.keys import redact
 from credit_monitor.printable import printable
 from credit_monitor.providers import CATALOGUE, PROVIDERS
@@ -33,7 +34,6 @@ from credit_monitor.starter import Answers, credits, label, render
 COMMANDS = frozenset({"keys", "init"})
 MAX_KEY_BYTES = 8192
 """Far above any real key: more on stdin is a file piped by mistake, refused unread."""
-DEFAULT_ACCOUNTS_FILE = "accounts.toml"
 
 
 class Refused(Exception):
@@ -74,7 +74,11 @@ def add_parsers(sub: Any) -> None:
     put.add_argument("account", metavar="ACCOUNT_ID", help="the account's id, as in the accounts file")
     put.add_argument("--create", action="store_true", help="create the secret if it does not exist yet")
     listing = keys_sub.add_parser("list", help="which accounts have a key in the secret (never the keys)")
-    listing.add_argument("--accounts", metavar="FILE", help="an accounts file (default: $ACCOUNTS_FILE)")
+    listing.add_argument(
+        "--accounts",
+        metavar="FILE",
+        help="an accounts file (default: $ACCOUNTS_FILE, else the one `make deploy` packages)",
+    )
     for command in (put, listing):
         deployed.add_options(command, "--secret", "the secret's name or ARN", API_KEYS_SECRET_OUTPUT)
 
@@ -85,7 +89,9 @@ def add_parsers(sub: Any) -> None:
         " --warning N [--critical N] [--label NAME=VALUE ...], repeated for more accounts; without"
         " --provider, the questions are asked.",
     )
-    init.add_argument("file", nargs="?", type=Path, default=Path(DEFAULT_ACCOUNTS_FILE))
+    init.add_argument(
+        "file", nargs="?", type=Path, help="default: src/accounts.toml, where `make deploy` looks"
+    )
     init.add_argument("--force", action="store_true", help="replace the file if it exists")
     init.set_defaults(accounts=[])
     init.add_argument("--provider", action=_NewAccount, choices=sorted(CATALOGUE), help="starts an account")
@@ -125,11 +131,17 @@ class _AccountField(argparse.Action):
 def run(args: argparse.Namespace, terminal: Terminal, env: Mapping[str, str]) -> None:
     """One of the commands; Refused when it did nothing. `env` is the CLI's environment."""
     if args.command == "init":
-        init(args.file, args.accounts, force=args.force, terminal=terminal)
+        init(
+            args.file or accounts_file_to_write(Path.cwd()),
+            args.accounts,
+            force=args.force,
+            terminal=terminal,
+        )
     elif args.keys_command == "set":
         set_key(_store(args), args.account, terminal, create=args.create)
     else:
-        list_keys(_store(args), _account_ids(args.accounts or accounts_file_setting(env), env), terminal)
+        path = args.accounts or accounts_file_setting(env) or default_accounts_file()
+        list_keys(_store(args), _account_ids(path, env), terminal)
 
 
 def set_key(store: SecretStore, account_id: str, terminal: Terminal, *, create: bool) -> None:
@@ -198,6 +210,15 @@ def _store(args: argparse.Namespace) -> SecretStore:
         raise Refused(str(exc)) from None
 
 
+def default_accounts_file() -> str:
+    """The accounts file `make deploy` packages, seen from here; "" for the zero-config accounts."""
+    try:
+        path = deployed_accounts_file(Path.cwd())
+    except ConfigError as exc:
+        raise Refused(str(exc)) from None
+    return str(path) if path else ""
+
+
 def _account_ids(path: str, env: Mapping[str, str]) -> list[str]:
     """The accounts of the file at `path` (--accounts, else $ACCOUNTS_FILE), else the zero-config ones."""
     if not path:
@@ -229,8 +250,23 @@ def init(path: Path, accounts: list[Answers], *, force: bool, terminal: Terminal
         f"wrote {printable(str(path))}: {len(ids)} account(s). Next:\n"
         f"  credit-monitor validate {printable(str(path))}\n"
         + "".join(f"  credit-monitor keys set {account_id} --stack <your stack>\n" for account_id in ids)
-        + "  and deploy with AccountsFile set to the file's path under src/"
+        + f"  {deploy_command(path)}"
     )
+
+
+def deploy_command(path: Path) -> str:
+    """`make deploy`, naming the file (from the clone's root, where make runs) when it is not the one
+    the deploy would package anyway."""
+    try:
+        packaged = deployed_accounts_file(Path.cwd())
+    except ConfigError:
+        packaged = None
+    if packaged and packaged.resolve() == path.resolve():
+        return "make deploy"
+    root = repository_root(Path.cwd().resolve())
+    given = path.resolve()
+    shown = given.relative_to(root) if root and given.is_relative_to(root) else given
+    return f"make deploy ACCOUNTS={printable(str(shown))}"
 
 
 def interview(path: str, terminal: Terminal) -> list[Answers]:
