@@ -4,7 +4,8 @@ The rest of the suite imports `credit_monitor` from src/ in the development venv
 every dependency of the tools are importable too. A package that forgot a dependency (or imports a
 dev-only one) passes there and fails its first cold start in AWS. This module closes that gap:
 
-- `sam_build` runs `sam build` (python3.13, as a deployment does) and reads the BUILT template;
+- `sam_build` runs `sam build` (python3.13, as a deployment does), compiles the package's bytecode as
+  `make deploy` does, and reads the BUILT template;
 - `lambda_runtime` is a python3.13 venv holding only what the runtime ships: boto3 and botocore at a
   version in the range Lambda provides, and their dependencies; nothing of this project;
 - `invoke_built` starts that interpreter with PYTHONPATH = the build directory (the task root) and a
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from credit_monitor.deploy_settings import AccountsChoice, Origin
 from tests.support.cfn import ACCOUNT, REGION, REPO, load_template
 
 LAMBDA_PYTHON = "python3.13"
@@ -116,8 +118,9 @@ class BuiltFunction:
 
 
 def sam_build(build_dir: Path, logical_id: str = FUNCTION) -> BuiltFunction:
-    """`sam build` of template.yaml into `build_dir`, with SAM's dependency cache kept in .aws-sam/cache.
-    Raises AssertionError with sam's output when the build fails."""
+    """`sam build` of template.yaml into `build_dir`, with SAM's dependency cache kept in .aws-sam/cache,
+    and the package completed as `make deploy` completes it (its bytecode). Raises AssertionError with
+    sam's output when the build fails."""
     sam = shutil.which("sam")
     assert sam is not None, "sam is not on PATH; run the suite through `make test`, which installs it"
     result = subprocess.run(
@@ -138,6 +141,10 @@ def sam_build(build_dir: Path, logical_id: str = FUNCTION) -> BuiltFunction:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+    from scripts import deploy  # make deploy's own step after the build: the bytecode, here
+
+    zero_config = deploy.Packaged(AccountsChoice(None, Origin.NONE), (), "", copied=False)
+    deploy.complete_package(build_dir, zero_config, working_python313())
     template = load_template((build_dir / "template.yaml").read_text())
     return BuiltFunction(build_dir, template, logical_id)
 
