@@ -665,14 +665,9 @@ def destroy(args: argparse.Namespace) -> int:
     config = load_settings(args.config_file.resolve(), args.local_config_file.resolve())
     stack = settings.deploy_setting(config.merged, "stack_name") or "credit-monitor"
     region = args.region or settings.deploy_setting(config.merged, "region")
-    command = [
-        sam,
-        "delete",
-        "--stack-name",
-        stack,
-        *(["--region", region] if region else []),
-        *args.sam_args,
-    ]
+    profile = settings.deploy_setting(config.merged, "profile")
+    command = [sam, "delete", "--stack-name", stack, *(["--region", region] if region else [])]
+    command += [*(["--profile", profile] if profile else []), *args.sam_args]
     print("deploy:", shlex.join(command), flush=True)
     done = subprocess.run(command, cwd=REPO, check=False)
     if done.returncode == 0:
