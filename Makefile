@@ -128,8 +128,9 @@ test-py311: $(PY311_VENV)/.installed
 	PATH="$(CURDIR)/$(PY311_VENV)/bin:$(TOOLS_PATH):$$PATH" $(PY311_VENV)/bin/python -m pytest -m "not template"
 endif
 
+# ARGS: the bench's options, e.g. make bench ARGS="--sizes 512 --fleets 2".
 bench: $(BIN)/.installed
-	$(BIN)/python -m scripts.bench
+	$(BIN)/python -m scripts.bench $(ARGS)
 
 # mutmut 3 on the modules in pyproject's [tool.mutmut] against tests/unit, from scratch each time (its
 # cache could keep a verdict from older tests), two workers at most. Lists every mutant not killed and
