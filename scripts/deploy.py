@@ -616,18 +616,25 @@ def prepare(args: argparse.Namespace) -> Plan:
         )
     if warning := capacity_warning(len(accounts), int(values["MemorySize"])):
         print(f"deploy: warning: {warning}")
-    secret = values["ApiKeysSecretName"]
+    try:
+        check_keys(accounts, values["ApiKeysSecretName"], session)
+    except Refusal as refusal:
+        if not args.force:
+            raise
+        print(f"deploy: FORCE=1, deploying anyway:\n{refusal}")
+    return Plan(config, packaged, region, asked, given, email)
+
+
+def check_keys(accounts: Sequence[Account], secret: str, session: Any) -> None:
+    """Refusal listing the accounts the function would find no usable key for, or saying why the
+    secret could not be read to tell."""
     exists, secret_string = read_secret(secret, session)
     try:
         missing = key_problems(accounts, secret_string)
     except SecretJsonError as exc:
-        raise Refusal(f"secret {secret!r} ({region}): {exc}") from None
+        raise Refusal(f"secret {secret!r} ({session.region_name}): {exc}; or `make deploy FORCE=1`") from None
     if missing:
-        report = key_report(missing, secret, region, exists)
-        if not args.force:
-            raise Refusal(report)
-        print(f"deploy: FORCE=1, deploying anyway:\n{report}")
-    return Plan(config, packaged, region, asked, given, email)
+        raise Refusal(key_report(missing, secret, session.region_name, exists))
 
 
 def deploy(args: argparse.Namespace) -> int:

@@ -108,6 +108,22 @@ def test_a_secret_scheduled_for_deletion_says_how_to_restore_it(aws: str, tmp_pa
     assert f"aws secretsmanager restore-secret --secret-id {SECRET} --region {REGION}" in str(refused.value)
 
 
+def test_force_goes_on_when_the_secret_cannot_be_read_and_says_so(
+    aws: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    client = boto3.client("secretsmanager", region_name=REGION)
+    client.create_secret(Name=SECRET, SecretString=json.dumps({"lemlist": LEMLIST_KEY}))
+    client.delete_secret(SecretId=SECRET, RecoveryWindowInDays=7)
+
+    plan = prepare(tmp_path, "--no-accounts", "--alert-email", "ops@example.com", "--force")
+
+    assert plan.parameters["AccountsFile"] == ""
+    out = capsys.readouterr().out
+    assert (
+        f"deploy: FORCE=1, deploying anyway:\nsecret '{SECRET}' ({REGION}) is scheduled for deletion" in out
+    )
+
+
 def test_a_later_deploy_checks_the_accounts_the_deployed_thresholds_watch(
     aws: str, tmp_path: Path, moto_server: MotoServer
 ) -> None:
