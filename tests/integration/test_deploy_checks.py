@@ -161,3 +161,24 @@ def test_a_wrong_accounts_file_is_refused_before_any_aws_call(
     assert "/var/task/src/accounts.toml" in str(refused.value)
     assert calls == []
     assert not (REPO / "src" / "src").exists()
+
+
+def test_a_first_deploy_whose_change_set_was_declined_is_still_a_first_deploy(
+    aws: str, tmp_path: Path
+) -> None:
+    """Declining the first change set leaves a stack in REVIEW_IN_PROGRESS, which SAM CLI creates
+    afresh: the e-mail must still be asked for, or the stack is deployed with nobody to hear it."""
+    create_secret({"fullenrich": FULLENRICH_KEY, "lemlist": LEMLIST_KEY})
+    template = {"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}
+    cloudformation = boto3.client("cloudformation", region_name=REGION)
+    cloudformation.create_change_set(
+        StackName="credit-monitor",
+        ChangeSetName="declined",
+        ChangeSetType="CREATE",
+        TemplateBody=json.dumps(template),
+    )
+    [stack] = cloudformation.describe_stacks(StackName="credit-monitor")["Stacks"]
+    assert stack["StackStatus"] == "REVIEW_IN_PROGRESS"
+
+    with pytest.raises(deploy.Refusal, match="AlertEmail is required"):
+        prepare(tmp_path, "--no-accounts")
