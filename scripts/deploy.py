@@ -377,7 +377,8 @@ def region_of(given: str | None, config: Mapping[str, Any]) -> str | None:
 
 
 def deployed_parameters(stack: str, session: Any) -> dict[str, str] | None:
-    """The stack's parameter values, or None when there is no stack of that name in the region."""
+    """The stack's parameter values, or None when there is no stack of that name in the region (or
+    only a first change set never executed)."""
     import botocore.exceptions
 
     try:
@@ -390,6 +391,8 @@ def deployed_parameters(stack: str, session: Any) -> dict[str, str] | None:
         if "does not exist" in str(error):
             return None
         raise Refusal(f"could not look up stack {stack!r} in {session.region_name}: {error}") from None
+    if described.get("StackStatus") == "REVIEW_IN_PROGRESS":  # a first change set never executed:
+        return None  # SAM CLI creates the stack afresh, so this is still a first deploy
     return {p["ParameterKey"]: p.get("ParameterValue", "") for p in described.get("Parameters", [])}
 
 
