@@ -173,6 +173,7 @@ def test_sam_deploy_then_the_deployed_function_runs(
     ca_file: Path,
     tmp_path: Path,
 ) -> None:
+    tracked = (REPO / "samconfig.toml").read_bytes()  # the project's: no deploy may write it
     # The quick start, step 1: the keys' secret exists before the stack.
     secret_name = load_template()["Parameters"]["ApiKeysSecretName"]["Default"]
     boto3.client("secretsmanager", region_name=REGION).create_secret(Name=secret_name, SecretString=KEYS_JSON)
@@ -341,6 +342,7 @@ def test_sam_deploy_then_the_deployed_function_runs(
     arguments = deploy.arguments(["--local-config-file", str(tmp_path / "samconfig.local.toml")])
     _, _, packaged = deploy.local_checks(arguments)
     assert (packaged.choice.path, packaged.choice.origin) == (accounts, Origin.RECORDED)
+    assert (REPO / "samconfig.toml").read_bytes() == tracked, "a deploy wrote the tracked samconfig.toml"
 
 
 def assert_ships_bytecode(python313: str, task_root: Path) -> None:
