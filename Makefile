@@ -29,7 +29,7 @@ TOOLS_PATH := $(CURDIR)/$(SAM_VENV)/bin:$(CURDIR)/$(CHECKOV_VENV)/bin
 export SAM_CLI_TELEMETRY := 0
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: help setup deploy destroy docs docs-build demo test test-py311 lint typecheck bench mutate lock clean
+.PHONY: help setup deploy destroy docs docs-build demo test test-py311 lint typecheck bench forecast-bench mutate lock clean
 
 help:
 	@echo "make deploy   check, build and deploy the stack: asks the first time for the alert e-mail (ALERT_EMAIL=..."
@@ -40,6 +40,7 @@ help:
 	@echo "make demo   run the real handler end to end against local API simulators and moto"
 	@echo "make test   ruff, mypy, sam validate/lint, cfn-lint, checkov, sam build, contract tests, mkdocs build --strict, pytest (= CI)"
 	@echo "            and pytest again under Python 3.11, the floor, when the main venv is newer"
+	@echo "make forecast-bench  replay realistic balance traces through the alert decisions; score the forecast"
 	@echo "make mutate  mutation testing of the pure core against tests/unit, and its score (a few minutes)"
 	@echo "make lock   regenerate the pinned versions in constraints/ from the ranges in requirements-*.txt"
 
@@ -131,6 +132,11 @@ endif
 # ARGS: the bench's options, e.g. make bench ARGS="--sizes 512 --fleets 2".
 bench: $(BIN)/.installed
 	$(BIN)/python -m scripts.bench $(ARGS)
+
+# The forecast's quality: families of realistic balance traces replayed hour by hour through the real
+# decision code; lead time, error in days left and false alerts per family (docs/development/forecast.md).
+forecast-bench: $(BIN)/.installed
+	$(BIN)/python -m scripts.forecast_bench $(ARGS)
 
 # mutmut 3 on the modules in pyproject's [tool.mutmut] against tests/unit, from scratch each time (its
 # cache could keep a verdict from older tests), two workers at most. Lists every mutant not killed and

@@ -482,13 +482,12 @@ def _spike_facts(note: Notification, context: MessageContext) -> list[tuple[str,
     """Spent, from when, the usual, and how long the balance lasts if the pace goes on."""
     assert note.spike is not None
     seconds = note.spike.seconds
-    facts = [
-        ("Spent", f"{_spent(note)} (since {context.local(note.spike.since)})"),
-        (
-            "Usual pace",
-            f"at most {format_balance(note.spike.usual)} credits in {_duration(seconds)}, last week",
-        ),
-    ]
+    usual = (
+        f"at most {format_balance(note.spike.usual)} credits in {_duration(seconds)}, in the last week"
+        if note.spike.usual > 0
+        else f"none in any {_duration(seconds)} of the last week"
+    )
+    facts = [("Spent", f"{_spent(note)} (since {context.local(note.spike.since)})"), ("Usual pace", usual)]
     if note.balance is not None and note.spike.spent > 0 and seconds > 0:
         left = max(0.0, note.balance) / (note.spike.spent / seconds)
         facts.append(("If it goes on", f"the balance lasts about {_duration(left)}"))
