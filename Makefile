@@ -29,16 +29,18 @@ TOOLS_PATH := $(CURDIR)/$(SAM_VENV)/bin:$(CURDIR)/$(CHECKOV_VENV)/bin
 export SAM_CLI_TELEMETRY := 0
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: help setup deploy destroy docs docs-build demo test test-py311 lint typecheck bench mutate lock clean
+.PHONY: help setup deploy destroy docs docs-build demo test test-py311 lint typecheck bench forecast-bench mutate lock clean
 
 help:
-	@echo "make deploy   build and deploy the stack: asks the first time for the alert e-mail (ALERT_EMAIL=..."
-	@echo "              or NO_EMAIL=1; REGION=...), later runs use samconfig.toml"
+	@echo "make deploy   check, build and deploy the stack: asks the first time for the alert e-mail (ALERT_EMAIL=..."
+	@echo "              or NO_EMAIL=1; REGION=...); packages src/accounts.toml (ACCOUNTS=path, NO_ACCOUNTS=1);"
+	@echo "              stops when an account has no key (FORCE=1 goes on); your settings: samconfig.local.toml"
 	@echo "make destroy  delete the stack (sam delete); the keys' secret is kept"
 	@echo "make docs     serve the docs site at http://127.0.0.1:8000"
 	@echo "make demo   run the real handler end to end against local API simulators and moto"
 	@echo "make test   ruff, mypy, sam validate/lint, cfn-lint, checkov, sam build, contract tests, mkdocs build --strict, pytest (= CI)"
 	@echo "            and pytest again under Python 3.11, the floor, when the main venv is newer"
+	@echo "make forecast-bench  replay realistic balance traces through the alert decisions; score the forecast"
 	@echo "make mutate  mutation testing of the pure core against tests/unit, and its score (a few minutes)"
 	@echo "make lock   regenerate the pinned versions in constraints/ from the ranges in requirements-*.txt"
 
@@ -84,14 +86,16 @@ lock:
 
 setup: $(BIN)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed $(DOCS_VENV)/.installed
 
-# scripts/deploy.py: Python 3.13 for sam build (PATH, then ~/.pyenv/versions/3.13*), else Docker, else
-# how to get one; the first deploy asks for the alert e-mail, later ones use samconfig.toml.
+# scripts/deploy.py: checks the accounts file, the settings and the keys, then builds with Python 3.13
+# (PATH, then ~/.pyenv/versions/3.13*), else Docker, else says how to get one; the first deploy asks for
+# the alert e-mail. samconfig.toml's defaults, samconfig.local.toml's settings (yours) over them.
 deploy: $(SAM_VENV)/.installed
 	$(SAM_VENV)/bin/python scripts/deploy.py $(if $(ALERT_EMAIL),--alert-email "$(ALERT_EMAIL)") \
-		$(if $(NO_EMAIL),--no-email) $(if $(REGION),--region "$(REGION)")
+		$(if $(NO_EMAIL),--no-email) $(if $(REGION),--region "$(REGION)") \
+		$(if $(ACCOUNTS),--accounts "$(ACCOUNTS)") $(if $(NO_ACCOUNTS),--no-accounts) $(if $(FORCE),--force)
 
 destroy: $(SAM_VENV)/.installed
-	$(SAM_VENV)/bin/sam delete $(if $(REGION),--region "$(REGION)")
+	$(SAM_VENV)/bin/python scripts/deploy.py --destroy $(if $(REGION),--region "$(REGION)")
 
 docs: $(DOCS_VENV)/.installed
 	$(DOCS_VENV)/bin/mkdocs serve
@@ -125,8 +129,14 @@ test-py311: $(PY311_VENV)/.installed
 	PATH="$(CURDIR)/$(PY311_VENV)/bin:$(TOOLS_PATH):$$PATH" $(PY311_VENV)/bin/python -m pytest -m "not template"
 endif
 
+# ARGS: the bench's options, e.g. make bench ARGS="--sizes 512 --fleets 2".
 bench: $(BIN)/.installed
-	$(BIN)/python -m scripts.bench
+	$(BIN)/python -m scripts.bench $(ARGS)
+
+# The forecast's quality: families of realistic balance traces replayed hour by hour through the real
+# decision code; lead time, error in days left and false alerts per family (docs/development/forecast.md).
+forecast-bench: $(BIN)/.installed
+	$(BIN)/python -m scripts.forecast_bench $(ARGS)
 
 # mutmut 3 on the modules in pyproject's [tool.mutmut] against tests/unit, from scratch each time (its
 # cache could keep a verdict from older tests), two workers at most. Lists every mutant not killed and

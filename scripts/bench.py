@@ -16,7 +16,10 @@ transaction through the same libraries, alone. The naive handler of ../shared/ba
 accounts in the same box in the same bench run, as the comparator.
 
 Run from the repository root: `python -m scripts.bench` (options: --sizes 128,256 --fleets 2,100
---history-days 1 --profile cpu|memory). Paste the output in docs/benchmark.md.
+--history-days 1 --profile cpu|memory --warm-runs 3 --latency 0.3 --no-comparator, and --task-root
+.aws-sam/build/CreditMonitorFunction to measure the package `sam build` made instead of src/). Paste
+the output in docs/benchmark.md. `make test` runs a tiny one (one small fleet, one size) to keep it
+working; only this full run's figures mean anything.
 """
 
 from __future__ import annotations
@@ -52,6 +55,8 @@ the init phase."""
 UNBOXED = 97
 """lambda-box's exit status when the machine has no cgroup cpu/memory controllers."""
 BOX = Path(os.environ.get("LAMBDA_BOX", REPO.parent / "shared" / "tools" / "lambda-box"))
+PYTHONPATH = os.environ.get("PYTHONPATH", "")
+"""As this process was started: measure() puts a --task-root before it for the function's child."""
 NAIVE = Path(os.environ.get("NAIVE_HANDLER", REPO.parent / "shared" / "baseline" / "naive_app.py"))
 
 
@@ -180,7 +185,7 @@ def library_cpu_ms(repeat: int = 200) -> dict[str, float]:
     }
 
 
-def spaced_get_cpu_ms(repeat: int = 20) -> dict[str, float]:
+def spaced_get_cpu_ms(latency: float, repeat: int = 20) -> dict[str, float]:
     """CPU of one GET as the checks make them: one per provider round trip (the simulators answer
     in LATENCY), not back to back. On this machine work spaced out costs more CPU per call."""
     from credit_monitor.adapters.http import build_pool_manager
@@ -191,11 +196,11 @@ def spaced_get_cpu_ms(repeat: int = 20) -> dict[str, float]:
     started = time.process_time()
     for _ in range(repeat):
         pool.request("GET", url, headers={"Authorization": "Basic Og=="})
-    return {f"GET, one per {LATENCY * 1000:.0f} ms reply": (time.process_time() - started) * 1000 / repeat}
+    return {f"GET, one per {latency * 1000:.0f} ms reply": (time.process_time() - started) * 1000 / repeat}
 
 
-def calls_child(out: str, spaced: bool) -> None:
-    Path(out).write_text(json.dumps(spaced_get_cpu_ms() if spaced else library_cpu_ms()))
+def calls_child(out: str, spaced: bool, latency: float) -> None:
+    Path(out).write_text(json.dumps(spaced_get_cpu_ms(latency) if spaced else library_cpu_ms()))
 
 
 def bare_request_seconds() -> float:
@@ -310,25 +315,44 @@ def run_boxed(memory_mb: int | None, argv: list[str]) -> tuple[bool, int]:
     return False, done.returncode
 
 
+def function_python(task_root: Path | None) -> list[str]:
+    """How the function's child process starts: this Python, importing credit_monitor from src/ (the
+    editable install), or from `task_root` with -B, as Lambda imports from its read-only /var/task
+    (PYTHONPATH, set in measure(), puts it before the venv's packages)."""
+    return [sys.executable] if task_root is None else [sys.executable, "-B"]
+
+
 def measure(
-    accounts: int, memory_mb: int | None, history_days: int, profile: str = "", naive: bool = False
+    accounts: int,
+    memory_mb: int | None,
+    history_days: int,
+    profile: str = "",
+    naive: bool = False,
+    *,
+    latency: float = LATENCY,
+    warm_runs: int = WARM_RUNS,
+    task_root: Path | None = None,
 ) -> dict[str, Any]:
     from tests.support.world import local_world  # moto and the simulators: this process only
 
     fleet = 0 if accounts == 2 else accounts  # 2: the zero-config pair, without an accounts file
     os.environ.pop("ACCOUNTS_FILE", None)  # the previous fleet's world leaves it set
+    search_path = [str(task_root)] if task_root is not None and not naive else []
+    search_path += [PYTHONPATH] if PYTHONPATH else []
+    os.environ["PYTHONPATH"] = os.pathsep.join(search_path)
     with local_world(
         "bench-fullenrich-key-5c0e7a", "bench-lemlist-key-91d2f4", 5000, 800, accounts=fleet, aws_front=True
     ) as world:
-        world.fullenrich.latency_seconds = world.lemlist.latency_seconds = LATENCY
+        world.fullenrich.latency_seconds = world.lemlist.latency_seconds = latency
         os.environ["CHECK_DEADLINE_SECONDS"] = template_check_deadline()
         started = time.perf_counter()
         if history_days:
             seed_history(world, history_days, datetime.now(UTC))
         print(f"  (seeded {accounts} accounts in {time.perf_counter() - started:.1f} s)", file=sys.stderr)
         out = Path(tempfile.mkdtemp()) / "result.json"
-        runs = 0 if naive else WARM_RUNS
-        argv = [sys.executable, "-m", "scripts.bench", "--child", str(runs), str(out), profile or "-"]
+        runs = 0 if naive else warm_runs
+        python = function_python(None if naive else task_root)
+        argv = [*python, "-m", "scripts.bench", "--child", str(runs), str(out), profile or "-"]
         with world.moto.recording() as recorded:
             boxed, status = run_boxed(memory_mb, [*argv, "--naive"] if naive else argv)
         if not out.exists():
@@ -340,12 +364,12 @@ def measure(
         }
         if accounts == 2 and not naive:
             result["calls_cpu_ms"] = {}
-            for latency, mode in ((0.0, "--calls"), (LATENCY, "--spaced-calls")):
-                world.fullenrich.latency_seconds = world.lemlist.latency_seconds = latency
+            for seconds, mode in ((0.0, "--calls"), (latency, "--spaced-calls")):
+                world.fullenrich.latency_seconds = world.lemlist.latency_seconds = seconds
                 calls_out = out.with_name(f"calls{mode}.json")
-                run_boxed(memory_mb, [sys.executable, "-m", "scripts.bench", mode, str(calls_out)])
+                run_boxed(memory_mb, [*python, "-m", "scripts.bench", mode, str(calls_out), str(latency)])
                 result["calls_cpu_ms"] |= json.loads(calls_out.read_text()) if calls_out.exists() else {}
-        result.update(accounts=accounts, boxed=boxed, memory_mb=memory_mb, out=str(out))
+        result.update(accounts=accounts, boxed=boxed, memory_mb=memory_mb, out=str(out), latency=latency)
         return result
 
 
@@ -379,7 +403,7 @@ def report(r: dict[str, Any], naive_cold: float | None) -> None:
             f"  (ratio {cold / naive_cold:.2f})"
         )
     print(f"  warm run, median of {len(warm)}:                         {warm_wall:7.2f} s", end="")
-    print(f"  ({warm_wall / LATENCY:.2f} x the provider latency)" if accounts == 2 else "")
+    print(f"  ({warm_wall / r['latency']:.2f} x the provider latency)" if accounts == 2 else "")
     if accounts == 2 and r.get("floor"):
         print(f"  one bare GET to a simulator, same box (the floor): {r['floor']:4.2f} s", end="")
         print(f"  (warm run / floor {warm_wall / r['floor']:.2f})")
@@ -409,46 +433,75 @@ def report(r: dict[str, Any], naive_cold: float | None) -> None:
         )
 
 
-def main() -> None:
+def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="", help="MemorySize values to measure (default: the template's)")
     parser.add_argument("--fleets", default=",".join(map(str, FLEETS)))
     parser.add_argument("--history-days", type=int, default=HISTORY_DAYS)
     parser.add_argument("--profile", choices=("cpu", "memory"), default="")
+    parser.add_argument("--warm-runs", type=int, default=WARM_RUNS, help="warm runs after the cold one")
+    parser.add_argument("--latency", type=float, default=LATENCY, help="the simulators' reply time, seconds")
+    parser.add_argument("--no-comparator", action="store_true", help="skip the naive handler's run")
+    parser.add_argument(
+        "--task-root", type=Path, help="measure this package (sam build's function folder), not src/"
+    )
     parser.add_argument("--json", default="", help="also write every result to this file")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    if args.warm_runs < 1:
+        parser.error("--warm-runs must be at least 1: the warm figures are medians of them")
     sizes = [int(s) for s in args.sizes.split(",") if s] or [default_memory_size()]
     fleets = [int(f) for f in args.fleets.split(",") if f]
+    comparator = not args.no_comparator and NAIVE.is_file()
+    task_root = args.task_root.resolve() if args.task_root else None
     print(
         f"python {sys.version.split()[0]}, {os.cpu_count()} cores;"
-        f" providers answer in {LATENCY * 1000:.0f} ms;"
-        f" {args.history_days} days of hourly history per account"
+        f" providers answer in {args.latency * 1000:.0f} ms;"
+        f" {args.history_days} days of hourly history per account;"
+        f" the function from {task_root or 'src/'}"
     )
+    if not comparator:
+        print(f"no comparator: {'--no-comparator' if args.no_comparator else f'no naive handler at {NAIVE}'}")
     results = []
     for size in sizes:
-        naive = measure(2, size, 0, naive=True)
-        naive_cold = naive["import"]["wall"] + naive["runs"][0]["wall"] if "runs" in naive else None
-        box = (
-            f"lambda-box {size} MB ({size}/1769 of a core)"
-            if naive["boxed"]
-            else "UNBOXED (no lambda-box, or no cgroups on this machine)"
-        )
-        print(f"\n=== MemorySize {size}: {box}")
+        naive = measure(2, size, 0, naive=True, latency=args.latency) if comparator else None
+        naive_cold = naive["import"]["wall"] + naive["runs"][0]["wall"] if naive and "runs" in naive else None
+        box = ""
+        if naive is not None:
+            box = ": " + (
+                f"lambda-box {size} MB ({size}/1769 of a core)"
+                if naive["boxed"]
+                else "UNBOXED (no lambda-box, or no cgroups on this machine)"
+            )
+        print(f"\n=== MemorySize {size}{box}")
         if naive_cold is not None:
             print(f"naive handler, 2 accounts: cold run {naive_cold:.2f} s")
         for accounts in fleets:
-            r = measure(accounts, size, args.history_days, args.profile)
+            r = measure(
+                accounts,
+                size,
+                args.history_days,
+                args.profile,
+                latency=args.latency,
+                warm_runs=args.warm_runs,
+                task_root=task_root,
+            )
             report(r, naive_cold if accounts == 2 else None)
             results.append(r)
-        results.append({"naive": naive, "memory_mb": size})
+        if naive is not None:
+            results.append({"naive": naive, "memory_mb": size})
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))
 
 
-if __name__ == "__main__":
-    if sys.argv[1] in ("--calls", "--spaced-calls"):
-        calls_child(sys.argv[2], spaced=sys.argv[1] == "--spaced-calls")
-    elif sys.argv[1:2] == ["--child"]:
-        child(int(sys.argv[2]), sys.argv[3], sys.argv[4].strip("-"), naive="--naive" in sys.argv)
+def entry(argv: list[str]) -> None:
+    """The bench itself, or one of its child processes (their first argument says which)."""
+    if argv[:1] in (["--calls"], ["--spaced-calls"]):
+        calls_child(argv[1], spaced=argv[0] == "--spaced-calls", latency=float(argv[2]))
+    elif argv[:1] == ["--child"]:
+        child(int(argv[1]), argv[2], argv[3].strip("-"), naive="--naive" in argv)
     else:
-        main()
+        main(argv)
+
+
+if __name__ == "__main__":
+    entry(sys.argv[1:])

@@ -546,7 +546,10 @@ def observe(
         )
     if fall < 0:
         if is_top_up(samples, balance, at, pace_since, warning or 0.0):
-            kept = thin((*samples, counted(samples, at, balance, fall)), at)
+            # What went between the two checks is unknown: the pace's worth, the rise being the rest.
+            pace = forecast(samples, pace_since).burn_per_day or 0.0
+            burnt = pace * max(0.0, at.timestamp() - last.t) / DAY_S
+            kept = thin((*samples, counted(samples, at, balance, fall - burnt)), at)
             return Observed(kept, pace_since, None, Event.TOP_UP)
         return _paced((*samples, counted(samples, at, balance)), pace_since, None, at)
     event = None

@@ -147,11 +147,18 @@ def render(
             facts.append(("Burn rate", f"{note.forecast.burn_per_day:,.1f} credits/day"))
         if note.kind is Kind.SPENDING_FAST:
             pass  # the spike's own facts say how long the balance lasts at its pace
+        elif note.balance is not None and note.balance <= 0:
+            facts.append(("Days left", "none: the balance is empty"))
         elif note.forecast.days_left is not None:
             facts.append(("Days left", _days(note) + _runs_out(note, checked_at, context)))
         elif note.kind is not Kind.RECOVERED:  # after a top-up, "not enough history" says nothing
             facts.append(("Days left", note.forecast.describe()))
-    if note.renews_at is not None and note.kind in (Kind.LOW, Kind.REMINDER, Kind.RUNNING_OUT):
+    if note.renews_at is not None and note.kind in (
+        Kind.LOW,
+        Kind.REMINDER,
+        Kind.RUNNING_OUT,
+        Kind.RECOVERED,
+    ):
         facts.append(("Renews", renewal_fact(note, checked_at, context)))
     if account.labels:
         facts.append(
@@ -160,7 +167,7 @@ def render(
     if checked_at is not None:
         facts.append(("Checked", context.local(checked_at)))
 
-    steps = [*_next_steps(note, account.vendor), *_act_steps(note.kind, account.id, context)]
+    steps = [*_next_steps(note, account.vendor), *_act_steps(note.kind, account.id, context, note.renews_at)]
     width = max(len(label) for label, _ in facts) + 2
     text = "\n".join(
         [
@@ -478,10 +485,17 @@ def _runs_out(note: Notification, checked_at: datetime | None, context: MessageC
     return f" (runs out around {context.local(at)})"
 
 
-def _act_steps(kind: Kind, account: str, context: MessageContext) -> list[str]:
-    """What else a reader can do from the message: hold the reminders, look at the dashboard."""
+def _act_steps(
+    kind: Kind, account: str, context: MessageContext, renews_at: datetime | None = None
+) -> list[str]:
+    """What else a reader can do from the message: hold the reminders (until the renewal, for a plan
+    that renews), look at the dashboard."""
     steps = []
-    if kind in _LOW_KINDS:
+    if kind in _LOW_KINDS and renews_at is not None and kind is not Kind.SPENDING_FAST:
+        until = renews_at.astimezone(context.timezone).date().isoformat()
+        command = f"credit-monitor snooze {shlex.quote(account)} --until {until}"  # meant to be pasted
+        steps.append(f"Waiting for the renewal? Hold its reminders until then: {command}")
+    elif kind in _LOW_KINDS:
         command = f"credit-monitor snooze {shlex.quote(account)} --for {SNOOZE_FOR}"  # meant to be pasted
         steps.append(f"Already on it? Hold its reminders: {command}")
     if context.dashboard_url:
@@ -498,6 +512,8 @@ def _spent(note: Notification) -> str:
 
 def _usual(note: Notification) -> str:
     assert note.spike is not None
+    if note.spike.usual <= 0:
+        return "none in that time last week"
     return f"usually at most {format_balance(note.spike.usual)} in that time"
 
 
@@ -505,13 +521,12 @@ def _spike_facts(note: Notification, context: MessageContext) -> list[tuple[str,
     """Spent, from when, the usual, and how long the balance lasts if the pace goes on."""
     assert note.spike is not None
     seconds = note.spike.seconds
-    facts = [
-        ("Spent", f"{_spent(note)} (since {context.local(note.spike.since)})"),
-        (
-            "Usual pace",
-            f"at most {format_balance(note.spike.usual)} credits in {_duration(seconds)}, last week",
-        ),
-    ]
+    usual = (
+        f"at most {format_balance(note.spike.usual)} credits in {_duration(seconds)}, in the last week"
+        if note.spike.usual > 0
+        else f"none in any {_duration(seconds)} of the last week"
+    )
+    facts = [("Spent", f"{_spent(note)} (since {context.local(note.spike.since)})"), ("Usual pace", usual)]
     if note.balance is not None and note.spike.spent > 0 and seconds > 0:
         left = max(0.0, note.balance) / (note.spike.spent / seconds)
         facts.append(("If it goes on", f"the balance lasts about {_duration(left)}"))
@@ -546,11 +561,20 @@ def renewal_fact(note: Notification, checked_at: datetime | None, context: Messa
     assert note.renews_at is not None
     renews = context.day(note.renews_at)
     days = note.forecast.days_left if note.forecast else None
+    if note.balance is not None and note.balance <= 0 and checked_at is not None:
+        wait = _duration((note.renews_at - checked_at).total_seconds())
+        return f"empty until it renews on {renews}, {wait} from now"
     if checked_at is None or days is None or not 0 <= days <= MAX_RUNS_OUT_DAYS:
         return f"renews on {renews}"
     empty = checked_at + timedelta(days=days)
     gap = (note.renews_at - empty) / timedelta(days=1)
-    when = "the same day" if gap < 1 else f"{gap:,.0f} day{'s' if round(gap) != 1 else ''} before it renews"
+    if gap <= 0:
+        return f"renews on {renews}, before it would run out"
+    when = (
+        "less than a day before it renews"
+        if gap < 1
+        else f"{gap:,.0f} day{'s' if round(gap) != 1 else ''} before it renews"
+    )
     return f"runs out around {context.day(empty)}, {when} on {renews}"
 
 

@@ -39,6 +39,7 @@ from credit_monitor.config import (
     every_zero_config_account,
     resolve_accounts_file,
 )
+from credit_monitor.deploy_settings import accounts_file_to_write, deployed_accounts_file, repository_root
 from credit_monitor.keys import redact
 from credit_monitor.messages import format_balance
 from credit_monitor.model import CheckResult
@@ -58,7 +59,6 @@ from credit_monitor.starter import Answers, credits, label, render
 COMMANDS = frozenset({"keys", "init"})
 MAX_KEY_BYTES = 8192
 """Far above any real key: more on stdin is a file piped by mistake, refused unread."""
-DEFAULT_ACCOUNTS_FILE = "accounts.toml"
 
 
 class Refused(Exception):
@@ -114,7 +114,7 @@ def add_parsers(sub: Any) -> None:
             "--accounts",
             metavar="FILE",
             help="the accounts file whose entries the function reads (default: $ACCOUNTS_FILE, else the"
-            " zero-config accounts)",
+            " one `make deploy` packages, else the zero-config accounts)",
         )
         deployed.add_options(command, "--secret", "the secret's name or ARN", API_KEYS_SECRET_OUTPUT)
 
@@ -125,7 +125,9 @@ def add_parsers(sub: Any) -> None:
         " --warning N [--critical N] [--label NAME=VALUE ...], repeated for more accounts; without"
         " --provider, the questions are asked.",
     )
-    init.add_argument("file", nargs="?", type=Path, default=Path(DEFAULT_ACCOUNTS_FILE))
+    init.add_argument(
+        "file", nargs="?", type=Path, help="default: src/accounts.toml, where `make deploy` looks"
+    )
     init.add_argument("--force", action="store_true", help="replace the file if it exists")
     init.set_defaults(accounts=[])
     init.add_argument("--provider", action=_NewAccount, choices=sorted(CATALOGUE), help="starts an account")
@@ -171,9 +173,14 @@ class _AccountField(argparse.Action):
 def run(args: argparse.Namespace, terminal: Terminal, env: Mapping[str, str]) -> None:
     """One of the commands; Refused when it did nothing. `env` is the CLI's environment."""
     if args.command == "init":
-        init(args.file, args.accounts, force=args.force, terminal=terminal)
+        init(
+            args.file or accounts_file_to_write(Path.cwd()),
+            args.accounts,
+            force=args.force,
+            terminal=terminal,
+        )
         return
-    accounts = accounts_of(args.accounts or accounts_file_setting(env), env)
+    accounts = accounts_of(args.accounts or accounts_file_setting(env) or default_accounts_file(), env)
     try:
         session = deployed.session_of(args, env)  # the region is known before a key is asked for
     except StackError as exc:
@@ -378,6 +385,15 @@ def _store(args: argparse.Namespace, session: boto3.Session) -> SecretStore:
         raise Refused(str(exc)) from None
 
 
+def default_accounts_file() -> str:
+    """The accounts file `make deploy` packages, seen from here; "" for the zero-config accounts."""
+    try:
+        path = deployed_accounts_file(Path.cwd())
+    except ConfigError as exc:
+        raise Refused(str(exc)) from None
+    return str(path) if path else ""
+
+
 def init(path: Path, accounts: list[Answers], *, force: bool, terminal: Terminal) -> None:
     if path.exists() and not force:
         raise Refused(f"{path} exists; pass --force to replace it")
@@ -399,8 +415,23 @@ def init(path: Path, accounts: list[Answers], *, force: bool, terminal: Terminal
         f"wrote {printable(str(path))}: {len(ids)} account(s). Next:\n"
         f"  credit-monitor validate {printable(str(path))}\n"
         + "".join(f"  credit-monitor keys set {account_id} --stack <your stack>\n" for account_id in ids)
-        + "  and deploy with AccountsFile set to the file's path under src/"
+        + f"  {deploy_command(path)}"
     )
+
+
+def deploy_command(path: Path) -> str:
+    """`make deploy`, naming the file (from the clone's root, where make runs) when it is not the one
+    the deploy would package anyway."""
+    try:
+        packaged = deployed_accounts_file(Path.cwd())
+    except ConfigError:
+        packaged = None
+    if packaged and packaged.resolve() == path.resolve():
+        return "make deploy"
+    root = repository_root(Path.cwd().resolve())
+    given = path.resolve()
+    shown = given.relative_to(root) if root and given.is_relative_to(root) else given
+    return f"make deploy ACCOUNTS={printable(str(shown))}"
 
 
 def interview(path: str, terminal: Terminal) -> list[Answers]:

@@ -15,7 +15,7 @@ def test_demo_runs_end_to_end_and_shows_metrics_and_the_alert() -> None:
         cwd=REPO,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=240,
         check=False,
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
@@ -32,7 +32,14 @@ def test_demo_runs_end_to_end_and_shows_metrics_and_the_alert() -> None:
     assert "Subject: [credit-monitor] 6 lemlist accounts: checks working again" in out
     assert "Notifications for 6 accounts over a LOW, a 3-run outage and its recovery: 3" in out
     assert "Subject: [credit-monitor] 6 lemlist accounts low (6 CRITICAL), lowest 12 left" in out
-    assert "Subject: [credit-monitor] 6 FullEnrich accounts run out soon, the first in about 5.7 days" in out
-    assert out.count("The same notification, as the chat card:") == 3
+    assert out.count("The same notification, as the chat card:") == 2
     assert '"title": ":warning: 6 lemlist accounts low, lowest 42 left"' in out
     assert "Subject: [credit-monitor] Weekly digest, week of 02 Nov 2026: 6 CRITICAL (12 accounts)" in out
+    # A quiet month, then a burn: one SPENDING FAST, then RUNNING OUT with the true runway.
+    assert "Subject: [credit-monitor] FullEnrich spending fast: 1,000 credits in 1 h" in out
+    assert "After 3 h of the burn: MinDaysUntilEmpty 0.71 days, the true runway 0.71 days" in out
+    assert "Subject: [credit-monitor] FullEnrich credits run out in about 0.7 days" in out
+    # Monthly plans: the one that lasts is silent; the other is told the dates and the gap.
+    assert "steady-plan: nothing, as it lasts until its renewal" in out
+    assert "runs out around Sat 21 Nov 2026, 10 days before it renews on Tue 01 Dec 2026" in out
+    assert "Subject: [credit-monitor] lemlist (busy-plan) credits renewed: 5,000" in out

@@ -58,7 +58,7 @@ def test_reminder_exactly_once_per_interval(invoke: Invoke, stack: Stack, lemlis
     assert sent(stack) == ["LOW/WARNING", "REMINDER/WARNING", "REMINDER/WARNING"]
 
 
-def test_top_up_recovers_and_starts_a_new_forecast_segment(
+def test_top_up_recovers_and_the_forecast_keeps_the_burn_with_the_new_balance(
     invoke: Invoke, stack: Stack, lemlist_api: ApiSimulator
 ) -> None:
     clock = SimClock()
@@ -72,8 +72,9 @@ def test_top_up_recovers_and_starts_a_new_forecast_segment(
 
     # LOW at once; RUNNING OUT when the forecast appears (1.75 days: more urgent news); RECOVERED.
     assert sent(stack) == ["LOW/WARNING", "RUNNING OUT/WARNING", "RECOVERED/WARNING"]
-    assert run.summary()["lemlist"]["forecast"] == "not enough history for a forecast yet"
-    assert run.aggregate("MinDaysUntilEmpty") is None  # FullEnrich is flat: no forecast anywhere
+    # The top-up is not burn: the same 40 a day, with the new balance (FullEnrich is flat).
+    assert run.summary()["lemlist"]["forecast"] == "burning 40.0 credits/day, about 125.0 days left"
+    assert run.aggregate("MinDaysUntilEmpty") == 125
     assert "  Balance:       5,000 credits" in stack.inbox.messages()[-1]["Message"]
 
 

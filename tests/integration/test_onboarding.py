@@ -266,10 +266,10 @@ def test_keys_list_says_who_has_a_key_and_never_shows_one(stack: Stack, tmp_path
 
 
 def test_keys_list_with_zero_config_lists_both_vendors(
-    deployed: str, monkeypatch: pytest.MonkeyPatch
+    deployed: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv("ACCOUNTS_FILE")
-
+    monkeypatch.chdir(tmp_path)  # outside a clone: no accounts file of a deploy to read
+    monkeypatch.delenv("ACCOUNTS_FILE", raising=False)
     completed = run_process("keys", "list", "--stack", deployed)
 
     assert completed.returncode == EXIT_OK, completed.stderr
@@ -696,3 +696,95 @@ def test_keys_set_check_of_an_entry_no_account_reads_is_refused_before_the_key_i
         "credit-monitor: --check asks the vendor of an account that reads the entry, and no account in"
         f" {accounts} reads 'spare'; nothing stored\n"
     )
+
+
+def _clone(root: Path, stack: str) -> None:
+    """A folder `make deploy` would run in: a samconfig.toml naming the stack, and src/."""
+    (root / "samconfig.toml").write_text(f'[default.deploy.parameters]\nstack_name = "{stack}"\n')
+    (root / "src").mkdir()
+
+
+def _accounts(path: Path, *ids: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(f'[[account]]\nid = "{i}"\nprovider = "lemlist"\nwarning = 10\n' for i in ids))
+
+
+def test_keys_list_reads_the_accounts_file_the_deploy_packages(
+    deployed: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without --accounts or $ACCOUNTS_FILE: src/accounts.toml, as `make deploy` finds it."""
+    _clone(tmp_path, deployed)
+    _accounts(tmp_path / "src" / "accounts.toml", "acme-lemlist", "lemlist")
+    monkeypatch.chdir(tmp_path / "src")  # anywhere inside the clone
+    monkeypatch.delenv("ACCOUNTS_FILE", raising=False)
+
+    completed = run_process("keys", "list")
+
+    assert completed.returncode == EXIT_OK, completed.stderr
+    lines = completed.stdout.decode("utf-8").splitlines()
+    assert [line.split()[:2] for line in lines[1:]] == [
+        ["acme-lemlist", "missing"],
+        ["lemlist", "stored"],
+        ["fullenrich", "stored,"],  # stored, for no account here
+    ]
+
+
+def test_keys_list_reads_the_accounts_file_an_earlier_deploy_recorded(
+    deployed: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _clone(tmp_path, deployed)
+    _accounts(tmp_path / "src" / "accounts.toml", "ignored")
+    _accounts(tmp_path / "clients" / "all.toml", "globex-lemlist")
+    (tmp_path / "samconfig.local.toml").write_text('[make_deploy]\naccounts_file = "clients/all.toml"\n')
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("ACCOUNTS_FILE", raising=False)
+
+    completed = run_process("keys", "list")
+
+    assert completed.returncode == EXIT_OK, completed.stderr
+    lines = completed.stdout.decode("utf-8").splitlines()
+    assert [line.split()[:2] for line in lines[1:]] == [
+        ["globex-lemlist", "missing"],
+        ["fullenrich", "stored,"],
+        ["lemlist", "stored,"],
+    ]
+
+
+def test_keys_list_says_so_when_your_settings_cannot_be_read(
+    deployed: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _clone(tmp_path, deployed)
+    (tmp_path / "samconfig.local.toml").write_text("[make_deploy\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("ACCOUNTS_FILE", raising=False)
+
+    refused = run_process("keys", "list")
+
+    assert refused.returncode == EXIT_USAGE
+    assert "samconfig.local.toml: cannot read it" in refused.stderr.decode("utf-8")
+
+
+def test_init_writes_where_the_deploy_looks_and_says_to_deploy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _clone(tmp_path, "credit-monitor")
+    monkeypatch.chdir(tmp_path)
+
+    written = run_process("init", "--provider", "lemlist", "--id", "acme-lemlist", "--warning", "500")
+
+    assert written.returncode == EXIT_OK, written.stderr
+    assert run_process("validate", "src/accounts.toml").returncode == EXIT_OK
+    said = written.stdout.decode("utf-8")
+    assert said.startswith("wrote src/accounts.toml: 1 account(s). Next:\n")
+    assert said.rstrip().endswith("\n  make deploy")
+    assert "AccountsFile" not in said
+
+
+def test_init_elsewhere_says_how_to_deploy_that_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _clone(tmp_path, "credit-monitor")
+    monkeypatch.chdir(tmp_path)
+
+    written = run_process("init", "clients.toml", "--provider", "lemlist", "--warning", "500")
+
+    assert written.returncode == EXIT_OK, written.stderr
+    assert written.stdout.decode("utf-8").rstrip().endswith("\n  make deploy ACCOUNTS=clients.toml")

@@ -4,7 +4,8 @@ The rest of the suite imports `credit_monitor` from src/ in the development venv
 every dependency of the tools are importable too. A package that forgot a dependency (or imports a
 dev-only one) passes there and fails its first cold start in AWS. This module closes that gap:
 
-- `sam_build` runs `sam build` (python3.13, as a deployment does) and reads the BUILT template;
+- `sam_build` runs `sam build` (python3.13, as a deployment does), compiles the package's bytecode as
+  `make deploy` does, and reads the BUILT template;
 - `lambda_runtime` is a python3.13 venv holding only what the runtime ships: boto3 and botocore at a
   version in the range Lambda provides, and their dependencies; nothing of this project;
 - `invoke_built` starts that interpreter with PYTHONPATH = the build directory (the task root) and a
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from credit_monitor.deploy_settings import AccountsChoice, Origin
 from tests.support.cfn import ACCOUNT, REGION, REPO, load_template
 
 LAMBDA_PYTHON = "python3.13"
@@ -116,8 +118,9 @@ class BuiltFunction:
 
 
 def sam_build(build_dir: Path, logical_id: str = FUNCTION) -> BuiltFunction:
-    """`sam build` of template.yaml into `build_dir`, with SAM's dependency cache kept in .aws-sam/cache.
-    Raises AssertionError with sam's output when the build fails."""
+    """`sam build` of template.yaml into `build_dir`, with SAM's dependency cache kept in .aws-sam/cache,
+    and the package completed as `make deploy` completes it (its bytecode). Raises AssertionError with
+    sam's output when the build fails."""
     sam = shutil.which("sam")
     assert sam is not None, "sam is not on PATH; run the suite through `make test`, which installs it"
     result = subprocess.run(
@@ -138,8 +141,49 @@ def sam_build(build_dir: Path, logical_id: str = FUNCTION) -> BuiltFunction:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+    from scripts import deploy  # make deploy's own step after the build: the bytecode, here
+
+    zero_config = deploy.Packaged(AccountsChoice(None, Origin.NONE), (), "", copied=False)
+    deploy.complete_package(build_dir, zero_config, working_python313())
     template = load_template((build_dir / "template.yaml").read_text())
     return BuiltFunction(build_dir, template, logical_id)
+
+
+# Runs in python3.13: every module of the package against its bytecode, as Lambda's python3.13 would
+# find it. argv: the task root. Prints the problems as JSON (an empty list: every .py has its .pyc).
+_BYTECODE_CHECK = """
+import importlib.util, json, pathlib, sys
+root = pathlib.Path(sys.argv[1])
+problems, count = [], 0
+for source in sorted(root.rglob("*.py")):
+    count += 1
+    pyc = source.parent / "__pycache__" / (source.stem + "." + sys.implementation.cache_tag + ".pyc")
+    name = str(source.relative_to(root))
+    if not pyc.is_file():
+        problems.append(name + ": no bytecode")
+        continue
+    data = pyc.read_bytes()
+    if data[:4] != importlib.util.MAGIC_NUMBER:
+        problems.append(name + ": bytecode of another Python")
+    elif int.from_bytes(data[4:8], "little") != 0b01:  # hash-based, source not checked
+        problems.append(name + ": not unchecked-hash bytecode")
+    elif data[8:16] != importlib.util.source_hash(source.read_bytes()):
+        problems.append(name + ": bytecode of another source")
+print(json.dumps({"modules": count, "problems": problems}))
+"""
+
+
+def bytecode_problems(python313: str, task_root: Path) -> tuple[int, list[str]]:
+    """(modules, problems): each .py of the package without current unchecked-hash 3.13 bytecode."""
+    done = subprocess.run(
+        [python313, "-c", _BYTECODE_CHECK, str(task_root)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    report = json.loads(done.stdout)
+    return int(report["modules"]), list(report["problems"])
 
 
 def lambda_runtime(python313: str) -> Path:

@@ -10,38 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import yaml
 from samtranslator.parser.parser import Parser
 from samtranslator.translator.translator import Translator
+from scripts.settings import TEMPLATE as TEMPLATE  # read by many tests from here
+from scripts.settings import load_template as load_template
 
 REPO = Path(__file__).resolve().parents[2]
-TEMPLATE = REPO / "template.yaml"
 REGION, ACCOUNT, PARTITION, STACK = "us-east-1", "123456789012", "aws", "credit-monitor"
-
-
-class CfnLoader(yaml.SafeLoader):
-    """Reads CloudFormation short-form tags (!Ref, !Sub, …) as plain {Fn: value} mappings."""
-
-
-def _tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
-    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-        if name == "Fn::GetAtt":
-            value = value.split(".", 1)
-        return {name: value}
-    if isinstance(node, yaml.SequenceNode):
-        return {name: loader.construct_sequence(node, deep=True)}
-    return {name: loader.construct_mapping(node, deep=True)}  # type: ignore[arg-type]
-
-
-CfnLoader.add_multi_constructor("!", _tag)
-
-
-def load_template(text: str | None = None) -> dict[str, Any]:
-    source = TEMPLATE.read_text() if text is None else text
-    template: dict[str, Any] = yaml.load(source, Loader=CfnLoader)  # noqa: S506 - a SafeLoader subclass
-    return template
 
 
 def translate(sam_template: Mapping[str, Any]) -> dict[str, Any]:

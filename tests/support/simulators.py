@@ -118,6 +118,8 @@ class ApiSimulator(Loopback):
         self.kind: Kind = kind
         self.valid_keys = {api_key}
         self.balance: float = balance
+        self.balances: dict[str, float] = {}
+        """A balance of its own for a key, as separate vendor accounts have; others get `balance`."""
         self.latency_seconds = 0.0
         """Added before every answer: a stand-in for the real API's response time."""
         self.requests: list[RecordedRequest] = []
@@ -157,7 +159,7 @@ class ApiSimulator(Loopback):
             )
         if token not in self.valid_keys:
             return Reply(401, {"code": "error.api.key", "message": "Unknown api key"})
-        return Reply(200, {"balance": self.balance})
+        return Reply(200, {"balance": self.balances.get(token, self.balance)})
 
     def _lemlist(self, authorization: str | None) -> Reply:
         text = {"Content-Type": "text/plain; charset=utf-8"}
@@ -169,7 +171,7 @@ class ApiSimulator(Loopback):
             return Reply(401, "The authentication you supplied is incorrect", text)
         if user or password not in self.valid_keys:
             return Reply(401, "The authentication you supplied is incorrect", text)
-        credits = int(self.balance)
+        credits = int(self.balances.get(password, self.balance))
         subscription = credits * 8 // 10
         return Reply(
             200,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -62,12 +63,17 @@ def local_world(
     clients: int = 20,
     critical: float | None = None,
     aws_front: bool = False,
+    accounts_file: str = "",
 ) -> Iterator[LocalWorld]:
     """Start everything, export the function's environment into this process, stop it all after.
 
     With `accounts`, the function watches that many accounts from an accounts file instead of the
     zero-config pair: half on each simulator, each with its own key (`world.keys`), labelled with
     one of `clients` clients, warning below 100 (and critical below `critical`, when given).
+
+    With `accounts_file`, the function watches the accounts of that text instead: "{fullenrich}" and
+    "{lemlist}" in it are the simulators' base URLs, and each account gets a key of its own, valid at
+    the simulator its provider names.
 
     With `aws_front`, the function reaches moto through a keep-alive HTTPS front (aws_front.py),
     as it reaches AWS in Lambda; the benchmark uses it. The world's own calls go to moto directly.
@@ -96,7 +102,11 @@ def local_world(
                 workdir / "accounts.toml", accounts, fullenrich, lemlist, clients, critical
             )
             extra["ACCOUNTS_FILE"] = str(workdir / "accounts.toml")
+        elif accounts_file:
+            keys = write_given_accounts(workdir / "accounts.toml", accounts_file, fullenrich, lemlist)
+            extra["ACCOUNTS_FILE"] = str(workdir / "accounts.toml")
         stack = create_stack(moto.endpoint_url, json.dumps(keys))
+        os.environ.pop("ACCOUNTS_FILE", None)  # a world before this one may have set it
         os.environ.update(function_environment(stack, fullenrich.base_url, lemlist.base_url, ca_file) | extra)
         app.runtime.cache_clear()
         yield LocalWorld(fullenrich, lemlist, stack, moto, keys, front)
@@ -107,6 +117,21 @@ def local_world(
             front.stop()
             os.environ.pop("AWS_CA_BUNDLE", None)
         moto.stop()
+
+
+def write_given_accounts(
+    path: Path, text: str, fullenrich: ApiSimulator, lemlist: ApiSimulator
+) -> dict[str, str]:
+    """The accounts of `text` (with the simulators' URLs in), each with a key of its own, valid at
+    its provider's simulator; returns the keys by account id, for the secret."""
+    text = text.replace("{fullenrich}", fullenrich.base_url).replace("{lemlist}", lemlist.base_url)
+    path.write_text(text)
+    keys = {}
+    for entry in tomllib.loads(text)["account"]:
+        simulator = fullenrich if entry["provider"] == "fullenrich" else lemlist
+        keys[entry["id"]] = f"{entry['id']}-key-{os.urandom(6).hex()}"
+        simulator.valid_keys.add(keys[entry["id"]])
+    return keys
 
 
 def write_accounts_file(

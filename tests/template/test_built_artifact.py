@@ -19,6 +19,7 @@ from tests.support.artifact import (
     RUNTIME_DISTRIBUTIONS,
     BuiltFunction,
     BuiltInvocation,
+    bytecode_problems,
     invoke_built,
     lambda_environment,
 )
@@ -106,6 +107,18 @@ def test_the_built_function_runs_on_the_lambda_runtime(
     assert message["MessageAttributes"]["account"]["Value"] == "lemlist"
 
     assert_ran_on_the_runtime_set(run, built_function)
+
+
+def test_the_package_ships_bytecode_the_runtime_loads_without_compiling(
+    built_function: BuiltFunction, python313: str
+) -> None:
+    """Lambda's task root is read-only: without bytecode in the package, every cold start compiles
+    every module it imports (docs/benchmark.md measures the difference). Unchecked-hash bytecode is
+    used whatever the zip did to the sources' timestamps, and matches the sources shipped."""
+    modules, problems = bytecode_problems(python313, built_function.task_root)
+
+    assert modules > 100, "the package's own modules, and its dependencies'"
+    assert problems == []
 
 
 def assert_ran_on_the_runtime_set(run: BuiltInvocation, function: BuiltFunction) -> None:

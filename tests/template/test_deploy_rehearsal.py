@@ -2,9 +2,12 @@
 template into moto server's CloudFormation; then the code and configuration the deployed function HAS
 run on the Lambda runtime's set, against the loopback API simulators and the deployed resources.
 
-What runs for real: `make deploy` (scripts/deploy.py with the Python of .venv-sam): `sam build` with
-python3.13, then `sam deploy` (the SAM CLI in .venv-sam) with samconfig.toml as it is, plus only
-`--no-confirm-changeset` (no one to answer) and `--region us-east-1`; its `resolve_s3` managed-bucket
+What runs for real: `make deploy` (scripts/deploy.py with the Python of .venv-sam): its checks (the
+accounts file, the settings, every account's key in the secret), `sam build` with python3.13 and the
+package's bytecode, then `sam deploy` (the SAM CLI in .venv-sam) with samconfig.toml as it is under
+settings of the test's own (a scratch samconfig.local.toml), plus only `--no-confirm-changeset` (no
+one to answer) and `--region us-east-1`; an accounts file from outside src/, copied into the
+package and recorded for the next deploys; its `resolve_s3` managed-bucket
 stack, the upload of the package and the template to S3, the change set and its execution, the waits,
 and the Outputs table it prints. The stack's Outputs are read back with DescribeStacks. The function is
 the zip `sam deploy` uploaded (checked against the deployed CodeSha256), its Handler, Runtime, Timeout,
@@ -51,9 +54,11 @@ from typing import Any
 
 import boto3
 import pytest
+from scripts import deploy
 
+from credit_monitor.deploy_settings import Origin
 from tests.integration.conftest import KEYS_JSON
-from tests.support.artifact import SAM_ENV, BuiltFunction, invoke_built, lambda_environment
+from tests.support.artifact import SAM_ENV, BuiltFunction, bytecode_problems, invoke_built, lambda_environment
 from tests.support.aws import AWS_ENV, REGION, AlertInbox, MotoServer, state_text
 from tests.support.cfn import load_template
 from tests.support.harness import REPO, Invocation
@@ -106,8 +111,9 @@ def make_deploy(
 ) -> subprocess.CompletedProcess[str]:
     """`make deploy` as its recipe runs it: scripts/deploy.py with the Python of .venv-sam, from the
     repository root with its samconfig.toml. It builds with python3.13 and deploys with the sam next to
-    that Python. The test adds `--region` (no AWS config here), a scratch build directory, and
-    `--no-confirm-changeset` for sam (no one to answer)."""
+    that Python. The test adds `--region` (no AWS config here), a scratch build directory and
+    samconfig.local.toml (never the developer's own, nor their src/accounts.toml: the first deploy is
+    given --no-accounts), and `--no-confirm-changeset` for sam (no one to answer)."""
     environment = {
         **os.environ,
         **SAM_ENV,
@@ -123,6 +129,8 @@ def make_deploy(
         REGION,
         "--build-dir",
         str(scratch / "build"),
+        "--local-config-file",
+        str(scratch / "samconfig.local.toml"),
         *options,
         "--",
         "--no-confirm-changeset",
@@ -165,23 +173,30 @@ def test_sam_deploy_then_the_deployed_function_runs(
     ca_file: Path,
     tmp_path: Path,
 ) -> None:
+    tracked = (REPO / "samconfig.toml").read_bytes()  # the project's: no deploy may write it
     # The quick start, step 1: the keys' secret exists before the stack.
     secret_name = load_template()["Parameters"]["ApiKeysSecretName"]["Default"]
     boto3.client("secretsmanager", region_name=REGION).create_secret(Name=secret_name, SecretString=KEYS_JSON)
 
     # `make deploy` with no e-mail on a first deploy: refused, saying how to give one or decline it.
-    refused = make_deploy(sam, bridge.endpoint_url, tmp_path)
+    refused = make_deploy(sam, bridge.endpoint_url, tmp_path, "--no-accounts")
     assert refused.returncode == 2, refused.stdout + refused.stderr
     assert "AlertEmail is required" in refused.stderr
     assert "make deploy ALERT_EMAIL=you@example.com" in refused.stderr
     assert "make deploy NO_EMAIL=1" in refused.stderr
     assert "CreateChangeSet" not in bridge.requests
 
-    done = make_deploy(sam, bridge.endpoint_url, tmp_path, "--alert-email", "ops@example.com")
+    done = make_deploy(
+        sam, bridge.endpoint_url, tmp_path, "--no-accounts", "--alert-email", "ops@example.com"
+    )
     assert done.returncode == 0, f"make deploy failed:\n{done.stdout}\n{done.stderr}"
     printed = done.stdout
     assert f"first deploy of stack '{STACK}' in {REGION}" in printed
+    assert (
+        "deploy: no accounts file (none, as asked): the zero-config accounts fullenrich, lemlist" in printed
+    )
     assert 'AlertEmail="ops@example.com"' in printed, "the e-mail is added to samconfig.toml's overrides"
+    assert 'AccountsFile=""' in printed, "AccountsFile is always given, never left at a deployed value"
     assert "confirm the subscription e-mail sent to ops@example.com" in printed
     assert f"Successfully created/updated stack - {STACK} in {REGION}" in printed
     changes = [action for action in bridge.requests if action in {"CreateChangeSet", "ExecuteChangeSet"}]
@@ -232,18 +247,13 @@ def test_sam_deploy_then_the_deployed_function_runs(
     assert variables["API_KEYS_SECRET_ID"] == secret_name
     assert set(LOCAL_PEERS) <= set(variables)
     variables |= {"FULLENRICH_API_URL": fullenrich_api.base_url, "LEMLIST_API_URL": lemlist_api.base_url}
-    environment = lambda_environment(
-        function,
-        outputs["FunctionName"],
-        variables
-        | AWS_ENV
-        | {
-            "AWS_ENDPOINT_URL": os.environ["AWS_ENDPOINT_URL"],  # moto server itself, not the bridge
-            "SSL_CERT_FILE": str(ca_file),
-            "AWS_CONFIG_FILE": str(tmp_path / "no-aws-config"),
-            "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-aws-credentials"),
-        },
-    )
+    peers = AWS_ENV | {
+        "AWS_ENDPOINT_URL": os.environ["AWS_ENDPOINT_URL"],  # moto server itself, not the bridge
+        "SSL_CERT_FILE": str(ca_file),
+        "AWS_CONFIG_FILE": str(tmp_path / "no-aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-aws-credentials"),
+    }
+    environment = lambda_environment(function, outputs["FunctionName"], variables | peers)
 
     # The quick start, step 3, with an SQS queue for the e-mail: what a subscriber receives.
     sqs = boto3.client("sqs", region_name=REGION)
@@ -272,15 +282,70 @@ def test_sam_deploy_then_the_deployed_function_runs(
 
     assert_ran_on_the_runtime_set(run, function)
 
-    # A later `make deploy`: the stack exists, so nothing is asked and samconfig.toml alone is used; the
-    # e-mail, which samconfig.toml does not hold, keeps its deployed value.
-    again = make_deploy(sam, bridge.endpoint_url, tmp_path)
+    assert_ships_bytecode(python313, function.task_root)
+
+    # A later `make deploy`, with an accounts file from outside src/: refused while an account's
+    # key is missing from the secret (nothing built), then deployed with the file inside the package.
+    accounts = tmp_path / "clients" / "accounts.toml"
+    accounts.parent.mkdir()
+    accounts.write_text(
+        f'[[account]]\nid = "acme-lemlist"\nprovider = "lemlist"\nwarning = 100\nkey = "lemlist"\n'
+        f'url = "{lemlist_api.base_url}"\n'
+        f'[[account]]\nid = "globex-fullenrich"\nprovider = "fullenrich"\nwarning = 1000\n'
+        f'url = "{fullenrich_api.base_url}"\n'
+    )
+    changes_before = bridge.requests.count("CreateChangeSet")
+    missing = make_deploy(sam, bridge.endpoint_url, tmp_path, "--accounts", str(accounts))
+    assert missing.returncode == 2, missing.stdout + missing.stderr
+    assert "1 account(s) would fail for want of a key in secret" in missing.stderr
+    assert "  globex-fullenrich: missing" in missing.stderr
+    assert "keys set globex-fullenrich --secret credit-monitor/api-keys --region us-east-1" in missing.stderr
+    assert bridge.requests.count("CreateChangeSet") == changes_before
+    assert_no_key_leaked(missing.stdout, missing.stderr)
+    keys = {**json.loads(KEYS_JSON), "globex-fullenrich": json.loads(KEYS_JSON)["fullenrich"]}
+    boto3.client("secretsmanager", region_name=REGION).put_secret_value(
+        SecretId=secret_name, SecretString=json.dumps(keys)
+    )
+
+    again = make_deploy(sam, bridge.endpoint_url, tmp_path, "--accounts", str(accounts))
     assert again.returncode == 0, f"the second make deploy failed:\n{again.stdout}\n{again.stderr}"
     assert "first deploy" not in again.stdout
+    assert (
+        f"deploy: accounts file {accounts} (given): 2 account(s), valid;"
+        " packaged as AccountsFile=accounts.toml" in again.stdout
+    )
     [command] = [
         line for line in again.stdout.splitlines() if line.startswith("deploy: ") and " deploy " in line
     ]
-    assert "--parameter-overrides" not in command, command
+    assert "AlertEmail" not in command, "the e-mail is not given again: SAM CLI keeps the deployed one"
     [described] = cloudformation.describe_stacks(StackName=STACK)["Stacks"]
     parameters = {p["ParameterKey"]: p.get("ParameterValue") for p in described["Parameters"]}
     assert parameters["AlertEmail"] == "ops@example.com"
+    assert parameters["AccountsFile"] == "accounts.toml"
+
+    # The function as deployed again: the accounts file is in its package, where it reads it.
+    configuration = dict(lambda_client.get_function_configuration(FunctionName=outputs["FunctionName"]))
+    code = bridge.stacks[STACK].template["Resources"]["CreditMonitorFunction"]["Properties"]["Code"]
+    function = deployed_package(configuration, code, tmp_path / "task-again")
+    assert (function.task_root / "accounts.toml").read_text() == accounts.read_text()
+    variables = {name: str(value) for name, value in configuration["Environment"]["Variables"].items()}
+    assert variables["ACCOUNTS_FILE"] == "accounts.toml"
+    environment = lambda_environment(function, outputs["FunctionName"], variables | peers)
+    run = invoke_built(lambda_python, function, SCHEDULED_EVENT, environment, tmp_path)
+    assert run.error is None, run.error["stackTrace"] + run.stderr
+    emitted = Invocation(result=run.result, error=None, output=run.stdout)
+    assert emitted.metric("CreditsRemaining") == {"acme-lemlist": 42, "globex-fullenrich": 5000}
+    assert_ships_bytecode(python313, function.task_root)
+
+    # Recorded for the next deploys: a plain `make deploy` packages the same file, and says why.
+    assert f'accounts_file = "{accounts}"' in (tmp_path / "samconfig.local.toml").read_text()
+    arguments = deploy.arguments(["--local-config-file", str(tmp_path / "samconfig.local.toml")])
+    _, _, packaged = deploy.local_checks(arguments)
+    assert (packaged.choice.path, packaged.choice.origin) == (accounts, Origin.RECORDED)
+    assert (REPO / "samconfig.toml").read_bytes() == tracked, "a deploy wrote the tracked samconfig.toml"
+
+
+def assert_ships_bytecode(python313: str, task_root: Path) -> None:
+    modules, problems = bytecode_problems(python313, task_root)
+    assert modules > 100
+    assert problems == [], "the deployed package lacks the bytecode make deploy compiled"

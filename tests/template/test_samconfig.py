@@ -9,15 +9,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from tests.support.cfn import REPO, load_template
-from tests.support.samconfig import (
+from scripts import deploy, settings
+from scripts.settings import (
     Override,
     deploy_problems,
     parse_overrides,
     samconfig_problems,
     value_problems,
 )
+
+from tests.support.cfn import REPO, load_template
 
 SAMCONFIG = REPO / "samconfig.toml"
 SCHEDULE_PATTERN = (
@@ -33,6 +34,16 @@ def template() -> dict[str, Any]:
 
 def test_samconfig_overrides_are_declared_parameters_with_allowed_values(template: dict[str, Any]) -> None:
     assert samconfig_problems(SAMCONFIG.read_text(), template) == []
+
+
+def test_what_make_deploy_would_deploy_from_this_clone_passes_its_checks(template: dict[str, Any]) -> None:
+    """samconfig.toml, and samconfig.local.toml and the accounts file when this clone has them (yours,
+    on your machine): a setting or an accounts file `make deploy` would refuse fails `make test` first.
+    The keys are not checked here: that needs your AWS credentials."""
+    config, _, packaged = deploy.local_checks(deploy.arguments([]))
+    given = {**settings.overrides_of(config.merged), "AccountsFile": packaged.parameter}
+
+    assert deploy.setting_problems(config, template, deploy.parameter_values(template, {}, given)) == []
 
 
 def test_samconfig_has_the_overrides_the_readme_describes() -> None:

@@ -8,12 +8,12 @@ import subprocess
 
 import pytest
 import yaml
+from scripts.settings import value_problems
 
 from credit_monitor.config import LAMBDA_TIMEOUT_SECONDS, MAX_CHECK_DEADLINE_SECONDS
 from credit_monitor.sizing import DEFAULT_MEMORY_MB
 from tests.support.artifact import BuiltFunction
 from tests.support.cfn import REPO, TEMPLATE, load_template
-from tests.support.samconfig import value_problems
 
 TOOL_ENV = {**os.environ, "SAM_CLI_TELEMETRY": "0", "AWS_DEFAULT_REGION": "us-east-1"}
 

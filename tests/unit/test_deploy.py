@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import io
+import json
 import subprocess
+import tomllib
 from pathlib import Path
 
 import pytest
-from scripts import deploy
+from scripts import deploy, settings
 
+from credit_monitor.account import Account
+from credit_monitor.accounts_file import parse_accounts
+from credit_monitor.deploy_settings import AccountsChoice, Origin
 from tests.support.harness import REPO
+from tests.support.keys import FULLENRICH_KEY, LEMLIST_KEY, assert_no_key_leaked
 
 
 @pytest.fixture(autouse=True)
@@ -42,17 +48,19 @@ def test_without_python_313_it_builds_in_docker(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(deploy, "python313", lambda: None)
     monkeypatch.setattr(deploy, "docker_runs", lambda: True)
 
-    command, _ = deploy.build_command("sam", Path("build"))
+    command, _, compiler = deploy.build_command("sam", Path("build"), Path("cfg.toml"))
 
-    assert command == ["sam", "build", "--build-dir", "build", "--use-container"]
+    assert command == ["sam", "build", "--config-file", "cfg.toml", "--build-dir", "build", "--use-container"]
+    assert compiler is None, "no Python 3.13 here to compile the bytecode with"
 
 
 def test_with_python_313_it_comes_first_on_the_build_path(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(deploy, "python313", lambda: "/opt/py313/bin/python3.13")
 
-    command, environment = deploy.build_command("sam", Path("build"))
+    command, environment, compiler = deploy.build_command("sam", Path("build"), Path("cfg.toml"))
 
     assert "--use-container" not in command
+    assert compiler == "/opt/py313/bin/python3.13"
     assert environment["PATH"].startswith("/opt/py313/bin:")
 
 
@@ -61,20 +69,27 @@ def test_without_python_313_or_docker_it_says_how_to_get_one(monkeypatch: pytest
     monkeypatch.setattr(deploy, "docker_runs", lambda: False)
 
     with pytest.raises(deploy.Refusal) as refused:
-        deploy.build_command("sam", Path("build"))
+        deploy.build_command("sam", Path("build"), Path("cfg.toml"))
 
     assert "pyenv install 3.13" in str(refused.value)
     assert "--use-container" in str(refused.value)
 
 
-def test_a_region_asked_for_is_kept_for_later_deploys(tmp_path: Path) -> None:
-    config = tmp_path / "samconfig.toml"
-    config.write_text((REPO / "samconfig.toml").read_text())
+def test_a_region_asked_for_is_kept_in_your_settings_not_the_projects(tmp_path: Path) -> None:
+    local = tmp_path / "samconfig.local.toml"
 
-    deploy.save_region(config, "eu-west-1")
+    deploy.record(local, "default.deploy.parameters", "region", "eu-west-1")
 
-    assert deploy.deploy_setting(deploy.samconfig(config), "region") == "eu-west-1"
-    assert deploy.deploy_setting(deploy.samconfig(config), "stack_name") == "credit-monitor"
+    merged = settings.merge(settings.read_config(REPO / "samconfig.toml"), settings.read_config(local))
+    assert settings.deploy_setting(merged, "region") == "eu-west-1"
+    assert settings.deploy_setting(merged, "stack_name") == "credit-monitor"
+    assert local.read_text().startswith("# Your settings for `make deploy`. Git ignores this file")
+
+
+def test_your_settings_file_is_ignored_by_git() -> None:
+    for path in ("samconfig.local.toml", "src/accounts.toml"):
+        ignored = subprocess.run(["git", "check-ignore", "-q", path], cwd=REPO, check=False)
+        assert ignored.returncode == 0, f"{path} would be tracked, and conflict on `git pull`"
 
 
 def test_make_deploy_passes_its_variables_to_the_script() -> None:
@@ -96,4 +111,208 @@ def test_make_deploy_passes_its_variables_to_the_script() -> None:
 
     assert '.venv-sam/bin/python scripts/deploy.py --alert-email "ops@example.com"' in printed
     assert '--region "eu-west-1"' in printed
-    assert "--no-email" not in printed
+    for option in ("--no-email", "--accounts", "--no-accounts", "--force"):
+        assert option not in printed
+    words = (
+        make_n("deploy", "ACCOUNTS=clients/all.toml", "FORCE=1", "NO_EMAIL=1").replace("\\\n", " ").split()
+    )
+    assert words[1:] == ["scripts/deploy.py", "--no-email", "--accounts", '"clients/all.toml"', "--force"]
+    assert make_n("deploy", "NO_ACCOUNTS=1").split()[-1] == "--no-accounts"
+
+
+def test_make_destroy_deletes_the_stack_your_settings_name() -> None:
+    printed = make_n("destroy", "REGION=eu-west-1")
+    assert '.venv-sam/bin/python scripts/deploy.py --destroy --region "eu-west-1"' in printed
+
+
+def make_n(*argv: str) -> str:
+    """What make would run, without running it (the virtualenv taken as installed)."""
+    return subprocess.run(
+        ["make", "-n", "-o", ".venv-sam/.installed", *argv],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+
+LEMLIST = '[[account]]\nid = "{id}"\nprovider = "lemlist"\nwarning = 100\n'
+
+
+@pytest.fixture
+def clone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A clone's code folder (src/), as the current folder's child."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "src").mkdir()
+    return tmp_path / "src"
+
+
+def test_a_file_in_the_code_folder_is_packaged_where_it_is(clone: Path) -> None:
+    (clone / "clients").mkdir()
+    (clone / "clients" / "all.toml").write_text(LEMLIST.format(id="acme-lemlist"))
+    choice = AccountsChoice(clone / "clients" / "all.toml", Origin.GIVEN)
+
+    packaged = deploy.package_accounts(choice, clone)
+
+    assert packaged.parameter == "clients/all.toml"  # /var/task/clients/all.toml
+    assert not packaged.copied
+    assert [account.id for account in packaged.accounts] == ["acme-lemlist"]
+
+
+def test_a_file_elsewhere_is_copied_in_as_accounts_toml(clone: Path, tmp_path: Path) -> None:
+    (tmp_path / "mine.toml").write_text(LEMLIST.format(id="acme-lemlist"))
+
+    packaged = deploy.package_accounts(AccountsChoice(tmp_path / "mine.toml", Origin.GIVEN), clone)
+
+    assert (packaged.parameter, packaged.copied) == ("accounts.toml", True)
+
+
+def test_an_invalid_file_stops_the_deploy_with_every_problem(clone: Path) -> None:
+    (clone / "accounts.toml").write_text(
+        LEMLIST.format(id="Acme") + '[[account]]\nid = "b"\nprovider = "lemlist"\nwarnign = 1\n'
+    )
+
+    with pytest.raises(deploy.Refusal) as refused:
+        deploy.package_accounts(AccountsChoice(clone / "accounts.toml", Origin.DEFAULT), clone)
+
+    said = str(refused.value)
+    assert said.startswith(
+        "the accounts file src/accounts.toml (found at src/accounts.toml) cannot be deployed:"
+    )
+    assert "account #1: id: must be a slug" in said
+    assert "did you mean warning?" in said
+    assert "make deploy NO_ACCOUNTS=1" in said
+
+
+def test_a_recorded_file_that_is_gone_stops_the_deploy(clone: Path) -> None:
+    with pytest.raises(deploy.Refusal, match="cannot read the accounts file"):
+        deploy.package_accounts(AccountsChoice(clone / "gone.toml", Origin.RECORDED), clone)
+
+
+def test_accounts_file_written_as_its_repository_path_is_caught_before_the_deploy(clone: Path) -> None:
+    """The natural mistake: AccountsFile="src/accounts.toml" is /var/task/src/accounts.toml."""
+    (clone / "accounts.toml").write_text(LEMLIST.format(id="acme-lemlist"))
+    packaged = deploy.package_accounts(AccountsChoice(clone / "accounts.toml", Origin.DEFAULT), clone)
+    local = {
+        "default": {"deploy": {"parameters": {"parameter_overrides": 'AccountsFile="src/accounts.toml"'}}}
+    }
+
+    problem = deploy.accounts_file_override_problem({"samconfig.local.toml": local}, packaged, clone)
+
+    assert problem == (
+        "samconfig.local.toml sets AccountsFile='src/accounts.toml' in parameter_overrides: the function"
+        " would read /var/task/src/accounts.toml, src/src/accounts.toml here, which does not exist. make"
+        " deploy sets AccountsFile from the accounts file it packages, here src/accounts.toml"
+        " (AccountsFile=accounts.toml): remove AccountsFile from samconfig.local.toml"
+    )
+    agreeing = {"default": {"deploy": {"parameters": {"parameter_overrides": "AccountsFile=accounts.toml"}}}}
+    assert deploy.accounts_file_override_problem({"samconfig.toml": agreeing}, packaged, clone) is None
+
+
+def test_an_accounts_file_set_by_hand_but_not_found_by_the_deploy_says_how_to_give_it(clone: Path) -> None:
+    (clone / "clients.toml").write_text(LEMLIST.format(id="acme-lemlist"))
+    none = deploy.package_accounts(AccountsChoice(None, Origin.NONE), clone)
+    tracked = {"default": {"deploy": {"parameters": {"parameter_overrides": "AccountsFile=clients.toml"}}}}
+
+    problem = deploy.accounts_file_override_problem({"samconfig.toml": tracked}, none, clone)
+
+    assert problem is not None
+    assert "here no accounts file" in problem
+    assert problem.endswith("run `make deploy ACCOUNTS=src/clients.toml`")
+
+
+def test_a_forgotten_accounts_file_deploys_only_the_zero_config_accounts_its_thresholds_turn_on() -> None:
+    template = settings.load_template()
+    none = deploy.Packaged(AccountsChoice(None, Origin.NONE), (), "", copied=False)
+    defaults = deploy.parameter_values(template, {}, {})
+
+    assert [a.id for a in deploy.deployed_accounts(none, template, defaults)] == ["fullenrich", "lemlist"]
+    lemlist_only = deploy.parameter_values(template, {"FullenrichThreshold": ""}, {})
+    assert [a.id for a in deploy.deployed_accounts(none, template, lemlist_only)] == ["lemlist"]
+    nothing = deploy.parameter_values(template, {"FullenrichThreshold": ""}, {"LemlistThreshold": ""})
+    with pytest.raises(deploy.Refusal, match="no account to watch"):
+        deploy.deployed_accounts(none, template, nothing)
+
+
+def test_given_values_win_over_deployed_ones_which_win_over_defaults() -> None:
+    template = {"Parameters": {"A": {"Default": "a"}, "B": {"Default": 2}, "C": {}}}
+    assert deploy.parameter_values(template, {"B": "deployed", "C": "x"}, {"C": "given"}) == {
+        "A": "a",
+        "B": "deployed",
+        "C": "given",
+    }
+
+
+def _accounts(text: str) -> tuple[Account, ...]:
+    return parse_accounts(tomllib.loads(text), "accounts.toml")
+
+
+SHARED = (
+    LEMLIST.format(id="acme-sales")
+    + 'key = "acme-team"\n'
+    + LEMLIST.format(id="acme-ops")
+    + 'key = "acme-team"\n'
+    + LEMLIST.format(id="globex")
+    + LEMLIST.format(id="initech")
+)
+
+
+def test_missing_keys_are_found_by_the_entry_the_function_reads() -> None:
+    secret = json.dumps({"globex": LEMLIST_KEY, "initech": "<your lemlist key>", "acme-sales": LEMLIST_KEY})
+
+    problems = deploy.key_problems(_accounts(SHARED), secret)
+
+    assert [(p.entry, p.accounts, p.problem.split(":")[0]) for p in problems] == [
+        ("acme-team", ("acme-sales", "acme-ops"), "missing"),
+        ("initech", ("initech",), "stored, but the function would refuse it"),
+    ]
+    assert deploy.key_problems(_accounts(LEMLIST.format(id="globex")), secret) == []
+
+
+def test_the_report_says_how_to_store_each_key_and_how_to_go_on_and_never_shows_one() -> None:
+    secret = json.dumps({"globex": LEMLIST_KEY, "initech": FULLENRICH_KEY[:6]})
+    problems = deploy.key_problems(_accounts(SHARED), secret)
+
+    report = deploy.key_report(problems, "credit-monitor/api-keys", "eu-west-1", exists=True)
+
+    assert report.splitlines()[:3] == [
+        "3 account(s) would fail for want of a key in secret 'credit-monitor/api-keys' (eu-west-1):",
+        "  acme-sales, acme-ops (entry 'acme-team'): missing",
+        "  initech: stored, but the function would refuse it: " + problems[1].problem.split(": ", 1)[1],
+    ]
+    assert (
+        "  .venv/bin/credit-monitor keys set acme-sales --secret credit-monitor/api-keys --region eu-west-1\n"
+        in (report)
+    )
+    assert "make deploy FORCE=1" in report
+    assert "--create" not in report
+    assert_no_key_leaked(report)
+    assert FULLENRICH_KEY[:6] not in report
+    missing = deploy.key_report(problems, "s", "eu-west-1", exists=False)
+    assert "'s' (eu-west-1), which does not exist:" in missing
+    assert missing.count("--create") == 1, "the first `keys set` creates the secret"
+
+
+def test_settings_cloudformation_would_refuse_are_named_with_their_file() -> None:
+    template = settings.load_template()
+    tracked = settings.read_config(REPO / "samconfig.toml")
+    local = {
+        "default": {
+            "deploy": {"parameters": {"parameter_overrides": "LemlistTreshold=5 AlarmPeriodSeconds=900"}}
+        }
+    }
+    config = deploy.Settings(tracked, local, settings.merge(tracked, local), Path("samconfig.local.toml"))
+    values = deploy.parameter_values(
+        template, {}, {**settings.overrides_of(config.merged), "AccountsFile": "a b"}
+    )
+
+    problems = deploy.setting_problems(config, template, values)
+
+    assert problems[0].startswith(
+        "samconfig.local.toml: [default.deploy.parameters] parameter_overrides: LemlistTreshold='5':"
+        " template.yaml declares no parameter LemlistTreshold (did you mean LemlistThreshold?)"
+    )
+    assert "AccountsFile='a b': 'a b' does not match the AllowedPattern" in problems[1]
+    # the project's rate(1 hour) with your 900 s: the files agree alone, not together
+    assert problems[2].startswith("rule AlarmPeriodOf3600:")
+    assert len(problems) == 3

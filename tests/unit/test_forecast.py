@@ -219,16 +219,17 @@ def test_a_sample_at_the_same_instant_subtracts_no_burn() -> None:
     assert is_top_up(history, 106, history[-1].at, None)
 
 
-def test_a_top_up_adds_nothing_to_the_credits_used_and_the_pace_goes_on() -> None:
-    """Burning 24 a day, topped up by 1,000: the forecast keeps the pace at once, with the new balance."""
+def test_a_top_up_counts_the_paces_worth_for_its_hour_and_the_pace_goes_on() -> None:
+    """Burning 24 a day, topped up by 1,000: the hour of the top-up counts the pace's one credit (what
+    went in it is unknown), the rest is the top-up; the forecast keeps the pace, with the new balance."""
     history = History()
     balance = history.burn(200, lambda _: 1.0, 48)
     used_before = history.samples[-1].used
-    seen = history.check(balance + 1000)
+    seen = history.check(balance - 1 + 1000)
     assert seen.event is Event.TOP_UP
-    assert history.samples[-1].used == used_before
-    assert history.outlook().burn_per_day == pytest.approx(24, rel=0.05)
-    assert history.outlook().days_left == pytest.approx((balance + 1000) / 24, rel=0.05)
+    assert history.samples[-1].used == pytest.approx(used_before + 1, rel=0.02)
+    assert history.outlook().burn_per_day == pytest.approx(24, rel=0.02)
+    assert history.outlook().days_left == pytest.approx((balance - 1 + 1000) / 24, rel=0.02)
 
 
 def test_a_refund_gives_its_credits_back_to_the_count_used() -> None:

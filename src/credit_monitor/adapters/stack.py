@@ -14,6 +14,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from credit_monitor.adapters.aws import BOTO_CONFIG
+from credit_monitor.deploy_settings import LOCAL_SAMCONFIG, SAMCONFIG
 
 STATE_TABLE_OUTPUT = "StateTableName"
 API_KEYS_SECRET_OUTPUT = "ApiKeysSecretName"  # noqa: S105 - a name, not a secret
@@ -26,30 +27,40 @@ class StackError(RuntimeError):
     """The stack or the output is not there; the message says which and where to look."""
 
 
-SAMCONFIG = "samconfig.toml"
 SAMCONFIG_SECTIONS = (("default", "deploy"), ("default", "global"))
 """Where `sam deploy --guided` saves stack_name, then where a hand-written file may keep it."""
 
 
 def samconfig_stack(start: Path) -> tuple[str, Path] | None:
     """The stack_name of the nearest samconfig.toml in `start` or a folder above it (a repository's
-    root, from anywhere inside it), and that file; None when there is none. StackError for a file
+    root, from anywhere inside it), or of the samconfig.local.toml next to it, which wins; and that
+    file. None when there is none. StackError for a file
     that cannot be read or is not TOML: guessing past it could reach another stack."""
     for folder in (start, *start.parents):
-        path = folder / SAMCONFIG
-        if not path.is_file():
+        if not (folder / SAMCONFIG).is_file():
             continue
-        try:
-            config = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise StackError(f"{path}: cannot read the stack name ({exc}); pass --stack") from None
-        for env, command in SAMCONFIG_SECTIONS:
-            section = config.get(env, {}).get(command, {}).get("parameters", {})
-            name = section.get("stack_name") if isinstance(section, dict) else None
-            if isinstance(name, str) and name.strip():
-                return name.strip(), path
+        for path in (folder / LOCAL_SAMCONFIG, folder / SAMCONFIG):  # yours over the project's
+            if path.is_file() and (name := _stack_name(path)):
+                return name, path
         return None  # the nearest file is the project's: one further up is someone else's
     return None
+
+
+def _stack_name(path: Path) -> str | None:
+    try:
+        config = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise StackError(f"{path}: cannot read the stack name ({exc}); pass --stack") from None
+    for env, command in SAMCONFIG_SECTIONS:
+        section = config.get(env, {}).get(command, {}).get("parameters", {})
+        name = section.get("stack_name") if isinstance(section, dict) else None
+        if isinstance(name, str) and name.strip():
+            return name.strip()
+    return None
+
+
+def state_table_of(stack: str, session: boto3.Session | None = None) -> str:
+    return output_of(stack, STATE_TABLE_OUTPUT, "deploy this version, or pass --table", session)
 
 
 def api_keys_secret_of(stack: str, session: boto3.Session | None = None) -> str:

@@ -36,3 +36,15 @@ def test_a_samconfig_that_is_not_toml_is_an_error_naming_it(tmp_path: Path) -> N
     (tmp_path / "samconfig.toml").write_text("[default.deploy.parameters\n")
     with pytest.raises(StackError, match=r"samconfig\.toml: cannot read the stack name"):
         samconfig_stack(tmp_path)
+
+
+def test_your_samconfig_local_names_the_stack_you_deploy(tmp_path: Path) -> None:
+    """make deploy reads samconfig.local.toml over samconfig.toml: a stack_name there is the stack."""
+    (tmp_path / "samconfig.toml").write_text('[default.global.parameters]\nstack_name = "credit-monitor"\n')
+    (tmp_path / "samconfig.local.toml").write_text('[default.deploy.parameters]\nstack_name = "mine"\n')
+    inner = tmp_path / "src"
+    inner.mkdir()
+
+    assert samconfig_stack(inner) == ("mine", tmp_path / "samconfig.local.toml")
+    (tmp_path / "samconfig.local.toml").write_text('[default.deploy.parameters]\nregion = "eu-west-1"\n')
+    assert samconfig_stack(inner) == ("credit-monitor", tmp_path / "samconfig.toml")
