@@ -45,7 +45,7 @@ from credit_monitor.account import (
 from credit_monitor.problems import Problems, did_you_mean
 from credit_monitor.providers import CATALOGUE, Provider, http_json, table
 from credit_monitor.renewal import Renewal, parse_renewal
-from credit_monitor.routes import Route, entry_problems, parse_routes
+from credit_monitor.routes import Route, Routing, StackTopic, entry_problems, parse_routes
 
 HTTP_JSON = "http-json"
 MAX_ACCOUNTS = 1000
@@ -66,7 +66,7 @@ COMMON_FIELDS = frozenset(
 SPIKE_FIELDS = ("factor", "min_share")
 MAX_SPIKE_FACTOR = 1000.0
 BUILT_IN_FIELDS = COMMON_FIELDS | {"url"}
-TOP_LEVEL = ("account", "route")
+TOP_LEVEL = ("account", "route", "stack_topic")
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,12 @@ class AccountsConfig:
 
     accounts: tuple[Account, ...]
     routes: tuple[Route, ...] = ()
+    stack_topic: StackTopic = StackTopic.ALL
+    """The top-level `stack_topic`: what the stack's own topic hears (routes.StackTopic)."""
+
+    @property
+    def routing(self) -> Routing:
+        return Routing(self.routes, self.stack_topic)
 
 
 def load_accounts(path: Path) -> tuple[Account, ...]:
@@ -178,6 +184,16 @@ def parse_config(document: Mapping[str, object], source: str) -> AccountsConfig:
         for name in sorted(set(document) - set(TOP_LEVEL))
     ]
     routes, route_problems = parse_routes(document.get("route", []), source)
+    stack_topic = StackTopic.ALL
+    chosen = document.get("stack_topic", StackTopic.ALL.value)
+    if chosen in {topic.value for topic in StackTopic}:
+        stack_topic = StackTopic(chosen)
+    else:
+        choices = ", ".join(f'"{topic.value}"' for topic in StackTopic)
+        route_problems.append(
+            f"{source}: stack_topic: must be one of {choices} (what the stack's own topic hears:"
+            " every account, only those no route matches, or none)"
+        )
     entries = document.get("account")
     if not isinstance(entries, list) or not entries:
         problems.append(f"{source}: no [[account]] tables; declare at least one account")
@@ -205,7 +221,7 @@ def parse_config(document: Mapping[str, object], source: str) -> AccountsConfig:
     problems += [*route_problems, *entry_problems(routes, accounts, source)]
     if problems:
         raise _refused(problems)
-    return AccountsConfig(tuple(accounts), routes)
+    return AccountsConfig(tuple(accounts), routes, stack_topic)
 
 
 def _refused(problems: Sequence[str]) -> ConfigError:

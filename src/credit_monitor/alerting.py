@@ -18,6 +18,7 @@ is decided on all the same.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from enum import IntEnum, StrEnum
@@ -79,6 +80,14 @@ class Level(IntEnum):
     CRITICAL = 2
 
 
+class Family(StrEnum):
+    """The incident a notification opens or ends, at receivers that keep incidents (PagerDuty)."""
+
+    BALANCE = "balance"
+    CHECK = "check"
+    SPIKE = "spike"
+
+
 class Kind(StrEnum):
     LOW = "LOW"
     REMINDER = "REMINDER"
@@ -88,6 +97,10 @@ class Kind(StrEnum):
     """Far more credits used since the last check than usual (forecast.SpikeRule)."""
     CHECK_FAILING = "CHECK FAILING"
     CHECK_RECOVERED = "CHECK RECOVERED"
+    CLEARED = "CLEARED"
+    """A RUNNING OUT or a SPENDING FAST that no other message ends is over (the burn slowed, the
+    spike stopped): it resolves their incident at the receivers that keep incidents open
+    (PagerDuty, webhooks), and is not sent to people (routes.admits)."""
     DIGEST = "DIGEST"
     """The weekly digest (digest.py): pending in its own outbox, never decided here."""
 
@@ -191,6 +204,34 @@ class Notification:
     """SPENDING FAST: what was spent, from when, and the usual use over that time."""
     pools: tuple[Pool, ...] = ()
     """The vendor's split of the balance, when it gives one."""
+    clears: Kind | None = None
+    """CLEARED: the kind whose incident is over (RUNNING OUT or SPENDING FAST)."""
+    skip: frozenset[str] = frozenset()
+    """A recovery: the receivers never told of what it ends (its notice was given up): they are not
+    told of its end either."""
+
+    @property
+    def family(self) -> Family | None:
+        """The incident it opens or ends; None for the digest."""
+        kind = self.clears if self.kind is Kind.CLEARED and self.clears is not None else self.kind
+        return FAMILIES.get(kind)
+
+    @property
+    def ends(self) -> bool:
+        """It ends its family's incident (RECOVERED, CHECK RECOVERED, CLEARED)."""
+        return self.kind in ENDINGS
+
+
+FAMILIES = {
+    Kind.LOW: Family.BALANCE,
+    Kind.REMINDER: Family.BALANCE,
+    Kind.RUNNING_OUT: Family.BALANCE,
+    Kind.RECOVERED: Family.BALANCE,
+    Kind.CHECK_FAILING: Family.CHECK,
+    Kind.CHECK_RECOVERED: Family.CHECK,
+    Kind.SPENDING_FAST: Family.SPIKE,
+}
+ENDINGS = frozenset({Kind.RECOVERED, Kind.CHECK_RECOVERED, Kind.CLEARED})
 
 
 @dataclass(frozen=True)
@@ -204,7 +245,16 @@ class Pending:
     lease_owner: str | None = None
     lease_until: datetime | None = None
     attempts: int = 0
-    """Publishes SNS refused; bounded by outbox.MAX_ATTEMPTS."""
+    """Runs in which a receiver it was due to refused it; bounded by outbox.MAX_ATTEMPTS."""
+    due: frozenset[str] = frozenset()
+    """The receivers it is due to, as the last run that leased it saw them (routes.Routing.due)."""
+    delivered_to: frozenset[str] = frozenset()
+    """The receivers that accepted it: never sent to again."""
+
+    @property
+    def owed(self) -> frozenset[str]:
+        """The receivers still to take it."""
+        return self.due - self.delivered_to
 
 
 @dataclass(frozen=True)
@@ -236,6 +286,8 @@ class AccountState:
     rise of the balance is expected within RENEWAL_GRACE."""
     renewal_missed: datetime | None = None
     """A renewal that passed without a rise of the balance, said once in `status` and the log."""
+    untold: Mapping[Family, frozenset[str]] = field(default_factory=dict)
+    """By incident, the receivers whose notice of it was given up: they hear nothing of its end."""
     checked_at: datetime | None = None
     """When the newest observation recorded here was made; older ones are ignored."""
     outbox: tuple[Pending, ...] = ()
@@ -443,6 +495,14 @@ def _after_success(
     ):
         running_out_notified, running_out_at = False, None
 
+    # Incidents no other message ends: a RUNNING OUT of an account above its levels that the forecast
+    # no longer bears out, and a spike that stopped (or became a new pace).
+    recovering = any(n.kind is Kind.RECOVERED for n in notes)
+    if state.running_out_notified and not running_out_notified and announced is Level.OK and not recovering:
+        notes.append(replace(note(Kind.CLEARED, level), clears=Kind.RUNNING_OUT))
+    if state.spike is not None and seen.spike is None:
+        notes.append(replace(note(Kind.CLEARED, level), clears=Kind.SPENDING_FAST))
+
     snoozed_until, snooze_reason = state.snoozed_until, state.snooze_reason
     if state.snoozed(now):
         notes = [n for n in notes if n.kind not in HELD_BY_SNOOZE]
@@ -457,8 +517,10 @@ def _after_success(
             notified_at = now
         snoozed_until, snooze_reason = None, None
 
+    notes, untold = ended(notes, state.untold)
     new_state = replace(
         state,
+        untold=untold,
         level=level,
         announced=announced,
         notified_at=notified_at,
@@ -521,3 +583,21 @@ def _renewal(
             f" {RENEWAL_GRACE.days} day of it): check the plan, or the account's renewal setting",
         )
     return _Renewal(due if now >= due else renews_at, state.renewal_missed, passed=passed)
+
+
+def ended(
+    notes: list[Notification], untold: Mapping[Family, frozenset[str]]
+) -> tuple[list[Notification], Mapping[Family, frozenset[str]]]:
+    """Each note that ends an incident skips the receivers never told of it; its incident's
+    untold receivers are then forgotten (the next one starts afresh)."""
+    if not untold or not any(n.ends for n in notes):
+        return notes, untold
+    left = dict(untold)
+    out = []
+    for n in notes:
+        family = n.family
+        if n.ends and family is not None and family in untold:
+            n = replace(n, skip=untold[family])
+            left.pop(family, None)
+        out.append(n)
+    return out, left

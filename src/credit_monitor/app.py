@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -11,17 +11,18 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from credit_monitor.adapters.alerts import SnsNotifier
 from credit_monitor.adapters.http import HttpClient, build_pool_manager
 from credit_monitor.adapters.logs import encodable_json, quiet_sdk_loggers
 from credit_monitor.adapters.metrics import emit_check_metrics
+from credit_monitor.adapters.receivers import StackAndRoutes
 from credit_monitor.adapters.secrets import SecretsManagerKeySource
 from credit_monitor.adapters.state import DynamoStateStore
 from credit_monitor.budget import Budget
 from credit_monitor.config import LAMBDA_TIMEOUT_SECONDS, CheckSettings, LambdaConfig, load_lambda_config
+from credit_monitor.delivery import Receiver
 from credit_monitor.log_parts import summary_parts
 from credit_monitor.messages import MessageContext
-from credit_monitor.service import TEST_ALERT, Ports, Receiver, run_once, send_digest, send_test_alert
+from credit_monitor.service import TEST_ALERT, Ports, run_once, send_digest, send_test_alert
 from credit_monitor.sizing import capacity_warning
 
 logger = Logger(json_serializer=encodable_json)
@@ -57,13 +58,15 @@ def warn_if_undersized(checks: CheckSettings) -> None:
 
 
 def build_runtime(config: LambdaConfig) -> Runtime:
+    keys = SecretsManagerKeySource(config.api_keys_secret_id)
+    http = HttpClient(build_pool_manager())
     return Runtime(
         config=config,
         ports=Ports(
-            keys=SecretsManagerKeySource(config.api_keys_secret_id),
-            http=HttpClient(build_pool_manager()),
+            keys=keys,
+            http=http,
             state=DynamoStateStore(config.state_table_name),
-            notifier=SnsNotifier(config.alert_topic_arn),
+            receivers=StackAndRoutes(config.alert_topic_arn, keys, http),
         ),
     )
 
@@ -76,25 +79,33 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if isinstance(event, dict) and event.get("trigger") == "digest":  # template.yaml's DigestSchedule
         return handle_digest(rt, budget, scheduled_time(event))
     if isinstance(event, dict) and event.get("trigger") == TEST_ALERT:  # credit-monitor test-alert
-        return handle_test_alert(rt, budget)
+        route = event.get("route")
+        return handle_test_alert(rt, budget, route if isinstance(route, str) else None)
     return handle(rt, budget, scheduled_time(event))
 
 
-def receivers(rt: Runtime) -> list[Receiver]:
-    """Every place the function's messages go; today the stack's SNS topic (named, never a secret)."""
-    return [Receiver(f"SNS topic {rt.config.alert_topic_arn.rsplit(':', 1)[-1]}", rt.ports.notifier)]
+def receivers(rt: Runtime, route: str | None = None) -> Mapping[str, Receiver]:
+    """Every place the function's messages go, by receiver id (never a secret): the stack's topic
+    and each route's receivers; with `route`, that route's alone."""
+    found = rt.ports.receivers.receivers(rt.config.routing)
+    if route is None:
+        return found
+    return {rid: receiver for rid, receiver in found.items() if rid.partition("/")[0] == route}
 
 
-def handle_test_alert(rt: Runtime, budget: Budget) -> dict[str, Any]:
-    """A message marked as a test to each receiver, and what each did with it. Returned, not
-    raised, when one refused it: the caller (the CLI) prints each receiver's answer."""
+def handle_test_alert(rt: Runtime, budget: Budget, route: str | None = None) -> dict[str, Any]:
+    """A message marked as a test to each receiver (of `route`, when given), and what each did with
+    it. Returned, not raised, when one refused it: the caller (the CLI) prints each answer."""
     context = MessageContext(rt.config.alert_policy.schedule_timezone, rt.config.dashboard_url)
-    deliveries = [d.as_json() for d in send_test_alert(receivers(rt), rt.clock, budget, context)]
-    logger.info("test alert sent", extra={"test_alert": deliveries})
-    for delivery in deliveries:
-        if "refused" in delivery:
-            logger.error(f"test alert refused by {delivery['receiver']}: {delivery['refused']}")
-    return {TEST_ALERT: deliveries}
+    if route is not None and rt.config.routing.route(route) is None:
+        names = ", ".join(r.name for r in rt.config.routing.routes) or "none"
+        return {TEST_ALERT: [], "problem": f"no route named {route!r} in the accounts file (routes: {names})"}
+    answers = [a.as_json() for a in send_test_alert(receivers(rt, route), rt.clock, budget, context)]
+    logger.info("test alert sent", extra={"test_alert": answers})
+    for answer in answers:
+        if "refused" in answer:
+            logger.error(f"test alert refused by {answer['receiver']}: {answer['refused']}")
+    return {TEST_ALERT: answers}
 
 
 def handle_digest(rt: Runtime, budget: Budget, scheduled_at: datetime | None = None) -> dict[str, Any]:
@@ -139,6 +150,7 @@ def handle(rt: Runtime, budget: Budget | None = None, scheduled_at: datetime | N
         budget,
         scheduled_at=scheduled_at,
         dashboard_url=rt.config.dashboard_url,
+        routing=rt.config.routing,
     )
     for message, fields in report.failed_checks():
         logger.error(message, extra=fields)

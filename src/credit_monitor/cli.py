@@ -24,6 +24,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import shlex
 import sys
 import time
@@ -75,7 +76,7 @@ from credit_monitor.model import CheckResult
 from credit_monitor.printable import printable
 from credit_monitor.providers import PROVIDERS
 from credit_monitor.ratelimit import run_number
-from credit_monitor.service import TEST_ALERT, Delivery
+from credit_monitor.service import TEST_ALERT, Answer
 from credit_monitor.sizing import DEFAULT_MEMORY_MB, capacity_warning
 from credit_monitor.status import (
     MAX_REASON,
@@ -188,8 +189,12 @@ def run(argv: Sequence[str] | None, environ: Mapping[str, str] | None, out: Text
         "test-alert",
         help="have the deployed function send each receiver a message marked as a test",
         description="Invoke the deployed function with a test event: it sends each receiver (the stack's"
-        " SNS topic) one message marked as a test, and this prints what each accepted. Exit 0 when every"
-        " receiver accepted it, 3 otherwise, 2 for bad usage.",
+        " SNS topic, and each route's Slack, Teams, PagerDuty, webhook and topic) one message marked as a"
+        " test, and this prints what each accepted. Exit 0 when every receiver accepted it, 3 otherwise,"
+        " 2 for bad usage.",
+    )
+    test.add_argument(
+        "--route", metavar="NAME", help="only the receivers of this route (as validate lists them)"
     )
     deployed.add_options(test, "--function", "the function's name or ARN", FUNCTION_OUTPUT)
     onboarding.add_parsers(sub)
@@ -310,6 +315,10 @@ def operate(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> in
     return EXIT_OK
 
 
+_ROUTE_NAME = re.compile(r"[a-z][a-z0-9_-]{0,31}=[ -~]{1,100}(,[a-z][a-z0-9_-]{0,31}=[ -~]{1,100}){0,4}")
+"""A route's name derived from its match ("client=acme"): what validate lists."""
+
+
 class Invoker(Protocol):
     """How test-alert runs the deployed function: Lambda's Invoke (adapters/function.py)."""
 
@@ -328,16 +337,25 @@ def lambda_invoker(args: argparse.Namespace, env: Mapping[str, str]) -> Invoker:
 def test_alert(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
     """Each receiver's answer to the function's test message, one line each: exit 0 only when every
     receiver accepted it."""
+    event: dict[str, object] = {"trigger": TEST_ALERT}
+    if args.route:
+        if not ACCOUNT_ID.fullmatch(args.route) and not _ROUTE_NAME.fullmatch(args.route):
+            fail(f"--route must name a route as validate lists it, got {printable(args.route)!r}")
+            return EXIT_USAGE
+        event["route"] = args.route
     try:
-        reply = lambda_invoker(args, env).invoke({"trigger": TEST_ALERT})
+        reply = lambda_invoker(args, env).invoke(event)
     except StackError as exc:
         fail(str(exc))
         return EXIT_USAGE
     except InvokeError as exc:
         fail(str(exc))
         return EXIT_FAILED
+    if isinstance(reply, dict) and isinstance(reply.get("problem"), str):
+        fail(printable(reply["problem"]))
+        return EXIT_USAGE
     items = reply.get(TEST_ALERT) if isinstance(reply, dict) else None
-    read = [Delivery.from_json(item) for item in items] if isinstance(items, list) else []
+    read = [Answer.from_json(item) for item in items] if isinstance(items, list) else []
     deliveries = [delivery for delivery in read if delivery is not None]
     if not deliveries or len(deliveries) != len(read):
         ran_a_check = isinstance(reply, dict) and "accounts" in reply

@@ -10,7 +10,7 @@ import math
 import os
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -19,11 +19,12 @@ from credit_monitor.account import TOPIC_ARN
 from credit_monitor.account import Account as Account
 from credit_monitor.account import ConfigError as ConfigError
 from credit_monitor.account import base_url_problem as base_url_problem
-from credit_monitor.accounts_file import MAX_SPIKE_FACTOR, load_accounts
+from credit_monitor.accounts_file import MAX_SPIKE_FACTOR, AccountsConfig, load_accounts, load_config
 from credit_monitor.alerting import AlertPolicy
 from credit_monitor.budget import AWS_RESERVE_SECONDS, SAFETY_MARGIN_SECONDS
 from credit_monitor.forecast import DEFAULT_SPIKE_RULE, SpikeRule
 from credit_monitor.providers import PROVIDERS, Provider
+from credit_monitor.routes import Routing
 from credit_monitor.sizing import memory_size
 
 DEFAULT_METRICS_NAMESPACE = "CreditMonitor"
@@ -69,6 +70,8 @@ class LambdaConfig:
     service_name: str
     dashboard_url: str = ""
     """DASHBOARD_URL: the stack's CloudWatch dashboard, linked from every message; empty: none."""
+    routing: Routing = field(default_factory=Routing)
+    """The accounts file's routes and stack_topic: who hears about which account."""
 
 
 def threshold_var(provider: Provider) -> str:
@@ -87,11 +90,13 @@ def api_key_var(provider: Provider) -> str:
     return f"{provider.env_prefix}_API_KEY"
 
 
-def load_check_settings(environ: Mapping[str, str] | None = None) -> CheckSettings:
-    """The accounts: from ACCOUNTS_FILE when set, else a zero-config account for each vendor whose
-    <PROVIDER>_THRESHOLD is set."""
+def load_check_settings(
+    environ: Mapping[str, str] | None = None, accounts: tuple[Account, ...] | None = None
+) -> CheckSettings:
+    """The accounts (given, or): from ACCOUNTS_FILE when set, else a zero-config account for each
+    vendor whose <PROVIDER>_THRESHOLD is set."""
     env = os.environ if environ is None else environ
-    accounts = load_accounts_setting(env)
+    accounts = load_accounts_setting(env) if accounts is None else accounts
     deadline = _number(
         env,
         "CHECK_DEADLINE_SECONDS",
@@ -124,6 +129,14 @@ def load_check_settings(environ: Mapping[str, str] | None = None) -> CheckSettin
 def accounts_file_setting(env: Mapping[str, str]) -> str:
     """ACCOUNTS_FILE as set; empty for the zero-config accounts."""
     return env.get("ACCOUNTS_FILE", "").strip()
+
+
+def load_accounts_config(env: Mapping[str, str]) -> AccountsConfig:
+    """ACCOUNTS_FILE's accounts and routes; the zero-config accounts (and no routes) without one."""
+    path = accounts_file_setting(env)
+    if not path:
+        return AccountsConfig(zero_config_accounts(env))
+    return load_config(resolve_accounts_file(path, env))
 
 
 def load_accounts_setting(env: Mapping[str, str]) -> tuple[Account, ...]:
@@ -270,8 +283,10 @@ def load_lambda_config(environ: Mapping[str, str] | None = None) -> LambdaConfig
             f"ALERT_TOPIC_ARN must be a standard SNS topic, got the FIFO topic {topic_arn!r}: a FIFO topic"
             " rejects every publish without a MessageGroupId, which alerts do not carry"
         )
+    accounts = load_accounts_config(env)
     return LambdaConfig(
-        checks=load_check_settings(env),
+        checks=load_check_settings(env, accounts.accounts),
+        routing=accounts.routing,
         api_keys_secret_id=_required(env, "API_KEYS_SECRET_ID"),
         alert_topic_arn=topic_arn,
         state_table_name=_required(env, "STATE_TABLE_NAME"),

@@ -11,6 +11,7 @@ import json
 import math
 import shlex
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
@@ -122,6 +123,12 @@ def render(
             f"{name} check failing ({note.failures} in a row)",
         ),
         Kind.CHECK_RECOVERED: (f"The {name} balance check works again.", f"{name} check working again"),
+        Kind.CLEARED: (
+            f"{name} no longer spends fast: the spike is over."
+            if note.clears is Kind.SPENDING_FAST
+            else f"{name} credits no longer run out within the warning time: the burn slowed.",
+            f"{name} spike over" if note.clears is Kind.SPENDING_FAST else f"{name} no longer running out",
+        ),
         Kind.DIGEST: (f"The weekly digest includes {name}.", "Weekly digest"),  # digest.py renders it
     }[note.kind]
 
@@ -195,6 +202,7 @@ def render(
         "provider": account.vendor.id,
         "kind": note.kind.value,
         "level": note.level.name,
+        **({"clears": note.clears.value} if note.clears is not None else {}),
     }
     return RenderedMessage(subject=subject_line(subject), text=text, chat=chat, attributes=attributes)
 
@@ -254,14 +262,21 @@ def render_test_alert(at: datetime, context: MessageContext | None = None) -> Re
     return RenderedMessage(subject_line(subject), text, chat, attributes)
 
 
-def render_group(group: Group, context: MessageContext | None = None) -> list[tuple[Group, RenderedMessage]]:
-    """The group's message, or, when it would be over MAX_MESSAGE_BYTES, its halves' (in turn split
-    as needed): every notification in exactly one message. A group of one reads like `render`'s."""
+def render_group(
+    group: Group,
+    context: MessageContext | None = None,
+    fits: Callable[[RenderedMessage], bool] | None = None,
+) -> list[tuple[Group, RenderedMessage]]:
+    """The group's message, or, when it would be over MAX_MESSAGE_BYTES or not `fits` a receiver
+    (its own limit: Slack's text, a Teams card, a PagerDuty event), its halves' (in turn split as
+    needed): every notification in exactly one message. A group of one reads like `render`'s; one
+    still too big is the receiver's to cut, with a pointer to the rest."""
     context = context or MessageContext()
     message = _group_message(group, context)
-    if message.size() <= MAX_MESSAGE_BYTES or len(group.items) == 1:
+    fit = message.size() <= MAX_MESSAGE_BYTES and (fits is None or fits(message))
+    if fit or len(group.items) == 1:
         return [(group, message)]
-    return [part for half in group.halves() for part in render_group(half, context)]
+    return [part for half in group.halves() for part in render_group(half, context, fits)]
 
 
 def _group_message(group: Group, context: MessageContext) -> RenderedMessage:
@@ -392,6 +407,10 @@ def _group_headline(group: Group, name: str, count: int, items: list[Item]) -> t
             f"{accounts} used far more credits than usual since the last check.",
             f"{accounts} spending fast, the most {_spent(items[0].pending.note)}",
         )
+    if group.kind is Kind.CLEARED:
+        spike = items[0].pending.note.clears is Kind.SPENDING_FAST
+        what = "spend at their usual pace again" if spike else "no longer run out within the warning time"
+        return f"{accounts} {what}.", f"{accounts} {'spike over' if spike else 'no longer running out'}"
     if group.kind is Kind.CHECK_FAILING:
         cause = group.failure.value if group.failure else "several causes"
         if group.outage:

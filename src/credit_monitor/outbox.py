@@ -1,11 +1,16 @@
-"""The outbox: at-least-once notifications, by construction. Pure: state in, state out.
+"""The outbox: at-least-once notifications, by construction, to every receiver. Pure: state in,
+state out.
 
 A notification is recorded as pending in the same conditional write that records the state
-transition producing it, and removed only after SNS accepted it. Every run publishes what is
-pending (older first), so a run killed at any point delays a notification and never loses it.
+transition producing it, and removed only once every receiver it is due to (the stack's topic, and
+each receiver of a route that matches its account: `Pending.due`) accepted it, or it was given up.
+Every run sends what is pending (older first) to the receivers that still owe it
+(`Pending.owed`), so a run killed at any point delays a notification and never loses it, and a
+receiver that accepted it never gets it again, while one that is down gets it at the next runs.
 
-A notification SNS keeps refusing is given up after MAX_ATTEMPTS refusals or once MAX_AGE old
-(see `refused`), and never holds back the others: each is tried in turn.
+A notification a receiver keeps refusing is given up after MAX_ATTEMPTS runs of refusals or once
+MAX_AGE old (see `refused`), and never holds back the others: each is tried in turn. A receiver
+whose notice of an incident was given up is not told of its end either (`AccountState.untold`).
 
 Overlapping runs (Lambda's retry and the next schedule) must not both publish the same pending
 notification. Before publishing, a run leases what it will send, in the same write: the lease ends
@@ -16,11 +21,15 @@ recording it": every publish carries the notification's id so a subscriber can d
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from credit_monitor.alerting import AccountState, Notification, Pending
+from credit_monitor.alerting import AccountState, Family, Notification, Pending
+
+Receipts = Mapping[str, Collection[str]] | Collection[str]
+"""What receivers did with notifications: by notification id, the receivers (ids) that did it; or
+only the ids, for every receiver each one is owed to."""
 
 MAX_LEASE = timedelta(minutes=15)
 """Lambda's longest timeout: no run can hold a lease longer."""
@@ -45,15 +54,26 @@ def enqueue(
     return replace(state, outbox=outbox[len(dropped) :]), dropped
 
 
-def lease(state: AccountState, run_id: str, now: datetime, until: datetime) -> AccountState:
-    """Lease every pending notification no other live run holds."""
-    return replace(
-        state,
-        outbox=tuple(
-            replace(item, lease_owner=run_id, lease_until=until) if is_free(item, run_id, now) else item
-            for item in state.outbox
-        ),
-    )
+def lease(
+    state: AccountState,
+    run_id: str,
+    now: datetime,
+    until: datetime,
+    due: Callable[[Notification], frozenset[str]] | None = None,
+) -> AccountState:
+    """Lease every pending notification no other live run holds; with `due`, say afresh which
+    receivers each one is due to (the routes may have changed), and drop those it owes nothing
+    any more (no receiver hears about its account, or every one has it)."""
+    outbox = []
+    for item in state.outbox:
+        if is_free(item, run_id, now):
+            item = replace(item, lease_owner=run_id, lease_until=until)
+            if due is not None:
+                item = replace(item, due=due(item.note))
+                if not item.owed:
+                    continue
+        outbox.append(item)
+    return replace(state, outbox=tuple(outbox))
 
 
 def is_free(item: Pending, run_id: str, now: datetime) -> bool:
@@ -74,36 +94,68 @@ def leased_by(state: AccountState, run_id: str) -> list[Pending]:
 
 def settle(
     state: AccountState,
-    delivered: Collection[str] = (),
+    delivered: Receipts = (),
     released: Collection[str] = (),
     sent_at: datetime | None = None,
 ) -> AccountState:
-    """Drop what SNS accepted; give back the lease of what could not be sent, for the next run.
-    With `sent_at`, remember the newest notification delivered, for `status`."""
-    accepted = [item for item in state.outbox if item.id in delivered]
+    """Record what receivers accepted: a notification no receiver owes any more leaves the outbox.
+    Give back the lease of what could not be sent, for the next run. With `sent_at`, remember the
+    newest notification delivered, for `status`. A receiver that took an incident's notice is
+    told of it, whatever an earlier notice's fate (`AccountState.untold`)."""
+    took = _by_id(delivered, state)
+    accepted = [item for item in state.outbox if took.get(item.id)]
     if accepted and sent_at is not None:
         newest = max(accepted, key=lambda item: item.created_at)
         state = replace(state, last_sent=newest.note.kind.value, last_sent_at=sent_at)
-    return replace(
-        state,
-        outbox=tuple(
-            replace(item, lease_owner=None, lease_until=None) if item.id in released else item
-            for item in state.outbox
-            if item.id not in delivered
-        ),
-    )
+    untold = dict(state.untold)
+    outbox = []
+    for item in state.outbox:
+        receivers = took.get(item.id, frozenset())
+        family = item.note.family
+        if receivers and family in untold and not item.note.ends:
+            untold[family] = untold[family] - receivers
+        if receivers:
+            item = replace(item, delivered_to=item.delivered_to | receivers)
+            if not item.owed:
+                continue
+        if item.id in released:
+            item = replace(item, lease_owner=None, lease_until=None)
+        outbox.append(item)
+    return replace(state, outbox=tuple(outbox), untold=_kept(untold))
 
 
-def refused(state: AccountState, ids: Collection[str], now: datetime) -> tuple[AccountState, list[Pending]]:
-    """Count a refused publish for each of `ids` and give back its lease; returns the new state and
-    those given up (MAX_ATTEMPTS refusals, or MAX_AGE old), which leave the outbox."""
+def refused(state: AccountState, ids: Receipts, now: datetime) -> tuple[AccountState, list[Pending]]:
+    """Count a run of refusals for each of `ids` and give back its lease; returns the new state and
+    those given up (MAX_ATTEMPTS runs of refusals, or MAX_AGE old), which leave the outbox. The
+    receivers that never had an incident's notice given up are untold of it (`AccountState.untold`)."""
+    refusing = _by_id(ids, state)
+    untold = dict(state.untold)
     kept: list[Pending] = []
     given_up: list[Pending] = []
     for item in state.outbox:
-        if item.id in ids:
+        if item.id in refusing:
             item = replace(item, lease_owner=None, lease_until=None, attempts=item.attempts + 1)
             if item.attempts >= MAX_ATTEMPTS or now - item.created_at >= MAX_AGE:
                 given_up.append(item)
+                family = item.note.family
+                if family is not None and not item.note.ends and item.owed:
+                    untold[family] = untold.get(family, frozenset()) | item.owed
                 continue
         kept.append(item)
-    return replace(state, outbox=tuple(kept)), given_up
+    return replace(state, outbox=tuple(kept), untold=_kept(untold)), given_up
+
+
+def _by_id(receipts: Receipts, state: AccountState) -> dict[str, frozenset[str]]:
+    """Receipts by notification id; plain ids stand for every receiver the notification owes."""
+    if isinstance(receipts, Mapping):
+        return {key: frozenset(value) for key, value in receipts.items()}
+    wanted = set(receipts)
+    return {item.id: item.owed or frozenset({ANY}) for item in state.outbox if item.id in wanted}
+
+
+ANY = "*"
+"""A receipt for a notification that owes no receiver it knows of (one never leased with routes)."""
+
+
+def _kept(untold: Mapping[Family, frozenset[str]]) -> dict[Family, frozenset[str]]:
+    return {family: receivers for family, receivers in untold.items() if receivers}

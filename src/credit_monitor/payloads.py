@@ -309,11 +309,14 @@ INCIDENTS: dict[str, Incident | None] = {
     Kind.RECOVERED: Incident("resolve", "balance"),
     Kind.CHECK_FAILING: Incident("trigger", "check"),
     Kind.CHECK_RECOVERED: Incident("resolve", "check"),
-    Kind.SPENDING_FAST: None,  # TODO(routes): an incident that resolves when the spike ends
+    Kind.SPENDING_FAST: Incident("trigger", "spike"),
+    Kind.CLEARED: Incident("resolve", "balance"),  # or "spike": CLEARED_FAMILIES, by what it clears
     Kind.DIGEST: None,  # news, not an incident
 }
 """Every kind's incident. A kind without one (or not listed) is not sent to PagerDuty at all: an
 incident nothing resolves would page someone until a person closes it."""
+CLEARED_FAMILIES: dict[str, str] = {Kind.RUNNING_OUT: "balance", Kind.SPENDING_FAST: "spike"}
+"""The incident a CLEARED resolves, by the kind it clears (its message's `clears` attribute)."""
 SEVERITIES = {"CRITICAL": "critical", "WARNING": "warning", "OK": "info"}
 """PagerDuty's severities by the message's level; CHECK FAILING is "error" (the balance is unknown)."""
 
@@ -352,6 +355,8 @@ def pagerduty_events(message: RenderedMessage, routing_key: str) -> list[PagerDu
     incident = INCIDENTS.get(kind)
     if incident is None:
         return []
+    if kind == Kind.CLEARED:
+        incident = Incident("resolve", CLEARED_FAMILIES.get(message.attributes.get("clears", ""), "balance"))
     by_account: dict[str, list[str]] = {}
     for account, notification_id in message.notifications:
         by_account.setdefault(account, []).append(notification_id)

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from credit_monitor.account import ACCOUNT_ID, TOPIC_ARN, Account, label_problem
+from credit_monitor.alerting import Kind, Notification
 from credit_monitor.problems import Invalid, Problems, did_you_mean
 
 MAX_ROUTES = 100
@@ -33,6 +34,10 @@ MAX_RECEIVERS = 10
 """Receivers of one route, all kinds together: each is a delivery per message."""
 ALL = "all"
 """The derived name of a route without a match: it gets every account."""
+TOPIC = "topic"
+"""The receiver id of the stack's own topic (ALERT_TOPIC_ARN: AlertEmail, Amazon Q Developer)."""
+INCIDENT_KINDS = frozenset({"pagerduty", "webhook"})
+"""Receivers that keep incidents open and closed: CLEARED, which only ends an incident, is theirs."""
 
 
 class ReceiverKind(StrEnum):
@@ -102,6 +107,60 @@ class Route:
 
     def matches(self, account: Account) -> bool:
         return all(account.labels.get(name) == value for name, value in self.match.items())
+
+
+class StackTopic(StrEnum):
+    """What the stack's own topic hears: the accounts file's top-level `stack_topic`."""
+
+    ALL = "all"
+    """Every account (the default)."""
+    UNROUTED = "unrouted"
+    """Only the accounts no route matches."""
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class Routing:
+    """Who hears about what: the routes and the stack topic's share. A receiver is known by its id:
+    "topic" for the stack's topic, "<route name>/<kind>:<entry>" for a route's (routes.ReceiverSpec),
+    so that the same Slack channel in two routes gets each route's messages, tracked apart."""
+
+    routes: tuple[Route, ...] = ()
+    stack_topic: StackTopic = StackTopic.ALL
+
+    def receivers_for(self, account: Account) -> tuple[str, ...]:
+        """Every receiver that hears about `account`, the stack topic first."""
+        routes = routes_for(account, self.routes)
+        topic = self.stack_topic is StackTopic.ALL or (self.stack_topic is StackTopic.UNROUTED and not routes)
+        return (
+            *((TOPIC,) if topic else ()),
+            *(receiver_id(route, spec) for route in routes for spec in route.receivers),
+        )
+
+    def due(self, account: Account, note: Notification) -> frozenset[str]:
+        """The receivers `note` is due to: those that hear about its account (`receivers_for`), less
+        those never told of the incident it ends (`Notification.skip`); a CLEARED goes only to the
+        receivers that keep incidents (INCIDENT_KINDS)."""
+        due = (receiver for receiver in self.receivers_for(account) if receiver not in note.skip)
+        if note.kind is Kind.CLEARED:
+            return frozenset(receiver for receiver in due if kind_of(receiver) in INCIDENT_KINDS)
+        return frozenset(due)
+
+    def specs(self) -> dict[str, ReceiverSpec]:
+        """Every route receiver by its id."""
+        return {receiver_id(route, spec): spec for route in self.routes for spec in route.receivers}
+
+    def route(self, name: str) -> Route | None:
+        return next((route for route in self.routes if route.name == name), None)
+
+
+def receiver_id(route: Route, spec: ReceiverSpec) -> str:
+    return f"{route.name}/{spec.id}"
+
+
+def kind_of(receiver: str) -> str:
+    """ "slack" of "acme/slack:acme-slack"; "topic" of the stack's topic."""
+    return TOPIC if receiver == TOPIC else receiver.partition("/")[2].partition(":")[0]
 
 
 def routes_for(account: Account, routes: Iterable[Route]) -> tuple[Route, ...]:

@@ -21,7 +21,8 @@ from __future__ import annotations
 import functools
 import threading
 import uuid
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import NamedTuple, Protocol
@@ -41,6 +42,7 @@ from credit_monitor.bounded import Unfinished, run_until
 from credit_monitor.budget import MAX_CONCURRENT_ACCOUNTS, SAFETY_MARGIN_SECONDS, Budget
 from credit_monitor.checks import MIN_SECONDS_FOR_A_REQUEST, Http, KeySource, run_checks
 from credit_monitor.config import Account, CheckSettings
+from credit_monitor.delivery import Delivery, Outcome, Receiver
 from credit_monitor.digest import DIGEST_KEY, Row, digest_id, render_digest, rows, week_of
 from credit_monitor.forecast import Forecast
 from credit_monitor.grouping import Failing, Failings, Group, Item, group, hold
@@ -48,6 +50,7 @@ from credit_monitor.messages import MessageContext, RenderedMessage, render_grou
 from credit_monitor.model import CheckError, CheckResult, FailureKind
 from credit_monitor.outbox import MAX_ATTEMPTS, enqueue, lease, leased_by, refused, settle
 from credit_monitor.ratelimit import run_number
+from credit_monitor.routes import TOPIC, Routing
 
 WRITE_ATTEMPTS = 3
 STATE_BATCH = 100
@@ -94,10 +97,11 @@ class StateStore(Protocol):
         ...
 
 
-class Notifier(Protocol):
-    def publish(self, message: RenderedMessage) -> str:
-        """Raise DeliveryError when the message was not accepted. The message carries the id of
-        every notification it delivers (RenderedMessage.notifications)."""
+class ReceiverSource(Protocol):
+    def receivers(self, routing: Routing) -> Mapping[str, Receiver]:
+        """Every receiver of `routing` by its id (routes.Routing), and the stack's own topic
+        (routes.TOPIC). One whose secret entry is missing or wrong is there all the same, and refuses
+        every delivery saying which entry: never a reason to stop the others."""
         ...
 
 
@@ -106,7 +110,7 @@ class Ports:
     keys: KeySource
     http: Http
     state: StateStore
-    notifier: Notifier
+    receivers: ReceiverSource
 
 
 @dataclass
@@ -242,13 +246,15 @@ def run_once(
     run_id: str | None = None,
     scheduled_at: datetime | None = None,
     dashboard_url: str = "",
+    routing: Routing | None = None,
 ) -> RunReport:
     """One scheduled run. Never raises for a provider's failure: each is in the report.
     `scheduled_at` (the schedule's own time for this run, when the event carries it) picks the turn
-    of accounts sharing a key; without it, the run's clock does. `dashboard_url` goes in every message."""
+    of accounts sharing a key; without it, the run's clock does. `dashboard_url` goes in every message.
+    `routing`: the receivers each account's notifications go to (default: the stack's topic alone)."""
     now = clock()
     turn = run_number((scheduled_at or now).timestamp(), checks.schedule_period_seconds)
-    run = _Run.start(ports, policy, now, budget, run_id)
+    run = _Run.start(ports, policy, now, budget, run_id, routing or Routing())
     names = [account.id for account in checks.accounts]
     # The digest's own item comes with the accounts' (one key more in the same read): a digest SNS
     # refused past the digest run's retries is delivered by the next hourly run, not next week.
@@ -284,10 +290,9 @@ def run_once(
     leased = [Item(claim.report.account, pending) for claim in claims.values() for pending in claim.leased]
     failing = _failing(claims, policy)
     ready, _ = hold(leased, checks.accounts, failing)  # 3. wait (held ones stay pending), inhibit, group ...
-    groups = group(ready, checks.accounts, policy.group_by, failing)
     context = MessageContext(policy.schedule_timezone, dashboard_url)
-    messages = [part for whole in groups for part in render_group(whole, context)]  # ... split to SNS's size
-    run.send_all(messages, claims)  # 4. send
+    plan = run.plan(ready, checks.accounts, failing, context)  # ... per receiver, split to its size
+    run.send_all(plan, claims)  # 4. send
     run.record_all(claims)  # 5. record
     report = RunReport([claim.report for claim in claims.values()])
     if isinstance(marker, AccountState) and marker.outbox:  # 6. a digest its own run left pending
@@ -354,21 +359,19 @@ def send_digest(
 
 
 @dataclass(frozen=True)
-class Receiver:
-    """Where the function's messages go: a name people recognise (never a secret: not a webhook
-    URL, not a routing key) and the Notifier that publishes to it."""
-
-    name: str
-    notifier: Notifier
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """What one receiver did with one message: accepted it (with its id for it), or refused it."""
+class Answer:
+    """What one receiver did with the test message: accepted it (and what it said, its id for it
+    when it gave one), or refused it (why). Never a secret: receivers are named by their ids."""
 
     receiver: str
     accepted: str | None = None
     refused: str | None = None
+
+    @classmethod
+    def of(cls, receiver: str, delivery: Delivery) -> Answer:
+        if delivery.ok:
+            return cls(receiver, accepted=delivery.ack or delivery.detail)
+        return cls(receiver, refused=delivery.detail)
 
     def as_json(self) -> dict[str, str]:
         outcome = (
@@ -377,8 +380,8 @@ class Delivery:
         return {"receiver": self.receiver} | outcome
 
     @classmethod
-    def from_json(cls, item: object) -> Delivery | None:
-        """A delivery as `as_json` wrote it (the CLI reads the function's reply); None otherwise."""
+    def from_json(cls, item: object) -> Answer | None:
+        """An answer as `as_json` wrote it (the CLI reads the function's reply); None otherwise."""
         if not isinstance(item, dict) or not isinstance(item.get("receiver"), str):
             return None
         if isinstance(item.get("accepted"), str):
@@ -393,25 +396,24 @@ TEST_ALERT = "test-alert"
 
 
 def send_test_alert(
-    receivers: Sequence[Receiver], clock: Callable[[], datetime], budget: Budget, context: MessageContext
-) -> list[Delivery]:
+    receivers: Mapping[str, Receiver], clock: Callable[[], datetime], budget: Budget, context: MessageContext
+) -> list[Answer]:
     """One message marked as a test, to every receiver at once, each by the run's end: what each
     accepted or refused, in order. Nothing is recorded: a test is sent once, never retried, and
     no account's state changes. One receiver's failure never hides another's answer."""
     message = render_test_alert(clock(), context)
-    tasks = [functools.partial(receiver.notifier.publish, message) for receiver in receivers]
+    names = list(receivers)
+    tasks = [functools.partial(receivers[name].deliver, message, budget.run_end) for name in names]
     outcomes = run_until(tasks, budget.run_end, max_workers=max(1, len(tasks)), name="test-alert")
-    deliveries = []
-    for receiver, outcome in zip(receivers, outcomes, strict=True):
-        if isinstance(outcome, str):
-            deliveries.append(Delivery(receiver.name, accepted=outcome))
+    answers = []
+    for name, outcome in zip(names, outcomes, strict=True):
+        if isinstance(outcome, Delivery):
+            answers.append(Answer.of(name, outcome))
         elif isinstance(outcome, Unfinished):
-            deliveries.append(Delivery(receiver.name, refused="no answer before the function's deadline"))
-        elif isinstance(outcome, DeliveryError):
-            deliveries.append(Delivery(receiver.name, refused=str(outcome)))
+            answers.append(Answer(name, refused="no answer before the function's deadline"))
         else:  # a bug: visible, and about this receiver alone
-            deliveries.append(Delivery(receiver.name, refused=f"unexpected {type(outcome).__name__}"))
-    return deliveries
+            answers.append(Answer(name, refused=f"unexpected {type(outcome).__name__}"))
+    return answers
 
 
 def _recorded(
@@ -428,8 +430,24 @@ class _Claim:
     report: AccountReport
     state: AccountState | None
     leased: list[Pending] = field(default_factory=list)
-    delivered: dict[str, Pending] = field(default_factory=dict)
-    refusals: dict[str, DeliveryError] = field(default_factory=dict)
+    delivered: dict[str, set[str]] = field(default_factory=dict)
+    """By notification id, the receivers that accepted it this run."""
+    refusals: dict[str, set[str]] = field(default_factory=dict)
+    """By notification id, the receivers that refused it (or asked to wait) this run."""
+    errors: dict[str, str] = field(default_factory=dict)
+    """By notification id, what the last refusal said."""
+    pending: dict[str, Pending] = field(default_factory=dict)
+    """The notifications delivered, by id, to say what a lost record sends again."""
+
+
+@dataclass
+class _Sending:
+    """One receiver's messages of the run (or why it has none it can be sent)."""
+
+    receiver_id: str
+    receiver: Receiver | None
+    messages: list[tuple[Group, RenderedMessage]]
+    problem: Exception | None = None
 
 
 @dataclass
@@ -478,15 +496,24 @@ class _Run:
     run_id: str
     lease_until: datetime
     budget: Budget
+    routing: Routing = field(default_factory=Routing)
 
     @classmethod
     def start(
-        cls, ports: Ports, policy: AlertPolicy, now: datetime, budget: Budget, run_id: str | None
+        cls,
+        ports: Ports,
+        policy: AlertPolicy,
+        now: datetime,
+        budget: Budget,
+        run_id: str | None,
+        routing: Routing | None = None,
     ) -> _Run:
         """A run's leases end when Lambda would have killed it anyway: at its budget's end, plus the
         margin kept for the metrics and summary."""
         lease_until = now + timedelta(seconds=budget.remaining() + SAFETY_MARGIN_SECONDS)
-        return cls(ports, policy, now, run_id or uuid.uuid4().hex[:12], lease_until, budget)
+        return cls(
+            ports, policy, now, run_id or uuid.uuid4().hex[:12], lease_until, budget, routing or Routing()
+        )
 
     def decide_all(
         self,
@@ -550,15 +577,77 @@ class _Run:
                 written.update((write.account, False) for write in batch)
         return written
 
-    def send_all(self, messages: Sequence[tuple[Group, RenderedMessage]], claims: dict[str, _Claim]) -> None:
-        outcomes = run_until(
-            [functools.partial(self.send, message) for _, message in messages],
-            self.budget.run_end,
-            max_workers=MAX_CONCURRENT_ACCOUNTS,
-            name="send",
-        )
-        for (part, _), outcome in zip(messages, outcomes, strict=True):
-            self.sent_or_not(part, outcome, claims)
+    def plan(
+        self, items: Sequence[Item], accounts: Sequence[Account], failing: Failings, context: MessageContext
+    ) -> list[_Sending]:
+        """What each receiver is sent: the items it still owes, grouped among the accounts it hears
+        about (so that an outage is one message per route, naming only that route's accounts), each
+        group split to the receiver's size. Receivers in the order of their first item."""
+        heard: dict[str, list[Account]] = defaultdict(list)
+        for account in accounts:
+            for receiver_id in self.routing.receivers_for(account):
+                heard[receiver_id].append(account)
+        owed: dict[str, list[Item]] = defaultdict(list)
+        for item in items:
+            for receiver_id in sorted(item.pending.owed):
+                owed[receiver_id].append(item)
+        try:
+            receivers = self.ports.receivers.receivers(self.routing) if owed else {}
+        except Exception as exc:
+            problem = DeliveryError(
+                f"no receiver could be set up ({exc!r}); every notification stays pending"
+            )
+            return [_Sending(receiver_id, None, [], problem) for receiver_id in owed]
+        plan = []
+        for receiver_id, receiver_items in owed.items():
+            receiver = receivers.get(receiver_id)
+            groups = group(receiver_items, heard[receiver_id], self.policy.group_by, failing)
+            fits = receiver.fits if receiver is not None else None
+            messages = [part for whole in groups for part in render_group(whole, context, fits)]
+            plan.append(_Sending(receiver_id, receiver, messages))
+        return plan
+
+    def send_all(self, plan: Sequence[_Sending], claims: dict[str, _Claim]) -> None:
+        """Each receiver's messages in order (its oldest news first, a recovery after its failure);
+        receivers side by side, and the stack's topic's messages side by side too (SNS orders
+        nothing anyway)."""
+        tasks: list[Callable[[], list[Delivery | OutOfTime]]] = []
+        sent: list[tuple[_Sending, list[tuple[Group, RenderedMessage]]]] = []
+        for sending in plan:
+            if sending.problem is not None or sending.receiver is None:
+                first = next((claims[m[0].items[0].account.id].report for m in sending.messages), None)
+                problem = sending.problem or DeliveryError(f"{sending.receiver_id}: no such receiver")
+                if first is not None:
+                    first.problems.append(problem)
+                continue
+            batches = [[m] for m in sending.messages] if sending.receiver_id == TOPIC else [sending.messages]
+            for batch in batches:
+                tasks.append(
+                    functools.partial(self.deliver_in_order, sending.receiver, [m for _, m in batch])
+                )
+                sent.append((sending, batch))
+        outcomes = run_until(tasks, self.budget.run_end, max_workers=MAX_CONCURRENT_ACCOUNTS, name="send")
+        for (sending, batch), outcome in zip(sent, outcomes, strict=True):
+            answers: Sequence[object] = outcome if isinstance(outcome, list) else [outcome] * len(batch)
+            for (part, _), answer in zip(batch, answers, strict=True):
+                self.sent_or_not(sending.receiver_id, part, answer, claims)
+
+    def deliver_in_order(
+        self, receiver: Receiver, messages: Sequence[RenderedMessage]
+    ) -> list[Delivery | OutOfTime]:
+        """Deliver one after the other while the budget allows the delivery and the write recording
+        it; after a receiver asks to wait (RETRY_LATER), the rest wait for the next run."""
+        answers: list[Delivery | OutOfTime] = []
+        for message in messages:
+            waiting = (
+                answers and isinstance(answers[-1], Delivery) and answers[-1].outcome is Outcome.RETRY_LATER
+            )
+            if waiting or not self.budget.allows_aws_call(calls=2):
+                why = "the receiver asked to wait" if waiting else "no time left in this run"
+                answers.append(OutOfTime(f"{len(message.notifications)} notification(s) left pending: {why}"))
+                continue
+            answers.append(receiver.deliver(message, self.budget.run_end))
+        return answers
 
     def record_all(self, claims: dict[str, _Claim]) -> None:
         outcomes = run_until(
@@ -594,8 +683,9 @@ class _Run:
             report.warnings[:] = decision.warnings
             if decision.future_checked_at is not None:
                 report.problems.append(_from_the_future(account.id, decision.future_checked_at, self.now))
-            return lease(queued, self.run_id, self.now, self.lease_until)
+            return lease(queued, self.run_id, self.now, self.lease_until, due)
 
+        due = functools.partial(self.routing.due, account)
         changed = claim(loaded)
         write = None
         if changed != loaded:
@@ -637,6 +727,8 @@ class _Run:
             except (DeliveryError, OutOfTime) as exc:
                 report.problems.append(exc)
                 refusals += [pending.id] if isinstance(exc, DeliveryError) else []
+            except Exception as exc:  # no receiver could be set up: stays pending for the next run
+                report.problems.append(DeliveryError(f"the digest {pending.id} was not sent ({exc!r})"))
             try:
                 change = functools.partial(_recorded, delivered=delivered, refusals=refusals, now=self.now)
                 state = self.update(DIGEST_KEY, state, change)
@@ -661,27 +753,41 @@ class _Run:
         return lambda state: lease(claim(state), self.run_id, self.now, self.lease_until)
 
     def send(self, message: RenderedMessage) -> str:
-        """Publish one group's message, if the writes recording it still fit in the budget."""
+        """Deliver the digest to the stack's topic, if the writes recording it still fit in the
+        budget; its id for the message, or DeliveryError saying why not."""
         if not self.budget.allows_aws_call(calls=2):  # the publish, and the writes recording it
             raise OutOfTime(f"{len(message.notifications)} notification(s) left pending for the next run")
-        return self.ports.notifier.publish(message)
+        topic = self.ports.receivers.receivers(self.routing)[TOPIC]
+        delivery = topic.deliver(message, self.budget.run_end)
+        if not delivery.ok:
+            raise DeliveryError(f"the stack's topic {delivery.outcome}: {delivery.detail}")
+        return delivery.ack or ""
 
-    def sent_or_not(self, part: Group, outcome: object, claims: dict[str, _Claim]) -> None:
-        """Note each notification of `part` as delivered or refused in its account's claim; the
-        group's problem is reported once, on its first account."""
+    def sent_or_not(self, receiver_id: str, part: Group, outcome: object, claims: dict[str, _Claim]) -> None:
+        """Note what `receiver_id` did with each notification of `part` in its account's claim;
+        the group's problem is reported once, on its first account."""
         first = claims[part.items[0].account.id].report
-        if isinstance(outcome, str):
+        if isinstance(outcome, Delivery):
+            accepted = set(outcome.accepted)
             for item in part.items:
                 claim = claims[item.account.id]
-                claim.delivered[item.pending.id] = item.pending
-                claim.report.sent.append(item.pending.note.kind.value)
-            return
-        if isinstance(outcome, DeliveryError):
-            for item in part.items:
-                claims[item.account.id].refusals[item.pending.id] = outcome
-            first.problems.append(outcome)
+                if item.pending.id in accepted:
+                    claim.delivered.setdefault(item.pending.id, set()).add(receiver_id)
+                    claim.pending[item.pending.id] = item.pending
+                    claim.report.sent.append(item.pending.note.kind.value)
+                elif outcome.outcome is not Outcome.ACCEPTED or accepted:
+                    claim.refusals.setdefault(item.pending.id, set()).add(receiver_id)
+                    claim.errors[item.pending.id] = outcome.detail
+            if outcome.outcome is not Outcome.ACCEPTED:
+                how = "refused" if outcome.outcome is Outcome.REFUSED else "did not take (yet)"
+                first.problems.append(
+                    DeliveryError(
+                        f"{', '.join(part.accounts)}: {_named(receiver_id)} {how} the {part.kind.value}"
+                        f" message ({outcome.detail}); it stays pending"
+                    )
+                )
         elif isinstance(outcome, OutOfTime):
-            first.problems.append(OutOfTime(f"{', '.join(part.accounts)}: {outcome}"))
+            first.problems.append(OutOfTime(f"{', '.join(part.accounts)}: {_named(receiver_id)}: {outcome}"))
         else:
             why = (
                 "did not finish before the run's deadline"
@@ -690,14 +796,15 @@ class _Run:
             )
             first.problems.append(
                 DeliveryError(
-                    f"{', '.join(part.accounts)}: the {part.kind.value} message {why}; it stays pending"
+                    f"{', '.join(part.accounts)}: the {part.kind.value} message to {receiver_id} {why};"
+                    " it stays pending"
                 )
             )
 
     def record(self, claim: _Claim) -> None:
-        """One conditional write: what SNS accepted leaves the outbox, each refusal is counted and its
-        lease given back (Lambda's retry need not wait for it); what was refused too often is given
-        up, with an error each."""
+        """One conditional write: what receivers accepted is recorded (a notification no receiver
+        owes any more leaves the outbox), each refusal is counted and its lease given back (Lambda's
+        retry need not wait for it); what was refused too often is given up, with an error each."""
         if claim.state is None or not (claim.delivered or claim.refusals):
             return
         report, name = claim.report, claim.report.name
@@ -716,7 +823,7 @@ class _Run:
                 report.problems.append(_unrecorded(claim, str(exc)))
             return  # refusals uncounted this time; the leases run out by themselves at this run's deadline
         for pending in given_up:
-            report.problems.append(_given_up(name, pending, claim.refusals[pending.id]))
+            report.problems.append(_given_up(name, pending, claim.errors.get(pending.id, "refused")))
         report.dropped += len(given_up)
         report.pending = len(state.outbox)
 
@@ -761,8 +868,13 @@ def _undecided(account: Account, result: CheckResult, why: str) -> _Claim:
     )
 
 
+def _named(receiver_id: str) -> str:
+    """A receiver as problems name it: "the stack's topic", or its id ("acme/slack:acme-slack")."""
+    return "the stack's topic" if receiver_id == TOPIC else receiver_id
+
+
 def _unrecorded(claim: _Claim, why: str) -> StateError:
-    kinds = ", ".join(pending.note.kind.value for pending in claim.delivered.values())
+    kinds = ", ".join(dict.fromkeys(pending.note.kind.value for pending in claim.pending.values()))
     return StateError(
         f"{claim.report.name}: {kinds} was sent but not recorded ({why}); the next run sends it again"
         f" with the same notification_id {', '.join(claim.delivered)}"
@@ -777,10 +889,11 @@ def _from_the_future(name: str, checked_at: datetime, now: datetime) -> StateErr
     )
 
 
-def _given_up(name: str, pending: Pending, last: DeliveryError) -> DeliveryError:
+def _given_up(name: str, pending: Pending, last: str) -> DeliveryError:
+    never = f"; {', '.join(sorted(pending.owed))} never had it" if pending.owed else ""
     return DeliveryError(
         f"{name}: gave up on the {pending.note.kind.value} notification of {pending.created_at.isoformat()}"
-        f" after {pending.attempts} refused attempts ({last}); notification_id {pending.id}"
+        f" after {pending.attempts} refused attempts ({last}){never}; notification_id {pending.id}"
     )
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from credit_monitor import app
+from credit_monitor.adapters.state import decode
 from tests.support.aws import Stack, state_text
 from tests.support.harness import Invoke, SimClock
 from tests.support.keys import FULLENRICH_KEY, LEMLIST_KEY
@@ -201,4 +202,4 @@ def test_an_upgraded_deployment_keeps_its_state_and_does_not_alert_again(
     assert run.summary()["lemlist"]["level"] == "WARNING"
     item = stack.dynamodb.get_item(TableName=stack.table_name, Key={"provider": {"S": "lemlist"}})["Item"]
     assert item["version"]["N"] == "13"
-    assert json.loads(state_text(item))["samples"]["b"] == [90.0, 80.0]
+    assert [sample.balance for sample in decode(state_text(item), 13).samples] == [90.0, 80.0]

@@ -1,6 +1,6 @@
 """Small in-memory fakes of the service's ports, for service tests that run in milliseconds.
 
-Each can be told to fail. A Tripwire shared by the state and the notifier stands for SIGKILL:
+Each can be told to fail. A Tripwire shared by the state and the receivers stands for SIGKILL:
 after its Nth call has taken effect, every later call of either raises Killed, so nothing more
 reaches the outside world, and every step of a run can be interrupted in turn.
 """
@@ -16,9 +16,11 @@ from credit_monitor.adapters.http import Pace
 from credit_monitor.adapters.state import encode
 from credit_monitor.alerting import AccountState
 from credit_monitor.config import Account, CheckSettings
+from credit_monitor.delivery import Delivery, Outcome, Receiver
 from credit_monitor.messages import RenderedMessage
 from credit_monitor.providers import HttpReply, Request, RetryPolicy, fullenrich, lemlist
-from credit_monitor.service import DeliveryError, Ports, StateError, StateWrite
+from credit_monitor.routes import TOPIC, Routing
+from credit_monitor.service import Ports, StateError, StateWrite
 
 
 class Killed(BaseException):
@@ -160,9 +162,10 @@ class MemoryState:
 
 @dataclass
 class MemoryNotifier:
-    """The Notifier port as a list of notifications (account, kind, id) and of messages; `refuse`
-    fails a message about an account from that account's Nth publish on, and `poisoned` every
-    message with one (account, kind)."""
+    """A receiver (the Receiver port) as a list of notifications (account, kind, id) and of
+    messages; `refuse` refuses a message about an account from that account's Nth delivery on,
+    `poisoned` every message with one (account, kind), and `wait` answers every one with "retry
+    later". By default it is the stack's topic."""
 
     sent: list[tuple[str, str, str]] = field(default_factory=list)
     messages: list[RenderedMessage] = field(default_factory=list)
@@ -170,28 +173,53 @@ class MemoryNotifier:
     poisoned: set[tuple[str, str]] = field(default_factory=set)
     tripwire: Tripwire = field(default_factory=Tripwire)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    id: str = TOPIC
+    wait: bool = False
+    limit: int | None = None
+    """Messages of more characters than this do not fit (a receiver's size limit)."""
 
-    def publish(self, message: RenderedMessage) -> str:
+    def deliver(self, message: RenderedMessage, deadline: float) -> Delivery:
         self.tripwire.check()
         kind = message.attributes["kind"]
         accounts = list(dict.fromkeys(account for account, _ in message.notifications))
         with self.lock:
+            if self.wait:
+                return Delivery(Outcome.RETRY_LATER, f"{self.id} asks to wait", retry_after=60)
             for account in accounts:
                 attempts = sum(1 for sent_to, _, _ in self.sent if sent_to == account) + 1
                 if (account, kind) in self.poisoned or (
                     account in self.refuse and attempts >= self.refuse[account]
                 ):
-                    raise DeliveryError(f"could not publish the {account} {kind} notification")
+                    return Delivery(Outcome.REFUSED, f"could not publish the {account} {kind} notification")
             self.sent.extend(
                 (account, kind, notification_id) for account, notification_id in message.notifications
             )
             self.messages.append(message)
             self.tripwire.tick("publish")
-        return "message-id"
+        return Delivery.accepted_all(message, "accepted", ack="message-id")
+
+    def fits(self, message: RenderedMessage) -> bool:
+        return self.limit is None or len(message.text) <= self.limit
 
     def kinds(self) -> list[str]:
         return sorted(f"{provider}: {kind}" for provider, kind, _ in self.sent)
 
 
-def ports(http: FakeHttp, state: MemoryState, notifier: MemoryNotifier) -> Ports:
-    return Ports(keys=FakeKeys(), http=http, state=state, notifier=notifier)
+@dataclass
+class MemoryReceivers:
+    """The ReceiverSource port: the stack's topic, and any other receivers by id."""
+
+    topic: MemoryNotifier
+    others: dict[str, MemoryNotifier] = field(default_factory=dict)
+
+    def receivers(self, routing: Routing) -> dict[str, Receiver]:
+        return {TOPIC: self.topic, **self.others}
+
+
+def ports(
+    http: FakeHttp,
+    state: MemoryState,
+    notifier: MemoryNotifier,
+    others: dict[str, MemoryNotifier] | None = None,
+) -> Ports:
+    return Ports(keys=FakeKeys(), http=http, state=state, receivers=MemoryReceivers(notifier, others or {}))

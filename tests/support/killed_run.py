@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from credit_monitor import app
+from credit_monitor.routes import TOPIC
 
 
 def kill_after(target: object, method: str, calls: list[int], after: int) -> None:
@@ -39,8 +40,11 @@ def kill_after(target: object, method: str, calls: list[int], after: int) -> Non
 
 def main(kind: str, after: int, at: str) -> int:
     rt = replace(app.runtime(), clock=lambda: datetime.fromisoformat(at))
-    target = rt.ports.notifier if kind == "publish" else rt.ports.state
-    kill_after(target, kind, [0], after)
+    if kind == "publish":  # the stack's topic: every delivery to it
+        target: object = rt.ports.receivers.receivers(rt.config.routing)[TOPIC]
+        kill_after(target, "deliver", [0], after)
+    else:
+        kill_after(rt.ports.state, kind, [0], after)
     try:
         app.handle(rt)
     except Exception as exc:  # a run that fails is still a run that was not killed

@@ -366,9 +366,15 @@ def test_running_out_re_arms_when_the_forecast_stops_depleting() -> None:
         statuses.append(decision.forecast.status.value)
 
     assert "not depleting" in statuses  # the forecast did stop depleting in between
-    # At 10 the burn is back: RUNNING OUT again. At 11 the time left has more than halved since (21.5
-    # days to 7.4): sent again, with the new date.
-    assert sent == [(2, "RUNNING OUT/OK"), (10, "RUNNING OUT/OK"), (11, "RUNNING OUT/OK")]
+    # At 6 the forecast stops depleting: the RUNNING OUT is CLEARED (for PagerDuty). At 10 the burn
+    # is back: RUNNING OUT again. At 11 the time left has more than halved since (21.5 days to 7.4):
+    # sent again, with the new date.
+    assert sent == [
+        (2, "RUNNING OUT/OK"),
+        (6, "CLEARED/OK"),
+        (10, "RUNNING OUT/OK"),
+        (11, "RUNNING OUT/OK"),
+    ]
 
 
 def test_a_checked_at_from_the_future_is_reported_and_never_silences_the_account() -> None:

@@ -16,6 +16,7 @@ from credit_monitor import service
 from credit_monitor.alerting import AccountState, AlertPolicy, Level, decide
 from credit_monitor.budget import AWS_CALL_SECONDS, Budget
 from credit_monitor.config import Account, CheckSettings
+from credit_monitor.delivery import Delivery, Outcome, Receiver
 from credit_monitor.digest import DIGEST_KEY
 from credit_monitor.forecast import Sample
 from credit_monitor.messages import MessageContext, RenderedMessage
@@ -27,7 +28,6 @@ from credit_monitor.service import (
     DigestReport,
     OutOfTime,
     Ports,
-    Receiver,
     RunReport,
     StateError,
     StateWrite,
@@ -35,7 +35,16 @@ from credit_monitor.service import (
     send_digest,
     send_test_alert,
 )
-from tests.support.fakes import SETTINGS, FakeHttp, Killed, MemoryNotifier, MemoryState, Tripwire, ports
+from tests.support.fakes import (
+    SETTINGS,
+    FakeHttp,
+    Killed,
+    MemoryNotifier,
+    MemoryReceivers,
+    MemoryState,
+    Tripwire,
+    ports,
+)
 
 T0 = datetime(2026, 11, 2, 9, tzinfo=UTC)
 POLICY = AlertPolicy()
@@ -289,7 +298,10 @@ def test_a_notification_sns_always_refuses_holds_nothing_back_and_is_given_up() 
     assert notifier.kinds()[:1] == ["lemlist: LOW"]  # in the first run, behind the refused one
     assert [r.accounts[1].pending for r in reports[:2]] == [1, 1]
     first_problems = [str(p) for p in reports[0].problems]
-    assert first_problems == ["could not publish the lemlist CHECK RECOVERED notification"]
+    assert first_problems == [
+        "lemlist: the stack's topic refused the CHECK RECOVERED message (could not publish the lemlist"
+        " CHECK RECOVERED notification); it stays pending"
+    ]
     gave_up = reports[MAX_ATTEMPTS - 1]
     assert gave_up.accounts[1].dropped == 1
     assert gave_up.accounts[1].pending == 0
@@ -331,7 +343,9 @@ TEN = CheckSettings(
 
 
 def run_ten(state: MemoryState, notifier: MemoryNotifier, at: datetime, credits: float) -> RunReport:
-    ports = Ports(keys=_AllKeys(), http=FakeHttp(lemlist=credits), state=state, notifier=notifier)
+    ports = Ports(
+        keys=_AllKeys(), http=FakeHttp(lemlist=credits), state=state, receivers=MemoryReceivers(notifier)
+    )
     return run_once(TEN, POLICY, ports, fixed(at), budget())
 
 
@@ -357,7 +371,10 @@ def test_a_refused_group_counts_a_refusal_for_each_and_is_retried_in_halves() ->
     first = run_ten(state, notifier, T0, credits=10)
 
     assert [m.attributes["client"] for m in notifier.messages] == ["c1"]
-    assert [str(p) for p in first.problems] == ["could not publish the lm-00 LOW notification"]
+    assert [str(p) for p in first.problems] == [
+        "lm-00, lm-02, lm-04, lm-06, lm-08: the stack's topic refused the LOW message (could not publish"
+        " the lm-00 LOW notification); it stays pending"
+    ]
     held = [f"lm-{n:02d}" for n in range(0, 10, 2)]
     assert [state.state(name).outbox[0].attempts for name in held] == [1] * 5
 
@@ -544,7 +561,7 @@ def test_turns_follow_the_state_so_a_schedule_that_skips_runs_starves_no_account
         report = run_once(
             settings,
             POLICY,
-            Ports(SharedKeys(30), FakeHttp(lemlist=800), state, MemoryNotifier()),
+            Ports(SharedKeys(30), FakeHttp(lemlist=800), state, MemoryReceivers(MemoryNotifier())),
             fixed(T0 + timedelta(hours=3 * n)),
             budget(),
         )
@@ -569,7 +586,7 @@ def test_a_state_read_that_hangs_delays_the_turns_a_bounded_time_then_they_go_by
         report = run_once(
             shared_key_settings(30),
             POLICY,
-            Ports(SharedKeys(30), FakeHttp(lemlist=800), state, MemoryNotifier()),
+            Ports(SharedKeys(30), FakeHttp(lemlist=800), state, MemoryReceivers(MemoryNotifier())),
             fixed(T0),
             budget(),
         )
@@ -594,7 +611,7 @@ def test_an_account_one_failure_ahead_of_the_others_is_still_part_of_the_one_out
     state, notifier = MemoryState(), MemoryNotifier()
     run_ten(state, notifier, T0, credits=500)
     state.seed("lm-00", replace(state.state("lm-00"), consecutive_failures=1, failing_since=T0))
-    ports = Ports(keys=_AllKeys(), http=_VendorDown(), state=state, notifier=notifier)
+    ports = Ports(keys=_AllKeys(), http=_VendorDown(), state=state, receivers=MemoryReceivers(notifier))
 
     for hours in (1, 2, 3):
         run_once(TEN, POLICY, ports, fixed(T0 + timedelta(hours=hours)), budget())
@@ -608,7 +625,7 @@ def test_a_kill_while_recording_an_outage_sends_what_was_not_recorded_again_as_o
     process = Tripwire()
     state, notifier = MemoryState(tripwire=process), MemoryNotifier(tripwire=process)
     run_ten(state, notifier, T0, credits=500)
-    ports = Ports(keys=_AllKeys(), http=_VendorDown(), state=state, notifier=notifier)
+    ports = Ports(keys=_AllKeys(), http=_VendorDown(), state=state, receivers=MemoryReceivers(notifier))
     for hours in (1, 2):
         run_once(TEN, POLICY, ports, fixed(T0 + timedelta(hours=hours)), budget())
     process.after, process.calls = 1 + 1 + 6, 0  # the decide writes (one batch), the publish, six records
@@ -644,33 +661,34 @@ def test_a_batch_write_that_raises_leaves_each_account_to_its_own_write() -> Non
 # --- the test alert: one message marked as a test, per receiver -----------------------------------
 
 
-class Refusing:
-    def publish(self, message: RenderedMessage) -> str:
-        raise DeliveryError("could not publish the TEST notification: Forbidden")
+class Refusing(MemoryNotifier):
+    def deliver(self, message: RenderedMessage, deadline: float) -> Delivery:
+        return Delivery(Outcome.REFUSED, "could not publish the TEST notification: Forbidden")
 
 
-class Broken:
-    def publish(self, message: RenderedMessage) -> str:
+class Broken(MemoryNotifier):
+    def deliver(self, message: RenderedMessage, deadline: float) -> Delivery:
         raise KeyError("a bug")
 
 
-class Hanging:
+class Hanging(MemoryNotifier):
     def __init__(self) -> None:
+        super().__init__()
         self.release = threading.Event()
 
-    def publish(self, message: RenderedMessage) -> str:
+    def deliver(self, message: RenderedMessage, deadline: float) -> Delivery:
         self.release.wait()
-        return "too-late"
+        return Delivery.accepted_all(message, "too late", ack="too-late")
 
 
 def test_a_test_alert_reports_each_receiver_in_order_and_one_failure_hides_no_other() -> None:
     accepting, hanging = MemoryNotifier(), Hanging()
-    receivers = [
-        Receiver("topic", accepting),
-        Receiver("refusing", Refusing()),
-        Receiver("broken", Broken()),
-        Receiver("hanging", hanging),
-    ]
+    receivers: dict[str, Receiver] = {
+        "topic": accepting,
+        "refusing": Refusing(),
+        "broken": Broken(),
+        "hanging": hanging,
+    }
     try:
         deliveries = send_test_alert(receivers, fixed(T0), budget(2.5), MessageContext())
     finally:
@@ -690,4 +708,4 @@ def test_a_test_alert_reports_each_receiver_in_order_and_one_failure_hides_no_ot
 
 
 def test_a_test_alert_to_no_receiver_is_an_empty_report() -> None:
-    assert send_test_alert([], fixed(T0), budget(), MessageContext()) == []
+    assert send_test_alert({}, fixed(T0), budget(), MessageContext()) == []

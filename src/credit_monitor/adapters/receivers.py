@@ -25,11 +25,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 from credit_monitor.adapters import aws
 from credit_monitor.adapters.alerts import AlertDeliveryError, SnsNotifier
 from credit_monitor.adapters.aws import PUBLISH_CONFIG
-from credit_monitor.checks import Http
+from credit_monitor.checks import Http, KeySource
 from credit_monitor.delivery import (
     DETAIL_CHARS,
     Delivery,
     Outcome,
+    Receiver,
     outcome_of,
     retry_after_seconds,
     routing_key_problem,
@@ -59,7 +60,7 @@ from credit_monitor.payloads import (
 )
 from credit_monitor.printable import printable
 from credit_monitor.providers import HttpReply, Request, RetryPolicy
-from credit_monitor.routes import HOLDS, PagerDutyRegion, ReceiverKind, ReceiverSpec
+from credit_monitor.routes import HOLDS, TOPIC, PagerDutyRegion, ReceiverKind, ReceiverSpec, Routing
 
 if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
@@ -388,3 +389,47 @@ def _transport(error: CheckError) -> str:
 
 def _encode(payload: object) -> bytes:
     return json.dumps(payload, separators=(",", ":")).encode()
+
+
+class StackAndRoutes:
+    """The ReceiverSource port: the stack's own topic (routes.TOPIC), and every route receiver of
+    the accounts file, its URL or key read from the API-keys secret at each run (a rotated webhook
+    is picked up as a rotated key is). A secret that cannot be read makes each route receiver a
+    Misconfigured one, saying so: the stack's topic still gets its messages."""
+
+    def __init__(
+        self,
+        topic_arn: str,
+        keys: KeySource,
+        http: Http,
+        *,
+        pagerduty_urls: Mapping[PagerDutyRegion, str] = PAGERDUTY_URLS,
+        sns: Callable[[str], SNSClient] | None = None,
+    ) -> None:
+        self._clients: dict[str, SNSClient] = {}
+        self._sns = sns or self._client
+        self._topic = TopicReceiver(ReceiverSpec(ReceiverKind.TOPIC, topic_arn), self._sns)
+        self._keys, self._http, self._pagerduty = keys, http, pagerduty_urls
+
+    def _client(self, region: str) -> SNSClient:
+        """This sandbox's SNS client of a region, made at its first publish and kept for the warm
+        runs after it (a new runtime, a new one: never one a test or an outage left behind)."""
+        if region not in self._clients:
+            self._clients[region] = _sns_client.__wrapped__(region)
+        return self._clients[region]
+
+    def receivers(self, routing: Routing) -> dict[str, Receiver]:
+        found: dict[str, Receiver] = {TOPIC: self._topic}
+        specs = routing.specs()
+        if not specs:
+            return found
+        try:
+            secrets = self._keys.api_keys()
+        except CheckError as exc:
+            problem = f"the secret could not be read ({exc.message})"
+            return found | {rid: Misconfigured(spec, problem) for rid, spec in specs.items()}
+        for rid, spec in specs.items():
+            found[rid] = build_receiver(
+                spec, secrets, self._http, pagerduty_urls=self._pagerduty, sns=self._sns
+            )
+        return found
