@@ -191,6 +191,9 @@ class Notification:
     """SPENDING FAST: what was spent, from when, and the usual use over that time."""
     pools: tuple[Pool, ...] = ()
     """The vendor's split of the balance, when it gives one."""
+    currency: str | None = None
+    """The unit of `balance`, `threshold`, the spike and the pools: None for credits, else the ISO
+    4217 code of the money the vendor reported (model.Balance.currency)."""
 
 
 @dataclass(frozen=True)
@@ -231,6 +234,9 @@ class AccountState:
     """The latest spike, for `status` and the digest."""
     pools: tuple[Pool, ...] = ()
     """The vendor's split of the last balance."""
+    currency: str | None = None
+    """The unit of the last balance, its history and its spikes: None for credits, else the ISO 4217
+    code of the money the vendor reported; for `status` and the digest."""
     renewal_due: datetime | None = None
     """The renewal expected next (declared or the vendor's): when it passes, alerts re-arm, and a
     rise of the balance is expected within RENEWAL_GRACE."""
@@ -359,6 +365,7 @@ def _after_success(
 ) -> Decision:
     assert result.balance is not None
     account, balance, pools = result.account, result.balance.credits, result.balance.pools
+    currency = result.balance.currency
     notes: list[Notification] = []
     if state.failing_notified:
         notes.append(
@@ -368,6 +375,7 @@ def _after_success(
                 state.level,
                 balance=balance,
                 failures=state.consecutive_failures,
+                currency=currency,
             )
         )
     seen = observe(state.samples, state.pace_since, state.spike, now, balance, rules.spike, levels.warning)
@@ -397,6 +405,7 @@ def _after_success(
             forecast=outlook,
             renews_at=renews_at,
             pools=pools,
+            currency=currency,
         )
 
     if level > announced and not lasts:
@@ -472,6 +481,7 @@ def _after_success(
         spike=seen.spike,
         last_spike=seen.spike if seen.spike is not None else state.last_spike,
         pools=pools,
+        currency=currency,
         renewal_due=renewal.due,
         renewal_missed=renewal.missed,
         checked_at=now,
