@@ -5,6 +5,7 @@ message tests)."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 
 from credit_monitor.alerting import Kind, Level, Notification, Pending
@@ -14,10 +15,12 @@ from credit_monitor.grouping import Group, Item
 from credit_monitor.messages import render, render_group
 from credit_monitor.model import Pool
 from credit_monitor.providers import CATALOGUE
+from tests.support.harness import REPO
 
 CHECKED = datetime(2026, 11, 3, 9, tzinfo=UTC)
 BRIGHTDATA = Account("brightdata", CATALOGUE["brightdata"], "https://api.brightdata.com", threshold=20)
 VONAGE = Account("vonage", CATALOGUE["vonage"], "https://rest.nexmo.com", threshold=10)
+VENDORS = (REPO / "docs" / "vendors.md").read_text(encoding="utf-8")
 BURNING = Forecast(ForecastStatus.DEPLETING, burn_per_day=3.2, days_left=3.875)
 
 
@@ -138,3 +141,12 @@ def test_a_group_of_money_accounts_spending_fast_says_spent_not_credits() -> Non
 
     assert message.text.startswith("2 Bright Data accounts spent far more than usual since the last check.")
     assert "  - vonage: €12.40, €60.00 in 1 h (usually at most €5.00 in that time)" in message.text
+
+
+def test_the_docs_show_the_codes_own_words_for_a_money_account() -> None:
+    account = Account("acme-brightdata", CATALOGUE["brightdata"], "https://api.brightdata.com", threshold=20)
+    message = render(low(account="acme-brightdata"), account, CHECKED)
+    shown = f"Subject: {message.subject}\n\n{message.text}"
+
+    [snippet] = re.findall(r"```\n(Subject: .*?)\n```", VENDORS, flags=re.DOTALL)
+    assert shown.startswith(snippet + "\n")
