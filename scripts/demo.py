@@ -144,9 +144,9 @@ def grouped() -> int:
         grouped_low = seen
         show_chat_cards(published)
 
-        heading("7. lemlist rejects every key for three runs: one CHECK FAILING for the six")
-        saved = set(lemlist.valid_keys)
-        lemlist.valid_keys = {"lemlist-is-down"}
+        heading("7. lemlist is down for three runs (503): one CHECK FAILING for the six")
+        down = Reply(503, "Service Unavailable", {"Retry-After": "0", "Content-Type": "text/plain"})
+        lemlist.answer = lambda method, path, headers: down  # type: ignore[method-assign]
         for _ in range(3):
             clock.advance(1)
             invoke_handler(clock=clock)
@@ -154,7 +154,7 @@ def grouped() -> int:
         outage = seen - grouped_low
 
         heading("8. lemlist answers again: one CHECK RECOVERED")
-        lemlist.valid_keys = saved
+        del lemlist.answer  # its own answers again
         clock.advance(1)
         invoke_handler(clock=clock)
         seen = show_notifications(stack, seen)

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from credit_monitor.alerting import Levels, Rules
 from credit_monitor.forecast import DEFAULT_SPIKE_RULE, SpikeRule
-from credit_monitor.providers import Provider
+from credit_monitor.providers import Provider, Vendor
 from credit_monitor.renewal import Renewal
 
 MAX_THRESHOLD = 1e12
@@ -94,6 +94,10 @@ class Account:
         """What this account is watched for beyond its levels, `default_spike` being the template's."""
         spike = default_spike if self.spike is None else self.spike.rule(default_spike)
         return Rules(renewal=self.renewal, spike=spike)
+
+    @property
+    def vendor(self) -> Vendor:
+        return self.provider.vendor
 
     @property
     def levels(self) -> Levels:

@@ -13,8 +13,9 @@
 `[[route]]` tables next to them send each account's notifications to its own receivers (see
 routes.py).
 
-Accounts naming the same `key` share one key, and so its rate limit: `credit-monitor validate` says
-when they are more than one run can check, and how often each is checked (they take turns).
+Accounts naming the same `key` share one key, and so its rate limit; those whose requests are the
+same make one. `credit-monitor validate` says when their different requests are more than one run
+can make, and how often each account is checked (they take turns).
 
 The file is UTF-8, with or without a byte-order mark. Parsed with the standard library's tomllib.
 Every error names the file, the account and the field. The whole file is refused, with every

@@ -8,7 +8,8 @@ import hashlib
 import json
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -18,10 +19,18 @@ from credit_monitor.config import Account, CheckSettings
 from credit_monitor.keys import MIN_KEY_CHARS, Redactor, clean_key, redactor_for, split_pair
 from credit_monitor.model import Balance, CheckError, CheckResult, FailureKind, decode_json_object
 from credit_monitor.printable import printable
-from credit_monitor.providers import HttpReply, Provider, Request, RetryPolicy
+from credit_monitor.providers import HttpReply, Provider, RateLimit, Request, RetryPolicy
 from credit_monitor.providers.base import ReplyContext, TokenExchange
 from credit_monitor.providers.fields import excerpt
-from credit_monitor.ratelimit import FIRST, RETRY, RateLimiter, first_requests, retries, shared_keys
+from credit_monitor.ratelimit import (
+    FIRST,
+    RETRY,
+    RateLimiter,
+    SharedKey,
+    first_requests,
+    retries,
+    shared_keys,
+)
 from credit_monitor.sizing import max_concurrent_checks
 from credit_monitor.token_cache import TOKENS, TokenCache
 
@@ -77,9 +86,10 @@ def run_checks(
     last_checked: LastChecked | None = None,
 ) -> list[CheckResult]:
     """Results in settings order, all by `deadline` (absolute, time.monotonic()), however many
-    providers there are. A provider that fails, or overruns, fails alone. Accounts sharing a key
-    with more accounts than one run can check take turns (ratelimit.py): those checked least
-    recently by `last_checked`, asked only then; without it, by `run_number`."""
+    providers there are. A provider that fails, or overruns, fails alone. Accounts whose requests
+    are the same are answered by one request (`same_requests`). Different requests on one key, more
+    than one run can make, take turns (ratelimit.py): those checked least recently by
+    `last_checked`, asked only then; without it, by `run_number`."""
     [read] = run_until([keys.api_keys], deadline, max_workers=1, name="secret")
     if isinstance(read, Unfinished):
         read = CheckError(FailureKind.TIMEOUT, "the API keys could not be read before the deadline")
@@ -88,30 +98,29 @@ def run_checks(
         return [CheckResult(account.id, account.threshold, error=error) for account in settings.accounts]
 
     api_keys, limiter = keys_by_account(settings.accounts, read), RateLimiter()
-    waiting = _waiting(settings, api_keys, run_number, last_checked)
-    # Plan first: each account in turn gets its first request's rate-limit slot now, and the checks
-    # run in the order of their slots. A worker never sleeps for a slot while accounts that could
-    # start at once wait behind it; an account whose slot would come too late is not checked.
+    requests, done = same_requests(settings.accounts, api_keys, keys.key_hint)
+    waiting = _waiting(settings, requests, run_number, last_checked)
+    # Plan first: each request in turn gets its first rate-limit slot now, and the checks run in
+    # the order of their slots. A worker never sleeps for a slot while requests that could start at
+    # once wait behind it; a request whose slot would come too late is not made.
     start_by = deadline - MIN_SECONDS_FOR_A_REQUEST
-    slots: dict[int, float] = {}
-    for index, account in enumerate(settings.accounts):
-        if account.id not in waiting:
-            limit = account.provider.rate_limit
-            key = api_keys.get(account.id, "").strip()
-            paced = None if limit is None else first_requests(limit)
-            slots[index] = limiter.reserve(account.provider.name, key, paced, share=FIRST)
-    order = sorted(slots, key=lambda index: slots[index])
+    in_turn = [same for same in requests if same.accounts[0].id not in waiting]
+    slots = [
+        limiter.reserve(
+            same.leader.vendor.id, same.key, _paced(same.leader.provider.rate_limit, first_requests), FIRST
+        )
+        for same in in_turn
+    ]
+    order = sorted(range(len(in_turn)), key=lambda index: slots[index])
     started: set[int] = set()
     tasks = [
         functools.partial(
             _in_turn,
-            settings.accounts[index],
+            in_turn[index],
             slots[index],
             start_by,
             functools.partial(started.add, index),
-            functools.partial(
-                check_account, settings.accounts[index], api_keys, keys, http, deadline, limiter, slots[index]
-            ),
+            functools.partial(check_request, in_turn[index], keys, http, deadline, limiter, slots[index]),
         )
         for index in order
     ]
@@ -121,74 +130,178 @@ def run_checks(
         max_workers=max_concurrent_checks(settings.memory_mb),
         name="check",
     )
-    outcomes = dict(zip(order, ordered, strict=True))
-    results = []
-    for index, account in enumerate(settings.accounts):
-        if account.id in waiting:
-            results.append(CheckResult(account.id, account.threshold, not_checked=waiting[account.id]))
+    for index, outcome in zip(order, ordered, strict=True):
+        same = in_turn[index]
+        if isinstance(outcome, list):
+            done.update((result.account, result) for result in outcome)
             continue
-        outcome = outcomes[index]
-        if isinstance(outcome, CheckResult):
-            results.append(outcome)
-        elif isinstance(outcome, Unfinished) and index not in started:
-            results.append(CheckResult(account.id, account.threshold, not_checked=NOT_STARTED))
-        else:
+        for account in same.accounts:
+            if isinstance(outcome, Unfinished) and index not in started:
+                done[account.id] = CheckResult(account.id, account.threshold, not_checked=NOT_STARTED)
+                continue
             message = (
                 "no result before the run's check deadline"
                 if isinstance(outcome, Unfinished)
-                else f"unexpected {type(outcome).__name__}"  # check_account catches everything else
+                else f"unexpected {type(outcome).__name__}"  # check_request catches everything else
             )
             kind = FailureKind.TIMEOUT if isinstance(outcome, Unfinished) else FailureKind.HTTP
-            results.append(CheckResult(account.id, account.threshold, error=CheckError(kind, message)))
-    return results
+            done[account.id] = CheckResult(account.id, account.threshold, error=CheckError(kind, message))
+    for same in requests:
+        for account in same.accounts:
+            if account.id in waiting:
+                done[account.id] = CheckResult(account.id, account.threshold, not_checked=waiting[account.id])
+    return [done[account.id] for account in settings.accounts]
 
 
 NOT_STARTED = "this run could not start the check before its deadline (the function itself was too slow)"
 
 
+@dataclass(frozen=True)
+class SameRequest:
+    """Accounts whose balance requests are the same: URL, method, headers (the key with them) and
+    body. One request answers them all, made as the first one's provider makes it (its retries,
+    its vendor's window); each account reads the reply with its own provider."""
+
+    accounts: tuple[Account, ...]
+    key: str
+
+    @property
+    def leader(self) -> Account:
+        return self.accounts[0]
+
+
+def same_requests(
+    accounts: Sequence[Account], api_keys: Mapping[str, str], hint: Callable[[str], str]
+) -> tuple[list[SameRequest], dict[str, CheckResult]]:
+    """The run's distinct requests, in the order of their first account, and the result of each
+    account that makes none (its key is missing or unusable: a failure of its own)."""
+    found: dict[str, tuple[str, list[Account]]] = {}
+    failed: dict[str, CheckResult] = {}
+    for account in accounts:
+        raw = api_keys.get(account.id)
+        try:
+            key = clean_key(account.secret_entry, raw, hint(account.secret_entry))
+            request = account.provider.build_request(account.api_url, key)
+        except CheckError as exc:
+            failed[account.id] = _failed(account, exc.kind, exc.message, _usable(raw))
+            continue
+        except Exception as exc:  # a bug must still fail only this account, and visibly
+            message = f"unexpected {type(exc).__name__}: {exc}"
+            failed[account.id] = _failed(account, FailureKind.HTTP, message, _usable(raw))
+            continue
+        found.setdefault(_identity(request), (key, []))[1].append(account)
+    return [SameRequest(tuple(members), key) for key, members in found.values()], failed
+
+
+def _identity(request: Request) -> str:
+    """What makes two requests the same, as a hash: the key is in it, and is never held as a name."""
+    parts = json.dumps([request.method, request.url, sorted(request.headers.items())]).encode()
+    return hashlib.sha256(parts + b"\x00" + (request.body or b"")).hexdigest()
+
+
+def _usable(raw: str | None) -> list[str]:
+    """The keys to redact from a failure before any request: the stored value, if it could be one."""
+    return [raw.strip()] if isinstance(raw, str) and len(raw.strip()) >= MIN_KEY_CHARS else []
+
+
+def _failed(account: Account, kind: FailureKind, message: str, sent: list[str]) -> CheckResult:
+    return CheckResult(account.id, account.threshold, error=_safe(kind, message, sent))
+
+
+def _paced(limit: RateLimit | None, share: Callable[[RateLimit], RateLimit]) -> RateLimit | None:
+    return None if limit is None else share(limit)
+
+
 def _in_turn(
-    account: Account,
+    same: SameRequest,
     slot: float,
     start_by: float,
     starting: Callable[[], None],
-    check: Callable[[], CheckResult],
-) -> CheckResult:
-    """Wait for the account's slot; a check that could not start in time is not checked, never a
+    check: Callable[[], list[CheckResult]],
+) -> list[CheckResult]:
+    """Wait for the request's slot; one that could not start in time is not made, never a
     provider's failure: a run starved of CPU, or a slow secret read, is our own slowness."""
     starting()
     wait = slot - time.monotonic()
     if wait > 0:
         time.sleep(wait)
     if time.monotonic() > start_by:
-        return CheckResult(account.id, account.threshold, not_checked=NOT_STARTED)
+        return [CheckResult(a.id, a.threshold, not_checked=NOT_STARTED) for a in same.accounts]
     return check()
+
+
+def declared_requests(accounts: Sequence[Account]) -> list[SameRequest]:
+    """The requests the accounts make as far as the accounts file tells, without the keys: each
+    secret entry stands for one key (`validate` has none)."""
+    stand_ins = {a.id: "entry-" + hashlib.sha256(a.secret_entry.encode()).hexdigest() for a in accounts}
+    return same_requests(accounts, stand_ins, str)[0]
+
+
+@dataclass(frozen=True)
+class Turns:
+    """Different requests on one key, more than one run can make: they take turns (ratelimit.py).
+    `shared.accounts` names each request by the first of its account ids."""
+
+    shared: SharedKey
+    requests: Mapping[str, SameRequest]
+
+    @property
+    def vendor(self) -> str:
+        return next(iter(self.requests.values())).leader.vendor.name
+
+    @property
+    def accounts(self) -> list[Account]:
+        return [account for same in self.requests.values() for account in same.accounts]
+
+    def waiting(self, run_number: int, last_checked: Mapping[str, datetime | None] | None) -> list[Account]:
+        """The accounts of the requests not in turn. A request is as overdue as the least recently
+        checked of its accounts (never checked first)."""
+        overdue = None
+        if last_checked is not None:
+            never = datetime.min.replace(tzinfo=UTC)
+            overdue = {
+                name: min(last_checked.get(a.id) or never for a in same.accounts)
+                for name, same in self.requests.items()
+            }
+        return [a for name in self.shared.waiting(run_number, overdue) for a in self.requests[name].accounts]
+
+
+def turns(requests: Sequence[SameRequest], seconds: float) -> list[Turns]:
+    """The keys whose different requests are more than `seconds` of a run can start, grouped by
+    the real keys (by hash), whatever the accounts file declares. Identical requests are one."""
+    by_name = {min(a.id for a in same.accounts): same for same in requests}
+    members = (
+        (name, same.leader.vendor.id, same.leader.provider.rate_limit, _key_hash(same.key))
+        for name, same in by_name.items()
+    )
+    return [
+        Turns(shared, {name: by_name[name] for name in shared.accounts})
+        for shared in shared_keys(members, seconds)
+        if shared.over_limit
+    ]
 
 
 def _waiting(
     settings: CheckSettings,
-    api_keys: Mapping[str, str],
+    requests: Sequence[SameRequest],
     run_number: int,
     last_checked: LastChecked | None = None,
 ) -> dict[str, str]:
-    """The accounts not in turn this run, with why. Grouped by the real keys (by hash), whatever the
-    accounts file declares, and sized from the configured deadline, so turns are the same every run."""
+    """The accounts not in turn this run, with why; sized from the configured deadline, so turns
+    are the same every run."""
     plan = settings.deadline_seconds - MIN_SECONDS_FOR_A_REQUEST - PLANNING_ALLOWANCE_SECONDS
-    names = {account.provider.name: account.provider.display_name for account in settings.accounts}
+    found = turns(requests, plan)
+    checked_at = last_checked() if found and last_checked is not None else None
     waiting: dict[str, str] = {}
-    members = (
-        (account.id, account.provider.name, account.provider.rate_limit, _key_hash(api_keys.get(account.id)))
-        for account in settings.accounts
-    )
-    groups = [shared for shared in shared_keys(members, plan) if shared.over_limit]
-    checked_at = last_checked() if groups and last_checked is not None else None
-    for shared in groups:
-        if shared.over_limit:
-            reason = (
-                f"waiting its turn: {len(shared.accounts)} accounts share one {names[shared.provider]} key"
-                f" ({shared.limit.requests} requests per {shared.limit.per_seconds:g} s), so each run checks"
-                f" {shared.per_run} of them and each account at least every {shared.turns} runs"
-            )
-            waiting |= dict.fromkeys(shared.waiting(run_number, checked_at), reason)
+    for turn in found:
+        shared = turn.shared
+        reason = (
+            f"waiting its turn: {len(turn.accounts)} accounts make {len(turn.requests)} different requests"
+            f" with one {turn.vendor} key ({shared.limit.requests} requests per {shared.limit.per_seconds:g}"
+            f" s), so each run makes {shared.per_run} of them and checks each account at least every"
+            f" {shared.turns} runs"
+        )
+        waiting |= dict.fromkeys((a.id for a in turn.waiting(run_number, checked_at)), reason)
     return waiting
 
 
@@ -208,51 +321,111 @@ def check_account(
     start_at: float | None = None,
     tokens: TokenCache = TOKENS,
 ) -> CheckResult:
-    """One provider's check; `deadline` (absolute, `time.monotonic()`) covers all of it, re-read included.
+    """One account's check: `check_request` for a request of its own."""
+    requests, failed = same_requests([account], api_keys, keys.key_hint)
+    if failed:
+        return failed[account.id]
+    [result] = check_request(requests[0], keys, http, deadline, limiter, start_at, tokens)
+    return result
 
-    Its reply and messages are redacted against the keys this check sent (its own, a fresh one
-    after a 401, and any access token bought with them) and nothing else: another account's value
-    can never alter this reply, and the work does not grow with the number of accounts.
-    """
-    raw = api_keys.get(account.id)
-    sent: list[str] = [raw.strip()] if isinstance(raw, str) and len(raw.strip()) >= MIN_KEY_CHARS else []
+
+def check_request(
+    same: SameRequest,
+    keys: KeySource,
+    http: Http,
+    deadline: float,
+    limiter: RateLimiter | None = None,
+    start_at: float | None = None,
+    tokens: TokenCache = TOKENS,
+) -> list[CheckResult]:
+    """One request and every account it answers; `deadline` (absolute, `time.monotonic()`) covers
+    all of it, re-read included. A failed request fails each of its accounts with its error.
+
+    Each account's reply and messages are redacted against the keys sent for it (the one key, a
+    fresh one after a 401, and any access token bought with them) and nothing else: another
+    account's value can never alter its reply, and the work does not grow with the number of
+    accounts."""
+    leader, key = same.leader, same.key
+    sent: list[str] = [key]
+    by_account = {account.id: sent for account in same.accounts}
+    answers: dict[str, HttpReply | CheckError]
+    now = datetime.now(UTC)
     try:
-        key = clean_key(account.id, raw, keys.key_hint(account.id))
         if start_at is not None:  # the slot reserved when the run was planned
             time.sleep(max(0.0, start_at - time.monotonic()))
-        sending, cached = _sending_key(account, key, keys, http, deadline, limiter, tokens, sent)
+        sending, cached = _sending_key(leader, key, keys, http, deadline, limiter, tokens, sent)
         if start_at is not None:
-            reply = _send(account, sending, key, http, deadline, limiter)
+            reply = _send(leader, sending, key, http, deadline, limiter)
         else:
-            reply = _fetch(account, sending, key, http, deadline, limiter)
+            reply = _fetch(leader, sending, key, http, deadline, limiter)
         if reply.status == 401 and cached is not None and _time_for_a_retry(deadline):
             # A cached token may have been revoked since it was bought: another one, once (bought
             # now, or by another check of these credentials meanwhile).
             tokens.drop(cached, key, sending)
-            sending, _ = _sending_key(account, key, keys, http, deadline, limiter, tokens, sent)
-            reply = _fetch(account, sending, key, http, deadline, limiter)
+            sending, _ = _sending_key(leader, key, keys, http, deadline, limiter, tokens, sent)
+            reply = _fetch(leader, sending, key, http, deadline, limiter)
+        answers = dict.fromkeys(by_account, reply)
         if reply.status == 401 and _time_for_a_retry(deadline):
-            # The key may have been rotated since we cached the secret: read it again, once.
-            try:
-                fresh = keys_by_account([account], keys.api_keys(refresh=True))
-            except CheckError:
-                fresh = {}  # the 401 is the more useful thing to report
-            if account.id in fresh:
-                fresh_key = clean_key(account.id, fresh[account.id], keys.key_hint(account.id))
-                if fresh_key != key:
-                    sent.append(fresh_key)
-                    sending, _ = _sending_key(
-                        account, fresh_key, keys, http, deadline, limiter, tokens, sent, fresh=True
-                    )
-                    reply = _fetch(account, sending, fresh_key, http, deadline, limiter)
-        # Any body may echo a key (a 200 with an error message too): it is redacted once decoded,
-        # before any message quotes it cut short.
-        balance = interpret_reply(account.provider, reply, redactor_for(*sent), datetime.now(UTC))
+            _retry_rotated(same, keys, http, deadline, limiter, tokens, answers, by_account)
     except CheckError as exc:
-        return CheckResult(account.id, account.threshold, error=_safe(exc.kind, exc.message, sent))
-    except Exception as exc:  # a bug must still fail only this provider, and visibly
-        error = _safe(FailureKind.HTTP, f"unexpected {type(exc).__name__}: {exc}", sent)
-        return CheckResult(account.id, account.threshold, error=error)
+        answers = dict.fromkeys(by_account, exc)
+    except Exception as exc:  # a bug must still fail only these accounts, and visibly
+        bug = CheckError(FailureKind.HTTP, f"unexpected {type(exc).__name__}: {exc}")
+        answers = dict.fromkeys(by_account, bug)
+    return [_read(account, answers[account.id], by_account[account.id], now) for account in same.accounts]
+
+
+def _retry_rotated(
+    same: SameRequest,
+    keys: KeySource,
+    http: Http,
+    deadline: float,
+    limiter: RateLimiter | None,
+    tokens: TokenCache,
+    answers: dict[str, HttpReply | CheckError],
+    by_account: dict[str, list[str]],
+) -> None:
+    """After a 401 the key may have been rotated since we cached the secret: read it again, once,
+    and send the leader's new key. Its reply answers the accounts whose new request is the same;
+    an account whose new value cannot be a key says so; the others keep the 401 (the next run
+    sends theirs)."""
+    try:
+        fresh = keys_by_account(same.accounts, keys.api_keys(refresh=True))
+    except CheckError:
+        return  # the 401 is the more useful thing to report
+    renewed, unusable = same_requests(same.accounts, fresh, keys.key_hint)
+    for name, result in unusable.items():
+        if result.error is not None:
+            answers[name] = result.error
+    leader = next((group for group in renewed if same.leader in group.accounts), None)
+    if leader is None or leader.key == same.key:
+        return
+    sent = [leader.key]
+    answer: HttpReply | CheckError
+    try:
+        sending, _ = _sending_key(
+            same.leader, leader.key, keys, http, deadline, limiter, tokens, sent, fresh=True
+        )
+        answer = _fetch(same.leader, sending, leader.key, http, deadline, limiter)
+    except CheckError as exc:
+        answer = exc
+    for account in leader.accounts:
+        answers[account.id] = answer
+        by_account[account.id] = [*by_account[account.id], *sent]
+
+
+def _read(account: Account, answer: HttpReply | CheckError, sent: list[str], now: datetime) -> CheckResult:
+    """One account's result from the request's answer, read with its own provider. Any body may
+    echo a key (a 200 with an error message too): it is redacted once decoded, before any message
+    quotes it cut short."""
+    try:
+        if isinstance(answer, CheckError):
+            raise answer
+        balance = interpret_reply(account.provider, answer, redactor_for(*sent), now)
+    except CheckError as exc:
+        return _failed(account, exc.kind, exc.message, sent)
+    except Exception as exc:  # a bug must still fail only this account, and visibly
+        return _failed(account, FailureKind.HTTP, f"unexpected {type(exc).__name__}: {exc}", sent)
     return CheckResult(account.id, account.threshold, balance=balance)
 
 
@@ -279,7 +452,7 @@ def _sending_key(
     exchange = provider.token
     if not provider.two_part_key and exchange is None:
         return key, None
-    client_id, client_secret = split_pair(account.id, key, keys.key_hint(account.id))
+    client_id, client_secret = split_pair(account.secret_entry, key, keys.key_hint(account.secret_entry))
     if exchange is None:
         return key, None
     request = exchange.build_request(account.api_url, client_id, client_secret)
@@ -341,13 +514,14 @@ def _with_a_slot(
     limit = provider.rate_limit
     if limiter is not None and limit is not None:
         paced = retries(limit)
-        if not limiter.acquire(provider.name, key, paced, deadline - MIN_SECONDS_FOR_A_REQUEST, share=RETRY):
+        vendor = account.vendor
+        if not limiter.acquire(vendor.id, key, paced, deadline - MIN_SECONDS_FOR_A_REQUEST, share=RETRY):
             raise CheckError(
                 FailureKind.RATE_LIMITED,
-                f"no room in {provider.display_name}'s rate limit ({limit.requests} requests per"
+                f"no room in {vendor.name}'s rate limit ({limit.requests} requests per"
                 f" {limit.per_seconds:g} s) for the token exchange before the deadline",
             )
-        pace = functools.partial(limiter.acquire, provider.name, key, paced, share=RETRY)
+        pace = functools.partial(limiter.acquire, vendor.id, key, paced, share=RETRY)
         return http.send(request, provider.retry, deadline, pace)
     return http.send(request, provider.retry, deadline)
 
@@ -366,7 +540,7 @@ def _fetch(
     limit = provider.rate_limit
     start_by = deadline - MIN_SECONDS_FOR_A_REQUEST
     if limiter is not None and not limiter.acquire(
-        provider.name, key, None if limit is None else retries(limit), start_by, share=RETRY
+        account.vendor.id, key, None if limit is None else retries(limit), start_by, share=RETRY
     ):
         raise _no_slot_error(account)
     return _send(account, sending, key, http, deadline, limiter)
@@ -380,7 +554,7 @@ def _send(
     pace = None
     if limiter is not None and provider.rate_limit is not None:
         pace = functools.partial(
-            limiter.acquire, provider.name, key, retries(provider.rate_limit), share=RETRY
+            limiter.acquire, account.vendor.id, key, retries(provider.rate_limit), share=RETRY
         )
     return http.send(provider.build_request(account.api_url, sending), provider.retry, deadline, pace)
 
@@ -392,7 +566,7 @@ def _no_slot_error(account: Account) -> CheckError:
     return CheckError(
         FailureKind.AUTH,
         f"HTTP 401, key rejected; the key read again from the secret could not be tried before the"
-        f" deadline ({account.provider.display_name} allows {limit.requests} requests per"
+        f" deadline ({account.vendor.name} allows {limit.requests} requests per"
         f" {limit.per_seconds:g} s per key)",
     )
 

@@ -52,7 +52,13 @@ from credit_monitor.adapters.stack import (
 from credit_monitor.adapters.state import DynamoStateStore, StateError
 from credit_monitor.alerting import AccountState, Levels, Status, status_of
 from credit_monitor.amounts import format_amount
-from credit_monitor.checks import MIN_SECONDS_FOR_A_REQUEST, PLANNING_ALLOWANCE_SECONDS, run_checks
+from credit_monitor.checks import (
+    MIN_SECONDS_FOR_A_REQUEST,
+    PLANNING_ALLOWANCE_SECONDS,
+    declared_requests,
+    run_checks,
+    turns,
+)
 from credit_monitor.config import (
     DEFAULT_CHECK_DEADLINE_SECONDS,
     DEFAULT_SCHEDULE_PERIOD_SECONDS,
@@ -68,7 +74,7 @@ from credit_monitor.config import (
 from credit_monitor.model import CheckResult
 from credit_monitor.printable import printable
 from credit_monitor.providers import PROVIDERS
-from credit_monitor.ratelimit import run_number, shared_keys
+from credit_monitor.ratelimit import run_number
 from credit_monitor.service import TEST_ALERT, Delivery
 from credit_monitor.sizing import DEFAULT_MEMORY_MB, capacity_warning
 from credit_monitor.status import (
@@ -427,24 +433,23 @@ def levels_shown(account: Account) -> str:
 
 
 def shared_key_report(accounts: Sequence[Account]) -> list[str]:
-    """Per key named by more accounts than one run can check (by the template's check deadline):
-    the accounts, the requests per run, and k. The run groups by the real keys, whatever the file says."""
+    """Per key whose accounts make more different requests than one run can start (by the
+    template's check deadline): the accounts, the requests per run, and k. Accounts whose requests
+    are the same make one. The run groups by the real keys, whatever the file says."""
     seconds = DEFAULT_CHECK_DEADLINE_SECONDS - MIN_SECONDS_FOR_A_REQUEST - PLANNING_ALLOWANCE_SECONDS
-    members = ((a.id, a.provider.name, a.provider.rate_limit, a.secret_entry) for a in accounts)
-    entry_of = {account.id: account.secret_entry for account in accounts}
     lines = []
-    for shared in shared_keys(members, seconds):
-        if shared.over_limit:
-            limit = shared.limit
-            lines += [
-                f"note: key {entry_of[shared.accounts[0]]!r} ({shared.provider}) is shared by"
-                f" {len(shared.accounts)} accounts, more than one run can check: {shared.provider} allows"
-                f" {limit.requests} requests per {limit.per_seconds:g} s per key, so a run checks"
-                f" {shared.per_run} of them ({DEFAULT_CHECK_DEADLINE_SECONDS:g} s check deadline, half of"
-                f" each window kept for retries); they take turns, each checked at least every"
-                f" {shared.turns} runs, and the others are NOT CHECKED that run.",
-                f"  accounts: {', '.join(shared.accounts)}",
-            ]
+    for turn in turns(declared_requests(accounts), seconds):
+        shared, limit = turn.shared, turn.shared.limit
+        members = turn.accounts
+        lines += [
+            f"note: key {members[0].secret_entry!r} ({turn.vendor}) is shared by {len(members)} accounts"
+            f" making {len(turn.requests)} different requests, more than one run can make: {turn.vendor}"
+            f" allows {limit.requests} requests per {limit.per_seconds:g} s per key, so a run makes"
+            f" {shared.per_run} of them ({DEFAULT_CHECK_DEADLINE_SECONDS:g} s check deadline, half of"
+            f" each window kept for retries); they take turns, each account checked at least every"
+            f" {shared.turns} runs, and the others are NOT CHECKED that run.",
+            f"  accounts: {', '.join(sorted(a.id for a in members))}",
+        ]
     return lines
 
 

@@ -21,7 +21,7 @@ from credit_monitor.config import Account
 from credit_monitor.forecast import ForecastStatus
 from credit_monitor.grouping import Group, Item
 from credit_monitor.model import FailureKind
-from credit_monitor.providers import Provider
+from credit_monitor.providers import Vendor
 
 SUBJECT_MAX_LENGTH = 99
 """SNS refuses a Subject of 100 characters or more, or with anything but printable ASCII."""
@@ -91,7 +91,6 @@ def render(
     """One notification's message. `checked_at`: when the check behind it was made (the pending
     notification's created_at), for the time of the check and the date a balance runs out."""
     context = context or MessageContext()
-    provider = account.provider
     name = account.display_name
     amount = _amount(note, note.balance, credits_word=False)
     # A money balance is "the balance", one amount; credits are many.
@@ -171,7 +170,7 @@ def render(
     if checked_at is not None:
         facts.append(("Checked", context.local(checked_at)))
 
-    steps = [*_next_steps(note, provider), *_act_steps(note.kind, account.id, context, note.renews_at)]
+    steps = [*_next_steps(note, account.vendor), *_act_steps(note.kind, account.id, context, note.renews_at)]
     width = max(len(label) for label, _ in facts) + 2
     text = "\n".join(
         [
@@ -196,7 +195,7 @@ def render(
     attributes = {
         **account.labels,
         "account": account.id,
-        "provider": provider.name,
+        "provider": account.vendor.id,
         "kind": note.kind.value,
         "level": note.level.name,
     }
@@ -271,31 +270,32 @@ def render_group(group: Group, context: MessageContext | None = None) -> list[tu
 def _group_message(group: Group, context: MessageContext) -> RenderedMessage:
     ids = tuple((item.account.id, item.pending.id) for item in group.items)
     delivers = {"notification_id": ",".join(notification_id for _, notification_id in ids)}
-    if len(group.items) == 1 and not group.outage:
+    if len(group.items) == 1 and group.incident is None:
         [item] = group.items
         single = render(item.pending.note, item.account, item.pending.created_at, context)
         return RenderedMessage(
             single.subject, single.text, single.chat, {**single.attributes, **delivers}, notifications=ids
         )
     items = sorted(group.items, key=_urgency)
-    provider = items[0].account.provider
+    vendor = group.vendor
     count = len(group.accounts)
-    headline, subject = _group_headline(group, provider.display_name, count, items)
+    headline, subject = _group_headline(group, vendor.name, count, items)
     labels = ", ".join(f"{name}={value}" for name, value in group.labels)
-    facts = [("Provider", provider.display_name), ("Accounts", _accounts_fact(group, count))]
-    if group.outage and group.kind is Kind.CHECK_FAILING:
+    facts = [("Provider", vendor.name), ("Accounts", _accounts_fact(group, count))]
+    failing_together = group.incident is not None and group.kind is Kind.CHECK_FAILING
+    if failing_together:
         facts.append(("Cause", _cause(group, items)))
-    if group.outage and group.kind is Kind.CHECK_FAILING:
         starts = [item.pending.note.since for item in items if item.pending.note.since is not None]
         if starts:
             facts.append(("Failing since", context.local(min(starts))))
     if labels:
         facts.append(("Labels", labels))
     facts.append(("Checked", context.local(max(item.pending.created_at for item in items))))
-    one_cause = group.outage and group.failure is not None
+    one_cause = failing_together and group.failure is not None
     lines = [_account_line(item, context, cause_given=one_cause) for item in items]
     about = group.accounts[0] if count == 1 else "ACCOUNT"  # one account's notifications: its own command
-    steps = [*_next_steps(items[0].pending.note, provider), *_act_steps(group.kind, about, context)]
+    entry = group.incident.entry if group.incident else None
+    steps = [*_next_steps(items[0].pending.note, vendor, entry), *_act_steps(group.kind, about, context)]
     width = max(len(label) for label, _ in facts) + 2
     text = "\n".join(
         [
@@ -316,14 +316,14 @@ def _group_message(group: Group, context: MessageContext) -> RenderedMessage:
     chat = chat_card(
         f"{_emoji(replace(worst, level=group.level))} {subject}",
         "\n".join([*(f"*{label}:* {value}" for label, value in facts), *(f"- {line}" for line in lines)]),
-        thread=f"credit-monitor-{group.provider}-{group.kind.value.lower().replace(' ', '-')}",
+        thread=f"credit-monitor-{vendor.id}-{group.kind.value.lower().replace(' ', '-')}",
         event=group.kind.value,
         summary=headline,
         next_steps=steps,
     )
     attributes = {
         **dict(group.labels),
-        "provider": group.provider,
+        "provider": vendor.id,
         "kind": group.kind.value,
         "level": group.level.name,
         **({"account": group.accounts[0]} if count == 1 else {}),
@@ -346,7 +346,7 @@ def _urgency(item: Item) -> tuple[int, float, str]:
 
 
 def _cause(group: Group, items: list[Item]) -> str:
-    """An outage's cause: its failure kind and error, or, for a vendor failing several ways at
+    """An incident's cause: its failure kind and error, or, for a vendor failing several ways at
     once (grouping.VENDOR_DOWN), each kind with how many accounts it hit."""
     if group.failure is not None:
         return f"{group.failure}: {items[0].pending.note.reason or 'unknown'}"
@@ -355,9 +355,12 @@ def _cause(group: Group, items: list[Item]) -> str:
 
 
 def _accounts_fact(group: Group, count: int) -> str:
-    if group.outage:
-        return f"{count} of the {group.provider_accounts} {group.provider} accounts watched"
-    return str(count)
+    if group.incident is None:
+        return str(count)
+    fact = f"{count} of the {group.vendor_accounts} {group.vendor.name} accounts watched"
+    if group.failing > count:  # the others' CHECK FAILING went out in an earlier message
+        fact += f" (the other {group.failing - count} failing were reported before)"
+    return fact
 
 
 def _group_headline(group: Group, name: str, count: int, items: list[Item]) -> tuple[str, str]:
@@ -398,18 +401,54 @@ def _group_headline(group: Group, name: str, count: int, items: list[Item]) -> t
     if group.kind is Kind.CHECK_FAILING:
         cause = group.failure.value if group.failure else "several causes"
         if group.outage:
+            failing = max(group.failing, count)
             return (
-                f"{name} looks down: {count} of its {group.provider_accounts} accounts could not be"
+                f"{name} looks down: {failing} of its {group.vendor_accounts} accounts could not be"
                 f" checked ({cause}).",
-                f"{name} outage: {count} accounts failing ({cause})",
+                f"{name} outage: {failing} accounts failing ({cause})",
             )
+        if group.incident is not None and group.failure is not None:
+            return _our_side(group, name, count, group.failure)
         return f"The balances of {accounts} could not be checked.", f"{accounts}: check failing ({cause})"
-    if group.outage:
+    if group.incident is not None:  # together, but of what is not known: never "the vendor is back"
         return (
-            f"{name} works again: its {count} accounts are checked again.",
-            f"{name} back: {count} accounts checked",
+            f"The balance checks of {count} of the {group.vendor_accounts} {name} accounts work again.",
+            f"{count} {name} accounts: checks working again",
         )
     return f"The balance checks of {accounts} work again.", f"{accounts}: check working again"
+
+
+def _our_side(group: Group, name: str, count: int, failure: FailureKind) -> tuple[str, str]:
+    """An incident whose cause is not the vendor's side, said as what it is: one key entry the
+    accounts share, or one cause across the vendor's accounts (keys rejected, no key in the secret)."""
+    entry = group.incident.entry if group.incident else None
+    accounts = f"{count} {name} accounts"
+    if entry is not None:
+        what, short = {
+            FailureKind.SECRET: (
+                f"the key entry {entry!r} they share is missing from the secret or unusable",
+                f"shared key entry {entry!r} missing or unusable",
+            ),
+            FailureKind.AUTH: (
+                f"{name} rejected the key they share (entry {entry!r})",
+                "their shared key was rejected",
+            ),
+            FailureKind.RATE_LIMITED: (
+                f'{name} refused the key they share (entry {entry!r}) with "too many requests"',
+                "their shared key is rate limited",
+            ),
+        }[failure]
+        return f"{accounts} could not be checked: {what}.", f"{accounts}: {short} ({failure})"
+    what, short = {
+        FailureKind.SECRET: ("the secret holds no usable key for them", "no usable key in the secret"),
+        FailureKind.AUTH: (f"{name} rejected their keys", "keys rejected"),
+        FailureKind.RATE_LIMITED: (f'{name} refused them with "too many requests"', "rate limited"),
+        FailureKind.TLS: (f"the TLS connection to {name} failed", "TLS failing"),
+    }.get(failure, (f"they failed with {failure}", "check failing"))
+    return (
+        f"{count} of the {group.vendor_accounts} {name} accounts could not be checked: {what}.",
+        f"{accounts}: {short} ({failure})",
+    )
 
 
 def _account_line(item: Item, context: MessageContext, *, cause_given: bool = False) -> str:
@@ -433,7 +472,7 @@ def _account_line(item: Item, context: MessageContext, *, cause_given: bool = Fa
         parts.append(f"{_days(note)} left{_runs_out(note, item.pending.created_at, context)}")
     if note.renews_at is not None and note.kind in _LOW_KINDS:
         parts.append(renewal_fact(note, item.pending.created_at, context))
-    top_up = account.provider.top_up_url
+    top_up = account.vendor.top_up_url
     if top_up:
         parts.append(f"top up at {top_up}")
     return ", ".join(parts)
@@ -565,34 +604,32 @@ def _emoji(note: Notification) -> str:
     return ":warning:"
 
 
-def _next_steps(note: Notification, provider: Provider) -> list[str]:
+def _next_steps(note: Notification, vendor: Vendor, entry: str | None = None) -> list[str]:
     if note.kind is Kind.CHECK_FAILING:
-        return [*_failure_steps(note.failure, provider), "You will hear again when the check works again."]
+        steps = _failure_steps(note.failure, vendor, entry)
+        return [*steps, "You will hear again when the check works again."]
     if note.kind in (Kind.RECOVERED, Kind.CHECK_RECOVERED):
         return ["Nothing: monitoring continues."]
     if note.kind is Kind.SPENDING_FAST:
         return [
             "If nobody expected it, find what uses this key now: a runaway automation, or a leaked key"
-            f" (replace it at {provider.display_name}, then: credit-monitor keys set ACCOUNT).",
+            f" (replace it at {vendor.name}, then: credit-monitor keys set ACCOUNT).",
             "If it was expected, nothing: the forecast measures the burn afresh, and you will hear"
             " RUNNING OUT if the pace goes on and the balance will not last.",
         ]
-    top_up = (
-        f"Top up at {provider.top_up_url}"
-        if provider.top_up_url
-        else f"Top up your {provider.display_name} plan"
-    )
+    top_up = f"Top up at {vendor.top_up_url}" if vendor.top_up_url else f"Top up your {vendor.name} plan"
     return [top_up, "Or lower usage until the next renewal."]
 
 
-def _failure_steps(failure: FailureKind | None, provider: Provider) -> list[str]:
+def _failure_steps(failure: FailureKind | None, vendor: Vendor, entry: str | None = None) -> list[str]:
     """What a person can do about each kind of failure, naming its real cause; the log line has the
     full detail. Our own pacing never fails a check (an account waiting its turn on a shared key is
     "not checked this run"), so RATE_LIMITED is always the provider refusing with "too many requests"."""
-    name = provider.display_name
+    name = vendor.name
     if failure in (FailureKind.AUTH, FailureKind.SECRET):
+        where = f"the secret's entry {entry!r}" if entry else "the secret"
         return [
-            f"Check that the {name} key in the secret is present, valid and not revoked.",
+            f"Check that the {name} key in {where} is present, valid and not revoked.",
             "After updating the secret, the next run picks the new key up by itself.",
         ]
     if failure is FailureKind.RATE_LIMITED:

@@ -1,20 +1,22 @@
 """Pacing requests so that accounts sharing a key never exceed the provider's documented limit.
 
-One sliding window per (provider, key): at most `requests` requests start in any `per_seconds`.
-Different keys are different workspaces, teams or accounts at the provider, and each has its own
+One sliding window per (vendor, key): at most `requests` requests start in any `per_seconds`.
+Different keys are different workspaces, teams or accounts at the vendor, and each has its own
 limit, so two lemlist teams are paced separately while two accounts that share a key share a
-window. A request that could not start before the check's deadline is not made at all, never a
-burst the provider would refuse.
+window; two http-json APIs are two vendors (providers.Vendor), whatever their keys. A request
+that could not start before the check's deadline is not made at all, never a burst the provider
+would refuse.
 
-Taking turns: when more accounts share one key than a run can check, each run checks one slice of
-them and the others are "not checked this run" (never a failure). A run books at most half of each
+Taking turns: when one key carries more different requests than a run can make (accounts whose
+requests are the same make one, checks.SameRequest), each run makes one slice of them and the
+others' accounts are "not checked this run" (never a failure). A run books at most half of each
 window for first requests (`first_requests`): the other half is room for retries, and keeps two
-overlapping runs' first requests inside the window together. The accounts on a key, sorted by id,
-take turns: a run checks the `requests_per_run` accounts checked least recently (by the alert state),
-so every account is checked at least every k runs, k = ceil(accounts / requests_per_run), whatever
-runs the schedule skips; without the state, by position: run number r checks the positions p with
-p % k == r % k. Retries book the
-other half, apart: each share is booked in time order, and together they never exceed the limit.
+overlapping runs' first requests inside the window together. The requests on a key, each named by
+its first account id and sorted, take turns: a run makes the `requests_per_run` checked least
+recently (by the alert state), so every account is checked at least every k runs,
+k = ceil(requests / requests_per_run), whatever runs the schedule skips; without the state, by
+position: run number r makes the positions p with p % k == r % k. Retries book the other half,
+apart: each share is booked in time order, and together they never exceed the limit.
 """
 
 from __future__ import annotations
@@ -46,18 +48,18 @@ class RateLimiter:
         self._lock = threading.Lock()
         self._starts: dict[tuple[str, str], deque[float]] = {}
 
-    def reserve(self, provider: str, key: str, limit: RateLimit | None, share: str = "") -> float:
+    def reserve(self, vendor: str, key: str, limit: RateLimit | None, share: str = "") -> float:
         """Book the earliest slot for one request and return when it starts, without waiting.
         `share` names a part of the key's window booked on its own (a run's first requests)."""
         if limit is None or not key:
             return self._clock()
         with self._lock:
-            start = self._next_slot(provider, key + share, limit)
-            self._window(provider, key + share).append(start)
+            start = self._next_slot(vendor, key + share, limit)
+            self._window(vendor, key + share).append(start)
             return start
 
     def acquire(
-        self, provider: str, key: str, limit: RateLimit | None, deadline: float, share: str = ""
+        self, vendor: str, key: str, limit: RateLimit | None, deadline: float, share: str = ""
     ) -> bool:
         """Book a slot and wait for it; False, booking nothing, if it would start after `deadline`."""
         if limit is None:
@@ -65,22 +67,22 @@ class RateLimiter:
         if limit.requests < 1:
             return False
         with self._lock:
-            start = self._next_slot(provider, key + share, limit)
+            start = self._next_slot(vendor, key + share, limit)
             if start > deadline:
                 return False
-            self._window(provider, key + share).append(start)
+            self._window(vendor, key + share).append(start)
         wait = start - self._clock()
         if wait > 0:
             self._sleep(wait)
         return True
 
-    def _window(self, provider: str, key: str) -> deque[float]:
+    def _window(self, vendor: str, key: str) -> deque[float]:
         """Keyed by a hash of the key: a raw key is never held as a name."""
-        return self._starts.setdefault((provider, hashlib.sha256(key.encode()).hexdigest()), deque())
+        return self._starts.setdefault((vendor, hashlib.sha256(key.encode()).hexdigest()), deque())
 
-    def _next_slot(self, provider: str, key: str, limit: RateLimit) -> float:
+    def _next_slot(self, vendor: str, key: str, limit: RateLimit) -> float:
         now = self._clock()
-        starts = self._window(provider, key)
+        starts = self._window(vendor, key)
         while starts and starts[0] <= now - limit.per_seconds:
             starts.popleft()  # out of every window that can still matter
         slot = max(now, starts[-1]) if starts else now
@@ -120,9 +122,9 @@ def requests_per_run(limit: RateLimit, seconds: float) -> int:
 
 @dataclass(frozen=True)
 class SharedKey:
-    """The accounts of one provider that use one key, and how they take turns across runs."""
+    """The accounts of one vendor that use one key, and how they take turns across runs."""
 
-    provider: str
+    vendor: str
     limit: RateLimit
     accounts: tuple[str, ...]
     """Sorted by id: the turn of each is its position, whatever order the file lists them in."""
@@ -165,16 +167,16 @@ class SharedKey:
 def shared_keys(
     accounts: Iterable[tuple[str, str, RateLimit | None, str]], seconds: float
 ) -> list[SharedKey]:
-    """Group (account id, provider, rate limit, key identity) by provider and key identity: the key
+    """Group (account id, vendor id, rate limit, key identity) by vendor and key identity: the key
     itself, or its hash, or the name of the secret entry it is read from. Accounts without a
     documented limit or without a key take no turns."""
     groups: dict[tuple[str, str], tuple[RateLimit, list[str]]] = {}
-    for account, provider, limit, key in accounts:
+    for account, vendor, limit, key in accounts:
         if limit is not None and key:
-            groups.setdefault((provider, key), (limit, []))[1].append(account)
+            groups.setdefault((vendor, key), (limit, []))[1].append(account)
     return [
-        SharedKey(provider, limit, tuple(sorted(members)), requests_per_run(limit, seconds))
-        for (provider, _), (limit, members) in groups.items()
+        SharedKey(vendor, limit, tuple(sorted(members)), requests_per_run(limit, seconds))
+        for (vendor, _), (limit, members) in groups.items()
     ]
 
 

@@ -4,8 +4,9 @@ The stages, in order (the order that makes alerts survive faults, see outbox.py)
 1. read every account's state, while the balances are fetched (all by the checks' deadline);
 2. decide, per account, in one conditional write: the new state, its new notifications as
    pending, and a lease on everything pending that no live run holds;
-3. group what this run leased, across accounts (grouping.py: a vendor outage as one alert, then
-   one message per kind, provider and routing labels; messages.py splits one too big for SNS);
+3. group what this run leased, across accounts (grouping.py: a CHECK FAILING waits for the rest
+   of an outage still forming; an incident as one alert, then one message per kind, vendor and
+   routing labels; messages.py splits one too big for SNS);
 4. send each group's message; SNS gets every notification id it delivers;
 5. record, per account, in one conditional write: what SNS accepted leaves the outbox, each
    refusal is counted.
@@ -42,7 +43,7 @@ from credit_monitor.checks import MIN_SECONDS_FOR_A_REQUEST, Http, KeySource, ru
 from credit_monitor.config import Account, CheckSettings
 from credit_monitor.digest import DIGEST_KEY, Row, digest_id, render_digest, rows, week_of
 from credit_monitor.forecast import Forecast
-from credit_monitor.grouping import Group, Item, group
+from credit_monitor.grouping import Failing, Failings, Group, Item, group, hold
 from credit_monitor.messages import MessageContext, RenderedMessage, render_group, render_test_alert
 from credit_monitor.model import CheckError, CheckResult, FailureKind
 from credit_monitor.outbox import MAX_ATTEMPTS, enqueue, lease, leased_by, refused, settle
@@ -134,7 +135,7 @@ class AccountReport:
     def summary(self) -> dict[str, object]:
         result = self.result
         entry: dict[str, object] = {
-            "provider": self.account.provider.name,
+            "provider": self.account.vendor.id,
             "status": status_of(result, self.account.levels, self.level).value,
             "threshold": result.threshold,
         }
@@ -200,7 +201,7 @@ class RunReport:
     def warnings(self) -> list[tuple[str, dict[str, str]]]:
         """One WARNING line (message, fields) per thing an account's decision wanted said once."""
         return [
-            (f"{report.name}: {warning}", {"account": report.name, "provider": report.account.provider.name})
+            (f"{report.name}: {warning}", {"account": report.name, "provider": report.account.vendor.id})
             for report in self.accounts
             for warning in report.warnings
         ]
@@ -212,7 +213,7 @@ class RunReport:
                 f"{report.name} check failed: {report.result.error.message}",
                 {
                     "account": report.name,
-                    "provider": report.account.provider.name,
+                    "provider": report.account.vendor.id,
                     "failure": report.result.error.kind.value,
                 },
             )
@@ -283,7 +284,9 @@ def run_once(
         states = dict.fromkeys(names, problem)
     claims = run.decide_all(checks.accounts, results, states)  # 2. decide, enqueue, lease
     leased = [Item(claim.report.account, pending) for claim in claims.values() for pending in claim.leased]
-    groups = group(leased, checks.accounts, policy.group_by)  # 3. inhibit and group ...
+    failing = _failing(claims, policy)
+    ready, _ = hold(leased, checks.accounts, failing)  # 3. wait (held ones stay pending), inhibit, group ...
+    groups = group(ready, checks.accounts, policy.group_by, failing)
     context = MessageContext(policy.schedule_timezone, dashboard_url)
     messages = [part for whole in groups for part in render_group(whole, context)]  # ... split to SNS's size
     run.send_all(messages, claims)  # 4. send
@@ -740,6 +743,17 @@ class _Run:
                 raise reread
             state = reread
         raise StateError(f"alert state for {name} kept changing under us ({WRITE_ATTEMPTS} attempts)")
+
+
+def _failing(claims: dict[str, _Claim], policy: AlertPolicy) -> Failings:
+    """This run's failed checks, with how far each account is from its CHECK FAILING, as decided."""
+    return {
+        name: Failing(
+            claim.report.result.error.kind, policy.failures_before_alert - claim.state.consecutive_failures
+        )
+        for name, claim in claims.items()
+        if claim.report.result.error is not None and claim.state is not None
+    }
 
 
 def _undecided(account: Account, result: CheckResult, why: str) -> _Claim:

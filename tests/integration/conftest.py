@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -62,6 +62,22 @@ def function_env(
     app.runtime.cache_clear()  # a new sandbox: cold start with this environment
     yield env
     app.runtime.cache_clear()
+
+
+@pytest.fixture
+def accounts_file(
+    function_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Callable[[str], Path]:
+    """Give the function an accounts file with this text (a new sandbox reads it at its cold start)."""
+
+    def use(text: str) -> Path:
+        path = tmp_path / "accounts.toml"
+        path.write_text(text)
+        monkeypatch.setenv("ACCOUNTS_FILE", str(path))
+        app.runtime.cache_clear()
+        return path
+
+    return use
 
 
 @pytest.fixture

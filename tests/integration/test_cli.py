@@ -354,12 +354,23 @@ def test_validate_of_a_file_whose_name_is_not_utf8_prints_it_escaped(tmp_path: P
     assert completed.stdout.decode("utf-8").startswith(f"{tmp_path}/caf\\udce9.toml: 2 account(s), valid")
 
 
-def shared_key_file(tmp_path: Path, count: int, url: str = "") -> Path:
+def shared_key_file(tmp_path: Path, count: int, url: str = "", different: bool = False) -> Path:
+    """`count` accounts naming the key "team": lemlist's (one request for all), or, `different`, an
+    API that takes each campaign in a POST body (as many requests as accounts), 20 / 2 s per key."""
     accounts = tmp_path / "accounts.toml"
     extra = f'url = "{url}"\n' if url else ""
+    kind = 'provider = "lemlist"\n'
+    if different:
+        kind = (
+            'provider = "http-json"\nurl = "https://api.campaigns.example/v1/credits"\nmethod = "POST"\n'
+            'auth = { kind = "bearer" }\nbalance = "credits"\n'
+            "rate_limit = { requests = 20, per_seconds = 2 }\n"
+        )
     accounts.write_text(
         "".join(
-            f'[[account]]\nid = "team-{n:03d}"\nprovider = "lemlist"\nwarning = 100\nkey = "team"\n{extra}\n'
+            f'[[account]]\nid = "team-{n:03d}"\n{kind}warning = 100\nkey = "team"\n{extra}'
+            + (f"body = {{ campaign = {n} }}\n" if different else "")
+            + "\n"
             for n in range(count)
         )
     )
@@ -369,30 +380,36 @@ def shared_key_file(tmp_path: Path, count: int, url: str = "") -> Path:
 def test_validate_says_when_the_accounts_on_one_key_need_more_requests_than_its_window_allows(
     tmp_path: Path,
 ) -> None:
-    """200 accounts naming one lemlist key: valid, and validate says how they take turns."""
+    """200 accounts naming one key, each its own request: valid, and validate says how they take turns."""
     buffer = io.BytesIO()
     out = io.TextIOWrapper(buffer, encoding="utf-8", errors="strict")
 
-    assert main(["validate", str(shared_key_file(tmp_path, 200))], out=out) == EXIT_OK
+    assert main(["validate", str(shared_key_file(tmp_path, 200, different=True))], out=out) == EXIT_OK
     out.flush()
     text = buffer.getvalue().decode("utf-8")
-    assert "key 'team' (lemlist) is shared by 200 accounts, more than one run can check" in text
-    assert "lemlist allows 20 requests per 2 s per key, so a run checks 40 of them" in text
-    assert "each checked at least every 5 runs" in text
+    assert (
+        "key 'team' (api.campaigns.example) is shared by 200 accounts making 200 different requests" in text
+    )
+    assert "allows 20 requests per 2 s per key, so a run makes 40 of them" in text
+    assert "each account checked at least every 5 runs" in text
     assert "  accounts: team-000, team-001," in text
 
 
-def test_validate_says_nothing_of_a_shared_key_that_fits(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("count", "different"), [(40, True), (200, False)], ids=["fits", "one-request-for-all"]
+)
+def test_validate_says_nothing_of_a_shared_key_that_fits(tmp_path: Path, count: int, different: bool) -> None:
+    """40 different requests fit in a run; 200 lemlist accounts on one key make one request."""
     out = io.StringIO()
-    assert main(["validate", str(shared_key_file(tmp_path, 40))], out=out) == EXIT_OK
+    assert main(["validate", str(shared_key_file(tmp_path, count, different=different))], out=out) == EXIT_OK
     assert "shared by" not in out.getvalue()
 
 
-def test_check_shows_accounts_waiting_their_turn_and_exits_zero(
+def test_check_answers_the_accounts_on_one_key_with_one_request(
     cli_env: dict[str, str], lemlist_api: ApiSimulator, tmp_path: Path
 ) -> None:
-    """30 accounts on one key, a 3 s deadline: one window, 10 checked per run, the others NOT
-    CHECKED with their reason; nothing failed, so the exit status is that of the balances."""
+    """30 lemlist accounts on one key, a 3 s deadline: their requests are the same, so one request
+    answers all of them; none waits its turn."""
     accounts = shared_key_file(tmp_path, 30, lemlist_api.base_url)
     lemlist_api.valid_keys = {"lm-team-key-0123456789"}
     lemlist_api.balance = 5000
@@ -405,11 +422,8 @@ def test_check_shows_accounts_waiting_their_turn_and_exits_zero(
     out.flush()
     rows = json.loads(buffer.getvalue().decode("utf-8"))
     assert status == EXIT_OK
-    assert sorted({row["status"] for row in rows}) == ["NOT CHECKED", "OK"]
-    waiting = [row for row in rows if row["status"] == "NOT CHECKED"]
-    assert len(waiting) == 20
-    assert all(row["failure"] is None and "waiting its turn" in row["reason"] for row in waiting)
-    assert len(lemlist_api.credit_requests) == 10
+    assert [(row["status"], row["balance"]) for row in rows] == [("OK", 5000)] * 30
+    assert len(lemlist_api.credit_requests) == 1
 
 
 def test_validate_warns_when_the_memory_size_cannot_check_that_many_accounts(

@@ -28,8 +28,8 @@ def test_demo_runs_end_to_end_and_shows_metrics_and_the_alert() -> None:
     assert "fullenrich  FAILED" in out
     assert "API keys in logs, metrics or notifications: none" in out
     assert "Subject: [credit-monitor] 6 lemlist accounts low, lowest 42 left" in out
-    assert "Subject: [credit-monitor] lemlist outage: 6 accounts failing (auth)" in out
-    assert "Subject: [credit-monitor] lemlist back: 6 accounts checked" in out
+    assert "Subject: [credit-monitor] lemlist outage: 6 accounts failing (http)" in out
+    assert "Subject: [credit-monitor] 6 lemlist accounts: checks working again" in out
     assert "Notifications for 6 accounts over a LOW, a 3-run outage and its recovery: 3" in out
     assert "Subject: [credit-monitor] 6 lemlist accounts low (6 CRITICAL), lowest 12 left" in out
     assert out.count("The same notification, as the chat card:") == 2

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from credit_monitor.alerting import Kind, Level, Notification, Pending
 from credit_monitor.config import Account
-from credit_monitor.grouping import Group, Item
+from credit_monitor.grouping import Group, Incident, Item
 from credit_monitor.messages import MessageContext, RenderedMessage, render_group
 from credit_monitor.model import FailureKind
 from credit_monitor.providers import lemlist
@@ -52,6 +52,7 @@ def message(
         Item(member, Pending(f"run-7-{member.id}-1", note(kind, member.id, level, reason), CHECKED_AT))
         for member in members
     )
-    group = Group(kind, "lemlist", items, (("client", client),), outage=outage, provider_accounts=accounts)
+    incident = Incident(vendor_down=True) if outage else None
+    group = Group(kind, lemlist.PROVIDER.vendor, items, (("client", client),), incident, accounts)
     [(_, rendered)] = render_group(group, CONTEXT)
     return rendered

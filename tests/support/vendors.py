@@ -28,7 +28,7 @@ import ssl
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any, Literal
@@ -119,6 +119,8 @@ class VendorRequest:
     """Path and query string, as received (URL-encoded)."""
     headers: dict[str, str]
     body: bytes
+    at: float = field(default_factory=time.monotonic)
+    """When it arrived: rate-limit tests count requests per window."""
 
     @property
     def query(self) -> dict[str, list[str]]:
@@ -778,9 +780,16 @@ class StaticKeys:
         return f"set {account_id!r} in the test"
 
 
+def check_all(
+    accounts: Sequence[Account], keys: Mapping[str, str], seconds: float = 5.0, run_number: int = 0
+) -> list[CheckResult]:
+    """`checks.run_checks` over a fresh pool (so SSL_CERT_FILE is read again), with these keys."""
+    settings = CheckSettings(accounts=tuple(accounts), deadline_seconds=seconds)
+    pool = HttpClient(build_pool_manager())
+    return run_checks(settings, StaticKeys(dict(keys)), pool, time.monotonic() + seconds, run_number)
+
+
 def run_check(account: Account, key: str | None, seconds: float = 5.0) -> CheckResult:
-    """`checks.run_checks` for one account, over a fresh pool (so SSL_CERT_FILE is read again)."""
-    keys = StaticKeys({account.id: key} if key is not None else {})
-    settings = CheckSettings(accounts=(account,), deadline_seconds=seconds)
-    [result] = run_checks(settings, keys, HttpClient(build_pool_manager()), time.monotonic() + seconds)
+    """`checks.run_checks` for one account."""
+    [result] = check_all([account], {account.id: key} if key is not None else {}, seconds)
     return result

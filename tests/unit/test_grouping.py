@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 from credit_monitor.alerting import Kind, Level, Notification, Pending
 from credit_monitor.config import Account
-from credit_monitor.grouping import Group, Item, group, routing_labels
+from credit_monitor.grouping import Failing, Group, Incident, Item, group, hold, routing_labels
 from credit_monitor.model import FailureKind
-from credit_monitor.providers import fullenrich, lemlist
+from credit_monitor.providers import fullenrich, http_json, lemlist
 
 T0 = datetime(2026, 11, 2, 9, tzinfo=UTC)
 
@@ -44,8 +44,12 @@ def test_one_group_per_kind_provider_and_routing_labels() -> None:
     ]
     assert sorted(i.pending.id for g in groups for i in g.items) == sorted(i.pending.id for i in items)
     acme_low = next(g for g in groups if len(g.items) == 3)
-    assert (acme_low.kind, acme_low.provider, acme_low.labels) == (Kind.LOW, "lemlist", (("client", "acme"),))
-    assert acme_low.provider_accounts == 5  # the lemlist accounts the run watches, all labels
+    assert (acme_low.kind, acme_low.vendor.id, acme_low.labels) == (
+        Kind.LOW,
+        "lemlist",
+        (("client", "acme"),),
+    )
+    assert acme_low.vendor_accounts == 5  # the lemlist accounts the run watches, all labels
 
 
 def test_group_by_names_the_routing_labels_and_the_others_are_kept_only_when_shared() -> None:
@@ -78,8 +82,8 @@ def test_a_providers_accounts_failing_together_are_one_outage_whatever_their_lab
 
     [outage] = group(failing, accounts, None)
 
-    assert (outage.outage, outage.kind, outage.provider) == (True, Kind.CHECK_FAILING, "lemlist")
-    assert (len(outage.items), outage.provider_accounts) == (10, 10)
+    assert (outage.outage, outage.kind, outage.vendor.id) == (True, Kind.CHECK_FAILING, "lemlist")
+    assert (len(outage.items), outage.vendor_accounts) == (10, 10)
     assert outage.failure is FailureKind.TIMEOUT
     assert outage.labels == ()
 
@@ -104,7 +108,7 @@ def test_two_accounts_failing_together_are_an_outage_when_they_are_half_the_prov
 
     [outage] = group(failing, accounts, None)
 
-    assert (outage.outage, outage.accounts, outage.provider_accounts) == (True, ["lm-0", "lm-1"], 4)
+    assert (outage.outage, outage.accounts, outage.vendor_accounts) == (True, ["lm-0", "lm-1"], 4)
 
 
 def test_an_account_without_a_routing_label_routes_as_the_empty_value_no_declared_label_has() -> None:
@@ -128,7 +132,7 @@ def test_halves_split_a_group_in_order_and_keep_its_kind_provider_labels_and_out
 
     assert (first.accounts, second.accounts) == (["lm-0", "lm-1", "lm-2"], ["lm-3", "lm-4"])
     for half in (first, second):
-        assert (half.kind, half.provider, half.labels, half.outage, half.provider_accounts) == (
+        assert (half.kind, half.vendor.id, half.labels, half.outage, half.vendor_accounts) == (
             Kind.CHECK_FAILING,
             "lemlist",
             (("client", "acme"),),
@@ -143,7 +147,8 @@ def test_recovering_together_is_one_check_recovered() -> None:
 
     [recovered] = group(back, accounts, None)
 
-    assert (recovered.outage, recovered.kind, len(recovered.items)) == (True, Kind.CHECK_RECOVERED, 6)
+    assert (recovered.incident, recovered.kind, len(recovered.items)) == (Incident(), Kind.CHECK_RECOVERED, 6)
+    assert not recovered.outage  # what they recovered from is not known: never called an outage
 
 
 def test_groups_come_oldest_first() -> None:
@@ -225,3 +230,141 @@ def test_every_refused_group_is_halved_by_notification_id_whatever_the_order_giv
         (Kind.RUNNING_OUT, ["acme-2", "acme-3"]),
     ]
     assert all(g.labels == (("client", "acme"),) for g in groups)
+
+
+def http_json_account(name: str, display_name: str, **labels: str) -> Account:
+    provider, url = http_json.from_entry(
+        {
+            "url": f"https://api.{name}.example/v1/balance",
+            "auth": {"kind": "bearer"},
+            "balance": "credits",
+            "display_name": display_name,
+            "top_up_url": f"https://{name}.example/billing",
+        }
+    )
+    return Account(name, provider, url, threshold=100, labels=labels)
+
+
+def test_unrelated_http_json_apis_are_never_one_vendor_outage_nor_one_group() -> None:
+    """Alpha answers 503 and Beta's reply lacks its field: two failures of two vendors, each alone,
+    though both are http-json and both causes are on a vendor's side. Low together: two groups."""
+    alpha, beta, gamma = (http_json_account(n, n.title()) for n in ("alpha", "beta", "gamma"))
+    accounts = [alpha, beta, gamma]
+    failing = [
+        item(alpha, Kind.CHECK_FAILING, failures=3, failure=FailureKind.HTTP, reason="HTTP 503"),
+        item(beta, Kind.CHECK_FAILING, failures=3, failure=FailureKind.BAD_RESPONSE, reason="no field"),
+    ]
+
+    groups = group(failing, accounts, None)
+
+    assert [(g.vendor.id, g.accounts, g.outage, g.vendor_accounts) for g in groups] == [
+        ("alpha", ["alpha"], False, 1),
+        ("beta", ["beta"], False, 1),
+    ]
+    low = group([item(alpha), item(beta)], accounts, None)
+    assert sorted((g.vendor.name, g.accounts) for g in low) == [("Alpha", ["alpha"]), ("Beta", ["beta"])]
+
+
+def test_accounts_of_one_declared_api_are_one_vendor() -> None:
+    one, two = http_json_account("alpha", "Alpha"), http_json_account("alpha", "Alpha")
+    two = replace(two, id="alpha-2")
+    failing = [item(a, Kind.CHECK_FAILING, failure=FailureKind.TIMEOUT) for a in (one, two)]
+
+    [outage] = group(failing, [one, two], None)
+
+    assert (outage.outage, outage.vendor.id, outage.accounts) == (True, "alpha", ["alpha", "alpha-2"])
+
+
+def test_accounts_sharing_a_key_entry_that_fails_are_one_incident_on_our_side_not_an_outage() -> None:
+    """Three of ten lemlist accounts name the entry "acme-team", missing from the secret (or its key
+    revoked): one group, whatever their labels and though they are under half the vendor's
+    accounts; it names the entry and is no vendor outage."""
+    team = [replace(account(f"team-{n}", client=f"c{n}"), key_entry="acme-team") for n in range(3)]
+    others = [account(f"lm-{n}", client="acme") for n in range(7)]
+    for kind in (FailureKind.SECRET, FailureKind.AUTH):
+        failing = [item(a, Kind.CHECK_FAILING, failures=3, failure=kind, reason="no key") for a in team]
+
+        [shared] = group(failing, [*team, *others], None)
+
+        assert (shared.accounts, shared.outage, shared.incident) == (
+            ["team-0", "team-1", "team-2"],
+            False,
+            Incident(entry="acme-team"),
+        )
+
+
+def test_an_empty_secret_is_one_incident_of_the_vendor_not_an_outage() -> None:
+    accounts = [account(f"lm-{n}", client=f"c{n}") for n in range(4)]
+    failing = [item(a, Kind.CHECK_FAILING, failure=FailureKind.SECRET, reason="no API key") for a in accounts]
+
+    [incident] = group(failing, accounts, None)
+
+    assert (len(incident.items), incident.outage, incident.incident) == (4, False, Incident())
+
+
+def test_a_vendor_side_failure_is_an_outage_whatever_key_entry_its_accounts_share() -> None:
+    team = [replace(account(f"team-{n}"), key_entry="acme-team") for n in range(2)]
+    failing = [item(a, Kind.CHECK_FAILING, failure=FailureKind.HTTP, reason="HTTP 503") for a in team]
+
+    [outage] = group(failing, team, None)
+
+    assert outage.incident == Incident(vendor_down=True)
+
+
+def down(accounts: list[Account], to_alert: dict[str, int]) -> dict[str, Failing]:
+    """Each account's failed check this run (a 503), with its failed checks still to go."""
+    return {a.id: Failing(FailureKind.HTTP, to_alert.get(a.id, 0)) for a in accounts}
+
+
+def test_a_check_failing_one_run_ahead_of_an_outage_waits_for_it_then_goes_with_it() -> None:
+    accounts = [account(f"lm-{n}", client=f"c{n}") for n in range(10)]
+    ahead = item(accounts[0], Kind.CHECK_FAILING, failures=3, failure=FailureKind.HTTP, reason="HTTP 503")
+
+    ready, held = hold([ahead], accounts, down(accounts, {a.id: 1 for a in accounts[1:]}))
+
+    assert (ready, held) == ([], [ahead])
+    the_rest = [item(a, Kind.CHECK_FAILING, failure=FailureKind.HTTP) for a in accounts[1:]]
+    failing = down(accounts, {"lm-0": -1})
+    ready, held = hold([ahead, *the_rest], accounts, failing)
+    assert held == []
+    [outage] = group(ready, accounts, None, failing)
+    assert (outage.outage, len(outage.accounts), outage.failing) == (True, 10, 10)
+
+
+def test_a_check_failing_waits_no_longer_than_the_slowest_of_the_others_needs() -> None:
+    """Others that keep flickering (failing, then answering) would hold it for ever: it waits only
+    while its own runs past CHECK FAILING are fewer than what the others still need."""
+    accounts = [account(f"lm-{n}") for n in range(10)]
+    ahead = item(accounts[0], Kind.CHECK_FAILING, failure=FailureKind.HTTP)
+    counting = {a.id: 2 for a in accounts[1:]}  # each failed once: two to go
+
+    assert hold([ahead], accounts, down(accounts, {**counting, "lm-0": -1}))[1] == [ahead]
+    assert hold([ahead], accounts, down(accounts, {**counting, "lm-0": -2}))[1] == []
+    alone = {"lm-0": Failing(FailureKind.HTTP, 0)}  # the others answer: no outage to wait for
+    assert hold([ahead], accounts, alone)[1] == []
+
+
+def test_the_rest_of_an_outage_goes_as_the_outage_whatever_run_queued_it() -> None:
+    """Six of ten were reported (a run killed before recording the other four, or four that reach
+    CHECK FAILING later): the vendor is still down, so the four are the outage too, not four
+    failures of their own."""
+    accounts = [account(f"lm-{n}", client=f"c{n}") for n in range(10)]
+    four = [item(a, Kind.CHECK_FAILING, failure=FailureKind.HTTP, reason="HTTP 503") for a in accounts[:4]]
+    failing = down(accounts, {a.id: -1 for a in accounts})
+
+    [outage] = group(four, accounts, None, failing)
+
+    assert (outage.outage, len(outage.items), outage.failing, outage.vendor_accounts) == (True, 4, 10, 10)
+
+
+def test_accounts_sharing_a_key_entry_that_work_again_together_are_one_message_as_they_failed() -> None:
+    team = [replace(account(f"team-{n}", client=f"c{n}"), key_entry="acme-team") for n in range(3)]
+    others = [account(f"lm-{n}", client="acme") for n in range(7)]
+    back = [item(a, Kind.CHECK_RECOVERED, balance=500.0) for a in team]
+
+    [recovered] = group(back, [*team, *others], None)
+
+    assert (recovered.accounts, recovered.incident) == (
+        ["team-0", "team-1", "team-2"],
+        Incident(entry="acme-team"),
+    )

@@ -13,7 +13,7 @@ from credit_monitor.alerting import Kind, Level, Notification, Pending
 from credit_monitor.amounts import format_balance
 from credit_monitor.config import Account
 from credit_monitor.forecast import Forecast, ForecastStatus
-from credit_monitor.grouping import Group, Item
+from credit_monitor.grouping import Group, Incident, Item
 from credit_monitor.messages import (
     MAX_MESSAGE_BYTES,
     SUBJECT_MAX_LENGTH,
@@ -22,7 +22,7 @@ from credit_monitor.messages import (
     render_group,
 )
 from credit_monitor.model import FailureKind
-from credit_monitor.providers import fullenrich, lemlist
+from credit_monitor.providers import fullenrich, http_json, lemlist
 
 FULLENRICH = Account("fullenrich", fullenrich.PROVIDER, "https://app.fullenrich.com/api/v2", threshold=1000)
 LEMLIST = Account("lemlist", lemlist.PROVIDER, "https://api.lemlist.com/api", threshold=100)
@@ -232,7 +232,7 @@ def test_a_group_of_one_reads_like_the_single_message_and_carries_its_id() -> No
     note = Notification(Kind.LOW, "lemlist", Level.CRITICAL, balance=42, threshold=50, forecast=BURNING)
     single = render(note, LEMLIST, datetime(2026, 11, 2, 9, tzinfo=UTC))
 
-    [(_, message)] = render_group(Group(Kind.LOW, "lemlist", (_item(LEMLIST, note),)))
+    [(_, message)] = render_group(Group(Kind.LOW, LEMLIST.vendor, (_item(LEMLIST, note),)))
 
     assert (message.subject, message.text, message.chat) == (single.subject, single.text, single.chat)
     assert message.attributes == {**single.attributes, "notification_id": "run-lemlist-1"}
@@ -247,7 +247,7 @@ def test_a_group_says_how_many_and_how_bad_and_lists_every_account_with_figure_l
     ]
     group = Group(
         Kind.LOW,
-        "lemlist",
+        LEMLIST.vendor,
         tuple(_item(_acme(n), note) for n, note in enumerate(notes)),
         (("client", "acme"),),
     )
@@ -280,7 +280,9 @@ def test_a_grouped_running_out_above_every_level_names_no_level() -> None:
         )
         for n in range(2)
     ]
-    group = Group(Kind.RUNNING_OUT, "lemlist", tuple(_item(_acme(n), note) for n, note in enumerate(notes)))
+    group = Group(
+        Kind.RUNNING_OUT, LEMLIST.vendor, tuple(_item(_acme(n), note) for n, note in enumerate(notes))
+    )
 
     [(_, message)] = render_group(group)
 
@@ -305,7 +307,7 @@ def test_a_group_too_big_for_sns_is_split_and_every_notification_is_in_exactly_o
         for n in range(800)
     )
 
-    parts = render_group(Group(Kind.CHECK_FAILING, "lemlist", items))
+    parts = render_group(Group(Kind.CHECK_FAILING, LEMLIST.vendor, items))
 
     assert len(parts) > 1
     assert all(message.size() <= MAX_MESSAGE_BYTES for _, message in parts)
@@ -328,7 +330,9 @@ def test_an_outage_of_several_failure_kinds_names_each_with_its_count_and_each_a
     )
 
     [(_, message)] = render_group(
-        Group(Kind.CHECK_FAILING, "lemlist", items, outage=True, provider_accounts=3)
+        Group(
+            Kind.CHECK_FAILING, LEMLIST.vendor, items, incident=Incident(vendor_down=True), vendor_accounts=3
+        )
     )
 
     lines = message.text.splitlines()
@@ -350,7 +354,7 @@ def test_two_notifications_of_one_account_in_a_group_name_that_account_and_its_s
         for n, note in enumerate(notes)
     )
 
-    [(_, message)] = render_group(Group(Kind.LOW, "lemlist", items, (("client", "acme"),)))
+    [(_, message)] = render_group(Group(Kind.LOW, LEMLIST.vendor, items, (("client", "acme"),)))
 
     assert message.subject == "[credit-monitor] lemlist account acme-001 low (1 CRITICAL), lowest 12 left"
     assert "  - Already on it? Hold its reminders: credit-monitor snooze acme-001 --for 3d" in message.text
@@ -409,3 +413,114 @@ def test_check_failing_says_since_when_and_recovered_drops_an_empty_forecast() -
     text = render(recovered, LEMLIST, CHECKED, PARIS).text
     assert "Days left" not in text
     assert "snooze" not in text  # nothing to hold back
+
+
+def test_an_http_json_api_is_named_routed_threaded_and_topped_up_as_its_own_vendor() -> None:
+    provider, url = http_json.from_entry(
+        {
+            "url": "https://api.alpha.example/v1/balance",
+            "auth": {"kind": "bearer"},
+            "balance": "credits",
+            "display_name": "Alpha Credits",
+            "top_up_url": "https://alpha.example/billing",
+        }
+    )
+    one, two = (Account(f"alpha-{n}", provider, url, threshold=100) for n in (1, 2))
+    note = Notification(Kind.LOW, "alpha-1", Level.WARNING, balance=42, threshold=100)
+
+    single = render(note, one)
+    [(_, grouped)] = render_group(Group(Kind.LOW, one.vendor, (_item(one, note), _item(two, note))))
+
+    assert single.attributes["provider"] == grouped.attributes["provider"] == "alpha-credits"
+    assert grouped.chat["metadata"]["threadId"] == "credit-monitor-alpha-credits-low"
+    assert grouped.subject.startswith("[credit-monitor] 2 Alpha Credits accounts low")
+    for message in (single, grouped):
+        assert "  - Top up at https://alpha.example/billing" in message.text.splitlines()
+
+
+def _failing(accounts: list[Account], kind: FailureKind, reason: str) -> tuple[Item, ...]:
+    return tuple(
+        _item(a, Notification(Kind.CHECK_FAILING, a.id, Level.OK, failures=3, failure=kind, reason=reason))
+        for a in accounts
+    )
+
+
+@pytest.mark.parametrize(
+    ("kind", "reason", "subject", "headline"),
+    [
+        (
+            FailureKind.SECRET,
+            'no API key for \'acme-team\' (add "acme-team": "<key>" to the secret\'s JSON)',
+            "3 lemlist accounts: shared key entry 'acme-team' missing or unusable (secret)",
+            "3 lemlist accounts could not be checked: the key entry 'acme-team' they share is missing"
+            " from the secret or unusable.",
+        ),
+        (
+            FailureKind.AUTH,
+            "HTTP 401, key rejected: Unauthorized",
+            "3 lemlist accounts: their shared key was rejected (auth)",
+            "3 lemlist accounts could not be checked: lemlist rejected the key they share"
+            " (entry 'acme-team').",
+        ),
+    ],
+    ids=["entry-missing", "key-revoked"],
+)
+def test_a_shared_key_problem_says_what_it_is_and_never_outage(
+    kind: FailureKind, reason: str, subject: str, headline: str
+) -> None:
+    team = [replace(_acme(n), key_entry="acme-team") for n in range(3)]
+    group = Group(
+        Kind.CHECK_FAILING, LEMLIST.vendor, _failing(team, kind, reason), (), Incident(entry="acme-team"), 10
+    )
+
+    [(_, message)] = render_group(group)
+
+    assert message.subject == f"[credit-monitor] {subject}"
+    lines = message.text.splitlines()
+    assert lines[0] == headline
+    assert f"  Cause:    {kind}: {reason}" in lines
+    for said in ("outage", "looks down", "status page"):
+        assert said not in message.text
+        assert said not in json.dumps(message.chat)
+
+
+def test_an_empty_secret_says_the_secret_holds_no_key_for_them_and_never_outage() -> None:
+    accounts = [_acme(n) for n in range(4)]
+    items = _failing(accounts, FailureKind.SECRET, "no API key for 'acme-000' (add it)")
+
+    [(_, message)] = render_group(Group(Kind.CHECK_FAILING, LEMLIST.vendor, items, (), Incident(), 4))
+
+    assert message.subject == "[credit-monitor] 4 lemlist accounts: no usable key in the secret (secret)"
+    assert message.text.splitlines()[0] == (
+        "4 of the 4 lemlist accounts could not be checked: the secret holds no usable key for them."
+    )
+    assert "outage" not in message.text
+    assert "looks down" not in message.text
+
+
+def test_checks_that_work_again_together_are_never_said_to_be_a_vendor_coming_back() -> None:
+    """What they failed of is not known at recovery (a revoked shared key, as well as an outage)."""
+    items = tuple(
+        _item(_acme(n), Notification(Kind.CHECK_RECOVERED, f"acme-{n:03d}", Level.OK, balance=500))
+        for n in range(3)
+    )
+
+    [(_, message)] = render_group(Group(Kind.CHECK_RECOVERED, LEMLIST.vendor, items, (), Incident(), 3))
+
+    assert message.subject == "[credit-monitor] 3 lemlist accounts: checks working again"
+    assert message.text.splitlines()[0] == "The balance checks of 3 of the 3 lemlist accounts work again."
+
+
+def test_the_rest_of_an_outage_says_how_many_fail_and_that_the_others_were_reported_before() -> None:
+    items = _failing([_acme(n) for n in range(4)], FailureKind.HTTP, "HTTP 503: Service Unavailable")
+    group = Group(Kind.CHECK_FAILING, LEMLIST.vendor, items, (), Incident(vendor_down=True), 10, failing=10)
+
+    [(_, message)] = render_group(group)
+
+    assert message.subject == "[credit-monitor] lemlist outage: 10 accounts failing (http)"
+    lines = message.text.splitlines()
+    assert lines[0] == "lemlist looks down: 10 of its 10 accounts could not be checked (http)."
+    assert (
+        "  Accounts: 4 of the 10 lemlist accounts watched (the other 6 failing were reported before)" in lines
+    )
+    assert len(message.ids) == 4

@@ -126,7 +126,7 @@ def test_spikes_of_several_accounts_are_one_message_the_biggest_first() -> None:
             ]
         )
     )
-    [(_, message)] = render_group(Group(Kind.SPENDING_FAST, "fullenrich", items), PARIS)
+    [(_, message)] = render_group(Group(Kind.SPENDING_FAST, fullenrich.PROVIDER.vendor, items), PARIS)
 
     assert (
         message.subject

@@ -116,7 +116,7 @@ def test_a_group_of_money_accounts_lists_each_in_its_own_currency() -> None:
         (eu, low(account="brightdata-eu", balance=3.1, currency="GBP", level=Level.CRITICAL, threshold=5)),
     ]
     items = tuple(Item(account, Pending(f"n-{account.id}", note, CHECKED)) for account, note in notes)
-    [(_, message)] = render_group(Group(Kind.LOW, "brightdata", items))
+    [(_, message)] = render_group(Group(Kind.LOW, BRIGHTDATA.vendor, items))
 
     assert message.subject == "[credit-monitor] 2 Bright Data accounts low (1 CRITICAL), lowest 3.10 GBP left"
     lines = [line for line in message.text.splitlines() if line.startswith("  - brightdata")]
@@ -137,7 +137,7 @@ def test_a_group_of_money_accounts_spending_fast_says_spent_not_credits() -> Non
             ),
         ]
     )
-    [(_, message)] = render_group(Group(Kind.SPENDING_FAST, "brightdata", items))
+    [(_, message)] = render_group(Group(Kind.SPENDING_FAST, BRIGHTDATA.vendor, items))
 
     assert message.text.startswith("2 Bright Data accounts spent far more than usual since the last check.")
     assert "  - vonage: €12.40, €60.00 in 1 h (usually at most €5.00 in that time)" in message.text

@@ -202,7 +202,7 @@ def test_accounts_group_by_provider_and_key_and_only_with_a_documented_limit() -
         ],
         8.0,
     )
-    assert sorted((g.provider, g.accounts) for g in groups) == [
+    assert sorted((g.vendor, g.accounts) for g in groups) == [
         ("bouncer", ("d",)),
         ("lemlist", ("a", "b")),
         ("lemlist", ("c",)),

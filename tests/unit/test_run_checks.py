@@ -13,7 +13,7 @@ from credit_monitor.adapters.http import Pace
 from credit_monitor.checks import run_checks
 from credit_monitor.config import Account, CheckSettings
 from credit_monitor.model import FailureKind
-from credit_monitor.providers import HttpReply, Request, RetryPolicy, fullenrich, lemlist
+from credit_monitor.providers import HttpReply, Request, RetryPolicy, fullenrich, http_json, lemlist
 
 
 class Recording:
@@ -95,11 +95,13 @@ def test_the_turns_follow_the_real_keys_whatever_the_accounts_file_says() -> Non
 
 def test_a_run_left_no_time_to_start_its_checks_checks_nothing_and_fails_nothing() -> None:
     """A slow cold start, a starved CPU: the deadline comes before any request could start. That is
-    our own slowness, never a provider's failure."""
+    our own slowness, never a provider's failure. (A key that cannot be one is refused before any
+    request, in no time: that is a failure, deadline or not.)"""
     accounts = [Account("fe", fullenrich.PROVIDER, "https://fullenrich.test/1", 100)]
     http = Recording()
+    keys = Keys({"fe": "fe-key-0-4f1c9a7e"})
 
-    [result] = run_checks(CheckSettings(tuple(accounts), 10), Keys({"fe": "k"}), http, time.monotonic() + 0.5)
+    [result] = run_checks(CheckSettings(tuple(accounts), 10), keys, http, time.monotonic() + 0.5)
 
     assert result.error is None
     assert result.not_checked is not None
@@ -139,6 +141,93 @@ def test_a_check_still_queued_at_the_deadline_is_not_checked_a_started_one_timed
     assert first.error.kind is FailureKind.TIMEOUT
     assert second.error is None
     assert second.not_checked is not None
+
+
+def test_two_http_json_apis_with_the_same_key_are_paced_apart() -> None:
+    """Two unrelated APIs allowing 2 requests a minute each, and one key string for both (a key
+    format both happen to accept, or a test key): each has its own window, so neither waits."""
+
+    def api(name: str) -> Account:
+        provider, url = http_json.from_entry(
+            {
+                "url": f"https://api.{name}.test/balance",
+                "auth": {"kind": "bearer"},
+                "balance": "credits",
+                "display_name": name.title(),
+                "rate_limit": {"requests": 2, "per_seconds": 60},
+            }
+        )
+        return Account(name, provider, url, 100)
+
+    accounts = (api("alpha"), api("beta"))
+    http = Recording()
+
+    results = run_checks(
+        CheckSettings(accounts, 4.5),
+        Keys(dict.fromkeys(("alpha", "beta"), "one-key-for-both")),
+        http,
+        time.monotonic() + 4.5,
+    )
+
+    assert [r.not_checked for r in results] == [None, None]
+    assert sorted(url for _, url in http.sent) == [
+        "https://api.alpha.test/balance",
+        "https://api.beta.test/balance",
+    ]
+
+
+class Rotating:
+    """A KeySource whose secret changed since it was cached: a re-read gives the new one."""
+
+    def __init__(self, cached: Mapping[str, str], fresh: Mapping[str, str]) -> None:
+        self.cached, self.fresh, self.reads = dict(cached), dict(fresh), 0
+
+    def api_keys(self, *, refresh: bool = False) -> Mapping[str, str]:
+        self.reads += refresh
+        return self.fresh if refresh else self.cached
+
+    def key_hint(self, account_id: str) -> str:
+        return "test"
+
+
+class AcceptsOnly(Recording):
+    """FullEnrich that accepts one key and answers 401 to any other."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__()
+        self.key = key
+
+    def send(
+        self, request: Request, policy: RetryPolicy, deadline: float, pace: Pace | None = None
+    ) -> HttpReply:
+        self.sent.append((time.monotonic(), request.headers["Authorization"]))
+        if request.headers["Authorization"] != f"Bearer {self.key}":
+            return HttpReply(
+                401, b'{"code": "error.api.key", "message": "Unknown api key"}', "application/json"
+            )
+        return HttpReply(200, b'{"balance": 5000}', "application/json")
+
+
+def test_a_rotated_shared_key_is_read_again_once_and_answers_only_the_accounts_that_now_use_it() -> None:
+    """Two accounts name the entry "team", a third holds the same old key under its own entry: one
+    request, a 401, one re-read. The team's new key answers both team accounts with one request;
+    the third still holds the old key, and keeps the 401."""
+    old, new = "fe-old-key-4f1c9a7e2b8d", "fe-new-key-7d2e5b9c1a3f"
+    accounts = [
+        Account("team-a", fullenrich.PROVIDER, "https://fullenrich.test", 100, key_entry="team"),
+        Account("team-b", fullenrich.PROVIDER, "https://fullenrich.test", 100, key_entry="team"),
+        Account("copy", fullenrich.PROVIDER, "https://fullenrich.test", 100),
+    ]
+    keys = Rotating({"team": old, "copy": old}, {"team": new, "copy": old})
+    http = AcceptsOnly(new)
+
+    results = run_checks(CheckSettings(tuple(accounts), 5), keys, http, time.monotonic() + 5)
+
+    assert [header for _, header in http.sent] == [f"Bearer {old}", f"Bearer {new}"]
+    assert keys.reads == 1
+    assert [r.balance.credits if r.balance else None for r in results] == [5000, 5000, None]
+    assert results[2].error is not None
+    assert results[2].error.kind is FailureKind.AUTH
 
 
 def test_a_shared_key_rotated_in_the_secret_is_read_again_after_a_401() -> None:

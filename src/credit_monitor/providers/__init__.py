@@ -29,6 +29,7 @@ from credit_monitor.providers.base import (
     RetryPolicy,
     Token,
     TokenExchange,
+    Vendor,
 )
 
 PROVIDERS: tuple[Provider, ...] = (
@@ -69,4 +70,5 @@ __all__ = [
     "RetryPolicy",
     "Token",
     "TokenExchange",
+    "Vendor",
 ]

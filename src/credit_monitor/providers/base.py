@@ -85,6 +85,21 @@ class TokenExchange:
 
 
 @dataclass(frozen=True)
+class Vendor:
+    """Who answers an account's requests, as messages and routing know it: one vendor's accounts
+    are grouped, counted for an outage, paced and reported together, under its name and billing
+    page. A built-in provider is one vendor; each http-json API is its own (`http_json.vendor_id`),
+    so two unrelated APIs declared with http-json are never one."""
+
+    id: str
+    """The SNS `provider` attribute and the chat thread's: the built-in's name, or for http-json
+    the declared display name as a slug, else the URL's host."""
+    name: str
+    """The name people read."""
+    top_up_url: str | None = None
+
+
+@dataclass(frozen=True)
 class Provider:
     name: str
     """Lower-case id: the `provider` of an account, and the id of a zero-config account."""
@@ -112,6 +127,12 @@ class Provider:
     so an account's levels are known to be amounts of it before any check (`validate`)."""
     currency_from_reply: bool = False
     """The balance is money in the currency each reply names (Twilio's `currency`)."""
+    vendor_id: str = ""
+    """The vendor's id when it is not `name` (an http-json API's)."""
+
+    @property
+    def vendor(self) -> Vendor:
+        return Vendor(self.vendor_id or self.name, self.display_name, self.top_up_url)
 
     @property
     def env_prefix(self) -> str:

@@ -34,6 +34,7 @@ import base64
 import json
 import math
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import SplitResult, parse_qsl, quote, urlsplit
@@ -328,15 +329,17 @@ def from_entry(entry: Mapping[str, object]) -> tuple[Provider, str]:
     Raises ValueError("<field>: <what is wrong>"), or Invalid with one such line per field at fault.
     """
     spec, url, display_name, top_up_url, rate_limit = validated(entry)
+    host = url.hostname or ""
     provider = Provider(
         name=NAME,
-        display_name=display_name or url.hostname or "",
+        display_name=display_name or host,
         default_api_url=url.geturl(),
         top_up_url=top_up_url,
         build_request=spec.build_request,
         parse_balance=spec.parse_balance,
         retry=RetryPolicy(),
         rate_limit=rate_limit,
+        vendor_id=vendor_id(display_name or "", host),
         parse_reply=spec.parse_reply,
         two_part_key=spec.two_part_key,
         token=oauth.exchange(spec.token_url, spec.token_client_auth) if spec.token_url else None,
@@ -344,6 +347,14 @@ def from_entry(entry: Mapping[str, object]) -> tuple[Provider, str]:
         currency_from_reply=bool(spec.reading.currency_path),
     )
     return provider, url.geturl()
+
+
+def vendor_id(display_name: str, host: str) -> str:
+    """An http-json API's vendor id: its declared display name as a slug ("Alpha Credits":
+    "alpha-credits", accents dropped), else its URL's host. Accounts that declare one name are one
+    vendor; two APIs on one host (a gateway) are two when their names differ."""
+    ascii_name = unicodedata.normalize("NFKD", display_name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-") or host
 
 
 def validated(

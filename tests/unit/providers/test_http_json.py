@@ -14,7 +14,7 @@ import pytest
 
 from credit_monitor.model import Balance, CheckError, FailureKind, Pool
 from credit_monitor.problems import Invalid
-from credit_monitor.providers import RateLimit, ReplyContext, RetryPolicy, http_json
+from credit_monitor.providers import RateLimit, ReplyContext, RetryPolicy, Vendor, http_json, lemlist
 
 URL = "https://api.example.com/v1/account"
 MINIMAL: dict[str, object] = {"url": URL, "auth": {"kind": "bearer"}, "balance": "credits"}
@@ -345,6 +345,23 @@ def test_every_field_at_fault_is_named_not_only_the_first() -> None:
         "balance",
         "rate_limit.requests",
     ]
+
+
+def test_each_api_is_its_own_vendor_named_by_its_display_name_or_else_its_host() -> None:
+    """The vendor is what grouping, outages, rate limits, the `provider` attribute and messages key
+    on: never the shared "http-json", so two unrelated APIs are never one vendor."""
+    alpha, _ = http_json.from_entry(
+        entry(display_name="Alpha Credits", top_up_url="https://alpha.example/pay")
+    )
+    beta, _ = http_json.from_entry(entry(url="https://API.Beta.example:8443/v2/balance"))
+    accented, _ = http_json.from_entry(entry(display_name="Crédit Ögé"))
+    symbols, _ = http_json.from_entry(entry(display_name="!!!"))
+
+    assert alpha.vendor == Vendor("alpha-credits", "Alpha Credits", "https://alpha.example/pay")
+    assert beta.vendor == Vendor("api.beta.example", "api.beta.example", None)
+    assert accented.vendor.id == "credit-oge"
+    assert symbols.vendor == Vendor("api.example.com", "!!!", None)
+    assert lemlist.PROVIDER.vendor == Vendor("lemlist", "lemlist", "https://app.lemlist.com/settings/billing")
 
 
 # --- what real credit APIs return ----------------------------------------------------------------
