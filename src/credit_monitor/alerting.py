@@ -210,6 +210,10 @@ class Notification:
     """A recovery: the receivers never told of what it ends (its notice was given up): they are not
     told of its end either."""
 
+    currency: str | None = None
+    """The unit of `balance`, `threshold`, the spike and the pools: None for credits, else the ISO
+    4217 code of the money the vendor reported (model.Balance.currency)."""
+
     @property
     def family(self) -> Family | None:
         """The incident it opens or ends; None for the digest."""
@@ -281,6 +285,9 @@ class AccountState:
     """The latest spike, for `status` and the digest."""
     pools: tuple[Pool, ...] = ()
     """The vendor's split of the last balance."""
+    currency: str | None = None
+    """The unit of the last balance, its history and its spikes: None for credits, else the ISO 4217
+    code of the money the vendor reported; for `status` and the digest."""
     renewal_due: datetime | None = None
     """The renewal expected next (declared or the vendor's): when it passes, alerts re-arm, and a
     rise of the balance is expected within RENEWAL_GRACE."""
@@ -411,6 +418,7 @@ def _after_success(
 ) -> Decision:
     assert result.balance is not None
     account, balance, pools = result.account, result.balance.credits, result.balance.pools
+    currency = result.balance.currency
     notes: list[Notification] = []
     if state.failing_notified:
         notes.append(
@@ -420,6 +428,7 @@ def _after_success(
                 state.level,
                 balance=balance,
                 failures=state.consecutive_failures,
+                currency=currency,
             )
         )
     seen = observe(state.samples, state.pace_since, state.spike, now, balance, rules.spike, levels.warning)
@@ -449,6 +458,7 @@ def _after_success(
             forecast=outlook,
             renews_at=renews_at,
             pools=pools,
+            currency=currency,
         )
 
     if level > announced and not lasts:
@@ -534,6 +544,7 @@ def _after_success(
         spike=seen.spike,
         last_spike=seen.spike if seen.spike is not None else state.last_spike,
         pools=pools,
+        currency=currency,
         renewal_due=renewal.due,
         renewal_missed=renewal.missed,
         checked_at=now,

@@ -52,6 +52,7 @@ from credit_monitor.adapters.stack import (
 )
 from credit_monitor.adapters.state import DynamoStateStore, StateError
 from credit_monitor.alerting import AccountState, Levels, Status, status_of
+from credit_monitor.amounts import format_amount
 from credit_monitor.checks import (
     MIN_SECONDS_FOR_A_REQUEST,
     PLANNING_ALLOWANCE_SECONDS,
@@ -71,7 +72,6 @@ from credit_monitor.config import (
     read_local_api_keys,
     threshold_var,
 )
-from credit_monitor.messages import format_balance
 from credit_monitor.model import CheckResult
 from credit_monitor.printable import printable
 from credit_monitor.providers import PROVIDERS
@@ -238,6 +238,7 @@ def check_json(
             "provider": providers[result.account],
             "status": status.value,
             "balance": result.balance.credits if result.balance else None,
+            "currency": result.balance.currency if result.balance else None,
             "threshold": result.threshold,
             "failure": result.error.kind.value if result.error else None,
             "reason": printable(result.error.message) if result.error else result.not_checked,
@@ -425,9 +426,7 @@ def validate_file(path: Path, out: TextIO, memory_mb: int = DEFAULT_MEMORY_MB) -
         return EXIT_USAGE
     lines = [f"{printable(str(path))}: {len(accounts)} account(s), valid"]
     for account in accounts:
-        levels = format_balance(account.threshold)
-        if account.critical_threshold is not None:
-            levels += f" / critical {format_balance(account.critical_threshold)}"
+        levels = levels_shown(account)
         labels = " ".join(f"{name}={value}" for name, value in account.labels.items())
         lines.append(f"  {account.id:<24} {account.provider.name:<12} warning {levels}  {labels}".rstrip())
     lines.extend(shared_key_report(accounts))
@@ -435,6 +434,20 @@ def validate_file(path: Path, out: TextIO, memory_mb: int = DEFAULT_MEMORY_MB) -
     if warning := capacity_warning(len(accounts), memory_mb):
         fail(f"warning: {warning}")
     return EXIT_OK
+
+
+def levels_shown(account: Account) -> str:
+    """ "500 / critical 100" credits, "$20.00 / critical $5.00" for a vendor whose balance is always
+    dollars; for one whose reply names its currency, the numbers and that they are in it."""
+    currency = account.provider.currency
+
+    def shown(level: float) -> str:
+        return format_amount(level, currency, credits_word=False)
+
+    text = shown(account.threshold)
+    if account.critical_threshold is not None:
+        text += f" / critical {shown(account.critical_threshold)}"
+    return f"{text} (in the reply's currency)" if account.provider.currency_from_reply else text
 
 
 def shared_key_report(accounts: Sequence[Account]) -> list[str]:
@@ -474,13 +487,17 @@ def exit_status(statuses: Sequence[Status]) -> int:
 def render_table(results: Sequence[CheckResult], statuses: Sequence[Status]) -> str:
     rows = [("ACCOUNT", "BALANCE", "THRESHOLD", "STATUS")]
     for result, status in zip(results, statuses, strict=True):
-        balance = format_balance(result.balance.credits) if result.balance else "-"
+        currency = result.balance.currency if result.balance else None
+        balance = (
+            format_amount(result.balance.credits, currency, credits_word=False) if result.balance else "-"
+        )
         shown = status.value
         if result.error is not None:
             shown = f"{status.value} ({result.error.kind.value}): {result.error.message}"
         if result.not_checked is not None:
             shown = f"{status.value}: {result.not_checked}"
-        rows.append((printable(result.account), balance, format_balance(result.threshold), printable(shown)))
+        threshold = format_amount(result.threshold, currency, credits_word=False)
+        rows.append((printable(result.account), balance, threshold, printable(shown)))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     return "\n".join(
         f"{row[0]:<{widths[0]}}  {row[1]:>{widths[1]}}  {row[2]:>{widths[2]}}  {row[3]}" for row in rows

@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 from itertools import pairwise
 
 from credit_monitor.alerting import AccountState, Level, lasts_until
+from credit_monitor.amounts import format_amount, format_rate
 from credit_monitor.config import Account
 from credit_monitor.forecast import Spike, forecast
 from credit_monitor.messages import (
@@ -23,7 +24,6 @@ from credit_monitor.messages import (
     MessageContext,
     RenderedMessage,
     chat_card,
-    format_balance,
     level_name,
     subject_line,
 )
@@ -49,6 +49,9 @@ class Row:
     pools: tuple[Pool, ...] = ()
     spike: Spike | None = None
     """A spike of the digest's week."""
+    currency: str | None = None
+    """The unit of the balance, the burn, the pools and the spike: None for credits, else an ISO
+    4217 code."""
 
     def note(self) -> str:
         """The renewal, the pools and a spike of the week, in a few words."""
@@ -64,10 +67,14 @@ class Row:
                 else f"runs out before renewal {day}"
             )
         if self.pools:
-            notes.append(", ".join(f"{pool.name} {format_balance(pool.credits)}" for pool in self.pools))
+            notes.append(", ".join(f"{pool.name} {self.amount(pool.credits)}" for pool in self.pools))
         if self.spike is not None:
-            notes.append(f"spent {format_balance(self.spike.spent)} at once on {self.spike.until:%a}")
+            notes.append(f"spent {self.amount(self.spike.spent)} at once on {self.spike.until:%a}")
         return "; ".join(notes)
+
+    def amount(self, value: float) -> str:
+        """An amount of this account, as the table shows it: "1,234" credits, "$12.40"."""
+        return format_amount(value, self.currency, credits_word=False)
 
     @property
     def urgency(self) -> tuple[int, int, float, float, str]:
@@ -119,6 +126,7 @@ def rows(
                 lasts=lasts_until(renews_at, outlook, now),
                 pools=state.pools,
                 spike=spike if spike is not None and now - spike.until <= timedelta(days=BURN_DAYS) else None,
+                currency=state.currency,
             )
         )
     return sorted(found, key=lambda row: row.urgency)
@@ -190,8 +198,10 @@ def _render(
 
 
 def _cells(row: Row) -> tuple[str, str, str, str, str, str]:
-    balance = "unknown" if row.balance is None else format_balance(row.balance)
-    burn = "-" if row.burn_per_day is None else f"{row.burn_per_day:,.1f}"
+    balance = "unknown" if row.balance is None else row.amount(row.balance)
+    burn = (
+        "-" if row.burn_per_day is None else format_rate(row.burn_per_day, row.currency, credits_word=False)
+    )
     days = "-" if row.days_left is None else f"{row.days_left:,.1f}"
     level = "FAILING" if row.failing else ("-" if row.level is None else level_name(row.level))
     return (row.account.id, balance, burn, days, level, row.note())

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from credit_monitor.alerting import Kind, Level, Notification
+from credit_monitor.amounts import ascii_amounts, format_amount, format_rate
 from credit_monitor.config import Account
 from credit_monitor.forecast import ForecastStatus
 from credit_monitor.grouping import Group, Item
@@ -92,26 +93,28 @@ def render(
     notification's created_at), for the time of the check and the date a balance runs out."""
     context = context or MessageContext()
     name = account.display_name
-    credits = format_balance(note.balance) if note.balance is not None else "unknown"
+    amount = _amount(note, note.balance, credits_word=False)
+    # A money balance is "the balance", one amount; credits are many.
+    what, are, run = ("credits", "are", "run") if note.currency is None else ("balance", "is", "runs")
     level = level_name(note.level)
     headline, subject = {
         Kind.LOW: (
-            f"{name} credits fell below the {level} level.",
-            f"{name} credits below {level}: {credits} left",
+            f"{name} {what} fell below the {level} level.",
+            f"{name} {what} below {level}: {amount} left",
         ),
         Kind.REMINDER: (
-            f"{name} credits are still below the {level} level.",
-            f"Reminder: {name} still below {level}, {credits} left",
+            f"{name} {what} {are} still below the {level} level.",
+            f"Reminder: {name} still below {level}, {amount} left",
         ),
         Kind.RECOVERED: (
-            f"{name} credits are back above the warning level"
+            f"{name} {what} {are} back above the warning level"
             + (": the plan renewed." if note.renewed else "."),
-            f"{name} credits {'renewed' if note.renewed else 'recovered'}: {credits}",
+            f"{name} {what} {'renewed' if note.renewed else 'recovered'}: {amount}",
         ),
         Kind.RUNNING_OUT: (
-            f"{name} credits will run out soon at the current burn rate"
+            f"{name} {what} will run out soon at the current burn rate"
             + (", before the plan renews." if note.renews_at is not None else "."),
-            f"{name} credits run out in {_days(note)}"
+            f"{name} {what} {run} out in {_days(note)}"
             + (", before renewal" if note.renews_at is not None else ""),
         ),
         Kind.SPENDING_FAST: (
@@ -138,20 +141,20 @@ def render(
         if note.since is not None:
             facts.append(("Failing since", context.local(note.since)))
     else:
-        facts.append(("Balance", f"{credits} credits"))
+        facts.append(("Balance", _amount(note, note.balance)))
     if note.pools:
         facts.append(("Pools", pools_fact(note, context)))
     if note.spike is not None and note.kind is Kind.SPENDING_FAST:
         facts.extend(_spike_facts(note, context))
     if note.threshold is not None and note.kind in (Kind.LOW, Kind.REMINDER, Kind.SPENDING_FAST):
-        facts.append(("Level crossed", f"{level} ({format_balance(note.threshold)} credits)"))
+        facts.append(("Level crossed", f"{level} ({_amount(note, note.threshold)})"))
     if note.threshold is not None and note.kind is Kind.RECOVERED:
         # Recovery is always above the warning level, whichever level it came from (note.level), and
         # the engine passes that warning level as the threshold.
-        facts.append(("Level crossed", f"back above warning ({format_balance(note.threshold)} credits)"))
+        facts.append(("Level crossed", f"back above warning ({_amount(note, note.threshold)})"))
     if note.forecast is not None and note.kind is not Kind.CHECK_FAILING:
         if note.forecast.status is ForecastStatus.DEPLETING and note.forecast.burn_per_day is not None:
-            facts.append(("Burn rate", f"{note.forecast.burn_per_day:,.1f} credits/day"))
+            facts.append(("Burn rate", f"{format_rate(note.forecast.burn_per_day, note.currency)}/day"))
         if note.kind is Kind.SPENDING_FAST:
             pass  # the spike's own facts say how long the balance lasts at its pace
         elif note.balance is not None and note.balance <= 0:
@@ -381,7 +384,8 @@ def _group_headline(group: Group, name: str, count: int, items: list[Item]) -> t
     critical = sum(1 for item in items if item.pending.note.level is Level.CRITICAL)
     worst = f" ({critical} CRITICAL)" if critical and group.kind in (Kind.LOW, Kind.REMINDER) else ""
     lowest = items[0].pending.note.balance
-    least = f", lowest {format_balance(lowest)} left" if lowest is not None else ""
+    shown = _amount(items[0].pending.note, lowest, credits_word=False)
+    least = f", lowest {shown} left" if lowest is not None else ""
     if group.kind is Kind.LOW:
         return f"{accounts} fell below their level{worst}.", f"{accounts} low{worst}{least}"
     if group.kind is Kind.REMINDER:
@@ -403,8 +407,10 @@ def _group_headline(group: Group, name: str, count: int, items: list[Item]) -> t
             f"{accounts} run out soon, the first in {soonest}",
         )
     if group.kind is Kind.SPENDING_FAST:
+        money = all(item.pending.note.currency is not None for item in items)
         return (
-            f"{accounts} used far more credits than usual since the last check.",
+            f"{accounts} {'spent far more' if money else 'used far more credits'} than usual since the last"
+            " check.",
             f"{accounts} spending fast, the most {_spent(items[0].pending.note)}",
         )
     if group.kind is Kind.CLEARED:
@@ -471,14 +477,14 @@ def _account_line(item: Item, context: MessageContext, *, cause_given: bool = Fa
     if note.kind is Kind.CHECK_FAILING:
         reason = "" if cause_given else f" ({note.reason or 'unknown'})"
         return f"{account.id}: {note.failures} failed checks in a row{reason}"
-    figure = f"{format_balance(note.balance)} credits" if note.balance is not None else "balance unknown"
+    figure = _amount(note, note.balance) if note.balance is not None else "balance unknown"
     if note.kind in (Kind.RECOVERED, Kind.CHECK_RECOVERED):
         return f"{account.id}: {figure}"
     parts = [f"{account.id}: {figure}"]
     if note.level is not Level.OK:  # RUNNING OUT above every level: no level to name
         parts.append(level_name(note.level))
         if note.threshold is not None:
-            parts[-1] += f" (below {format_balance(note.threshold)})"
+            parts[-1] += f" (below {_amount(note, note.threshold, credits_word=False)})"
     if note.kind is Kind.SPENDING_FAST and note.spike is not None:
         parts.append(f"{_spent(note)} ({_usual(note)})")
     elif note.forecast is not None and note.forecast.days_left is not None:
@@ -523,17 +529,17 @@ def _act_steps(
 
 
 def _spent(note: Notification) -> str:
-    """ "6,000 credits in 1 h": a spike's amount and the time it took."""
+    """ "6,000 credits in 1 h", "$60.00 in 1 h": a spike's amount and the time it took."""
     if note.spike is None:
         return "unknown"
-    return f"{format_balance(note.spike.spent)} credits in {_duration(note.spike.seconds)}"
+    return f"{_amount(note, note.spike.spent)} in {_duration(note.spike.seconds)}"
 
 
 def _usual(note: Notification) -> str:
     assert note.spike is not None
     if note.spike.usual <= 0:
         return "none in that time last week"
-    return f"usually at most {format_balance(note.spike.usual)} in that time"
+    return f"usually at most {_amount(note, note.spike.usual, credits_word=False)} in that time"
 
 
 def _spike_facts(note: Notification, context: MessageContext) -> list[tuple[str, str]]:
@@ -541,7 +547,7 @@ def _spike_facts(note: Notification, context: MessageContext) -> list[tuple[str,
     assert note.spike is not None
     seconds = note.spike.seconds
     usual = (
-        f"at most {format_balance(note.spike.usual)} credits in {_duration(seconds)}, in the last week"
+        f"at most {_amount(note, note.spike.usual)} in {_duration(seconds)}, in the last week"
         if note.spike.usual > 0
         else f"none in any {_duration(seconds)} of the last week"
     )
@@ -567,7 +573,7 @@ def pools_fact(note: Notification, context: MessageContext) -> str:
     which part the plan's renewal refills."""
     parts = []
     for pool in note.pools:
-        text = f"{pool.name} {format_balance(pool.credits)}"
+        text = f"{pool.name} {_amount(note, pool.credits, credits_word=False)}"
         if pool.renews:
             when = f" {context.day(note.renews_at)}" if note.renews_at is not None else ""
             text += f" (renews{when})"
@@ -603,8 +609,9 @@ def _days(note: Notification) -> str:
 
 
 def subject_line(text: str) -> str:
-    """A subject SNS accepts: printable ASCII (others become '?'), under 100 characters."""
-    subject = "".join(char if " " <= char <= "~" else "?" for char in f"{PREFIX} {text}")
+    """A subject SNS accepts: printable ASCII (an amount in euros reads "8.00 EUR", other characters
+    become '?'), under 100 characters."""
+    subject = "".join(char if " " <= char <= "~" else "?" for char in ascii_amounts(f"{PREFIX} {text}"))
     return subject if len(subject) <= SUBJECT_MAX_LENGTH else subject[: SUBJECT_MAX_LENGTH - 3] + "..."
 
 
@@ -662,13 +669,8 @@ def _failure_steps(failure: FailureKind | None, vendor: Vendor, entry: str | Non
     return [f"{name} may be down or unreachable: check its status page and the function's log."]
 
 
-def format_balance(value: float) -> str:
-    """Whole numbers as they are, else cents rounded DOWN: rounding to nearest showed 999.999, below
-    a 1,000 level, as "1,000.00". A shown figure is never more than the balance, so never on the
-    wrong side of a level it is below. Decimal of the repr floors exactly (0.29 * 100 is 28.99...)."""
-    from decimal import ROUND_FLOOR, Decimal
-
-    if not math.isfinite(value) or float(value).is_integer():
-        return f"{value:,.0f}"
-    cents = Decimal(repr(float(value))).quantize(Decimal("0.01"), rounding=ROUND_FLOOR)
-    return f"{cents:,.2f}"
+def _amount(note: Notification, value: float | None, *, credits_word: bool = True) -> str:
+    """An amount of the notification's account in its unit (amounts.format_amount)."""
+    if value is None:
+        return "unknown credits" if credits_word and note.currency is None else "unknown"
+    return format_amount(value, note.currency, credits_word=credits_word)

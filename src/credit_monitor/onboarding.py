@@ -31,6 +31,7 @@ from credit_monitor.adapters.http import HttpClient, build_pool_manager
 from credit_monitor.adapters.secret_store import SecretChanged, SecretStore, SecretStoreError
 from credit_monitor.adapters.secrets import EnvironmentKeySource
 from credit_monitor.adapters.stack import API_KEYS_SECRET_OUTPUT, StackError, api_keys_secret_of
+from credit_monitor.amounts import format_amount
 from credit_monitor.checks import check_account
 from credit_monitor.config import (
     DEFAULT_CHECK_DEADLINE_SECONDS,
@@ -41,7 +42,6 @@ from credit_monitor.config import (
 )
 from credit_monitor.deploy_settings import accounts_file_to_write, deployed_accounts_file, repository_root
 from credit_monitor.keys import redact
-from credit_monitor.messages import format_balance
 from credit_monitor.model import CheckResult
 from credit_monitor.printable import printable
 from credit_monitor.problems import did_you_mean
@@ -334,7 +334,7 @@ def vendor_answer(target: Target, result: CheckResult) -> str:
         why = f" ({error.kind.value}): {error.message}" if error else f": {result.not_checked or 'no answer'}"
         refusal = f"{account.id}: {name} did not give a balance for this key{printable(why)}"
         raise Refused(f"{refusal}; the key was not stored", again=True)
-    balance = f"{format_balance(result.balance.credits)} {result.balance.currency or 'credits'}"
+    balance = format_amount(result.balance.credits, result.balance.currency)
     return f"{account.id}: {name} answered this key with a balance of {balance}"
 
 

@@ -145,6 +145,8 @@ class AccountReport:
         }
         if result.balance is not None:
             entry["balance"] = result.balance.credits
+            if result.balance.currency is not None:
+                entry["currency"] = result.balance.currency
             if result.balance.pools:
                 entry["pools"] = {pool.name: pool.credits for pool in result.balance.pools}
         if result.error is not None:

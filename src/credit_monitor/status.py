@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from credit_monitor.alerting import AccountState, Level, lasts_until
+from credit_monitor.amounts import format_amount, format_rate
 from credit_monitor.forecast import Sample, Spike, forecast
-from credit_monitor.messages import format_balance
 from credit_monitor.model import Pool
 from credit_monitor.printable import printable
 
@@ -57,6 +57,9 @@ class AccountStatus:
     pools: tuple[Pool, ...] = ()
     last_spike: Spike | None = None
     renewal_missed: datetime | None = None
+    currency: str | None = None
+    """The unit of the balance, the burn, the pools and the spike: None for credits, else an ISO
+    4217 code."""
 
     def as_json(self) -> dict[str, object]:
         def iso(value: datetime | None) -> str | None:
@@ -66,6 +69,7 @@ class AccountStatus:
             "account": printable(self.account),
             "level": self.level,
             "balance": self.balance,
+            "currency": self.currency,
             "balance_at": iso(self.balance_at),
             "burn_per_day": self.burn_per_day,
             "days_left": self.days_left,
@@ -106,7 +110,7 @@ class AccountStatus:
             notes.append(f"the renewal of {self.renewal_missed:%d %b} did not show in the balance")
         if self.pools:
             shown = (
-                f"{printable(pool.name, 24)} {format_balance(pool.credits)}"
+                f"{printable(pool.name, 24)} {self.amount(pool.credits)}"
                 + (" (renews)" if pool.renews else "")
                 for pool in self.pools
             )
@@ -114,9 +118,13 @@ class AccountStatus:
         if self.last_spike is not None and now - self.last_spike.until <= SPIKE_SHOWN_FOR:
             spike = self.last_spike
             notes.append(
-                f"spent {format_balance(spike.spent)} in {_span(spike.seconds)}, {_ago(spike.until, now)}"
+                f"spent {self.amount(spike.spent)} in {_span(spike.seconds)}, {_ago(spike.until, now)}"
             )
         return notes
+
+    def amount(self, value: float) -> str:
+        """An amount of this account, as the table shows it: "1,234" credits, "$12.40"."""
+        return format_amount(value, self.currency, credits_word=False)
 
 
 def account_status(account: str, state: AccountState, now: datetime) -> AccountStatus:
@@ -142,6 +150,7 @@ def account_status(account: str, state: AccountState, now: datetime) -> AccountS
         pools=state.pools,
         last_spike=state.last_spike,
         renewal_missed=state.renewal_missed,
+        currency=state.currency,
     )
 
 
@@ -192,9 +201,11 @@ def render(rows: list[AccountStatus], now: datetime) -> str:
             (
                 printable(row.account, MAX_SHOWN_ACCOUNT),
                 row.level,
-                format_balance(row.balance) if row.balance is not None else "-",
+                row.amount(row.balance) if row.balance is not None else "-",
                 _ago(row.balance_at, now),
-                f"{row.burn_per_day:,.1f}" if row.burn_per_day is not None else "-",
+                format_rate(row.burn_per_day, row.currency, credits_word=False)
+                if row.burn_per_day is not None
+                else "-",
                 f"{row.days_left:,.1f}" if row.days_left is not None else "-",
                 f"{printable(row.last_sent, 16)} {_ago(row.notified_at, now)}"
                 if row.last_sent

@@ -11,12 +11,14 @@ import sys
 from pathlib import Path
 
 import pytest
+import trustme
 
 from credit_monitor import cli
 from credit_monitor.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_LOW, EXIT_OK, EXIT_USAGE, main
 from credit_monitor.sizing import ACCOUNTS_PER_SIZE
 from tests.support.keys import FULLENRICH_KEY, LEMLIST_KEY, assert_no_key_leaked
 from tests.support.simulators import ApiSimulator, Reply
+from tests.support.vendors import BRIGHTDATA, VendorSimulator
 
 
 @pytest.fixture
@@ -493,3 +495,64 @@ def test_validate_says_what_to_write_instead_of_a_toml_mistake(tmp_path: Path) -
         f"credit-monitor: {accounts}: not valid TOML: Expected newline or end of document after a statement"
         " (at line 5, column 12); write warning = 1000 or warning = 1_000: a number has no commas or spaces\n"
     )
+
+
+MONEY_ACCOUNTS = """
+[[account]]
+id = "scraping"
+provider = "brightdata"
+warning = 20
+critical = 5
+
+[[account]]
+id = "sms-eu"
+provider = "vonage"
+warning = 10.5
+
+[[account]]
+id = "voice"
+provider = "twilio"
+warning = 20
+
+[[account]]
+id = "acme-lemlist"
+provider = "lemlist"
+warning = 500
+"""
+
+
+def test_validate_lists_a_money_accounts_levels_in_its_currency(tmp_path: Path) -> None:
+    """The levels of a vendor that reports money are amounts of its currency: in dollars, in euros,
+    or, for a vendor whose reply names it, in that currency."""
+    accounts = tmp_path / "accounts.toml"
+    accounts.write_text(MONEY_ACCOUNTS)
+
+    completed = run_process({}, "validate", str(accounts))
+
+    assert completed.returncode == EXIT_OK, completed.stderr
+    assert completed.stdout.splitlines()[1:] == [
+        b"  scraping                 brightdata   warning $20.00 / critical $5.00",
+        "  sms-eu                   vonage       warning €10.50".encode(),
+        b"  voice                    twilio       warning 20 (in the reply's currency)",
+        b"  acme-lemlist             lemlist      warning 500",
+    ]
+
+
+def test_check_shows_a_money_balance_and_its_level_in_its_currency(
+    cli_env: dict[str, str], server_cert: trustme.LeafCert, tmp_path: Path
+) -> None:
+    key = "bd-key-5c8e1a7f3d9b"
+    with VendorSimulator(BRIGHTDATA, server_cert, key, balance=12.4) as brightdata:
+        accounts = tmp_path / "accounts.toml"
+        accounts.write_text(
+            '[[account]]\nid = "scraping"\nprovider = "brightdata"\nwarning = 20\n'
+            f'url = "{brightdata.base_url}"\n'
+        )
+        env = {**cli_env, "SCRAPING_API_KEY": key}
+        table = run_process(env, "check", "--accounts", str(accounts))
+        listed = run_process(env, "check", "--accounts", str(accounts), "--json")
+
+    assert table.returncode == listed.returncode == EXIT_LOW
+    assert table.stdout.splitlines()[1].split() == [b"scraping", b"$12.40", b"$20.00", b"LOW"]
+    [row] = json.loads(listed.stdout)
+    assert (row["balance"], row["currency"], row["threshold"]) == (12.4, "USD", 20)

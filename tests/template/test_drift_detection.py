@@ -92,7 +92,7 @@ def test_aggregate_renamed_in_the_code_is_caught_by_its_alarm_and_widget() -> No
 def test_balance_renamed_in_the_code_is_caught_by_the_search_widget() -> None:
     [line] = dashboard_drift(deployment(), emitted(balance="CreditsLeft"), "CreditMonitor")
     assert line.startswith(
-        "dashboard CreditMonitorDashboard widget 'Credits remaining, per account' searches "
+        "dashboard CreditMonitorDashboard widget 'Balance per account (credits or money)' searches "
         'SEARCH {CreditMonitor,Account} MetricName="CreditsRemaining", which matches nothing the function'
     )
 
@@ -128,7 +128,9 @@ def test_search_widget_that_cannot_match_what_the_code_emits_is_caught(
     old: str, new: str, expected: str
 ) -> None:
     [line] = dashboard_drift(deployment(old, new), emitted(), "CreditMonitor")
-    assert line.startswith("dashboard CreditMonitorDashboard widget 'Credits remaining, per account' ")
+    assert line.startswith(
+        "dashboard CreditMonitorDashboard widget 'Balance per account (credits or money)' "
+    )
     assert expected in line
 
 

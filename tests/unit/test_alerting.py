@@ -655,3 +655,34 @@ def test_a_notified_at_from_the_future_restarts_the_reminder_clock_at_now() -> N
     assert kinds(decision) == []
     assert decision.state.notified_at == T0
     assert kinds(run(decision.state, 900, 24)) == ["REMINDER/WARNING"]
+
+
+def test_a_money_balance_gives_its_currency_to_every_notification_and_to_the_state() -> None:
+    """A reminder sent a day later, a recovery, `status` and the digest read the unit from here."""
+
+    def dollars(state: AccountState, balance: float | None, hours: float) -> Decision:
+        now = T0 + timedelta(hours=hours)
+        if balance is None:
+            result = CheckResult("twilio", 1000, error=CheckError(FailureKind.TIMEOUT, "no answer"))
+        else:
+            result = CheckResult("twilio", 1000, balance=Balance(balance, currency="USD"))
+        return decide(state, result, now, LEVELS, POLICY)
+
+    low = dollars(AccountState(), 900, 0)
+    assert [(n.kind, n.currency) for n in low.notifications] == [(Kind.LOW, "USD")]
+    assert low.state.currency == "USD"
+    failing = dollars(dollars(dollars(low.state, None, 1).state, None, 2).state, None, 3)
+    assert kinds(failing) == ["CHECK FAILING/WARNING"]
+    assert failing.state.currency == "USD"  # a failed check keeps the last balance's unit
+    back = dollars(failing.state, 890, 4)
+    assert [(n.kind, n.currency) for n in back.notifications] == [(Kind.CHECK_RECOVERED, "USD")]
+    reminder = dollars(back.state, 880, 24)
+    assert [(n.kind, n.currency) for n in reminder.notifications] == [(Kind.REMINDER, "USD")]
+    recovered = dollars(reminder.state, 5000, 25)
+    assert [(n.kind, n.currency) for n in recovered.notifications] == [(Kind.RECOVERED, "USD")]
+
+
+def test_a_credit_balance_has_no_currency() -> None:
+    low = run(AccountState(), 900, 0)
+    assert low.notifications[0].currency is None
+    assert low.state.currency is None

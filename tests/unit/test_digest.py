@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from credit_monitor.alerting import AccountState, Level
 from credit_monitor.config import Account
 from credit_monitor.digest import digest_id, render_digest, rows, week_of
-from credit_monitor.forecast import Sample
+from credit_monitor.forecast import Sample, Spike
 from credit_monitor.messages import MAX_MESSAGE_BYTES, MessageContext
+from credit_monitor.model import Pool
 from credit_monitor.providers import fullenrich, lemlist
 from credit_monitor.service import StateError
 
@@ -90,3 +92,21 @@ def test_the_digest_of_1000_accounts_with_the_longest_ids_fits_in_one_sns_messag
         f"  ... and {1000 - listed} more accounts, less urgent: credit-monitor status lists every one"
         in lines
     )
+
+
+def test_a_money_account_shows_its_balance_burn_pools_and_spike_in_its_currency() -> None:
+    """Credits and money side by side, each in its unit: the table is read per account."""
+    twilio = burning(52.4, 3.2, Level.WARNING)
+    spike = Spike(NOW - timedelta(days=2, hours=1), NOW - timedelta(days=2), 30, 1, 1)
+    money = replace(twilio, currency="USD", pools=(Pool("prepaid", 27.4),), last_spike=spike)
+    found = rows([account("sms"), account("acme")], {"sms": money, "acme": burning(900, 10)}, NOW)
+
+    message = render_digest(found, date(2026, 11, 9), NOW, PARIS, "digest-2026-W46")
+
+    lines = message.text.splitlines()
+    assert lines[4].split()[:3] == ["sms", "$26.79", "$3.20"]
+    assert lines[4].endswith("warning  prepaid $27.40; spent $30.00 at once on Sat")
+    assert lines[5].split()[:3] == ["acme", "820", "10.0"]
+    card = message.chat["content"]["description"]
+    assert "*sms*: $26.79, burn $3.20/day, - days left, warning (prepaid $27.40; spent $30.00 at once" in card
+    assert "*acme*: 820, burn 10.0/day" in card

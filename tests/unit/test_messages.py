@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from credit_monitor.alerting import Kind, Level, Notification, Pending
+from credit_monitor.amounts import format_balance
 from credit_monitor.config import Account
 from credit_monitor.forecast import Forecast, ForecastStatus
 from credit_monitor.grouping import Group, Incident, Item
@@ -17,7 +18,6 @@ from credit_monitor.messages import (
     MAX_MESSAGE_BYTES,
     SUBJECT_MAX_LENGTH,
     MessageContext,
-    format_balance,
     render,
     render_group,
 )

@@ -7,8 +7,8 @@ import math
 import pytest
 
 from credit_monitor.alerting import Level, Levels, Status, status_of
+from credit_monitor.amounts import format_balance
 from credit_monitor.keys import NotAString, clean_key, key_forms, parse_api_keys, redact
-from credit_monitor.messages import format_balance
 from credit_monitor.model import (
     Balance,
     CheckError,

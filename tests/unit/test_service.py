@@ -709,3 +709,12 @@ def test_a_test_alert_reports_each_receiver_in_order_and_one_failure_hides_no_ot
 
 def test_a_test_alert_to_no_receiver_is_an_empty_report() -> None:
     assert send_test_alert({}, fixed(T0), budget(), MessageContext()) == []
+
+
+def test_the_log_line_names_the_currency_of_a_money_balance_and_none_for_credits() -> None:
+    twilio = Account("voice", lemlist.PROVIDER, "https://api.test", threshold=20)
+    money = service.AccountReport(twilio, CheckResult("voice", 20, balance=Balance(12.4, currency="USD")))
+    credits = service.AccountReport(twilio, CheckResult("voice", 20, balance=Balance(420)))
+
+    assert (money.summary()["balance"], money.summary()["currency"]) == (12.4, "USD")
+    assert "currency" not in credits.summary()

@@ -74,7 +74,7 @@ def test_json_has_every_field_status_shows() -> None:
     assert set(data) == {
         "account", "level", "balance", "balance_at", "burn_per_day", "days_left", "notified_at", "last_sent",
         "consecutive_failures", "pending_notifications", "snoozed_until", "snooze_reason", "history",
-        "problem", "renews_at", "lasts_until_renewal", "pools", "last_spike", "renewal_missed",
+        "problem", "renews_at", "lasts_until_renewal", "pools", "last_spike", "renewal_missed", "currency",
     }  # fmt: skip
     assert data["consecutive_failures"] == 2
     assert data["history"] == [[s.at.isoformat(), s.balance] for s in state.samples]
@@ -294,3 +294,24 @@ def test_without_the_stacks_schedule_the_first_run_is_within_the_hour() -> None:
         "The first scheduled run is due within the hour of the deploy (with the default schedule,"
         " rate(1 hour))."
     )
+
+
+def test_a_money_account_shows_its_balance_burn_pools_and_spike_in_its_currency() -> None:
+    spike = Spike(NOW - timedelta(hours=3), NOW - timedelta(hours=2), 30, 1, 1)
+    state = replace(
+        AccountState(level=Level.WARNING, samples=burning(12.4, 3.2)),
+        currency="USD",
+        pools=(Pool("prepaid", 10.5),),
+        last_spike=spike,
+    )
+    row = account_status("sms", state, NOW)
+    credits = account_status("acme", AccountState(samples=burning(300, 100)), NOW)
+
+    table = render([row, credits], NOW).splitlines()
+
+    assert re.search(r"^sms\s+WARNING\s+\$12\.40\s+0m ago\s+\$3\.20\s+3\.9\s", table[1]), table[1]
+    assert "prepaid $10.50; spent $30.00 in 1 h, 2h ago" in table[1]
+    assert re.search(r"^acme\s+OK\s+300\s+0m ago\s+100\.0\s+3\.0\s", table[2]), table[2]
+    data = row.as_json()
+    assert (data["balance"], data["currency"]) == (12.4, "USD")
+    assert credits.as_json()["currency"] is None

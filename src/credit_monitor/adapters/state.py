@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import shlex
 import time
 import zlib
@@ -54,6 +55,7 @@ LOST_RACE_CODES = frozenset({"ConditionalCheckFailedException", "TransactionConf
 written): re-read and decide again, never an error."""
 MAX_COUNT = 2**63 - 1
 """The largest count or version read: one more still fits DynamoDB's number and Python's text."""
+CURRENCY = re.compile(r"[A-Z]{3}")
 KEY = "provider"
 """The table's key attribute. It holds the account id; the name stays from when accounts were
 providers, because renaming a DynamoDB key replaces the table and loses every state."""
@@ -77,6 +79,8 @@ def reset_command(table: str, account: str) -> str:
 
 
 def encode(state: AccountState) -> str:
+    """The state as compact JSON. `currency` is written only for a money account: a credit
+    account's item is what it was before money balances existed."""
     return json.dumps(
         {
             "level": state.level.name,
@@ -101,6 +105,7 @@ def encode(state: AccountState) -> str:
             "failing_since": _time(state.failing_since),
             "last_sent": state.last_sent,
             "last_sent_at": _time(state.last_sent_at),
+            **_encode_currency(state.currency),
         },
         separators=(",", ":"),
         allow_nan=False,  # decode refuses Infinity and NaN: a write must never store what cannot be read
@@ -163,6 +168,10 @@ def _encode_pools(pools: Sequence[Pool]) -> list[list[Any]]:
     return [[pool.name, pool.credits, pool.renews] for pool in pools]
 
 
+def _encode_currency(currency: str | None) -> dict[str, str]:
+    return {} if currency is None else {"currency": currency}
+
+
 def _time(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
@@ -197,6 +206,7 @@ def _encode_pending(item: Pending) -> dict[str, Any]:
             "renewed": note.renewed,
             "spike": _encode_spike(note.spike),
             "pools": _encode_pools(note.pools),
+            **_encode_currency(note.currency),
         },
     }
 
@@ -241,6 +251,7 @@ def decode(text: str, version: int) -> AccountState:
         spike=_opt(obj, "spike", _spike),
         last_spike=_opt(obj, "last_spike", _spike),
         pools=_pools(obj.get("pools", []), "pools"),
+        currency=_opt(obj, "currency", _currency),  # absent: credits, and items written before money
         renewal_due=_opt(obj, "renewal_due", _aware_time),
         renewal_missed=_opt(obj, "renewal_missed", _aware_time),
         checked_at=checked_at,
@@ -360,6 +371,15 @@ def _string(value: object, where: str) -> str:
     return value
 
 
+def _currency(value: object, where: str) -> str:
+    """An ISO 4217 code as `model.Balance.currency` holds it: shown in messages and `status`, so
+    nothing else is let through."""
+    text = _string(value, where)
+    if not CURRENCY.fullmatch(text):
+        raise _Bad(f"'{where}' must be a three-letter currency code in capitals")
+    return text
+
+
 def _bool(value: object, where: str) -> bool:
     if not isinstance(value, bool):
         raise _Bad(f"'{where}' must be true or false")
@@ -470,6 +490,7 @@ def _pending(value: object, where: str) -> Pending:
             renewed=_opt(note, "renewed", _bool) or False,
             spike=_opt(note, "spike", _spike),
             pools=_pools(note.get("pools", []), f"{where}.note.pools"),
+            currency=_opt(note, "currency", _currency),
         ),
         created_at=_field(obj, "created_at", _aware_time),
         lease_owner=_opt(obj, "lease_owner", _string),

@@ -122,6 +122,11 @@ class Provider:
     """Fields an account of this built-in must set in the accounts file (an owner's `email`)."""
     for_account: Callable[[Mapping[str, str]], Provider] | None = None
     """The provider for one account's `account_fields` values."""
+    currency: str | None = None
+    """The ISO 4217 code of a balance that is always money in one currency (Bright Data's dollars),
+    so an account's levels are known to be amounts of it before any check (`validate`)."""
+    currency_from_reply: bool = False
+    """The balance is money in the currency each reply names (Twilio's `currency`)."""
     vendor_id: str = ""
     """The vendor's id when it is not `name` (an http-json API's)."""
 

@@ -343,6 +343,8 @@ def from_entry(entry: Mapping[str, object]) -> tuple[Provider, str]:
         parse_reply=spec.parse_reply,
         two_part_key=spec.two_part_key,
         token=oauth.exchange(spec.token_url, spec.token_client_auth) if spec.token_url else None,
+        currency=spec.reading.currency,
+        currency_from_reply=bool(spec.reading.currency_path),
     )
     return provider, url.geturl()
 

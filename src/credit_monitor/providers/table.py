@@ -332,6 +332,8 @@ def built_in(entry: Mapping[str, Any]) -> Provider:
         two_part_key=spec.two_part_key,
         token=_token_exchange(entry, spec.token_client_auth),
         account_fields=tuple(account),
+        currency=spec.reading.currency,
+        currency_from_reply=bool(spec.reading.currency_path),
     )
     if not account:
         return provider

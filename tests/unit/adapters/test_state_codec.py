@@ -107,6 +107,9 @@ def broken(**changes: object) -> str:
         (broken(consecutive_failures="3"), "'consecutive_failures' must be a whole number"),
         (broken(failing_notified="no"), "'failing_notified' must be true or false"),
         (broken(outbox=[{"id": "x"}]), "'outbox[0].note' must be an object"),
+        (broken(currency="usd"), "'currency' must be a three-letter currency code in capitals"),
+        (broken(currency="\u202eDSU"), "'currency' must be a three-letter currency code in capitals"),
+        (broken(currency=840), "'currency' must be a string"),
         ("[" * 100_000, "not valid JSON"),
     ],
 )
@@ -344,6 +347,32 @@ def test_the_last_notification_sent_is_kept_and_an_item_without_it_has_none() ->
     old = json.loads(encode(sent))
     del old["last_sent"], old["last_sent_at"]
     assert (decode(json.dumps(old), 0).last_sent, decode(json.dumps(old), 0).last_sent_at) == (None, None)
+
+
+def test_a_money_accounts_unit_is_kept_with_its_state_and_its_pending_notifications() -> None:
+    """A reminder sent by a later run, and `status`, read the currency from the item."""
+    note = Notification(Kind.LOW, "twilio", Level.WARNING, balance=12.4, threshold=20, currency="USD")
+    state, _ = enqueue(
+        AccountState(samples=(Sample(T0, 12.4),), checked_at=T0, currency="USD"), [note], "r1", T0
+    )
+
+    decoded = decode(encode(state), 0)
+
+    assert decoded == state
+    assert decoded.currency == "USD"
+    assert decoded.outbox[0].note.currency == "USD"
+
+
+def test_a_credit_accounts_item_is_written_as_before_money_and_an_item_without_a_unit_is_credits() -> None:
+    note = Notification(Kind.LOW, "lemlist", Level.WARNING, balance=90, threshold=100)
+    state, _ = enqueue(AccountState(samples=(Sample(T0, 90),), checked_at=T0), [note], "r1", T0)
+
+    written = json.loads(encode(state))
+
+    assert "currency" not in written
+    assert "currency" not in written["outbox"][0]["note"]
+    old = decode(V1_ITEM, 0)
+    assert old.currency is None
 
 
 @pytest.mark.parametrize(
