@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from credit_monitor.adapters import aws
-from credit_monitor.alerting import AccountState, Kind, Level, Notification, Pending
+from credit_monitor.alerting import AccountState, Family, Kind, Level, Notification, Pending
 from credit_monitor.forecast import USED_DIGITS, Forecast, ForecastStatus, Sample, Spike, thin, with_used
 from credit_monitor.model import FailureKind, Pool
 from credit_monitor.service import StateError, StateWrite
@@ -98,6 +98,7 @@ def encode(state: AccountState) -> str:
             "pools": _encode_pools(state.pools),
             "renewal_due": _time(state.renewal_due),
             "renewal_missed": _time(state.renewal_missed),
+            "untold": {family.value: sorted(receivers) for family, receivers in state.untold.items()},
             "checked_at": _time(state.checked_at),
             "outbox": [_encode_pending(item) for item in state.outbox],
             "snoozed_until": _time(state.snoozed_until),
@@ -185,6 +186,8 @@ def _encode_pending(item: Pending) -> dict[str, Any]:
         "lease_owner": item.lease_owner,
         "lease_until": _time(item.lease_until),
         "attempts": item.attempts,
+        "due": sorted(item.due),
+        "delivered_to": sorted(item.delivered_to),
         "note": {
             "kind": note.kind.value,
             "account": note.account,
@@ -206,6 +209,8 @@ def _encode_pending(item: Pending) -> dict[str, Any]:
             "renewed": note.renewed,
             "spike": _encode_spike(note.spike),
             "pools": _encode_pools(note.pools),
+            "clears": note.clears.value if note.clears else None,
+            "skip": sorted(note.skip),
             **_encode_currency(note.currency),
         },
     }
@@ -254,6 +259,7 @@ def decode(text: str, version: int) -> AccountState:
         currency=_opt(obj, "currency", _currency),  # absent: credits, and items written before money
         renewal_due=_opt(obj, "renewal_due", _aware_time),
         renewal_missed=_opt(obj, "renewal_missed", _aware_time),
+        untold=_untold(obj.get("untold", {})),
         checked_at=checked_at,
         outbox=tuple(
             _pending(item, f"outbox[{i}]") for i, item in enumerate(_list(obj.get("outbox", []), "outbox"))
@@ -311,6 +317,26 @@ def _with_offsets(samples: tuple[Sample, ...], offsets: list[object]) -> tuple[S
             raise _Bad(f"'used' gives sample {index} no finite count")
         out.append(replace(sample, used=used))
     return tuple(out)
+
+
+MAX_RECEIVERS = 1000
+"""Receiver ids in one list of an item: far more than an accounts file declares (100 routes of 10)."""
+
+
+def _receivers(value: object, where: str) -> frozenset[str]:
+    """A list of receiver ids (routes.Routing), each a short printable string."""
+    found = _list(value, where)
+    if len(found) > MAX_RECEIVERS:
+        raise _Bad(f"'{where}' has more than {MAX_RECEIVERS} receivers")
+    ids = [_string(item, where) for item in found]
+    if any(len(item) > 300 or not item.isprintable() for item in ids):
+        raise _Bad(f"'{where}' must list receiver ids")
+    return frozenset(ids)
+
+
+def _untold(value: object) -> dict[Family, frozenset[str]]:
+    obj = _object(value, "untold")
+    return {_enum(Family, name, "untold"): _receivers(ids, f"untold.{name}") for name, ids in obj.items()}
 
 
 def _spike(value: object, where: str) -> Spike:
@@ -490,12 +516,18 @@ def _pending(value: object, where: str) -> Pending:
             renewed=_opt(note, "renewed", _bool) or False,
             spike=_opt(note, "spike", _spike),
             pools=_pools(note.get("pools", []), f"{where}.note.pools"),
+            clears=None
+            if note.get("clears") is None
+            else _enum(Kind, _string(note.get("clears"), "clears"), f"{where}.note.clears"),
+            skip=_receivers(note.get("skip", []), f"{where}.note.skip"),
             currency=_opt(note, "currency", _currency),
         ),
         created_at=_field(obj, "created_at", _aware_time),
         lease_owner=_opt(obj, "lease_owner", _string),
         lease_until=_opt(obj, "lease_until", _aware_time),
         attempts=_count(obj.get("attempts", 0), f"{where}.attempts"),  # absent from older items
+        due=_receivers(obj.get("due", []), f"{where}.due"),
+        delivered_to=_receivers(obj.get("delivered_to", []), f"{where}.delivered_to"),
     )
 
 

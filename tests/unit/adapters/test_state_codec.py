@@ -24,10 +24,19 @@ from credit_monitor.adapters.state import (
     encode,
     reset_command,
 )
-from credit_monitor.alerting import AccountState, AlertPolicy, Kind, Level, Levels, Notification, decide
-from credit_monitor.forecast import Forecast, ForecastStatus, Sample
-from credit_monitor.model import Balance, CheckResult, FailureKind
-from credit_monitor.outbox import enqueue, lease
+from credit_monitor.alerting import (
+    AccountState,
+    AlertPolicy,
+    Family,
+    Kind,
+    Level,
+    Levels,
+    Notification,
+    decide,
+)
+from credit_monitor.forecast import Forecast, ForecastStatus, Sample, Spike, with_used
+from credit_monitor.model import Balance, CheckResult, FailureKind, Pool
+from credit_monitor.outbox import enqueue, lease, settle
 from credit_monitor.service import StateWrite
 
 T0 = datetime(2026, 11, 1, 9, tzinfo=UTC)
@@ -69,6 +78,52 @@ def test_state_with_pending_notifications_round_trips() -> None:
     state = lease(state, "run1", T0, T0 + timedelta(seconds=28))
 
     assert decode(encode(state), version=0) == state
+
+
+def test_every_field_of_the_credits_and_the_routes_round_trips() -> None:
+    """The history with its count of credits used, the pace, a spike, pools, a renewal, and the
+    notifications' receivers: what a run writes, the next one reads exactly."""
+    spike = Spike(T0 - timedelta(hours=2), T0 - timedelta(hours=1), 6000, 1, 12.5)
+    notes = [
+        Notification(
+            Kind.SPENDING_FAST,
+            "acme",
+            Level.OK,
+            balance=12000,
+            spike=spike,
+            pools=(Pool("subscription", 10000, renews=True), Pool("paid", 2000)),
+            renews_at=T0 + timedelta(days=10),
+        ),
+        Notification(
+            Kind.CLEARED, "acme", Level.OK, clears=Kind.RUNNING_OUT, skip=frozenset({"acme/slack:x"})
+        ),
+        Notification(Kind.RECOVERED, "acme", Level.WARNING, balance=5000, renewed=True),
+    ]
+    samples = with_used(Sample(T0 + timedelta(hours=h), b) for h, b in ((0, 900.25), (1, 800.5), (2, 5000)))
+    state = AccountState(
+        level=Level.WARNING,
+        announced=Level.OK,
+        samples=samples,
+        pace_since=T0 + timedelta(hours=1),
+        spike=spike,
+        last_spike=spike,
+        pools=(Pool("subscription", 4000, renews=True),),
+        renewal_due=T0 + timedelta(days=10),
+        renewal_missed=T0 - timedelta(days=20),
+        running_out_notified=True,
+        running_out_at=T0 + timedelta(days=3),
+        untold={Family.CHECK: frozenset({"topic", "acme/pagerduty:acme-pd"})},
+        checked_at=T0 + timedelta(hours=2),
+    )
+    state, _ = enqueue(state, notes, "run1", T0)
+    state = lease(state, "run1", T0, T0 + timedelta(seconds=28), lambda note: frozenset({"topic", "acme/x"}))
+    state = settle(state, {state.outbox[0].id: {"topic"}})
+
+    decoded = decode(encode(state), version=0)
+
+    assert decoded == state
+    assert decoded.outbox[0].delivered_to == {"topic"}
+    assert [s.used for s in decoded.samples] == [s.used for s in samples]
 
 
 def test_an_item_written_by_the_previous_release_still_decodes() -> None:
