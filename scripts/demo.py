@@ -11,20 +11,17 @@ import json
 import textwrap
 import urllib.parse
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from tests.support.aws import Stack, request_body
 from tests.support.harness import Invocation, SimClock, captured_output, invoke_handler
 from tests.support.simulators import Reply
-from tests.support.world import local_world
+from tests.support.world import local_world, seed_history
 
 from credit_monitor import app
-from credit_monitor.adapters.state import DynamoStateStore
-from credit_monitor.alerting import AccountState, AlertPolicy, Levels, decide
 from credit_monitor.budget import Budget
 from credit_monitor.config import LAMBDA_TIMEOUT_SECONDS
-from credit_monitor.model import Balance, CheckResult
 
 FULLENRICH_KEY = "demo-fullenrich-key-0f3a9c"
 LEMLIST_KEY = "demo-lemlist-key-7b21e4"
@@ -178,17 +175,6 @@ def grouped() -> int:
         if (grouped_low, outage, critical, seen, digests) != (1, 1, 1, 4, 1):
             return 1
     return quiet_month_then_a_burn() or monthly_plans()
-
-
-def seed_history(stack: Stack, account: str, balance: float, days: int, until: datetime) -> None:
-    """The alert state a month of hourly checks of a flat balance leaves, as the function writes it
-    (decided by the same code, without a month of invocations)."""
-    state = AccountState()
-    levels, policy = Levels(warning=1000), AlertPolicy()
-    for hour in range(days * 24, 0, -1):
-        result = CheckResult(account, 1000, balance=Balance(balance))
-        state = decide(state, result, until - timedelta(hours=hour), levels, policy).state
-    DynamoStateStore(stack.table_name).put(account, replace(state, version=1), expected_version=0)
 
 
 def quiet_month_then_a_burn() -> int:
