@@ -246,10 +246,14 @@ def write_accounts_file(
 
 def seed_history(stack: Stack, account: str, balance: float, days: int, until: datetime) -> None:
     """The alert state a month of hourly checks of a flat balance (above a warning level of 1,000)
-    leaves, as the function writes it: decided by the same code, without a month of invocations."""
+    leaves, as the function writes it: decided by the same code, without a month of invocations.
+    It replaces whatever the account's item held."""
     state = AccountState()
     levels, policy = Levels(warning=1000), AlertPolicy()
     for hour in range(days * 24, 0, -1):
         result = CheckResult(account, 1000, balance=Balance(balance))
         state = decide(state, result, until - timedelta(hours=hour), levels, policy).state
-    DynamoStateStore(stack.table_name).put(account, replace(state, version=1), expected_version=0)
+    store = DynamoStateStore(stack.table_name)
+    current = store.load([account])[account]
+    version = current.version if isinstance(current, AccountState) else 0
+    assert store.put(account, replace(state, version=version + 1), expected_version=version)
