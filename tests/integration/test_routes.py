@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from credit_monitor import app
 from credit_monitor.budget import Budget
 from credit_monitor.config import LAMBDA_TIMEOUT_SECONDS
 from credit_monitor.outbox import MAX_ATTEMPTS
@@ -452,6 +453,32 @@ def test_a_receiver_that_did_not_take_a_message_gets_it_at_the_next_run_and_no_o
     assert all("pending_notifications" not in entry for entry in again.summary().values())
 
 
+def test_the_stacks_topic_unreachable_gets_its_messages_at_the_next_run_and_the_routes_nothing_again(
+    routes: Routes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    routes.low(42, "acme-lemlist-1", "globex-lemlist-1")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SNS", f"http://127.0.0.1:{closed_port()}")  # refuses connections
+    app.runtime.cache_clear()  # a new sandbox, which reaches SNS there
+
+    refused = routes.run()
+
+    assert isinstance(refused.error, DeliveryError)
+    assert "the stack's topic did not take (yet) the LOW message" in str(refused.error)
+    assert routes.topic() == []
+    assert {entry: len(routes.receiver(entry).accepted) for entry in RECEIVER_IDS} == dict.fromkeys(
+        RECEIVER_IDS, 1
+    )
+    before = routes.posts()
+    monkeypatch.delenv("AWS_ENDPOINT_URL_SNS")
+    app.runtime.cache_clear()
+
+    again = routes.run()
+
+    assert again.error is None
+    assert [kind for kind, _ in routes.topic()] == ["LOW", "LOW"]
+    assert routes.posts() == before | {"topic": 2}, "the routes' receivers got nothing again"
+
+
 def test_receivers_that_hang_drip_or_flood_fail_alone_and_the_run_ends_within_its_budget(
     routes: Routes,
 ) -> None:
@@ -468,8 +495,15 @@ def test_receivers_that_hang_drip_or_flood_fail_alone_and_the_run_ends_within_it
 
     assert budget.clock() < budget.run_end, "the run ended within its budget"
     assert isinstance(stuck.error, DeliveryError)
-    for entry in ("acme-slack", "acme-pagerduty", "globex-hook"):
-        assert RECEIVER_IDS[entry] in str(stuck.error)
+    said = {
+        "acme-slack": "no answer before the read timeout",
+        "acme-pagerduty": "the reply was still arriving at the deadline",
+        "globex-hook": "the reply could not be read (reply larger than 64 KB)",
+    }
+    for entry, why in said.items():
+        assert f"{RECEIVER_IDS[entry]} did not take (yet) the LOW message (not delivered: {why})" in str(
+            stuck.error
+        )
         assert routes.receiver(entry).accepted == []
     assert len(routes.receiver("globex-slack").accepted) == 1
     assert len(routes.topic()) == 2
