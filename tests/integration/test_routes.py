@@ -265,6 +265,7 @@ def test_each_clients_channel_hears_only_its_own_accounts_and_the_stacks_topic_h
     assert [kind for kind, _ in topic] == ["LOW", "LOW"]
     assert set().union(*(names(text, ACME + GLOBEX) for _, text in topic)) == {*ACME[:2], *GLOBEX}
     # Each notification once in the run's list, however many receivers took it.
+    assert run.result is not None
     assert sorted(run.result["notifications"]) == sorted(f"{a}: LOW" for a in (*ACME[:2], *GLOBEX))
 
 
