@@ -76,7 +76,7 @@ from credit_monitor.model import CheckResult
 from credit_monitor.printable import printable
 from credit_monitor.providers import PROVIDERS
 from credit_monitor.ratelimit import run_number
-from credit_monitor.routes import TOPIC, StackTopic, accounts_for
+from credit_monitor.routes import TOPIC, StackTopic, accounts_for, receiver_name
 from credit_monitor.service import TEST_ALERT, Answer
 from credit_monitor.sizing import DEFAULT_MEMORY_MB, capacity_warning
 from credit_monitor.status import (
@@ -368,9 +368,9 @@ def test_alert(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) ->
         )
         return EXIT_FAILED
     lines = [
-        f"{printable(d.receiver)}: accepted (message id {printable(d.accepted)})"
+        f"{printable(receiver_name(d.receiver))}: accepted (message id {printable(d.accepted)})"
         if d.accepted is not None
-        else f"{printable(d.receiver)}: REFUSED: {printable(d.refused or '')}"
+        else f"{printable(receiver_name(d.receiver))}: REFUSED: {printable(d.refused or '')}"
         for d in deliveries
     ]
     if any(d.accepted is not None for d in deliveries):
