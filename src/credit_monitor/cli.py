@@ -76,7 +76,7 @@ from credit_monitor.model import CheckResult
 from credit_monitor.printable import printable
 from credit_monitor.providers import PROVIDERS
 from credit_monitor.ratelimit import run_number
-from credit_monitor.routes import TOPIC, StackTopic, accounts_for, receiver_name
+from credit_monitor.routes import TOPIC, ReceiverKind, StackTopic, accounts_for, kind_of, receiver_name
 from credit_monitor.service import TEST_ALERT, Answer
 from credit_monitor.sizing import DEFAULT_MEMORY_MB, capacity_warning
 from credit_monitor.status import (
@@ -368,7 +368,7 @@ def test_alert(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) ->
         )
         return EXIT_FAILED
     lines = [
-        f"{printable(receiver_name(d.receiver))}: accepted (message id {printable(d.accepted)})"
+        f"{printable(receiver_name(d.receiver))}: {accepted_as(d.receiver, d.accepted)}"
         if d.accepted is not None
         else f"{printable(receiver_name(d.receiver))}: REFUSED: {printable(d.refused or '')}"
         for d in deliveries
@@ -380,6 +380,15 @@ def test_alert(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) ->
         )
     emit("\n".join(lines), out)
     return EXIT_OK if all(d.accepted is not None for d in deliveries) else EXIT_FAILED
+
+
+def accepted_as(receiver: str, said: str) -> str:
+    """What a receiver's acceptance is printed as: an SNS topic's message id, PagerDuty's dedup_key,
+    or what a webhook answered ("accepted (HTTP 200)": Slack, Teams and webhooks give no id)."""
+    if said.startswith("accepted"):
+        return printable(said)
+    what = "dedup_key" if kind_of(receiver) == ReceiverKind.PAGERDUTY else "message id"
+    return f"accepted ({what} {printable(said)})"
 
 
 def next_step(args: argparse.Namespace, stack: StackDescription | None, now: datetime) -> list[str]:

@@ -271,6 +271,31 @@ def test_a_test_alert_reaches_pagerduty_as_a_trigger_marked_test_resolved_at_onc
 
 
 @pytest.mark.usefixtures("function_env")
+def test_the_command_prints_pagerdutys_dedup_key_and_what_a_webhook_said(
+    stack: Stack,
+    accounts_file: Callable[[str], Path],
+    pagerduty: ReceiverSimulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """Slack, Teams and webhooks answer with no id: what they said is printed, not as a message id."""
+    reply = app.handle_test_alert(
+        routed_runtime(stack, accounts_file, pagerduty), Budget.start(30, 6), "acme"
+    )
+    reply["test-alert"].append({"receiver": "acme/slack:acme-slack", "accepted": "accepted (HTTP 200)"})
+
+    status, out, _ = run_cli(FakeInvoker(reply), tmp_path, monkeypatch, capfd)
+
+    assert status == EXIT_OK
+    key = pagerduty.accepted[0]["dedup_key"]
+    assert out.decode("utf-8").splitlines()[:2] == [
+        f"acme/pagerduty:acme-pagerduty: accepted (dedup_key {key})",
+        "acme/slack:acme-slack: accepted (HTTP 200)",
+    ]
+
+
+@pytest.mark.usefixtures("function_env")
 def test_a_pagerduty_test_whose_resolve_is_refused_is_refused_saying_the_alert_stays_open(
     stack: Stack,
     accounts_file: Callable[[str], Path],
