@@ -22,6 +22,7 @@ from credit_monitor.config import LAMBDA_TIMEOUT_SECONDS, CheckSettings, LambdaC
 from credit_monitor.delivery import Receiver
 from credit_monitor.log_parts import summary_parts
 from credit_monitor.messages import MessageContext
+from credit_monitor.routes import TOPIC
 from credit_monitor.service import TEST_ALERT, Ports, run_once, send_digest, send_test_alert
 from credit_monitor.sizing import capacity_warning
 
@@ -93,6 +94,16 @@ def receivers(rt: Runtime, route: str | None = None) -> Mapping[str, Receiver]:
     return {rid: receiver for rid, receiver in found.items() if rid.partition("/")[0] == route}
 
 
+def receiver_name(rt: Runtime, receiver: str) -> str:
+    """What people call a receiver (never a secret): "SNS topic credit-monitor-alerts" for the stack's
+    topic, "route acme: slack acme-slack" for a route's."""
+    if receiver == TOPIC:
+        return f"SNS topic {rt.config.alert_topic_arn.rsplit(':', 1)[-1]}"
+    spec = rt.config.routing.specs().get(receiver)
+    route = receiver.partition("/")[0]
+    return f"route {route}: {spec.describe()}" if spec else receiver
+
+
 def handle_test_alert(rt: Runtime, budget: Budget, route: str | None = None) -> dict[str, Any]:
     """A message marked as a test to each receiver (of `route`, when given), and what each did with
     it. Returned, not raised, when one refused it: the caller (the CLI) prints each answer."""
@@ -100,7 +111,9 @@ def handle_test_alert(rt: Runtime, budget: Budget, route: str | None = None) -> 
     if route is not None and rt.config.routing.route(route) is None:
         names = ", ".join(r.name for r in rt.config.routing.routes) or "none"
         return {TEST_ALERT: [], "problem": f"no route named {route!r} in the accounts file (routes: {names})"}
-    answers = [a.as_json() for a in send_test_alert(receivers(rt, route), rt.clock, budget, context)]
+    found = receivers(rt, route)
+    named = {receiver_name(rt, receiver): found[receiver] for receiver in found}
+    answers = [a.as_json() for a in send_test_alert(named, rt.clock, budget, context)]
     logger.info("test alert sent", extra={"test_alert": answers})
     for answer in answers:
         if "refused" in answer:

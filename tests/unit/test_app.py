@@ -14,6 +14,7 @@ from credit_monitor.alerting import AlertPolicy
 from credit_monitor.config import Account, CheckSettings, LambdaConfig
 from credit_monitor.log_parts import PART_BYTES
 from credit_monitor.providers import lemlist
+from credit_monitor.routes import TOPIC, PagerDutyRegion, ReceiverKind, ReceiverSpec, Route, Routing
 from credit_monitor.sizing import ACCOUNTS_PER_SIZE
 from tests.support.fakes import FakeHttp, MemoryNotifier, MemoryState, ports
 
@@ -86,3 +87,20 @@ def test_the_cold_start_warns_when_the_accounts_are_more_than_the_memory_size_ha
     assert line["level"] == "WARNING"
     assert line["message"].startswith(f"{ACCOUNTS_PER_SIZE[128] + 1} accounts is more than the")
     assert "set the MemorySize parameter to 256 or more" in line["message"]
+
+
+def test_a_test_alert_names_each_receiver_as_people_call_it_and_never_by_a_secret() -> None:
+    rt = fleet_runtime(1)
+    acme = Route(
+        "acme",
+        {"client": "acme"},
+        (
+            ReceiverSpec(ReceiverKind.SLACK, "acme-slack"),
+            ReceiverSpec(ReceiverKind.PAGERDUTY, "acme-pd", region=PagerDutyRegion.EU),
+        ),
+    )
+    rt = replace(rt, config=replace(rt.config, routing=Routing((acme,))))
+
+    assert app.receiver_name(rt, TOPIC) == "SNS topic alerts"
+    assert app.receiver_name(rt, "acme/slack:acme-slack") == "route acme: slack acme-slack"
+    assert app.receiver_name(rt, "acme/pagerduty:acme-pd") == "route acme: pagerduty acme-pd (EU region)"
