@@ -73,10 +73,11 @@ from credit_monitor.config import (
     threshold_var,
 )
 from credit_monitor.model import CheckResult
+from credit_monitor.payloads import DEDUP_KEY_PREFIX
 from credit_monitor.printable import printable
 from credit_monitor.providers import PROVIDERS
 from credit_monitor.ratelimit import run_number
-from credit_monitor.routes import TOPIC, ReceiverKind, StackTopic, accounts_for, kind_of, receiver_name
+from credit_monitor.routes import TOPIC, StackTopic, accounts_for
 from credit_monitor.service import TEST_ALERT, Answer
 from credit_monitor.sizing import DEFAULT_MEMORY_MB, capacity_warning
 from credit_monitor.status import (
@@ -368,9 +369,9 @@ def test_alert(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) ->
         )
         return EXIT_FAILED
     lines = [
-        f"{printable(receiver_name(d.receiver))}: {accepted_as(d.receiver, d.accepted)}"
+        f"{printable(d.receiver)}: {accepted_as(d.accepted)}"
         if d.accepted is not None
-        else f"{printable(receiver_name(d.receiver))}: REFUSED: {printable(d.refused or '')}"
+        else f"{printable(d.receiver)}: REFUSED: {printable(d.refused or '')}"
         for d in deliveries
     ]
     if any(d.accepted is not None for d in deliveries):
@@ -382,12 +383,12 @@ def test_alert(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) ->
     return EXIT_OK if all(d.accepted is not None for d in deliveries) else EXIT_FAILED
 
 
-def accepted_as(receiver: str, said: str) -> str:
+def accepted_as(said: str) -> str:
     """What a receiver's acceptance is printed as: an SNS topic's message id, PagerDuty's dedup_key,
     or what a webhook answered ("accepted (HTTP 200)": Slack, Teams and webhooks give no id)."""
     if said.startswith("accepted"):
         return printable(said)
-    what = "dedup_key" if kind_of(receiver) == ReceiverKind.PAGERDUTY else "message id"
+    what = "dedup_key" if said.startswith(DEDUP_KEY_PREFIX) else "message id"
     return f"accepted ({what} {printable(said)})"
 
 

@@ -321,11 +321,16 @@ SEVERITIES = {"CRITICAL": "critical", "WARNING": "warning", "OK": "info"}
 """PagerDuty's severities by the message's level; CHECK FAILING is "error" (the balance is unknown)."""
 
 
+DEDUP_KEY_PREFIX = "credit-monitor/"
+"""Every dedup_key this monitor sends starts so: an account's incident, or a test's."""
+TEST_DEDUP_PREFIX = f"{DEDUP_KEY_PREFIX}test/"
+
+
 def dedup_key(account: str, family: str) -> str:
     """One incident per account and family, whatever message carried it: the failure of an account
     reported alone and its recovery inside an outage resolve the same incident. PagerDuty scopes
     the key to the routing key, so two routes to one service share the incident, as they should."""
-    return f"credit-monitor/{account}/{family}"[:PAGERDUTY_DEDUP_KEY_CHARS]
+    return f"{DEDUP_KEY_PREFIX}{account}/{family}"[:PAGERDUTY_DEDUP_KEY_CHARS]
 
 
 def severity(kind: str, level: str) -> str:
@@ -346,9 +351,6 @@ class PagerDutyEvent:
     @property
     def dedup_key(self) -> str:
         return str(self.body["dedup_key"])
-
-
-TEST_DEDUP_PREFIX = "credit-monitor/test/"
 
 
 def pagerduty_events(

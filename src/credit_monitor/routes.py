@@ -158,12 +158,6 @@ def receiver_id(route: Route, spec: ReceiverSpec) -> str:
     return f"{route.name}/{spec.id}"
 
 
-def receiver_name(receiver: str) -> str:
-    """A receiver as people are told of it: "the stack's topic", or its id ("acme/slack:acme-slack"),
-    which names an entry, never a secret."""
-    return "the stack's topic" if receiver == TOPIC else receiver
-
-
 def kind_of(receiver: str) -> str:
     """ "slack" of "acme/slack:acme-slack"; "topic" of the stack's topic."""
     return TOPIC if receiver == TOPIC else receiver.partition("/")[2].partition(":")[0]

@@ -21,7 +21,7 @@ from credit_monitor.amounts import format_amount, format_rate
 from credit_monitor.forecast import Sample, Spike, forecast
 from credit_monitor.model import Pool
 from credit_monitor.printable import printable
-from credit_monitor.routes import receiver_name
+from credit_monitor.routes import TOPIC
 
 SPARKS = "▁▂▃▄▅▆▇█"
 SPARK_WIDTH = 16
@@ -184,9 +184,15 @@ def pending_line(rows: Iterable[AccountStatus]) -> str | None:
         return None
     ordered = sorted(owed.items(), key=lambda pair: (-pair[1], pair[0]))
     shown = (
-        f"{count} for {printable(receiver_name(receiver), MAX_SHOWN_RECEIVER)}" for receiver, count in ordered
+        f"{count} for {printable(_receiver(receiver), MAX_SHOWN_RECEIVER)}" for receiver, count in ordered
     )
     return "pending deliveries: " + ", ".join(shown)
+
+
+def _receiver(receiver: str) -> str:
+    """A receiver as the state item names it: "the stack's topic", or its id ("acme/slack:acme-slack",
+    an entry's name, never a secret). The accounts file is not at hand here to say more."""
+    return "the stack's topic" if receiver == TOPIC else receiver
 
 
 def unreadable(account: str, problem: str) -> AccountStatus:

@@ -43,7 +43,7 @@ def test_the_function_sends_a_message_marked_as_a_test_and_returns_its_id(
     assert run.result is not None
     [delivery] = run.result["test-alert"]
     [received] = stack.inbox.messages()
-    assert delivery == {"receiver": "topic", "accepted": received["MessageId"]}
+    assert delivery == {"receiver": "SNS topic credit-monitor-alerts", "accepted": received["MessageId"]}
     assert received["Subject"].startswith("[credit-monitor] TEST:")
     assert received["MessageAttributes"]["kind"]["Value"] == "TEST"
     assert "This is a test message" in received["Message"]
@@ -61,13 +61,13 @@ def test_a_receiver_that_refuses_is_reported_with_why_and_the_function_does_not_
     assert run.error is None, run.error
     assert run.result is not None
     [delivery] = run.result["test-alert"]
-    assert delivery["receiver"] == "topic"
+    assert delivery["receiver"] == "SNS topic credit-monitor-alerts"
     assert delivery["refused"].startswith(
         "could not publish the TEST notification: An error occurred (NotFound)"
     )
     assert "accepted" not in delivery
     errors = [log["message"] for log in run.logs if log["level"] == "ERROR"]
-    assert errors == [f"test alert refused by topic: {delivery['refused']}"]
+    assert errors == [f"test alert refused by SNS topic credit-monitor-alerts: {delivery['refused']}"]
 
 
 class FakeInvoker:
@@ -111,7 +111,7 @@ def test_the_command_prints_each_receivers_answer_from_the_functions_real_reply(
     assert (
         out
         == (
-            f"the stack's topic: accepted (message id {delivery['accepted']})\n"
+            f"SNS topic credit-monitor-alerts: accepted (message id {delivery['accepted']})\n"
             "A receiver that accepted it delivers it now. Nothing arrived? An e-mail subscription must be"
             " confirmed first, and a subscription's filter policy may leave out kind TEST.\n"
         ).encode()
@@ -129,7 +129,8 @@ def test_a_receiver_that_refused_is_printed_with_why_and_exits_three(
 
     assert status == EXIT_FAILED
     assert out.decode("utf-8").startswith(
-        "the stack's topic: REFUSED: could not publish the TEST notification: An error occurred (NotFound)"
+        "SNS topic credit-monitor-alerts: REFUSED: could not publish the TEST notification: An error occurred"
+        " (NotFound)"
     )
     assert b"accepted" not in out
 
@@ -208,7 +209,7 @@ def test_the_command_finds_the_stacks_function_and_invokes_it_over_lambdas_api(
     assert reply is not None
     [delivery] = reply["test-alert"]
     assert completed.stdout.decode("utf-8").splitlines()[0] == (
-        f"the stack's topic: accepted (message id {delivery['accepted']})"
+        f"SNS topic credit-monitor-alerts: accepted (message id {delivery['accepted']})"
     )
     invoked = [call for call in calls if "/functions/credit-monitor-fn/invocations" in call["url"]]
     assert len(invoked) == 1, "invoked once: a retry would send the test twice"
@@ -260,7 +261,7 @@ def test_a_test_alert_reaches_pagerduty_as_a_trigger_marked_test_resolved_at_onc
     trigger, resolve = pagerduty.accepted
     key = trigger["dedup_key"]
     assert re.fullmatch(r"credit-monitor/test/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", key)
-    assert answer == {"receiver": "acme/pagerduty:acme-pagerduty", "accepted": key}
+    assert answer == {"receiver": "route acme: pagerduty acme-pagerduty", "accepted": key}
     assert trigger["payload"]["summary"].startswith("[credit-monitor] TEST:")
     assert trigger["payload"]["severity"] == "info"
     assert (resolve["event_action"], resolve["dedup_key"]) == ("resolve", key)
@@ -283,15 +284,17 @@ def test_the_command_prints_pagerdutys_dedup_key_and_what_a_webhook_said(
     reply = app.handle_test_alert(
         routed_runtime(stack, accounts_file, pagerduty), Budget.start(30, 6), "acme"
     )
-    reply["test-alert"].append({"receiver": "acme/slack:acme-slack", "accepted": "accepted (HTTP 200)"})
+    reply["test-alert"].append(
+        {"receiver": "route acme: slack acme-slack", "accepted": "accepted (HTTP 200)"}
+    )
 
     status, out, _ = run_cli(FakeInvoker(reply), tmp_path, monkeypatch, capfd)
 
     assert status == EXIT_OK
     key = pagerduty.accepted[0]["dedup_key"]
     assert out.decode("utf-8").splitlines()[:2] == [
-        f"acme/pagerduty:acme-pagerduty: accepted (dedup_key {key})",
-        "acme/slack:acme-slack: accepted (HTTP 200)",
+        f"route acme: pagerduty acme-pagerduty: accepted (dedup_key {key})",
+        "route acme: slack acme-slack: accepted (HTTP 200)",
     ]
 
 
@@ -315,9 +318,9 @@ def test_a_pagerduty_test_whose_resolve_is_refused_is_refused_saying_the_alert_s
 
     assert status == EXIT_FAILED
     [topic, refused] = out.decode("utf-8").splitlines()[:2]
-    assert topic.startswith("the stack's topic: accepted (message id ")
+    assert topic.startswith("SNS topic credit-monitor-alerts: accepted (message id ")
     key = pagerduty.posts[0].json()["dedup_key"]
     assert refused == (
-        "acme/pagerduty:acme-pagerduty: REFUSED: refused: HTTP 400: Event object is invalid; nope (1 of 2"
-        f" events accepted before it); the test alert {key} stays open until resolved in PagerDuty"
+        "route acme: pagerduty acme-pagerduty: REFUSED: refused: HTTP 400: Event object is invalid; nope"
+        f" (1 of 2 events accepted before it); the test alert {key} stays open until resolved in PagerDuty"
     )
