@@ -13,6 +13,8 @@ Before anything is built or deployed:
   samconfig.local.toml, else src/accounts.toml when it exists, else none (the zero-config accounts;
   --no-accounts chooses them). It is validated as `credit-monitor validate` validates it, and
   AccountsFile is set from it on every deploy, never left at a deployed value that may be stale;
+  so is RouteTopicArns, the SNS topics its routes publish to, which the function's role may publish
+  to (exactly those: none without an accounts file or route topics);
 - the parameter values, checked as CloudFormation would check them (constraints and Rules);
 - the keys: each account's entry in the keys' secret, read with your credentials (entry names, and
   whether the function would accept the value; no value is ever printed). A missing one stops the
@@ -51,7 +53,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "src")]  # scripts.settings, and credit_monitor's own checks
 
 from credit_monitor.account import Account, ConfigError  # noqa: E402
-from credit_monitor.accounts_file import load_accounts  # noqa: E402
+from credit_monitor.accounts_file import load_config  # noqa: E402
 from credit_monitor.config import zero_config_accounts  # noqa: E402
 from credit_monitor.deploy_settings import (  # noqa: E402
     LOCAL_SAMCONFIG,
@@ -65,6 +67,7 @@ from credit_monitor.deploy_settings import (  # noqa: E402
 )
 from credit_monitor.keys import clean_key  # noqa: E402
 from credit_monitor.model import CheckError  # noqa: E402
+from credit_monitor.routes import topic_arns  # noqa: E402
 from credit_monitor.secret_json import SecretJsonError, entries  # noqa: E402
 from credit_monitor.sizing import capacity_warning  # noqa: E402
 from scripts import settings  # noqa: E402
@@ -88,7 +91,8 @@ sam build needs Python 3.13 (the Lambda runtime's), and Docker is not running ei
   brew install python@3.13               # macOS
   start Docker                           # `sam build --use-container` builds in Lambda's own image"""
 KEYS_CLI = ".venv/bin/credit-monitor keys set"
-SET_BY_DEPLOY = ("AccountsFile", "AlertEmail")
+ROUTE_TOPICS = "RouteTopicArns"
+SET_BY_DEPLOY = ("AccountsFile", "AlertEmail", ROUTE_TOPICS)
 """Parameters the deploy sets itself rather than from the settings files."""
 
 
@@ -168,6 +172,12 @@ class Packaged:
     """AccountsFile: the file's path in the package, relative to the task root; "" for none."""
     copied: bool
     """From outside the code folder: copied into the package after `sam build`."""
+    route_topics: tuple[str, ...] = ()
+    """The SNS topics its routes publish to: RouteTopicArns, what the function's role may publish to."""
+
+    @property
+    def route_topics_parameter(self) -> str:
+        return ",".join(self.route_topics)
 
 
 def package_accounts(choice: AccountsChoice, code: Path) -> Packaged:
@@ -176,7 +186,7 @@ def package_accounts(choice: AccountsChoice, code: Path) -> Packaged:
     if choice.path is None:
         return Packaged(choice, (), "", copied=False)
     try:
-        accounts = load_accounts(choice.path)
+        config = load_config(choice.path)
     except ConfigError as exc:
         problems = "\n".join(f"  {problem}" for problem in exc.problems)
         raise Refusal(
@@ -184,9 +194,10 @@ def package_accounts(choice: AccountsChoice, code: Path) -> Packaged:
             + _other_file_hint(choice)
         ) from None
     source = choice.path.resolve()
+    topics = tuple(topic_arns(config.routes))
     if source.is_relative_to(code):
-        return Packaged(choice, accounts, source.relative_to(code).as_posix(), copied=False)
-    return Packaged(choice, accounts, PACKAGED_ACCOUNTS_FILE, copied=True)
+        return Packaged(choice, config.accounts, source.relative_to(code).as_posix(), False, topics)
+    return Packaged(choice, config.accounts, PACKAGED_ACCOUNTS_FILE, True, topics)
 
 
 def _other_file_hint(choice: AccountsChoice) -> str:
@@ -226,6 +237,22 @@ def accounts_file_override_problem(
             f"{name} sets AccountsFile={written!r} in parameter_overrides: {reads}. make deploy sets"
             f" AccountsFile from the accounts file it packages, here {packages}: remove AccountsFile from"
             f" {name}{fix}"
+        )
+    return None
+
+
+def route_topics_override_problem(files: Mapping[str, Mapping[str, Any]], packaged: Packaged) -> str | None:
+    """A RouteTopicArns in parameter_overrides other than the packaged file's route topics: the deploy
+    sets it, so that the role grants publish on exactly the topics the routes name."""
+    for name, config in files.items():
+        written = settings.overrides_of(config).get(ROUTE_TOPICS)
+        if written is None or {arn.strip() for arn in written.split(",")} - {""} == {*packaged.route_topics}:
+            continue
+        topics = ", ".join(packaged.route_topics) or "none"
+        return (
+            f"{name} sets {ROUTE_TOPICS}={written!r} in parameter_overrides. make deploy sets {ROUTE_TOPICS}"
+            f" from the route topics of the accounts file it packages (here: {topics}), so that the function"
+            f" may publish to exactly those: remove {ROUTE_TOPICS} from {name}"
         )
     return None
 
@@ -572,6 +599,8 @@ def local_checks(args: argparse.Namespace) -> tuple[Settings, dict[str, Any], Pa
     packaged = package_accounts(choice, code)
     if problem := accounts_file_override_problem(config.files, packaged, code):
         raise Refusal(problem)
+    if problem := route_topics_override_problem(config.files, packaged):
+        raise Refusal(problem)
     return config, template, packaged
 
 
@@ -593,7 +622,11 @@ def prepare(args: argparse.Namespace) -> Plan:
         )
     session = boto3.session.Session(region_name=region, profile_name=profile)
     deployed = deployed_parameters(stack, session)
-    given = {**settings.overrides_of(config.merged), "AccountsFile": packaged.parameter}
+    given = {
+        **settings.overrides_of(config.merged),
+        "AccountsFile": packaged.parameter,
+        ROUTE_TOPICS: packaged.route_topics_parameter,  # always given: SAM CLI would keep a stale grant
+    }
     email: str | None = None
     if deployed is None:
         print(f"deploy: first deploy of stack {stack!r} in {region}")
@@ -616,6 +649,11 @@ def prepare(args: argparse.Namespace) -> Plan:
         print(
             f"deploy: accounts file {shown(packaged.choice.path)} ({packaged.choice.origin.value}):"
             f" {len(accounts)} account(s), valid; packaged as AccountsFile={packaged.parameter}"
+        )
+    if packaged.route_topics:
+        print(
+            f"deploy: the routes publish to {len(packaged.route_topics)} SNS topic(s) of their own; the"
+            f" function may publish to exactly these ({ROUTE_TOPICS}): {', '.join(packaged.route_topics)}"
         )
     if warning := capacity_warning(len(accounts), int(values["MemorySize"])):
         print(f"deploy: warning: {warning}")

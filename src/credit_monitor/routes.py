@@ -163,6 +163,17 @@ def kind_of(receiver: str) -> str:
     return TOPIC if receiver == TOPIC else receiver.partition("/")[2].partition(":")[0]
 
 
+def topic_arns(routes: Iterable[Route]) -> dict[str, tuple[str, ...]]:
+    """Every SNS topic the routes publish to, in the file's order, with the routes that name it:
+    what the function's role must grant (template.yaml's RouteTopicArns), and no more."""
+    found: dict[str, tuple[str, ...]] = {}
+    for route in routes:
+        for spec in route.receivers:
+            if spec.kind is ReceiverKind.TOPIC:
+                found[spec.target] = (*found.get(spec.target, ()), route.name)
+    return found
+
+
 def routes_for(account: Account, routes: Iterable[Route]) -> tuple[Route, ...]:
     """The routes whose receivers hear about `account`, in the file's order."""
     return tuple(route for route in routes if route.matches(account))

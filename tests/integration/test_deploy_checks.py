@@ -63,9 +63,28 @@ def test_every_account_has_its_key_by_the_entry_the_function_reads(
     assert plan.packaged.copied
     assert plan.parameters["AlertEmail"] == "ops@example.com"
     assert plan.parameters["ScheduleExpression"] == "rate(1 hour)", "samconfig.toml's overrides are given"
+    assert plan.parameters["RouteTopicArns"] == "", "always given: a removed route's grant goes with it"
     out = capsys.readouterr().out
     assert f"deploy: accounts file {tmp_path / 'mine.toml'} (given): 3 account(s), valid" in out
+    assert "RouteTopicArns" not in out
     assert_no_key_leaked(out)
+
+
+def test_the_routes_topics_are_granted_by_the_parameter_the_deploy_sets_and_says(
+    aws: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    create_secret({"acme-team": LEMLIST_KEY, "globex-fullenrich": FULLENRICH_KEY})
+    topics = ["arn:aws:sns:eu-west-1:123456789012:acme-alerts", "arn:aws:sns:us-east-1:123456789012:globex"]
+    routes = f'[[route]]\nname = "clients"\ntopic = {json.dumps(topics)}\n'
+    (tmp_path / "mine.toml").write_text(ACCOUNTS + routes)
+
+    plan = prepare(tmp_path, "--accounts", str(tmp_path / "mine.toml"), "--alert-email", "ops@example.com")
+
+    assert plan.parameters["RouteTopicArns"] == ",".join(topics)
+    assert (
+        "deploy: the routes publish to 2 SNS topic(s) of their own; the function may publish to exactly"
+        f" these (RouteTopicArns): {topics[0]}, {topics[1]}\n"
+    ) in capsys.readouterr().out
 
 
 def test_a_missing_shared_key_names_its_entry_and_force_goes_on_without_showing_any_key(

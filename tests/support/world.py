@@ -13,6 +13,9 @@ from pathlib import Path
 
 import trustme
 
+from credit_monitor.account import ConfigError
+from credit_monitor.accounts_file import load_config
+from credit_monitor.routes import topic_arns
 from tests.support.aws import AWS_ENV, MotoServer, Stack, create_stack
 from tests.support.aws_front import KeepAliveFront
 from tests.support.simulators import ApiSimulator
@@ -38,7 +41,17 @@ def function_environment(
         "POWERTOOLS_METRICS_NAMESPACE": "CreditMonitor",
         "POWERTOOLS_SERVICE_NAME": "credit-monitor",
         "SSL_CERT_FILE": str(ca_file),
+        "ROUTE_TOPIC_ARNS": "",
     }
+
+
+def granted_route_topics(path: Path) -> str:
+    """ROUTE_TOPIC_ARNS as `make deploy` grants it for this accounts file: the topics its routes
+    publish to ("" for a file the function refuses anyway)."""
+    try:
+        return ",".join(topic_arns(load_config(path).routes))
+    except ConfigError:
+        return ""
 
 
 @dataclass
@@ -105,6 +118,7 @@ def local_world(
         elif accounts_file:
             keys = write_given_accounts(workdir / "accounts.toml", accounts_file, fullenrich, lemlist)
             extra["ACCOUNTS_FILE"] = str(workdir / "accounts.toml")
+            extra["ROUTE_TOPIC_ARNS"] = granted_route_topics(workdir / "accounts.toml")
         stack = create_stack(moto.endpoint_url, json.dumps(keys))
         os.environ.pop("ACCOUNTS_FILE", None)  # a world before this one may have set it
         os.environ.update(function_environment(stack, fullenrich.base_url, lemlist.base_url, ca_file) | extra)

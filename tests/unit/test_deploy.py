@@ -146,6 +146,54 @@ def test_a_file_in_the_code_folder_is_packaged_where_it_is(clone: Path) -> None:
     assert [account.id for account in packaged.accounts] == ["acme-lemlist"]
 
 
+ROUTES = (
+    '[[route]]\nname = "acme"\nslack = "acme-slack"\n'
+    'topic = ["arn:aws:sns:eu-west-1:123456789012:acme-alerts", "arn:aws:sns:us-east-1:123456789012:ops"]\n'
+    '[[route]]\nname = "ops"\ntopic = "arn:aws:sns:us-east-1:123456789012:ops"\n'
+)
+ROUTE_TOPICS = ("arn:aws:sns:eu-west-1:123456789012:acme-alerts", "arn:aws:sns:us-east-1:123456789012:ops")
+
+
+def test_the_route_topics_of_the_file_are_what_the_role_may_publish_to(clone: Path) -> None:
+    (clone / "accounts.toml").write_text(LEMLIST.format(id="acme-lemlist") + ROUTES)
+
+    packaged = deploy.package_accounts(AccountsChoice(clone / "accounts.toml", Origin.DEFAULT), clone)
+
+    assert packaged.route_topics == ROUTE_TOPICS  # each once, in the file's order
+    assert packaged.route_topics_parameter == ",".join(ROUTE_TOPICS)
+    template = settings.load_template()
+    assert settings.value_problems(template["Parameters"]["RouteTopicArns"], ",".join(ROUTE_TOPICS)) == []
+    assert settings.value_problems(template["Parameters"]["RouteTopicArns"], "") == []
+    assert settings.value_problems(template["Parameters"]["RouteTopicArns"], "arn:aws:sns:*") != []
+    none = deploy.package_accounts(AccountsChoice(None, Origin.NONE), clone)
+    assert none.route_topics_parameter == ""
+
+
+def test_route_topics_set_by_hand_are_refused_unless_they_are_the_files(clone: Path) -> None:
+    """make deploy sets RouteTopicArns: a hand-written one would grant more, or less, than the routes use."""
+    (clone / "accounts.toml").write_text(LEMLIST.format(id="acme-lemlist") + ROUTES)
+    packaged = deploy.package_accounts(AccountsChoice(clone / "accounts.toml", Origin.DEFAULT), clone)
+
+    def local(value: str) -> dict[str, object]:
+        return {"default": {"deploy": {"parameters": {"parameter_overrides": f'RouteTopicArns="{value}"'}}}}
+
+    wider = local(",".join([*ROUTE_TOPICS, "arn:aws:sns:us-east-1:123456789012:other"]))
+    assert deploy.route_topics_override_problem({"samconfig.local.toml": wider}, packaged) == (
+        "samconfig.local.toml sets RouteTopicArns='arn:aws:sns:eu-west-1:123456789012:acme-alerts,"
+        "arn:aws:sns:us-east-1:123456789012:ops,arn:aws:sns:us-east-1:123456789012:other' in"
+        " parameter_overrides. make deploy sets RouteTopicArns from the route topics of the accounts file it"
+        " packages (here: arn:aws:sns:eu-west-1:123456789012:acme-alerts,"
+        " arn:aws:sns:us-east-1:123456789012:ops),"
+        " so that the function may publish to exactly those: remove RouteTopicArns from samconfig.local.toml"
+    )
+    same = local(",".join(reversed(ROUTE_TOPICS)))
+    assert deploy.route_topics_override_problem({"samconfig.local.toml": same}, packaged) is None
+    none = deploy.package_accounts(AccountsChoice(None, Origin.NONE), clone)
+    problem = deploy.route_topics_override_problem({"samconfig.toml": local(ROUTE_TOPICS[0])}, none)
+    assert problem is not None
+    assert "(here: none)" in problem
+
+
 def test_a_file_elsewhere_is_copied_in_as_accounts_toml(clone: Path, tmp_path: Path) -> None:
     (tmp_path / "mine.toml").write_text(LEMLIST.format(id="acme-lemlist"))
 

@@ -39,7 +39,7 @@ from credit_monitor.delivery import (
     url_secrets,
 )
 from credit_monitor.keys import NotAString, Redactor, redactor_for
-from credit_monitor.messages import MAX_MESSAGE_BYTES, RenderedMessage
+from credit_monitor.messages import MAX_MESSAGE_BYTES, TEST_KIND, RenderedMessage
 from credit_monitor.model import CheckError, FailureKind
 from credit_monitor.payloads import (
     SIGNATURE_HEADER,
@@ -291,11 +291,12 @@ class WebhookReceiver(HttpReceiver):
 class PagerDutyReceiver(HttpReceiver):
     """Events API v2: one event per account of the message, in turn, each idempotent by its
     dedup_key. The first event not accepted ends the delivery; the accounts accepted before it are
-    settled (Delivery.accepted), so a resend repeats nothing PagerDuty has not already taken."""
+    settled (Delivery.accepted), so a resend repeats nothing PagerDuty has not already taken.
+    A test is a trigger and its resolve, accepted only when both were."""
 
     def deliver(self, message: RenderedMessage, deadline: float) -> Delivery:
-        events = pagerduty_events(message, self._secret)
         kind = message.attributes.get("kind", "")
+        events = pagerduty_events(message, self._secret, self._now())
         if not events:
             return Delivery.accepted_all(
                 message, f"not sent: a {kind} opens or resolves no PagerDuty incident"
@@ -305,6 +306,8 @@ class PagerDutyReceiver(HttpReceiver):
         keys: list[str] = []
         for number, event in enumerate(events):
             progress = f" ({number} of {len(events)} events accepted before it)" if len(events) > 1 else ""
+            if kind == TEST_KIND and number:  # a test is never sent again: say what it left behind
+                progress += f"; the test alert {event.dedup_key} stays open until resolved in PagerDuty"
             reply = self._send(_encode(event.body), {}, deadline)
             if isinstance(reply, Delivery):
                 return Delivery(reply.outcome, self._say(reply.detail + progress), accepted=tuple(settled))
@@ -324,7 +327,7 @@ class PagerDutyReceiver(HttpReceiver):
         return Delivery(
             Outcome.ACCEPTED,
             f"accepted: {len(events)} {'/'.join(actions)} event{'s' if len(events) > 1 else ''} (HTTP 202)",
-            ack=printable(",".join(keys), limit=DETAIL_CHARS),
+            ack=printable(",".join(dict.fromkeys(keys)), limit=DETAIL_CHARS),
             accepted=tuple(settled),
         )
 
