@@ -336,8 +336,8 @@ def dedup_key(account: str, family: str) -> str:
 def severity(kind: str, level: str) -> str:
     if kind == Kind.CHECK_FAILING:
         return "error"
-    if kind == Kind.RUNNING_OUT and level == "OK":
-        return "warning"  # above every level, but running out: worth a look, not a page at night
+    if kind in {Kind.RUNNING_OUT, Kind.SPENDING_FAST} and level == "OK":
+        return "warning"  # above every level, but running out or burning fast: worth a look
     return SEVERITIES.get(level, "warning")
 
 

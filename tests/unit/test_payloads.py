@@ -211,6 +211,8 @@ def test_every_kind_has_a_pagerduty_incident_decided() -> None:
         (Kind.RECOVERED, Level.WARNING, "resolve", "balance", None),
         (Kind.CHECK_FAILING, Level.OK, "trigger", "check", "error"),
         (Kind.CHECK_RECOVERED, Level.OK, "resolve", "check", None),
+        (Kind.SPENDING_FAST, Level.OK, "trigger", "spike", "warning"),
+        (Kind.SPENDING_FAST, Level.CRITICAL, "trigger", "spike", "critical"),
     ],
 )
 def test_each_kind_triggers_or_resolves_its_accounts_incident_with_the_levels_severity(
