@@ -16,8 +16,8 @@ import getpass
 import sys
 import time
 import warnings
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -25,7 +25,7 @@ import boto3
 
 from credit_monitor import deployed
 from credit_monitor.account import ACCOUNT_ID, Account, entry_readers, keys_by_account
-from credit_monitor.accounts_file import load_accounts
+from credit_monitor.accounts_file import load_config
 from credit_monitor.adapters.aws import BOTO_CONFIG
 from credit_monitor.adapters.http import HttpClient, build_pool_manager
 from credit_monitor.adapters.secret_store import SecretChanged, SecretStore, SecretStoreError
@@ -46,12 +46,13 @@ from credit_monitor.model import CheckResult
 from credit_monitor.printable import printable
 from credit_monitor.problems import did_you_mean
 from credit_monitor.providers import CATALOGUE
+from credit_monitor.routes import Routing
 from credit_monitor.secret_json import (
-    SHOWN_READERS,
     SecretJsonError,
     checked_key,
     entries,
     key_listing,
+    listed,
     with_key,
 )
 from credit_monitor.starter import Answers, credits, label, render
@@ -200,17 +201,21 @@ def run(args: argparse.Namespace, terminal: Terminal, env: Mapping[str, str]) ->
 
 @dataclass(frozen=True)
 class Accounts:
-    """The accounts the keys commands resolve entries for, and where they come from (for messages)."""
+    """The accounts the keys commands resolve entries for, the routes whose receivers read entries
+    of the same secret, and where they come from (for messages)."""
 
     accounts: tuple[Account, ...]
     source: str
+    routing: Routing = field(default_factory=Routing)
 
 
 def accounts_of(path: str, env: Mapping[str, str]) -> Accounts:
-    """The accounts of the file at `path` (--accounts, else $ACCOUNTS_FILE), else the zero-config ones."""
+    """The accounts and routes of the file at `path` (--accounts, else $ACCOUNTS_FILE), else the
+    zero-config accounts."""
     try:
         if path:
-            return Accounts(load_accounts(resolve_accounts_file(path, env)), path)
+            config = load_config(resolve_accounts_file(path, env))
+            return Accounts(config.accounts, path, config.routing)
         accounts = every_zero_config_account(env)
         names = ", ".join(account.id for account in accounts)
         return Accounts(accounts, f"the zero-config accounts ({names}; --accounts FILE reads a file)")
@@ -243,7 +248,7 @@ def target_entry(accounts: Accounts, name: str, *, force: bool) -> Target:
     if name in by_id and not force:
         shared = by_id[name].secret_entry
         others = [reader for reader in readers[shared] if reader != name]
-        also = f", as do {_listed(others)}" if others else ""
+        also = f", as do {listed(others)}" if others else ""
         raise Refused(
             f"{name} reads its key from the shared entry {shared!r} (its `key` in {accounts.source}){also};"
             f" `keys set {shared}` sets the key they share; to give {name} a key of its own, remove its"
@@ -256,11 +261,6 @@ def target_entry(accounts: Accounts, name: str, *, force: bool) -> Target:
             " --force stores it all the same"
         )
     return Target(name, (), accounts.source)
-
-
-def _listed(names: Sequence[str]) -> str:
-    shown = ", ".join(names[:SHOWN_READERS])
-    return shown + (f" and {len(names) - SHOWN_READERS} more" if len(names) > SHOWN_READERS else "")
 
 
 def set_key(
@@ -304,7 +304,7 @@ def set_key(
         read_by = (
             f"The function reads it {when}."
             if ids == [entry]
-            else f"Read by {_listed(ids)}: the function reads it {when}."
+            else f"Read by {listed(ids)}: the function reads it {when}."
         )
     terminal.say(
         f"{entry}: key {verb} secret {printable(store.secret_id)} (version {version});"
@@ -360,7 +360,7 @@ def read_key(account_id: str, terminal: Terminal) -> str:
 def list_keys(store: SecretStore, accounts: Accounts, terminal: Terminal) -> None:
     try:
         read = store.read()
-        listing = key_listing(read.secret_string, accounts.accounts)
+        listing = key_listing(read.secret_string, accounts.accounts, accounts.routing)
     except (SecretStoreError, SecretJsonError) as exc:
         raise Refused(str(exc)) from None
     if not read.exists:

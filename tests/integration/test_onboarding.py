@@ -28,6 +28,10 @@ from tests.support.keys import (
     KEY_WITH_LINE_BREAK,
     LEMLIST_KEY,
     LONG_KEY,
+    RECEIVER_SECRETS,
+    SLACK_PATH,
+    WEBHOOK_PATH,
+    WEBHOOK_SIGNING_SECRET,
     assert_no_key_leaked,
 )
 from tests.support.simulators import ApiSimulator, Reply
@@ -788,3 +792,76 @@ def test_init_elsewhere_says_how_to_deploy_that_file(tmp_path: Path, monkeypatch
 
     assert written.returncode == EXIT_OK, written.stderr
     assert written.stdout.decode("utf-8").rstrip().endswith("\n  make deploy ACCOUNTS=clients.toml")
+
+
+# --- the routes' receiver entries: read by the function from the same secret ------------------------
+
+SLACK_URL = f"https://hooks.slack.com{SLACK_PATH}"
+HOOK_URL = f"https://hooks.example.com{WEBHOOK_PATH}"
+ROUTED = """
+[[account]]
+id = "acme-lemlist"
+provider = "lemlist"
+warning = 10
+labels = { client = "acme" }
+
+[[route]]
+name = "acme"
+match = { client = "acme" }
+slack = "acme-slack"
+pagerduty = "acme-pagerduty"
+
+[[route]]
+name = "ops"
+slack = "acme-slack"
+webhook = "ops-hook"
+webhook_signing = "ops-hook-signing"
+"""
+"""One account, and two routes whose receivers read four entries of the secret: the Slack one by both."""
+
+
+def assert_no_receiver_secret_shown(*streams: bytes) -> None:
+    """Nothing of a URL's path, a routing key or a signing secret, in any form; nor the URLs' hosts."""
+    texts = [stream.decode("utf-8") for stream in streams]  # strict: every byte printed is UTF-8
+    assert_no_key_leaked(*texts, keys=RECEIVER_SECRETS)
+    assert_no_key_leaked(*texts)
+    assert not [text for text in texts if "hooks." in text], "a receiver's URL was printed"
+
+
+@pytest.fixture
+def routed(tmp_path: Path, stack: Stack) -> Path:
+    path = tmp_path / "routed.toml"
+    path.write_text(ROUTED)
+    stack.secrets.put_secret_value(
+        SecretId=stack.secret_id,
+        SecretString=json.dumps(
+            {
+                "acme-lemlist": LEMLIST_KEY,
+                "acme-slack": SLACK_URL.replace("https:", "http:"),  # the function refuses it
+                "ops-hook": HOOK_URL,
+                "ops-hook-signing": WEBHOOK_SIGNING_SECRET,
+            }
+        ),
+    )
+    return path
+
+
+def test_keys_list_shows_each_receiver_entry_as_its_routes_and_never_its_value(
+    routed: Path, stack: Stack
+) -> None:
+    """Not "stored, for no account here": tidied away, the client's alerts would stop reaching Slack."""
+    completed = run_process("keys", "list", "--secret", stack.secret_id, "--accounts", str(routed))
+
+    assert completed.returncode == EXIT_OK, completed.stderr
+    assert completed.stdout.decode("utf-8").splitlines() == [
+        "ACCOUNT           KEY",
+        "acme-lemlist      stored",
+        "acme-slack        the Slack incoming-webhook URL of routes acme, ops: stored, but the function"
+        " would refuse it: it is an http:// URL; only https:// is accepted, since http would send alerts and"
+        " the URL in clear",
+        "acme-pagerduty    the PagerDuty Events API v2 routing key of route acme: missing",
+        "ops-hook          the webhook's URL of route ops: stored",
+        "ops-hook-signing  the webhook's signing secret of route ops: stored",
+    ]
+    assert completed.stderr == b""
+    assert_no_receiver_secret_shown(completed.stdout, completed.stderr)
