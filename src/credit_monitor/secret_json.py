@@ -81,12 +81,33 @@ def checked_key(account_id: str, raw_key: str) -> str:
         raise SecretJsonError(f"key not stored: {exc.message}") from None
 
 
+def checked_value(entry: ReceiverEntry, raw: str) -> str:
+    """A receiver entry's new value as the function will read it (keys.strip_keys), if the function
+    would send with it (delivery.entry_problem); SecretJsonError saying what is wrong otherwise,
+    never what the value is."""
+    secrets = strip_keys({entry.name: raw})
+    if entry.name not in secrets:
+        raise SecretJsonError(
+            f"not stored: no value given for {entry.name!r} ({entry.holds}); type it at the prompt, or pipe"
+            " it on stdin"
+        )
+    problem = entry_problem(entry.spec, entry.name, secrets)
+    if problem is not None:
+        raise SecretJsonError(f"not stored: {entry.holds} for {entry.name!r} {problem}")
+    return secrets[entry.name]
+
+
 def with_key(secret_string: str | None, account_id: str, raw_key: str) -> str:
     """The secret's new JSON: `account_id` set to the key (checked_key), every other entry as it
     was. SecretJsonError when it cannot be."""
-    key = checked_key(account_id, raw_key)
+    return with_value(secret_string, account_id, checked_key(account_id, raw_key))
+
+
+def with_value(secret_string: str | None, name: str, value: str) -> str:
+    """The secret's new JSON: entry `name` set to `value`, already checked (checked_key,
+    checked_value), every other entry as it was. SecretJsonError when it cannot be."""
     document = entries(secret_string)
-    document[account_id] = key
+    document[name] = value
     # Compact, and ASCII (other entries' text as \u escapes, lone surrogates too): the size checked
     # is that of exactly what is written, and about 1,000 entries fit.
     text = json.dumps(document, separators=(",", ":"), ensure_ascii=True)
