@@ -5,8 +5,11 @@ by hand. cli.py registers the commands and prints; this module decides what they
 function would, and merges it into the stack's secret, keeping every other entry; a secret written
 by someone else since it was read is never overwritten (adapters/secret_store.py). It writes the
 entry the function reads (account.keys_by_account, the accounts file's `key`), and with --check
-first asks the vendor with the new key through the function's own check code. The key is never
-printed, not even in an error. `keys list` says which accounts have a usable key, nothing more.
+first asks the vendor with the new key through the function's own check code. `keys set ENTRY`
+does the same for an entry a route's receiver reads (a webhook URL, a routing key, a signing
+secret), judged as the function judges it before it sends (delivery.entry_problem). No value is
+ever printed, not even in an error. `keys list` says which accounts have a usable key, and which
+receiver entries the function would use, nothing more.
 """
 
 from __future__ import annotations
@@ -91,29 +94,45 @@ class Terminal:
 def add_parsers(sub: Any) -> None:
     """The `keys` and `init` subcommands, on cli.py's subparsers."""
     keys = sub.add_parser(
-        "keys", help="store an account's API key in the secret, or list which accounts have one"
+        "keys",
+        help="store an account's API key (or a route receiver's URL or key) in the secret, or list which"
+        " are there",
     )
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
     put = keys_sub.add_parser(
         "set",
-        help="merge one account's key into the secret (prompted without echo, or piped on stdin)",
-        description="Merge one account's API key into the secret, keeping every other entry. The key is"
-        " read from a prompt that does not echo, or from stdin when piped (`pass show x | credit-monitor"
-        " keys set ID --stack S`), and is never printed. Exit 3 when the secret changed since it was"
-        " read (nothing written; run again), 2 for any other refusal.",
+        help="merge one account's key, or one route receiver's entry, into the secret (prompted without"
+        " echo, or piped on stdin)",
+        description="Merge one account's API key into the secret, keeping every other entry; or the value"
+        " of an entry a route's receiver reads (a Slack, Teams or webhook URL, a PagerDuty routing key, a"
+        " webhook's signing secret), checked as the function checks it. The value is read from a prompt"
+        " that does not echo, or from stdin when piped (`pass show x | credit-monitor keys set ID --stack"
+        " S`), and is never printed. Exit 3 when the secret changed since it was read (nothing written;"
+        " run again), 2 for any other refusal.",
     )
-    put.add_argument("account", metavar="ACCOUNT_ID", help="the account's id, as in the accounts file")
+    put.add_argument(
+        "account",
+        metavar="ID",
+        help='the account\'s id, or the secret entry a route names (slack = "acme-slack"), as in the'
+        " accounts file",
+    )
     put.add_argument("--create", action="store_true", help="create the secret if it does not exist yet")
     put.add_argument(
-        "--force", action="store_true", help="store it even if no account of the accounts file reads it"
+        "--force",
+        action="store_true",
+        help="store it even if no account or route of the accounts file reads it",
     )
     put.add_argument(
         "--check",
         action="store_true",
         help="first ask the vendor for the balance with the new key, as the function does; store the key"
-        " only if it answers with one (exit 3 otherwise)",
+        " only if it answers with one (exit 3 otherwise). For a receiver's entry, `credit-monitor"
+        " test-alert --route NAME` is the check, once it is stored",
     )
-    listing = keys_sub.add_parser("list", help="which accounts have a key in the secret (never the keys)")
+    listing = keys_sub.add_parser(
+        "list",
+        help="which accounts have a key in the secret, and which route receivers an entry (never a value)",
+    )
     for command in (put, listing):
         command.add_argument(
             "--accounts",
