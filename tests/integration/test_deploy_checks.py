@@ -13,7 +13,14 @@ from scripts import deploy
 
 from tests.support.aws import REGION, MotoServer
 from tests.support.harness import REPO
-from tests.support.keys import FULLENRICH_KEY, LEMLIST_KEY, assert_no_key_leaked
+from tests.support.keys import (
+    FULLENRICH_KEY,
+    LEMLIST_KEY,
+    PAGERDUTY_ROUTING_KEY,
+    RECEIVER_SECRETS,
+    SLACK_PATH,
+    assert_no_key_leaked,
+)
 
 SECRET = "credit-monitor/api-keys"
 """The template's ApiKeysSecretName default: samconfig.toml's too."""
@@ -103,6 +110,45 @@ def test_a_missing_shared_key_names_its_entry_and_force_goes_on_without_showing_
     out = capsys.readouterr().out
     assert "deploy: FORCE=1, deploying anyway:\n2 account(s) would fail" in out
     assert_no_key_leaked(out)
+
+
+def test_a_receivers_entry_missing_or_that_the_function_would_refuse_stops_the_deploy_until_forced(
+    aws: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every account has its key; the route's Slack URL is http:// and its PagerDuty key missing:
+    deployed, the client's alerts would go nowhere."""
+    create_secret(
+        {
+            "acme-team": LEMLIST_KEY,
+            "globex-fullenrich": FULLENRICH_KEY,
+            "acme-slack": f"http://hooks.slack.com{SLACK_PATH}",
+            "old-pagerduty": PAGERDUTY_ROUTING_KEY,
+        }
+    )
+    route = '[[route]]\nname = "acme"\nslack = "acme-slack"\npagerduty = "acme-pagerduty"\n'
+    (tmp_path / "mine.toml").write_text(ACCOUNTS + route)
+    options = ("--accounts", str(tmp_path / "mine.toml"), "--alert-email", "ops@example.com")
+
+    with pytest.raises(deploy.Refusal) as refused:
+        prepare(tmp_path, *options)
+    plan = prepare(tmp_path, *options, "--force")
+
+    said = str(refused.value)
+    assert said.splitlines()[:3] == [
+        f"the routes' receivers lack 2 usable entries in secret '{SECRET}' ({REGION}):",
+        "  acme-slack (the Slack incoming-webhook URL of route acme): stored, but the function would refuse"
+        " it: it is an http:// URL; only https:// is accepted, since http would send alerts and the URL in"
+        " clear",
+        "  acme-pagerduty (the PagerDuty Events API v2 routing key of route acme): missing",
+    ]
+    assert f"  .venv/bin/credit-monitor keys set acme-slack --secret {SECRET} --region {REGION}\n" in said
+    assert f"  .venv/bin/credit-monitor keys set acme-pagerduty --secret {SECRET} --region {REGION}\n" in said
+    assert plan.parameters["AccountsFile"] == "accounts.toml"
+    out = capsys.readouterr().out
+    assert "deploy: FORCE=1, deploying anyway:\nthe routes' receivers lack 2 usable entries" in out
+    assert_no_key_leaked(said, out, keys=RECEIVER_SECRETS)
+    assert_no_key_leaked(said, out)
+    assert "hooks." not in said + out
 
 
 def test_a_secret_that_does_not_exist_is_said_with_its_region_and_how_to_create_it(

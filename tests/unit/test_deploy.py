@@ -12,10 +12,17 @@ import pytest
 from scripts import deploy, settings
 
 from credit_monitor.account import Account
-from credit_monitor.accounts_file import parse_accounts
+from credit_monitor.accounts_file import parse_accounts, parse_config
 from credit_monitor.deploy_settings import AccountsChoice, Origin
 from tests.support.harness import REPO
-from tests.support.keys import FULLENRICH_KEY, LEMLIST_KEY, assert_no_key_leaked
+from tests.support.keys import (
+    FULLENRICH_KEY,
+    LEMLIST_KEY,
+    PAGERDUTY_ROUTING_KEY,
+    RECEIVER_SECRETS,
+    SLACK_PATH,
+    assert_no_key_leaked,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -315,10 +322,11 @@ def test_the_report_says_how_to_store_each_key_and_how_to_go_on_and_never_shows_
         "  acme-sales, acme-ops (entry 'acme-team'): missing",
         "  initech: stored, but the function would refuse it: " + problems[1].problem.split(": ", 1)[1],
     ]
-    assert (
-        "  .venv/bin/credit-monitor keys set acme-sales --secret credit-monitor/api-keys --region eu-west-1\n"
+    assert (  # the shared entry: `keys set acme-sales` is refused, pointing to it
+        "  .venv/bin/credit-monitor keys set acme-team --secret credit-monitor/api-keys --region eu-west-1\n"
         in (report)
     )
+    assert "keys set acme-sales" not in report
     assert "make deploy FORCE=1" in report
     assert "--create" not in report
     assert_no_key_leaked(report)
@@ -326,6 +334,67 @@ def test_the_report_says_how_to_store_each_key_and_how_to_go_on_and_never_shows_
     missing = deploy.key_report(problems, "s", "eu-west-1", exists=False)
     assert "'s' (eu-west-1), which does not exist:" in missing
     assert missing.count("--create") == 1, "the first `keys set` creates the secret"
+
+
+RECEIVER_ROUTES = """
+[[route]]
+name = "acme"
+slack = "acme-slack"
+pagerduty = "acme-pd"
+
+[[route]]
+name = "ops"
+webhook = "ops-hook"
+webhook_signing = "ops-hook-signing"
+"""
+
+
+def test_receiver_entries_missing_or_refused_are_found_next_to_the_keys_and_never_shown() -> None:
+    """A route's Slack URL stored as http:// is refused by the function at every delivery: the
+    deploy says so before, as it does for a missing key."""
+    config = parse_config(tomllib.loads(LEMLIST.format(id="globex") + RECEIVER_ROUTES), "accounts.toml")
+    secret = json.dumps(
+        {
+            "globex": LEMLIST_KEY,
+            "acme-slack": f"http://hooks.slack.com{SLACK_PATH}",
+            "acme-pd": PAGERDUTY_ROUTING_KEY,
+            "ops-hook": f"https://hooks.example.com{SLACK_PATH}",
+        }
+    )
+
+    problems = deploy.key_problems(config.accounts, secret, config.routing)
+    report = deploy.key_report(problems, "credit-monitor/api-keys", "eu-west-1", exists=True)
+
+    assert report.splitlines() == [
+        "the routes' receivers lack 2 usable entries in secret 'credit-monitor/api-keys' (eu-west-1):",
+        "  acme-slack (the Slack incoming-webhook URL of route acme): stored, but the function would refuse"
+        " it: it is an http:// URL; only https:// is accepted, since http would send alerts and the URL in"
+        " clear",
+        "  ops-hook-signing (the webhook's signing secret of route ops): missing",
+        "Store each (asked without echo, never printed), then run `make deploy` again:",
+        "  .venv/bin/credit-monitor keys set acme-slack --secret credit-monitor/api-keys --region eu-west-1",
+        "  .venv/bin/credit-monitor keys set ops-hook-signing --secret credit-monitor/api-keys --region"
+        " eu-west-1",
+        "or deploy anyway with `make deploy FORCE=1`: those receivers are sent nothing until their entry is.",
+    ]
+    assert_no_key_leaked(report, keys=RECEIVER_SECRETS)
+    assert "hooks." not in report
+    assert deploy.key_problems(config.accounts, secret) == [], "without the routes, only keys are checked"
+
+
+def test_a_report_of_keys_and_receiver_entries_says_both_and_what_each_costs() -> None:
+    config = parse_config(tomllib.loads(SHARED + RECEIVER_ROUTES), "accounts.toml")
+
+    report = deploy.key_report(deploy.key_problems(config.accounts, "{}", config.routing), "s", "r", True)
+
+    assert report.startswith(
+        "4 account(s) would fail for want of a key, and the routes' receivers lack 4 usable entries, in"
+        " secret 's' (r):\n"
+    )
+    assert report.endswith(
+        "or deploy anyway with `make deploy FORCE=1`: those accounts report CHECK FAILING until their key is"
+        " stored, and those receivers are sent nothing until their entry is."
+    )
 
 
 def test_settings_cloudformation_would_refuse_are_named_with_their_file() -> None:

@@ -16,6 +16,7 @@ from credit_monitor.routes import (
     MAX_ROUTES,
     TOPIC,
     PagerDutyRegion,
+    ReceiverEntry,
     ReceiverKind,
     ReceiverSpec,
     Route,
@@ -122,6 +123,33 @@ def test_a_route_gets_the_accounts_that_have_every_label_it_matches(tmp_path: Pa
     assert routes_for(by_id["acme-fullenrich"], config.routes) == (acme, everything)
     assert routes_for(by_id["globex-lemlist"], config.routes) == (everything,)
     assert accounts_for(Route("nobody", {"client": "initech"}), config.accounts) == ()
+
+
+def test_the_secret_entries_the_receivers_read_are_listed_once_with_every_route_that_reads_them(
+    tmp_path: Path,
+) -> None:
+    again = (
+        '[[route]]\nname = "night"\nslack = "acme-slack"\ntopic = "arn:aws:sns:eu-west-1:123456789012:n"\n'
+    )
+    routing = load_config(write(tmp_path, ACCOUNTS + ROUTES + again)).routing
+    slack = ReceiverSpec(ReceiverKind.SLACK, "acme-slack")
+    hook = ReceiverSpec(ReceiverKind.WEBHOOK, "acme-hook", signing="acme-hook-signing")
+
+    entries = routing.entries()
+
+    assert list(entries) == [
+        "acme-slack", "acme-pd", "acme-pd-night", "acme-sales-teams", "acme-hook", "acme-hook-signing"
+    ]  # fmt: skip
+    assert entries["acme-slack"] == ReceiverEntry("acme-slack", slack, ("client=acme", "night"))
+    assert entries["acme-hook-signing"] == ReceiverEntry("acme-hook-signing", hook, ("acme-sales",))
+    assert [entry.holds for entry in entries.values()] == [
+        "the Slack incoming-webhook URL",
+        "the PagerDuty Events API v2 routing key",
+        "the PagerDuty Events API v2 routing key",
+        "the Teams Workflows webhook URL",
+        "the webhook's URL",
+        "the webhook's signing secret",
+    ]
 
 
 def test_a_file_without_routes_has_none(tmp_path: Path) -> None:
