@@ -85,10 +85,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     return handle(rt, budget, scheduled_time(event))
 
 
-def receivers(rt: Runtime, route: str | None = None) -> Mapping[str, Receiver]:
+def receivers(rt: Runtime, route: str | None = None, *, fresh: bool = False) -> Mapping[str, Receiver]:
     """Every place the function's messages go, by receiver id (never a secret): the stack's topic
-    and each route's receivers; with `route`, that route's alone."""
-    found = rt.ports.receivers.receivers(rt.config.routing)
+    and each route's receivers; with `route`, that route's alone; `fresh`: their entries read anew."""
+    found = rt.ports.receivers.receivers(rt.config.routing, fresh=fresh)
     if route is None:
         return found
     return {rid: receiver for rid, receiver in found.items() if rid.partition("/")[0] == route}
@@ -111,7 +111,7 @@ def handle_test_alert(rt: Runtime, budget: Budget, route: str | None = None) -> 
     if route is not None and rt.config.routing.route(route) is None:
         names = ", ".join(r.name for r in rt.config.routing.routes) or "none"
         return {TEST_ALERT: [], "problem": f"no route named {route!r} in the accounts file (routes: {names})"}
-    found = receivers(rt, route)
+    found = receivers(rt, route, fresh=True)  # an entry just fixed with `keys set` is the one tested
     named = {receiver_name(rt, receiver): found[receiver] for receiver in found}
     answers = [a.as_json() for a in send_test_alert(named, rt.clock, budget, context)]
     logger.info("test alert sent", extra={"test_alert": answers})

@@ -383,13 +383,13 @@ class StackAndRoutes:
             self._clients[region] = _sns_client.__wrapped__(region)
         return self._clients[region]
 
-    def receivers(self, routing: Routing) -> dict[str, Receiver]:
+    def receivers(self, routing: Routing, *, fresh: bool = False) -> dict[str, Receiver]:
         found: dict[str, Receiver] = {TOPIC: self._topic}
         specs = routing.specs()
         if not specs:
             return found
         try:
-            secrets = self._keys.api_keys()
+            secrets = self._keys.api_keys(refresh=fresh)
         except CheckError as exc:
             problem = f"the secret could not be read ({exc.message})"
             return found | {rid: Misconfigured(spec, problem) for rid, spec in specs.items()}
