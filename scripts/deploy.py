@@ -13,10 +13,13 @@ Before anything is built or deployed:
   samconfig.local.toml, else src/accounts.toml when it exists, else none (the zero-config accounts;
   --no-accounts chooses them). It is validated as `credit-monitor validate` validates it, and
   AccountsFile is set from it on every deploy, never left at a deployed value that may be stale;
+  so is RouteTopicArns, the SNS topics its routes publish to, which the function's role may publish
+  to (exactly those: none without an accounts file or route topics);
 - the parameter values, checked as CloudFormation would check them (constraints and Rules);
-- the keys: each account's entry in the keys' secret, read with your credentials (entry names, and
-  whether the function would accept the value; no value is ever printed). A missing one stops the
-  deploy, unless --force (`make deploy FORCE=1`);
+- the keys: each account's entry in the keys' secret, and each entry its routes' receivers read
+  (webhook URLs, routing keys, signing secrets), read with your credentials (entry names, and
+  whether the function would accept the value; no value is ever printed). One missing, or that the
+  function would refuse, stops the deploy, unless --force (`make deploy FORCE=1`);
 - on a first deploy (no stack of that name in the region yet), the e-mail that receives the alerts:
   required, unless declined explicitly (--no-email, `make deploy NO_EMAIL=1`): a monitor nobody
   hears from is worse than none. Later deploys keep the deployed e-mail (SAM CLI keeps any parameter
@@ -43,7 +46,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +54,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "src")]  # scripts.settings, and credit_monitor's own checks
 
 from credit_monitor.account import Account, ConfigError  # noqa: E402
-from credit_monitor.accounts_file import load_accounts  # noqa: E402
+from credit_monitor.accounts_file import load_config  # noqa: E402
 from credit_monitor.config import zero_config_accounts  # noqa: E402
 from credit_monitor.deploy_settings import (  # noqa: E402
     LOCAL_SAMCONFIG,
@@ -63,9 +66,17 @@ from credit_monitor.deploy_settings import (  # noqa: E402
     choose_accounts_file,
     recorded_accounts_file,
 )
-from credit_monitor.keys import clean_key  # noqa: E402
+from credit_monitor.keys import clean_key, strip_keys  # noqa: E402
 from credit_monitor.model import CheckError  # noqa: E402
-from credit_monitor.secret_json import SecretJsonError, entries  # noqa: E402
+from credit_monitor.routes import Routing, topic_arns  # noqa: E402
+from credit_monitor.secret_json import (  # noqa: E402
+    WOULD_REFUSE,
+    KeyState,
+    SecretJsonError,
+    entries,
+    read_by,
+    receiver_state,
+)
 from credit_monitor.sizing import capacity_warning  # noqa: E402
 from scripts import settings  # noqa: E402
 
@@ -88,7 +99,8 @@ sam build needs Python 3.13 (the Lambda runtime's), and Docker is not running ei
   brew install python@3.13               # macOS
   start Docker                           # `sam build --use-container` builds in Lambda's own image"""
 KEYS_CLI = ".venv/bin/credit-monitor keys set"
-SET_BY_DEPLOY = ("AccountsFile", "AlertEmail")
+ROUTE_TOPICS = "RouteTopicArns"
+SET_BY_DEPLOY = ("AccountsFile", "AlertEmail", ROUTE_TOPICS)
 """Parameters the deploy sets itself rather than from the settings files."""
 
 
@@ -168,6 +180,14 @@ class Packaged:
     """AccountsFile: the file's path in the package, relative to the task root; "" for none."""
     copied: bool
     """From outside the code folder: copied into the package after `sam build`."""
+    route_topics: tuple[str, ...] = ()
+    """The SNS topics its routes publish to: RouteTopicArns, what the function's role may publish to."""
+    routing: Routing = field(default_factory=Routing)
+    """Its routes: their receivers' entries of the keys' secret are checked with the accounts' keys."""
+
+    @property
+    def route_topics_parameter(self) -> str:
+        return ",".join(self.route_topics)
 
 
 def package_accounts(choice: AccountsChoice, code: Path) -> Packaged:
@@ -176,7 +196,7 @@ def package_accounts(choice: AccountsChoice, code: Path) -> Packaged:
     if choice.path is None:
         return Packaged(choice, (), "", copied=False)
     try:
-        accounts = load_accounts(choice.path)
+        config = load_config(choice.path)
     except ConfigError as exc:
         problems = "\n".join(f"  {problem}" for problem in exc.problems)
         raise Refusal(
@@ -184,9 +204,12 @@ def package_accounts(choice: AccountsChoice, code: Path) -> Packaged:
             + _other_file_hint(choice)
         ) from None
     source = choice.path.resolve()
+    topics = tuple(topic_arns(config.routes))
     if source.is_relative_to(code):
-        return Packaged(choice, accounts, source.relative_to(code).as_posix(), copied=False)
-    return Packaged(choice, accounts, PACKAGED_ACCOUNTS_FILE, copied=True)
+        parameter, copied = source.relative_to(code).as_posix(), False
+    else:
+        parameter, copied = PACKAGED_ACCOUNTS_FILE, True
+    return Packaged(choice, config.accounts, parameter, copied, topics, config.routing)
 
 
 def _other_file_hint(choice: AccountsChoice) -> str:
@@ -226,6 +249,22 @@ def accounts_file_override_problem(
             f"{name} sets AccountsFile={written!r} in parameter_overrides: {reads}. make deploy sets"
             f" AccountsFile from the accounts file it packages, here {packages}: remove AccountsFile from"
             f" {name}{fix}"
+        )
+    return None
+
+
+def route_topics_override_problem(files: Mapping[str, Mapping[str, Any]], packaged: Packaged) -> str | None:
+    """A RouteTopicArns in parameter_overrides other than the packaged file's route topics: the deploy
+    sets it, so that the role grants publish on exactly the topics the routes name."""
+    for name, config in files.items():
+        written = settings.overrides_of(config).get(ROUTE_TOPICS)
+        if written is None or {arn.strip() for arn in written.split(",")} - {""} == {*packaged.route_topics}:
+            continue
+        topics = ", ".join(packaged.route_topics) or "none"
+        return (
+            f"{name} sets {ROUTE_TOPICS}={written!r} in parameter_overrides. make deploy sets {ROUTE_TOPICS}"
+            f" from the route topics of the accounts file it packages (here: {topics}), so that the function"
+            f" may publish to exactly those: remove {ROUTE_TOPICS} from {name}"
         )
     return None
 
@@ -274,15 +313,22 @@ def deployed_accounts(
 @dataclass(frozen=True)
 class KeyProblem:
     entry: str
-    """The secret's entry the accounts read (an account's id, or the `key` they share)."""
+    """The secret's entry the accounts read (an account's id, or the `key` they share), or a route
+    receiver's."""
     accounts: tuple[str, ...]
     problem: str
     """"missing", or why the function would refuse the stored value (never the value)."""
+    receiver: str = ""
+    """For a receiver's entry, what it is: "the Slack incoming-webhook URL of route acme"."""
 
 
-def key_problems(accounts: Sequence[Account], secret_string: str | None) -> list[KeyProblem]:
+def key_problems(
+    accounts: Sequence[Account], secret_string: str | None, routing: Routing | None = None
+) -> list[KeyProblem]:
     """Each secret entry the accounts read that is missing, or that the function would refuse, with
-    the accounts reading it; the entry as the function resolves it (Account.secret_entry)."""
+    the accounts reading it (the entry as the function resolves it, Account.secret_entry); then each
+    entry the routes' receivers read that is, judged as the function judges it before it sends
+    (secret_json.receiver_state)."""
     stored = entries(secret_string)
     readers: dict[str, list[str]] = {}
     for account in accounts:
@@ -291,37 +337,47 @@ def key_problems(accounts: Sequence[Account], secret_string: str | None) -> list
     for entry, ids in readers.items():
         value = stored.get(entry)
         if not isinstance(value, str) or not value.strip():
-            problems.append(KeyProblem(entry, tuple(ids), "missing"))
+            problems.append(KeyProblem(entry, tuple(ids), KeyState.MISSING.value))
             continue
         try:
             clean_key(entry, value, "")
         except CheckError as exc:
-            problems.append(KeyProblem(entry, tuple(ids), f"stored, but the function would refuse it: {exc}"))
+            problems.append(KeyProblem(entry, tuple(ids), f"{WOULD_REFUSE}: {exc}"))
+    secrets = strip_keys(stored)
+    for name, receiver in (routing or Routing()).entries().items():
+        state = receiver_state(receiver, secrets)
+        if state != KeyState.STORED.value:
+            problems.append(KeyProblem(name, (), state, read_by(receiver)))
     return problems
 
 
 def key_report(problems: Sequence[KeyProblem], secret: str, region: str, exists: bool) -> str:
-    """What to tell: which accounts lack a key, and how to store each (never a key)."""
+    """What to tell: which accounts lack a key and which receivers a usable entry, and how to store
+    each (never a key, URL or secret)."""
     count = sum(len(problem.accounts) for problem in problems)
-    lines = [
-        f"{count} account(s) would fail for want of a key in secret {secret!r} ({region})"
-        + ("" if exists else ", which does not exist")
-        + ":"
-    ]
+    receivers = sum(1 for problem in problems if problem.receiver)
+    accounts = f"{count} account(s) would fail for want of a key" if count else ""
+    entries_ = f"the routes' receivers lack {receivers} usable entr{'y' if receivers == 1 else 'ies'}"
+    what = f"{accounts}, and {entries_}," if count and receivers else accounts or entries_
+    lines = [f"{what} in secret {secret!r} ({region})" + ("" if exists else ", which does not exist") + ":"]
     for problem in problems:
+        if problem.receiver:
+            lines.append(f"  {problem.entry} ({problem.receiver}): {problem.problem}")
+            continue
         names = ", ".join(problem.accounts)
         via = "" if problem.accounts == (problem.entry,) else f" (entry {problem.entry!r})"
         lines.append(f"  {names}{via}: {problem.problem}")
     create = "" if exists else " --create"
-    lines.append("Store each key (asked without echo, never printed), then run `make deploy` again:")
+    lines.append("Store each (asked without echo, never printed), then run `make deploy` again:")
     lines += [
-        f"  {KEYS_CLI} {problem.accounts[0]} --secret {secret} --region {region}" + (create if n == 0 else "")
+        f"  {KEYS_CLI} {problem.entry} --secret {secret} --region {region}" + (create if n == 0 else "")
         for n, problem in enumerate(problems)
     ]
-    lines.append(
-        "or deploy anyway with `make deploy FORCE=1`: those accounts report CHECK FAILING until their key"
-        " is stored."
-    )
+    consequences = [
+        *(["those accounts report CHECK FAILING until their key is stored"] if count else []),
+        *(["those receivers are sent nothing until their entry is"] if receivers else []),
+    ]
+    lines.append(f"or deploy anyway with `make deploy FORCE=1`: {', and '.join(consequences)}.")
     return "\n".join(lines)
 
 
@@ -572,6 +628,8 @@ def local_checks(args: argparse.Namespace) -> tuple[Settings, dict[str, Any], Pa
     packaged = package_accounts(choice, code)
     if problem := accounts_file_override_problem(config.files, packaged, code):
         raise Refusal(problem)
+    if problem := route_topics_override_problem(config.files, packaged):
+        raise Refusal(problem)
     return config, template, packaged
 
 
@@ -593,7 +651,11 @@ def prepare(args: argparse.Namespace) -> Plan:
         )
     session = boto3.session.Session(region_name=region, profile_name=profile)
     deployed = deployed_parameters(stack, session)
-    given = {**settings.overrides_of(config.merged), "AccountsFile": packaged.parameter}
+    given = {
+        **settings.overrides_of(config.merged),
+        "AccountsFile": packaged.parameter,
+        ROUTE_TOPICS: packaged.route_topics_parameter,  # always given: SAM CLI would keep a stale grant
+    }
     email: str | None = None
     if deployed is None:
         print(f"deploy: first deploy of stack {stack!r} in {region}")
@@ -617,10 +679,15 @@ def prepare(args: argparse.Namespace) -> Plan:
             f"deploy: accounts file {shown(packaged.choice.path)} ({packaged.choice.origin.value}):"
             f" {len(accounts)} account(s), valid; packaged as AccountsFile={packaged.parameter}"
         )
+    if packaged.route_topics:
+        print(
+            f"deploy: the routes publish to {len(packaged.route_topics)} SNS topic(s) of their own; the"
+            f" function may publish to exactly these ({ROUTE_TOPICS}): {', '.join(packaged.route_topics)}"
+        )
     if warning := capacity_warning(len(accounts), int(values["MemorySize"])):
         print(f"deploy: warning: {warning}")
     try:
-        check_keys(accounts, values["ApiKeysSecretName"], session)
+        check_keys(accounts, values["ApiKeysSecretName"], session, packaged.routing)
     except Refusal as refusal:
         if not args.force:
             raise
@@ -628,12 +695,14 @@ def prepare(args: argparse.Namespace) -> Plan:
     return Plan(config, packaged, region, asked, given, email)
 
 
-def check_keys(accounts: Sequence[Account], secret: str, session: Any) -> None:
-    """Refusal listing the accounts the function would find no usable key for, or saying why the
-    secret could not be read to tell."""
+def check_keys(
+    accounts: Sequence[Account], secret: str, session: Any, routing: Routing | None = None
+) -> None:
+    """Refusal listing the accounts the function would find no usable key for, and the route
+    receivers it would find no usable entry for, or saying why the secret could not be read to tell."""
     exists, secret_string = read_secret(secret, session)
     try:
-        missing = key_problems(accounts, secret_string)
+        missing = key_problems(accounts, secret_string, routing)
     except SecretJsonError as exc:
         raise Refusal(f"secret {secret!r} ({session.region_name}): {exc}; or `make deploy FORCE=1`") from None
     if missing:

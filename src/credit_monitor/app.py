@@ -22,6 +22,7 @@ from credit_monitor.config import LAMBDA_TIMEOUT_SECONDS, CheckSettings, LambdaC
 from credit_monitor.delivery import Receiver
 from credit_monitor.log_parts import summary_parts
 from credit_monitor.messages import MessageContext
+from credit_monitor.routes import TOPIC
 from credit_monitor.service import TEST_ALERT, Ports, run_once, send_digest, send_test_alert
 from credit_monitor.sizing import capacity_warning
 
@@ -86,13 +87,23 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     return handle(rt, budget, scheduled_time(event))
 
 
-def receivers(rt: Runtime, route: str | None = None) -> Mapping[str, Receiver]:
+def receivers(rt: Runtime, route: str | None = None, *, fresh: bool = False) -> Mapping[str, Receiver]:
     """Every place the function's messages go, by receiver id (never a secret): the stack's topic
-    and each route's receivers; with `route`, that route's alone."""
-    found = rt.ports.receivers.receivers(rt.config.routing)
+    and each route's receivers; with `route`, that route's alone; `fresh`: their entries read anew."""
+    found = rt.ports.receivers.receivers(rt.config.routing, fresh=fresh)
     if route is None:
         return found
     return {rid: receiver for rid, receiver in found.items() if rid.partition("/")[0] == route}
+
+
+def receiver_name(rt: Runtime, receiver: str) -> str:
+    """What people call a receiver (never a secret): "SNS topic credit-monitor-alerts" for the stack's
+    topic, "route acme: slack acme-slack" for a route's."""
+    if receiver == TOPIC:
+        return f"SNS topic {rt.config.alert_topic_arn.rsplit(':', 1)[-1]}"
+    spec = rt.config.routing.specs().get(receiver)
+    route = receiver.partition("/")[0]
+    return f"route {route}: {spec.describe()}" if spec else receiver
 
 
 def handle_test_alert(rt: Runtime, budget: Budget, route: str | None = None) -> dict[str, Any]:
@@ -102,7 +113,9 @@ def handle_test_alert(rt: Runtime, budget: Budget, route: str | None = None) -> 
     if route is not None and rt.config.routing.route(route) is None:
         names = ", ".join(r.name for r in rt.config.routing.routes) or "none"
         return {TEST_ALERT: [], "problem": f"no route named {route!r} in the accounts file (routes: {names})"}
-    answers = [a.as_json() for a in send_test_alert(receivers(rt, route), rt.clock, budget, context)]
+    found = receivers(rt, route, fresh=True)  # an entry just fixed with `keys set` is the one tested
+    named = {receiver_name(rt, receiver): found[receiver] for receiver in found}
+    answers = [a.as_json() for a in send_test_alert(named, rt.clock, budget, context)]
     logger.info("test alert sent", extra={"test_alert": answers})
     for answer in answers:
         if "refused" in answer:

@@ -37,7 +37,7 @@ from typing import Protocol, TextIO
 
 from credit_monitor import __version__, deployed, onboarding
 from credit_monitor.account import ACCOUNT_ID
-from credit_monitor.accounts_file import load_accounts
+from credit_monitor.accounts_file import AccountsConfig, load_config
 from credit_monitor.adapters.aws import BOTO_CONFIG
 from credit_monitor.adapters.function import INVOKE_CONFIG, InvokeError, LambdaInvoker
 from credit_monitor.adapters.http import HttpClient, build_pool_manager
@@ -73,9 +73,11 @@ from credit_monitor.config import (
     threshold_var,
 )
 from credit_monitor.model import CheckResult
+from credit_monitor.payloads import DEDUP_KEY_PREFIX
 from credit_monitor.printable import printable
 from credit_monitor.providers import PROVIDERS
 from credit_monitor.ratelimit import run_number
+from credit_monitor.routes import TOPIC, StackTopic, accounts_for
 from credit_monitor.service import TEST_ALERT, Answer
 from credit_monitor.sizing import DEFAULT_MEMORY_MB, capacity_warning
 from credit_monitor.status import (
@@ -367,7 +369,7 @@ def test_alert(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) ->
         )
         return EXIT_FAILED
     lines = [
-        f"{printable(d.receiver)}: accepted (message id {printable(d.accepted)})"
+        f"{printable(d.receiver)}: {accepted_as(d.accepted)}"
         if d.accepted is not None
         else f"{printable(d.receiver)}: REFUSED: {printable(d.refused or '')}"
         for d in deliveries
@@ -379,6 +381,15 @@ def test_alert(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) ->
         )
     emit("\n".join(lines), out)
     return EXIT_OK if all(d.accepted is not None for d in deliveries) else EXIT_FAILED
+
+
+def accepted_as(said: str) -> str:
+    """What a receiver's acceptance is printed as: an SNS topic's message id, PagerDuty's dedup_key,
+    or what a webhook answered ("accepted (HTTP 200)": Slack, Teams and webhooks give no id)."""
+    if said.startswith("accepted"):
+        return printable(said)
+    what = "dedup_key" if said.startswith(DEDUP_KEY_PREFIX) else "message id"
+    return f"accepted ({what} {printable(said)})"
 
 
 def next_step(args: argparse.Namespace, stack: StackDescription | None, now: datetime) -> list[str]:
@@ -419,21 +430,65 @@ def ask(question: str) -> str | None:
 
 
 def validate_file(path: Path, out: TextIO, memory_mb: int = DEFAULT_MEMORY_MB) -> int:
+    """The file's accounts, its routes and who hears of what; warnings (stderr, exit 0) for what is
+    valid but likely a mistake."""
     try:
-        accounts = load_accounts(path)
+        config = load_config(path)
     except ConfigError as exc:
         fail_config(exc)
         return EXIT_USAGE
+    accounts = config.accounts
     lines = [f"{printable(str(path))}: {len(accounts)} account(s), valid"]
     for account in accounts:
         levels = levels_shown(account)
         labels = " ".join(f"{name}={value}" for name, value in account.labels.items())
         lines.append(f"  {account.id:<24} {account.provider.name:<12} warning {levels}  {labels}".rstrip())
+    routes, warnings = routing_report(config)
+    lines.extend(routes)
     lines.extend(shared_key_report(accounts))
     emit("\n".join(lines), out)
+    for problem in warnings:
+        fail(f"warning: {problem}")
     if warning := capacity_warning(len(accounts), memory_mb):
         fail(f"warning: {warning}")
     return EXIT_OK
+
+
+def routing_report(config: AccountsConfig) -> tuple[list[str], list[str]]:
+    """Each route (its receivers, by entry name or topic ARN, never a secret, and the accounts it
+    gets) and what the stack's topic hears; and the warnings: a route that matches no account, an
+    account no receiver hears of. Nothing for a file without routes: the stack's topic hears all."""
+    routing = config.routing
+    if not routing.routes and routing.stack_topic is StackTopic.ALL:
+        return [], []
+    lines = [f"{len(routing.routes)} route(s):"]
+    warnings = []
+    for route in routing.routes:
+        ids = [account.id for account in accounts_for(route, config.accounts)]
+        gets = f"{len(ids)} account(s): {', '.join(ids)}" if ids else "no account"
+        lines.append(f"  {route.name}: {gets}")
+        lines += [f"    {spec.describe()}" for spec in route.receivers]
+        if not ids:
+            match = ", ".join(f"{label} = {json.dumps(value)}" for label, value in route.match.items())
+            warnings.append(
+                f"route {route.name!r} matches no account: no account has the labels {{ {match} }}, so its"
+                " receivers hear nothing"
+            )
+    heard = [account.id for account in config.accounts if TOPIC in routing.receivers_for(account)]
+    setting = f'stack_topic = "{routing.stack_topic.value}"'
+    if routing.stack_topic is StackTopic.ALL:
+        lines.append(f"the stack's topic: every account ({setting})")
+    elif heard:
+        lines.append(f"the stack's topic ({setting}): {len(heard)} account(s): {', '.join(heard)}")
+    else:
+        lines.append(f"the stack's topic ({setting}): no account")
+    unheard = [account.id for account in config.accounts if not routing.receivers_for(account)]
+    if unheard:
+        warnings.append(
+            f"{len(unheard)} account(s) reach no receiver: no route matches them, and {setting} leaves"
+            f" them out of the stack's topic, so nobody hears of them: {', '.join(unheard)}"
+        )
+    return lines, warnings
 
 
 def levels_shown(account: Account) -> str:

@@ -24,7 +24,7 @@ from credit_monitor.alerting import AlertPolicy
 from credit_monitor.budget import AWS_RESERVE_SECONDS, SAFETY_MARGIN_SECONDS
 from credit_monitor.forecast import DEFAULT_SPIKE_RULE, SpikeRule
 from credit_monitor.providers import PROVIDERS, Provider
-from credit_monitor.routes import PagerDutyRegion, Routing
+from credit_monitor.routes import PagerDutyRegion, Routing, topic_arns
 from credit_monitor.sizing import memory_size
 
 DEFAULT_METRICS_NAMESPACE = "CreditMonitor"
@@ -291,6 +291,7 @@ def load_lambda_config(environ: Mapping[str, str] | None = None) -> LambdaConfig
             " rejects every publish without a MessageGroupId, which alerts do not carry"
         )
     accounts = load_accounts_config(env)
+    ungranted_route_topics(accounts, env)
     return LambdaConfig(
         checks=load_check_settings(env, accounts.accounts),
         routing=accounts.routing,
@@ -316,6 +317,29 @@ def _pagerduty_urls(env: Mapping[str, str]) -> dict[PagerDutyRegion, str]:
                 raise ConfigError(f"{name} {problem}")
             urls[region] = raw
     return urls
+
+
+ROUTE_TOPIC_ARNS = "ROUTE_TOPIC_ARNS"
+"""The SNS topics the function's role may publish to besides its own: template.yaml sets it from the
+RouteTopicArns parameter, which `make deploy` computes from the accounts file."""
+
+
+def ungranted_route_topics(accounts: AccountsConfig, env: Mapping[str, str]) -> None:
+    """ConfigError, naming each route and topic, when a route publishes to an SNS topic the role is
+    not granted (ROUTE_TOPIC_ARNS does not list it): said once at the cold start, instead of an
+    AccessDenied at every publish that leaves the route's readers waiting."""
+    granted = {arn.strip() for arn in env.get(ROUTE_TOPIC_ARNS, "").split(",")} - {""}
+    source = accounts_file_setting(env)
+    problems = [
+        f"{source}: route {route!r}: topic: {arn} is not granted to the function: the stack's RouteTopicArns"
+        f" parameter ({ROUTE_TOPIC_ARNS}) does not list it, so every publish would be denied; deploy with"
+        " `make deploy`, which sets RouteTopicArns from the accounts file it packages"
+        for arn, routes in topic_arns(accounts.routes).items()
+        if arn not in granted
+        for route in routes
+    ]
+    if problems:
+        raise ConfigError("\n".join(problems), problems)
 
 
 def _dashboard_url(env: Mapping[str, str], name: str) -> str:

@@ -16,6 +16,8 @@ take some before it refuses or throttles the rest (each event is idempotent by i
 
 A receiver's URL or key is a secret: `url_problem` and the other checks here describe what is wrong
 with one without ever repeating it, and `url_secrets` gives what a Redactor must remove.
+`entry_problem` is the one check of a receiver's secret entry: the function's, before it sends, and
+the CLI's `keys` commands' and `make deploy`'s, which must judge an entry exactly as it does.
 """
 
 from __future__ import annotations
@@ -23,14 +25,16 @@ from __future__ import annotations
 import email.utils
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
-from credit_monitor.keys import KEY_FRAGMENT_MIN_CHARS, is_placeholder
+from credit_monitor.keys import KEY_FRAGMENT_MIN_CHARS, NotAString, is_placeholder
 from credit_monitor.messages import RenderedMessage
+from credit_monitor.routes import ReceiverKind, ReceiverSpec
 
 MAX_URL_CHARS = 2048
 """Teams Workflows URLs run to about 400 characters (a signature in the query string); Slack's to 80."""
@@ -178,3 +182,34 @@ def signing_secret_problem(value: str) -> str | None:
             " e.g. from `openssl rand -hex 32`"
         )
     return None
+
+
+def entry_problem(spec: ReceiverSpec, entry: str, secrets: Mapping[str, str]) -> str | None:
+    """What the function refuses in `entry`, one of the secret entries `spec` reads, said without
+    its value ("is missing; ...", "is an http:// URL; ..."); None when it would send with it.
+    `secrets`: the API-keys secret's entries as the function reads them (keys.strip_keys: stripped,
+    blanks dropped, a value that is not a string kept as a NotAString)."""
+    holds = spec.holds(entry)
+    value = secrets.get(entry)
+    if isinstance(value, NotAString):
+        got = f"an {value.json_type}" if value.json_type[0] in "aeiou" else f"a {value.json_type}"
+        return f"must be a JSON string holding {holds}, got {got}"
+    if not value:
+        return f"is missing; add it to the API-keys secret, holding {holds}"
+    if entry == spec.signing:
+        return signing_secret_problem(value)
+    return routing_key_problem(value) if spec.kind is ReceiverKind.PAGERDUTY else url_problem(value)
+
+
+def receiver_secrets(spec: ReceiverSpec, secrets: Mapping[str, str]) -> tuple[str, ...]:
+    """What of the secret a receiver uses, for a redactor of everything said near it: its URL's
+    secret part (url_secrets), routing key or signing secret, as stored."""
+    found: list[str] = []
+    for entry in spec.entries:
+        value = secrets.get(entry)
+        if not value or isinstance(value, NotAString):
+            continue
+        found += (
+            [value] if spec.kind is ReceiverKind.PAGERDUTY or entry == spec.signing else url_secrets(value)
+        )
+    return tuple(found)

@@ -5,19 +5,23 @@ by hand. cli.py registers the commands and prints; this module decides what they
 function would, and merges it into the stack's secret, keeping every other entry; a secret written
 by someone else since it was read is never overwritten (adapters/secret_store.py). It writes the
 entry the function reads (account.keys_by_account, the accounts file's `key`), and with --check
-first asks the vendor with the new key through the function's own check code. The key is never
-printed, not even in an error. `keys list` says which accounts have a usable key, nothing more.
+first asks the vendor with the new key through the function's own check code. `keys set ENTRY`
+does the same for an entry a route's receiver reads (a webhook URL, a routing key, a signing
+secret), judged as the function judges it before it sends (delivery.entry_problem). No value is
+ever printed, not even in an error. `keys list` says which accounts have a usable key, and which
+receiver entries the function would use, nothing more.
 """
 
 from __future__ import annotations
 
 import argparse
 import getpass
+import shlex
 import sys
 import time
 import warnings
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -25,7 +29,7 @@ import boto3
 
 from credit_monitor import deployed
 from credit_monitor.account import ACCOUNT_ID, Account, entry_readers, keys_by_account
-from credit_monitor.accounts_file import load_accounts
+from credit_monitor.accounts_file import load_config
 from credit_monitor.adapters.aws import BOTO_CONFIG
 from credit_monitor.adapters.http import HttpClient, build_pool_manager
 from credit_monitor.adapters.secret_store import SecretChanged, SecretStore, SecretStoreError
@@ -40,19 +44,23 @@ from credit_monitor.config import (
     every_zero_config_account,
     resolve_accounts_file,
 )
+from credit_monitor.delivery import receiver_secrets
 from credit_monitor.deploy_settings import accounts_file_to_write, deployed_accounts_file, repository_root
 from credit_monitor.keys import redact
 from credit_monitor.model import CheckResult
 from credit_monitor.printable import printable
 from credit_monitor.problems import did_you_mean
 from credit_monitor.providers import CATALOGUE
+from credit_monitor.routes import ReceiverEntry, Routing
 from credit_monitor.secret_json import (
-    SHOWN_READERS,
     SecretJsonError,
     checked_key,
+    checked_value,
     entries,
     key_listing,
-    with_key,
+    listed,
+    read_by,
+    with_value,
 )
 from credit_monitor.starter import Answers, credits, label, render
 
@@ -86,29 +94,45 @@ class Terminal:
 def add_parsers(sub: Any) -> None:
     """The `keys` and `init` subcommands, on cli.py's subparsers."""
     keys = sub.add_parser(
-        "keys", help="store an account's API key in the secret, or list which accounts have one"
+        "keys",
+        help="store an account's API key (or a route receiver's URL or key) in the secret, or list which"
+        " are there",
     )
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
     put = keys_sub.add_parser(
         "set",
-        help="merge one account's key into the secret (prompted without echo, or piped on stdin)",
-        description="Merge one account's API key into the secret, keeping every other entry. The key is"
-        " read from a prompt that does not echo, or from stdin when piped (`pass show x | credit-monitor"
-        " keys set ID --stack S`), and is never printed. Exit 3 when the secret changed since it was"
-        " read (nothing written; run again), 2 for any other refusal.",
+        help="merge one account's key, or one route receiver's entry, into the secret (prompted without"
+        " echo, or piped on stdin)",
+        description="Merge one account's API key into the secret, keeping every other entry; or the value"
+        " of an entry a route's receiver reads (a Slack, Teams or webhook URL, a PagerDuty routing key, a"
+        " webhook's signing secret), checked as the function checks it. The value is read from a prompt"
+        " that does not echo, or from stdin when piped (`pass show x | credit-monitor keys set ID --stack"
+        " S`), and is never printed. Exit 3 when the secret changed since it was read (nothing written;"
+        " run again), 2 for any other refusal.",
     )
-    put.add_argument("account", metavar="ACCOUNT_ID", help="the account's id, as in the accounts file")
+    put.add_argument(
+        "account",
+        metavar="ID",
+        help='the account\'s id, or the secret entry a route names (slack = "acme-slack"), as in the'
+        " accounts file",
+    )
     put.add_argument("--create", action="store_true", help="create the secret if it does not exist yet")
     put.add_argument(
-        "--force", action="store_true", help="store it even if no account of the accounts file reads it"
+        "--force",
+        action="store_true",
+        help="store it even if no account or route of the accounts file reads it",
     )
     put.add_argument(
         "--check",
         action="store_true",
         help="first ask the vendor for the balance with the new key, as the function does; store the key"
-        " only if it answers with one (exit 3 otherwise)",
+        " only if it answers with one (exit 3 otherwise). For a receiver's entry, `credit-monitor"
+        " test-alert --route NAME` is the check, once it is stored",
     )
-    listing = keys_sub.add_parser("list", help="which accounts have a key in the secret (never the keys)")
+    listing = keys_sub.add_parser(
+        "list",
+        help="which accounts have a key in the secret, and which route receivers an entry (never a value)",
+    )
     for command in (put, listing):
         command.add_argument(
             "--accounts",
@@ -187,6 +211,11 @@ def run(args: argparse.Namespace, terminal: Terminal, env: Mapping[str, str]) ->
         raise Refused(str(exc)) from None
     if args.keys_command == "set":
         target = target_entry(accounts, args.account, force=args.force)
+        if args.check and target.receiver is not None:
+            raise Refused(
+                f"--check asks a vendor for a balance, and {target.entry!r} is {read_by(target.receiver)}:"
+                f" store it without --check, then {test_alert_hint(target.receiver)}; nothing stored"
+            )
         if args.check and not target.readers:
             raise Refused(
                 "--check asks the vendor of an account that reads the entry, and no account in"
@@ -200,17 +229,21 @@ def run(args: argparse.Namespace, terminal: Terminal, env: Mapping[str, str]) ->
 
 @dataclass(frozen=True)
 class Accounts:
-    """The accounts the keys commands resolve entries for, and where they come from (for messages)."""
+    """The accounts the keys commands resolve entries for, the routes whose receivers read entries
+    of the same secret, and where they come from (for messages)."""
 
     accounts: tuple[Account, ...]
     source: str
+    routing: Routing = field(default_factory=Routing)
 
 
 def accounts_of(path: str, env: Mapping[str, str]) -> Accounts:
-    """The accounts of the file at `path` (--accounts, else $ACCOUNTS_FILE), else the zero-config ones."""
+    """The accounts and routes of the file at `path` (--accounts, else $ACCOUNTS_FILE), else the
+    zero-config accounts."""
     try:
         if path:
-            return Accounts(load_accounts(resolve_accounts_file(path, env)), path)
+            config = load_config(resolve_accounts_file(path, env))
+            return Accounts(config.accounts, path, config.routing)
         accounts = every_zero_config_account(env)
         names = ", ".join(account.id for account in accounts)
         return Accounts(accounts, f"the zero-config accounts ({names}; --accounts FILE reads a file)")
@@ -220,17 +253,27 @@ def accounts_of(path: str, env: Mapping[str, str]) -> Accounts:
 
 @dataclass(frozen=True)
 class Target:
-    """The secret entry `keys set ID` writes, and the accounts that read it (none when forced)."""
+    """The secret entry `keys set ID` writes, and the accounts that read it, or the routes'
+    receivers that do (neither when forced)."""
 
     entry: str
     readers: tuple[Account, ...]
     source: str
+    receiver: ReceiverEntry | None = None
+    routed: bool = False
+    """Whether the file's routes read entries of the secret too: then nothing reading an entry is
+    "no account or route"."""
+
+    @property
+    def nothing(self) -> str:
+        return f"no account{' or route' if self.routed else ''} in {self.source}"
 
 
 def target_entry(accounts: Accounts, name: str, *, force: bool) -> Target:
-    """The entry the function reads for `name`: an account reading its own id, or a shared entry
-    (account.entry_readers, the function's own rule). An account that reads a shared entry is
-    refused, pointing to it; a name no account reads is refused with the close one, unless forced."""
+    """The entry the function reads for `name`: an account reading its own id, a shared entry
+    (account.entry_readers, the function's own rule), or a route receiver's entry. An account that
+    reads a shared entry is refused, pointing to it; a name nothing reads is refused with the close
+    one, unless forced."""
     if not ACCOUNT_ID.fullmatch(name):
         raise Refused(
             "the account id must be a slug of lower-case letters, digits and dashes (at most 64),"
@@ -238,29 +281,34 @@ def target_entry(accounts: Accounts, name: str, *, force: bool) -> Target:
         )
     by_id = {account.id: account for account in accounts.accounts}
     readers = entry_readers(accounts.accounts)
+    receivers = accounts.routing.entries()
     if name in readers:
         return Target(name, tuple(by_id[reader] for reader in readers[name]), accounts.source)
+    if name in receivers:
+        return Target(name, (), accounts.source, receivers[name])
     if name in by_id and not force:
         shared = by_id[name].secret_entry
         others = [reader for reader in readers[shared] if reader != name]
-        also = f", as do {_listed(others)}" if others else ""
+        also = f", as do {listed(others)}" if others else ""
         raise Refused(
             f"{name} reads its key from the shared entry {shared!r} (its `key` in {accounts.source}){also};"
             f" `keys set {shared}` sets the key they share; to give {name} a key of its own, remove its"
             " `key` line first. Nothing stored"
         )
+    target = Target(name, (), accounts.source, routed=bool(receivers))
     if not force:
-        hint = did_you_mean(name, [*readers, *by_id])
+        hint = did_you_mean(name, [*readers, *by_id, *receivers])
+        reads = "reads" if receivers else "reads a key from"
         raise Refused(
-            f"no account in {accounts.source} reads a key from {name!r}{hint or '.'} Nothing stored;"
-            " --force stores it all the same"
+            f"{target.nothing} {reads} {name!r}{hint or '.'} Nothing stored; --force stores it all the same"
         )
-    return Target(name, (), accounts.source)
+    return target
 
 
-def _listed(names: Sequence[str]) -> str:
-    shown = ", ".join(names[:SHOWN_READERS])
-    return shown + (f" and {len(names) - SHOWN_READERS} more" if len(names) > SHOWN_READERS else "")
+def test_alert_hint(entry: ReceiverEntry) -> str:
+    """How a receiver entry is checked: the deployed function sends its route's receivers a test."""
+    command = f"credit-monitor test-alert --route {shlex.quote(entry.routes[0])}"
+    return f"`{command}` sends that route's receivers a test"
 
 
 def set_key(
@@ -271,44 +319,58 @@ def set_key(
     create: bool,
     check: Callable[[Target, str], CheckResult] | None = None,
 ) -> None:
-    """Read the key, check it (and with `check`, ask its vendor), then read and write the secret:
-    everything that can be refused without AWS is, before the first AWS call."""
-    entry = target.entry
-    raw = read_key(entry, terminal)  # first: the secret is read just before it is written
+    """Read the key (or a receiver's URL, routing key or signing secret), check it as the function
+    would (and with `check`, ask its vendor), then read and write the secret: everything that can
+    be refused without AWS is, before the first AWS call."""
+    entry, receiver = target.entry, target.receiver
+    what = "API key" if receiver is None else receiver.holds
+    raw = read_key(entry, terminal, what)  # first: the secret is read just before it is written
     try:
-        # A bad key is refused before any AWS call, by a message that never holds it; only a key
-        # is redacted (a value too short to be one would mask the message's own words).
-        key = checked_key(entry, raw)
+        # A bad value is refused before any AWS call, by a message that never holds it.
+        value = checked_key(entry, raw) if receiver is None else checked_value(receiver, raw)
     except SecretJsonError as exc:
         raise Refused(str(exc)) from None
+    # Only a secret is redacted (a value too short to be one would mask the message's own words);
+    # of a URL, what follows its host, as the function redacts it.
+    secrets = [value] if receiver is None else receiver_secrets(receiver.spec, {entry: value})
     if check is not None:
-        terminal.say(vendor_answer(target, check(target, key)))
+        terminal.say(vendor_answer(target, check(target, value)))
     store = store_of()
     try:
         read = store.read()
         if not read.exists and not create:
             raise Refused(f"secret {store.where} does not exist; pass --create to create it with this key")
-        new = with_key(read.secret_string, entry, key)
+        new = with_value(read.secret_string, entry, value)
         version = store.write(read, new)
     except SecretChanged as exc:
-        raise Refused(redact(str(exc), [key]), again=True) from None
+        raise Refused(redact(str(exc), secrets), again=True) from None
     except (SecretStoreError, SecretJsonError) as exc:
-        raise Refused(redact(str(exc), [key])) from None
+        raise Refused(redact(str(exc), secrets)) from None
     kept = len(entries(new)) - 1
     verb = "created" if not read.exists else "stored in"
+    terminal.say(
+        f"{entry}: {'key' if receiver is None else receiver.holds} {verb} secret {printable(store.secret_id)}"
+        f" (version {version}); {kept} other entr{'y' if kept == 1 else 'ies'} kept. {_read_by(target)}"
+    )
+
+
+def _read_by(target: Target) -> str:
+    """Who reads the entry just stored, and when."""
+    if target.receiver is not None:
+        routes = target.receiver.routes
+        return (
+            f"Read by route{'s' if len(routes) > 1 else ''} {listed(routes)}: the function reads it within"
+            f" 6 hours; {test_alert_hint(target.receiver)}."
+        )
     ids = [account.id for account in target.readers]
     if not ids:
-        read_by = f"No account in {target.source} reads it: the function ignores it until one does."
-    else:
-        when = "within 6 hours, or at once after a 401"
-        read_by = (
-            f"The function reads it {when}."
-            if ids == [entry]
-            else f"Read by {_listed(ids)}: the function reads it {when}."
-        )
-    terminal.say(
-        f"{entry}: key {verb} secret {printable(store.secret_id)} (version {version});"
-        f" {kept} other entr{'y' if kept == 1 else 'ies'} kept. {read_by}"
+        nothing = target.nothing
+        return f"{nothing[0].upper()}{nothing[1:]} reads it: the function ignores it until one does."
+    when = "within 6 hours, or at once after a 401"
+    return (
+        f"The function reads it {when}."
+        if ids == [target.entry]
+        else f"Read by {listed(ids)}: the function reads it {when}."
     )
 
 
@@ -338,13 +400,15 @@ def vendor_answer(target: Target, result: CheckResult) -> str:
     return f"{account.id}: {name} answered this key with a balance of {balance}"
 
 
-def read_key(account_id: str, terminal: Terminal) -> str:
-    """The key: from a prompt that does not echo when stdin is a terminal, else all of stdin."""
+def read_key(entry: str, terminal: Terminal, what: str = "API key") -> str:
+    """The key (or `what` the entry holds): from a prompt that does not echo when stdin is a
+    terminal, else all of stdin."""
     if terminal.stdin.isatty():
         with warnings.catch_warnings():
             warnings.simplefilter("error", getpass.GetPassWarning)  # never fall back to echoing
             try:
-                return getpass.getpass(f"API key for {account_id} (not shown): ", stream=sys.stderr)
+                prompt = f"{what[0].upper()}{what[1:]} for {entry} (not shown): "
+                return getpass.getpass(prompt, stream=sys.stderr)
             except getpass.GetPassWarning:
                 raise Refused(
                     "this terminal cannot hide what is typed; pipe the key on stdin instead"
@@ -360,7 +424,7 @@ def read_key(account_id: str, terminal: Terminal) -> str:
 def list_keys(store: SecretStore, accounts: Accounts, terminal: Terminal) -> None:
     try:
         read = store.read()
-        listing = key_listing(read.secret_string, accounts.accounts)
+        listing = key_listing(read.secret_string, accounts.accounts, accounts.routing)
     except (SecretStoreError, SecretJsonError) as exc:
         raise Refused(str(exc)) from None
     if not read.exists:

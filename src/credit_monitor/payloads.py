@@ -33,7 +33,7 @@ from typing import Any, Literal
 from credit_monitor.account import RESERVED_LABELS
 from credit_monitor.alerting import Kind
 from credit_monitor.digest import DIGEST_KEY
-from credit_monitor.messages import RenderedMessage
+from credit_monitor.messages import TEST_KIND, RenderedMessage
 from credit_monitor.printable import ELLIPSIS
 
 SLACK_SECTION_CHARS = 3000
@@ -321,18 +321,23 @@ SEVERITIES = {"CRITICAL": "critical", "WARNING": "warning", "OK": "info"}
 """PagerDuty's severities by the message's level; CHECK FAILING is "error" (the balance is unknown)."""
 
 
+DEDUP_KEY_PREFIX = "credit-monitor/"
+"""Every dedup_key this monitor sends starts so: an account's incident, or a test's."""
+TEST_DEDUP_PREFIX = f"{DEDUP_KEY_PREFIX}test/"
+
+
 def dedup_key(account: str, family: str) -> str:
     """One incident per account and family, whatever message carried it: the failure of an account
     reported alone and its recovery inside an outage resolve the same incident. PagerDuty scopes
     the key to the routing key, so two routes to one service share the incident, as they should."""
-    return f"credit-monitor/{account}/{family}"[:PAGERDUTY_DEDUP_KEY_CHARS]
+    return f"{DEDUP_KEY_PREFIX}{account}/{family}"[:PAGERDUTY_DEDUP_KEY_CHARS]
 
 
 def severity(kind: str, level: str) -> str:
     if kind == Kind.CHECK_FAILING:
         return "error"
-    if kind == Kind.RUNNING_OUT and level == "OK":
-        return "warning"  # above every level, but running out: worth a look, not a page at night
+    if kind in {Kind.RUNNING_OUT, Kind.SPENDING_FAST} and level == "OK":
+        return "warning"  # above every level, but running out or burning fast: worth a look
     return SEVERITIES.get(level, "warning")
 
 
@@ -348,10 +353,18 @@ class PagerDutyEvent:
         return str(self.body["dedup_key"])
 
 
-def pagerduty_events(message: RenderedMessage, routing_key: str) -> list[PagerDutyEvent]:
+def pagerduty_events(
+    message: RenderedMessage, routing_key: str, sent_at: datetime | None = None
+) -> list[PagerDutyEvent]:
     """One event per account the message is about, in its order; none for a kind without an
-    incident (see INCIDENTS)."""
+    incident (see INCIDENTS). A TEST (`credit-monitor test-alert`) is a trigger and its resolve, under
+    a dedup_key of its own made from `sent_at` (required for it): it reaches the service's on-call
+    as an alert would, and closes itself."""
     kind, level = message.attributes.get("kind", ""), message.attributes.get("level", "")
+    if kind == TEST_KIND:
+        if sent_at is None:
+            raise ValueError("a TEST's PagerDuty events need the time it is sent, for their dedup_key")
+        return _test_events(message, routing_key, sent_at)
     incident = INCIDENTS.get(kind)
     if incident is None:
         return []
@@ -392,6 +405,32 @@ def pagerduty_events(message: RenderedMessage, routing_key: str) -> list[PagerDu
                 body["client_url"] = card.dashboard
         events.append(PagerDutyEvent(account, tuple(ids), body))
     return events
+
+
+def _test_events(message: RenderedMessage, routing_key: str, sent_at: datetime) -> list[PagerDutyEvent]:
+    """A trigger of severity info, summary marked TEST, then its resolve: both must be accepted."""
+    key = TEST_DEDUP_PREFIX + _utc(sent_at)
+    card = Card.of(message)
+    trigger: dict[str, Any] = {
+        "routing_key": routing_key,
+        "event_action": "trigger",
+        "dedup_key": key,
+        "payload": {
+            "summary": cut(message.subject, PAGERDUTY_SUMMARY_CHARS),
+            "source": "credit-monitor/test",
+            "severity": "info",
+            "component": "credit-monitor",
+            "class": TEST_KIND,
+            "custom_details": {
+                "kind": TEST_KIND,
+                "message": cut(message.text, PAGERDUTY_DETAILS_CHARS),
+                "next_steps": list(card.steps),
+            },
+        },
+        "client": "credit-monitor",
+    }
+    resolve = {"routing_key": routing_key, "event_action": "resolve", "dedup_key": key}
+    return [PagerDutyEvent("", (), trigger), PagerDutyEvent("", (), resolve)]
 
 
 def pagerduty_reply(text: str) -> tuple[str | None, str | None]:
@@ -436,8 +475,8 @@ def _webhook_document(message: RenderedMessage, sent_at: datetime) -> dict[str, 
     accounts = dict.fromkeys(account for account, _ in message.notifications if account != DIGEST_KEY)
     return {
         "version": WEBHOOK_VERSION,
-        "id": hashlib.sha256(",".join(message.ids).encode()).hexdigest()[:32],
-        "sent_at": sent_at.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "id": hashlib.sha256(_delivers(message, sent_at).encode()).hexdigest()[:32],
+        "sent_at": _utc(sent_at),
         "kind": message.attributes.get("kind", ""),
         "clears": message.attributes.get("clears"),
         "level": message.attributes.get("level", ""),
@@ -452,6 +491,20 @@ def _webhook_document(message: RenderedMessage, sent_at: datetime) -> dict[str, 
         "next_steps": list(card.steps),
         "truncated": False,
     }
+
+
+def _delivers(message: RenderedMessage, sent_at: datetime) -> str:
+    """What a webhook's `id` is made of: the notifications it delivers, the same at every delivery of
+    them; a message without any (a TEST) is its own, or a reader dropping repeats would drop every
+    test after the first."""
+    if message.ids:
+        return ",".join(message.ids)
+    return f"{message.attributes.get('kind', '')}/{_utc(sent_at)}"
+
+
+def _utc(moment: datetime) -> str:
+    """2026-03-02T09:00:05Z"""
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def signature(secret: str, timestamp: int, body: bytes) -> str:

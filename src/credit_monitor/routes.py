@@ -63,6 +63,8 @@ HOLDS = {
 }
 """What the secret entry each kind names holds (a topic is named by its ARN, no secret)."""
 SIGNING = "webhook_signing"
+SIGNING_HOLDS = "the webhook's signing secret"
+"""What a webhook's `webhook_signing` entry holds."""
 REGION = "pagerduty_region"
 FIELDS = ("name", "match", *ReceiverKind, REGION, SIGNING)
 
@@ -89,6 +91,10 @@ class ReceiverSpec:
             return ()
         return (self.target, self.signing) if self.signing else (self.target,)
 
+    def holds(self, entry: str) -> str:
+        """What `entry`, one of `entries`, holds: "the Slack incoming-webhook URL", the signing secret."""
+        return SIGNING_HOLDS if entry == self.signing else HOLDS[self.kind]
+
     def describe(self) -> str:
         """What `validate` shows: never a secret, only entry names and the topic's ARN."""
         if self.kind is ReceiverKind.PAGERDUTY and self.region is not PagerDutyRegion.US:
@@ -96,6 +102,21 @@ class ReceiverSpec:
         if self.kind is ReceiverKind.WEBHOOK:
             return f"webhook {self.target} (signed with {self.signing})"
         return f"{self.kind} {self.target}"
+
+
+@dataclass(frozen=True)
+class ReceiverEntry:
+    """A secret entry the routes' receivers read, for the CLI's `keys` commands and `make deploy`:
+    the first receiver that reads it (so what it holds, and how the function checks it: the file
+    gives an entry one kind), and the names of the routes that read it, in the file's order."""
+
+    name: str
+    spec: ReceiverSpec
+    routes: tuple[str, ...]
+
+    @property
+    def holds(self) -> str:
+        return self.spec.holds(self.name)
 
 
 @dataclass(frozen=True)
@@ -150,6 +171,19 @@ class Routing:
         """Every route receiver by its id."""
         return {receiver_id(route, spec): spec for route in self.routes for spec in route.receivers}
 
+    def entries(self) -> dict[str, ReceiverEntry]:
+        """Every secret entry the route receivers read (never a topic's ARN), in the file's order."""
+        found: dict[str, ReceiverEntry] = {}
+        for route in self.routes:
+            for spec in route.receivers:
+                for entry in spec.entries:
+                    known = found.get(entry)
+                    if known is None:
+                        found[entry] = ReceiverEntry(entry, spec, (route.name,))
+                    elif route.name not in known.routes:
+                        found[entry] = ReceiverEntry(entry, known.spec, (*known.routes, route.name))
+        return found
+
     def route(self, name: str) -> Route | None:
         return next((route for route in self.routes if route.name == name), None)
 
@@ -161,6 +195,17 @@ def receiver_id(route: Route, spec: ReceiverSpec) -> str:
 def kind_of(receiver: str) -> str:
     """ "slack" of "acme/slack:acme-slack"; "topic" of the stack's topic."""
     return TOPIC if receiver == TOPIC else receiver.partition("/")[2].partition(":")[0]
+
+
+def topic_arns(routes: Iterable[Route]) -> dict[str, tuple[str, ...]]:
+    """Every SNS topic the routes publish to, in the file's order, with the routes that name it:
+    what the function's role must grant (template.yaml's RouteTopicArns), and no more."""
+    found: dict[str, tuple[str, ...]] = {}
+    for route in routes:
+        for spec in route.receivers:
+            if spec.kind is ReceiverKind.TOPIC:
+                found[spec.target] = (*found.get(spec.target, ()), route.name)
+    return found
 
 
 def routes_for(account: Account, routes: Iterable[Route]) -> tuple[Route, ...]:

@@ -1,6 +1,8 @@
 """The API keys secret's JSON, changed one entry at a time, every other entry kept as stored. Pure.
 
-Errors describe the secret's shape, never its content: a message may name an account, never a key.
+The secret holds the accounts' keys and the routes' receiver entries (webhook URLs, routing keys,
+signing secrets); each is judged as the function judges it. Errors describe the secret's shape,
+never its content: a message may name an account or an entry, never a key or a URL.
 """
 
 from __future__ import annotations
@@ -8,12 +10,14 @@ from __future__ import annotations
 import enum
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from credit_monitor.account import ACCOUNT_ID, Account, entry_readers, keys_by_account
-from credit_monitor.keys import clean_key, secret_json_text
+from credit_monitor.delivery import entry_problem
+from credit_monitor.keys import clean_key, secret_json_text, strip_keys
 from credit_monitor.model import CheckError, json_type_name
+from credit_monitor.routes import ReceiverEntry, Routing
 
 MAX_SECRET_BYTES = 65_536
 """Secrets Manager's limit for a SecretString."""
@@ -23,10 +27,13 @@ class SecretJsonError(ValueError):
     """The secret, or the new entry, cannot be written as asked; the message says why, keylessly."""
 
 
+WOULD_REFUSE = "stored, but the function would refuse it"
+
+
 class KeyState(enum.Enum):
     STORED = "stored"
     MISSING = "missing"
-    REFUSED = "stored, but the function would refuse it; store it again with `keys set`"
+    REFUSED = f"{WOULD_REFUSE}; store it again with `keys set`"
     UNUSED = "stored, for no account here"
 
 
@@ -74,12 +81,33 @@ def checked_key(account_id: str, raw_key: str) -> str:
         raise SecretJsonError(f"key not stored: {exc.message}") from None
 
 
+def checked_value(entry: ReceiverEntry, raw: str) -> str:
+    """A receiver entry's new value as the function will read it (keys.strip_keys), if the function
+    would send with it (delivery.entry_problem); SecretJsonError saying what is wrong otherwise,
+    never what the value is."""
+    secrets = strip_keys({entry.name: raw})
+    if entry.name not in secrets:
+        raise SecretJsonError(
+            f"not stored: no value given for {entry.name!r} ({entry.holds}); type it at the prompt, or pipe"
+            " it on stdin"
+        )
+    problem = entry_problem(entry.spec, entry.name, secrets)
+    if problem is not None:
+        raise SecretJsonError(f"not stored: {entry.holds} for {entry.name!r} {problem}")
+    return secrets[entry.name]
+
+
 def with_key(secret_string: str | None, account_id: str, raw_key: str) -> str:
     """The secret's new JSON: `account_id` set to the key (checked_key), every other entry as it
     was. SecretJsonError when it cannot be."""
-    key = checked_key(account_id, raw_key)
+    return with_value(secret_string, account_id, checked_key(account_id, raw_key))
+
+
+def with_value(secret_string: str | None, name: str, value: str) -> str:
+    """The secret's new JSON: entry `name` set to `value`, already checked (checked_key,
+    checked_value), every other entry as it was. SecretJsonError when it cannot be."""
     document = entries(secret_string)
-    document[account_id] = key
+    document[name] = value
     # Compact, and ASCII (other entries' text as \u escapes, lone surrogates too): the size checked
     # is that of exactly what is written, and about 1,000 entries fit.
     text = json.dumps(document, separators=(",", ":"), ensure_ascii=True)
@@ -89,7 +117,28 @@ def with_key(secret_string: str | None, account_id: str, raw_key: str) -> str:
 
 
 SHOWN_READERS = 3
-"""Accounts named on a shared entry's line; the others are counted, so a line stays one line."""
+"""Accounts (or routes) named on an entry's line; the others are counted, so a line stays one line."""
+
+
+def listed(names: Sequence[str]) -> str:
+    """The first SHOWN_READERS names, and how many more."""
+    shown = ", ".join(names[:SHOWN_READERS])
+    return shown + (f" and {len(names) - SHOWN_READERS} more" if len(names) > SHOWN_READERS else "")
+
+
+def read_by(entry: ReceiverEntry) -> str:
+    """What a receiver entry is, by its routes: "the Slack incoming-webhook URL of route acme"."""
+    return f"{entry.holds} of route{'s' if len(entry.routes) > 1 else ''} {listed(entry.routes)}"
+
+
+def receiver_state(entry: ReceiverEntry, secrets: Mapping[str, str]) -> str:
+    """KeyState's words for a receiver entry, with why the function would refuse what is stored
+    (delivery.entry_problem, the function's own check), never anything of the value. `secrets`:
+    the secret's entries as the function reads them (keys.strip_keys)."""
+    if entry.name not in secrets:
+        return KeyState.MISSING.value
+    problem = entry_problem(entry.spec, entry.name, secrets)
+    return KeyState.STORED.value if problem is None else f"{WOULD_REFUSE}: it {problem}"
 
 
 @dataclass(frozen=True)
@@ -108,11 +157,14 @@ class KeyListing:
     written name and value swapped), so it is counted, never printed."""
 
 
-def key_listing(secret_string: str | None, accounts: Sequence[Account]) -> KeyListing:
+def key_listing(
+    secret_string: str | None, accounts: Sequence[Account], routing: Routing | None = None
+) -> KeyListing:
     """Whether each account has a key the function would send, read from the entry the function
-    reads (account.keys_by_account); then the shared entries and whom they serve; then the entries
-    no account reads. Only states are returned, never anything of a key (not its length, not a
-    prefix), and no name from the secret unless an account reads it or it looks like an id."""
+    reads (account.keys_by_account); then the shared entries and whom they serve; then each entry
+    the routes' receivers read (receiver_state); then the entries no account or route reads. Only
+    states are returned, never anything of a key or URL (not its length, not a prefix), and no name
+    from the secret unless an account or route reads it or it looks like an id."""
     document = entries(secret_string)
     resolved = keys_by_account(accounts, document)
     readers = entry_readers(accounts)
@@ -132,13 +184,17 @@ def key_listing(secret_string: str | None, accounts: Sequence[Account]) -> KeyLi
         rows.append(KeyRow(account.id, text))
     for entry, ids in readers.items():
         if entry not in seen and _state(document.get(entry), entry) is not KeyState.MISSING:
-            named = ", ".join(ids[:SHOWN_READERS])
-            more = f" and {len(ids) - SHOWN_READERS} more" if len(ids) > SHOWN_READERS else ""
-            rows.append(KeyRow(entry, f"shared entry, read by {named}{more}"))
+            rows.append(KeyRow(entry, f"shared entry, read by {listed(ids)}"))
+    receivers = (routing or Routing()).entries()
+    secrets = strip_keys(document)
+    rows += [
+        KeyRow(name, f"{read_by(entry)}: {receiver_state(entry, secrets)}")
+        for name, entry in receivers.items()
+    ]
     hidden = 0
     reading = {account.id: account.secret_entry for account in accounts}
     for name, value in document.items():
-        if name in readers or _state(value, name) is KeyState.MISSING:
+        if name in readers or name in receivers or _state(value, name) is KeyState.MISSING:
             continue
         if name in reading:
             rows.append(

@@ -98,10 +98,11 @@ class StateStore(Protocol):
 
 
 class ReceiverSource(Protocol):
-    def receivers(self, routing: Routing) -> Mapping[str, Receiver]:
+    def receivers(self, routing: Routing, *, fresh: bool = False) -> Mapping[str, Receiver]:
         """Every receiver of `routing` by its id (routes.Routing), and the stack's own topic
         (routes.TOPIC). One whose secret entry is missing or wrong is there all the same, and refuses
-        every delivery saying which entry: never a reason to stop the others."""
+        every delivery saying which entry: never a reason to stop the others. `fresh`: the secret is
+        read anew, not from the sandbox's cache (a test alert right after `keys set`)."""
         ...
 
 

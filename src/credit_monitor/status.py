@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from credit_monitor.alerting import AccountState, Level, lasts_until
+from credit_monitor.alerting import AccountState, Level, Pending, lasts_until
 from credit_monitor.amounts import format_amount, format_rate
 from credit_monitor.forecast import Sample, Spike, forecast
 from credit_monitor.model import Pool
 from credit_monitor.printable import printable
+from credit_monitor.routes import TOPIC
 
 SPARKS = "▁▂▃▄▅▆▇█"
 SPARK_WIDTH = 16
@@ -29,6 +32,9 @@ SPIKE_SHOWN_FOR = timedelta(days=7)
 """A spike is in the notes for a week after it."""
 MAX_SHOWN_ACCOUNT = 64
 """An id from the accounts file is at most 64; a longer key in the table must not widen every row."""
+MAX_SHOWN_RECEIVER = 120
+"""A receiver id is a route name, a kind and an entry name (or a topic ARN): a longer one in the
+state table is cut."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,8 @@ class AccountStatus:
     currency: str | None = None
     """The unit of the balance, the burn, the pools and the spike: None for credits, else an ISO
     4217 code."""
+    pending_by_receiver: Mapping[str, int] = field(default_factory=dict)
+    """By receiver id (routes.Routing), the pending notifications it has still to take."""
 
     def as_json(self) -> dict[str, object]:
         def iso(value: datetime | None) -> str | None:
@@ -93,6 +101,10 @@ class AccountStatus:
                 "usual": self.last_spike.usual,
             },
             "renewal_missed": iso(self.renewal_missed),
+            "pending_by_receiver": {
+                printable(receiver, MAX_SHOWN_RECEIVER): count
+                for receiver, count in self.pending_by_receiver.items()
+            },
         }
 
     def notes(self, now: datetime) -> list[str]:
@@ -142,6 +154,7 @@ def account_status(account: str, state: AccountState, now: datetime) -> AccountS
         last_sent=state.last_sent,
         consecutive_failures=state.consecutive_failures,
         pending_notifications=len(state.outbox),
+        pending_by_receiver=owed_by_receiver(state.outbox),
         snoozed_until=state.snoozed_until if state.snoozed(now) else None,
         snooze_reason=state.snooze_reason if state.snoozed(now) else None,
         history=state.samples,
@@ -152,6 +165,34 @@ def account_status(account: str, state: AccountState, now: datetime) -> AccountS
         renewal_missed=state.renewal_missed,
         currency=state.currency,
     )
+
+
+def owed_by_receiver(outbox: Iterable[Pending]) -> dict[str, int]:
+    """How many of the pending notifications each receiver has still to take (Pending.owed), by
+    receiver id, most first."""
+    owed = Counter(receiver for item in outbox for receiver in item.owed)
+    return dict(sorted(owed.items(), key=lambda pair: (-pair[1], pair[0])))
+
+
+def pending_line(rows: Iterable[AccountStatus]) -> str | None:
+    """What the receivers have still to take, all accounts together: "pending deliveries: 2 for
+    acme/slack:acme-slack, 1 for the stack's topic"; None when nothing is owed."""
+    owed: Counter[str] = Counter()
+    for row in rows:
+        owed.update(row.pending_by_receiver)
+    if not owed:
+        return None
+    ordered = sorted(owed.items(), key=lambda pair: (-pair[1], pair[0]))
+    shown = (
+        f"{count} for {printable(_receiver(receiver), MAX_SHOWN_RECEIVER)}" for receiver, count in ordered
+    )
+    return "pending deliveries: " + ", ".join(shown)
+
+
+def _receiver(receiver: str) -> str:
+    """A receiver as the state item names it: "the stack's topic", or its id ("acme/slack:acme-slack",
+    an entry's name, never a secret). The accounts file is not at hand here to say more."""
+    return "the stack's topic" if receiver == TOPIC else receiver
 
 
 def unreadable(account: str, problem: str) -> AccountStatus:
@@ -221,6 +262,8 @@ def render(rows: list[AccountStatus], now: datetime) -> str:
     ordered = sorted(rows, key=urgency)
     for index, row in enumerate(ordered, start=1):
         lines[index] += "  " + (printable(row.problem) if row.problem else sparkline(row.history))
+    if pending := pending_line(rows):
+        lines.append(pending)
     return "\n".join(line.rstrip() for line in lines)
 
 

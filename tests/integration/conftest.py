@@ -14,7 +14,7 @@ from tests.support.aws import AWS_ENV, MotoServer, Stack, create_stack
 from tests.support.harness import Invocation, Invoke, SimClock, invoke_handler
 from tests.support.keys import FULLENRICH_KEY, LEMLIST_KEY, assert_no_key_leaked
 from tests.support.simulators import ApiSimulator
-from tests.support.world import function_environment
+from tests.support.world import function_environment, granted_route_topics
 
 KEYS_JSON = json.dumps({"fullenrich": FULLENRICH_KEY, "lemlist": LEMLIST_KEY})
 
@@ -68,12 +68,14 @@ def function_env(
 def accounts_file(
     function_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Callable[[str], Path]:
-    """Give the function an accounts file with this text (a new sandbox reads it at its cold start)."""
+    """Give the function an accounts file with this text (a new sandbox reads it at its cold start),
+    and its routes' topics granted, as `make deploy` grants them."""
 
     def use(text: str) -> Path:
         path = tmp_path / "accounts.toml"
         path.write_text(text)
         monkeypatch.setenv("ACCOUNTS_FILE", str(path))
+        monkeypatch.setenv("ROUTE_TOPIC_ARNS", granted_route_topics(path))
         app.runtime.cache_clear()
         return path
 

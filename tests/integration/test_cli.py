@@ -556,3 +556,126 @@ def test_check_shows_a_money_balance_and_its_level_in_its_currency(
     assert table.stdout.splitlines()[1].split() == [b"scraping", b"$12.40", b"$20.00", b"LOW"]
     [row] = json.loads(listed.stdout)
     assert (row["balance"], row["currency"], row["threshold"]) == (12.4, "USD", 20)
+
+
+ROUTED = """
+stack_topic = "unrouted"
+
+[[account]]
+id = "acme-lemlist"
+provider = "lemlist"
+warning = 500
+labels = { client = "acme" }
+
+[[account]]
+id = "acme-fullenrich"
+provider = "fullenrich"
+warning = 1000
+labels = { client = "acme" }
+
+[[account]]
+id = "globex-lemlist"
+provider = "lemlist"
+warning = 100
+labels = { client = "globex" }
+
+[[account]]
+id = "agency-lemlist"
+provider = "lemlist"
+warning = 100
+
+[[route]]
+name = "acme"
+match = { client = "acme" }
+slack = "acme-slack"
+pagerduty = "acme-pagerduty"
+pagerduty_region = "eu"
+
+[[route]]
+match = { client = "globex" }
+teams = ["globex-ops", "globex-finance"]
+webhook = "globex-hook"
+webhook_signing = "globex-hook-signing"
+topic = "arn:aws:sns:eu-west-1:123456789012:globex-alerts"
+"""
+INITECH = """
+[[route]]
+match = { client = "initech", tier = "gold \\"vip\\"" }
+slack = "initech-slack"
+"""
+
+
+def test_validate_lists_each_route_its_receivers_and_accounts_and_warns_of_one_matching_none(
+    tmp_path: Path,
+) -> None:
+    accounts = tmp_path / "accounts.toml"
+    accounts.write_text(ROUTED + INITECH)
+
+    done = run_process({}, "validate", str(accounts))
+
+    assert done.returncode == EXIT_OK, done.stderr
+    assert (
+        done.stdout
+        == (
+            f"{accounts}: 4 account(s), valid\n"
+            "  acme-lemlist             lemlist      warning 500  client=acme\n"
+            "  acme-fullenrich          fullenrich   warning 1,000  client=acme\n"
+            "  globex-lemlist           lemlist      warning 100  client=globex\n"
+            "  agency-lemlist           lemlist      warning 100\n"
+            "3 route(s):\n"
+            "  acme: 2 account(s): acme-lemlist, acme-fullenrich\n"
+            "    slack acme-slack\n"
+            "    pagerduty acme-pagerduty (EU region)\n"
+            "  client=globex: 1 account(s): globex-lemlist\n"
+            "    teams globex-ops\n"
+            "    teams globex-finance\n"
+            "    webhook globex-hook (signed with globex-hook-signing)\n"
+            "    topic arn:aws:sns:eu-west-1:123456789012:globex-alerts\n"
+            '  client=initech,tier=gold "vip": no account\n'
+            "    slack initech-slack\n"
+            'the stack\'s topic (stack_topic = "unrouted"): 1 account(s): agency-lemlist\n'
+        ).encode()
+    )
+    warning = (
+        "credit-monitor: warning: route 'client=initech,tier=gold \"vip\"' matches no account: no account"
+        ' has the labels { client = "initech", tier = "gold \\"vip\\"" }, so its receivers hear nothing\n'
+    )
+    assert done.stderr == warning.encode()
+
+
+@pytest.mark.parametrize(
+    ("stack_topic", "heard"),
+    [("all", 'the stack\'s topic: every account (stack_topic = "all")'), ("none", None)],
+)
+def test_validate_warns_of_accounts_no_receiver_hears_of(
+    tmp_path: Path, stack_topic: str, heard: str | None
+) -> None:
+    accounts = tmp_path / "accounts.toml"
+    accounts.write_text(ROUTED.replace('stack_topic = "unrouted"', f'stack_topic = "{stack_topic}"'))
+
+    done = run_process({}, "validate", str(accounts))
+
+    assert done.returncode == EXIT_OK
+    last = done.stdout.decode("utf-8").splitlines()[-1]
+    if heard is not None:
+        assert last == heard
+        assert done.stderr == b"", "every account reaches the stack's topic"
+        return
+    assert last == 'the stack\'s topic (stack_topic = "none"): no account'
+    warning = (
+        "credit-monitor: warning: 1 account(s) reach no receiver: no route matches them, and"
+        ' stack_topic = "none" leaves them out of the stack\'s topic, so nobody hears of them:'
+        " agency-lemlist\n"
+    )
+    assert done.stderr == warning.encode()
+
+
+def test_validate_of_a_file_without_routes_says_nothing_of_routes(tmp_path: Path) -> None:
+    accounts = tmp_path / "accounts.toml"
+    accounts.write_text(ACCOUNTS)
+
+    done = run_process({}, "validate", str(accounts))
+
+    assert b"route" not in done.stdout
+    assert b"stack's topic" not in done.stdout
+    assert done.stderr == b""

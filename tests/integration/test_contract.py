@@ -5,8 +5,11 @@ AWS calls it makes against moto server)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
 from credit_monitor.config import load_lambda_config
@@ -159,3 +162,41 @@ def test_schedule_dead_letter_queue_and_alarm_actions_point_at_real_resources(
 ) -> None:
     drift = wiring_drift(translated)
     assert not drift, report(drift)
+
+
+def test_role_allows_publish_to_exactly_the_route_topics_the_code_publishes_to(
+    translated: dict[str, Any],
+    deployment: Deployment,
+    aws: str,
+    stack: Stack,
+    accounts_file: Callable[[str], Path],
+    lemlist_api: ApiSimulator,
+    moto_server: MotoServer,
+) -> None:
+    """A route's own topic (another region's, as a client's e-mail list may be) is published to with
+    the grant RouteTopicArns gives, as `make deploy` sets it from the accounts file; without it, the
+    role would not allow the publish."""
+    topic = boto3.client("sns", endpoint_url=aws, region_name="eu-west-1").create_topic(Name="acme-alerts")
+    route_topic = topic["TopicArn"]
+    accounts_file(
+        f'[[account]]\nid = "lemlist"\nprovider = "lemlist"\nwarning = 100\nurl = "{lemlist_api.base_url}"\n'
+        'labels = { client = "acme" }\n\n'
+        f'[[route]]\nmatch = {{ client = "acme" }}\ntopic = "{route_topic}"\n'
+    )
+    lemlist_api.balance = 1
+    with moto_server.recording() as recorded:
+        run = invoke_handler()
+    assert run.error is None, run.error
+    assert stack.secret_arn is not None
+    calls = api_calls(recorded, {stack.secret_id: stack.secret_arn, stack.table_name: stack.table_arn})
+    assert {("sns:Publish", stack.topic_arn), ("sns:Publish", route_topic)} <= calls
+
+    refs = {**deployment.refs, "RouteTopicArns": [route_topic]}
+    granted = Deployment(translated, refs, deployment.attributes)
+    statements, drift = role_statements(granted)
+    drift += policy_drift(statements, calls)
+    assert not drift, report(drift)
+    statements, _ = role_statements(deployment)  # RouteTopicArns empty, as without routes
+    assert policy_drift(statements, calls) == [
+        f"the code calls sns:Publish on {route_topic}, which the role does not allow"
+    ]

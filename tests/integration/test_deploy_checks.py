@@ -13,7 +13,14 @@ from scripts import deploy
 
 from tests.support.aws import REGION, MotoServer
 from tests.support.harness import REPO
-from tests.support.keys import FULLENRICH_KEY, LEMLIST_KEY, assert_no_key_leaked
+from tests.support.keys import (
+    FULLENRICH_KEY,
+    LEMLIST_KEY,
+    PAGERDUTY_ROUTING_KEY,
+    RECEIVER_SECRETS,
+    SLACK_PATH,
+    assert_no_key_leaked,
+)
 
 SECRET = "credit-monitor/api-keys"
 """The template's ApiKeysSecretName default: samconfig.toml's too."""
@@ -63,9 +70,28 @@ def test_every_account_has_its_key_by_the_entry_the_function_reads(
     assert plan.packaged.copied
     assert plan.parameters["AlertEmail"] == "ops@example.com"
     assert plan.parameters["ScheduleExpression"] == "rate(1 hour)", "samconfig.toml's overrides are given"
+    assert plan.parameters["RouteTopicArns"] == "", "always given: a removed route's grant goes with it"
     out = capsys.readouterr().out
     assert f"deploy: accounts file {tmp_path / 'mine.toml'} (given): 3 account(s), valid" in out
+    assert "RouteTopicArns" not in out
     assert_no_key_leaked(out)
+
+
+def test_the_routes_topics_are_granted_by_the_parameter_the_deploy_sets_and_says(
+    aws: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    create_secret({"acme-team": LEMLIST_KEY, "globex-fullenrich": FULLENRICH_KEY})
+    topics = ["arn:aws:sns:eu-west-1:123456789012:acme-alerts", "arn:aws:sns:us-east-1:123456789012:globex"]
+    routes = f'[[route]]\nname = "clients"\ntopic = {json.dumps(topics)}\n'
+    (tmp_path / "mine.toml").write_text(ACCOUNTS + routes)
+
+    plan = prepare(tmp_path, "--accounts", str(tmp_path / "mine.toml"), "--alert-email", "ops@example.com")
+
+    assert plan.parameters["RouteTopicArns"] == ",".join(topics)
+    assert (
+        "deploy: the routes publish to 2 SNS topic(s) of their own; the function may publish to exactly"
+        f" these (RouteTopicArns): {topics[0]}, {topics[1]}\n"
+    ) in capsys.readouterr().out
 
 
 def test_a_missing_shared_key_names_its_entry_and_force_goes_on_without_showing_any_key(
@@ -84,6 +110,45 @@ def test_a_missing_shared_key_names_its_entry_and_force_goes_on_without_showing_
     out = capsys.readouterr().out
     assert "deploy: FORCE=1, deploying anyway:\n2 account(s) would fail" in out
     assert_no_key_leaked(out)
+
+
+def test_a_receivers_entry_missing_or_that_the_function_would_refuse_stops_the_deploy_until_forced(
+    aws: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every account has its key; the route's Slack URL is http:// and its PagerDuty key missing:
+    deployed, the client's alerts would go nowhere."""
+    create_secret(
+        {
+            "acme-team": LEMLIST_KEY,
+            "globex-fullenrich": FULLENRICH_KEY,
+            "acme-slack": f"http://hooks.slack.com{SLACK_PATH}",
+            "old-pagerduty": PAGERDUTY_ROUTING_KEY,
+        }
+    )
+    route = '[[route]]\nname = "acme"\nslack = "acme-slack"\npagerduty = "acme-pagerduty"\n'
+    (tmp_path / "mine.toml").write_text(ACCOUNTS + route)
+    options = ("--accounts", str(tmp_path / "mine.toml"), "--alert-email", "ops@example.com")
+
+    with pytest.raises(deploy.Refusal) as refused:
+        prepare(tmp_path, *options)
+    plan = prepare(tmp_path, *options, "--force")
+
+    said = str(refused.value)
+    assert said.splitlines()[:3] == [
+        f"the routes' receivers lack 2 usable entries in secret '{SECRET}' ({REGION}):",
+        "  acme-slack (the Slack incoming-webhook URL of route acme): stored, but the function would refuse"
+        " it: it is an http:// URL; only https:// is accepted, since http would send alerts and the URL in"
+        " clear",
+        "  acme-pagerduty (the PagerDuty Events API v2 routing key of route acme): missing",
+    ]
+    assert f"  .venv/bin/credit-monitor keys set acme-slack --secret {SECRET} --region {REGION}\n" in said
+    assert f"  .venv/bin/credit-monitor keys set acme-pagerduty --secret {SECRET} --region {REGION}\n" in said
+    assert plan.parameters["AccountsFile"] == "accounts.toml"
+    out = capsys.readouterr().out
+    assert "deploy: FORCE=1, deploying anyway:\nthe routes' receivers lack 2 usable entries" in out
+    assert_no_key_leaked(said, out, keys=RECEIVER_SECRETS)
+    assert_no_key_leaked(said, out)
+    assert "hooks." not in said + out
 
 
 def test_a_secret_that_does_not_exist_is_said_with_its_region_and_how_to_create_it(

@@ -28,6 +28,12 @@ from tests.support.keys import (
     KEY_WITH_LINE_BREAK,
     LEMLIST_KEY,
     LONG_KEY,
+    PAGERDUTY_ROUTING_KEY,
+    RECEIVER_SECRETS,
+    SLACK_PATH,
+    SLACK_TOKEN,
+    WEBHOOK_PATH,
+    WEBHOOK_SIGNING_SECRET,
     assert_no_key_leaked,
 )
 from tests.support.simulators import ApiSimulator, Reply
@@ -280,9 +286,21 @@ def test_keys_list_with_zero_config_lists_both_vendors(
 
 def test_the_prompt_does_not_echo_the_key(stack: Stack) -> None:
     """On a terminal the key is typed at a getpass prompt: the terminal shows nothing of it."""
+    returncode, shown = typed_at_a_terminal(["keys", "set", "acme", "--secret", stack.secret_id], NEW_KEY)
+
+    assert returncode == EXIT_OK, shown
+    assert stored(stack)["acme"] == NEW_KEY
+    assert b"API key for acme (not shown): " in shown
+    assert b"acme: key stored in secret" in shown
+    assert_key_never_shown(shown)
+
+
+def typed_at_a_terminal(argv: list[str], typed: str) -> tuple[int, bytes]:
+    """The CLI on a terminal (a pty) where `typed` is typed at its prompt: its exit status, and all
+    the terminal showed."""
     controller, terminal = pty.openpty()
     process = subprocess.Popen(
-        [sys.executable, "-m", "credit_monitor", "keys", "set", "acme", "--secret", stack.secret_id],
+        [sys.executable, "-m", "credit_monitor", *argv],
         stdin=terminal,
         stdout=terminal,
         stderr=terminal,
@@ -293,7 +311,7 @@ def test_the_prompt_does_not_echo_the_key(stack: Stack) -> None:
     try:
         while b"(not shown): " not in shown:
             shown += _read(controller)
-        os.write(controller, NEW_KEY.encode() + b"\n")
+        os.write(controller, typed.encode() + b"\n")
         while process.poll() is None or select.select([controller], [], [], 0)[0]:
             chunk = _read(controller)
             if not chunk and process.poll() is not None:
@@ -302,11 +320,7 @@ def test_the_prompt_does_not_echo_the_key(stack: Stack) -> None:
     finally:
         process.wait(timeout=60)
         os.close(controller)
-
-    assert process.returncode == EXIT_OK, shown
-    assert stored(stack)["acme"] == NEW_KEY
-    assert b"acme: key stored in secret" in shown
-    assert_key_never_shown(shown)
+    return process.returncode, shown
 
 
 def _read(fd: int) -> bytes:
@@ -788,3 +802,190 @@ def test_init_elsewhere_says_how_to_deploy_that_file(tmp_path: Path, monkeypatch
 
     assert written.returncode == EXIT_OK, written.stderr
     assert written.stdout.decode("utf-8").rstrip().endswith("\n  make deploy ACCOUNTS=clients.toml")
+
+
+# --- the routes' receiver entries: read by the function from the same secret ------------------------
+
+SLACK_URL = f"https://hooks.slack.com{SLACK_PATH}"
+HOOK_URL = f"https://hooks.example.com{WEBHOOK_PATH}"
+ROUTED = """
+[[account]]
+id = "acme-lemlist"
+provider = "lemlist"
+warning = 10
+labels = { client = "acme" }
+
+[[route]]
+name = "acme"
+match = { client = "acme" }
+slack = "acme-slack"
+pagerduty = "acme-pagerduty"
+
+[[route]]
+name = "ops"
+slack = "acme-slack"
+webhook = "ops-hook"
+webhook_signing = "ops-hook-signing"
+"""
+"""One account, and two routes whose receivers read four entries of the secret: the Slack one by both."""
+
+
+def assert_no_receiver_secret_shown(*streams: bytes) -> None:
+    """Nothing of a URL's path, a routing key or a signing secret, in any form; nor the URLs' hosts."""
+    texts = [stream.decode("utf-8") for stream in streams]  # strict: every byte printed is UTF-8
+    assert_no_key_leaked(*texts, keys=RECEIVER_SECRETS)
+    assert_no_key_leaked(*texts)
+    assert not [text for text in texts if "hooks." in text], "a receiver's URL was printed"
+
+
+@pytest.fixture
+def routed(tmp_path: Path, stack: Stack) -> Path:
+    path = tmp_path / "routed.toml"
+    path.write_text(ROUTED)
+    stack.secrets.put_secret_value(
+        SecretId=stack.secret_id,
+        SecretString=json.dumps(
+            {
+                "acme-lemlist": LEMLIST_KEY,
+                "acme-slack": SLACK_URL.replace("https:", "http:"),  # the function refuses it
+                "ops-hook": HOOK_URL,
+                "ops-hook-signing": WEBHOOK_SIGNING_SECRET,
+            }
+        ),
+    )
+    return path
+
+
+def test_keys_list_shows_each_receiver_entry_as_its_routes_and_never_its_value(
+    routed: Path, stack: Stack
+) -> None:
+    """Not "stored, for no account here": tidied away, the client's alerts would stop reaching Slack."""
+    completed = run_process("keys", "list", "--secret", stack.secret_id, "--accounts", str(routed))
+
+    assert completed.returncode == EXIT_OK, completed.stderr
+    assert completed.stdout.decode("utf-8").splitlines() == [
+        "ACCOUNT           KEY",
+        "acme-lemlist      stored",
+        "acme-slack        the Slack incoming-webhook URL of routes acme, ops: stored, but the function"
+        " would refuse it: it is an http:// URL; only https:// is accepted, since http would send alerts and"
+        " the URL in clear",
+        "acme-pagerduty    the PagerDuty Events API v2 routing key of route acme: missing",
+        "ops-hook          the webhook's URL of route ops: stored",
+        "ops-hook-signing  the webhook's signing secret of route ops: stored",
+    ]
+    assert completed.stderr == b""
+    assert_no_receiver_secret_shown(completed.stdout, completed.stderr)
+
+
+def test_keys_set_stores_a_receivers_url_and_says_which_route_reads_it(routed: Path, stack: Stack) -> None:
+    completed = run_process(
+        "keys", "set", "acme-slack", "--secret", stack.secret_id, "--accounts", str(routed),
+        stdin=SLACK_URL.encode() + b"\n",
+    )  # fmt: skip
+
+    assert completed.returncode == EXIT_OK, completed.stderr
+    assert stored(stack)["acme-slack"] == SLACK_URL  # stripped of the newline, as the function reads it
+    said = completed.stdout.decode("utf-8")
+    assert said.startswith(
+        "acme-slack: the Slack incoming-webhook URL stored in secret credit-monitor/api-keys (version "
+    )
+    assert said.endswith(
+        "); 3 other entries kept. Read by routes acme, ops: the function reads it within 6 hours;"
+        " `credit-monitor test-alert --route acme` sends that route's receivers a test.\n"
+    )
+    assert_no_receiver_secret_shown(completed.stdout, completed.stderr)
+
+
+def test_a_receivers_url_is_asked_for_without_echo_too(routed: Path, stack: Stack) -> None:
+    argv = ["keys", "set", "acme-slack", "--secret", stack.secret_id, "--accounts", str(routed)]
+
+    returncode, shown = typed_at_a_terminal(argv, SLACK_URL)
+
+    assert returncode == EXIT_OK, shown
+    assert stored(stack)["acme-slack"] == SLACK_URL
+    assert b"The Slack incoming-webhook URL for acme-slack (not shown): " in shown
+    assert_no_receiver_secret_shown(shown)
+
+
+@pytest.mark.parametrize(
+    ("entry", "value", "problem"),
+    [
+        (
+            "acme-slack",
+            SLACK_URL.replace("https:", "http:"),
+            "the Slack incoming-webhook URL for 'acme-slack' is an http:// URL; only https:// is accepted,"
+            " since http would send alerts and the URL in clear",
+        ),
+        (
+            "acme-slack",
+            PAGERDUTY_ROUTING_KEY,
+            "the Slack incoming-webhook URL for 'acme-slack' is not an https:// URL",
+        ),
+        (
+            "acme-slack",
+            SLACK_URL.replace("//", f"//ops:{SLACK_TOKEN}@", 1),
+            "the Slack incoming-webhook URL for 'acme-slack' has credentials before the host",
+        ),
+        (
+            "acme-pagerduty",
+            SLACK_URL,
+            "the PagerDuty Events API v2 routing key for 'acme-pagerduty' is not a PagerDuty routing key",
+        ),
+        (
+            "ops-hook-signing",
+            "hk_short",
+            "the webhook's signing secret for 'ops-hook-signing' is shorter than 16 characters",
+        ),
+        ("acme-slack", " \n", "no value given for 'acme-slack' (the Slack incoming-webhook URL)"),
+    ],
+    ids=["http", "routing-key-as-url", "credentials", "url-as-routing-key", "short-signing-secret", "empty"],
+)
+def test_keys_set_refuses_a_receiver_value_the_function_would_refuse_and_never_shows_it(
+    entry: str, value: str, problem: str, routed: Path, stack: Stack
+) -> None:
+    before = stack.secrets.get_secret_value(SecretId=stack.secret_id)["VersionId"]
+
+    completed = run_process(
+        "keys", "set", entry, "--secret", stack.secret_id, "--accounts", str(routed), stdin=value.encode()
+    )
+
+    assert completed.returncode == EXIT_USAGE
+    assert completed.stdout == b""
+    assert completed.stderr.decode("utf-8").startswith(f"credit-monitor: not stored: {problem}")
+    assert stack.secrets.get_secret_value(SecretId=stack.secret_id)["VersionId"] == before
+    assert_no_receiver_secret_shown(completed.stdout, completed.stderr)
+
+
+def test_keys_set_check_of_a_receiver_entry_points_to_test_alert_and_stores_nothing(
+    routed: Path, stack: Stack
+) -> None:
+    """--check asks a vendor for a balance; a receiver is checked by a test message, which the
+    deployed function sends, never `keys set`."""
+    before = stored(stack)
+
+    completed = run_process(
+        "keys", "set", "acme-pagerduty", "--check", "--secret", stack.secret_id, "--accounts", str(routed),
+        stdin=PAGERDUTY_ROUTING_KEY.encode(),
+    )  # fmt: skip
+
+    assert completed.returncode == EXIT_USAGE
+    assert completed.stderr.decode("utf-8") == (
+        "credit-monitor: --check asks a vendor for a balance, and 'acme-pagerduty' is the PagerDuty Events"
+        " API v2 routing key of route acme: store it without --check, then `credit-monitor test-alert"
+        " --route acme` sends that route's receivers a test; nothing stored\n"
+    )
+    assert stored(stack) == before
+
+
+def test_keys_set_suggests_a_receiver_entry_close_to_a_typo(routed: Path, stack: Stack) -> None:
+    completed = run_process(
+        "keys", "set", "acme-slak", "--secret", stack.secret_id, "--accounts", str(routed),
+        stdin=SLACK_URL.encode(),
+    )  # fmt: skip
+
+    assert completed.returncode == EXIT_USAGE
+    assert completed.stderr.decode("utf-8") == (
+        f"credit-monitor: no account or route in {routed} reads 'acme-slak'; did you mean acme-slack?"
+        " Nothing stored; --force stores it all the same\n"
+    )
+    assert_no_receiver_secret_shown(completed.stdout, completed.stderr)

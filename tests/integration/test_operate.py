@@ -10,6 +10,7 @@ import re
 import shlex
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -511,3 +512,37 @@ def test_a_profile_from_aws_profile_that_is_not_configured_is_named(
     assert completed.stderr.decode("utf-8").startswith(
         "credit-monitor: AWS profile 'nope' (AWS_PROFILE) is not configured"
     ), completed.stderr
+
+
+def test_status_shows_the_deliveries_each_receiver_has_still_to_take(
+    stack: Stack,
+    invoke: Invoke,
+    accounts_file: Callable[[str], Path],
+    lemlist_api: ApiSimulator,
+    fullenrich_api: ApiSimulator,
+) -> None:
+    """A route's Slack whose entry is not in the secret refuses, and the stack's topic is gone: the
+    LOW stays owed to both, and status says so by receiver id (entry names, never a URL)."""
+    accounts_file(
+        f'[[account]]\nid = "lemlist"\nprovider = "lemlist"\nwarning = 100\nurl = "{lemlist_api.base_url}"\n'
+        'labels = { client = "acme" }\n'
+        '[[account]]\nid = "fullenrich"\nprovider = "fullenrich"\nwarning = 100\n'
+        f'url = "{fullenrich_api.base_url}"\n'
+        '[[route]]\nname = "acme"\nmatch = { client = "acme" }\nslack = "acme-slack"\n'
+    )
+    stack.sns.delete_topic(TopicArn=stack.topic_arn)
+    lemlist_api.balance = 1
+    assert invoke().error is not None  # nothing delivered: the run says so
+
+    table = run_process("status", "--table", stack.table_name)
+    as_json = run_process("status", "--table", stack.table_name, "--json")
+
+    assert table.returncode == as_json.returncode == EXIT_OK, table.stderr
+    header, lemlist, fullenrich, pending = table.stdout.decode("utf-8").splitlines()
+    column = header.index("PEND")
+    assert (lemlist[column:].split()[0], fullenrich[column:].split()[0]) == ("1", "-")
+    assert pending == "pending deliveries: 1 for acme/slack:acme-slack, 1 for the stack's topic"
+    assert table.stdout.endswith(pending.encode() + b"\n")
+    rows = {row["account"]: row for row in json.loads(as_json.stdout)}
+    assert rows["lemlist"]["pending_by_receiver"] == {"acme/slack:acme-slack": 1, "topic": 1}
+    assert rows["fullenrich"]["pending_by_receiver"] == {}

@@ -23,10 +23,9 @@ from credit_monitor.adapters.receivers import (
     Misconfigured,
     TopicReceiver,
     build_receiver,
-    receiver_secrets,
 )
 from credit_monitor.alerting import Kind, Level
-from credit_monitor.delivery import Delivery, Outcome
+from credit_monitor.delivery import Delivery, Outcome, receiver_secrets
 from credit_monitor.keys import NotAString
 from credit_monitor.messages import RenderedMessage
 from credit_monitor.routes import PagerDutyRegion, ReceiverKind, ReceiverSpec

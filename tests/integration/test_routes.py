@@ -348,7 +348,7 @@ def test_running_out_and_spending_fast_are_cleared_at_pagerduty_and_webhooks_and
     pagerduty = routes.receiver("acme-pagerduty")
     spike, balance = "credit-monitor/acme-fullenrich/spike", "credit-monitor/acme-fullenrich/balance"
     assert events(pagerduty) == [
-        ("trigger", spike, "info"),
+        ("trigger", spike, "warning"),  # above every level, burning fast: warning
         ("trigger", balance, "warning"),  # above every level, running out: warning
         ("resolve", spike, None),
         ("resolve", balance, None),

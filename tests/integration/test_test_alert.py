@@ -6,20 +6,29 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 
 import boto3
 import pytest
+import trustme
 
-from credit_monitor import cli
+from credit_monitor import app, cli
 from credit_monitor.adapters.function import InvokeError
+from credit_monitor.adapters.receivers import StackAndRoutes
+from credit_monitor.budget import Budget
 from credit_monitor.cli import EXIT_FAILED, EXIT_OK
+from credit_monitor.routes import PagerDutyRegion
+from tests.integration.conftest import KEYS_JSON
 from tests.support.aws import REGION, MotoServer, Stack, request_body
 from tests.support.harness import invoke_handler
-from tests.support.simulators import ApiSimulator
+from tests.support.keys import PAGERDUTY_ROUTING_KEY, RECEIVER_SECRETS, assert_no_key_leaked
+from tests.support.receivers import ReceiverSimulator
+from tests.support.simulators import ApiSimulator, Reply
 
 TEST_EVENT = {"trigger": "test-alert"}
 
@@ -205,3 +214,113 @@ def test_the_command_finds_the_stacks_function_and_invokes_it_over_lambdas_api(
     invoked = [call for call in calls if "/functions/credit-monitor-fn/invocations" in call["url"]]
     assert len(invoked) == 1, "invoked once: a retry would send the test twice"
     assert json.loads(request_body(invoked[0])) == TEST_EVENT
+
+
+@pytest.fixture
+def pagerduty(server_cert: trustme.LeafCert) -> Iterator[ReceiverSimulator]:
+    simulator = ReceiverSimulator("pagerduty", server_cert).start()
+    yield simulator
+    simulator.stop()
+
+
+def routed_runtime(
+    stack: Stack, accounts_file: Callable[[str], Path], pagerduty: ReceiverSimulator
+) -> app.Runtime:
+    """The function's runtime at its cold start with a route to PagerDuty (its routing key in the
+    secret), whose Events API is the simulator."""
+    stack.secrets.put_secret_value(
+        SecretId=stack.secret_id,
+        SecretString=json.dumps({**json.loads(KEYS_JSON), "acme-pagerduty": PAGERDUTY_ROUTING_KEY}),
+    )
+    accounts_file(
+        '[[account]]\nid = "lemlist"\nprovider = "lemlist"\nwarning = 100\n'
+        '[[route]]\nname = "acme"\npagerduty = "acme-pagerduty"\n'
+    )
+    runtime = app.runtime()
+    urls = dict.fromkeys(PagerDutyRegion, pagerduty.url)
+    sources = StackAndRoutes(
+        runtime.config.alert_topic_arn, runtime.ports.keys, runtime.ports.http, pagerduty_urls=urls
+    )
+    return replace(runtime, ports=replace(runtime.ports, receivers=sources))
+
+
+@pytest.mark.usefixtures("function_env")
+def test_a_test_alert_reaches_pagerduty_as_a_trigger_marked_test_resolved_at_once(
+    stack: Stack,
+    accounts_file: Callable[[str], Path],
+    pagerduty: ReceiverSimulator,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """PagerDuty opens incidents only for alerts: the test is one (severity info, marked TEST), and
+    its resolve follows in the same delivery, so the on-call sees it come and go."""
+    runtime = routed_runtime(stack, accounts_file, pagerduty)
+
+    result = app.handle_test_alert(runtime, Budget.start(30, 6), "acme")
+
+    [answer] = result["test-alert"]
+    trigger, resolve = pagerduty.accepted
+    key = trigger["dedup_key"]
+    assert re.fullmatch(r"credit-monitor/test/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", key)
+    assert answer == {"receiver": "route acme: pagerduty acme-pagerduty", "accepted": key}
+    assert trigger["payload"]["summary"].startswith("[credit-monitor] TEST:")
+    assert trigger["payload"]["severity"] == "info"
+    assert (resolve["event_action"], resolve["dedup_key"]) == ("resolve", key)
+    assert pagerduty.incidents == {(PAGERDUTY_ROUTING_KEY, key): "resolved"}
+    assert pagerduty.open_incidents() == []
+    assert stack.inbox.messages() == [], "a route's test goes to that route's receivers alone"
+    assert_no_key_leaked(json.dumps(result), caplog.text, keys=RECEIVER_SECRETS)
+
+
+@pytest.mark.usefixtures("function_env")
+def test_the_command_prints_pagerdutys_dedup_key_and_what_a_webhook_said(
+    stack: Stack,
+    accounts_file: Callable[[str], Path],
+    pagerduty: ReceiverSimulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """Slack, Teams and webhooks answer with no id: what they said is printed, not as a message id."""
+    reply = app.handle_test_alert(
+        routed_runtime(stack, accounts_file, pagerduty), Budget.start(30, 6), "acme"
+    )
+    reply["test-alert"].append(
+        {"receiver": "route acme: slack acme-slack", "accepted": "accepted (HTTP 200)"}
+    )
+
+    status, out, _ = run_cli(FakeInvoker(reply), tmp_path, monkeypatch, capfd)
+
+    assert status == EXIT_OK
+    key = pagerduty.accepted[0]["dedup_key"]
+    assert out.decode("utf-8").splitlines()[:2] == [
+        f"route acme: pagerduty acme-pagerduty: accepted (dedup_key {key})",
+        "route acme: slack acme-slack: accepted (HTTP 200)",
+    ]
+
+
+@pytest.mark.usefixtures("function_env")
+def test_a_pagerduty_test_whose_resolve_is_refused_is_refused_saying_the_alert_stays_open(
+    stack: Stack,
+    accounts_file: Callable[[str], Path],
+    pagerduty: ReceiverSimulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    runtime = routed_runtime(stack, accounts_file, pagerduty)
+    pagerduty.then(
+        Reply(202, {"status": "success", "message": "Event processed", "dedup_key": "k"}),
+        Reply(400, {"status": "invalid event", "message": "Event object is invalid", "errors": ["nope"]}),
+    )
+    reply = app.handle_test_alert(runtime, Budget.start(30, 6), None)
+
+    status, out, _ = run_cli(FakeInvoker(reply), tmp_path, monkeypatch, capfd)
+
+    assert status == EXIT_FAILED
+    [topic, refused] = out.decode("utf-8").splitlines()[:2]
+    assert topic.startswith("SNS topic credit-monitor-alerts: accepted (message id ")
+    key = pagerduty.posts[0].json()["dedup_key"]
+    assert refused == (
+        "route acme: pagerduty acme-pagerduty: REFUSED: refused: HTTP 400: Event object is invalid; nope"
+        f" (1 of 2 events accepted before it); the test alert {key} stays open until resolved in PagerDuty"
+    )

@@ -37,14 +37,18 @@ class Deployment:
     """The physical values a deployment of the template would have, to resolve intrinsics with."""
 
     template: dict[str, Any]
-    refs: dict[str, str] = field(default_factory=dict)
+    refs: dict[str, Any] = field(default_factory=dict)
     attributes: dict[tuple[str, str], str] = field(default_factory=dict)
 
-    def parameter(self, name: str) -> str | None:
+    def parameter(self, name: str) -> str | list[str] | None:
+        """A parameter's default; a CommaDelimitedList's as the list CloudFormation makes of it."""
         definition = self.template.get("Parameters", {}).get(name)
-        return None if definition is None else str(definition.get("Default", ""))
+        if definition is None:
+            return None
+        value = str(definition.get("Default", ""))
+        return value.split(",") if definition.get("Type") == "CommaDelimitedList" else value
 
-    def ref(self, name: str) -> str:
+    def ref(self, name: str) -> Any:
         pseudo = {
             "AWS::Region": REGION,
             "AWS::AccountId": ACCOUNT,
@@ -90,6 +94,9 @@ class Deployment:
             if key == "Fn::Join":
                 separator, items = value
                 return separator.join(str(item) for item in self.resolve(items))
+            if key == "Fn::Split":
+                separator, text = value
+                return str(self.resolve(text)).split(separator)
             if key == "Fn::If":
                 condition, when_true, when_false = value
                 return self.resolve(when_true if self.condition(condition) else when_false)
@@ -123,6 +130,6 @@ class Deployment:
                 return str(variables[name])
             if "." in name and not name.startswith("AWS::"):
                 return self.get_att(*name.split(".", 1))
-            return self.ref(name)
+            return str(self.ref(name))
 
         return re.sub(r"\$\{([^}!][^}]*)\}", replace, text)

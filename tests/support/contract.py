@@ -316,6 +316,11 @@ def policy_drift(statements: list[dict[str, Any]], calls: set[tuple[str, str]]) 
                 drift.append(f"the role grants {action}, which the code never calls")
             if "*" in resources and action not in NO_RESOURCE_LEVEL_ACTIONS:
                 drift.append(f"the role grants {action} on Resource '*', where a specific ARN exists")
+            drift += [
+                f"the role grants {action} on {resource!r}, a pattern, where specific ARNs exist"
+                for resource in resources
+                if "*" in resource and resource != "*" and action not in SERVICE_ACTIONS
+            ]
     for action, resource in sorted(calls):
         if not any(
             any(fnmatchcase(action.lower(), a.lower()) for a in _as_list(s.get("Action", [])))

@@ -211,8 +211,11 @@ class MemoryReceivers:
 
     topic: MemoryNotifier
     others: dict[str, MemoryNotifier] = field(default_factory=dict)
+    fresh: list[bool] = field(default_factory=list)
+    """Each call's `fresh`: whether the secret was to be read afresh."""
 
-    def receivers(self, routing: Routing) -> dict[str, Receiver]:
+    def receivers(self, routing: Routing, *, fresh: bool = False) -> dict[str, Receiver]:
+        self.fresh.append(fresh)
         return {TOPIC: self.topic, **self.others}
 
 

@@ -18,11 +18,13 @@ from typing import cast
 
 import trustme
 
+from credit_monitor.account import ConfigError
+from credit_monitor.accounts_file import load_config
 from credit_monitor.adapters.state import DynamoStateStore
 from credit_monitor.alerting import AccountState, AlertPolicy, Levels, decide
 from credit_monitor.config import PAGERDUTY_EVENTS_URL_VARS
 from credit_monitor.model import Balance, CheckResult
-from credit_monitor.routes import PagerDutyRegion, ReceiverKind, parse_routes
+from credit_monitor.routes import PagerDutyRegion, ReceiverKind, parse_routes, topic_arns
 from tests.support.aws import AWS_ENV, MotoServer, Stack, create_stack
 from tests.support.aws_front import KeepAliveFront
 from tests.support.keys import WEBHOOK_SIGNING_SECRET
@@ -50,7 +52,17 @@ def function_environment(
         "POWERTOOLS_METRICS_NAMESPACE": "CreditMonitor",
         "POWERTOOLS_SERVICE_NAME": "credit-monitor",
         "SSL_CERT_FILE": str(ca_file),
+        "ROUTE_TOPIC_ARNS": "",
     }
+
+
+def granted_route_topics(path: Path) -> str:
+    """ROUTE_TOPIC_ARNS as `make deploy` grants it for this accounts file: the topics its routes
+    publish to ("" for a file the function refuses anyway)."""
+    try:
+        return ",".join(topic_arns(load_config(path).routes))
+    except ConfigError:
+        return ""
 
 
 @dataclass
@@ -136,6 +148,7 @@ def local_world(
         elif accounts_file:
             keys = write_given_accounts(workdir / "accounts.toml", accounts_file, fullenrich, lemlist)
             extra["ACCOUNTS_FILE"] = str(workdir / "accounts.toml")
+            extra["ROUTE_TOPIC_ARNS"] = granted_route_topics(workdir / "accounts.toml")
         stored = keys | receivers.secret | dict(secret or {})
         stack = create_stack(moto.endpoint_url, json.dumps(stored))
         os.environ.pop("ACCOUNTS_FILE", None)  # a world before this one may have set it

@@ -52,14 +52,19 @@ def emitted(balance: str = "CreditsRemaining", renamed: tuple[str, str] = ("", "
     }
 
 
-def deployment(old: str = "", new: str = "") -> Deployment:
+def deployment(old: str = "", new: str = "", route_topics: tuple[str, ...] = ()) -> Deployment:
+    """The template (`old` replaced by `new`) as deployed with RouteTopicArns `route_topics`."""
     text = TEMPLATE.read_text()
     if old:
         assert old in text, f"the mutation no longer applies: {old!r} is not in template.yaml"
         text = text.replace(old, new)
     return Deployment(
         translate(load_template(text)),
-        refs={"AlertTopic": TOPIC_ARN, "CreditMonitorFunction": "fn"},
+        refs={
+            "AlertTopic": TOPIC_ARN,
+            "CreditMonitorFunction": "fn",
+            "RouteTopicArns": list(route_topics) or [""],  # CloudFormation's list of an empty value
+        },
         attributes={
             ("AlertTopic", "TopicName"): "credit-monitor-AlertTopic",
             ("AlertStateTable", "Arn"): TABLE_ARN,
@@ -170,8 +175,8 @@ def test_dropped_policy_statement_is_caught() -> None:
     ("old", "new", "expected"),
     [
         (
-            "Resource: !Ref AlertTopic",
-            'Resource: "*"',
+            "                  - !Ref AlertTopic\n",
+            '                  - "*"\n',
             "the role grants sns:Publish on Resource '*', where a specific ARN exists",
         ),
         ("Action: sns:Publish", 'Action: "sns:*"', "the role grants wildcard action 'sns:*'"),
@@ -261,3 +266,37 @@ def test_drift_message_stays_short_with_hundreds_of_accounts() -> None:
     [line] = dashboard_drift(deployment(), code, "CreditMonitor")
     assert "CreditMonitor/CreditsLeft [Account: 500 values]" in line
     assert "client-" not in line
+
+
+ROUTE_TOPICS = (
+    "arn:aws:sns:eu-west-1:123456789012:acme-alerts",
+    "arn:aws:sns:us-east-1:210987654321:globex-alerts",
+)
+ROUTE_CALLS = CALLS | {("sns:Publish", arn) for arn in ROUTE_TOPICS}
+
+
+def test_the_routes_topics_are_granted_exactly_and_only_when_there_are_some() -> None:
+    """RouteTopicArns (make deploy's, from the accounts file) grants publish on each of its ARNs; a
+    stack without route topics grants nothing more than its own topic."""
+    routed = deployment(route_topics=ROUTE_TOPICS)
+    statements, problems = role_statements(routed)
+    assert problems + policy_drift(statements, ROUTE_CALLS) == []
+    assert function_environment(routed)["ROUTE_TOPIC_ARNS"] == ",".join(ROUTE_TOPICS)
+
+    plain = deployment()
+    statements, _ = role_statements(plain)
+    assert [s["Resource"] for s in statements if s["Action"] == "sns:Publish"] == [TOPIC_ARN]
+    assert function_environment(plain)["ROUTE_TOPIC_ARNS"] == ""
+    assert policy_drift(statements, ROUTE_CALLS) == [
+        f"the code calls sns:Publish on {arn}, which the role does not allow" for arn in sorted(ROUTE_TOPICS)
+    ]
+
+
+def test_a_route_topic_grant_widened_to_a_wildcard_is_caught() -> None:
+    widened = deployment(
+        '!Join [",", !Ref RouteTopicArns]]]]', '"arn:aws:sns:*"]]]', route_topics=ROUTE_TOPICS
+    )
+    statements, _ = role_statements(widened)
+    assert policy_drift(statements, ROUTE_CALLS) == [
+        "the role grants sns:Publish on 'arn:aws:sns:*', a pattern, where specific ARNs exist"
+    ]

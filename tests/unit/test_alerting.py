@@ -11,6 +11,7 @@ from credit_monitor.alerting import (
     AccountState,
     AlertPolicy,
     Decision,
+    Family,
     Kind,
     Level,
     Levels,
@@ -686,3 +687,65 @@ def test_a_credit_balance_has_no_currency() -> None:
     low = run(AccountState(), 900, 0)
     assert low.notifications[0].currency is None
     assert low.state.currency is None
+
+
+# --- incidents no other message ends, and readers never told ------------------------------------
+
+
+def test_a_running_out_the_forecast_no_longer_bears_out_is_cleared() -> None:
+    levels = Levels(warning=10)
+    state = AccountState()
+    sent: list[tuple[str, str | None]] = []
+    for hour, balance in enumerate([2400, 2300, 2200, 2200, 2200, 2200, 2200, 2200, 2200]):
+        decision = decide(
+            state,
+            CheckResult("x", 10, balance=Balance(balance)),
+            T0 + timedelta(hours=6 * hour),
+            levels,
+            POLICY,
+        )
+        state, sent = (
+            decision.state,
+            sent + [(n.kind.value, n.clears.value if n.clears else None) for n in decision.notifications],
+        )
+    assert sent == [("RUNNING OUT", None), ("CLEARED", "RUNNING OUT")]
+
+
+def test_a_spike_that_stops_is_cleared() -> None:
+    levels = Levels(warning=100)
+    state = AccountState()
+    balance = 20_000.0
+    for hour in range(3 * 24):
+        balance -= 1
+        state = decide(
+            state, CheckResult("x", 100, balance=Balance(balance)), T0 + timedelta(hours=hour), levels, POLICY
+        ).state
+    spike = decide(
+        state,
+        CheckResult("x", 100, balance=Balance(balance - 6000)),
+        T0 + timedelta(hours=72),
+        levels,
+        POLICY,
+    )
+    after = decide(
+        spike.state,
+        CheckResult("x", 100, balance=Balance(balance - 6001)),
+        T0 + timedelta(hours=73),
+        levels,
+        POLICY,
+    )
+
+    assert kinds(spike) == ["SPENDING FAST/OK"]
+    assert [(n.kind.value, n.clears) for n in after.notifications] == [("CLEARED", Kind.SPENDING_FAST)]
+
+
+def test_a_recovery_skips_the_readers_never_told_and_forgets_them() -> None:
+    told = frozenset({"acme/slack:acme-slack"})
+    failing = AccountState(consecutive_failures=3, failing_notified=True)
+    state = replace(failing, untold={Family.CHECK: told, Family.BALANCE: frozenset({"topic"})})
+    decision = run(state, 5000, 1)
+
+    [recovered] = decision.notifications
+    assert recovered.kind is Kind.CHECK_RECOVERED
+    assert recovered.skip == told
+    assert decision.state.untold == {Family.BALANCE: frozenset({"topic"})}

@@ -11,11 +11,13 @@ from datetime import UTC, datetime
 
 from credit_monitor import app
 from credit_monitor.alerting import AlertPolicy
+from credit_monitor.budget import Budget
 from credit_monitor.config import Account, CheckSettings, LambdaConfig
 from credit_monitor.log_parts import PART_BYTES
 from credit_monitor.providers import lemlist
+from credit_monitor.routes import TOPIC, PagerDutyRegion, ReceiverKind, ReceiverSpec, Route, Routing
 from credit_monitor.sizing import ACCOUNTS_PER_SIZE
-from tests.support.fakes import FakeHttp, MemoryNotifier, MemoryState, ports
+from tests.support.fakes import FakeHttp, MemoryNotifier, MemoryReceivers, MemoryState, ports
 
 CLOUDWATCH_EVENT_BYTES = 256 * 1024
 T0 = datetime(2026, 11, 2, 9, tzinfo=UTC)
@@ -86,3 +88,34 @@ def test_the_cold_start_warns_when_the_accounts_are_more_than_the_memory_size_ha
     assert line["level"] == "WARNING"
     assert line["message"].startswith(f"{ACCOUNTS_PER_SIZE[128] + 1} accounts is more than the")
     assert "set the MemorySize parameter to 256 or more" in line["message"]
+
+
+def test_a_test_alert_names_each_receiver_as_people_call_it_and_never_by_a_secret() -> None:
+    rt = fleet_runtime(1)
+    acme = Route(
+        "acme",
+        {"client": "acme"},
+        (
+            ReceiverSpec(ReceiverKind.SLACK, "acme-slack"),
+            ReceiverSpec(ReceiverKind.PAGERDUTY, "acme-pd", region=PagerDutyRegion.EU),
+        ),
+    )
+    rt = replace(rt, config=replace(rt.config, routing=Routing((acme,))))
+
+    assert app.receiver_name(rt, TOPIC) == "SNS topic alerts"
+    assert app.receiver_name(rt, "acme/slack:acme-slack") == "route acme: slack acme-slack"
+    assert app.receiver_name(rt, "acme/pagerduty:acme-pd") == "route acme: pagerduty acme-pd (EU region)"
+
+
+def test_a_test_alert_reads_the_receivers_entries_afresh_and_a_run_from_the_cache() -> None:
+    """An entry just fixed with `keys set` is what the test uses, even in a warm sandbox."""
+    low = Account("lemlist", lemlist.PROVIDER, "https://lemlist.test", threshold=100)  # FakeKeys has its key
+    rt = fleet_runtime(1)
+    rt = replace(rt, config=replace(rt.config, checks=CheckSettings((low,), deadline_seconds=5)))
+    source = rt.ports.receivers
+    assert isinstance(source, MemoryReceivers)
+
+    app.handle_test_alert(rt, Budget.start(30, 5))
+    assert source.fresh == [True]
+    app.handle(rt)  # 50 left, below 100: a LOW to deliver
+    assert source.fresh == [True, False]

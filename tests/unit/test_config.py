@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -252,6 +253,59 @@ def test_the_dashboard_url_is_an_https_address_or_nothing() -> None:
     assert load_lambda_config(env | {"DASHBOARD_URL": url}).dashboard_url == url
     with pytest.raises(ConfigError, match="DASHBOARD_URL must be an https:// URL"):
         load_lambda_config(env | {"DASHBOARD_URL": "javascript:alert(1)"})
+
+
+ROUTED = """
+[[account]]
+id = "acme-lemlist"
+provider = "lemlist"
+warning = 100
+labels = { client = "acme" }
+
+[[route]]
+name = "acme"
+match = { client = "acme" }
+topic = ["arn:aws:sns:eu-west-1:123456789012:acme-alerts", "arn:aws:sns:us-east-1:123456789012:acme-ops"]
+
+[[route]]
+topic = "arn:aws:sns:us-east-1:123456789012:acme-ops"
+"""
+ACME_ALERTS = "arn:aws:sns:eu-west-1:123456789012:acme-alerts"
+ACME_OPS = "arn:aws:sns:us-east-1:123456789012:acme-ops"
+
+
+def test_route_topics_the_role_may_publish_to_start_the_function(tmp_path: Path) -> None:
+    (tmp_path / "accounts.toml").write_text(ROUTED)
+    env = {**VALID, "ACCOUNTS_FILE": str(tmp_path / "accounts.toml")}
+
+    config = load_lambda_config({**env, "ROUTE_TOPIC_ARNS": f"{ACME_OPS},{ACME_ALERTS}"})
+
+    assert [route.name for route in config.routing.routes] == ["acme", "all"]
+
+
+@pytest.mark.parametrize("granted", [None, "", ACME_ALERTS], ids=["unset", "empty", "one-of-two"])
+def test_a_route_topic_the_role_may_not_publish_to_is_refused_at_start_up_naming_route_and_topic(
+    tmp_path: Path, granted: str | None
+) -> None:
+    """Caught once at the cold start, not as AccessDenied at every publish to the client's topic."""
+    path = tmp_path / "accounts.toml"
+    path.write_text(ROUTED)
+    env = {**VALID, "ACCOUNTS_FILE": str(path)}
+    if granted is not None:
+        env["ROUTE_TOPIC_ARNS"] = granted
+
+    with pytest.raises(ConfigError) as caught:
+        load_lambda_config(env)
+
+    why = (
+        "is not granted to the function: the stack's RouteTopicArns parameter (ROUTE_TOPIC_ARNS) does not"
+        " list it, so every publish would be denied; deploy with `make deploy`, which sets RouteTopicArns"
+        " from the accounts file it packages"
+    )
+    ops = [f"{path}: route 'acme': topic: {ACME_OPS} {why}", f"{path}: route 'all': topic: {ACME_OPS} {why}"]
+    alerts = [f"{path}: route 'acme': topic: {ACME_ALERTS} {why}"]
+    assert list(caught.value.problems) == (ops if granted == ACME_ALERTS else alerts + ops)
+    assert str(caught.value) == "\n".join(caught.value.problems)
 
 
 def test_pagerduty_is_pointed_elsewhere_only_by_its_test_variables_and_only_over_https() -> None:

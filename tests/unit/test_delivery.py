@@ -11,6 +11,7 @@ from credit_monitor.delivery import (
     MAX_RETRY_AFTER_SECONDS,
     Delivery,
     Outcome,
+    entry_problem,
     outcome_of,
     retry_after_seconds,
     routing_key_problem,
@@ -18,7 +19,8 @@ from credit_monitor.delivery import (
     url_problem,
     url_secrets,
 )
-from credit_monitor.keys import Redactor
+from credit_monitor.keys import NotAString, Redactor, strip_keys
+from credit_monitor.routes import ReceiverKind, ReceiverSpec
 from tests.support.notices import message
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -161,3 +163,44 @@ def test_a_signing_secret_is_long_enough_to_be_one(secret: str, problem: str | N
     found = signing_secret_problem(secret)
 
     assert found == problem if problem is None else (found is not None and problem in found)
+
+
+SLACK = ReceiverSpec(ReceiverKind.SLACK, "acme-slack")
+PAGERDUTY = ReceiverSpec(ReceiverKind.PAGERDUTY, "acme-pd")
+HOOK = ReceiverSpec(ReceiverKind.WEBHOOK, "acme-hook", signing="acme-hook-signing")
+ROUTING_KEY = "R0123456789abcdefABCDEF012345678"
+SIGNING_SECRET = "9f2c4e6a8b0d1f3e5a7c9e1b3d5f7a9c"
+MISSING = "is missing; add it to the API-keys secret, holding "
+NOT_TEXT = "must be a JSON string holding the Slack incoming-webhook URL, got "
+
+
+@pytest.mark.parametrize(
+    ("spec", "entry", "stored", "problem"),
+    [
+        (SLACK, "acme-slack", f"  {SLACK_URL}\n", None),  # stripped, as the function reads the secret
+        (SLACK, "acme-slack", None, MISSING + "the Slack incoming-webhook URL"),
+        (SLACK, "acme-slack", " ", MISSING),
+        (SLACK, "acme-slack", 42, NOT_TEXT + "a number"),
+        (SLACK, "acme-slack", ["x"], NOT_TEXT + "an array"),
+        (SLACK, "acme-slack", SLACK_URL.replace("https", "http"), "is an http:// URL; only https://"),
+        (SLACK, "acme-slack", ROUTING_KEY, "is not an https:// URL"),
+        (PAGERDUTY, "acme-pd", ROUTING_KEY, None),
+        (PAGERDUTY, "acme-pd", SLACK_URL, "is not a PagerDuty routing key"),
+        (HOOK, "acme-hook", SLACK_URL, None),
+        (HOOK, "acme-hook-signing", SIGNING_SECRET, None),
+        (HOOK, "acme-hook-signing", SLACK_URL, None),  # printable and long: a secret like any other
+        (HOOK, "acme-hook-signing", "short-secret", "is shorter than 16 characters"),
+        (HOOK, "acme-hook-signing", None, MISSING + "the webhook's signing secret"),
+    ],
+)  # fmt: skip
+def test_a_receivers_entry_is_judged_by_what_it_holds_as_the_function_reads_the_secret(
+    spec: ReceiverSpec, entry: str, stored: object, problem: str | None
+) -> None:
+    secrets = strip_keys({} if stored is None else {entry: stored})
+
+    found = entry_problem(spec, entry, secrets)
+
+    assert found == problem if problem is None else (found is not None and found.startswith(problem))
+    assert found is None or (TOKEN not in found and ROUTING_KEY not in found and "hooks." not in found)
+    if isinstance(secrets.get(entry), NotAString):
+        assert "42" not in (found or "")

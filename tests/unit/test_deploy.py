@@ -12,10 +12,17 @@ import pytest
 from scripts import deploy, settings
 
 from credit_monitor.account import Account
-from credit_monitor.accounts_file import parse_accounts
+from credit_monitor.accounts_file import parse_accounts, parse_config
 from credit_monitor.deploy_settings import AccountsChoice, Origin
 from tests.support.harness import REPO
-from tests.support.keys import FULLENRICH_KEY, LEMLIST_KEY, assert_no_key_leaked
+from tests.support.keys import (
+    FULLENRICH_KEY,
+    LEMLIST_KEY,
+    PAGERDUTY_ROUTING_KEY,
+    RECEIVER_SECRETS,
+    SLACK_PATH,
+    assert_no_key_leaked,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -93,21 +100,7 @@ def test_your_settings_file_is_ignored_by_git() -> None:
 
 
 def test_make_deploy_passes_its_variables_to_the_script() -> None:
-    printed = subprocess.run(
-        [
-            "make",
-            "-n",
-            "-o",
-            ".venv-sam/.installed",
-            "deploy",
-            "ALERT_EMAIL=ops@example.com",
-            "REGION=eu-west-1",
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    printed = make_n("deploy", "ALERT_EMAIL=ops@example.com", "REGION=eu-west-1")
 
     assert '.venv-sam/bin/python scripts/deploy.py --alert-email "ops@example.com"' in printed
     assert '--region "eu-west-1"' in printed
@@ -126,9 +119,10 @@ def test_make_destroy_deletes_the_stack_your_settings_name() -> None:
 
 
 def make_n(*argv: str) -> str:
-    """What make would run, without running it (the virtualenv taken as installed)."""
+    """What make would run, without running it (the virtualenv taken as installed). Run from a
+    make of its own (`make mutate`), make would add "Entering directory" lines: not here."""
     return subprocess.run(
-        ["make", "-n", "-o", ".venv-sam/.installed", *argv],
+        ["make", "--no-print-directory", "-n", "-o", ".venv-sam/.installed", *argv],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -157,6 +151,54 @@ def test_a_file_in_the_code_folder_is_packaged_where_it_is(clone: Path) -> None:
     assert packaged.parameter == "clients/all.toml"  # /var/task/clients/all.toml
     assert not packaged.copied
     assert [account.id for account in packaged.accounts] == ["acme-lemlist"]
+
+
+ROUTES = (
+    '[[route]]\nname = "acme"\nslack = "acme-slack"\n'
+    'topic = ["arn:aws:sns:eu-west-1:123456789012:acme-alerts", "arn:aws:sns:us-east-1:123456789012:ops"]\n'
+    '[[route]]\nname = "ops"\ntopic = "arn:aws:sns:us-east-1:123456789012:ops"\n'
+)
+ROUTE_TOPICS = ("arn:aws:sns:eu-west-1:123456789012:acme-alerts", "arn:aws:sns:us-east-1:123456789012:ops")
+
+
+def test_the_route_topics_of_the_file_are_what_the_role_may_publish_to(clone: Path) -> None:
+    (clone / "accounts.toml").write_text(LEMLIST.format(id="acme-lemlist") + ROUTES)
+
+    packaged = deploy.package_accounts(AccountsChoice(clone / "accounts.toml", Origin.DEFAULT), clone)
+
+    assert packaged.route_topics == ROUTE_TOPICS  # each once, in the file's order
+    assert packaged.route_topics_parameter == ",".join(ROUTE_TOPICS)
+    template = settings.load_template()
+    assert settings.value_problems(template["Parameters"]["RouteTopicArns"], ",".join(ROUTE_TOPICS)) == []
+    assert settings.value_problems(template["Parameters"]["RouteTopicArns"], "") == []
+    assert settings.value_problems(template["Parameters"]["RouteTopicArns"], "arn:aws:sns:*") != []
+    none = deploy.package_accounts(AccountsChoice(None, Origin.NONE), clone)
+    assert none.route_topics_parameter == ""
+
+
+def test_route_topics_set_by_hand_are_refused_unless_they_are_the_files(clone: Path) -> None:
+    """make deploy sets RouteTopicArns: a hand-written one would grant more, or less, than the routes use."""
+    (clone / "accounts.toml").write_text(LEMLIST.format(id="acme-lemlist") + ROUTES)
+    packaged = deploy.package_accounts(AccountsChoice(clone / "accounts.toml", Origin.DEFAULT), clone)
+
+    def local(value: str) -> dict[str, object]:
+        return {"default": {"deploy": {"parameters": {"parameter_overrides": f'RouteTopicArns="{value}"'}}}}
+
+    wider = local(",".join([*ROUTE_TOPICS, "arn:aws:sns:us-east-1:123456789012:other"]))
+    assert deploy.route_topics_override_problem({"samconfig.local.toml": wider}, packaged) == (
+        "samconfig.local.toml sets RouteTopicArns='arn:aws:sns:eu-west-1:123456789012:acme-alerts,"
+        "arn:aws:sns:us-east-1:123456789012:ops,arn:aws:sns:us-east-1:123456789012:other' in"
+        " parameter_overrides. make deploy sets RouteTopicArns from the route topics of the accounts file it"
+        " packages (here: arn:aws:sns:eu-west-1:123456789012:acme-alerts,"
+        " arn:aws:sns:us-east-1:123456789012:ops),"
+        " so that the function may publish to exactly those: remove RouteTopicArns from samconfig.local.toml"
+    )
+    same = local(",".join(reversed(ROUTE_TOPICS)))
+    assert deploy.route_topics_override_problem({"samconfig.local.toml": same}, packaged) is None
+    none = deploy.package_accounts(AccountsChoice(None, Origin.NONE), clone)
+    problem = deploy.route_topics_override_problem({"samconfig.toml": local(ROUTE_TOPICS[0])}, none)
+    assert problem is not None
+    assert "(here: none)" in problem
 
 
 def test_a_file_elsewhere_is_copied_in_as_accounts_toml(clone: Path, tmp_path: Path) -> None:
@@ -280,10 +322,11 @@ def test_the_report_says_how_to_store_each_key_and_how_to_go_on_and_never_shows_
         "  acme-sales, acme-ops (entry 'acme-team'): missing",
         "  initech: stored, but the function would refuse it: " + problems[1].problem.split(": ", 1)[1],
     ]
-    assert (
-        "  .venv/bin/credit-monitor keys set acme-sales --secret credit-monitor/api-keys --region eu-west-1\n"
+    assert (  # the shared entry: `keys set acme-sales` is refused, pointing to it
+        "  .venv/bin/credit-monitor keys set acme-team --secret credit-monitor/api-keys --region eu-west-1\n"
         in (report)
     )
+    assert "keys set acme-sales" not in report
     assert "make deploy FORCE=1" in report
     assert "--create" not in report
     assert_no_key_leaked(report)
@@ -291,6 +334,67 @@ def test_the_report_says_how_to_store_each_key_and_how_to_go_on_and_never_shows_
     missing = deploy.key_report(problems, "s", "eu-west-1", exists=False)
     assert "'s' (eu-west-1), which does not exist:" in missing
     assert missing.count("--create") == 1, "the first `keys set` creates the secret"
+
+
+RECEIVER_ROUTES = """
+[[route]]
+name = "acme"
+slack = "acme-slack"
+pagerduty = "acme-pd"
+
+[[route]]
+name = "ops"
+webhook = "ops-hook"
+webhook_signing = "ops-hook-signing"
+"""
+
+
+def test_receiver_entries_missing_or_refused_are_found_next_to_the_keys_and_never_shown() -> None:
+    """A route's Slack URL stored as http:// is refused by the function at every delivery: the
+    deploy says so before, as it does for a missing key."""
+    config = parse_config(tomllib.loads(LEMLIST.format(id="globex") + RECEIVER_ROUTES), "accounts.toml")
+    secret = json.dumps(
+        {
+            "globex": LEMLIST_KEY,
+            "acme-slack": f"http://hooks.slack.com{SLACK_PATH}",
+            "acme-pd": PAGERDUTY_ROUTING_KEY,
+            "ops-hook": f"https://hooks.example.com{SLACK_PATH}",
+        }
+    )
+
+    problems = deploy.key_problems(config.accounts, secret, config.routing)
+    report = deploy.key_report(problems, "credit-monitor/api-keys", "eu-west-1", exists=True)
+
+    assert report.splitlines() == [
+        "the routes' receivers lack 2 usable entries in secret 'credit-monitor/api-keys' (eu-west-1):",
+        "  acme-slack (the Slack incoming-webhook URL of route acme): stored, but the function would refuse"
+        " it: it is an http:// URL; only https:// is accepted, since http would send alerts and the URL in"
+        " clear",
+        "  ops-hook-signing (the webhook's signing secret of route ops): missing",
+        "Store each (asked without echo, never printed), then run `make deploy` again:",
+        "  .venv/bin/credit-monitor keys set acme-slack --secret credit-monitor/api-keys --region eu-west-1",
+        "  .venv/bin/credit-monitor keys set ops-hook-signing --secret credit-monitor/api-keys --region"
+        " eu-west-1",
+        "or deploy anyway with `make deploy FORCE=1`: those receivers are sent nothing until their entry is.",
+    ]
+    assert_no_key_leaked(report, keys=RECEIVER_SECRETS)
+    assert "hooks." not in report
+    assert deploy.key_problems(config.accounts, secret) == [], "without the routes, only keys are checked"
+
+
+def test_a_report_of_keys_and_receiver_entries_says_both_and_what_each_costs() -> None:
+    config = parse_config(tomllib.loads(SHARED + RECEIVER_ROUTES), "accounts.toml")
+
+    report = deploy.key_report(deploy.key_problems(config.accounts, "{}", config.routing), "s", "r", True)
+
+    assert report.startswith(
+        "4 account(s) would fail for want of a key, and the routes' receivers lack 4 usable entries, in"
+        " secret 's' (r):\n"
+    )
+    assert report.endswith(
+        "or deploy anyway with `make deploy FORCE=1`: those accounts report CHECK FAILING until their key is"
+        " stored, and those receivers are sent nothing until their entry is."
+    )
 
 
 def test_settings_cloudformation_would_refuse_are_named_with_their_file() -> None:

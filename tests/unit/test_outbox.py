@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from credit_monitor.alerting import AccountState, Kind, Level, Notification
+from credit_monitor.alerting import AccountState, Family, Kind, Level, Notification
 from credit_monitor.outbox import (
     MAX_AGE,
     MAX_ATTEMPTS,
@@ -167,3 +167,69 @@ def test_settling_remembers_the_newest_notification_delivered_for_status() -> No
     assert (first.last_sent, first.last_sent_at) == ("LOW", sent_at)
     assert settle(state, released=ids, sent_at=sent_at).last_sent is None, "nothing delivered"
     assert settle(state, delivered=ids).last_sent is None, "no time given: a digest, say"
+
+
+# --- per receiver ------------------------------------------------------------------------------
+
+TWO = frozenset({"topic", "acme/slack:acme-slack"})
+
+
+def leased_to(notes: list[Notification], due: frozenset[str] = TWO) -> AccountState:
+    state, _ = enqueue(AccountState(), notes, "run1", T0)
+    return lease(state, "run1", T0, T0 + timedelta(seconds=30), lambda note: due)
+
+
+def test_a_notification_leaves_only_when_every_receiver_it_is_due_to_took_it() -> None:
+    state = leased_to([LOW])
+    [pending] = state.outbox
+    assert pending.due == TWO
+    assert pending.owed == TWO
+
+    half = settle(state, {pending.id: {"topic"}})
+    assert [p.delivered_to for p in half.outbox] == [frozenset({"topic"})]
+    assert [p.owed for p in half.outbox] == [frozenset({"acme/slack:acme-slack"})]
+
+    assert settle(half, {pending.id: {"acme/slack:acme-slack"}}).outbox == ()
+
+
+def test_a_lease_says_afresh_who_it_is_due_to_and_drops_what_nobody_is_owed() -> None:
+    state = leased_to([LOW, RECOVERED])
+    again = lease(
+        state, "run2", T0 + timedelta(minutes=1), T0 + timedelta(minutes=2), lambda note: frozenset()
+    )
+
+    assert again.outbox == (), "no receiver hears about the account any more: nothing is owed"
+
+
+def test_plain_ids_settle_every_receiver_owed() -> None:
+    state = leased_to([LOW])
+    assert settle(state, [state.outbox[0].id]).outbox == ()
+
+
+def test_a_refusal_of_one_receiver_counts_once_per_run_and_a_give_up_leaves_it_untold() -> None:
+    state = leased_to([LOW])
+    [pending] = state.outbox
+    state = settle(state, {pending.id: {"topic"}})
+    for attempt in range(MAX_ATTEMPTS - 1):
+        state, given_up = refused(
+            state, {pending.id: {"acme/slack:acme-slack"}}, T0 + timedelta(hours=attempt)
+        )
+        assert given_up == []
+    state, given_up = refused(state, {pending.id: {"acme/slack:acme-slack"}}, T0 + timedelta(hours=24))
+
+    assert [p.owed for p in given_up] == [frozenset({"acme/slack:acme-slack"})]
+    assert state.outbox == ()
+    assert state.untold == {Family.BALANCE: frozenset({"acme/slack:acme-slack"})}
+
+
+def test_a_notice_that_reaches_a_receiver_later_makes_it_told_again() -> None:
+    state = replace(leased_to([LOW]), untold={Family.BALANCE: frozenset({"topic"})})
+    settled = settle(state, {state.outbox[0].id: {"topic"}})
+    assert settled.untold == {}
+
+
+def test_an_ending_that_reaches_a_receiver_does_not_make_it_told() -> None:
+    """A recovery delivered is no notice of an incident: untold stays as it is."""
+    state = replace(leased_to([RECOVERED]), untold={Family.CHECK: frozenset({"acme/slack:acme-slack"})})
+    settled = settle(state, {state.outbox[0].id: {"topic"}})
+    assert settled.untold == {Family.CHECK: frozenset({"acme/slack:acme-slack"})}

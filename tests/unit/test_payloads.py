@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from credit_monitor.alerting import Kind, Level
-from credit_monitor.messages import RenderedMessage
+from credit_monitor.messages import RenderedMessage, render_test_alert
 from credit_monitor.payloads import (
     CLEARED_FAMILIES,
     INCIDENTS,
@@ -43,7 +43,7 @@ from credit_monitor.payloads import (
     webhook_error,
     webhook_fits,
 )
-from tests.support.notices import DASHBOARD, message
+from tests.support.notices import CONTEXT, DASHBOARD, message
 
 ROUTING_KEY = "R0123456789abcdefABCDEF012345678"
 SENT_AT = datetime(2026, 3, 2, 9, 0, 5, tzinfo=UTC)
@@ -211,6 +211,8 @@ def test_every_kind_has_a_pagerduty_incident_decided() -> None:
         (Kind.RECOVERED, Level.WARNING, "resolve", "balance", None),
         (Kind.CHECK_FAILING, Level.OK, "trigger", "check", "error"),
         (Kind.CHECK_RECOVERED, Level.OK, "resolve", "check", None),
+        (Kind.SPENDING_FAST, Level.OK, "trigger", "spike", "warning"),
+        (Kind.SPENDING_FAST, Level.CRITICAL, "trigger", "spike", "critical"),
     ],
 )
 def test_each_kind_triggers_or_resolves_its_accounts_incident_with_the_levels_severity(
@@ -250,6 +252,44 @@ def test_the_digest_opens_no_incident() -> None:
     )
 
     assert pagerduty_events(digest, ROUTING_KEY) == []
+
+
+def test_a_test_alert_is_a_trigger_marked_test_then_its_resolve_under_a_key_of_its_own() -> None:
+    """test-alert must reach PagerDuty's on-call as an alert would, and leave nothing open."""
+    test = render_test_alert(SENT_AT, CONTEXT)
+
+    trigger, resolve = pagerduty_events(test, ROUTING_KEY, SENT_AT)
+
+    key = "credit-monitor/test/2026-03-02T09:00:05Z"
+    assert (trigger.dedup_key, trigger.ids) == (key, ())
+    assert trigger.body["event_action"] == "trigger"
+    payload = trigger.body["payload"]
+    assert payload["summary"] == "[credit-monitor] TEST: alerts reach you here; nothing needs doing"
+    assert (payload["severity"], payload["class"], payload["source"]) == (
+        "info",
+        "TEST",
+        "credit-monitor/test",
+    )
+    assert payload["custom_details"]["kind"] == "TEST"
+    assert "This is a test message" in payload["custom_details"]["message"]
+    assert resolve.body == {"routing_key": ROUTING_KEY, "event_action": "resolve", "dedup_key": key}
+    later = pagerduty_events(test, ROUTING_KEY, datetime(2026, 3, 2, 9, 0, 6, tzinfo=UTC))
+    assert later[0].dedup_key != key, "each test is its own alert: one never updates another"
+    with pytest.raises(ValueError, match="dedup_key"):
+        pagerduty_events(test, ROUTING_KEY)
+
+
+def test_a_test_alerts_webhook_names_no_account_and_has_an_id_of_its_own() -> None:
+    test = render_test_alert(SENT_AT, CONTEXT)
+
+    document = json.loads(webhook_body(test, SENT_AT))
+    again = json.loads(webhook_body(test, datetime(2026, 3, 9, tzinfo=UTC)))
+
+    assert (document["kind"], document["level"], document["provider"]) == ("TEST", "OK", "all")
+    assert (document["accounts"], document["labels"], document["notification_ids"]) == ([], {}, [])
+    assert document["subject"].startswith("[credit-monitor] TEST:")
+    assert document["id"] != again["id"], "a reader dropping repeats by id must not drop the next test"
+    assert re.fullmatch(r"[0-9a-f]{32}", document["id"])
 
 
 def test_pagerduty_events_stay_within_the_documented_sizes_whatever_the_message() -> None:

@@ -8,15 +8,21 @@ from pathlib import Path
 import pytest
 
 from credit_monitor.accounts_file import load_accounts, load_config
+from credit_monitor.alerting import Kind, Level, Notification
 from credit_monitor.config import ConfigError
 from credit_monitor.routes import (
+    INCIDENT_KINDS,
     MAX_RECEIVERS,
     MAX_ROUTES,
+    TOPIC,
     PagerDutyRegion,
+    ReceiverEntry,
     ReceiverKind,
     ReceiverSpec,
     Route,
+    StackTopic,
     accounts_for,
+    kind_of,
     routes_for,
 )
 
@@ -117,6 +123,33 @@ def test_a_route_gets_the_accounts_that_have_every_label_it_matches(tmp_path: Pa
     assert routes_for(by_id["acme-fullenrich"], config.routes) == (acme, everything)
     assert routes_for(by_id["globex-lemlist"], config.routes) == (everything,)
     assert accounts_for(Route("nobody", {"client": "initech"}), config.accounts) == ()
+
+
+def test_the_secret_entries_the_receivers_read_are_listed_once_with_every_route_that_reads_them(
+    tmp_path: Path,
+) -> None:
+    again = (
+        '[[route]]\nname = "night"\nslack = "acme-slack"\ntopic = "arn:aws:sns:eu-west-1:123456789012:n"\n'
+    )
+    routing = load_config(write(tmp_path, ACCOUNTS + ROUTES + again)).routing
+    slack = ReceiverSpec(ReceiverKind.SLACK, "acme-slack")
+    hook = ReceiverSpec(ReceiverKind.WEBHOOK, "acme-hook", signing="acme-hook-signing")
+
+    entries = routing.entries()
+
+    assert list(entries) == [
+        "acme-slack", "acme-pd", "acme-pd-night", "acme-sales-teams", "acme-hook", "acme-hook-signing"
+    ]  # fmt: skip
+    assert entries["acme-slack"] == ReceiverEntry("acme-slack", slack, ("client=acme", "night"))
+    assert entries["acme-hook-signing"] == ReceiverEntry("acme-hook-signing", hook, ("acme-sales",))
+    assert [entry.holds for entry in entries.values()] == [
+        "the Slack incoming-webhook URL",
+        "the PagerDuty Events API v2 routing key",
+        "the PagerDuty Events API v2 routing key",
+        "the Teams Workflows webhook URL",
+        "the webhook's URL",
+        "the webhook's signing secret",
+    ]
 
 
 def test_a_file_without_routes_has_none(tmp_path: Path) -> None:
@@ -256,3 +289,85 @@ def test_an_unknown_top_level_key_names_both_tables(tmp_path: Path) -> None:
     error = refused(tmp_path, ACCOUNTS + '\n[[routes]]\nslack = "s"\n')
 
     assert "unknown top-level key 'routes'; did you mean route?" in str(error)
+
+
+def test_the_receivers_of_an_account_are_the_stack_topic_and_each_matching_route_s(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, ACCOUNTS + ROUTES))
+    by_id = {account.id: account for account in config.accounts}
+    routing = config.routing
+
+    assert routing.receivers_for(by_id["acme-lemlist"]) == (
+        TOPIC,
+        "client=acme/slack:acme-slack",
+        "client=acme/pagerduty:acme-pd",
+        "client=acme/pagerduty:acme-pd-night",
+        "acme-sales/teams:acme-sales-teams",
+        "acme-sales/webhook:acme-hook",
+        "all/topic:arn:aws:sns:eu-west-1:123456789012:agency-everything",
+    )
+    assert routing.receivers_for(by_id["globex-lemlist"]) == (
+        TOPIC,
+        "all/topic:arn:aws:sns:eu-west-1:123456789012:agency-everything",
+    )
+    assert set(routing.specs()) == set(routing.receivers_for(by_id["acme-lemlist"])) - {TOPIC}
+    assert routing.route("acme-sales") is config.routes[1]
+    assert routing.route("nobody") is None
+
+
+def test_the_stack_topic_hears_every_account_only_the_unrouted_or_none(tmp_path: Path) -> None:
+    acme_only = ACCOUNTS + '\n[[route]]\nmatch = { client = "acme" }\nslack = "acme-slack"\n'
+    for chosen, acme_hears, globex_hears in (
+        ("all", True, True),
+        ("unrouted", False, True),
+        ("none", False, False),
+    ):
+        config = load_config(write(tmp_path, f'stack_topic = "{chosen}"\n' + acme_only))
+        acme, _, globex = config.accounts
+        assert config.stack_topic is StackTopic(chosen)
+        assert (TOPIC in config.routing.receivers_for(acme)) is acme_hears, chosen
+        assert (TOPIC in config.routing.receivers_for(globex)) is globex_hears, chosen
+    assert load_config(write(tmp_path, acme_only)).stack_topic is StackTopic.ALL
+
+
+def test_a_stack_topic_that_is_not_a_choice_is_refused_with_the_choices(tmp_path: Path) -> None:
+    error = str(refused(tmp_path, 'stack_topic = "some"\n' + ACCOUNTS))
+    assert "accounts.toml: stack_topic:" in error
+    assert '"all", "unrouted", "none"' in error
+
+
+def test_a_notice_is_due_to_every_receiver_but_those_never_told_and_cleared_only_to_incident_keepers(
+    tmp_path: Path,
+) -> None:
+    config = load_config(write(tmp_path, ACCOUNTS + ROUTES))
+    account = config.accounts[0]
+    everyone = frozenset(config.routing.receivers_for(account))
+    low = Notification(Kind.LOW, account.id, Level.WARNING, balance=10.0, threshold=500.0)
+    assert config.routing.due(account, low) == everyone
+
+    never_told = frozenset({TOPIC, "client=acme/slack:acme-slack"})
+    recovered = Notification(Kind.RECOVERED, account.id, Level.WARNING, skip=never_told)
+    assert config.routing.due(account, recovered) == everyone - never_told
+
+    cleared = Notification(Kind.CLEARED, account.id, Level.OK, clears=Kind.RUNNING_OUT)
+    assert config.routing.due(account, cleared) == {
+        "client=acme/pagerduty:acme-pd",
+        "client=acme/pagerduty:acme-pd-night",
+        "acme-sales/webhook:acme-hook",
+    }
+    hook = frozenset({"acme-sales/webhook:acme-hook"})
+    skipped = Notification(Kind.CLEARED, account.id, Level.OK, clears=Kind.RUNNING_OUT, skip=hook)
+    assert "acme-sales/webhook:acme-hook" not in config.routing.due(account, skipped)
+
+
+@pytest.mark.parametrize(
+    ("receiver", "kind"),
+    [
+        (TOPIC, "topic"),
+        ("client=acme/slack:acme-slack", "slack"),
+        ("all/topic:arn:aws:sns:eu-west-1:123456789012:t", "topic"),
+        ("acme-sales/webhook:acme-hook", "webhook"),
+    ],
+)
+def test_the_kind_of_a_receiver_is_read_from_its_id(receiver: str, kind: str) -> None:
+    assert kind_of(receiver) == kind
+    assert (kind in INCIDENT_KINDS) is (kind in {"pagerduty", "webhook"})

@@ -8,6 +8,7 @@ import pytest
 
 from credit_monitor.account import Account
 from credit_monitor.providers import lemlist
+from credit_monitor.routes import ReceiverKind, ReceiverSpec, Route, Routing
 from credit_monitor.secret_json import (
     MAX_SECRET_BYTES,
     KeyRow,
@@ -16,6 +17,7 @@ from credit_monitor.secret_json import (
     key_listing,
     with_key,
 )
+from tests.support.keys import PAGERDUTY_ROUTING_KEY, RECEIVER_SECRETS, SLACK_PATH, assert_no_key_leaked
 
 KEY = "lm_9f3b6d1e8a2c4f7b0e5d"
 
@@ -184,3 +186,46 @@ def test_a_secret_starting_with_a_byte_order_mark_is_read_and_written_without_it
     assert not written.startswith("\ufeff")
     assert json.loads(written) == {"lemlist": KEY, "note": "x", "acme": KEY}
     assert key_listing(old, _accounts("lemlist")).rows[0] == KeyRow("lemlist", KeyState.STORED.value)
+
+
+def _routing(*routes: tuple[str, ReceiverSpec]) -> Routing:
+    return Routing(tuple(Route(name, receivers=(spec,)) for name, spec in routes))
+
+
+def test_each_receiver_entry_is_listed_with_its_routes_and_what_the_function_makes_of_it() -> None:
+    """Never "stored, for no account here": tidied away, a client's alerts would stop arriving."""
+    slack = ReceiverSpec(ReceiverKind.SLACK, "acme-slack")
+    pagerduty = ReceiverSpec(ReceiverKind.PAGERDUTY, "acme-pd")
+    hook = ReceiverSpec(ReceiverKind.WEBHOOK, "acme-hook", signing="acme-hook-signing")
+    routing = _routing(
+        *((name, slack) for name in ("acme", "ops", "night", "weekend")),
+        ("acme", pagerduty),
+        ("acme", hook),
+    )
+    secret = json.dumps(
+        {
+            "acme-slack": f"https://hooks.slack.com{SLACK_PATH}",
+            "acme-pd": {"key": PAGERDUTY_ROUTING_KEY},
+            "acme-hook": f" http://hooks.example.com{SLACK_PATH} ",
+            "old-hook": f"https://hooks.slack.com{SLACK_PATH}",
+        }
+    )
+
+    listing = key_listing(secret, _accounts(), routing)
+
+    assert listing.rows == (
+        KeyRow("acme-slack", "the Slack incoming-webhook URL of routes acme, ops, night and 1 more: stored"),
+        KeyRow(
+            "acme-pd",
+            "the PagerDuty Events API v2 routing key of route acme: stored, but the function would refuse it:"
+            " it must be a JSON string holding the PagerDuty Events API v2 routing key, got an object",
+        ),
+        KeyRow(
+            "acme-hook",
+            "the webhook's URL of route acme: stored, but the function would refuse it: it is an http:// URL;"
+            " only https:// is accepted, since http would send alerts and the URL in clear",
+        ),
+        KeyRow("acme-hook-signing", "the webhook's signing secret of route acme: missing"),
+        KeyRow("old-hook", KeyState.UNUSED.value),
+    )
+    assert_no_key_leaked(*(row.text for row in listing.rows), keys=RECEIVER_SECRETS)

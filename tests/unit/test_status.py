@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from credit_monitor.alerting import AccountState, Level
+from credit_monitor.alerting import AccountState, Kind, Level, Notification, Pending
 from credit_monitor.forecast import Sample, Spike, with_used
 from credit_monitor.model import Pool
 from credit_monitor.status import (
@@ -75,6 +75,7 @@ def test_json_has_every_field_status_shows() -> None:
         "account", "level", "balance", "balance_at", "burn_per_day", "days_left", "notified_at", "last_sent",
         "consecutive_failures", "pending_notifications", "snoozed_until", "snooze_reason", "history",
         "problem", "renews_at", "lasts_until_renewal", "pools", "last_spike", "renewal_missed", "currency",
+        "pending_by_receiver",
     }  # fmt: skip
     assert data["consecutive_failures"] == 2
     assert data["history"] == [[s.at.isoformat(), s.balance] for s in state.samples]
@@ -315,3 +316,42 @@ def test_a_money_account_shows_its_balance_burn_pools_and_spike_in_its_currency(
     data = row.as_json()
     assert (data["balance"], data["currency"]) == (12.4, "USD")
     assert credits.as_json()["currency"] is None
+
+
+def pending(number: int, due: set[str], delivered: frozenset[str] = frozenset()) -> Pending:
+    note = Notification(Kind.LOW, "acme-lemlist", Level.WARNING)
+    return Pending(f"run-{number}", note, NOW, due=frozenset(due), delivered_to=delivered)
+
+
+def test_deliveries_pending_are_counted_per_receiver_still_to_take_them() -> None:
+    """A receiver that accepted a notification owes nothing of it; the ids say no secret."""
+    slack, pagerduty = "acme/slack:acme-slack", "acme/pagerduty:acme-pagerduty"
+    acme = AccountState(
+        outbox=(
+            pending(1, {"topic", slack, pagerduty}, delivered=frozenset({"topic", pagerduty})),
+            pending(2, {"topic", slack}),
+        )
+    )
+    globex = AccountState(outbox=(pending(3, {"topic", "globex/webhook:globex-hook"}, frozenset({"topic"})),))
+    rows = [account_status("acme-lemlist", acme, NOW), account_status("globex-lemlist", globex, NOW)]
+
+    assert rows[0].pending_by_receiver == {slack: 2, "topic": 1}
+    assert rows[0].as_json()["pending_by_receiver"] == {slack: 2, "topic": 1}
+    assert rows[0].pending_notifications == 2
+    lines = render(rows, NOW).splitlines()
+    assert [line.split()[8] for line in lines[1:3]] == ["2", "1"]  # the PEND column: notifications
+    assert lines[-1] == (
+        "pending deliveries: 2 for acme/slack:acme-slack, 1 for globex/webhook:globex-hook,"
+        " 1 for the stack's topic"
+    )
+
+
+def test_nothing_pending_adds_no_line_and_a_hostile_receiver_id_is_escaped() -> None:
+    quiet = account_status("a", AccountState(samples=burning(300, 100)), NOW)
+    assert not render([quiet], NOW).splitlines()[-1].startswith("pending")
+
+    hostile = account_status("b", AccountState(outbox=(pending(1, {"x/slack:\x1b[2J" + "y" * 500}),)), NOW)
+    [line] = [line for line in render([hostile], NOW).splitlines() if line.startswith("pending")]
+    assert "\x1b" not in line
+    assert "\\x1b[2J" in line
+    assert len(line) < 200

@@ -31,15 +31,13 @@ from credit_monitor.delivery import (
     Delivery,
     Outcome,
     Receiver,
+    entry_problem,
     outcome_of,
     retry_after_seconds,
-    routing_key_problem,
-    signing_secret_problem,
-    url_problem,
     url_secrets,
 )
-from credit_monitor.keys import NotAString, Redactor, redactor_for
-from credit_monitor.messages import MAX_MESSAGE_BYTES, RenderedMessage
+from credit_monitor.keys import Redactor, redactor_for
+from credit_monitor.messages import MAX_MESSAGE_BYTES, TEST_KIND, RenderedMessage
 from credit_monitor.model import CheckError, FailureKind
 from credit_monitor.payloads import (
     SIGNATURE_HEADER,
@@ -60,7 +58,7 @@ from credit_monitor.payloads import (
 )
 from credit_monitor.printable import printable
 from credit_monitor.providers import HttpReply, Request, RetryPolicy
-from credit_monitor.routes import HOLDS, TOPIC, PagerDutyRegion, ReceiverKind, ReceiverSpec, Routing
+from credit_monitor.routes import TOPIC, PagerDutyRegion, ReceiverKind, ReceiverSpec, Routing
 
 if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
@@ -98,14 +96,10 @@ def build_receiver(
     `sns(region)`: the SNS client of a topic's region (by default, the function's own kind)."""
     if spec.kind is ReceiverKind.TOPIC:
         return TopicReceiver(spec, sns or _sns_client)
-    value, problem = _entry(secrets, spec.target, HOLDS[spec.kind])
-    if problem is None:
-        assert value is not None
-        check = routing_key_problem if spec.kind is ReceiverKind.PAGERDUTY else url_problem
-        problem = _named(spec.target, check(value))
-    if problem is not None:
-        return Misconfigured(spec, problem)
-    assert value is not None
+    for entry in spec.entries:  # its URL or routing key, then a webhook's signing secret
+        if problem := entry_problem(spec, entry, secrets):
+            return Misconfigured(spec, f"the secret entry {entry!r} {problem}")
+    value = secrets[spec.target]
     wall = now or (lambda: datetime.now(UTC))
     if spec.kind is ReceiverKind.SLACK:
         return HttpReceiver(spec, http, value, redactor_for(*url_secrets(value)), clock, wall, SLACK)
@@ -114,43 +108,11 @@ def build_receiver(
     if spec.kind is ReceiverKind.PAGERDUTY:
         url = pagerduty_urls[spec.region]
         return PagerDutyReceiver(spec, http, url, redactor_for(value), clock, wall, PAGERDUTY, value)
-    secret, problem = _entry(secrets, spec.signing, "the webhook's signing secret")
-    if problem is None:
-        assert secret is not None
-        problem = _named(spec.signing, signing_secret_problem(secret))
-    if problem is not None:
-        return Misconfigured(spec, problem)
-    assert secret is not None
+    if not spec.signing:  # the accounts file requires one: a webhook is never sent unsigned
+        return Misconfigured(spec, f"the webhook {spec.target!r} names no signing secret's entry")
+    secret = secrets[spec.signing]
     redactor = redactor_for(*sorted({*url_secrets(value), secret}))
     return WebhookReceiver(spec, http, value, redactor, clock, wall, WEBHOOK, secret)
-
-
-def receiver_secrets(spec: ReceiverSpec, secrets: Mapping[str, str]) -> tuple[str, ...]:
-    """What of the secret a receiver uses, for a redactor of the whole run's output (logs, state):
-    its URL's secret part, routing key or signing secret, as stored."""
-    found: list[str] = []
-    for entry in spec.entries:
-        value = secrets.get(entry)
-        if not value or isinstance(value, NotAString):
-            continue
-        found += (
-            [value] if spec.kind is ReceiverKind.PAGERDUTY or entry == spec.signing else url_secrets(value)
-        )
-    return tuple(found)
-
-
-def _entry(secrets: Mapping[str, str], entry: str, holds: str) -> tuple[str | None, str | None]:
-    value = secrets.get(entry)
-    if isinstance(value, NotAString):
-        got = f"an {value.json_type}" if value.json_type[0] in "aeiou" else f"a {value.json_type}"
-        return None, f"the secret entry {entry!r} must be a JSON string holding {holds}, got {got}"
-    if not value:
-        return None, f"the secret entry {entry!r} is missing; add it to the API-keys secret, holding {holds}"
-    return value, None
-
-
-def _named(entry: str, problem: str | None) -> str | None:
-    return None if problem is None else f"the secret entry {entry!r} {problem}"
 
 
 class Misconfigured:
@@ -291,11 +253,12 @@ class WebhookReceiver(HttpReceiver):
 class PagerDutyReceiver(HttpReceiver):
     """Events API v2: one event per account of the message, in turn, each idempotent by its
     dedup_key. The first event not accepted ends the delivery; the accounts accepted before it are
-    settled (Delivery.accepted), so a resend repeats nothing PagerDuty has not already taken."""
+    settled (Delivery.accepted), so a resend repeats nothing PagerDuty has not already taken.
+    A test is a trigger and its resolve, accepted only when both were."""
 
     def deliver(self, message: RenderedMessage, deadline: float) -> Delivery:
-        events = pagerduty_events(message, self._secret)
         kind = message.attributes.get("kind", "")
+        events = pagerduty_events(message, self._secret, self._now())
         if not events:
             return Delivery.accepted_all(
                 message, f"not sent: a {kind} opens or resolves no PagerDuty incident"
@@ -305,6 +268,8 @@ class PagerDutyReceiver(HttpReceiver):
         keys: list[str] = []
         for number, event in enumerate(events):
             progress = f" ({number} of {len(events)} events accepted before it)" if len(events) > 1 else ""
+            if kind == TEST_KIND and number:  # a test is never sent again: say what it left behind
+                progress += f"; the test alert {event.dedup_key} stays open until resolved in PagerDuty"
             reply = self._send(_encode(event.body), {}, deadline)
             if isinstance(reply, Delivery):
                 return Delivery(reply.outcome, self._say(reply.detail + progress), accepted=tuple(settled))
@@ -324,7 +289,7 @@ class PagerDutyReceiver(HttpReceiver):
         return Delivery(
             Outcome.ACCEPTED,
             f"accepted: {len(events)} {'/'.join(actions)} event{'s' if len(events) > 1 else ''} (HTTP 202)",
-            ack=printable(",".join(keys), limit=DETAIL_CHARS),
+            ack=printable(",".join(dict.fromkeys(keys)), limit=DETAIL_CHARS),
             accepted=tuple(settled),
         )
 
@@ -418,13 +383,13 @@ class StackAndRoutes:
             self._clients[region] = _sns_client.__wrapped__(region)
         return self._clients[region]
 
-    def receivers(self, routing: Routing) -> dict[str, Receiver]:
+    def receivers(self, routing: Routing, *, fresh: bool = False) -> dict[str, Receiver]:
         found: dict[str, Receiver] = {TOPIC: self._topic}
         specs = routing.specs()
         if not specs:
             return found
         try:
-            secrets = self._keys.api_keys()
+            secrets = self._keys.api_keys(refresh=fresh)
         except CheckError as exc:
             problem = f"the secret could not be read ({exc.message})"
             return found | {rid: Misconfigured(spec, problem) for rid, spec in specs.items()}
