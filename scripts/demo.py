@@ -2,7 +2,9 @@
 
 FullEnrich and lemlist are loopback HTTPS simulators (a throwaway CA, trusted through
 SSL_CERT_FILE as a private CA would be); Secrets Manager, SNS and SQS are moto server,
-reached through AWS_ENDPOINT_URL exactly as the function reaches AWS.
+reached through AWS_ENDPOINT_URL exactly as the function reaches AWS. The routes' receivers (two
+Slack channels, PagerDuty's Events API) are loopback HTTPS simulators too, their URLs and routing
+key in the secret as a user stores them.
 """
 
 from __future__ import annotations
@@ -11,20 +13,17 @@ import json
 import textwrap
 import urllib.parse
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from tests.support.aws import Stack, request_body
 from tests.support.harness import Invocation, SimClock, captured_output, invoke_handler
 from tests.support.simulators import Reply
-from tests.support.world import local_world
+from tests.support.world import LocalWorld, local_world, seed_history
 
 from credit_monitor import app
-from credit_monitor.adapters.state import DynamoStateStore
-from credit_monitor.alerting import AccountState, AlertPolicy, Levels, decide
 from credit_monitor.budget import Budget
 from credit_monitor.config import LAMBDA_TIMEOUT_SECONDS
-from credit_monitor.model import Balance, CheckResult
 
 FULLENRICH_KEY = "demo-fullenrich-key-0f3a9c"
 LEMLIST_KEY = "demo-lemlist-key-7b21e4"
@@ -177,18 +176,7 @@ def grouped() -> int:
         digests = show_notifications(stack, seen) - seen
         if (grouped_low, outage, critical, seen, digests) != (1, 1, 1, 4, 1):
             return 1
-    return quiet_month_then_a_burn() or monthly_plans()
-
-
-def seed_history(stack: Stack, account: str, balance: float, days: int, until: datetime) -> None:
-    """The alert state a month of hourly checks of a flat balance leaves, as the function writes it
-    (decided by the same code, without a month of invocations)."""
-    state = AccountState()
-    levels, policy = Levels(warning=1000), AlertPolicy()
-    for hour in range(days * 24, 0, -1):
-        result = CheckResult(account, 1000, balance=Balance(balance))
-        state = decide(state, result, until - timedelta(hours=hour), levels, policy).state
-    DynamoStateStore(stack.table_name).put(account, replace(state, version=1), expected_version=0)
+    return quiet_month_then_a_burn() or monthly_plans() or two_clients()
 
 
 def quiet_month_then_a_burn() -> int:
@@ -267,6 +255,141 @@ def monthly_plans() -> int:
         quiet = not any(account == "steady-plan" for _, account, _ in sent)
         print(f"  steady-plan: {'nothing, as it lasts until its renewal' if quiet else 'NOT QUIET'}")
         return 0 if quiet and any(kind == "RUNNING OUT" for _, _, kind in sent) else 1
+
+
+TWO_CLIENTS = """
+[[account]]
+id = "acme-lemlist"
+provider = "lemlist"
+url = "{lemlist}"
+warning = 100
+labels = { client = "acme" }
+
+[[account]]
+id = "acme-fullenrich"
+provider = "fullenrich"
+url = "{fullenrich}"
+warning = 1000
+labels = { client = "acme" }
+
+[[account]]
+id = "globex-lemlist"
+provider = "lemlist"
+url = "{lemlist}"
+warning = 100
+labels = { client = "globex" }
+
+[[account]]
+id = "globex-fullenrich"
+provider = "fullenrich"
+url = "{fullenrich}"
+warning = 1000
+labels = { client = "globex" }
+
+[[route]]
+name = "acme"
+match = { client = "acme" }
+slack = "acme-slack"
+pagerduty = "acme-pagerduty"
+
+[[route]]
+name = "globex"
+match = { client = "globex" }
+slack = "globex-slack"
+"""
+CLIENTS = {"acme": ("acme-lemlist", "acme-fullenrich"), "globex": ("globex-lemlist", "globex-fullenrich")}
+
+
+ACME_INCIDENT = "credit-monitor/acme-lemlist/balance"
+
+
+def only_its_own(payloads: list[dict[str, Any]], client: str) -> bool:
+    """The channel's messages name the client's accounts, and none of another client's."""
+    text = json.dumps(payloads)
+    others = [account for other, ids in CLIENTS.items() if other != client for account in ids]
+    return any(account in text for account in CLIENTS[client]) and not any(a in text for a in others)
+
+
+def leaked(world: LocalWorld, outputs: list[str]) -> bool:
+    """Any receiver's secret (what follows the host of a webhook URL, a routing key) in `outputs`,
+    or in what any receiver was sent (PagerDuty's events carry their own routing key: not them)."""
+    sent = [json.dumps(sim.accepted) for sim in world.receivers.values() if sim.kind != "pagerduty"]
+    secrets = [
+        value.partition("://")[2].partition("/")[2] or value  # a URL's path, a key whole
+        for entry, value in world.secret.items()
+        if entry not in world.keys
+    ]
+    return any(secret in text for secret in secrets for text in [*outputs, *sent])
+
+
+def show_slack(name: str, payloads: list[dict[str, Any]]) -> None:
+    """What a Slack channel shows of each message: its header and its sections."""
+    print(f"Slack #{name} received {len(payloads)} message{'s' if len(payloads) != 1 else ''}:")
+    for payload in payloads:
+        texts = [
+            block["text"]["text"] for block in payload["blocks"] if block["type"] in ("header", "section")
+        ]
+        print(textwrap.indent("\n".join(texts), "  | ", predicate=lambda _: True))
+
+
+def show_events(events: list[dict[str, Any]]) -> None:
+    print("PagerDuty events (Events API v2), as PagerDuty received them:")
+    for event in events:
+        payload = event.get("payload", {})
+        said = f"  severity {payload['severity']:<8} {payload['summary']}" if payload else ""
+        print(f"  {event['event_action']:<8} dedup_key {event['dedup_key']}{said}")
+
+
+def two_clients() -> int:
+    """Two clients, each with its route: its own Slack channel, and PagerDuty for one of them."""
+    with local_world(FULLENRICH_KEY, LEMLIST_KEY, 5000, 5000, accounts_file=TWO_CLIENTS) as world:
+        slack = {client: world.receivers[f"{client}-slack"] for client in CLIENTS}
+        pagerduty = world.receivers["acme-pagerduty"]
+        clock = SimClock()
+        outputs = [invoke_handler(clock=clock).output]
+        heading("13. Two clients, each with its route: acme to #acme and PagerDuty, globex to #globex")
+        print("  Every account is fine. Now acme-lemlist and globex-lemlist both fall to 42 in the same run.")
+        for account in ("acme-lemlist", "globex-lemlist"):
+            world.lemlist.balances[world.keys[account]] = 42
+        clock.advance(1)
+        outputs.append(invoke_handler(clock=clock).output)
+        for client in CLIENTS:
+            show_slack(client, slack[client].accepted)
+        show_events(pagerduty.accepted)
+        print(
+            "The stack's own topic (AlertEmail) hears both: "
+            + "; ".join(m["Subject"] for m in world.stack.inbox.messages())
+        )
+
+        heading("14. acme-lemlist is topped up: acme hears it recovered, and PagerDuty resolves the incident")
+        world.lemlist.balances[world.keys["acme-lemlist"]] = 5000
+        clock.advance(1)
+        outputs.append(invoke_handler(clock=clock).output)
+        show_slack("acme", slack["acme"].accepted[1:])
+        show_events(pagerduty.accepted[1:])
+        incidents = pagerduty.open_incidents()
+        print(f"Open PagerDuty incidents: {', '.join(incidents) or 'none'}")
+
+        heading("Checks")
+        claims = [
+            *(
+                (f"Slack #{client} names only its own accounts", only_its_own(slack[client].accepted, client))
+                for client in CLIENTS
+            ),
+            (
+                "PagerDuty: one incident, triggered then resolved",
+                [(e["event_action"], e["dedup_key"]) for e in pagerduty.accepted]
+                == [("trigger", ACME_INCIDENT), ("resolve", ACME_INCIDENT)]
+                and not incidents,
+            ),
+            (
+                "Webhook URLs and the routing key nowhere in logs, metrics or messages",
+                not leaked(world, [*outputs, json.dumps(world.stack.inbox.messages())]),
+            ),
+        ]
+        for claim, holds in claims:
+            print(f"  {claim}: {'yes' if holds else 'NO'}")
+        return 0 if all(holds for _, holds in claims) else 1
 
 
 if __name__ == "__main__":

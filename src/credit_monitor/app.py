@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from credit_monitor.adapters.http import HttpClient, build_pool_manager
 from credit_monitor.adapters.logs import encodable_json, quiet_sdk_loggers
 from credit_monitor.adapters.metrics import emit_check_metrics
-from credit_monitor.adapters.receivers import StackAndRoutes
+from credit_monitor.adapters.receivers import PAGERDUTY_URLS, StackAndRoutes
 from credit_monitor.adapters.secrets import SecretsManagerKeySource
 from credit_monitor.adapters.state import DynamoStateStore
 from credit_monitor.budget import Budget
@@ -67,7 +67,9 @@ def build_runtime(config: LambdaConfig) -> Runtime:
             keys=keys,
             http=http,
             state=DynamoStateStore(config.state_table_name),
-            receivers=StackAndRoutes(config.alert_topic_arn, keys, http),
+            receivers=StackAndRoutes(
+                config.alert_topic_arn, keys, http, pagerduty_urls={**PAGERDUTY_URLS, **config.pagerduty_urls}
+            ),
         ),
     )
 

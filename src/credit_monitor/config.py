@@ -24,7 +24,7 @@ from credit_monitor.alerting import AlertPolicy
 from credit_monitor.budget import AWS_RESERVE_SECONDS, SAFETY_MARGIN_SECONDS
 from credit_monitor.forecast import DEFAULT_SPIKE_RULE, SpikeRule
 from credit_monitor.providers import PROVIDERS, Provider
-from credit_monitor.routes import Routing, topic_arns
+from credit_monitor.routes import PagerDutyRegion, Routing, topic_arns
 from credit_monitor.sizing import memory_size
 
 DEFAULT_METRICS_NAMESPACE = "CreditMonitor"
@@ -44,6 +44,10 @@ MAX_FAILURES_BEFORE_ALERT = 1000
 """Over a month of hourly runs: more would mean an outage is never reported."""
 MAX_MIN_DAYS_LEFT = 365.0
 """A year ahead; the forecast keeps 30 days of history, so further out says nothing."""
+PAGERDUTY_EVENTS_URL_VARS = {region: f"PAGERDUTY_{region.upper()}_EVENTS_URL" for region in PagerDutyRegion}
+"""For tests and local development only (`make demo`): PagerDuty's Events API endpoint of a service
+region, pointed at a local simulator. template.yaml never sets them, so a deployed function always
+sends to PagerDuty's own hosts."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,9 @@ class LambdaConfig:
     """DASHBOARD_URL: the stack's CloudWatch dashboard, linked from every message; empty: none."""
     routing: Routing = field(default_factory=Routing)
     """The accounts file's routes and stack_topic: who hears about which account."""
+    pagerduty_urls: Mapping[PagerDutyRegion, str] = field(default_factory=dict)
+    """PagerDuty endpoints set by PAGERDUTY_<REGION>_EVENTS_URL (tests, `make demo`); empty when
+    deployed: PagerDuty's own."""
 
 
 def threshold_var(provider: Provider) -> str:
@@ -295,7 +302,21 @@ def load_lambda_config(environ: Mapping[str, str] | None = None) -> LambdaConfig
         metrics_namespace=env.get("POWERTOOLS_METRICS_NAMESPACE", "").strip() or DEFAULT_METRICS_NAMESPACE,
         service_name=env.get("POWERTOOLS_SERVICE_NAME", "").strip() or DEFAULT_SERVICE_NAME,
         dashboard_url=_dashboard_url(env, "DASHBOARD_URL"),
+        pagerduty_urls=_pagerduty_urls(env),
     )
+
+
+def _pagerduty_urls(env: Mapping[str, str]) -> dict[PagerDutyRegion, str]:
+    """The PagerDuty endpoints a test or `make demo` points elsewhere (PAGERDUTY_EVENTS_URL_VARS):
+    https only, as every receiver."""
+    urls = {}
+    for region, name in PAGERDUTY_EVENTS_URL_VARS.items():
+        raw = env.get(name, "").strip()
+        if raw:
+            if problem := base_url_problem(raw):
+                raise ConfigError(f"{name} {problem}")
+            urls[region] = raw
+    return urls
 
 
 ROUTE_TOPIC_ARNS = "ROUTE_TOPIC_ARNS"

@@ -775,9 +775,10 @@ class _Run:
             for item in part.items:
                 claim = claims[item.account.id]
                 if item.pending.id in accepted:
+                    if item.pending.id not in claim.delivered:  # listed once, however many took it
+                        claim.report.sent.append(item.pending.note.kind.value)
                     claim.delivered.setdefault(item.pending.id, set()).add(receiver_id)
                     claim.pending[item.pending.id] = item.pending
-                    claim.report.sent.append(item.pending.note.kind.value)
                 elif outcome.outcome is not Outcome.ACCEPTED or accepted:
                     claim.refusals.setdefault(item.pending.id, set()).add(receiver_id)
                     claim.errors[item.pending.id] = outcome.detail

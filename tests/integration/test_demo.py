@@ -43,3 +43,18 @@ def test_demo_runs_end_to_end_and_shows_metrics_and_the_alert() -> None:
     assert "steady-plan: nothing, as it lasts until its renewal" in out
     assert "runs out around Sat 21 Nov 2026, 10 days before it renews on Tue 01 Dec 2026" in out
     assert "Subject: [credit-monitor] lemlist (busy-plan) credits renewed: 5,000" in out
+    # Two clients' routes: each Slack channel hears its own accounts only; PagerDuty opens and resolves.
+    acme = out.split("Slack #acme received 1 message:")[1].split("Slack #globex received")[0]
+    globex = out.split("Slack #globex received 1 message:")[1].split("PagerDuty events")[0]
+    assert "| :warning: lemlist (acme-lemlist) credits below warning: 42 left" in acme
+    assert "globex" not in acme
+    assert "| :warning: lemlist (globex-lemlist) credits below warning: 42 left" in globex
+    assert "acme" not in globex
+    assert "| :white_check_mark: lemlist (acme-lemlist) credits recovered: 5,000" in out
+    assert "trigger  dedup_key credit-monitor/acme-lemlist/balance  severity warning" in out
+    assert "resolve  dedup_key credit-monitor/acme-lemlist/balance" in out
+    assert "Open PagerDuty incidents: none" in out
+    assert "Slack #acme names only its own accounts: yes" in out
+    assert "Slack #globex names only its own accounts: yes" in out
+    assert "PagerDuty: one incident, triggered then resolved: yes" in out
+    assert "Webhook URLs and the routing key nowhere in logs, metrics or messages: yes" in out

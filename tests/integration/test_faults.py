@@ -23,11 +23,11 @@ from credit_monitor.service import DeliveryError, StateError
 from tests.support.aws import Stack, state_text
 from tests.support.aws_proxy import SlowReplyProxy
 from tests.support.blackhole import BlackHole
-from tests.support.harness import REPO, Invoke, SimClock
+from tests.support.harness import Invoke, SimClock
 from tests.support.keys import FULLENRICH_KEY, LEMLIST_KEY
+from tests.support.killed_run import run_killed
 from tests.support.simulators import ApiSimulator, Reply
 
-IN_FLIGHT_SECONDS = 1.0
 EXPECTED = Counter({("fullenrich", "LOW"): 1, ("lemlist", "CHECK RECOVERED"): 1, ("lemlist", "LOW"): 1})
 
 
@@ -41,21 +41,6 @@ def delivered(stack: Stack, since: int = 0) -> list[tuple[str, str, str]]:
         )
         for m in stack.inbox.messages()[since:]
     ]
-
-
-def run_killed(kind: str, after: int, clock: SimClock) -> None:
-    """A scheduled run at the clock's time, in a child process SIGKILLed right after its `after`th
-    call of `kind` (tests/support/killed_run.py); it must have been killed."""
-    child = subprocess.run(
-        [sys.executable, "-m", "tests.support.killed_run", kind, str(after), clock.now.isoformat()],
-        cwd=REPO,
-        env=os.environ.copy(),
-        capture_output=True,
-        timeout=120,
-        check=False,
-    )
-    assert child.returncode == -9, f"the run was not killed after {kind} {after}: {child.stderr.decode()}"
-    time.sleep(IN_FLIGHT_SECONDS)  # a publish the dead process had sent may still be landing in moto
 
 
 @pytest.fixture

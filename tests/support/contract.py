@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
 
+from credit_monitor.config import PAGERDUTY_EVENTS_URL_VARS
 from tests.support.cfn import Deployment
 
 FUNCTION = "CreditMonitorFunction"
@@ -239,11 +240,19 @@ SET_BY_LAMBDA = frozenset({"AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "LAMBDA_TASK_ROOT"
 """Lambda sets these in every sandbox: the config reads them without the template setting them."""
 
 
+NEVER_SET = frozenset(PAGERDUTY_EVENTS_URL_VARS.values())
+"""Read by the config for tests and `make demo` only (a local PagerDuty): the template must never set them."""
+
+
 def environment_drift(set_by_template: Iterable[str], read_by_config: Iterable[str]) -> list[str]:
-    set_vars, read_vars = set(set_by_template), set(read_by_config) - SET_BY_LAMBDA
-    return [
-        f"the config reads {name}, but template.yaml does not set it" for name in sorted(read_vars - set_vars)
-    ] + [f"template.yaml sets {name}, but the config never reads it" for name in sorted(set_vars - read_vars)]
+    set_vars, read_vars = set(set_by_template), set(read_by_config) - SET_BY_LAMBDA - NEVER_SET
+    forgot = sorted(read_vars - set_vars)
+    unread = sorted(set_vars - read_vars - NEVER_SET)
+    return (
+        [f"the config reads {name}, but template.yaml does not set it" for name in forgot]
+        + [f"template.yaml sets {name}, but the config never reads it" for name in unread]
+        + [f"template.yaml sets {name}, which is for tests only" for name in sorted(set_vars & NEVER_SET)]
+    )
 
 
 class RecordingEnvironment(Mapping[str, str]):

@@ -9,7 +9,10 @@ from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from credit_monitor.budget import Budget
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEDULED_EVENT: dict[str, Any] = json.loads((REPO / "events" / "schedule.json").read_text())
@@ -124,8 +127,11 @@ def captured_output() -> Iterator[io.StringIO]:
         log_handler.setStream(previous)  # type: ignore[attr-defined]
 
 
-def invoke_handler(event: dict[str, Any] | None = None, clock: SimClock | None = None) -> Invocation:
-    """The Lambda entry point; with a clock, the handler's body on the same warm runtime at that time."""
+def invoke_handler(
+    event: dict[str, Any] | None = None, clock: SimClock | None = None, budget: Budget | None = None
+) -> Invocation:
+    """The Lambda entry point; with a clock, the handler's body on the same warm runtime at that time,
+    within `budget` when one is given (as the entry point makes one from Lambda's remaining time)."""
     from credit_monitor import app
 
     result: dict[str, Any] | None = None
@@ -135,7 +141,7 @@ def invoke_handler(event: dict[str, Any] | None = None, clock: SimClock | None =
             if clock is None:
                 result = app.lambda_handler(event or SCHEDULED_EVENT, FakeLambdaContext())  # type: ignore[arg-type]
             else:
-                result = app.handle(replace(app.runtime(), clock=clock))
+                result = app.handle(replace(app.runtime(), clock=clock), budget)
         except Exception as exc:
             error = exc
     return Invocation(result=result, error=error, output=buffer.getvalue())

@@ -3,6 +3,7 @@ any size, of any kind, through messages.render_group as the service renders them
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from credit_monitor.alerting import Kind, Level, Notification, Pending
@@ -45,11 +46,20 @@ def message(
     client: str = "acme",
     outage: bool = False,
     reason: str = "timed out",
+    clears: Kind | None = None,
 ) -> RenderedMessage:
-    """The one message of a group of `accounts` accounts of `client` (an outage's, with `outage`)."""
+    """The one message of a group of `accounts` accounts of `client` (an outage's, with `outage`);
+    `clears`: the kind a CLEARED ends."""
     members = [account(n, client) for n in range(1, accounts + 1)]
     items = tuple(
-        Item(member, Pending(f"run-7-{member.id}-1", note(kind, member.id, level, reason), CHECKED_AT))
+        Item(
+            member,
+            Pending(
+                f"run-7-{member.id}-1",
+                replace(note(kind, member.id, level, reason), clears=clears),
+                CHECKED_AT,
+            ),
+        )
         for member in members
     )
     incident = Incident(vendor_down=True) if outage else None

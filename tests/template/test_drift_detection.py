@@ -216,6 +216,15 @@ def test_unused_environment_variable_is_caught() -> None:
     assert _environment_drift(d) == ["template.yaml sets FEATURE_X, but the config never reads it"]
 
 
+def test_a_test_override_set_by_the_template_is_caught() -> None:
+    """PAGERDUTY_<REGION>_EVENTS_URL points PagerDuty at a local simulator: never in a deployment."""
+    d = deployment(
+        '          CHECK_DEADLINE_SECONDS: "10"\n',
+        '          CHECK_DEADLINE_SECONDS: "10"\n          PAGERDUTY_EU_EVENTS_URL: "https://pd.example/v2"\n',
+    )
+    assert _environment_drift(d) == ["template.yaml sets PAGERDUTY_EU_EVENTS_URL, which is for tests only"]
+
+
 def test_environment_variable_the_template_forgot_is_caught() -> None:
     d = deployment('          CHECK_DEADLINE_SECONDS: "10"\n', "")
     assert _environment_drift(d) == [

@@ -14,6 +14,7 @@ from credit_monitor.config import (
     load_lambda_config,
     read_local_api_keys,
 )
+from credit_monitor.routes import PagerDutyRegion
 
 VALID = {
     "API_KEYS_SECRET_ID": "credit-monitor/api-keys",
@@ -305,3 +306,14 @@ def test_a_route_topic_the_role_may_not_publish_to_is_refused_at_start_up_naming
     alerts = [f"{path}: route 'acme': topic: {ACME_ALERTS} {why}"]
     assert list(caught.value.problems) == (ops if granted == ACME_ALERTS else alerts + ops)
     assert str(caught.value) == "\n".join(caught.value.problems)
+
+
+def test_pagerduty_is_pointed_elsewhere_only_by_its_test_variables_and_only_over_https() -> None:
+    assert load_lambda_config(VALID).pagerduty_urls == {}
+    local = "https://127.0.0.1:8443/v2/enqueue"
+    config = load_lambda_config({**VALID, "PAGERDUTY_EU_EVENTS_URL": local})
+    assert config.pagerduty_urls == {PagerDutyRegion.EU: local}
+    for bad in ("http://127.0.0.1:8080/v2/enqueue", "https://user:pw@127.0.0.1/v2/enqueue", "file:///x"):
+        with pytest.raises(ConfigError, match="PAGERDUTY_US_EVENTS_URL must be") as caught:
+            load_lambda_config({**VALID, "PAGERDUTY_US_EVENTS_URL": bad})
+        assert bad not in str(caught.value)

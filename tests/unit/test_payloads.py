@@ -336,6 +336,16 @@ def test_the_webhook_body_is_versioned_json_naming_accounts_labels_and_notificat
     assert webhook_fits(group)
 
 
+@pytest.mark.parametrize("clears", [Kind.RUNNING_OUT, Kind.SPENDING_FAST])
+def test_a_webhooks_cleared_says_which_incident_it_ends(clears: Kind) -> None:
+    """RUNNING OUT and SPENDING FAST are incidents of their own: a receiver that keeps incidents
+    open must know which of the account's a CLEARED closes."""
+    document = json.loads(webhook_body(message(Kind.CLEARED, level=Level.OK, clears=clears), SENT_AT))
+
+    assert (document["kind"], document["clears"]) == ("CLEARED", clears.value)
+    assert json.loads(webhook_body(message(Kind.LOW), SENT_AT))["clears"] is None
+
+
 def test_a_webhook_body_too_big_is_cut_at_a_line_and_says_so() -> None:
     group = message(Kind.CHECK_FAILING, accounts=BIG)
     huge = replace(group, text="\n".join([group.text] * 20))  # a message no route would render, to be sure

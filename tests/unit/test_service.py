@@ -23,6 +23,7 @@ from credit_monitor.messages import MessageContext, RenderedMessage
 from credit_monitor.model import Balance, CheckResult
 from credit_monitor.outbox import MAX_ATTEMPTS, enqueue, lease
 from credit_monitor.providers import HttpReply, Request, RetryPolicy, lemlist
+from credit_monitor.routes import ReceiverKind, ReceiverSpec, Route, Routing
 from credit_monitor.service import (
     DeliveryError,
     DigestReport,
@@ -347,6 +348,22 @@ def run_ten(state: MemoryState, notifier: MemoryNotifier, at: datetime, credits:
         keys=_AllKeys(), http=FakeHttp(lemlist=credits), state=state, receivers=MemoryReceivers(notifier)
     )
     return run_once(TEN, POLICY, ports, fixed(at), budget())
+
+
+def test_a_notification_several_receivers_took_is_reported_sent_once() -> None:
+    """The run's list of what it sent (the handler's answer, its log line) names each notification
+    once, however many receivers took it."""
+    state, topic = MemoryState(), MemoryNotifier()
+    slack = MemoryNotifier(id="all/slack:ops-slack")
+    routing = Routing((Route("all", {}, (ReceiverSpec(ReceiverKind.SLACK, "ops-slack"),)),))
+    http = FakeHttp(fullenrich=5000, lemlist=10)
+
+    report = run_once(
+        SETTINGS, POLICY, ports(http, state, topic, {slack.id: slack}), fixed(T0), budget(), routing=routing
+    )
+
+    assert topic.kinds() == slack.kinds() == ["lemlist: LOW"]
+    assert report.sent == ["lemlist: LOW"]
 
 
 def test_ten_accounts_crossing_their_level_in_two_routing_groups_are_two_messages() -> None:
