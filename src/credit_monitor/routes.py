@@ -192,9 +192,16 @@ def receiver_id(route: Route, spec: ReceiverSpec) -> str:
     return f"{route.name}/{spec.id}"
 
 
+def route_of(receiver: str) -> str | None:
+    """ "acme" of "acme/slack:acme-slack"; None for the stack's topic. A route's name may hold a "/"
+    (its match's label value, "team=eu/sales"), a receiver's kind and entry never do: the id is cut
+    at its last one."""
+    return None if receiver == TOPIC else receiver.rpartition("/")[0]
+
+
 def kind_of(receiver: str) -> str:
     """ "slack" of "acme/slack:acme-slack"; "topic" of the stack's topic."""
-    return TOPIC if receiver == TOPIC else receiver.partition("/")[2].partition(":")[0]
+    return TOPIC if receiver == TOPIC else receiver.rpartition("/")[2].partition(":")[0]
 
 
 def topic_arns(routes: Iterable[Route]) -> dict[str, tuple[str, ...]]:

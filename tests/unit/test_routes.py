@@ -23,6 +23,7 @@ from credit_monitor.routes import (
     StackTopic,
     accounts_for,
     kind_of,
+    route_of,
     routes_for,
 )
 
@@ -371,3 +372,28 @@ def test_a_notice_is_due_to_every_receiver_but_those_never_told_and_cleared_only
 def test_the_kind_of_a_receiver_is_read_from_its_id(receiver: str, kind: str) -> None:
     assert kind_of(receiver) == kind
     assert (kind in INCIDENT_KINDS) is (kind in {"pagerduty", "webhook"})
+
+
+def test_a_route_matching_a_label_value_with_a_slash_keeps_its_receivers_kinds_and_name(
+    tmp_path: Path,
+) -> None:
+    """A label value may hold any printable character, "/" too (team = "eu/sales"): the route's
+    derived name then holds one, and its receivers' ids must still say their kind, or a CLEARED
+    never reaches its PagerDuty and webhooks (whose RUNNING OUT stays open for ever)."""
+    accounts = ACCOUNTS.replace('team = "sales"', 'team = "eu/sales"')
+    routes = """
+[[route]]
+match = { team = "eu/sales" }
+pagerduty = "eu-sales-pd"
+slack = "eu-sales-slack"
+"""
+    config = load_config(write(tmp_path, accounts + routes))
+    [route] = config.routing.routes
+    assert route.name == "team=eu/sales"
+    account = config.accounts[0]
+    cleared = Notification(Kind.CLEARED, account.id, Level.OK, clears=Kind.RUNNING_OUT)
+
+    assert config.routing.due(account, cleared) == {"team=eu/sales/pagerduty:eu-sales-pd"}
+    assert kind_of("team=eu/sales/pagerduty:eu-sales-pd") == "pagerduty"
+    assert route_of("team=eu/sales/slack:eu-sales-slack") == "team=eu/sales"
+    assert route_of(TOPIC) is None
