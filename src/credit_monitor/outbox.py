@@ -99,21 +99,24 @@ def settle(
     sent_at: datetime | None = None,
 ) -> AccountState:
     """Record what receivers accepted: a notification no receiver owes any more leaves the outbox.
-    Give back the lease of what could not be sent, for the next run. With `sent_at`, remember the
-    newest notification delivered, for `status`. A receiver that took an incident's notice is
-    told of it, whatever an earlier notice's fate (`AccountState.untold`)."""
+        Give back the lease of what could not be sent, for the next run. With `sent_at`, remember the
+        newest notification delivered, for `status`. A receiver that took an incident's notice is
+        told of it, whatever an earlier notice's fate (`AccountState.untold`), and hears of its end
+    (`AccountState.told`)."""
     took = _by_id(delivered, state)
     accepted = [item for item in state.outbox if took.get(item.id)]
     if accepted and sent_at is not None:
         newest = max(accepted, key=lambda item: item.created_at)
         state = replace(state, last_sent=newest.note.kind.value, last_sent_at=sent_at)
-    untold = dict(state.untold)
+    untold, told = dict(state.untold), dict(state.told)
     outbox = []
     for item in state.outbox:
         receivers = took.get(item.id, frozenset())
         family = item.note.family
         if receivers and family in untold and not item.note.ends:
             untold[family] = untold[family] - receivers
+        if receivers and family in told and not item.note.ends:
+            told[family] = told[family] | receivers.difference({ANY})
         if receivers:
             item = replace(item, delivered_to=item.delivered_to | receivers)
             if not item.owed:
@@ -121,7 +124,7 @@ def settle(
         if item.id in released:
             item = replace(item, lease_owner=None, lease_until=None)
         outbox.append(item)
-    return replace(state, outbox=tuple(outbox), untold=_kept(untold))
+    return replace(state, outbox=tuple(outbox), untold=_kept(untold), told=told)
 
 
 def refused(state: AccountState, ids: Receipts, now: datetime) -> tuple[AccountState, list[Pending]]:

@@ -21,7 +21,7 @@ from the match, it stays the same while the match does, whatever the order of th
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -159,13 +159,37 @@ class Routing:
         )
 
     def due(self, account: Account, note: Notification) -> frozenset[str]:
-        """The receivers `note` is due to: those that hear about its account (`receivers_for`), less
-        those never told of the incident it ends (`Notification.skip`); a CLEARED goes only to the
-        receivers that keep incidents (INCIDENT_KINDS)."""
-        due = (receiver for receiver in self.receivers_for(account) if receiver not in note.skip)
+        """The receivers `note` is due to: those that hear about its account (`receivers_for`); for
+        the end of an incident, those told of it (`Notification.audience`) that the file still has,
+        whether or not they hear about the account now, less those never told (`Notification.skip`).
+        A CLEARED goes only to the receivers that keep incidents (INCIDENT_KINDS)."""
+        hearing = self.receivers_for(account)
+        if note.ends and note.audience is not None:
+            hearing = self.told(hearing, note.audience)
+        due = (receiver for receiver in hearing if receiver not in note.skip)
         if note.kind is Kind.CLEARED:
             return frozenset(receiver for receiver in due if kind_of(receiver) in INCIDENT_KINDS)
         return frozenset(due)
+
+    def told(self, hearing: Sequence[str], audience: Collection[str]) -> tuple[str, ...]:
+        """The receivers of the file that are in `audience` (the stack's topic, each route receiver
+        by its id), and those of `hearing` that are a renamed route's receiver of `audience`: the
+        same kind and entry, under a route name the file no longer has."""
+        known = (TOPIC, *self.specs())
+        names = {route.name for route in self.routes}
+        renamed = {
+            receiver.rpartition("/")[2]
+            for receiver in audience
+            if receiver != TOPIC and route_of(receiver) not in names
+        }
+        return (
+            *(receiver for receiver in known if receiver in audience),
+            *(
+                receiver
+                for receiver in hearing
+                if receiver not in audience and receiver != TOPIC and receiver.rpartition("/")[2] in renamed
+            ),
+        )
 
     def specs(self) -> dict[str, ReceiverSpec]:
         """Every route receiver by its id."""

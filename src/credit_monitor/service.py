@@ -586,14 +586,16 @@ class _Run:
         """What each receiver is sent: the items it still owes, grouped among the accounts it hears
         about (so that an outage is one message per route, naming only that route's accounts), each
         group split to the receiver's size. Receivers in the order of their first item."""
-        heard: dict[str, list[Account]] = defaultdict(list)
+        heard: dict[str, dict[str, Account]] = defaultdict(dict)
         for account in accounts:
             for receiver_id in self.routing.receivers_for(account):
-                heard[receiver_id].append(account)
+                heard[receiver_id][account.id] = account
         owed: dict[str, list[Item]] = defaultdict(list)
         for item in items:
             for receiver_id in sorted(item.pending.owed):
                 owed[receiver_id].append(item)
+                # the end of an incident it was told of, about an account it hears of no more
+                heard[receiver_id].setdefault(item.account.id, item.account)
         try:
             receivers = self.ports.receivers.receivers(self.routing) if owed else {}
         except Exception as exc:
@@ -604,7 +606,7 @@ class _Run:
         plan = []
         for receiver_id, receiver_items in owed.items():
             receiver = receivers.get(receiver_id)
-            groups = group(receiver_items, heard[receiver_id], self.policy.group_by, failing)
+            groups = group(receiver_items, list(heard[receiver_id].values()), self.policy.group_by, failing)
             fits = receiver.fits if receiver is not None else None
             messages = [part for whole in groups for part in render_group(whole, context, fits)]
             plan.append(_Sending(receiver_id, receiver, messages))

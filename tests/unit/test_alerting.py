@@ -16,6 +16,7 @@ from credit_monitor.alerting import (
     Level,
     Levels,
     Notification,
+    Pending,
     decide,
 )
 from credit_monitor.forecast import Forecast, ForecastStatus, Sample, forecast, with_used
@@ -490,8 +491,11 @@ def test_check_recovered_carries_the_balance_and_the_failures_and_resets_them() 
 
     recovered = run(state, 890, 4)
 
+    # Its CHECK FAILING was never delivered here (no outbox): nobody was told, nobody hears its end.
     assert recovered.notifications == [
-        Notification(Kind.CHECK_RECOVERED, "lemlist", Level.WARNING, balance=890, failures=3)
+        Notification(
+            Kind.CHECK_RECOVERED, "lemlist", Level.WARNING, balance=890, failures=3, audience=frozenset()
+        )
     ]
     assert recovered.state.consecutive_failures == 0
     assert recovered.state.failing_notified is False
@@ -749,3 +753,35 @@ def test_a_recovery_skips_the_readers_never_told_and_forgets_them() -> None:
     assert recovered.kind is Kind.CHECK_RECOVERED
     assert recovered.skip == told
     assert decision.state.untold == {Family.BALANCE: frozenset({"topic"})}
+
+
+def test_an_incident_records_who_was_told_and_its_end_is_due_to_them_and_to_those_still_owed() -> None:
+    """A notice opens the record of its incident; its end carries who took a notice of it, and who
+    was still owed one then (a notice pending), and closes the record."""
+    state = run(AccountState(), 5000, 0).state
+    for hour in (1, 2, 3):
+        state = run(state, None, hour).state
+    assert state.told == {Family.CHECK: frozenset()}
+
+    failing = Notification(Kind.CHECK_FAILING, "lemlist", Level.OK, failures=3)
+    owed = Pending(
+        "run-3-lemlist-1",
+        failing,
+        T0,
+        due=frozenset({"topic", "acme/pagerduty:acme-pd"}),
+        delivered_to=frozenset({"topic"}),
+    )
+    state = replace(state, told={Family.CHECK: frozenset({"acme/slack:acme-slack"})}, outbox=(owed,))
+    recovered = run(state, 5000, 4)
+
+    [note] = recovered.notifications
+    assert note.kind is Kind.CHECK_RECOVERED
+    assert note.audience == frozenset({"acme/slack:acme-slack", "topic", "acme/pagerduty:acme-pd"})
+    assert recovered.state.told == {}
+
+
+def test_an_incident_opened_before_it_was_recorded_ends_with_no_audience() -> None:
+    failing = AccountState(consecutive_failures=3, failing_notified=True)
+    [note] = run(failing, 5000, 1).notifications
+    assert note.kind is Kind.CHECK_RECOVERED
+    assert note.audience is None

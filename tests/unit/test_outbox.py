@@ -233,3 +233,16 @@ def test_an_ending_that_reaches_a_receiver_does_not_make_it_told() -> None:
     state = replace(leased_to([RECOVERED]), untold={Family.CHECK: frozenset({"acme/slack:acme-slack"})})
     settled = settle(state, {state.outbox[0].id: {"topic"}})
     assert settled.untold == {Family.CHECK: frozenset({"acme/slack:acme-slack"})}
+
+
+def test_a_notice_taken_joins_its_open_incidents_audience_and_an_ending_taken_does_not() -> None:
+    state = replace(leased_to([LOW, RECOVERED]), told={Family.BALANCE: frozenset()})
+    low, recovered = state.outbox
+    settled = settle(state, {low.id: {"topic"}, recovered.id: {"acme/slack:acme-slack"}})
+    assert settled.told == {Family.BALANCE: frozenset({"topic"})}, "CHECK RECOVERED's incident is not open"
+
+
+def test_a_notice_of_an_incident_not_recorded_records_nothing() -> None:
+    """An incident opened by an earlier release: its end goes where the routes say (audience None)."""
+    state = leased_to([LOW])
+    assert settle(state, {state.outbox[0].id: {"topic"}}).told == {}

@@ -397,3 +397,39 @@ slack = "eu-sales-slack"
     assert kind_of("team=eu/sales/pagerduty:eu-sales-pd") == "pagerduty"
     assert route_of("team=eu/sales/slack:eu-sales-slack") == "team=eu/sales"
     assert route_of(TOPIC) is None
+
+
+def test_the_end_of_an_incident_is_due_to_the_receivers_told_of_it_that_the_file_still_has(
+    tmp_path: Path,
+) -> None:
+    """Told: the stack's topic and acme's Slack. The account is globex's by now, and a route named
+    otherwise took acme's PagerDuty: the end goes to the topic, acme's Slack (told, though it hears
+    of the account no more) and the renamed route's PagerDuty; never to a receiver never told."""
+    routes = """
+[[route]]
+name = "acme"
+match = { client = "acme" }
+slack = "acme-slack"
+
+[[route]]
+name = "globex-co"
+match = { client = "globex" }
+slack = "globex-slack"
+pagerduty = "acme-pd"
+"""
+    config = load_config(write(tmp_path, ACCOUNTS + routes))
+    globex = config.accounts[2]
+    audience = frozenset({TOPIC, "acme/slack:acme-slack", "globex/pagerduty:acme-pd", "gone/slack:old"})
+    recovered = Notification(Kind.RECOVERED, globex.id, Level.WARNING, audience=audience)
+
+    assert config.routing.due(globex, recovered) == {
+        TOPIC,
+        "acme/slack:acme-slack",
+        "globex-co/pagerduty:acme-pd",
+    }
+    unrecorded = Notification(Kind.RECOVERED, globex.id, Level.WARNING)
+    assert config.routing.due(globex, unrecorded) == {
+        TOPIC,
+        "globex-co/slack:globex-slack",
+        "globex-co/pagerduty:acme-pd",
+    }

@@ -95,7 +95,12 @@ def test_every_field_of_the_credits_and_the_routes_round_trips() -> None:
             renews_at=T0 + timedelta(days=10),
         ),
         Notification(
-            Kind.CLEARED, "acme", Level.OK, clears=Kind.RUNNING_OUT, skip=frozenset({"acme/slack:x"})
+            Kind.CLEARED,
+            "acme",
+            Level.OK,
+            clears=Kind.RUNNING_OUT,
+            skip=frozenset({"acme/slack:x"}),
+            audience=frozenset({"topic", "acme/pagerduty:acme-pd"}),
         ),
         Notification(Kind.RECOVERED, "acme", Level.WARNING, balance=5000, renewed=True),
     ]
@@ -113,6 +118,7 @@ def test_every_field_of_the_credits_and_the_routes_round_trips() -> None:
         running_out_notified=True,
         running_out_at=T0 + timedelta(days=3),
         untold={Family.CHECK: frozenset({"topic", "acme/pagerduty:acme-pd"})},
+        told={Family.SPIKE: frozenset(), Family.BALANCE: frozenset({"topic"})},
         checked_at=T0 + timedelta(hours=2),
     )
     state, _ = enqueue(state, notes, "run1", T0)
