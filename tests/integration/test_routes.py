@@ -631,7 +631,6 @@ def test_a_hostile_url_in_the_secret_fails_its_receiver_alone_clearly_and_is_nev
         assert len(routes.topic()) == 2
 
 
-
 # --- the accounts file changed during an incident ------------------------------------------------
 
 
