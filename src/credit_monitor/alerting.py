@@ -71,7 +71,8 @@ RUNNING_OUT_RESEND_ADVANCE = timedelta(hours=12)
 """... and the new date is at least this much earlier: the last hours of a burn must not resend."""
 RENEWAL_GRACE = timedelta(days=1)
 """A declared renewal must show in the balance (a rise) within this time of its date, either way;
-otherwise it is said once, in `status` and the log, that it did not show up."""
+otherwise it is said once, in `status` and the log, that it did not show up. Until it shows, or
+this time has passed, the account is taken to last: vendors refill at their own hour."""
 
 
 class Level(IntEnum):
@@ -455,8 +456,11 @@ def _after_success(
     warnings = [renewal.warning] if renewal.warning else []
 
     # A renewing account is told of a low balance only when it will not last until the renewal,
-    # or while there is no forecast to say so.
-    lasts = lasts_until(renews_at, outlook, now)
+    # or while there is no forecast to say so. A renewal whose date has passed without its rise
+    # (renewal.due still ahead of its grace) is one the vendor makes at its own billing hour, in its
+    # own zone: the credits are coming, and the hours until they do are no news.
+    awaiting = renewal.due is not None and renewal.due <= now
+    lasts = awaiting or lasts_until(renews_at, outlook, now)
 
     def note(kind: Kind, at_level: Level, threshold: float | None = None) -> Notification:
         return Notification(

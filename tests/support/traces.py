@@ -16,6 +16,7 @@ Families, each with seeded variants:
 - flat: no use at all, but refunds and corrections of a credit or two;
 - quota: a monthly plan renewed on the 1st, used at 75 to 92 % of its quota (it lasts);
 - quota-short: the same plan used at 120 to 160 % of its quota (it runs dry before the renewal);
+- quota-late: a plan that lasts, which its vendor refills 2 to 10 hours after the declared renewal;
 - prepaid: a steady burn topped up (to the pack size) a day or two after it falls below its level.
 """
 
@@ -190,8 +191,9 @@ def flat(seed: int) -> Trace:
     )
 
 
-def quota(seed: int, share: float, family: str) -> Trace:
-    """A monthly plan of `quota` credits renewed at 00:00 UTC on the 1st, used at `share` of it."""
+def quota(seed: int, share: float, family: str, late: int = 0) -> Trace:
+    """A monthly plan of `quota` credits renewed at 00:00 UTC on the 1st, used at `share` of it;
+    `late`: the vendor refills it that many hours after (its own billing hour, its time zone)."""
     rng = random.Random(seed)
     size = rng.choice([2000, 5000, 20000])
     per_hour = size * share / (30 * 24)
@@ -203,7 +205,7 @@ def quota(seed: int, share: float, family: str) -> Trace:
         use = _noise(rng, per_hour)
         used.append(use)
         balance -= use
-        if moment.day == 1 and moment.hour == 0:  # renewed: the quota, unused credits lost
+        if moment.day == 1 and moment.hour == late:  # renewed: the quota, unused credits lost
             added[hour] = size - max(0.0, balance)
             balance = size
     return Trace(
@@ -249,6 +251,9 @@ FAMILIES: dict[str, Callable[[int], Trace]] = {
     "flat": flat,
     "quota": lambda seed: quota(seed, random.Random(seed).uniform(0.75, 0.92), "quota"),
     "quota-short": lambda seed: quota(seed, random.Random(seed).uniform(1.2, 1.6), "quota-short"),
+    "quota-late": lambda seed: quota(
+        seed, random.Random(seed).uniform(0.75, 0.92), "quota-late", late=random.Random(seed).randint(2, 10)
+    ),
     "prepaid": prepaid,
 }
 
@@ -314,6 +319,9 @@ def _false(
     if trace.renewal is not None:
         renews = trace.renewal.next_after(START + (hour + 1) * HOUR, UTC)
         hours_to_renewal = (renews - (START + (hour + 1) * HOUR)) / HOUR
+        refill = min((at for at in trace.added if at > hour), default=None)
+        if refill is not None and refill - hour < hours_to_renewal:  # the renewal came, refilled late
+            hours_to_renewal = refill - hour
         if truth >= hours_to_renewal:
             return True
     if kind is Kind.RUNNING_OUT:
