@@ -112,13 +112,14 @@ def steady(seed: int) -> Trace:
     return Trace("steady", seed, per_day * runway, used, warning=per_day * 2)
 
 
-def weekday(seed: int) -> Trace:
+def weekday(seed: int, holidays: frozenset[int] = frozenset()) -> Trace:
+    """`holidays`: days (from START) the office is closed, a long weekend's Friday or Monday."""
     rng = random.Random(seed)
     per_day = rng.choice([100, 400, 2000])  # on a working day
     used = []
     for hour in range(49 * 24):
         moment = START + hour * HOUR
-        working = moment.weekday() < 5 and 9 <= moment.hour < 18
+        working = moment.weekday() < 5 and 9 <= moment.hour < 18 and hour // 24 not in holidays
         used.append(_noise(rng, per_day / 9) if working else 0.0)
     weekly = per_day * 5
     return Trace("weekday", seed, weekly * rng.uniform(4, 6), used, warning=per_day)

@@ -30,6 +30,7 @@ from credit_monitor.forecast import (
     usual_use,
     with_used,
 )
+from tests.support.traces import replay, weekday
 
 T0 = datetime(2026, 11, 2, tzinfo=UTC)  # a Monday
 HOUR = timedelta(hours=1)
@@ -551,3 +552,18 @@ def test_observe_starts_a_history() -> None:
 
 def samples_of(history: Iterable[Sample]) -> list[float]:
     return [sample.balance for sample in history]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a lull longer than any in the last month (a long weekend) is taken as a new, slower pace,"
+    " and the office's return to its old pace is never a change: for days after it, the days left"
+    " count the lull (29.9 days on the Wednesday for a truth of 7.6), and RUNNING OUT comes 5 days"
+    " ahead instead of 7. A design decision for the forecast (undo a slower pace the burn returns from).",
+)
+def test_an_office_back_from_a_long_weekend_is_warned_of_as_early_as_after_any_weekend() -> None:
+    """The same office burn as the weekday family's, with Friday 25 and Monday 28 September off."""
+    replayed = replay(weekday(0, holidays=frozenset({18, 21})))
+
+    [(lead, ideal)] = replayed.leads
+    assert lead >= 0.9 * ideal, "the forecast benchmark's target: 90 % of the ideal lead"
