@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from credit_monitor import routes
 from credit_monitor.adapters import aws
 from credit_monitor.alerting import AccountState, Family, Kind, Level, Notification, Pending
 from credit_monitor.forecast import USED_DIGITS, Forecast, ForecastStatus, Sample, Spike, thin, with_used
@@ -322,8 +323,9 @@ def _with_offsets(samples: tuple[Sample, ...], offsets: list[object]) -> tuple[S
     return tuple(out)
 
 
-MAX_RECEIVERS = 1000
-"""Receiver ids in one list of an item: far more than an accounts file declares (100 routes of 10)."""
+MAX_RECEIVERS = routes.MAX_ROUTES * routes.MAX_RECEIVERS + 1
+"""Receiver ids in one list of an item: every receiver an accounts file may declare (100 routes of
+10), and the stack's topic."""
 
 
 def _receivers(value: object, where: str) -> frozenset[str]:
