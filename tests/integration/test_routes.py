@@ -677,3 +677,17 @@ def test_a_route_renamed_during_an_incident_ends_it_at_its_receivers_once(routes
 
     assert [kind for kind, _ in slack(routes.receiver("acme-slack"))] == ["LOW", "RECOVERED"]
     assert routes.receiver("acme-pagerduty").open_incidents() == []
+
+
+def test_pagerduty_pages_each_account_at_its_own_level_when_they_go_together(routes: Routes) -> None:
+    """Two of acme's accounts low in one run, one message: the one below its critical level pages
+    as critical, the other at warning; neither takes the other's severity."""
+    routes.low(42, "acme-lemlist-1")  # below warning (100)
+    routes.low(12, "acme-lemlist-2")  # below critical (20)
+    routes.run()
+
+    assert [kind for kind, _ in slack(routes.receiver("acme-slack"))] == ["LOW"], "one message"
+    assert sorted(events(routes.receiver("acme-pagerduty"))) == [
+        ("trigger", "credit-monitor/acme-lemlist-1/balance", "warning"),
+        ("trigger", "credit-monitor/acme-lemlist-2/balance", "critical"),
+    ]
