@@ -32,6 +32,10 @@ from credit_monitor.problems import Invalid, Problems, did_you_mean
 MAX_ROUTES = 100
 MAX_RECEIVERS = 10
 """Receivers of one route, all kinds together: each is a delivery per message."""
+MAX_ROUTE_TOPIC_CHARS = 3000
+"""The routes' topic ARNs, joined by commas, at most: `make deploy` passes them as RouteTopicArns (a
+CloudFormation parameter holds 4,096 characters) into the function's environment (Lambda's holds
+4 KB for every variable together, the others' names and values taking about 1 KB)."""
 ALL = "all"
 """The derived name of a route without a match: it gets every account."""
 TOPIC = "topic"
@@ -281,6 +285,15 @@ def parse_routes(entries: object, source: str) -> tuple[tuple[Route, ...], list[
         named[route.name] = number
         routes.append(route)
     problems.extend(f"{source}: {problem}" for problem in _entry_clashes(routes))
+    topics = topic_arns(routes)
+    chars = len(",".join(topics))
+    if chars > MAX_ROUTE_TOPIC_CHARS:
+        problems.append(
+            f"{source}: topic: the routes name {len(topics)} SNS topics, {chars:,} characters together; at"
+            f" most {MAX_ROUTE_TOPIC_CHARS:,} fit in the function's settings (RouteTopicArns, which grants"
+            " it each topic): subscribe several clients' lists to fewer topics, or give routes another"
+            " receiver kind"
+        )
     return tuple(routes), problems
 
 

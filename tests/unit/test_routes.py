@@ -13,6 +13,7 @@ from credit_monitor.config import ConfigError
 from credit_monitor.routes import (
     INCIDENT_KINDS,
     MAX_RECEIVERS,
+    MAX_ROUTE_TOPIC_CHARS,
     MAX_ROUTES,
     TOPIC,
     PagerDutyRegion,
@@ -433,3 +434,24 @@ pagerduty = "acme-pd"
         "globex-co/slack:globex-slack",
         "globex-co/pagerduty:acme-pd",
     }
+
+
+def test_route_topics_that_would_not_fit_in_the_functions_settings_are_refused_with_the_count(
+    tmp_path: Path,
+) -> None:
+    """`make deploy` passes the routes' topics as RouteTopicArns (a CloudFormation parameter of 4,096
+    characters at most) into the function's environment (4 KB for every variable together): a file
+    whose topics would not fit is refused by validate, never first by CloudFormation at the deploy."""
+
+    def routes(count: int) -> str:
+        return "".join(
+            f'\n[[route]]\nname = "client-{n:02d}"\nmatch = {{ client = "client-{n:02d}" }}\n'
+            f'topic = "arn:aws:sns:eu-west-1:123456789012:client-{n:02d}-finance-and-sales-alerts"\n'
+            for n in range(count)
+        )
+
+    load_config(write(tmp_path, ACCOUNTS + routes(30)))  # 30 topics of 69 characters: 2,099 with commas
+    error = str(refused(tmp_path, ACCOUNTS + routes(45)))
+
+    assert "the routes name 45 SNS topics, 3,149 characters together" in error
+    assert f"at most {MAX_ROUTE_TOPIC_CHARS:,}" in error
