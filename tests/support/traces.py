@@ -12,6 +12,8 @@ Families, each with seeded variants:
 - step-up, step-down: a steady burn that becomes 3 times faster, or 3 times slower;
 - burst-start: a quiet month, then an automation burning the balance within a day;
 - spike: a steady burn, then a spike of 60 days' use in one hour, then the same steady burn;
+- weekly-job: a steady burn and a job of two days' use at the same hour every week, first seen once
+  the history spans a few days;
 - refunds: a steady burn with credits refunded now and then, and the balance rounded to whole credits;
 - flat: no use at all, but refunds and corrections of a credit or two;
 - quota: a monthly plan renewed on the 1st, used at 75 to 92 % of its quota (it lasts);
@@ -169,6 +171,19 @@ def spike(seed: int) -> Trace:
     return Trace("spike", seed, start, used, warning=per_day * 5, spikes={at}, sustained=False)
 
 
+def weekly_job(seed: int) -> Trace:
+    """A steady burn, and a job of two days' use at the same hour every week, first seen once the
+    history spans a few days (a spike then: never before, and usual from then on)."""
+    rng = random.Random(seed)
+    per_day = rng.choice([100, 300, 1000])
+    used = [_noise(rng, per_day / 24) for _ in range(45 * 24)]
+    first = rng.randrange(3 * 24, 7 * 24)
+    for at in range(first, len(used), 7 * 24):
+        used[at] += per_day * 2
+    start = sum(used) * rng.uniform(1.5, 2.5)  # it lasts
+    return Trace("weekly-job", seed, start, used, warning=per_day * 5, spikes={first}, sustained=False)
+
+
 def refunds(seed: int) -> Trace:
     rng = random.Random(seed)
     per_day = rng.choice([40, 150, 800])
@@ -248,6 +263,7 @@ FAMILIES: dict[str, Callable[[int], Trace]] = {
     "step-down": lambda seed: step(seed, 1 / 3),
     "burst-start": burst_start,
     "spike": spike,
+    "weekly-job": weekly_job,
     "refunds": refunds,
     "flat": flat,
     "quota": lambda seed: quota(seed, random.Random(seed).uniform(0.75, 0.92), "quota"),
