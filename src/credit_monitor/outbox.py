@@ -51,7 +51,7 @@ def enqueue(
     added = tuple(Pending(f"{run_id}-{note.account}-{i}", note, now) for i, note in enumerate(notes, start=1))
     outbox = (*state.outbox, *added)
     dropped = list(outbox[: max(0, len(outbox) - MAX_PENDING)])
-    return replace(state, outbox=outbox[len(dropped) :]), dropped
+    return replace(state, outbox=untell(outbox[len(dropped) :], dropped)), dropped
 
 
 def lease(
@@ -130,7 +130,8 @@ def settle(
 def refused(state: AccountState, ids: Receipts, now: datetime) -> tuple[AccountState, list[Pending]]:
     """Count a run of refusals for each of `ids` and give back its lease; returns the new state and
     those given up (MAX_ATTEMPTS runs of refusals, or MAX_AGE old), which leave the outbox. The
-    receivers that never had an incident's notice given up are untold of it (`AccountState.untold`)."""
+    receivers that never had an incident's notice given up are untold of it (`AccountState.untold`),
+    and of its end already pending (`untell`)."""
     refusing = _by_id(ids, state)
     untold = dict(state.untold)
     kept: list[Pending] = []
@@ -145,7 +146,50 @@ def refused(state: AccountState, ids: Receipts, now: datetime) -> tuple[AccountS
                     untold[family] = untold.get(family, frozenset()) | item.owed
                 continue
         kept.append(item)
-    return replace(state, outbox=tuple(kept), untold=_kept(untold)), given_up
+    return replace(state, outbox=untell(kept, given_up), untold=_kept(untold)), given_up
+
+
+def untell(outbox: Sequence[Pending], dropped: Sequence[Pending]) -> tuple[Pending, ...]:
+    """The outbox without what its ends of incidents owe the receivers that never had a notice of
+    theirs: each dropped notice's receivers are skipped by the later ends of its incident (an end
+    left owing nothing leaves too)."""
+    kept = []
+    for item in outbox:
+        note = item.note
+        never = [
+            old.owed
+            for old in dropped
+            if note.ends
+            and not old.note.ends
+            and old.note.family is note.family
+            and old.created_at <= item.created_at
+        ]
+        if never:
+            skipped = note.skip.union(*never)
+            item = replace(item, note=replace(note, skip=skipped), due=item.due - skipped)
+            if not item.owed:
+                continue
+        kept.append(item)
+    return tuple(kept)
+
+
+def waits(outbox: Sequence[Pending], item: Pending) -> frozenset[str]:
+    """The receivers `item`, the end of an incident, waits for: those still owed an earlier notice
+    of it. It goes to each after that notice (a recovery never comes first, or alone: the notice
+    given up, the end is skipped there too, `untell`)."""
+    family = item.note.family
+    if not item.note.ends or family is None:
+        return frozenset()
+    return frozenset().union(
+        *(
+            old.owed
+            for old in outbox
+            if old.id != item.id
+            and not old.note.ends
+            and old.note.family is family
+            and old.created_at <= item.created_at
+        )
+    )
 
 
 def _by_id(receipts: Receipts, state: AccountState) -> dict[str, frozenset[str]]:

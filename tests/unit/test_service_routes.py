@@ -162,6 +162,34 @@ def test_a_recovery_is_not_sent_to_a_receiver_never_told_of_the_failure() -> Non
     assert world.state.state("lm-1").untold == {}
 
 
+def test_a_recovery_waits_for_its_failure_at_a_receiver_still_refusing_it_and_is_dropped_with_it() -> None:
+    """The stack's topic refuses lm-0's CHECK FAILING; the account recovers three runs later, long
+    before the failure is given up: the topic is told of neither (never "check working again" for a
+    failure it never had, nor the failure after the recovery). acme's Slack, down meanwhile, gets
+    both, in order, once it is back."""
+    world = World()
+    world.run(0)
+    world.topic.poisoned = {("lm-0", "CHECK FAILING")}
+    world.others[ACME_SLACK].wait = True
+    for hour in (1, 2, 3, 4):
+        world.run(hour, http=Down())
+    world.run(5)
+    world.others[ACME_SLACK].wait = False
+    for hour in range(6, 5 + MAX_ATTEMPTS):
+        world.run(hour)
+
+    assert [kind for account, kind, _ in world.topic.sent if account == "lm-0"] == []
+    assert [kind for account, kind, _ in world.topic.sent if account == "lm-2"] == [
+        "CHECK FAILING",
+        "CHECK RECOVERED",
+    ]
+    assert [kind for account, kind, _ in world.others[ACME_SLACK].sent if account == "lm-0"] == [
+        "CHECK FAILING",
+        "CHECK RECOVERED",
+    ]
+    assert world.state.state("lm-0").outbox == ()
+
+
 def test_cleared_reaches_incident_receivers_only() -> None:
     """A burn that trips RUNNING OUT and then stops: PagerDuty gets the CLEARED that resolves it; the
     Slack channel and the stack's topic, whose readers need no news of it, do not."""
