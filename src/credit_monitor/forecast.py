@@ -500,19 +500,23 @@ class Observed:
 
 
 def usual_use(samples: Sequence[Sample], length: float) -> float:
-    """The most the account used in any stretch of `length` seconds ending at a sample of the last
-    week, or its average use over `length` in that week, whichever is higher. Spikes are not in it."""
+    """The most the account spent in any stretch of `length` seconds ending at a sample of the last
+    week, spikes included (a weekly job is a spike the first time, and usual from then on), or its
+    average use over `length` in that week without them, whichever is higher."""
     last = samples[-1].t
     first = _index_at(samples, last - USUAL_WINDOW.total_seconds())
     span = last - samples[first].t
     average = (samples[-1].used - samples[first].used) / span * length if span > 0 else 0.0
+    spent = [0.0]
+    for before, after in pairwise(samples[first:]):  # the fall of the balance; a top-up's burn only
+        spent.append(spent[-1] + max(after.used - before.used, before.balance - after.balance))
     most = 0.0
     start = first
     for end in range(first + 1, len(samples)):
         reach = samples[end].t - length
         while start + 1 < end and samples[start + 1].t <= reach:
             start += 1
-        most = max(most, samples[end].used - samples[start].used)
+        most = max(most, spent[end - first] - spent[start - first])
     return max(average, most)
 
 
@@ -554,7 +558,8 @@ def observe(
         return _paced((*samples, counted(samples, at, balance)), pace_since, None, at)
     event = None
     length = at.timestamp() - last.t
-    if spike is not None and fall > 0 and fall >= spike_bar(_usual_before(samples, length), rule):
+    before = samples[: _index_at(samples, spike.since.timestamp()) + 1] if spike is not None else samples
+    if spike is not None and fall > 0 and fall >= spike_bar(_usual_before(before, length), rule):
         spike = replace(spike, until=at, spent=spike.spent + fall, checks=spike.checks + 1)
         if spike.checks >= SPIKE_CONFIRM:  # no spike: a new pace, whose credits count again
             start = _index_at(samples, spike.since.timestamp())

@@ -65,6 +65,9 @@ class RenderedMessage:
     `notification_id`: the ids of every notification it delivers, comma-separated."""
     notifications: tuple[tuple[str, str], ...] = field(default=())
     """(account, notification id) of each notification this message delivers."""
+    levels: tuple[tuple[str, str], ...] = field(default=())
+    """(account, level name) of each account of a group, the highest of its notifications: what a
+    receiver alerting per account (PagerDuty) tells of it, where `attributes`' level is the group's."""
 
     def sns_message(self) -> str:
         return json.dumps({"default": self.text, "email": self.text, "https": json.dumps(self.chat)})
@@ -344,7 +347,13 @@ def _group_message(group: Group, context: MessageContext) -> RenderedMessage:
         **({"account": group.accounts[0]} if count == 1 else {}),
         **delivers,
     }
-    return RenderedMessage(subject_line(subject), text, chat, attributes, notifications=ids)
+    levels: dict[str, Level] = {}
+    for item in group.items:
+        levels[item.account.id] = max(levels.get(item.account.id, Level.OK), item.pending.note.level)
+    by_account = tuple((account, level.name) for account, level in levels.items())
+    return RenderedMessage(
+        subject_line(subject), text, chat, attributes, notifications=ids, levels=by_account
+    )
 
 
 _LOW_KINDS = (Kind.LOW, Kind.REMINDER, Kind.RUNNING_OUT, Kind.SPENDING_FAST)

@@ -48,7 +48,7 @@ from credit_monitor.forecast import Forecast
 from credit_monitor.grouping import Failing, Failings, Group, Item, group, hold
 from credit_monitor.messages import MessageContext, RenderedMessage, render_group, render_test_alert
 from credit_monitor.model import CheckError, CheckResult, FailureKind
-from credit_monitor.outbox import MAX_ATTEMPTS, enqueue, lease, leased_by, refused, settle
+from credit_monitor.outbox import MAX_ATTEMPTS, enqueue, lease, leased_by, refused, settle, waits
 from credit_monitor.ratelimit import run_number
 from credit_monitor.routes import TOPIC, Routing
 
@@ -294,7 +294,8 @@ def run_once(
     failing = _failing(claims, policy)
     ready, _ = hold(leased, checks.accounts, failing)  # 3. wait (held ones stay pending), inhibit, group ...
     context = MessageContext(policy.schedule_timezone, dashboard_url)
-    plan = run.plan(ready, checks.accounts, failing, context)  # ... per receiver, split to its size
+    outboxes = {name: claim.state.outbox for name, claim in claims.items() if claim.state is not None}
+    plan = run.plan(ready, checks.accounts, failing, context, outboxes)  # ... per receiver, split to its size
     run.send_all(plan, claims)  # 4. send
     run.record_all(claims)  # 5. record
     report = RunReport([claim.report for claim in claims.values()])
@@ -581,19 +582,29 @@ class _Run:
         return written
 
     def plan(
-        self, items: Sequence[Item], accounts: Sequence[Account], failing: Failings, context: MessageContext
+        self,
+        items: Sequence[Item],
+        accounts: Sequence[Account],
+        failing: Failings,
+        context: MessageContext,
+        outboxes: Mapping[str, Sequence[Pending]] | None = None,
     ) -> list[_Sending]:
         """What each receiver is sent: the items it still owes, grouped among the accounts it hears
         about (so that an outage is one message per route, naming only that route's accounts), each
-        group split to the receiver's size. Receivers in the order of their first item."""
-        heard: dict[str, list[Account]] = defaultdict(list)
+        group split to the receiver's size. Receivers in the order of their first item. The end of an
+        incident waits, at a receiver still owed a notice of it, for that notice (`outbox.waits`:
+        `outboxes`, each account's)."""
+        heard: dict[str, dict[str, Account]] = defaultdict(dict)
         for account in accounts:
             for receiver_id in self.routing.receivers_for(account):
-                heard[receiver_id].append(account)
+                heard[receiver_id][account.id] = account
         owed: dict[str, list[Item]] = defaultdict(list)
         for item in items:
-            for receiver_id in sorted(item.pending.owed):
+            outbox = (outboxes or {}).get(item.account.id, ())
+            for receiver_id in sorted(item.pending.owed - waits(outbox, item.pending)):
                 owed[receiver_id].append(item)
+                # the end of an incident it was told of, about an account it hears of no more
+                heard[receiver_id].setdefault(item.account.id, item.account)
         try:
             receivers = self.ports.receivers.receivers(self.routing) if owed else {}
         except Exception as exc:
@@ -604,7 +615,7 @@ class _Run:
         plan = []
         for receiver_id, receiver_items in owed.items():
             receiver = receivers.get(receiver_id)
-            groups = group(receiver_items, heard[receiver_id], self.policy.group_by, failing)
+            groups = group(receiver_items, list(heard[receiver_id].values()), self.policy.group_by, failing)
             fits = receiver.fits if receiver is not None else None
             messages = [part for whole in groups for part in render_group(whole, context, fits)]
             plan.append(_Sending(receiver_id, receiver, messages))

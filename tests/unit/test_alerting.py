@@ -6,6 +6,8 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from credit_monitor.alerting import (
     MAX_RUN,
     AccountState,
@@ -16,10 +18,13 @@ from credit_monitor.alerting import (
     Level,
     Levels,
     Notification,
+    Pending,
+    Rules,
     decide,
 )
 from credit_monitor.forecast import Forecast, ForecastStatus, Sample, forecast, with_used
 from credit_monitor.model import Balance, CheckError, CheckResult, FailureKind
+from credit_monitor.renewal import Renewal
 
 T0 = datetime(2026, 11, 1, 9, tzinfo=UTC)
 LEVELS = Levels(warning=1000, critical=200)
@@ -490,8 +495,11 @@ def test_check_recovered_carries_the_balance_and_the_failures_and_resets_them() 
 
     recovered = run(state, 890, 4)
 
+    # Its CHECK FAILING was never delivered here (no outbox): nobody was told, nobody hears its end.
     assert recovered.notifications == [
-        Notification(Kind.CHECK_RECOVERED, "lemlist", Level.WARNING, balance=890, failures=3)
+        Notification(
+            Kind.CHECK_RECOVERED, "lemlist", Level.WARNING, balance=890, failures=3, audience=frozenset()
+        )
     ]
     assert recovered.state.consecutive_failures == 0
     assert recovered.state.failing_notified is False
@@ -749,3 +757,65 @@ def test_a_recovery_skips_the_readers_never_told_and_forgets_them() -> None:
     assert recovered.kind is Kind.CHECK_RECOVERED
     assert recovered.skip == told
     assert decision.state.untold == {Family.BALANCE: frozenset({"topic"})}
+
+
+def test_an_incident_records_who_was_told_and_its_end_is_due_to_them_and_to_those_still_owed() -> None:
+    """A notice opens the record of its incident; its end carries who took a notice of it, and who
+    was still owed one then (a notice pending), and closes the record."""
+    state = run(AccountState(), 5000, 0).state
+    for hour in (1, 2, 3):
+        state = run(state, None, hour).state
+    assert state.told == {Family.CHECK: frozenset()}
+
+    failing = Notification(Kind.CHECK_FAILING, "lemlist", Level.OK, failures=3)
+    owed = Pending(
+        "run-3-lemlist-1",
+        failing,
+        T0,
+        due=frozenset({"topic", "acme/pagerduty:acme-pd"}),
+        delivered_to=frozenset({"topic"}),
+    )
+    state = replace(state, told={Family.CHECK: frozenset({"acme/slack:acme-slack"})}, outbox=(owed,))
+    recovered = run(state, 5000, 4)
+
+    [note] = recovered.notifications
+    assert note.kind is Kind.CHECK_RECOVERED
+    assert note.audience == frozenset({"acme/slack:acme-slack", "topic", "acme/pagerduty:acme-pd"})
+    assert recovered.state.told == {}
+
+
+def test_an_incident_opened_before_it_was_recorded_ends_with_no_audience() -> None:
+    failing = AccountState(consecutive_failures=3, failing_notified=True)
+    [note] = run(failing, 5000, 1).notifications
+    assert note.kind is Kind.CHECK_RECOVERED
+    assert note.audience is None
+
+
+def month_end(refilled_at: int | None) -> list[tuple[str, str]]:
+    """A plan renewed on the 1st, burning 10 credits an hour: below its warning (1,000) since the
+    31st at noon, lasting until the renewal; the vendor refills it to 10,000 at `refilled_at` hours
+    past the renewal's midnight (None: never). What it was sent, by local time, from the 29th on."""
+    renewal = Rules(renewal=Renewal("month", day=1))
+    start = datetime(2026, 10, 29, tzinfo=UTC)
+    state, sent, balance = AccountState(), [], 1600.0
+    for hour in range(5 * 24):
+        now = start + timedelta(hours=hour)
+        balance -= 10
+        if refilled_at is not None and now == datetime(2026, 11, 1, refilled_at, tzinfo=UTC):
+            balance = 10_000.0
+        result = CheckResult("lemlist", 1000, balance=Balance(balance))
+        decision = decide(state, result, now, LEVELS, POLICY, renewal)
+        state = decision.state
+        sent += [(now.strftime("%d %H:%M"), n.kind.value) for n in decision.notifications]
+    return sent
+
+
+@pytest.mark.parametrize("hours_late", [0, 3, 9, 23])
+def test_a_renewal_the_vendor_refills_hours_after_its_date_sends_nothing_meanwhile(hours_late: int) -> None:
+    """Vendors refill at their own billing hour, in their own zone: the hours between the declared
+    renewal and its rise are no news (they were a LOW and a RECOVERED every month)."""
+    assert month_end(hours_late) == []
+
+
+def test_a_renewal_that_never_shows_up_alerts_once_its_grace_is_over() -> None:
+    assert month_end(None) == [("02 00:00", "LOW")]

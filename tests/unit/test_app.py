@@ -119,3 +119,19 @@ def test_a_test_alert_reads_the_receivers_entries_afresh_and_a_run_from_the_cach
     assert source.fresh == [True]
     app.handle(rt)  # 50 left, below 100: a LOW to deliver
     assert source.fresh == [True, False]
+
+
+def test_a_test_alert_finds_and_names_the_receivers_of_a_route_whose_name_holds_a_slash() -> None:
+    """A route named by its match (team = "eu/sales" gives "team=eu/sales") is found by that name."""
+    rt = fleet_runtime(1)
+    route = Route("team=eu/sales", {"team": "eu/sales"}, (ReceiverSpec(ReceiverKind.SLACK, "eu-slack"),))
+    slack = MemoryNotifier(id="team=eu/sales/slack:eu-slack")
+    receivers = MemoryReceivers(MemoryNotifier(), {slack.id: slack})
+    rt = replace(
+        rt,
+        config=replace(rt.config, routing=Routing((route,))),
+        ports=replace(rt.ports, receivers=receivers),
+    )
+
+    assert list(app.receivers(rt, "team=eu/sales")) == ["team=eu/sales/slack:eu-slack"]
+    assert app.receiver_name(rt, "team=eu/sales/slack:eu-slack") == "route team=eu/sales: slack eu-slack"

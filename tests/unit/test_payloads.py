@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
-from credit_monitor.alerting import Kind, Level
-from credit_monitor.messages import RenderedMessage, render_test_alert
+from credit_monitor.alerting import Kind, Level, Pending
+from credit_monitor.grouping import Group, Item
+from credit_monitor.messages import RenderedMessage, render_group, render_test_alert
 from credit_monitor.payloads import (
     CLEARED_FAMILIES,
     INCIDENTS,
@@ -43,6 +44,8 @@ from credit_monitor.payloads import (
     webhook_error,
     webhook_fits,
 )
+from credit_monitor.providers import lemlist
+from tests.support import notices
 from tests.support.notices import CONTEXT, DASHBOARD, message
 
 ROUTING_KEY = "R0123456789abcdefABCDEF012345678"
@@ -418,3 +421,27 @@ def test_webhook_error_refuses_a_2xx_that_says_it_did_not_take_it() -> None:
 )
 def test_reply_reason_reads_each_receivers_error_shape(said: str, reason: str) -> None:
     assert reply_reason(said) == reason
+
+
+def test_each_account_of_a_group_pages_at_its_own_level_not_the_groups_highest() -> None:
+    """One LOW for two accounts, one below its warning level and one below its critical level."""
+    members = (notices.account(1), notices.account(2))
+    levels = (Level.WARNING, Level.CRITICAL)
+    items = tuple(
+        Item(
+            member,
+            Pending(f"run-7-{member.id}-1", notices.note(Kind.LOW, member.id, level), notices.CHECKED_AT),
+        )
+        for member, level in zip(members, levels, strict=True)
+    )
+    group = Group(Kind.LOW, lemlist.PROVIDER.vendor, items, (("client", "acme"),), vendor_accounts=2)
+    [(_, rendered)] = render_group(group, CONTEXT)
+
+    events = pagerduty_events(rendered, ROUTING_KEY)
+
+    assert rendered.attributes["level"] == "CRITICAL"
+    assert [(e.account, e.body["payload"]["severity"]) for e in events] == [
+        ("acme-001", "warning"),
+        ("acme-002", "critical"),
+    ]
+    assert [e.body["payload"]["custom_details"]["level"] for e in events] == ["WARNING", "CRITICAL"]
