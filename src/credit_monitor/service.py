@@ -39,7 +39,12 @@ from credit_monitor.alerting import (
     status_of,
 )
 from credit_monitor.bounded import Unfinished, run_until
-from credit_monitor.budget import MAX_CONCURRENT_ACCOUNTS, SAFETY_MARGIN_SECONDS, Budget
+from credit_monitor.budget import (
+    MAX_CONCURRENT_ACCOUNTS,
+    MAX_CONCURRENT_DELIVERIES,
+    SAFETY_MARGIN_SECONDS,
+    Budget,
+)
 from credit_monitor.checks import MIN_SECONDS_FOR_A_REQUEST, Http, KeySource, run_checks
 from credit_monitor.config import Account, CheckSettings
 from credit_monitor.delivery import Delivery, Outcome, Receiver
@@ -624,10 +629,12 @@ class _Run:
     def send_all(self, plan: Sequence[_Sending], claims: dict[str, _Claim]) -> None:
         """Each receiver's messages in order (its oldest news first, a recovery after its failure);
         receivers side by side, and the stack's topic's messages side by side too (SNS orders
-        nothing anyway)."""
+        nothing anyway). The stack's topic starts first; the routes' receivers follow in an order
+        that turns every hour (`_turned`), so that receivers hanging past MAX_CONCURRENT_DELIVERIES
+        never hold the same others back at every run."""
         tasks: list[Callable[[], list[Delivery | OutOfTime]]] = []
         sent: list[tuple[_Sending, list[tuple[Group, RenderedMessage]]]] = []
-        for sending in plan:
+        for sending in _turned(plan, self.now):
             if sending.problem is not None or sending.receiver is None:
                 first = next((claims[m[0].items[0].account.id].report for m in sending.messages), None)
                 problem = sending.problem or DeliveryError(f"{sending.receiver_id}: no such receiver")
@@ -640,7 +647,7 @@ class _Run:
                     functools.partial(self.deliver_in_order, sending.receiver, [m for _, m in batch])
                 )
                 sent.append((sending, batch))
-        outcomes = run_until(tasks, self.budget.run_end, max_workers=MAX_CONCURRENT_ACCOUNTS, name="send")
+        outcomes = run_until(tasks, self.budget.run_end, max_workers=MAX_CONCURRENT_DELIVERIES, name="send")
         for (sending, batch), outcome in zip(sent, outcomes, strict=True):
             answers: Sequence[object] = outcome if isinstance(outcome, list) else [outcome] * len(batch)
             for (part, _), answer in zip(batch, answers, strict=True):
@@ -863,6 +870,18 @@ class _Run:
                 raise reread
             state = reread
         raise StateError(f"alert state for {name} kept changing under us ({WRITE_ATTEMPTS} attempts)")
+
+
+def _turned(plan: Sequence[_Sending], now: datetime) -> list[_Sending]:
+    """The stack's topic first, then the routes' receivers from a place that moves on by one every
+    hour: each is among the first MAX_CONCURRENT_DELIVERIES within len(plan) hours, however many
+    hang before it."""
+    topic = [sending for sending in plan if sending.receiver_id == TOPIC]
+    routes = [sending for sending in plan if sending.receiver_id != TOPIC]
+    if not routes:
+        return topic
+    start = int(now.timestamp() // 3600) % len(routes)
+    return topic + routes[start:] + routes[:start]
 
 
 def _failing(claims: dict[str, _Claim], policy: AlertPolicy) -> Failings:
