@@ -33,13 +33,14 @@ CHANGE_SPAN = timedelta(hours=2)
 HISTORY_LIMIT = timedelta(days=30)
 MAX_SAMPLES = 1000
 """A hard cap on the history, whatever its spacing (DynamoDB items max out at 400 KB)."""
-DETAIL_AGE = timedelta(days=7)
-"""Samples younger than this keep one per DETAIL_STEP; older ones one per COARSE_STEP."""
+DETAIL_AGE = timedelta(days=8)
+"""Samples younger than this keep one per DETAIL_STEP; older ones one per COARSE_STEP. A week and a
+day: the usual use (USUAL_WINDOW) sees last week's job hour by hour, even when it came a day late."""
 DETAIL_STEP = timedelta(hours=1)
 COARSE_STEP = timedelta(days=1)
-"""One sample an hour for the last week, then one a day back to 30 days: about 168 + 23 samples
-however often the schedule runs, so the state read, decided on and written each run stays the same
-size as the history ages. The week of hours is what tells a weekend from a slowdown."""
+"""One sample an hour for the last eight days, then one a day back to 30 days: about 192 + 22
+samples however often the schedule runs, so the state read, decided on and written each run stays
+the same size as the history ages. The week of hours is what tells a weekend from a slowdown."""
 STEADY_WINDOW = timedelta(hours=24)
 BURSTY_WINDOW = timedelta(days=7)
 STEADY_SHARE = 0.75
@@ -448,13 +449,15 @@ SPIKE_MIN_HISTORY = timedelta(days=2)
 SPIKE_CONFIRM = 3
 """A spike that lasts this many checks is no spike but a new pace: the credits it used count again,
 and the pace starts where it did."""
-USUAL_WINDOW = timedelta(days=7)
+USUAL_WINDOW = timedelta(days=8)
+"""What the usual use is measured over: a week, and a day more, so that a weekly job run an hour or
+a few later than the week before is still usual, not a spike again."""
 
 
 @dataclass(frozen=True)
 class SpikeRule:
     """When the credits used since the last check are a spike: at least `factor` times the most the
-    account used in any stretch of the same length in the last week (or its average use over that
+    account used in any stretch of the same length in the last 8 days (or its average use over that
     length, when higher), and material: at least `min_share` of the balance before it, or at least
     the account's warning level."""
 

@@ -547,7 +547,7 @@ def _spent(note: Notification) -> str:
 def _usual(note: Notification) -> str:
     assert note.spike is not None
     if note.spike.usual <= 0:
-        return "none in that time last week"
+        return "none in that time in the last 8 days"
     return f"usually at most {_amount(note, note.spike.usual, credits_word=False)} in that time"
 
 
@@ -556,9 +556,9 @@ def _spike_facts(note: Notification, context: MessageContext) -> list[tuple[str,
     assert note.spike is not None
     seconds = note.spike.seconds
     usual = (
-        f"at most {_amount(note, note.spike.usual)} in {_duration(seconds)}, in the last week"
+        f"at most {_amount(note, note.spike.usual)} in {_duration(seconds)}, in the last 8 days"
         if note.spike.usual > 0
-        else f"none in any {_duration(seconds)} of the last week"
+        else f"none in any {_duration(seconds)} of the last 8 days"
     )
     facts = [("Spent", f"{_spent(note)} (since {context.local(note.spike.since)})"), ("Usual pace", usual)]
     if note.balance is not None and note.spike.spent > 0 and seconds > 0:
