@@ -207,9 +207,14 @@ def with_emoji(text: str) -> str:
     return text
 
 
+_TEAMS_LINK_MARKUP = re.compile(r"([\\\[\]])")
+"""What makes a Markdown link in an Adaptive Card ("[text](url)"), and the escape itself."""
+
+
 def teams_text(text: str) -> str:
-    """Slack's markup as Teams reads it: *bold* as **bold**, emoji codes as the emoji."""
-    return _SLACK_BOLD.sub(r"**\1**", with_emoji(text))
+    """Slack's markup as Teams reads it: *bold* as **bold**, emoji codes as the emoji; brackets
+    escaped, so that a vendor's error text can never become a link in a client's channel."""
+    return _SLACK_BOLD.sub(r"**\1**", with_emoji(_TEAMS_LINK_MARKUP.sub(r"\\\1", text)))
 
 
 _FACT = re.compile(r"\*([^*\n]{1,80}):\* (.*)")

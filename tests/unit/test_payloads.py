@@ -94,6 +94,21 @@ def test_a_vendors_text_can_never_mention_everyone_or_link_in_a_slack_channel() 
     assert "&lt;!channel&gt; see &lt;https://evil.example|your invoice&gt; &amp; pay" in text
 
 
+@pytest.mark.parametrize("outage", [False, True])
+def test_a_vendors_text_can_never_be_a_disguised_link_in_a_teams_channel(outage: bool) -> None:
+    hostile = message(
+        Kind.CHECK_FAILING,
+        accounts=2 if outage else 1,
+        outage=outage,
+        reason="see [your invoice](https://evil.example)",
+    )
+
+    text = json.dumps(teams(hostile))
+
+    assert "[your invoice](" not in text
+    assert "see \\\\[your invoice\\\\](https://evil.example)" in text  # \[ in the card's JSON
+
+
 def test_a_group_too_big_for_slack_is_cut_at_a_line_saying_how_much_is_missing_and_where() -> None:
     group = message(Kind.LOW, accounts=BIG)
     lines = group.chat["content"]["description"].splitlines()
