@@ -30,7 +30,7 @@ def test_make_bench_runs_the_bench_with_no_arguments() -> None:
     """`make bench` is `python -m scripts.bench`, no arguments: it reaches the measuring (its first line,
     printed before any fleet), and is stopped there: the full bench takes minutes."""
     printed = subprocess.run(
-        ["make", "-n", "-o", ".venv/.installed", "bench"],
+        ["make", "--no-print-directory", "-n", "-o", ".venv/.installed", "bench"],
         cwd=REPO,
         capture_output=True,
         text=True,
