@@ -64,6 +64,12 @@ def test_one_rule_of_status_for_every_receiver(status: int, outcome: Outcome) ->
         ("Mon, 02 Mar 2026 09:02:00 GMT", 120.0),
         ("Mon, 02 Mar 2026 08:00:00 GMT", 0.0),  # already past: no wait
         ("9" * 5000, float(MAX_RETRY_AFTER_SECONDS)),
+        ("86401", float(MAX_RETRY_AFTER_SECONDS)),
+        ("86399", 86399.0),
+        ("0000000030", 30.0),  # 1*DIGIT (RFC 9110): leading zeros are still 30 seconds
+        ("0" * 5000, 0.0),
+        ("\u00b2", None),  # a digit to str.isdigit, no number to int(): a hostile header is unreadable
+        ("\u0663", None),  # an Arabic-Indic three: a delay is ASCII digits
         ("soon", None),
         ("-5", None),
         ("", None),
