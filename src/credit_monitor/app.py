@@ -22,7 +22,7 @@ from credit_monitor.config import LAMBDA_TIMEOUT_SECONDS, CheckSettings, LambdaC
 from credit_monitor.delivery import Receiver
 from credit_monitor.log_parts import summary_parts
 from credit_monitor.messages import MessageContext
-from credit_monitor.routes import TOPIC
+from credit_monitor.routes import TOPIC, route_of
 from credit_monitor.service import TEST_ALERT, Ports, run_once, send_digest, send_test_alert
 from credit_monitor.sizing import capacity_warning
 
@@ -93,7 +93,7 @@ def receivers(rt: Runtime, route: str | None = None, *, fresh: bool = False) -> 
     found = rt.ports.receivers.receivers(rt.config.routing, fresh=fresh)
     if route is None:
         return found
-    return {rid: receiver for rid, receiver in found.items() if rid.partition("/")[0] == route}
+    return {rid: receiver for rid, receiver in found.items() if route_of(rid) == route}
 
 
 def receiver_name(rt: Runtime, receiver: str) -> str:
@@ -102,8 +102,7 @@ def receiver_name(rt: Runtime, receiver: str) -> str:
     if receiver == TOPIC:
         return f"SNS topic {rt.config.alert_topic_arn.rsplit(':', 1)[-1]}"
     spec = rt.config.routing.specs().get(receiver)
-    route = receiver.partition("/")[0]
-    return f"route {route}: {spec.describe()}" if spec else receiver
+    return f"route {route_of(receiver)}: {spec.describe()}" if spec else receiver
 
 
 def handle_test_alert(rt: Runtime, budget: Budget, route: str | None = None) -> dict[str, Any]:

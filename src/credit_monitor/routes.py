@@ -194,7 +194,14 @@ def receiver_id(route: Route, spec: ReceiverSpec) -> str:
 
 def kind_of(receiver: str) -> str:
     """ "slack" of "acme/slack:acme-slack"; "topic" of the stack's topic."""
-    return TOPIC if receiver == TOPIC else receiver.partition("/")[2].partition(":")[0]
+    return TOPIC if receiver == TOPIC else receiver.rpartition("/")[2].partition(":")[0]
+
+
+def route_of(receiver: str) -> str:
+    """ "acme" of "acme/slack:acme-slack"; "" of the stack's topic. Split at the last "/": a route
+    named by its match holds a label value, which may have one ("team=sales/emea"); what follows,
+    a kind and an entry name or a topic's ARN, never does."""
+    return receiver.rpartition("/")[0]
 
 
 def topic_arns(routes: Iterable[Route]) -> dict[str, tuple[str, ...]]:

@@ -107,6 +107,26 @@ def test_a_test_alert_names_each_receiver_as_people_call_it_and_never_by_a_secre
     assert app.receiver_name(rt, "acme/pagerduty:acme-pd") == "route acme: pagerduty acme-pd (EU region)"
 
 
+def test_a_route_named_by_a_label_value_with_a_slash_is_found_and_named_whole() -> None:
+    """A route without a name is named by its match, and a label value may hold "/": `test-alert
+    --route` still reaches its receivers, and they are called by the route's whole name."""
+    emea = Route(
+        "team=sales/emea", {"team": "sales/emea"}, (ReceiverSpec(ReceiverKind.PAGERDUTY, "emea-pd"),)
+    )
+    rt = fleet_runtime(1)
+    receiver_id = "team=sales/emea/pagerduty:emea-pd"
+    others = {receiver_id: MemoryNotifier(), "team=sales/slack:sales-slack": MemoryNotifier()}
+    rt = replace(
+        rt,
+        config=replace(rt.config, routing=Routing((emea,))),
+        ports=replace(rt.ports, receivers=MemoryReceivers(MemoryNotifier(), others)),
+    )
+
+    assert list(app.receivers(rt, "team=sales/emea")) == [receiver_id]
+    assert list(app.receivers(rt, "team=sales")) == ["team=sales/slack:sales-slack"]
+    assert app.receiver_name(rt, receiver_id) == "route team=sales/emea: pagerduty emea-pd"
+
+
 def test_a_test_alert_reads_the_receivers_entries_afresh_and_a_run_from_the_cache() -> None:
     """An entry just fixed with `keys set` is what the test uses, even in a warm sandbox."""
     low = Account("lemlist", lemlist.PROVIDER, "https://lemlist.test", threshold=100)  # FakeKeys has its key

@@ -23,6 +23,7 @@ from credit_monitor.routes import (
     StackTopic,
     accounts_for,
     kind_of,
+    route_of,
     routes_for,
 )
 
@@ -360,14 +361,30 @@ def test_a_notice_is_due_to_every_receiver_but_those_never_told_and_cleared_only
 
 
 @pytest.mark.parametrize(
-    ("receiver", "kind"),
+    ("receiver", "route", "kind"),
     [
-        (TOPIC, "topic"),
-        ("client=acme/slack:acme-slack", "slack"),
-        ("all/topic:arn:aws:sns:eu-west-1:123456789012:t", "topic"),
-        ("acme-sales/webhook:acme-hook", "webhook"),
+        (TOPIC, "", "topic"),
+        ("client=acme/slack:acme-slack", "client=acme", "slack"),
+        ("all/topic:arn:aws:sns:eu-west-1:123456789012:t", "all", "topic"),
+        ("acme-sales/webhook:acme-hook", "acme-sales", "webhook"),
+        ("team=sales/emea/pagerduty:emea-pd", "team=sales/emea", "pagerduty"),  # "/" in a label value
     ],
 )
-def test_the_kind_of_a_receiver_is_read_from_its_id(receiver: str, kind: str) -> None:
-    assert kind_of(receiver) == kind
+def test_the_route_and_kind_of_a_receiver_are_read_from_its_id(receiver: str, route: str, kind: str) -> None:
+    assert (route_of(receiver), kind_of(receiver)) == (route, kind)
     assert (kind in INCIDENT_KINDS) is (kind in {"pagerduty", "webhook"})
+
+
+def test_a_route_named_by_a_label_value_with_a_slash_still_resolves_its_incidents(tmp_path: Path) -> None:
+    """A label value is any printable text, "/" too: the route it names still gets its CLEARED."""
+    text = ACCOUNTS.replace('team = "sales"', 'team = "sales/emea"')
+    config = load_config(
+        write(tmp_path, text + '\n[[route]]\nmatch = { team = "sales/emea" }\npagerduty = "emea-pd"\n')
+    )
+    account = config.accounts[0]
+    [route] = config.routes
+    assert route.name == "team=sales/emea"
+
+    cleared = Notification(Kind.CLEARED, account.id, Level.OK, clears=Kind.RUNNING_OUT)
+
+    assert config.routing.due(account, cleared) == {"team=sales/emea/pagerduty:emea-pd"}
