@@ -16,10 +16,12 @@ from credit_monitor.alerting import (
     Level,
     Levels,
     Notification,
+    Rules,
     decide,
 )
 from credit_monitor.forecast import Forecast, ForecastStatus, Sample, forecast, with_used
 from credit_monitor.model import Balance, CheckError, CheckResult, FailureKind
+from credit_monitor.renewal import Renewal
 
 T0 = datetime(2026, 11, 1, 9, tzinfo=UTC)
 LEVELS = Levels(warning=1000, critical=200)
@@ -749,3 +751,84 @@ def test_a_recovery_skips_the_readers_never_told_and_forgets_them() -> None:
     assert recovered.kind is Kind.CHECK_RECOVERED
     assert recovered.skip == told
     assert decision.state.untold == {Family.BALANCE: frozenset({"topic"})}
+
+
+# --- a plan that renews ---------------------------------------------------------------------------
+
+TUESDAYS = Rules(renewal=Renewal("week", weekday=1))
+"""T0 is a Sunday, 09:00 UTC: the plan renews at 00:00 on Tuesday 3 November, 39 hours later."""
+TUESDAY = datetime(2026, 11, 3, tzinfo=UTC)
+NEXT_TUESDAY = TUESDAY + timedelta(weeks=1)
+
+
+def renewing(
+    state: AccountState,
+    balance: float,
+    hours: float,
+    rules: Rules | None = TUESDAYS,
+    renews_at: datetime | None = None,
+) -> Decision:
+    result = CheckResult("lemlist", 1000, balance=Balance(balance, renews_at=renews_at))
+    return decide(state, result, T0 + timedelta(hours=hours), LEVELS, POLICY, rules)
+
+
+SLOW = AccountState(samples=samples((0, 1040), (12, 1030), (24, 1020)), checked_at=T0 + timedelta(hours=24))
+"""46.7 credits a day: 970 credits last three weeks."""
+FAST = AccountState(samples=samples((0, 3000), (12, 2000), (24, 1000)), checked_at=T0 + timedelta(hours=24))
+"""2,000 credits a day: 500 credits last six hours."""
+
+
+def test_a_balance_below_its_level_that_lasts_until_the_renewal_is_not_announced() -> None:
+    lasting = renewing(SLOW, 970, 36)
+
+    assert (kinds(lasting), lasting.lasts) == ([], True)
+    assert (lasting.state.level, lasting.state.announced) == (Level.WARNING, Level.OK)
+    assert lasting.state.renewal_due == TUESDAY
+    assert kinds(renewing(SLOW, 970, 36, rules=None)) == ["LOW/WARNING"]  # no renewal: told at once
+
+
+def test_the_vendors_renewal_date_is_the_one_a_balance_must_last_until() -> None:
+    friday = datetime(2026, 11, 6, tzinfo=UTC)
+
+    assert renewing(SLOW, 970, 36, rules=None, renews_at=friday).lasts is True
+    before = renewing(FAST, 500, 30, rules=None, renews_at=friday)
+    assert [(n.kind, n.renews_at) for n in before.notifications] == [(Kind.LOW, friday)]
+    assert before.lasts is False
+
+
+def test_a_low_that_comes_before_the_renewal_names_it_and_the_renewal_brings_the_recovery() -> None:
+    low = renewing(FAST, 500, 30)
+    assert [(n.kind, n.renews_at) for n in low.notifications] == [(Kind.LOW, TUESDAY)]
+
+    renewed = renewing(low.state, 5000, 40)  # Tuesday 01:00: the plan's credits are back
+
+    recovered, running_out = renewed.notifications
+    assert (recovered.kind, recovered.renewed, recovered.renews_at) == (Kind.RECOVERED, True, NEXT_TUESDAY)
+    # A new period re-arms every alert: at 2,000 a day, 5,000 credits run out before the next renewal.
+    assert (running_out.kind, running_out.renews_at) == (Kind.RUNNING_OUT, NEXT_TUESDAY)
+    assert renewed.state.renewal_due == NEXT_TUESDAY
+    assert renewed.warnings == ()
+
+
+def test_a_rise_just_before_the_renewal_date_is_the_renewal_and_the_next_one_is_expected() -> None:
+    low = renewing(FAST, 500, 30)
+
+    early = renewing(low.state, 5000, 38.5)  # Monday 23:30
+
+    assert [(n.kind, n.renewed) for n in early.notifications] == [(Kind.RECOVERED, True)]
+    assert early.state.renewal_due == NEXT_TUESDAY
+
+
+def test_a_renewal_that_does_not_show_up_in_the_balance_is_said_once() -> None:
+    low = renewing(FAST, 500, 30)
+
+    missed = renewing(low.state, 480, 64)  # Wednesday 01:00: a day after, no rise
+
+    assert missed.warnings == (
+        "the renewal of 2026-11-03T00:00:00+00:00 did not show up in the balance (no rise within 1 day of"
+        " it): check the plan, or the account's renewal setting",
+    )
+    assert (missed.state.renewal_missed, missed.state.renewal_due) == (TUESDAY, NEXT_TUESDAY)
+    later = renewing(missed.state, 470, 65)
+    assert later.warnings == ()
+    assert later.state.renewal_missed == TUESDAY  # still shown by `status`
