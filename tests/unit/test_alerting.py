@@ -832,3 +832,46 @@ def test_a_renewal_that_does_not_show_up_in_the_balance_is_said_once() -> None:
     later = renewing(missed.state, 470, 65)
     assert later.warnings == ()
     assert later.state.renewal_missed == TUESDAY  # still shown by `status`
+
+
+def test_the_renewal_re_arms_running_out_once_at_its_date_rise_or_not() -> None:
+    """RUNNING OUT before the renewal; the burn slows, and the renewal comes without a rise: from
+    its date on it is a new period, RUNNING OUT is sent once more, and only once."""
+    state, sent = FAST, list[tuple[float, str]]()
+    for hours, balance in [(30, 500), (31, 490), (36, 450), (39, 420), (40, 410), (41, 405)]:
+        decision = decide(
+            state,
+            CheckResult("lemlist", 10, balance=Balance(balance)),
+            T0 + timedelta(hours=hours),
+            Levels(10),
+            POLICY,
+            TUESDAYS,
+        )
+        state, sent = decision.state, sent + [(hours, k) for k in kinds(decision)]
+
+    assert sent == [(30, "RUNNING OUT/OK"), (39, "RUNNING OUT/OK")]  # 39 h: Tuesday, 00:00
+
+
+def test_a_rise_a_day_before_the_renewal_date_is_the_renewal() -> None:
+    early = AccountState(
+        samples=samples((0, 2000), (6, 1500), (12, 1000)), checked_at=T0 + timedelta(hours=12)
+    )
+    low = renewing(early, 900, 13)
+    assert kinds(low) == ["LOW/WARNING"]
+
+    back = renewing(low.state, 5000, 15)  # Monday, 00:00
+
+    assert [(n.kind, n.renewed) for n in back.notifications] == [(Kind.RECOVERED, True)]
+
+
+def test_a_renewal_removed_from_the_accounts_file_is_no_longer_expected() -> None:
+    low = renewing(FAST, 500, 30)
+
+    back = renewing(low.state, 5000, 40, rules=None)
+
+    assert [(n.kind, n.renewed, n.renews_at) for n in back.notifications[:1]] == [
+        (Kind.RECOVERED, True, None)
+    ]
+    assert back.state.renewal_due is None
+    missed = AccountState(renewal_missed=TUESDAY)
+    assert renewing(missed, 5000, 0, rules=None).state.renewal_missed == TUESDAY  # `status` still says it
