@@ -20,7 +20,7 @@ from credit_monitor.alerting import (
     decide,
 )
 from credit_monitor.forecast import Forecast, ForecastStatus, Sample, forecast, with_used
-from credit_monitor.model import Balance, CheckError, CheckResult, FailureKind
+from credit_monitor.model import Balance, CheckError, CheckResult, FailureKind, Pool
 from credit_monitor.renewal import Renewal
 
 T0 = datetime(2026, 11, 1, 9, tzinfo=UTC)
@@ -875,3 +875,203 @@ def test_a_renewal_removed_from_the_accounts_file_is_no_longer_expected() -> Non
     assert back.state.renewal_due is None
     missed = AccountState(renewal_missed=TUESDAY)
     assert renewing(missed, 5000, 0, rules=None).state.renewal_missed == TUESDAY  # `status` still says it
+
+
+def test_a_balance_that_lasts_exactly_until_the_renewal_lasts() -> None:
+    """240 credits a day and 30 left at 21:00 on Monday: empty at 00:00 on Tuesday, as it renews."""
+    state = AccountState(samples=samples((0, 390), (12, 270), (24, 150)), checked_at=T0 + timedelta(hours=24))
+
+    exactly = renewing(state, 30, 36)
+
+    assert exactly.forecast is not None
+    assert exactly.forecast.days_left == 0.125
+    assert (kinds(exactly), exactly.lasts) == ([], True)
+
+
+def test_a_balance_below_its_level_that_is_not_falling_lasts_until_the_renewal() -> None:
+    flat = AccountState(samples=samples((0, 970), (12, 970), (24, 970)), checked_at=T0 + timedelta(hours=24))
+
+    steady = renewing(flat, 970, 36)
+
+    assert steady.forecast is not None
+    assert steady.forecast.status is ForecastStatus.NOT_DEPLETING
+    assert (kinds(steady), steady.lasts) == ([], True)
+
+
+# --- the pace of the burn -------------------------------------------------------------------------
+
+
+def paced() -> tuple[Decision, float]:
+    """Three weeks of hourly checks: 100 credits a day for two weeks, then 1,000 a day. The last
+    decision, and the balance left."""
+    state, balance = AccountState(), 50_000.0
+    for hour in range(22 * 24):
+        balance -= (100 if hour < 14 * 24 else 1000) / 24
+        decision = run(state, balance, hour)
+        state = decision.state
+    return decision, balance
+
+
+def test_a_change_of_pace_is_remembered_and_the_forecast_keeps_to_the_new_pace() -> None:
+    """A week after the burn went from 100 to 1,000 credits a day, the forecast is the balance at
+    1,000 a day: the two weeks before the change are not read as a burn growing day after day."""
+    decision, balance = paced()
+
+    assert decision.state.pace_since == T0 + timedelta(days=14, hours=-1)
+    assert decision.forecast is not None
+    assert decision.forecast.days_left is not None
+    assert abs(decision.forecast.days_left - balance / 1000) < 0.1
+
+
+def test_an_account_not_checked_or_a_stale_observation_still_reports_the_pace_since_it_changed() -> None:
+    decision, balance = paced()
+    state, now = decision.state, T0 + timedelta(hours=22 * 24)
+    waiting = CheckResult("lemlist", 1000, not_checked="waiting its turn")
+    stale = CheckResult("lemlist", 1000, balance=Balance(balance))
+
+    for result, at in ((waiting, now), (stale, now - timedelta(hours=1))):
+        reported = decide(state, result, at, LEVELS, POLICY).forecast
+        assert reported is not None
+        assert reported == decision.forecast
+
+
+def test_a_checked_at_from_the_future_keeps_the_pace_recorded_before_now() -> None:
+    decision, balance = paced()
+    now = T0 + timedelta(hours=22 * 24)
+    ahead = replace(decision.state, checked_at=now + timedelta(days=1))
+
+    after = decide(ahead, CheckResult("lemlist", 1000, balance=Balance(balance - 40)), now, LEVELS, POLICY)
+
+    assert after.future_checked_at == now + timedelta(days=1)
+    assert after.state.pace_since == decision.state.pace_since
+    assert after.forecast is not None
+    assert after.forecast.days_left is not None
+    assert abs(after.forecast.days_left - balance / 1000) < 0.1
+
+
+def test_a_checked_at_from_the_future_forgets_a_pace_that_changed_after_now() -> None:
+    """A pace change dated after now has no samples left behind it: the forecast reads the history
+    whole. One dated exactly now is kept: its samples are yet to come."""
+    decision, balance = paced()
+    now = T0 + timedelta(hours=22 * 24)
+    check = CheckResult("lemlist", 1000, balance=Balance(balance - 40))
+
+    for since, kept in ((now + timedelta(hours=1), None), (now, now)):
+        ahead = replace(decision.state, checked_at=now + timedelta(days=1), pace_since=since)
+        after = decide(ahead, check, now, LEVELS, POLICY)
+        assert after.state.pace_since == kept
+        assert after.forecast is not None
+        status = ForecastStatus.DEPLETING if kept is None else ForecastStatus.NOT_ENOUGH_HISTORY
+        assert after.forecast.status is status
+
+
+def test_a_checked_at_from_the_future_does_not_hide_a_renewal_that_has_passed() -> None:
+    """RUNNING OUT before the renewal, then a state whose checked_at is far ahead: the renewal's
+    date has passed for this check all the same, and re-arms RUNNING OUT."""
+    levels = Levels(warning=10)
+    before = decide(
+        FAST,
+        CheckResult("lemlist", 10, balance=Balance(500)),
+        T0 + timedelta(hours=30),
+        levels,
+        POLICY,
+        TUESDAYS,
+    )
+    assert kinds(before) == ["RUNNING OUT/OK"]
+    ahead = replace(before.state, checked_at=T0 + timedelta(days=100))
+
+    after = decide(
+        ahead,
+        CheckResult("lemlist", 10, balance=Balance(410)),
+        T0 + timedelta(hours=40),
+        levels,
+        POLICY,
+        TUESDAYS,
+    )
+
+    assert after.future_checked_at == T0 + timedelta(days=100)
+    assert kinds(after) == ["RUNNING OUT/OK"]
+
+
+def test_a_failed_check_is_the_newest_observation_too() -> None:
+    """An overlapping run that checked a moment before a failed check, and finished after it,
+    changes nothing: its balance is older than what the failure recorded."""
+    failed = run(run(AccountState(), 5000, 0).state, None, 2)
+
+    late = run(failed.state, 900, 2 - 1 / 60)
+
+    assert kinds(late) == []
+    assert late.state == failed.state
+
+
+def test_an_observation_made_at_the_newest_recorded_moment_changes_nothing() -> None:
+    """A run re-reading its own applied write (botocore retried the conditional write)."""
+    checked = run(AccountState(), 5000, 1)
+
+    again = run(checked.state, 900, 1)
+
+    assert kinds(again) == []
+    assert again.state == checked.state
+
+
+# --- the forecast's edges -------------------------------------------------------------------------
+
+
+def test_running_out_is_sent_again_at_exactly_half_the_time_left_and_twelve_hours_earlier() -> None:
+    """The last RUNNING OUT said a day from now; now it is 12 hours: half, and 12 hours earlier."""
+    now = T0 + timedelta(hours=48)
+    state = AccountState(
+        running_out_notified=True,
+        running_out_at=now + timedelta(days=1),
+        samples=samples((0, 600), (24, 360)),
+        checked_at=T0 + timedelta(hours=24),
+    )
+
+    decision = decide(
+        state, CheckResult("lemlist", 10, balance=Balance(120)), now, Levels(warning=10), POLICY
+    )
+
+    assert kinds(decision) == ["RUNNING OUT/OK"]
+    assert decision.state.running_out_at == now + timedelta(hours=12)
+
+
+def test_a_forecast_ten_years_out_or_more_gives_no_running_out_date() -> None:
+    """A policy that wants more days than that still gets no RUNNING OUT: such a date means nothing."""
+    policy = replace(POLICY, min_days_left=5000)
+    for first, balance in ((3652, 3650), (3652.5, 3650.5)):  # 1 credit a day: 3,650 and 3,650.5 days
+        state = AccountState(
+            samples=samples((0, first), (24, first - 1)), checked_at=T0 + timedelta(hours=24)
+        )
+        decision = decide(
+            state,
+            CheckResult("lemlist", 10, balance=Balance(balance)),
+            T0 + timedelta(hours=48),
+            Levels(10),
+            policy,
+        )
+        assert decision.forecast is not None
+        assert decision.forecast.days_left == balance
+        assert kinds(decision) == []
+        assert decision.state.running_out_at is None
+
+
+def test_a_recovery_ends_the_running_out_it_carried_without_a_cleared() -> None:
+    """LOW carried the forecast (running out in hours); a top-up: RECOVERED ends the incident, and no
+    CLEARED repeats it."""
+    low = run(FAST, 500, 30)
+    assert kinds(low) == ["LOW/WARNING"]
+
+    topped_up = run(low.state, 50_000, 31)
+
+    assert kinds(topped_up) == ["RECOVERED/WARNING"]
+    assert topped_up.state.running_out_notified is False
+
+
+def test_a_notice_carries_the_vendors_pools_and_the_state_keeps_them_for_status() -> None:
+    pools = (Pool("subscription", 600, renews=True), Pool("paid", 300))
+    low = decide(
+        AccountState(), CheckResult("lemlist", 1000, balance=Balance(900, pools=pools)), T0, LEVELS, POLICY
+    )
+
+    assert [(n.kind, n.pools) for n in low.notifications] == [(Kind.LOW, pools)]
+    assert low.state.pools == pools
