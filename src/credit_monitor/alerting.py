@@ -382,7 +382,8 @@ def decide(
 
 def _without_future(state: AccountState, now: datetime) -> AccountState:
     """Forget what a clock ahead of ours recorded: samples after `now` would bend the forecast,
-    and a notified_at after it would hold the reminders back."""
+    and a notified_at after it would hold the reminders back. A spike in progress is kept: the
+    SPENDING FAST it sent opened an incident, which only its CLEARED resolves."""
     notified_at = state.notified_at if state.notified_at is None or state.notified_at <= now else now
     return replace(
         state,
@@ -390,7 +391,6 @@ def _without_future(state: AccountState, now: datetime) -> AccountState:
         notified_at=notified_at,
         samples=tuple(sample for sample in state.samples if sample.at <= now),
         pace_since=None if state.pace_since is not None and state.pace_since > now else state.pace_since,
-        spike=None,
     )
 
 

@@ -1075,3 +1075,96 @@ def test_a_notice_carries_the_vendors_pools_and_the_state_keeps_them_for_status(
 
     assert [(n.kind, n.pools) for n in low.notifications] == [(Kind.LOW, pools)]
     assert low.state.pools == pools
+
+
+# --- spikes ---------------------------------------------------------------------------------------
+
+
+def steady_hours(levels: Levels, balance: float = 20_000.0, hours: int = 72) -> tuple[AccountState, float]:
+    """`hours` hourly checks using one credit an hour: the state, and the balance left."""
+    state = AccountState()
+    for hour in range(hours):
+        balance -= 1
+        state = decide(
+            state, CheckResult("x", 100, balance=Balance(balance)), T0 + timedelta(hours=hour), levels, POLICY
+        ).state
+    return state, balance
+
+
+def check(state: AccountState, balance: float, hours: float, levels: Levels) -> Decision:
+    return decide(
+        state, CheckResult("x", 100, balance=Balance(balance)), T0 + timedelta(hours=hours), levels, POLICY
+    )
+
+
+def test_a_spike_over_several_checks_is_one_spending_fast_and_status_keeps_the_last_one() -> None:
+    levels = Levels(warning=100)
+    state, balance = steady_hours(levels)
+
+    began = check(state, balance - 6000, 72, levels)
+    goes_on = check(began.state, balance - 12_000, 73, levels)
+    stopped = check(goes_on.state, balance - 12_001, 74, levels)
+
+    [spent] = began.notifications
+    assert (spent.kind, spent.level, spent.spike) == (Kind.SPENDING_FAST, Level.OK, began.state.spike)
+    assert spent.spike is not None
+    assert spent.spike.spent == 6000
+    assert kinds(goes_on) == []
+    [cleared] = stopped.notifications
+    assert (cleared.kind, cleared.level, cleared.clears) == (Kind.CLEARED, Level.OK, Kind.SPENDING_FAST)
+    last = goes_on.state.spike
+    assert last is not None
+    assert last.spent == 12_000
+    assert (began.state.last_spike, goes_on.state.last_spike, stopped.state.last_spike) == (
+        spent.spike,
+        last,
+        last,
+    )
+    assert stopped.state.spike is None
+
+
+def test_a_spike_that_crosses_a_level_is_one_spending_fast_naming_it() -> None:
+    """No LOW beside it: the SPENDING FAST says the level it crossed, and its threshold."""
+    levels = Levels(warning=15_000)
+    state, balance = steady_hours(levels)
+
+    crossed = check(state, balance - 6000, 72, levels)
+
+    [spent] = crossed.notifications
+    assert (spent.kind, spent.level, spent.threshold) == (Kind.SPENDING_FAST, Level.WARNING, 15_000)
+    assert spent.spike is not None
+    assert crossed.state.announced is Level.WARNING
+
+
+def test_a_spike_while_low_stands_for_the_reminder_due() -> None:
+    levels = Levels(warning=30_000)
+    state, balance = steady_hours(levels, hours=73)  # LOW at the first check, a day ago and more
+
+    spiked = check(state, balance - 6000, 73, levels)
+
+    assert kinds(spiked) == ["SPENDING FAST/WARNING"]
+    assert spiked.notifications[0].threshold is None  # it crossed nothing
+
+
+def test_a_spike_of_the_warning_levels_size_is_material_on_a_large_balance() -> None:
+    """1,500 credits in an hour from 99,928 is under 2 % of the balance, but above the warning level."""
+    levels = Levels(warning=1000)
+    state, balance = steady_hours(levels, balance=100_000)
+
+    assert kinds(check(state, balance - 1500, 72, levels)) == ["SPENDING FAST/OK"]
+
+
+def test_a_spike_recorded_before_a_checked_at_from_the_future_still_ends_with_its_cleared() -> None:
+    """Its SPENDING FAST opened an incident (PagerDuty, webhooks): whatever the clock did, the spike
+    goes on as one, and its end resolves the incident."""
+    levels = Levels(warning=100)
+    state, balance = steady_hours(levels)
+    began = check(state, balance - 6000, 72, levels)
+    ahead = replace(began.state, checked_at=T0 + timedelta(days=30))
+
+    goes_on = check(ahead, balance - 12_000, 73, levels)
+    stopped = check(ahead, balance - 6001, 73, levels)
+
+    assert goes_on.future_checked_at == T0 + timedelta(days=30)
+    assert kinds(goes_on) == []
+    assert [(n.kind, n.clears) for n in stopped.notifications] == [(Kind.CLEARED, Kind.SPENDING_FAST)]
