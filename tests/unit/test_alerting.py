@@ -18,6 +18,7 @@ from credit_monitor.alerting import (
     Notification,
     Rules,
     decide,
+    ended,
 )
 from credit_monitor.forecast import Forecast, ForecastStatus, Sample, forecast, with_used
 from credit_monitor.model import Balance, CheckError, CheckResult, FailureKind, Pool
@@ -852,6 +853,57 @@ def test_the_renewal_re_arms_running_out_once_at_its_date_rise_or_not() -> None:
     assert sent == [(30, "RUNNING OUT/OK"), (39, "RUNNING OUT/OK")]  # 39 h: Tuesday, 00:00
 
 
+def test_the_renewal_is_awaited_from_its_date_until_its_rise() -> None:
+    """Checks before the date say nothing of it; from the date, the renewal is expected until the
+    balance rises, and a rise the next day is still the renewal."""
+    state, seen = FAST, list[tuple[float, list[str], tuple[str, ...], datetime | None]]()
+    for hours, balance in [(30, 500), (31, 490), (39, 480), (50, 5000)]:  # 39 h: Tuesday, 00:00
+        decision = renewing(state, balance, hours)
+        state = decision.state
+        seen.append((hours, kinds(decision), decision.warnings, state.renewal_due))
+
+    assert seen == [
+        (30, ["LOW/WARNING"], (), TUESDAY),
+        (31, [], (), TUESDAY),
+        (39, ["RUNNING OUT/WARNING"], (), TUESDAY),  # a new period: RUNNING OUT re-armed
+        (50, ["RECOVERED/WARNING"], (), NEXT_TUESDAY),
+    ]
+    assert decision.notifications[0].renewed is True
+
+
+def test_a_renewal_missed_is_said_exactly_a_day_after_its_date_and_still_starts_a_new_period() -> None:
+    levels = Levels(warning=10)
+    before = decide(
+        FAST,
+        CheckResult("lemlist", 10, balance=Balance(500)),
+        T0 + timedelta(hours=30),
+        levels,
+        POLICY,
+        TUESDAYS,
+    )
+
+    day_after = decide(
+        before.state,
+        CheckResult("lemlist", 10, balance=Balance(300)),
+        T0 + timedelta(hours=63),
+        levels,
+        POLICY,
+        TUESDAYS,
+    )
+
+    assert len(day_after.warnings) == 1
+    assert kinds(day_after) == ["RUNNING OUT/OK"]  # the first check since the date: re-armed
+
+
+def test_a_vendor_that_moves_its_renewal_date_is_followed() -> None:
+    friday, saturday = datetime(2026, 11, 6, tzinfo=UTC), datetime(2026, 11, 7, tzinfo=UTC)
+    first = renewing(FAST, 500, 30, rules=None, renews_at=friday)
+
+    moved = renewing(first.state, 490, 31, rules=None, renews_at=saturday)
+
+    assert (first.state.renewal_due, moved.state.renewal_due) == (friday, saturday)
+
+
 def test_a_rise_a_day_before_the_renewal_date_is_the_renewal() -> None:
     early = AccountState(
         samples=samples((0, 2000), (6, 1500), (12, 1000)), checked_at=T0 + timedelta(hours=12)
@@ -1168,3 +1220,32 @@ def test_a_spike_recorded_before_a_checked_at_from_the_future_still_ends_with_it
     assert goes_on.future_checked_at == T0 + timedelta(days=30)
     assert kinds(goes_on) == []
     assert [(n.kind, n.clears) for n in stopped.notifications] == [(Kind.CLEARED, Kind.SPENDING_FAST)]
+
+
+# --- receivers never told -------------------------------------------------------------------------
+
+
+def test_a_new_notice_of_an_incident_goes_to_every_receiver_even_those_never_told_of_the_last() -> None:
+    """A receiver whose last notice was given up hears of the next incident: it is its end it is
+    spared, not a new beginning; which receivers it skips stays for that end."""
+    untold = {Family.BALANCE: frozenset({"topic"})}
+    for state in (AccountState(untold=untold), AccountState(untold=untold, failing_notified=True)):
+        low = run(state, 900, 0)  # with a CHECK RECOVERED, which ends an incident, the second time
+
+        assert [(n.kind, n.skip) for n in low.notifications if n.kind is Kind.LOW] == [
+            (Kind.LOW, frozenset())
+        ]
+        assert low.state.untold == untold
+
+
+def test_two_endings_of_one_incident_both_skip_its_untold_receivers() -> None:
+    never_told = frozenset({"acme/pagerduty:acme-pd"})
+    recovered = Notification(Kind.RECOVERED, "lemlist", Level.WARNING)
+    cleared = Notification(Kind.CLEARED, "lemlist", Level.OK, clears=Kind.RUNNING_OUT)
+
+    notes, untold = ended(
+        [recovered, cleared], {Family.BALANCE: never_told, Family.SPIKE: frozenset({"topic"})}
+    )
+
+    assert [n.skip for n in notes] == [never_told, never_told]
+    assert untold == {Family.SPIKE: frozenset({"topic"})}
