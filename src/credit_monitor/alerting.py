@@ -71,7 +71,8 @@ RUNNING_OUT_RESEND_ADVANCE = timedelta(hours=12)
 """... and the new date is at least this much earlier: the last hours of a burn must not resend."""
 RENEWAL_GRACE = timedelta(days=1)
 """A declared renewal must show in the balance (a rise) within this time of its date, either way;
-otherwise it is said once, in `status` and the log, that it did not show up."""
+otherwise it is said once, in `status` and the log, that it did not show up. Until it shows, or
+this time has passed, the account is taken to last: vendors refill at their own hour."""
 
 
 class Level(IntEnum):
@@ -209,6 +210,10 @@ class Notification:
     skip: frozenset[str] = frozenset()
     """A recovery: the receivers never told of what it ends (its notice was given up): they are not
     told of its end either."""
+    audience: frozenset[str] | None = None
+    """A recovery: the receivers told of what it ends, or owed a notice of it when it was decided
+    (`AccountState.told`), whatever the routes say by then; None for an incident opened before
+    this was recorded (every receiver hearing of the account now, less `skip`)."""
 
     currency: str | None = None
     """The unit of `balance`, `threshold`, the spike and the pools: None for credits, else the ISO
@@ -295,6 +300,10 @@ class AccountState:
     """A renewal that passed without a rise of the balance, said once in `status` and the log."""
     untold: Mapping[Family, frozenset[str]] = field(default_factory=dict)
     """By incident, the receivers whose notice of it was given up: they hear nothing of its end."""
+    told: Mapping[Family, frozenset[str]] = field(default_factory=dict)
+    """By incident open, the receivers that took a notice of it (outbox.settle): its end goes to
+    them, and to no receiver that was never told, even when the accounts file changed meanwhile
+    (a route added, renamed or removed, the account's labels, `stack_topic`)."""
     checked_at: datetime | None = None
     """When the newest observation recorded here was made; older ones are ignored."""
     outbox: tuple[Pending, ...] = ()
@@ -377,7 +386,9 @@ def decide(
     else:
         assert result.balance is not None
         decision = _after_success(state, result, now, levels, policy, rules)
-    return replace(decision, future_checked_at=future)
+    notes, told = audiences(decision.notifications, state)
+    decided = replace(decision.state, told=told)
+    return replace(decision, state=decided, notifications=notes, future_checked_at=future)
 
 
 def _without_future(state: AccountState, now: datetime) -> AccountState:
@@ -445,8 +456,11 @@ def _after_success(
     warnings = [renewal.warning] if renewal.warning else []
 
     # A renewing account is told of a low balance only when it will not last until the renewal,
-    # or while there is no forecast to say so.
-    lasts = lasts_until(renews_at, outlook, now)
+    # or while there is no forecast to say so. A renewal whose date has passed without its rise
+    # (renewal.due still ahead of its grace) is one the vendor makes at its own billing hour, in its
+    # own zone: the credits are coming, and the hours until they do are no news.
+    awaiting = renewal.due is not None and renewal.due <= now
+    lasts = awaiting or lasts_until(renews_at, outlook, now)
 
     def note(kind: Kind, at_level: Level, threshold: float | None = None) -> Notification:
         return Notification(
@@ -594,6 +608,25 @@ def _renewal(
             f" {RENEWAL_GRACE.days} day of it): check the plan, or the account's renewal setting",
         )
     return _Renewal(due if now >= due else renews_at, state.renewal_missed, passed=passed)
+
+
+def audiences(
+    notes: list[Notification], state: AccountState
+) -> tuple[list[Notification], Mapping[Family, frozenset[str]]]:
+    """Each incident's audience: a notice opens its family's record of who was told (`told`, which
+    outbox.settle fills as receivers take its notices); its end is due to them, and to the receivers
+    still owed one of its notices then (`Notification.audience`), and the record closes."""
+    told = dict(state.told)
+    out = []
+    for n in notes:
+        family = n.family
+        if family is not None and not n.ends:
+            told.setdefault(family, frozenset())
+        elif family is not None and family in told:
+            owed = (item.due for item in state.outbox if item.note.family is family and not item.note.ends)
+            n = replace(n, audience=told.pop(family).union(*owed))
+        out.append(n)
+    return out, told
 
 
 def ended(

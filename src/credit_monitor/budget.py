@@ -22,6 +22,10 @@ AWS_RESERVE_SECONDS = 2 * AWS_CALL_SECONDS
 """Kept after the checks: room for at least the state write and one publish, even when AWS hangs."""
 MAX_CONCURRENT_ACCOUNTS = 32
 """Accounts whose state writes and publishes run at once (each a few AWS calls, in sequence)."""
+MAX_CONCURRENT_DELIVERIES = 128
+"""Deliveries under way at once, each to one receiver (a thread waiting on a socket, at most
+MAX_DELIVERY_SECONDS): so many receivers hanging together (a Slack-wide outage at an agency of many
+clients) hold back no other. Past it, the order of the routes' receivers turns every hour."""
 SAFETY_MARGIN_SECONDS = 2.0
 """Kept before Lambda's timeout for the metrics, the summary line and returning."""
 

@@ -33,13 +33,14 @@ CHANGE_SPAN = timedelta(hours=2)
 HISTORY_LIMIT = timedelta(days=30)
 MAX_SAMPLES = 1000
 """A hard cap on the history, whatever its spacing (DynamoDB items max out at 400 KB)."""
-DETAIL_AGE = timedelta(days=7)
-"""Samples younger than this keep one per DETAIL_STEP; older ones one per COARSE_STEP."""
+DETAIL_AGE = timedelta(days=8)
+"""Samples younger than this keep one per DETAIL_STEP; older ones one per COARSE_STEP. A week and a
+day: the usual use (USUAL_WINDOW) sees last week's job hour by hour, even when it came a day late."""
 DETAIL_STEP = timedelta(hours=1)
 COARSE_STEP = timedelta(days=1)
-"""One sample an hour for the last week, then one a day back to 30 days: about 168 + 23 samples
-however often the schedule runs, so the state read, decided on and written each run stays the same
-size as the history ages. The week of hours is what tells a weekend from a slowdown."""
+"""One sample an hour for the last eight days, then one a day back to 30 days: about 192 + 22
+samples however often the schedule runs, so the state read, decided on and written each run stays
+the same size as the history ages. The week of hours is what tells a weekend from a slowdown."""
 STEADY_WINDOW = timedelta(hours=24)
 BURSTY_WINDOW = timedelta(days=7)
 STEADY_SHARE = 0.75
@@ -448,13 +449,15 @@ SPIKE_MIN_HISTORY = timedelta(days=2)
 SPIKE_CONFIRM = 3
 """A spike that lasts this many checks is no spike but a new pace: the credits it used count again,
 and the pace starts where it did."""
-USUAL_WINDOW = timedelta(days=7)
+USUAL_WINDOW = timedelta(days=8)
+"""What the usual use is measured over: a week, and a day more, so that a weekly job run an hour or
+a few later than the week before is still usual, not a spike again."""
 
 
 @dataclass(frozen=True)
 class SpikeRule:
     """When the credits used since the last check are a spike: at least `factor` times the most the
-    account used in any stretch of the same length in the last week (or its average use over that
+    account used in any stretch of the same length in the last 8 days (or its average use over that
     length, when higher), and material: at least `min_share` of the balance before it, or at least
     the account's warning level."""
 
@@ -500,19 +503,23 @@ class Observed:
 
 
 def usual_use(samples: Sequence[Sample], length: float) -> float:
-    """The most the account used in any stretch of `length` seconds ending at a sample of the last
-    week, or its average use over `length` in that week, whichever is higher. Spikes are not in it."""
+    """The most the account spent in any stretch of `length` seconds ending at a sample of the last
+    week, spikes included (a weekly job is a spike the first time, and usual from then on), or its
+    average use over `length` in that week without them, whichever is higher."""
     last = samples[-1].t
     first = _index_at(samples, last - USUAL_WINDOW.total_seconds())
     span = last - samples[first].t
     average = (samples[-1].used - samples[first].used) / span * length if span > 0 else 0.0
+    spent = [0.0]
+    for before, after in pairwise(samples[first:]):  # the fall of the balance; a top-up's burn only
+        spent.append(spent[-1] + max(after.used - before.used, before.balance - after.balance))
     most = 0.0
     start = first
     for end in range(first + 1, len(samples)):
         reach = samples[end].t - length
         while start + 1 < end and samples[start + 1].t <= reach:
             start += 1
-        most = max(most, samples[end].used - samples[start].used)
+        most = max(most, spent[end - first] - spent[start - first])
     return max(average, most)
 
 
@@ -554,7 +561,8 @@ def observe(
         return _paced((*samples, counted(samples, at, balance)), pace_since, None, at)
     event = None
     length = at.timestamp() - last.t
-    if spike is not None and fall > 0 and fall >= spike_bar(_usual_before(samples, length), rule):
+    before = samples[: _index_at(samples, spike.since.timestamp()) + 1] if spike is not None else samples
+    if spike is not None and fall > 0 and fall >= spike_bar(_usual_before(before, length), rule):
         spike = replace(spike, until=at, spent=spike.spent + fall, checks=spike.checks + 1)
         if spike.checks >= SPIKE_CONFIRM:  # no spike: a new pace, whose credits count again
             start = _index_at(samples, spike.since.timestamp())

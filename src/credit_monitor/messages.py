@@ -65,6 +65,9 @@ class RenderedMessage:
     `notification_id`: the ids of every notification it delivers, comma-separated."""
     notifications: tuple[tuple[str, str], ...] = field(default=())
     """(account, notification id) of each notification this message delivers."""
+    levels: tuple[tuple[str, str], ...] = field(default=())
+    """(account, level name) of each account of a group, the highest of its notifications: what a
+    receiver alerting per account (PagerDuty) tells of it, where `attributes`' level is the group's."""
 
     def sns_message(self) -> str:
         return json.dumps({"default": self.text, "email": self.text, "https": json.dumps(self.chat)})
@@ -344,7 +347,13 @@ def _group_message(group: Group, context: MessageContext) -> RenderedMessage:
         **({"account": group.accounts[0]} if count == 1 else {}),
         **delivers,
     }
-    return RenderedMessage(subject_line(subject), text, chat, attributes, notifications=ids)
+    levels: dict[str, Level] = {}
+    for item in group.items:
+        levels[item.account.id] = max(levels.get(item.account.id, Level.OK), item.pending.note.level)
+    by_account = tuple((account, level.name) for account, level in levels.items())
+    return RenderedMessage(
+        subject_line(subject), text, chat, attributes, notifications=ids, levels=by_account
+    )
 
 
 _LOW_KINDS = (Kind.LOW, Kind.REMINDER, Kind.RUNNING_OUT, Kind.SPENDING_FAST)
@@ -538,7 +547,7 @@ def _spent(note: Notification) -> str:
 def _usual(note: Notification) -> str:
     assert note.spike is not None
     if note.spike.usual <= 0:
-        return "none in that time last week"
+        return "none in that time in the last 8 days"
     return f"usually at most {_amount(note, note.spike.usual, credits_word=False)} in that time"
 
 
@@ -547,9 +556,9 @@ def _spike_facts(note: Notification, context: MessageContext) -> list[tuple[str,
     assert note.spike is not None
     seconds = note.spike.seconds
     usual = (
-        f"at most {_amount(note, note.spike.usual)} in {_duration(seconds)}, in the last week"
+        f"at most {_amount(note, note.spike.usual)} in {_duration(seconds)}, in the last 8 days"
         if note.spike.usual > 0
-        else f"none in any {_duration(seconds)} of the last week"
+        else f"none in any {_duration(seconds)} of the last 8 days"
     )
     facts = [("Spent", f"{_spent(note)} (since {context.local(note.spike.since)})"), ("Usual pace", usual)]
     if note.balance is not None and note.spike.spent > 0 and seconds > 0:

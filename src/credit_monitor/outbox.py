@@ -51,7 +51,7 @@ def enqueue(
     added = tuple(Pending(f"{run_id}-{note.account}-{i}", note, now) for i, note in enumerate(notes, start=1))
     outbox = (*state.outbox, *added)
     dropped = list(outbox[: max(0, len(outbox) - MAX_PENDING)])
-    return replace(state, outbox=outbox[len(dropped) :]), dropped
+    return replace(state, outbox=untell(outbox[len(dropped) :], dropped)), dropped
 
 
 def lease(
@@ -99,21 +99,24 @@ def settle(
     sent_at: datetime | None = None,
 ) -> AccountState:
     """Record what receivers accepted: a notification no receiver owes any more leaves the outbox.
-    Give back the lease of what could not be sent, for the next run. With `sent_at`, remember the
-    newest notification delivered, for `status`. A receiver that took an incident's notice is
-    told of it, whatever an earlier notice's fate (`AccountState.untold`)."""
+        Give back the lease of what could not be sent, for the next run. With `sent_at`, remember the
+        newest notification delivered, for `status`. A receiver that took an incident's notice is
+        told of it, whatever an earlier notice's fate (`AccountState.untold`), and hears of its end
+    (`AccountState.told`)."""
     took = _by_id(delivered, state)
     accepted = [item for item in state.outbox if took.get(item.id)]
     if accepted and sent_at is not None:
         newest = max(accepted, key=lambda item: item.created_at)
         state = replace(state, last_sent=newest.note.kind.value, last_sent_at=sent_at)
-    untold = dict(state.untold)
+    untold, told = dict(state.untold), dict(state.told)
     outbox = []
     for item in state.outbox:
         receivers = took.get(item.id, frozenset())
         family = item.note.family
         if receivers and family in untold and not item.note.ends:
             untold[family] = untold[family] - receivers
+        if receivers and family in told and not item.note.ends:
+            told[family] = told[family] | receivers.difference({ANY})
         if receivers:
             item = replace(item, delivered_to=item.delivered_to | receivers)
             if not item.owed:
@@ -121,13 +124,14 @@ def settle(
         if item.id in released:
             item = replace(item, lease_owner=None, lease_until=None)
         outbox.append(item)
-    return replace(state, outbox=tuple(outbox), untold=_kept(untold))
+    return replace(state, outbox=tuple(outbox), untold=_kept(untold), told=told)
 
 
 def refused(state: AccountState, ids: Receipts, now: datetime) -> tuple[AccountState, list[Pending]]:
     """Count a run of refusals for each of `ids` and give back its lease; returns the new state and
     those given up (MAX_ATTEMPTS runs of refusals, or MAX_AGE old), which leave the outbox. The
-    receivers that never had an incident's notice given up are untold of it (`AccountState.untold`)."""
+    receivers that never had an incident's notice given up are untold of it (`AccountState.untold`),
+    and of its end already pending (`untell`)."""
     refusing = _by_id(ids, state)
     untold = dict(state.untold)
     kept: list[Pending] = []
@@ -142,7 +146,50 @@ def refused(state: AccountState, ids: Receipts, now: datetime) -> tuple[AccountS
                     untold[family] = untold.get(family, frozenset()) | item.owed
                 continue
         kept.append(item)
-    return replace(state, outbox=tuple(kept), untold=_kept(untold)), given_up
+    return replace(state, outbox=untell(kept, given_up), untold=_kept(untold)), given_up
+
+
+def untell(outbox: Sequence[Pending], dropped: Sequence[Pending]) -> tuple[Pending, ...]:
+    """The outbox without what its ends of incidents owe the receivers that never had a notice of
+    theirs: each dropped notice's receivers are skipped by the later ends of its incident (an end
+    left owing nothing leaves too)."""
+    kept = []
+    for item in outbox:
+        note = item.note
+        never = [
+            old.owed
+            for old in dropped
+            if note.ends
+            and not old.note.ends
+            and old.note.family is note.family
+            and old.created_at <= item.created_at
+        ]
+        if never:
+            skipped = note.skip.union(*never)
+            item = replace(item, note=replace(note, skip=skipped), due=item.due - skipped)
+            if not item.owed:
+                continue
+        kept.append(item)
+    return tuple(kept)
+
+
+def waits(outbox: Sequence[Pending], item: Pending) -> frozenset[str]:
+    """The receivers `item`, the end of an incident, waits for: those still owed an earlier notice
+    of it. It goes to each after that notice (a recovery never comes first, or alone: the notice
+    given up, the end is skipped there too, `untell`)."""
+    family = item.note.family
+    if not item.note.ends or family is None:
+        return frozenset()
+    return frozenset().union(
+        *(
+            old.owed
+            for old in outbox
+            if old.id != item.id
+            and not old.note.ends
+            and old.note.family is family
+            and old.created_at <= item.created_at
+        )
+    )
 
 
 def _by_id(receipts: Receipts, state: AccountState) -> dict[str, frozenset[str]]:

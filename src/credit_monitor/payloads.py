@@ -207,9 +207,14 @@ def with_emoji(text: str) -> str:
     return text
 
 
+_TEAMS_LINK_MARKUP = re.compile(r"([\\\[\]])")
+"""What makes a Markdown link in an Adaptive Card ("[text](url)"), and the escape itself."""
+
+
 def teams_text(text: str) -> str:
-    """Slack's markup as Teams reads it: *bold* as **bold**, emoji codes as the emoji."""
-    return _SLACK_BOLD.sub(r"**\1**", with_emoji(text))
+    """Slack's markup as Teams reads it: *bold* as **bold**, emoji codes as the emoji; brackets
+    escaped, so that a vendor's error text can never become a link in a client's channel."""
+    return _SLACK_BOLD.sub(r"**\1**", with_emoji(_TEAMS_LINK_MARKUP.sub(r"\\\1", text)))
 
 
 _FACT = re.compile(r"\*([^*\n]{1,80}):\* (.*)")
@@ -360,7 +365,7 @@ def pagerduty_events(
     incident (see INCIDENTS). A TEST (`credit-monitor test-alert`) is a trigger and its resolve, under
     a dedup_key of its own made from `sent_at` (required for it): it reaches the service's on-call
     as an alert would, and closes itself."""
-    kind, level = message.attributes.get("kind", ""), message.attributes.get("level", "")
+    kind = message.attributes.get("kind", "")
     if kind == TEST_KIND:
         if sent_at is None:
             raise ValueError("a TEST's PagerDuty events need the time it is sent, for their dedup_key")
@@ -375,8 +380,10 @@ def pagerduty_events(
         by_account.setdefault(account, []).append(notification_id)
     card = Card.of(message)
     labels = _labels(message)
+    levels = dict(message.levels)
     events = []
     for account, ids in by_account.items():
+        level = levels.get(account, message.attributes.get("level", ""))
         body: dict[str, Any] = {
             "routing_key": routing_key,
             "event_action": incident.action,

@@ -21,7 +21,7 @@ from the match, it stays the same while the match does, whatever the order of th
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -32,6 +32,10 @@ from credit_monitor.problems import Invalid, Problems, did_you_mean
 MAX_ROUTES = 100
 MAX_RECEIVERS = 10
 """Receivers of one route, all kinds together: each is a delivery per message."""
+MAX_ROUTE_TOPIC_CHARS = 3000
+"""The routes' topic ARNs, joined by commas, at most: `make deploy` passes them as RouteTopicArns (a
+CloudFormation parameter holds 4,096 characters) into the function's environment (Lambda's holds
+4 KB for every variable together, the others' names and values taking about 1 KB)."""
 ALL = "all"
 """The derived name of a route without a match: it gets every account."""
 TOPIC = "topic"
@@ -159,13 +163,37 @@ class Routing:
         )
 
     def due(self, account: Account, note: Notification) -> frozenset[str]:
-        """The receivers `note` is due to: those that hear about its account (`receivers_for`), less
-        those never told of the incident it ends (`Notification.skip`); a CLEARED goes only to the
-        receivers that keep incidents (INCIDENT_KINDS)."""
-        due = (receiver for receiver in self.receivers_for(account) if receiver not in note.skip)
+        """The receivers `note` is due to: those that hear about its account (`receivers_for`); for
+        the end of an incident, those told of it (`Notification.audience`) that the file still has,
+        whether or not they hear about the account now, less those never told (`Notification.skip`).
+        A CLEARED goes only to the receivers that keep incidents (INCIDENT_KINDS)."""
+        hearing = self.receivers_for(account)
+        if note.ends and note.audience is not None:
+            hearing = self.told(hearing, note.audience)
+        due = (receiver for receiver in hearing if receiver not in note.skip)
         if note.kind is Kind.CLEARED:
             return frozenset(receiver for receiver in due if kind_of(receiver) in INCIDENT_KINDS)
         return frozenset(due)
+
+    def told(self, hearing: Sequence[str], audience: Collection[str]) -> tuple[str, ...]:
+        """The receivers of the file that are in `audience` (the stack's topic, each route receiver
+        by its id), and those of `hearing` that are a renamed route's receiver of `audience`: the
+        same kind and entry, under a route name the file no longer has."""
+        known = (TOPIC, *self.specs())
+        names = {route.name for route in self.routes}
+        renamed = {
+            receiver.rpartition("/")[2]
+            for receiver in audience
+            if receiver != TOPIC and route_of(receiver) not in names
+        }
+        return (
+            *(receiver for receiver in known if receiver in audience),
+            *(
+                receiver
+                for receiver in hearing
+                if receiver not in audience and receiver != TOPIC and receiver.rpartition("/")[2] in renamed
+            ),
+        )
 
     def specs(self) -> dict[str, ReceiverSpec]:
         """Every route receiver by its id."""
@@ -192,16 +220,16 @@ def receiver_id(route: Route, spec: ReceiverSpec) -> str:
     return f"{route.name}/{spec.id}"
 
 
+def route_of(receiver: str) -> str | None:
+    """ "acme" of "acme/slack:acme-slack"; None for the stack's topic. A route's name may hold a "/"
+    (its match's label value, "team=eu/sales"), a receiver's kind and entry never do: the id is cut
+    at its last one."""
+    return None if receiver == TOPIC else receiver.rpartition("/")[0]
+
+
 def kind_of(receiver: str) -> str:
     """ "slack" of "acme/slack:acme-slack"; "topic" of the stack's topic."""
     return TOPIC if receiver == TOPIC else receiver.rpartition("/")[2].partition(":")[0]
-
-
-def route_of(receiver: str) -> str:
-    """ "acme" of "acme/slack:acme-slack"; "" of the stack's topic. Split at the last "/": a route
-    named by its match holds a label value, which may have one ("team=sales/emea"); what follows,
-    a kind and an entry name or a topic's ARN, never does."""
-    return receiver.rpartition("/")[0]
 
 
 def topic_arns(routes: Iterable[Route]) -> dict[str, tuple[str, ...]]:
@@ -257,6 +285,15 @@ def parse_routes(entries: object, source: str) -> tuple[tuple[Route, ...], list[
         named[route.name] = number
         routes.append(route)
     problems.extend(f"{source}: {problem}" for problem in _entry_clashes(routes))
+    topics = topic_arns(routes)
+    chars = len(",".join(topics))
+    if chars > MAX_ROUTE_TOPIC_CHARS:
+        problems.append(
+            f"{source}: topic: the routes name {len(topics)} SNS topics, {chars:,} characters together; at"
+            f" most {MAX_ROUTE_TOPIC_CHARS:,} fit in the function's settings (RouteTopicArns, which grants"
+            " it each topic): subscribe several clients' lists to fewer topics, or give routes another"
+            " receiver kind"
+        )
     return tuple(routes), problems
 
 

@@ -39,7 +39,12 @@ from credit_monitor.alerting import (
     status_of,
 )
 from credit_monitor.bounded import Unfinished, run_until
-from credit_monitor.budget import MAX_CONCURRENT_ACCOUNTS, SAFETY_MARGIN_SECONDS, Budget
+from credit_monitor.budget import (
+    MAX_CONCURRENT_ACCOUNTS,
+    MAX_CONCURRENT_DELIVERIES,
+    SAFETY_MARGIN_SECONDS,
+    Budget,
+)
 from credit_monitor.checks import MIN_SECONDS_FOR_A_REQUEST, Http, KeySource, run_checks
 from credit_monitor.config import Account, CheckSettings
 from credit_monitor.delivery import Delivery, Outcome, Receiver
@@ -48,7 +53,7 @@ from credit_monitor.forecast import Forecast
 from credit_monitor.grouping import Failing, Failings, Group, Item, group, hold
 from credit_monitor.messages import MessageContext, RenderedMessage, render_group, render_test_alert
 from credit_monitor.model import CheckError, CheckResult, FailureKind
-from credit_monitor.outbox import MAX_ATTEMPTS, enqueue, lease, leased_by, refused, settle
+from credit_monitor.outbox import MAX_ATTEMPTS, enqueue, lease, leased_by, refused, settle, waits
 from credit_monitor.ratelimit import run_number
 from credit_monitor.routes import TOPIC, Routing
 
@@ -294,7 +299,8 @@ def run_once(
     failing = _failing(claims, policy)
     ready, _ = hold(leased, checks.accounts, failing)  # 3. wait (held ones stay pending), inhibit, group ...
     context = MessageContext(policy.schedule_timezone, dashboard_url)
-    plan = run.plan(ready, checks.accounts, failing, context)  # ... per receiver, split to its size
+    outboxes = {name: claim.state.outbox for name, claim in claims.items() if claim.state is not None}
+    plan = run.plan(ready, checks.accounts, failing, context, outboxes)  # ... per receiver, split to its size
     run.send_all(plan, claims)  # 4. send
     run.record_all(claims)  # 5. record
     report = RunReport([claim.report for claim in claims.values()])
@@ -581,19 +587,29 @@ class _Run:
         return written
 
     def plan(
-        self, items: Sequence[Item], accounts: Sequence[Account], failing: Failings, context: MessageContext
+        self,
+        items: Sequence[Item],
+        accounts: Sequence[Account],
+        failing: Failings,
+        context: MessageContext,
+        outboxes: Mapping[str, Sequence[Pending]] | None = None,
     ) -> list[_Sending]:
         """What each receiver is sent: the items it still owes, grouped among the accounts it hears
         about (so that an outage is one message per route, naming only that route's accounts), each
-        group split to the receiver's size. Receivers in the order of their first item."""
-        heard: dict[str, list[Account]] = defaultdict(list)
+        group split to the receiver's size. Receivers in the order of their first item. The end of an
+        incident waits, at a receiver still owed a notice of it, for that notice (`outbox.waits`:
+        `outboxes`, each account's)."""
+        heard: dict[str, dict[str, Account]] = defaultdict(dict)
         for account in accounts:
             for receiver_id in self.routing.receivers_for(account):
-                heard[receiver_id].append(account)
+                heard[receiver_id][account.id] = account
         owed: dict[str, list[Item]] = defaultdict(list)
         for item in items:
-            for receiver_id in sorted(item.pending.owed):
+            outbox = (outboxes or {}).get(item.account.id, ())
+            for receiver_id in sorted(item.pending.owed - waits(outbox, item.pending)):
                 owed[receiver_id].append(item)
+                # the end of an incident it was told of, about an account it hears of no more
+                heard[receiver_id].setdefault(item.account.id, item.account)
         try:
             receivers = self.ports.receivers.receivers(self.routing) if owed else {}
         except Exception as exc:
@@ -604,7 +620,7 @@ class _Run:
         plan = []
         for receiver_id, receiver_items in owed.items():
             receiver = receivers.get(receiver_id)
-            groups = group(receiver_items, heard[receiver_id], self.policy.group_by, failing)
+            groups = group(receiver_items, list(heard[receiver_id].values()), self.policy.group_by, failing)
             fits = receiver.fits if receiver is not None else None
             messages = [part for whole in groups for part in render_group(whole, context, fits)]
             plan.append(_Sending(receiver_id, receiver, messages))
@@ -613,10 +629,12 @@ class _Run:
     def send_all(self, plan: Sequence[_Sending], claims: dict[str, _Claim]) -> None:
         """Each receiver's messages in order (its oldest news first, a recovery after its failure);
         receivers side by side, and the stack's topic's messages side by side too (SNS orders
-        nothing anyway)."""
+        nothing anyway). The stack's topic starts first; the routes' receivers follow in an order
+        that turns every hour (`_turned`), so that receivers hanging past MAX_CONCURRENT_DELIVERIES
+        never hold the same others back at every run."""
         tasks: list[Callable[[], list[Delivery | OutOfTime]]] = []
         sent: list[tuple[_Sending, list[tuple[Group, RenderedMessage]]]] = []
-        for sending in plan:
+        for sending in _turned(plan, self.now):
             if sending.problem is not None or sending.receiver is None:
                 first = next((claims[m[0].items[0].account.id].report for m in sending.messages), None)
                 problem = sending.problem or DeliveryError(f"{sending.receiver_id}: no such receiver")
@@ -629,7 +647,7 @@ class _Run:
                     functools.partial(self.deliver_in_order, sending.receiver, [m for _, m in batch])
                 )
                 sent.append((sending, batch))
-        outcomes = run_until(tasks, self.budget.run_end, max_workers=MAX_CONCURRENT_ACCOUNTS, name="send")
+        outcomes = run_until(tasks, self.budget.run_end, max_workers=MAX_CONCURRENT_DELIVERIES, name="send")
         for (sending, batch), outcome in zip(sent, outcomes, strict=True):
             answers: Sequence[object] = outcome if isinstance(outcome, list) else [outcome] * len(batch)
             for (part, _), answer in zip(batch, answers, strict=True):
@@ -852,6 +870,18 @@ class _Run:
                 raise reread
             state = reread
         raise StateError(f"alert state for {name} kept changing under us ({WRITE_ATTEMPTS} attempts)")
+
+
+def _turned(plan: Sequence[_Sending], now: datetime) -> list[_Sending]:
+    """The stack's topic first, then the routes' receivers from a place that moves on by one every
+    hour: each is among the first MAX_CONCURRENT_DELIVERIES within len(plan) hours, however many
+    hang before it."""
+    topic = [sending for sending in plan if sending.receiver_id == TOPIC]
+    routes = [sending for sending in plan if sending.receiver_id != TOPIC]
+    if not routes:
+        return topic
+    start = int(now.timestamp() // 3600) % len(routes)
+    return topic + routes[start:] + routes[:start]
 
 
 def _failing(claims: dict[str, _Claim], policy: AlertPolicy) -> Failings:

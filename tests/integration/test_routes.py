@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -114,6 +116,14 @@ class Routes:
 
     def receiver(self, entry: str) -> ReceiverSimulator:
         return self.world.receivers[entry]
+
+    def edit(self, old: str, new: str) -> None:
+        """The accounts file with `old` written `new`, deployed: the next run is a new sandbox's."""
+        path = Path(os.environ["ACCOUNTS_FILE"])
+        text = path.read_text()
+        assert old in text, old
+        path.write_text(text.replace(old, new))
+        app.runtime.cache_clear()
 
     def low(self, balance: float, *accounts: str) -> None:
         for account in accounts:
@@ -619,3 +629,65 @@ def test_a_hostile_url_in_the_secret_fails_its_receiver_alone_clearly_and_is_nev
         for entry in ("acme-slack", "acme-pagerduty", "globex-hook"):
             assert len(routes.receiver(entry).accepted) == 1, entry
         assert len(routes.topic()) == 2
+
+
+# --- the accounts file changed during an incident ------------------------------------------------
+
+
+def test_an_account_moved_to_another_client_during_an_incident_has_it_ended_where_it_was_told(
+    routes: Routes,
+) -> None:
+    """acme's channel and PagerDuty were told of the LOW: they hear its end, even though the account
+    is globex's by then. globex's receivers were never told of it: they hear nothing of its end."""
+    routes.low(42, "acme-lemlist-1")
+    routes.run()
+    routes.edit(  # acme-lemlist-1's labels: the account before acme-lemlist-2's
+        'labels = { client = "acme" }\n\n[[account]]\nid = "acme-lemlist-2"',
+        'labels = { client = "globex" }\n\n[[account]]\nid = "acme-lemlist-2"',
+    )
+    routes.low(5000, "acme-lemlist-1")
+    recovered = routes.run()
+
+    assert recovered.error is None
+    assert [kind for kind, _ in slack(routes.receiver("acme-slack"))] == ["LOW", "RECOVERED"]
+    assert routes.receiver("acme-pagerduty").open_incidents() == []
+    assert routes.receiver("globex-slack").posts == [], "never told of the LOW: not of its end"
+    assert routes.receiver("globex-hook").posts == []
+    assert [kind for kind, _ in routes.topic()] == ["LOW", "RECOVERED"]
+
+
+def test_a_stack_topic_told_of_an_incident_hears_its_end_after_stack_topic_changed(routes: Routes) -> None:
+    routes.low(42, "acme-lemlist-1")
+    routes.run()
+    first = '[[account]]\nid = "acme-lemlist-1"'
+    routes.edit(first, f'stack_topic = "unrouted"\n\n{first}')
+    routes.low(5000, "acme-lemlist-1")
+    routes.run()
+
+    assert [kind for kind, _ in routes.topic()] == ["LOW", "RECOVERED"]
+    assert [kind for kind, _ in slack(routes.receiver("acme-slack"))] == ["LOW", "RECOVERED"]
+
+
+def test_a_route_renamed_during_an_incident_ends_it_at_its_receivers_once(routes: Routes) -> None:
+    routes.low(42, "acme-lemlist-1")
+    routes.run()
+    routes.edit('name = "acme"', 'name = "acme-co"')
+    routes.low(5000, "acme-lemlist-1")
+    routes.run()
+
+    assert [kind for kind, _ in slack(routes.receiver("acme-slack"))] == ["LOW", "RECOVERED"]
+    assert routes.receiver("acme-pagerduty").open_incidents() == []
+
+
+def test_pagerduty_pages_each_account_at_its_own_level_when_they_go_together(routes: Routes) -> None:
+    """Two of acme's accounts low in one run, one message: the one below its critical level pages
+    as critical, the other at warning; neither takes the other's severity."""
+    routes.low(42, "acme-lemlist-1")  # below warning (100)
+    routes.low(12, "acme-lemlist-2")  # below critical (20)
+    routes.run()
+
+    assert [kind for kind, _ in slack(routes.receiver("acme-slack"))] == ["LOW"], "one message"
+    assert sorted(events(routes.receiver("acme-pagerduty"))) == [
+        ("trigger", "credit-monitor/acme-lemlist-1/balance", "warning"),
+        ("trigger", "credit-monitor/acme-lemlist-2/balance", "critical"),
+    ]

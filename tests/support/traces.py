@@ -12,10 +12,13 @@ Families, each with seeded variants:
 - step-up, step-down: a steady burn that becomes 3 times faster, or 3 times slower;
 - burst-start: a quiet month, then an automation burning the balance within a day;
 - spike: a steady burn, then a spike of 60 days' use in one hour, then the same steady burn;
+- weekly-job: a steady burn and a job of two days' use at the same hour every week, first seen once
+  the history spans a few days;
 - refunds: a steady burn with credits refunded now and then, and the balance rounded to whole credits;
 - flat: no use at all, but refunds and corrections of a credit or two;
 - quota: a monthly plan renewed on the 1st, used at 75 to 92 % of its quota (it lasts);
 - quota-short: the same plan used at 120 to 160 % of its quota (it runs dry before the renewal);
+- quota-late: a plan that lasts, which its vendor refills 2 to 10 hours after the declared renewal;
 - prepaid: a steady burn topped up (to the pack size) a day or two after it falls below its level.
 """
 
@@ -111,13 +114,14 @@ def steady(seed: int) -> Trace:
     return Trace("steady", seed, per_day * runway, used, warning=per_day * 2)
 
 
-def weekday(seed: int) -> Trace:
+def weekday(seed: int, holidays: frozenset[int] = frozenset()) -> Trace:
+    """`holidays`: days (from START) the office is closed, a long weekend's Friday or Monday."""
     rng = random.Random(seed)
     per_day = rng.choice([100, 400, 2000])  # on a working day
     used = []
     for hour in range(49 * 24):
         moment = START + hour * HOUR
-        working = moment.weekday() < 5 and 9 <= moment.hour < 18
+        working = moment.weekday() < 5 and 9 <= moment.hour < 18 and hour // 24 not in holidays
         used.append(_noise(rng, per_day / 9) if working else 0.0)
     weekly = per_day * 5
     return Trace("weekday", seed, weekly * rng.uniform(4, 6), used, warning=per_day)
@@ -167,6 +171,19 @@ def spike(seed: int) -> Trace:
     return Trace("spike", seed, start, used, warning=per_day * 5, spikes={at}, sustained=False)
 
 
+def weekly_job(seed: int) -> Trace:
+    """A steady burn, and a job of two days' use at the same hour every week, first seen once the
+    history spans a few days (a spike then: never before, and usual from then on)."""
+    rng = random.Random(seed)
+    per_day = rng.choice([100, 300, 1000])
+    used = [_noise(rng, per_day / 24) for _ in range(45 * 24)]
+    first = rng.randrange(3 * 24, 7 * 24)
+    for at in range(first, len(used), 7 * 24):
+        used[at] += per_day * 2
+    start = sum(used) * rng.uniform(1.5, 2.5)  # it lasts
+    return Trace("weekly-job", seed, start, used, warning=per_day * 5, spikes={first}, sustained=False)
+
+
 def refunds(seed: int) -> Trace:
     rng = random.Random(seed)
     per_day = rng.choice([40, 150, 800])
@@ -190,8 +207,9 @@ def flat(seed: int) -> Trace:
     )
 
 
-def quota(seed: int, share: float, family: str) -> Trace:
-    """A monthly plan of `quota` credits renewed at 00:00 UTC on the 1st, used at `share` of it."""
+def quota(seed: int, share: float, family: str, late: int = 0) -> Trace:
+    """A monthly plan of `quota` credits renewed at 00:00 UTC on the 1st, used at `share` of it;
+    `late`: the vendor refills it that many hours after (its own billing hour, its time zone)."""
     rng = random.Random(seed)
     size = rng.choice([2000, 5000, 20000])
     per_hour = size * share / (30 * 24)
@@ -203,7 +221,7 @@ def quota(seed: int, share: float, family: str) -> Trace:
         use = _noise(rng, per_hour)
         used.append(use)
         balance -= use
-        if moment.day == 1 and moment.hour == 0:  # renewed: the quota, unused credits lost
+        if moment.day == 1 and moment.hour == late:  # renewed: the quota, unused credits lost
             added[hour] = size - max(0.0, balance)
             balance = size
     return Trace(
@@ -245,10 +263,14 @@ FAMILIES: dict[str, Callable[[int], Trace]] = {
     "step-down": lambda seed: step(seed, 1 / 3),
     "burst-start": burst_start,
     "spike": spike,
+    "weekly-job": weekly_job,
     "refunds": refunds,
     "flat": flat,
     "quota": lambda seed: quota(seed, random.Random(seed).uniform(0.75, 0.92), "quota"),
     "quota-short": lambda seed: quota(seed, random.Random(seed).uniform(1.2, 1.6), "quota-short"),
+    "quota-late": lambda seed: quota(
+        seed, random.Random(seed).uniform(0.75, 0.92), "quota-late", late=random.Random(seed).randint(2, 10)
+    ),
     "prepaid": prepaid,
 }
 
@@ -314,6 +336,9 @@ def _false(
     if trace.renewal is not None:
         renews = trace.renewal.next_after(START + (hour + 1) * HOUR, UTC)
         hours_to_renewal = (renews - (START + (hour + 1) * HOUR)) / HOUR
+        refill = min((at for at in trace.added if at > hour), default=None)
+        if refill is not None and refill - hour < hours_to_renewal:  # the renewal came, refilled late
+            hours_to_renewal = refill - hour
         if truth >= hours_to_renewal:
             return True
     if kind is Kind.RUNNING_OUT:

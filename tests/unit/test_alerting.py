@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
+
+import pytest
 
 from credit_monitor.alerting import (
     MAX_RUN,
@@ -16,6 +19,7 @@ from credit_monitor.alerting import (
     Level,
     Levels,
     Notification,
+    Pending,
     Rules,
     decide,
     ended,
@@ -493,8 +497,11 @@ def test_check_recovered_carries_the_balance_and_the_failures_and_resets_them() 
 
     recovered = run(state, 890, 4)
 
+    # Its CHECK FAILING was never delivered here (no outbox): nobody was told, nobody hears its end.
     assert recovered.notifications == [
-        Notification(Kind.CHECK_RECOVERED, "lemlist", Level.WARNING, balance=890, failures=3)
+        Notification(
+            Kind.CHECK_RECOVERED, "lemlist", Level.WARNING, balance=890, failures=3, audience=frozenset()
+        )
     ]
     assert recovered.state.consecutive_failures == 0
     assert recovered.state.failing_notified is False
@@ -835,22 +842,34 @@ def test_a_renewal_that_does_not_show_up_in_the_balance_is_said_once() -> None:
     assert later.state.renewal_missed == TUESDAY  # still shown by `status`
 
 
-def test_the_renewal_re_arms_running_out_once_at_its_date_rise_or_not() -> None:
-    """RUNNING OUT before the renewal; the burn slows, and the renewal comes without a rise: from
-    its date on it is a new period, RUNNING OUT is sent once more, and only once."""
-    state, sent = FAST, list[tuple[float, str]]()
-    for hours, balance in [(30, 500), (31, 490), (36, 450), (39, 420), (40, 410), (41, 405)]:
-        decision = decide(
-            state,
-            CheckResult("lemlist", 10, balance=Balance(balance)),
-            T0 + timedelta(hours=hours),
-            Levels(10),
-            POLICY,
-            TUESDAYS,
-        )
-        state, sent = decision.state, sent + [(hours, k) for k in kinds(decision)]
+BARELY = Levels(warning=10)
+"""A warning level FAST's account stays above: what it is sent is about its forecast."""
 
-    assert sent == [(30, "RUNNING OUT/OK"), (39, "RUNNING OUT/OK")]  # 39 h: Tuesday, 00:00
+
+def watched(checks: Sequence[tuple[float, float | None]], levels: Levels = BARELY) -> list[tuple[float, str]]:
+    """What FAST's account is sent through `checks` (hours after T0, balance; None: a failed check)."""
+    state, sent = FAST, list[tuple[float, str]]()
+    for hours, balance in checks:
+        if balance is None:
+            result = CheckResult("lemlist", 10, error=CheckError(FailureKind.TIMEOUT, "no answer"))
+        else:
+            result = CheckResult("lemlist", 10, balance=Balance(balance))
+        decision = decide(state, result, T0 + timedelta(hours=hours), levels, POLICY, TUESDAYS)
+        state, sent = decision.state, sent + [(hours, k) for k in kinds(decision)]
+    return sent
+
+
+def test_the_renewal_starts_a_new_period_once_at_its_date_rise_or_not() -> None:
+    """RUNNING OUT before the renewal; the burn slows, and the renewal comes without a rise. From
+    its date the credits are awaited, so the RUNNING OUT is over (CLEARED); when they have not come
+    a day later, the new period is running out, and is told so once."""
+    checks = [(30, 500), (31, 490), (36, 450), (39, 420), (40, 410), (41, 405), (63, 300), (64, 290)]
+
+    assert watched(checks) == [
+        (30, "RUNNING OUT/OK"),
+        (39, "CLEARED/OK"),
+        (63, "RUNNING OUT/OK"),
+    ]  # 39 h: Tuesday
 
 
 def test_the_renewal_is_awaited_from_its_date_until_its_rise() -> None:
@@ -865,8 +884,8 @@ def test_the_renewal_is_awaited_from_its_date_until_its_rise() -> None:
     assert seen == [
         (30, ["LOW/WARNING"], (), TUESDAY),
         (31, [], (), TUESDAY),
-        (39, ["RUNNING OUT/WARNING"], (), TUESDAY),  # a new period: RUNNING OUT re-armed
-        (50, ["RECOVERED/WARNING"], (), NEXT_TUESDAY),
+        (39, [], (), TUESDAY),  # the credits are awaited: the balance lasts until they come
+        (50, ["RECOVERED/WARNING", "RUNNING OUT/OK"], (), NEXT_TUESDAY),  # a new period, running out
     ]
     assert decision.notifications[0].renewed is True
 
@@ -1019,7 +1038,7 @@ def test_a_checked_at_from_the_future_forgets_a_pace_that_changed_after_now() ->
 
 def test_a_checked_at_from_the_future_does_not_hide_a_renewal_that_has_passed() -> None:
     """RUNNING OUT before the renewal, then a state whose checked_at is far ahead: the renewal's
-    date has passed for this check all the same, and re-arms RUNNING OUT."""
+    date has passed for this check all the same, and starts a new period."""
     levels = Levels(warning=10)
     before = decide(
         FAST,
@@ -1042,7 +1061,7 @@ def test_a_checked_at_from_the_future_does_not_hide_a_renewal_that_has_passed() 
     )
 
     assert after.future_checked_at == T0 + timedelta(days=100)
-    assert kinds(after) == ["RUNNING OUT/OK"]
+    assert kinds(after) == ["CLEARED/OK"]  # a new period, its credits awaited: RUNNING OUT is over
 
 
 def test_a_failed_check_is_the_newest_observation_too() -> None:
@@ -1249,3 +1268,65 @@ def test_two_endings_of_one_incident_both_skip_its_untold_receivers() -> None:
 
     assert [n.skip for n in notes] == [never_told, never_told]
     assert untold == {Family.SPIKE: frozenset({"topic"})}
+
+
+def test_an_incident_records_who_was_told_and_its_end_is_due_to_them_and_to_those_still_owed() -> None:
+    """A notice opens the record of its incident; its end carries who took a notice of it, and who
+    was still owed one then (a notice pending), and closes the record."""
+    state = run(AccountState(), 5000, 0).state
+    for hour in (1, 2, 3):
+        state = run(state, None, hour).state
+    assert state.told == {Family.CHECK: frozenset()}
+
+    failing = Notification(Kind.CHECK_FAILING, "lemlist", Level.OK, failures=3)
+    owed = Pending(
+        "run-3-lemlist-1",
+        failing,
+        T0,
+        due=frozenset({"topic", "acme/pagerduty:acme-pd"}),
+        delivered_to=frozenset({"topic"}),
+    )
+    state = replace(state, told={Family.CHECK: frozenset({"acme/slack:acme-slack"})}, outbox=(owed,))
+    recovered = run(state, 5000, 4)
+
+    [note] = recovered.notifications
+    assert note.kind is Kind.CHECK_RECOVERED
+    assert note.audience == frozenset({"acme/slack:acme-slack", "topic", "acme/pagerduty:acme-pd"})
+    assert recovered.state.told == {}
+
+
+def test_an_incident_opened_before_it_was_recorded_ends_with_no_audience() -> None:
+    failing = AccountState(consecutive_failures=3, failing_notified=True)
+    [note] = run(failing, 5000, 1).notifications
+    assert note.kind is Kind.CHECK_RECOVERED
+    assert note.audience is None
+
+
+def month_end(refilled_at: int | None) -> list[tuple[str, str]]:
+    """A plan renewed on the 1st, burning 10 credits an hour: below its warning (1,000) since the
+    31st at noon, lasting until the renewal; the vendor refills it to 10,000 at `refilled_at` hours
+    past the renewal's midnight (None: never). What it was sent, by local time, from the 29th on."""
+    renewal = Rules(renewal=Renewal("month", day=1))
+    start = datetime(2026, 10, 29, tzinfo=UTC)
+    state, sent, balance = AccountState(), [], 1600.0
+    for hour in range(5 * 24):
+        now = start + timedelta(hours=hour)
+        balance -= 10
+        if refilled_at is not None and now == datetime(2026, 11, 1, refilled_at, tzinfo=UTC):
+            balance = 10_000.0
+        result = CheckResult("lemlist", 1000, balance=Balance(balance))
+        decision = decide(state, result, now, LEVELS, POLICY, renewal)
+        state = decision.state
+        sent += [(now.strftime("%d %H:%M"), n.kind.value) for n in decision.notifications]
+    return sent
+
+
+@pytest.mark.parametrize("hours_late", [0, 3, 9, 23])
+def test_a_renewal_the_vendor_refills_hours_after_its_date_sends_nothing_meanwhile(hours_late: int) -> None:
+    """Vendors refill at their own billing hour, in their own zone: the hours between the declared
+    renewal and its rise are no news (they were a LOW and a RECOVERED every month)."""
+    assert month_end(hours_late) == []
+
+
+def test_a_renewal_that_never_shows_up_alerts_once_its_grace_is_over() -> None:
+    assert month_end(None) == [("02 00:00", "LOW")]

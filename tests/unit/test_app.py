@@ -107,26 +107,6 @@ def test_a_test_alert_names_each_receiver_as_people_call_it_and_never_by_a_secre
     assert app.receiver_name(rt, "acme/pagerduty:acme-pd") == "route acme: pagerduty acme-pd (EU region)"
 
 
-def test_a_route_named_by_a_label_value_with_a_slash_is_found_and_named_whole() -> None:
-    """A route without a name is named by its match, and a label value may hold "/": `test-alert
-    --route` still reaches its receivers, and they are called by the route's whole name."""
-    emea = Route(
-        "team=sales/emea", {"team": "sales/emea"}, (ReceiverSpec(ReceiverKind.PAGERDUTY, "emea-pd"),)
-    )
-    rt = fleet_runtime(1)
-    receiver_id = "team=sales/emea/pagerduty:emea-pd"
-    others = {receiver_id: MemoryNotifier(), "team=sales/slack:sales-slack": MemoryNotifier()}
-    rt = replace(
-        rt,
-        config=replace(rt.config, routing=Routing((emea,))),
-        ports=replace(rt.ports, receivers=MemoryReceivers(MemoryNotifier(), others)),
-    )
-
-    assert list(app.receivers(rt, "team=sales/emea")) == [receiver_id]
-    assert list(app.receivers(rt, "team=sales")) == ["team=sales/slack:sales-slack"]
-    assert app.receiver_name(rt, receiver_id) == "route team=sales/emea: pagerduty emea-pd"
-
-
 def test_a_test_alert_reads_the_receivers_entries_afresh_and_a_run_from_the_cache() -> None:
     """An entry just fixed with `keys set` is what the test uses, even in a warm sandbox."""
     low = Account("lemlist", lemlist.PROVIDER, "https://lemlist.test", threshold=100)  # FakeKeys has its key
@@ -139,3 +119,19 @@ def test_a_test_alert_reads_the_receivers_entries_afresh_and_a_run_from_the_cach
     assert source.fresh == [True]
     app.handle(rt)  # 50 left, below 100: a LOW to deliver
     assert source.fresh == [True, False]
+
+
+def test_a_test_alert_finds_and_names_the_receivers_of_a_route_whose_name_holds_a_slash() -> None:
+    """A route named by its match (team = "eu/sales" gives "team=eu/sales") is found by that name."""
+    rt = fleet_runtime(1)
+    route = Route("team=eu/sales", {"team": "eu/sales"}, (ReceiverSpec(ReceiverKind.SLACK, "eu-slack"),))
+    slack = MemoryNotifier(id="team=eu/sales/slack:eu-slack")
+    receivers = MemoryReceivers(MemoryNotifier(), {slack.id: slack})
+    rt = replace(
+        rt,
+        config=replace(rt.config, routing=Routing((route,))),
+        ports=replace(rt.ports, receivers=receivers),
+    )
+
+    assert list(app.receivers(rt, "team=eu/sales")) == ["team=eu/sales/slack:eu-slack"]
+    assert app.receiver_name(rt, "team=eu/sales/slack:eu-slack") == "route team=eu/sales: slack eu-slack"

@@ -30,6 +30,7 @@ from credit_monitor.forecast import (
     usual_use,
     with_used,
 )
+from tests.support.traces import replay, weekday
 
 T0 = datetime(2026, 11, 2, tzinfo=UTC)  # a Monday
 HOUR = timedelta(hours=1)
@@ -284,9 +285,9 @@ def month_of_runs(every: timedelta, burn_per_day: float = 24.0) -> History:
 
 @pytest.mark.parametrize("every", [timedelta(hours=1), timedelta(minutes=15)])
 def test_a_month_of_history_is_bounded_whatever_the_schedule(every: timedelta) -> None:
-    """One sample an hour for the last week, one a day before: the state does not grow with age."""
+    """One sample an hour for the last eight days, one a day before: the state does not grow with age."""
     samples = month_of_runs(every).samples
-    assert len(samples) <= 7 * 24 + 24
+    assert len(samples) <= 8 * 24 + 24
     assert samples[-1].at - samples[0].at >= timedelta(days=29)
     assert [s.at for s in samples] == sorted(s.at for s in samples)
 
@@ -530,6 +531,28 @@ def test_the_usual_is_the_most_used_in_the_same_time_in_the_last_week(spent: flo
     assert (history.check(balance - spent).event is Event.SPIKE) is spike
 
 
+@pytest.mark.parametrize(
+    "later",
+    [
+        pytest.param(0, id="on-time"),
+        pytest.param(1, id="an-hour-later"),
+        pytest.param(20, id="most-of-a-day-later"),
+    ],
+)
+def test_a_weekly_job_is_a_spike_the_first_time_only(later: int) -> None:
+    """10 credits an hour, and every Saturday from 09:00 a job of 2,000 (first seen with a few days of
+    history, so it is a spike then). A spike's credits are usual from then on: the same job a week
+    later, or starting an hour later, is no spike."""
+    history = History(rule=RULE, warning=100)
+    balance = history.burn(1_000_000, lambda _: 10.0, 5 * 24 + 9)  # Saturday 09:00
+    spikes = []
+    for week in range(4):
+        balance -= 2000
+        spikes.append(history.check(balance).event is Event.SPIKE)
+        balance = history.burn(balance, lambda _: 10.0, 7 * 24 - 1 + (later if week == 1 else 0))
+    assert spikes == [True, False, False, False]
+
+
 # --- an empty account ---------------------------------------------------------------------------
 
 
@@ -551,3 +574,18 @@ def test_observe_starts_a_history() -> None:
 
 def samples_of(history: Iterable[Sample]) -> list[float]:
     return [sample.balance for sample in history]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a lull longer than any in the last month (a long weekend) is taken as a new, slower pace,"
+    " and the office's return to its old pace is never a change: for days after it, the days left"
+    " count the lull (29.9 days on the Wednesday for a truth of 7.6), and RUNNING OUT comes 5 days"
+    " ahead instead of 7. A design decision for the forecast (undo a slower pace the burn returns from).",
+)
+def test_an_office_back_from_a_long_weekend_is_warned_of_as_early_as_after_any_weekend() -> None:
+    """The same office burn as the weekday family's, with Friday 25 and Monday 28 September off."""
+    replayed = replay(weekday(0, holidays=frozenset({18, 21})))
+
+    [(lead, ideal)] = replayed.leads
+    assert lead >= 0.9 * ideal, "the forecast benchmark's target: 90 % of the ideal lead"

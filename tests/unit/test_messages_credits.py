@@ -45,7 +45,7 @@ def test_spending_fast_says_what_was_spent_over_what_time_the_usual_and_the_runw
     assert message.subject == "[credit-monitor] FullEnrich spending fast: 6,000 credits in 1 h"
     assert message.attributes["kind"] == "SPENDING FAST"
     assert "  Spent:         6,000 credits in 1 h (since Tue 03 Nov 2026 09:00 CET)" in message.text
-    assert "  Usual pace:    at most 12 credits in 1 h, in the last week" in message.text
+    assert "  Usual pace:    at most 12 credits in 1 h, in the last 8 days" in message.text
     assert "  If it goes on: the balance lasts about 2 h" in message.text
     assert "Days left" not in message.text  # the spike's own runway says it
     assert in_docs(spending(), FULLENRICH, CHECKED)
@@ -55,7 +55,7 @@ def test_a_spike_after_a_quiet_week_says_none_and_one_that_crossed_a_level_names
     quiet = render(spending(usual=0), FULLENRICH, CHECKED, PARIS).text
     crossed = render(spending(balance=800, level=Level.WARNING), FULLENRICH, CHECKED, PARIS).text
 
-    assert "  Usual pace:    none in any 1 h of the last week" in quiet
+    assert "  Usual pace:    none in any 1 h of the last 8 days" in quiet
     assert "  Level crossed: warning (1,000 credits)" in crossed
 
 

@@ -101,7 +101,7 @@ def test_spending_fast_says_how_much_money_went_and_the_usual_pace() -> None:
 
     assert message.subject == "[credit-monitor] Bright Data spending fast: $60.00 in 1 h"
     assert "  Spent:         $60.00 in 1 h (since Tue 03 Nov 2026 08:00 UTC)" in message.text
-    assert "  Usual pace:    at most $5.00 in 1 h, in the last week" in message.text
+    assert "  Usual pace:    at most $5.00 in 1 h, in the last 8 days" in message.text
 
 
 def test_pools_of_a_money_balance_are_in_its_currency() -> None:

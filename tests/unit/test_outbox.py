@@ -16,6 +16,7 @@ from credit_monitor.outbox import (
     leased_by,
     refused,
     settle,
+    waits,
 )
 
 T0 = datetime(2026, 11, 1, 9, tzinfo=UTC)
@@ -279,3 +280,43 @@ def test_notices_given_up_at_different_receivers_leave_each_of_them_untold() -> 
     )
 
     assert state.untold == {Family.BALANCE: frozenset({"topic", "acme/slack:acme-slack"})}
+
+
+def test_a_notice_taken_joins_its_open_incidents_audience_and_an_ending_taken_does_not() -> None:
+    state = replace(leased_to([LOW, RECOVERED]), told={Family.BALANCE: frozenset()})
+    low, recovered = state.outbox
+    settled = settle(state, {low.id: {"topic"}, recovered.id: {"acme/slack:acme-slack"}})
+    assert settled.told == {Family.BALANCE: frozenset({"topic"})}, "CHECK RECOVERED's incident is not open"
+
+
+def test_a_notice_of_an_incident_not_recorded_records_nothing() -> None:
+    """An incident opened by an earlier release: its end goes where the routes say (audience None)."""
+    state = leased_to([LOW])
+    assert settle(state, {state.outbox[0].id: {"topic"}}).told == {}
+
+
+def test_the_end_of_an_incident_waits_at_a_receiver_still_owed_a_notice_of_it() -> None:
+    failing = Notification(Kind.CHECK_FAILING, "lemlist", Level.OK, failures=3)
+    state = leased_to([failing, RECOVERED])
+    notice, end = state.outbox
+    state = settle(state, {notice.id: {"topic"}})  # the Slack channel still owes the failure
+
+    assert waits(state.outbox, state.outbox[1]) == {"acme/slack:acme-slack"}
+    assert waits(state.outbox, state.outbox[0]) == frozenset(), "a notice waits for nothing"
+    assert waits(settle(state, [notice.id]).outbox, end) == frozenset()
+
+
+def test_a_notice_given_up_takes_its_receivers_off_the_end_of_its_incident() -> None:
+    failing = Notification(Kind.CHECK_FAILING, "lemlist", Level.OK, failures=3)
+    state = leased_to([failing, RECOVERED])
+    notice, _ = state.outbox
+    state = settle(state, {notice.id: {"topic"}})
+    for attempt in range(MAX_ATTEMPTS):
+        state, given_up = refused(
+            state, {notice.id: {"acme/slack:acme-slack"}}, T0 + timedelta(hours=attempt)
+        )
+
+    assert [p.note.kind for p in given_up] == [Kind.CHECK_FAILING]
+    [end] = state.outbox
+    assert end.owed == {"topic"}
+    assert end.note.skip == {"acme/slack:acme-slack"}

@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
-from credit_monitor.alerting import Kind, Level
-from credit_monitor.messages import RenderedMessage, render_test_alert
+from credit_monitor.alerting import Kind, Level, Pending
+from credit_monitor.grouping import Group, Item
+from credit_monitor.messages import RenderedMessage, render_group, render_test_alert
 from credit_monitor.payloads import (
     CLEARED_FAMILIES,
     INCIDENTS,
@@ -43,6 +44,8 @@ from credit_monitor.payloads import (
     webhook_error,
     webhook_fits,
 )
+from credit_monitor.providers import lemlist
+from tests.support import notices
 from tests.support.notices import CONTEXT, DASHBOARD, message
 
 ROUTING_KEY = "R0123456789abcdefABCDEF012345678"
@@ -89,6 +92,21 @@ def test_a_vendors_text_can_never_mention_everyone_or_link_in_a_slack_channel() 
     assert "<!channel>" not in text
     assert "<https://evil" not in text
     assert "&lt;!channel&gt; see &lt;https://evil.example|your invoice&gt; &amp; pay" in text
+
+
+@pytest.mark.parametrize("outage", [False, True])
+def test_a_vendors_text_can_never_be_a_disguised_link_in_a_teams_channel(outage: bool) -> None:
+    hostile = message(
+        Kind.CHECK_FAILING,
+        accounts=2 if outage else 1,
+        outage=outage,
+        reason="see [your invoice](https://evil.example)",
+    )
+
+    text = json.dumps(teams(hostile))
+
+    assert "[your invoice](" not in text
+    assert "see \\\\[your invoice\\\\](https://evil.example)" in text  # \[ in the card's JSON
 
 
 def test_a_group_too_big_for_slack_is_cut_at_a_line_saying_how_much_is_missing_and_where() -> None:
@@ -418,3 +436,27 @@ def test_webhook_error_refuses_a_2xx_that_says_it_did_not_take_it() -> None:
 )
 def test_reply_reason_reads_each_receivers_error_shape(said: str, reason: str) -> None:
     assert reply_reason(said) == reason
+
+
+def test_each_account_of_a_group_pages_at_its_own_level_not_the_groups_highest() -> None:
+    """One LOW for two accounts, one below its warning level and one below its critical level."""
+    members = (notices.account(1), notices.account(2))
+    levels = (Level.WARNING, Level.CRITICAL)
+    items = tuple(
+        Item(
+            member,
+            Pending(f"run-7-{member.id}-1", notices.note(Kind.LOW, member.id, level), notices.CHECKED_AT),
+        )
+        for member, level in zip(members, levels, strict=True)
+    )
+    group = Group(Kind.LOW, lemlist.PROVIDER.vendor, items, (("client", "acme"),), vendor_accounts=2)
+    [(_, rendered)] = render_group(group, CONTEXT)
+
+    events = pagerduty_events(rendered, ROUTING_KEY)
+
+    assert rendered.attributes["level"] == "CRITICAL"
+    assert [(e.account, e.body["payload"]["severity"]) for e in events] == [
+        ("acme-001", "warning"),
+        ("acme-002", "critical"),
+    ]
+    assert [e.body["payload"]["custom_details"]["level"] for e in events] == ["WARNING", "CRITICAL"]

@@ -212,3 +212,6 @@ def test_a_pasted_text_is_shown_short_never_whole() -> None:
     with pytest.raises(ValueError, match=r"^renewal\.every: ") as exact:
         parse_renewal({"every": "m" * 38})  # its repr is 40 characters: shown whole
     assert str(exact.value).endswith("got " + repr("m" * 38))
+    with pytest.raises(ValueError, match=r"^renewal\.every: ") as longer:
+        parse_renewal({"every": "m" * 39})  # 41: cut to 40
+    assert str(longer.value).endswith("got " + repr("m" * 39)[:39] + "…")

@@ -13,6 +13,7 @@ from credit_monitor.config import ConfigError
 from credit_monitor.routes import (
     INCIDENT_KINDS,
     MAX_RECEIVERS,
+    MAX_ROUTE_TOPIC_CHARS,
     MAX_ROUTES,
     TOPIC,
     PagerDutyRegion,
@@ -361,33 +362,17 @@ def test_a_notice_is_due_to_every_receiver_but_those_never_told_and_cleared_only
 
 
 @pytest.mark.parametrize(
-    ("receiver", "route", "kind"),
+    ("receiver", "kind"),
     [
-        (TOPIC, "", "topic"),
-        ("client=acme/slack:acme-slack", "client=acme", "slack"),
-        ("all/topic:arn:aws:sns:eu-west-1:123456789012:t", "all", "topic"),
-        ("acme-sales/webhook:acme-hook", "acme-sales", "webhook"),
-        ("team=sales/emea/pagerduty:emea-pd", "team=sales/emea", "pagerduty"),  # "/" in a label value
+        (TOPIC, "topic"),
+        ("client=acme/slack:acme-slack", "slack"),
+        ("all/topic:arn:aws:sns:eu-west-1:123456789012:t", "topic"),
+        ("acme-sales/webhook:acme-hook", "webhook"),
     ],
 )
-def test_the_route_and_kind_of_a_receiver_are_read_from_its_id(receiver: str, route: str, kind: str) -> None:
-    assert (route_of(receiver), kind_of(receiver)) == (route, kind)
+def test_the_kind_of_a_receiver_is_read_from_its_id(receiver: str, kind: str) -> None:
+    assert kind_of(receiver) == kind
     assert (kind in INCIDENT_KINDS) is (kind in {"pagerduty", "webhook"})
-
-
-def test_a_route_named_by_a_label_value_with_a_slash_still_resolves_its_incidents(tmp_path: Path) -> None:
-    """A label value is any printable text, "/" too: the route it names still gets its CLEARED."""
-    text = ACCOUNTS.replace('team = "sales"', 'team = "sales/emea"')
-    config = load_config(
-        write(tmp_path, text + '\n[[route]]\nmatch = { team = "sales/emea" }\npagerduty = "emea-pd"\n')
-    )
-    account = config.accounts[0]
-    [route] = config.routes
-    assert route.name == "team=sales/emea"
-
-    cleared = Notification(Kind.CLEARED, account.id, Level.OK, clears=Kind.RUNNING_OUT)
-
-    assert config.routing.due(account, cleared) == {"team=sales/emea/pagerduty:emea-pd"}
 
 
 def problems(tmp_path: Path, routes: str) -> list[str]:
@@ -490,3 +475,85 @@ def test_a_route_matching_several_labels_is_named_by_all_of_them_in_order(tmp_pa
 
 def test_a_pagerduty_receiver_in_the_us_region_is_described_without_it() -> None:
     assert ReceiverSpec(ReceiverKind.PAGERDUTY, "acme-pd").describe() == "pagerduty acme-pd"
+
+
+def test_a_route_matching_a_label_value_with_a_slash_keeps_its_receivers_kinds_and_name(
+    tmp_path: Path,
+) -> None:
+    """A label value may hold any printable character, "/" too (team = "eu/sales"): the route's
+    derived name then holds one, and its receivers' ids must still say their kind, or a CLEARED
+    never reaches its PagerDuty and webhooks (whose RUNNING OUT stays open for ever)."""
+    accounts = ACCOUNTS.replace('team = "sales"', 'team = "eu/sales"')
+    routes = """
+[[route]]
+match = { team = "eu/sales" }
+pagerduty = "eu-sales-pd"
+slack = "eu-sales-slack"
+"""
+    config = load_config(write(tmp_path, accounts + routes))
+    [route] = config.routing.routes
+    assert route.name == "team=eu/sales"
+    account = config.accounts[0]
+    cleared = Notification(Kind.CLEARED, account.id, Level.OK, clears=Kind.RUNNING_OUT)
+
+    assert config.routing.due(account, cleared) == {"team=eu/sales/pagerduty:eu-sales-pd"}
+    assert kind_of("team=eu/sales/pagerduty:eu-sales-pd") == "pagerduty"
+    assert route_of("team=eu/sales/slack:eu-sales-slack") == "team=eu/sales"
+    assert route_of(TOPIC) is None
+
+
+def test_the_end_of_an_incident_is_due_to_the_receivers_told_of_it_that_the_file_still_has(
+    tmp_path: Path,
+) -> None:
+    """Told: the stack's topic and acme's Slack. The account is globex's by now, and a route named
+    otherwise took acme's PagerDuty: the end goes to the topic, acme's Slack (told, though it hears
+    of the account no more) and the renamed route's PagerDuty; never to a receiver never told."""
+    routes = """
+[[route]]
+name = "acme"
+match = { client = "acme" }
+slack = "acme-slack"
+
+[[route]]
+name = "globex-co"
+match = { client = "globex" }
+slack = "globex-slack"
+pagerduty = "acme-pd"
+"""
+    config = load_config(write(tmp_path, ACCOUNTS + routes))
+    globex = config.accounts[2]
+    audience = frozenset({TOPIC, "acme/slack:acme-slack", "globex/pagerduty:acme-pd", "gone/slack:old"})
+    recovered = Notification(Kind.RECOVERED, globex.id, Level.WARNING, audience=audience)
+
+    assert config.routing.due(globex, recovered) == {
+        TOPIC,
+        "acme/slack:acme-slack",
+        "globex-co/pagerduty:acme-pd",
+    }
+    unrecorded = Notification(Kind.RECOVERED, globex.id, Level.WARNING)
+    assert config.routing.due(globex, unrecorded) == {
+        TOPIC,
+        "globex-co/slack:globex-slack",
+        "globex-co/pagerduty:acme-pd",
+    }
+
+
+def test_route_topics_that_would_not_fit_in_the_functions_settings_are_refused_with_the_count(
+    tmp_path: Path,
+) -> None:
+    """`make deploy` passes the routes' topics as RouteTopicArns (a CloudFormation parameter of 4,096
+    characters at most) into the function's environment (4 KB for every variable together): a file
+    whose topics would not fit is refused by validate, never first by CloudFormation at the deploy."""
+
+    def routes(count: int) -> str:
+        return "".join(
+            f'\n[[route]]\nname = "client-{n:02d}"\nmatch = {{ client = "client-{n:02d}" }}\n'
+            f'topic = "arn:aws:sns:eu-west-1:123456789012:client-{n:02d}-finance-and-sales-alerts"\n'
+            for n in range(count)
+        )
+
+    load_config(write(tmp_path, ACCOUNTS + routes(30)))  # 30 topics of 69 characters: 2,099 with commas
+    error = str(refused(tmp_path, ACCOUNTS + routes(45)))
+
+    assert "the routes name 45 SNS topics, 3,149 characters together" in error
+    assert f"at most {MAX_ROUTE_TOPIC_CHARS:,}" in error

@@ -3,15 +3,21 @@ once, and a receiver that is down holds back no other. In memory: the receivers 
 
 from __future__ import annotations
 
+import threading
+import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from credit_monitor.adapters.receivers import MAX_DELIVERY_SECONDS
 from credit_monitor.alerting import AlertPolicy, Family
 from credit_monitor.budget import Budget
 from credit_monitor.config import Account, CheckSettings
+from credit_monitor.delivery import Delivery, Outcome, Receiver
+from credit_monitor.messages import RenderedMessage
 from credit_monitor.outbox import MAX_ATTEMPTS
 from credit_monitor.providers import HttpReply, Request, RetryPolicy, lemlist
 from credit_monitor.routes import TOPIC, ReceiverKind, ReceiverSpec, Route, Routing, StackTopic
-from credit_monitor.service import Ports, RunReport, run_once
+from credit_monitor.service import Ports, RunReport, _Sending, _turned, run_once
 from tests.support.fakes import FakeHttp, MemoryNotifier, MemoryReceivers, MemoryState
 
 T0 = datetime(2026, 11, 2, 9, tzinfo=UTC)
@@ -154,6 +160,34 @@ def test_a_recovery_is_not_sent_to_a_receiver_never_told_of_the_failure() -> Non
     assert world.state.state("lm-1").untold == {}
 
 
+def test_a_recovery_waits_for_its_failure_at_a_receiver_still_refusing_it_and_is_dropped_with_it() -> None:
+    """The stack's topic refuses lm-0's CHECK FAILING; the account recovers three runs later, long
+    before the failure is given up: the topic is told of neither (never "check working again" for a
+    failure it never had, nor the failure after the recovery). acme's Slack, down meanwhile, gets
+    both, in order, once it is back."""
+    world = World()
+    world.run(0)
+    world.topic.poisoned = {("lm-0", "CHECK FAILING")}
+    world.others[ACME_SLACK].wait = True
+    for hour in (1, 2, 3, 4):
+        world.run(hour, http=Down())
+    world.run(5)
+    world.others[ACME_SLACK].wait = False
+    for hour in range(6, 5 + MAX_ATTEMPTS):
+        world.run(hour)
+
+    assert [kind for account, kind, _ in world.topic.sent if account == "lm-0"] == []
+    assert [kind for account, kind, _ in world.topic.sent if account == "lm-2"] == [
+        "CHECK FAILING",
+        "CHECK RECOVERED",
+    ]
+    assert [kind for account, kind, _ in world.others[ACME_SLACK].sent if account == "lm-0"] == [
+        "CHECK FAILING",
+        "CHECK RECOVERED",
+    ]
+    assert world.state.state("lm-0").outbox == ()
+
+
 def test_cleared_reaches_incident_receivers_only() -> None:
     """A burn that trips RUNNING OUT and then stops: PagerDuty gets the CLEARED that resolves it; the
     Slack channel and the stack's topic, whose readers need no news of it, do not."""
@@ -187,3 +221,90 @@ def test_the_stack_topic_can_hear_only_the_unrouted_or_nothing() -> None:
 
 def test_receiver_ids_name_the_route_and_the_entry_never_a_secret() -> None:
     assert ROUTING.receivers_for(SIX.accounts[1]) == (TOPIC, GLOBEX_SLACK, GLOBEX_PD)
+
+
+class Hanging:
+    """A receiver that answers nothing, as long as a delivery may last (MAX_DELIVERY_SECONDS), or
+    until `released`."""
+
+    def __init__(self, receiver_id: str, released: threading.Event) -> None:
+        self.id, self.released = receiver_id, released
+
+    def deliver(self, message: RenderedMessage, deadline: float) -> Delivery:
+        self.released.wait(
+            timeout=max(0.0, min(deadline, time.monotonic() + MAX_DELIVERY_SECONDS) - time.monotonic())
+        )
+        return Delivery(Outcome.RETRY_LATER, "not delivered: no answer before the read timeout")
+
+    def fits(self, message: RenderedMessage) -> bool:
+        return True
+
+
+@dataclass
+class Releasing(MemoryNotifier):
+    """A receiver that works, and releases the hanging ones once it has its messages."""
+
+    released: threading.Event = field(default_factory=threading.Event)
+
+    def deliver(self, message: RenderedMessage, deadline: float) -> Delivery:
+        delivery = super().deliver(message, deadline)
+        self.released.set()
+        return delivery
+
+
+def test_receivers_that_hang_hold_back_no_other_however_many_they_are() -> None:
+    released = threading.Event()
+    hanging = {
+        f"a{n:02d}/slack:hang-{n:02d}": Hanging(f"a{n:02d}/slack:hang-{n:02d}", released) for n in range(33)
+    }
+    routes = tuple(
+        Route(
+            receiver.partition("/")[0], {}, (ReceiverSpec(ReceiverKind.SLACK, receiver.rpartition(":")[2]),)
+        )
+        for receiver in hanging
+    )
+    good = Releasing(id="zz/slack:good", released=released)
+    routing = Routing((*routes, Route("zz", {}, (ReceiverSpec(ReceiverKind.SLACK, "good"),))))
+    state, topic = MemoryState(), MemoryNotifier()
+    others: dict[str, Receiver] = {**hanging, good.id: good}
+
+    def run(hours: float, credits: float) -> RunReport:
+        ports = Ports(Keys(), FakeHttp(lemlist=credits), state, Receivers(topic, others))
+        budget = Budget.start(18, SIX.deadline_seconds)
+        return run_once(SIX, POLICY, ports, lambda: T0 + timedelta(hours=hours), budget, routing=routing)
+
+    run(0, 500)
+    run(1, 10)
+
+    assert world_heard(good) == {a.id for a in SIX.accounts}
+    assert world_heard(topic) == {a.id for a in SIX.accounts}
+
+
+@dataclass
+class Receivers:
+    """The ReceiverSource port over receivers of any kind, by id."""
+
+    topic: Receiver
+    others: dict[str, Receiver]
+
+    def receivers(self, routing: Routing, *, fresh: bool = False) -> dict[str, Receiver]:
+        return {TOPIC: self.topic, **self.others}
+
+
+def test_past_the_deliveries_at_once_every_receiver_comes_first_in_turn_and_the_topic_always() -> None:
+    """Receivers hanging past MAX_CONCURRENT_DELIVERIES hold the others back for some runs, never
+    for every run: each route's receiver leads within as many hours as there are of them."""
+    plan = [_Sending(receiver, None, []) for receiver in ("a/slack:a", TOPIC, "b/slack:b", "c/teams:c")]
+    leaders = []
+    for hour in range(6):
+        turned = _turned(plan, T0 + timedelta(hours=hour))
+        assert turned[0].receiver_id == TOPIC
+        assert sorted(s.receiver_id for s in turned) == sorted(s.receiver_id for s in plan)
+        leaders.append(turned[1].receiver_id)
+    assert set(leaders[:3]) == {"a/slack:a", "b/slack:b", "c/teams:c"}
+    assert leaders[3:] == leaders[:3]
+    assert [s.receiver_id for s in _turned(plan[1:2], T0)] == [TOPIC]
+
+
+def world_heard(receiver: MemoryNotifier) -> set[str]:
+    return {account for account, _, _ in receiver.sent}

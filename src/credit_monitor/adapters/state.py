@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from credit_monitor import routes
 from credit_monitor.adapters import aws
 from credit_monitor.alerting import AccountState, Family, Kind, Level, Notification, Pending
 from credit_monitor.forecast import USED_DIGITS, Forecast, ForecastStatus, Sample, Spike, thin, with_used
@@ -99,6 +100,7 @@ def encode(state: AccountState) -> str:
             "renewal_due": _time(state.renewal_due),
             "renewal_missed": _time(state.renewal_missed),
             "untold": {family.value: sorted(receivers) for family, receivers in state.untold.items()},
+            "told": {family.value: sorted(receivers) for family, receivers in state.told.items()},
             "checked_at": _time(state.checked_at),
             "outbox": [_encode_pending(item) for item in state.outbox],
             "snoozed_until": _time(state.snoozed_until),
@@ -211,6 +213,7 @@ def _encode_pending(item: Pending) -> dict[str, Any]:
             "pools": _encode_pools(note.pools),
             "clears": note.clears.value if note.clears else None,
             "skip": sorted(note.skip),
+            "audience": None if note.audience is None else sorted(note.audience),
             **_encode_currency(note.currency),
         },
     }
@@ -259,7 +262,8 @@ def decode(text: str, version: int) -> AccountState:
         currency=_opt(obj, "currency", _currency),  # absent: credits, and items written before money
         renewal_due=_opt(obj, "renewal_due", _aware_time),
         renewal_missed=_opt(obj, "renewal_missed", _aware_time),
-        untold=_untold(obj.get("untold", {})),
+        untold=_by_family(obj.get("untold", {}), "untold"),
+        told=_by_family(obj.get("told", {}), "told"),  # absent from older items: nothing recorded
         checked_at=checked_at,
         outbox=tuple(
             _pending(item, f"outbox[{i}]") for i, item in enumerate(_list(obj.get("outbox", []), "outbox"))
@@ -319,8 +323,9 @@ def _with_offsets(samples: tuple[Sample, ...], offsets: list[object]) -> tuple[S
     return tuple(out)
 
 
-MAX_RECEIVERS = 1000
-"""Receiver ids in one list of an item: far more than an accounts file declares (100 routes of 10)."""
+MAX_RECEIVERS = routes.MAX_ROUTES * routes.MAX_RECEIVERS + 1
+"""Receiver ids in one list of an item: every receiver an accounts file may declare (100 routes of
+10), and the stack's topic."""
 
 
 def _receivers(value: object, where: str) -> frozenset[str]:
@@ -334,9 +339,9 @@ def _receivers(value: object, where: str) -> frozenset[str]:
     return frozenset(ids)
 
 
-def _untold(value: object) -> dict[Family, frozenset[str]]:
-    obj = _object(value, "untold")
-    return {_enum(Family, name, "untold"): _receivers(ids, f"untold.{name}") for name, ids in obj.items()}
+def _by_family(value: object, where: str) -> dict[Family, frozenset[str]]:
+    obj = _object(value, where)
+    return {_enum(Family, name, where): _receivers(ids, f"{where}.{name}") for name, ids in obj.items()}
 
 
 def _spike(value: object, where: str) -> Spike:
@@ -520,6 +525,9 @@ def _pending(value: object, where: str) -> Pending:
             if note.get("clears") is None
             else _enum(Kind, _string(note.get("clears"), "clears"), f"{where}.note.clears"),
             skip=_receivers(note.get("skip", []), f"{where}.note.skip"),
+            audience=None
+            if note.get("audience") is None
+            else _receivers(note.get("audience"), f"{where}.note.audience"),
             currency=_opt(note, "currency", _currency),
         ),
         created_at=_field(obj, "created_at", _aware_time),

@@ -95,7 +95,12 @@ def test_every_field_of_the_credits_and_the_routes_round_trips() -> None:
             renews_at=T0 + timedelta(days=10),
         ),
         Notification(
-            Kind.CLEARED, "acme", Level.OK, clears=Kind.RUNNING_OUT, skip=frozenset({"acme/slack:x"})
+            Kind.CLEARED,
+            "acme",
+            Level.OK,
+            clears=Kind.RUNNING_OUT,
+            skip=frozenset({"acme/slack:x"}),
+            audience=frozenset({"topic", "acme/pagerduty:acme-pd"}),
         ),
         Notification(Kind.RECOVERED, "acme", Level.WARNING, balance=5000, renewed=True),
     ]
@@ -113,6 +118,7 @@ def test_every_field_of_the_credits_and_the_routes_round_trips() -> None:
         running_out_notified=True,
         running_out_at=T0 + timedelta(days=3),
         untold={Family.CHECK: frozenset({"topic", "acme/pagerduty:acme-pd"})},
+        told={Family.SPIKE: frozenset(), Family.BALANCE: frozenset({"topic"})},
         checked_at=T0 + timedelta(hours=2),
     )
     state, _ = enqueue(state, notes, "run1", T0)
@@ -292,7 +298,7 @@ def test_an_item_with_every_hourly_sample_of_a_month_decodes_to_the_bounded_hist
 
     state = decode(item, version=3)
 
-    assert 7 * 24 <= len(state.samples) <= 7 * 24 + 24
+    assert 8 * 24 <= len(state.samples) <= 8 * 24 + 24
     assert state.samples[-1] == Sample(T0 + timedelta(hours=24 * 30 - 1), 5000.0 - (24 * 30 - 1), 24 * 30 - 1)
     assert len(zlib.compress(encode(state).encode())) < 1024
 
@@ -532,3 +538,14 @@ def test_an_item_this_code_could_not_have_written_or_write_again_is_that_account
     assert store.put_many([StateWrite("lemlist", replace(lemlist, version=lemlist.version + 1), 1)]) == {
         "lemlist": True
     }
+
+
+def test_a_notification_due_to_every_receiver_the_accounts_file_may_declare_round_trips() -> None:
+    """The stack's topic and 100 routes of 10 receivers each, all matching one account."""
+    everyone = frozenset(
+        {"topic", *(f"route-{r:03d}/slack:client-{r:03d}-slack-{n}" for r in range(100) for n in range(10))}
+    )
+    state, _ = enqueue(AccountState(), [Notification(Kind.LOW, "acme", Level.WARNING, balance=5)], "r1", T0)
+    state = lease(state, "r1", T0, T0 + timedelta(seconds=28), lambda note: everyone)
+
+    assert decode(encode(state), version=0) == state
