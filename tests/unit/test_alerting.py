@@ -872,6 +872,13 @@ def test_the_renewal_starts_a_new_period_once_at_its_date_rise_or_not() -> None:
     ]  # 39 h: Tuesday
 
 
+def test_a_failed_check_at_the_renewal_date_does_not_hide_the_renewal() -> None:
+    """The first check after the date failed: the next one still starts the new period."""
+    checks = [(30, 500), (36, 450), (39.5, None), (40, 420), (50, 400), (63, 300), (64, 290)]
+
+    assert watched(checks) == [(30, "RUNNING OUT/OK"), (40, "CLEARED/OK"), (63, "RUNNING OUT/OK")]
+
+
 def test_the_renewal_is_awaited_from_its_date_until_its_rise() -> None:
     """Checks before the date say nothing of it; from the date, the renewal is expected until the
     balance rises, and a rise the next day is still the renewal."""
