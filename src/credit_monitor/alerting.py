@@ -393,15 +393,14 @@ def decide(
 
 def _without_future(state: AccountState, now: datetime) -> AccountState:
     """Forget what a clock ahead of ours recorded: samples after `now` would bend the forecast,
-    and a notified_at after it would hold the reminders back."""
+    and a notified_at after it would hold the reminders back. A spike in progress is kept: the
+    SPENDING FAST it sent opened an incident, which only its CLEARED resolves."""
     notified_at = state.notified_at if state.notified_at is None or state.notified_at <= now else now
     return replace(
         state,
-        checked_at=None,
         notified_at=notified_at,
         samples=tuple(sample for sample in state.samples if sample.at <= now),
         pace_since=None if state.pace_since is not None and state.pace_since > now else state.pace_since,
-        spike=None,
     )
 
 
@@ -573,7 +572,7 @@ class _Renewal:
     due: datetime | None
     missed: datetime | None
     passed: bool = False
-    """The renewal expected came (by its date) since the last check: a new period."""
+    """The renewal expected came (by its date) since the last balance seen: a new period."""
     renewed: bool = False
     """The balance rose with it."""
     warning: str | None = None
@@ -593,7 +592,10 @@ def _renewal(
     due = state.renewal_due
     if due is None:
         return _Renewal(renews_at, state.renewal_missed)
-    passed = now >= due and (state.checked_at is None or state.checked_at < due)
+    # Since the last balance seen, not the last check: a check that failed after the date saw no
+    # renewal, and the next one to see the balance starts the new period.
+    seen = state.samples[-1].at if state.samples else None
+    passed = now >= due and (seen is None or seen < due)
     if event is Event.TOP_UP and now >= due - RENEWAL_GRACE:
         later = renews_at
         if later is not None and later <= due:  # risen just before its date: the one after it

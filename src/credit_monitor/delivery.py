@@ -23,7 +23,6 @@ the CLI's `keys` commands' and `make deploy`'s, which must judge an entry exactl
 from __future__ import annotations
 
 import email.utils
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -108,16 +107,18 @@ def retry_after_seconds(value: str | None, now: datetime) -> float | None:
     if value is None or not value.strip():
         return None
     text = value.strip()
-    if text.isdigit():
-        return float(min(int(text[:9]), MAX_RETRY_AFTER_SECONDS))
+    if text.isascii() and text.isdigit():  # str.isdigit alone takes "²", which int() refuses
+        digits = text.lstrip("0")  # 1*DIGIT: "030" is 30 seconds
+        if len(digits) > len(str(MAX_RETRY_AFTER_SECONDS)):  # over the cap, however long: not parsed
+            return float(MAX_RETRY_AFTER_SECONDS)
+        return float(min(int(digits or 0), MAX_RETRY_AFTER_SECONDS))
     try:
         at = email.utils.parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if at.tzinfo is None:
         return None  # RFC 9110: an HTTP date is GMT; without a zone we would guess
-    seconds = (at - now).total_seconds()
-    return min(max(0.0, seconds), MAX_RETRY_AFTER_SECONDS) if math.isfinite(seconds) else None
+    return min(max(0.0, (at - now).total_seconds()), MAX_RETRY_AFTER_SECONDS)
 
 
 def url_problem(value: str) -> str | None:

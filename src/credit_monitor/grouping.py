@@ -212,8 +212,9 @@ def hold(
     return ready, held
 
 
-def _per_vendor(accounts: Sequence[Account]) -> dict[Vendor, int]:
-    per_vendor: dict[Vendor, int] = defaultdict(int)
+def _per_vendor(accounts: Sequence[Account]) -> defaultdict[Vendor, int]:
+    """How many of the accounts each vendor has: 0 for a vendor none of them has."""
+    per_vendor: defaultdict[Vendor, int] = defaultdict(int)
     for account in accounts:
         per_vendor[account.vendor] += 1
     return per_vendor
@@ -229,16 +230,18 @@ def _down(accounts: Sequence[Account], failing: Failings) -> dict[Vendor, list[F
     return down
 
 
-def _is_down(vendor: Vendor, down: Mapping[Vendor, list[Failing]], per_vendor: Mapping[Vendor, int]) -> bool:
+def _is_down(
+    vendor: Vendor, down: Mapping[Vendor, list[Failing]], per_vendor: defaultdict[Vendor, int]
+) -> bool:
     """At least OUTAGE_SHARE of the vendor's accounts (and MIN_OUTAGE_ACCOUNTS) fail this run for a
     cause on its side."""
     failed = len(down.get(vendor, ()))
-    return failed >= MIN_OUTAGE_ACCOUNTS and failed >= OUTAGE_SHARE * per_vendor.get(vendor, 0)
+    return failed >= MIN_OUTAGE_ACCOUNTS and failed >= OUTAGE_SHARE * per_vendor[vendor]
 
 
 def incidents(
     items: Sequence[Item],
-    per_vendor: dict[Vendor, int],
+    per_vendor: defaultdict[Vendor, int],
     down: Mapping[Vendor, list[Failing]] | None = None,
 ) -> tuple[list[Group], list[Item]]:
     """Inhibition: CHECK FAILING of one cause (`_cause`), or CHECK RECOVERED, on at least OUTAGE_SHARE
@@ -254,7 +257,7 @@ def incidents(
             candidates[(note.kind, item.account.vendor, cause, item.pending.attempts)].append(item)
     found: list[Group] = []
     for (kind, vendor, cause, _), members in candidates.items():
-        total = per_vendor.get(vendor, 0)
+        total = per_vendor[vendor]
         together = len(members) >= MIN_OUTAGE_ACCOUNTS and len(members) >= OUTAGE_SHARE * total
         if together or (cause is VENDOR_DOWN and _is_down(vendor, down, per_vendor)):
             incident = Incident(vendor_down=cause is VENDOR_DOWN, entry=_shared_entry(members, cause))

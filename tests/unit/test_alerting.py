@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -21,9 +22,10 @@ from credit_monitor.alerting import (
     Pending,
     Rules,
     decide,
+    ended,
 )
 from credit_monitor.forecast import Forecast, ForecastStatus, Sample, forecast, with_used
-from credit_monitor.model import Balance, CheckError, CheckResult, FailureKind
+from credit_monitor.model import Balance, CheckError, CheckResult, FailureKind, Pool
 from credit_monitor.renewal import Renewal
 
 T0 = datetime(2026, 11, 1, 9, tzinfo=UTC)
@@ -757,6 +759,522 @@ def test_a_recovery_skips_the_readers_never_told_and_forgets_them() -> None:
     assert recovered.kind is Kind.CHECK_RECOVERED
     assert recovered.skip == told
     assert decision.state.untold == {Family.BALANCE: frozenset({"topic"})}
+
+
+# --- a plan that renews ---------------------------------------------------------------------------
+
+TUESDAYS = Rules(renewal=Renewal("week", weekday=1))
+"""T0 is a Sunday, 09:00 UTC: the plan renews at 00:00 on Tuesday 3 November, 39 hours later."""
+TUESDAY = datetime(2026, 11, 3, tzinfo=UTC)
+NEXT_TUESDAY = TUESDAY + timedelta(weeks=1)
+
+
+def renewing(
+    state: AccountState,
+    balance: float,
+    hours: float,
+    rules: Rules | None = TUESDAYS,
+    renews_at: datetime | None = None,
+) -> Decision:
+    result = CheckResult("lemlist", 1000, balance=Balance(balance, renews_at=renews_at))
+    return decide(state, result, T0 + timedelta(hours=hours), LEVELS, POLICY, rules)
+
+
+SLOW = AccountState(samples=samples((0, 1040), (12, 1030), (24, 1020)), checked_at=T0 + timedelta(hours=24))
+"""46.7 credits a day: 970 credits last three weeks."""
+FAST = AccountState(samples=samples((0, 3000), (12, 2000), (24, 1000)), checked_at=T0 + timedelta(hours=24))
+"""2,000 credits a day: 500 credits last six hours."""
+
+
+def test_a_balance_below_its_level_that_lasts_until_the_renewal_is_not_announced() -> None:
+    lasting = renewing(SLOW, 970, 36)
+
+    assert (kinds(lasting), lasting.lasts) == ([], True)
+    assert (lasting.state.level, lasting.state.announced) == (Level.WARNING, Level.OK)
+    assert lasting.state.renewal_due == TUESDAY
+    assert kinds(renewing(SLOW, 970, 36, rules=None)) == ["LOW/WARNING"]  # no renewal: told at once
+
+
+def test_the_vendors_renewal_date_is_the_one_a_balance_must_last_until() -> None:
+    friday = datetime(2026, 11, 6, tzinfo=UTC)
+
+    assert renewing(SLOW, 970, 36, rules=None, renews_at=friday).lasts is True
+    before = renewing(FAST, 500, 30, rules=None, renews_at=friday)
+    assert [(n.kind, n.renews_at) for n in before.notifications] == [(Kind.LOW, friday)]
+    assert before.lasts is False
+
+
+def test_a_low_that_comes_before_the_renewal_names_it_and_the_renewal_brings_the_recovery() -> None:
+    low = renewing(FAST, 500, 30)
+    assert [(n.kind, n.renews_at) for n in low.notifications] == [(Kind.LOW, TUESDAY)]
+
+    renewed = renewing(low.state, 5000, 40)  # Tuesday 01:00: the plan's credits are back
+
+    recovered, running_out = renewed.notifications
+    assert (recovered.kind, recovered.renewed, recovered.renews_at) == (Kind.RECOVERED, True, NEXT_TUESDAY)
+    # A new period re-arms every alert: at 2,000 a day, 5,000 credits run out before the next renewal.
+    assert (running_out.kind, running_out.renews_at) == (Kind.RUNNING_OUT, NEXT_TUESDAY)
+    assert renewed.state.renewal_due == NEXT_TUESDAY
+    assert renewed.warnings == ()
+
+
+def test_a_rise_just_before_the_renewal_date_is_the_renewal_and_the_next_one_is_expected() -> None:
+    low = renewing(FAST, 500, 30)
+
+    early = renewing(low.state, 5000, 38.5)  # Monday 23:30
+
+    assert [(n.kind, n.renewed) for n in early.notifications] == [(Kind.RECOVERED, True)]
+    assert early.state.renewal_due == NEXT_TUESDAY
+
+
+def test_a_renewal_that_does_not_show_up_in_the_balance_is_said_once() -> None:
+    low = renewing(FAST, 500, 30)
+
+    missed = renewing(low.state, 480, 64)  # Wednesday 01:00: a day after, no rise
+
+    assert missed.warnings == (
+        "the renewal of 2026-11-03T00:00:00+00:00 did not show up in the balance (no rise within 1 day of"
+        " it): check the plan, or the account's renewal setting",
+    )
+    assert (missed.state.renewal_missed, missed.state.renewal_due) == (TUESDAY, NEXT_TUESDAY)
+    later = renewing(missed.state, 470, 65)
+    assert later.warnings == ()
+    assert later.state.renewal_missed == TUESDAY  # still shown by `status`
+
+
+BARELY = Levels(warning=10)
+"""A warning level FAST's account stays above: what it is sent is about its forecast."""
+
+
+def watched(checks: Sequence[tuple[float, float | None]], levels: Levels = BARELY) -> list[tuple[float, str]]:
+    """What FAST's account is sent through `checks` (hours after T0, balance; None: a failed check)."""
+    state, sent = FAST, list[tuple[float, str]]()
+    for hours, balance in checks:
+        if balance is None:
+            result = CheckResult("lemlist", 10, error=CheckError(FailureKind.TIMEOUT, "no answer"))
+        else:
+            result = CheckResult("lemlist", 10, balance=Balance(balance))
+        decision = decide(state, result, T0 + timedelta(hours=hours), levels, POLICY, TUESDAYS)
+        state, sent = decision.state, sent + [(hours, k) for k in kinds(decision)]
+    return sent
+
+
+def test_the_renewal_starts_a_new_period_once_at_its_date_rise_or_not() -> None:
+    """RUNNING OUT before the renewal; the burn slows, and the renewal comes without a rise. From
+    its date the credits are awaited, so the RUNNING OUT is over (CLEARED); when they have not come
+    a day later, the new period is running out, and is told so once."""
+    checks = [(30, 500), (31, 490), (36, 450), (39, 420), (40, 410), (41, 405), (63, 300), (64, 290)]
+
+    assert watched(checks) == [
+        (30, "RUNNING OUT/OK"),
+        (39, "CLEARED/OK"),
+        (63, "RUNNING OUT/OK"),
+    ]  # 39 h: Tuesday
+
+
+def test_a_failed_check_at_the_renewal_date_does_not_hide_the_renewal() -> None:
+    """The first check after the date failed: the next one still starts the new period."""
+    checks = [(30, 500), (36, 450), (39.5, None), (40, 420), (50, 400), (63, 300), (64, 290)]
+
+    assert watched(checks) == [(30, "RUNNING OUT/OK"), (40, "CLEARED/OK"), (63, "RUNNING OUT/OK")]
+
+
+def test_the_renewal_is_awaited_from_its_date_until_its_rise() -> None:
+    """Checks before the date say nothing of it; from the date, the renewal is expected until the
+    balance rises, and a rise the next day is still the renewal."""
+    state, seen = FAST, list[tuple[float, list[str], tuple[str, ...], datetime | None]]()
+    for hours, balance in [(30, 500), (31, 490), (39, 480), (50, 5000)]:  # 39 h: Tuesday, 00:00
+        decision = renewing(state, balance, hours)
+        state = decision.state
+        seen.append((hours, kinds(decision), decision.warnings, state.renewal_due))
+
+    assert seen == [
+        (30, ["LOW/WARNING"], (), TUESDAY),
+        (31, [], (), TUESDAY),
+        (39, [], (), TUESDAY),  # the credits are awaited: the balance lasts until they come
+        (50, ["RECOVERED/WARNING", "RUNNING OUT/OK"], (), NEXT_TUESDAY),  # a new period, running out
+    ]
+    assert decision.notifications[0].renewed is True
+
+
+def test_a_renewal_missed_is_said_exactly_a_day_after_its_date_and_still_starts_a_new_period() -> None:
+    levels = Levels(warning=10)
+    before = decide(
+        FAST,
+        CheckResult("lemlist", 10, balance=Balance(500)),
+        T0 + timedelta(hours=30),
+        levels,
+        POLICY,
+        TUESDAYS,
+    )
+
+    day_after = decide(
+        before.state,
+        CheckResult("lemlist", 10, balance=Balance(300)),
+        T0 + timedelta(hours=63),
+        levels,
+        POLICY,
+        TUESDAYS,
+    )
+
+    assert len(day_after.warnings) == 1
+    assert kinds(day_after) == ["RUNNING OUT/OK"]  # the first check since the date: re-armed
+
+
+def test_a_vendor_that_moves_its_renewal_date_is_followed() -> None:
+    friday, saturday = datetime(2026, 11, 6, tzinfo=UTC), datetime(2026, 11, 7, tzinfo=UTC)
+    first = renewing(FAST, 500, 30, rules=None, renews_at=friday)
+
+    moved = renewing(first.state, 490, 31, rules=None, renews_at=saturday)
+
+    assert (first.state.renewal_due, moved.state.renewal_due) == (friday, saturday)
+
+
+def test_a_rise_a_day_before_the_renewal_date_is_the_renewal() -> None:
+    early = AccountState(
+        samples=samples((0, 2000), (6, 1500), (12, 1000)), checked_at=T0 + timedelta(hours=12)
+    )
+    low = renewing(early, 900, 13)
+    assert kinds(low) == ["LOW/WARNING"]
+
+    back = renewing(low.state, 5000, 15)  # Monday, 00:00
+
+    assert [(n.kind, n.renewed) for n in back.notifications] == [(Kind.RECOVERED, True)]
+
+
+def test_a_renewal_removed_from_the_accounts_file_is_no_longer_expected() -> None:
+    low = renewing(FAST, 500, 30)
+
+    back = renewing(low.state, 5000, 40, rules=None)
+
+    assert [(n.kind, n.renewed, n.renews_at) for n in back.notifications[:1]] == [
+        (Kind.RECOVERED, True, None)
+    ]
+    assert back.state.renewal_due is None
+    missed = AccountState(renewal_missed=TUESDAY)
+    assert renewing(missed, 5000, 0, rules=None).state.renewal_missed == TUESDAY  # `status` still says it
+
+
+def test_a_balance_that_lasts_exactly_until_the_renewal_lasts() -> None:
+    """240 credits a day and 30 left at 21:00 on Monday: empty at 00:00 on Tuesday, as it renews."""
+    state = AccountState(samples=samples((0, 390), (12, 270), (24, 150)), checked_at=T0 + timedelta(hours=24))
+
+    exactly = renewing(state, 30, 36)
+
+    assert exactly.forecast is not None
+    assert exactly.forecast.days_left == 0.125
+    assert (kinds(exactly), exactly.lasts) == ([], True)
+
+
+def test_a_balance_below_its_level_that_is_not_falling_lasts_until_the_renewal() -> None:
+    flat = AccountState(samples=samples((0, 970), (12, 970), (24, 970)), checked_at=T0 + timedelta(hours=24))
+
+    steady = renewing(flat, 970, 36)
+
+    assert steady.forecast is not None
+    assert steady.forecast.status is ForecastStatus.NOT_DEPLETING
+    assert (kinds(steady), steady.lasts) == ([], True)
+
+
+# --- the pace of the burn -------------------------------------------------------------------------
+
+
+def paced() -> tuple[Decision, float]:
+    """Three weeks of hourly checks: 100 credits a day for two weeks, then 1,000 a day. The last
+    decision, and the balance left."""
+    state, balance = AccountState(), 50_000.0
+    for hour in range(22 * 24):
+        balance -= (100 if hour < 14 * 24 else 1000) / 24
+        decision = run(state, balance, hour)
+        state = decision.state
+    return decision, balance
+
+
+def test_a_change_of_pace_is_remembered_and_the_forecast_keeps_to_the_new_pace() -> None:
+    """A week after the burn went from 100 to 1,000 credits a day, the forecast is the balance at
+    1,000 a day: the two weeks before the change are not read as a burn growing day after day."""
+    decision, balance = paced()
+
+    assert decision.state.pace_since == T0 + timedelta(days=14, hours=-1)
+    assert decision.forecast is not None
+    assert decision.forecast.days_left is not None
+    assert abs(decision.forecast.days_left - balance / 1000) < 0.1
+
+
+def test_an_account_not_checked_or_a_stale_observation_still_reports_the_pace_since_it_changed() -> None:
+    decision, balance = paced()
+    state, now = decision.state, T0 + timedelta(hours=22 * 24)
+    waiting = CheckResult("lemlist", 1000, not_checked="waiting its turn")
+    stale = CheckResult("lemlist", 1000, balance=Balance(balance))
+
+    for result, at in ((waiting, now), (stale, now - timedelta(hours=1))):
+        reported = decide(state, result, at, LEVELS, POLICY).forecast
+        assert reported is not None
+        assert reported == decision.forecast
+
+
+def test_a_checked_at_from_the_future_keeps_the_pace_recorded_before_now() -> None:
+    decision, balance = paced()
+    now = T0 + timedelta(hours=22 * 24)
+    ahead = replace(decision.state, checked_at=now + timedelta(days=1))
+
+    after = decide(ahead, CheckResult("lemlist", 1000, balance=Balance(balance - 40)), now, LEVELS, POLICY)
+
+    assert after.future_checked_at == now + timedelta(days=1)
+    assert after.state.pace_since == decision.state.pace_since
+    assert after.forecast is not None
+    assert after.forecast.days_left is not None
+    assert abs(after.forecast.days_left - balance / 1000) < 0.1
+
+
+def test_a_checked_at_from_the_future_forgets_a_pace_that_changed_after_now() -> None:
+    """A pace change dated after now has no samples left behind it: the forecast reads the history
+    whole. One dated exactly now is kept: its samples are yet to come."""
+    decision, balance = paced()
+    now = T0 + timedelta(hours=22 * 24)
+    check = CheckResult("lemlist", 1000, balance=Balance(balance - 40))
+
+    for since, kept in ((now + timedelta(hours=1), None), (now, now)):
+        ahead = replace(decision.state, checked_at=now + timedelta(days=1), pace_since=since)
+        after = decide(ahead, check, now, LEVELS, POLICY)
+        assert after.state.pace_since == kept
+        assert after.forecast is not None
+        status = ForecastStatus.DEPLETING if kept is None else ForecastStatus.NOT_ENOUGH_HISTORY
+        assert after.forecast.status is status
+
+
+def test_a_checked_at_from_the_future_does_not_hide_a_renewal_that_has_passed() -> None:
+    """RUNNING OUT before the renewal, then a state whose checked_at is far ahead: the renewal's
+    date has passed for this check all the same, and starts a new period."""
+    levels = Levels(warning=10)
+    before = decide(
+        FAST,
+        CheckResult("lemlist", 10, balance=Balance(500)),
+        T0 + timedelta(hours=30),
+        levels,
+        POLICY,
+        TUESDAYS,
+    )
+    assert kinds(before) == ["RUNNING OUT/OK"]
+    ahead = replace(before.state, checked_at=T0 + timedelta(days=100))
+
+    after = decide(
+        ahead,
+        CheckResult("lemlist", 10, balance=Balance(410)),
+        T0 + timedelta(hours=40),
+        levels,
+        POLICY,
+        TUESDAYS,
+    )
+
+    assert after.future_checked_at == T0 + timedelta(days=100)
+    assert kinds(after) == ["CLEARED/OK"]  # a new period, its credits awaited: RUNNING OUT is over
+
+
+def test_a_failed_check_is_the_newest_observation_too() -> None:
+    """An overlapping run that checked a moment before a failed check, and finished after it,
+    changes nothing: its balance is older than what the failure recorded."""
+    failed = run(run(AccountState(), 5000, 0).state, None, 2)
+
+    late = run(failed.state, 900, 2 - 1 / 60)
+
+    assert kinds(late) == []
+    assert late.state == failed.state
+
+
+def test_an_observation_made_at_the_newest_recorded_moment_changes_nothing() -> None:
+    """A run re-reading its own applied write (botocore retried the conditional write)."""
+    checked = run(AccountState(), 5000, 1)
+
+    again = run(checked.state, 900, 1)
+
+    assert kinds(again) == []
+    assert again.state == checked.state
+
+
+# --- the forecast's edges -------------------------------------------------------------------------
+
+
+def test_running_out_is_sent_again_at_exactly_half_the_time_left_and_twelve_hours_earlier() -> None:
+    """The last RUNNING OUT said a day from now; now it is 12 hours: half, and 12 hours earlier."""
+    now = T0 + timedelta(hours=48)
+    state = AccountState(
+        running_out_notified=True,
+        running_out_at=now + timedelta(days=1),
+        samples=samples((0, 600), (24, 360)),
+        checked_at=T0 + timedelta(hours=24),
+    )
+
+    decision = decide(
+        state, CheckResult("lemlist", 10, balance=Balance(120)), now, Levels(warning=10), POLICY
+    )
+
+    assert kinds(decision) == ["RUNNING OUT/OK"]
+    assert decision.state.running_out_at == now + timedelta(hours=12)
+
+
+def test_a_forecast_ten_years_out_or_more_gives_no_running_out_date() -> None:
+    """A policy that wants more days than that still gets no RUNNING OUT: such a date means nothing."""
+    policy = replace(POLICY, min_days_left=5000)
+    for first, balance in ((3652, 3650), (3652.5, 3650.5)):  # 1 credit a day: 3,650 and 3,650.5 days
+        state = AccountState(
+            samples=samples((0, first), (24, first - 1)), checked_at=T0 + timedelta(hours=24)
+        )
+        decision = decide(
+            state,
+            CheckResult("lemlist", 10, balance=Balance(balance)),
+            T0 + timedelta(hours=48),
+            Levels(10),
+            policy,
+        )
+        assert decision.forecast is not None
+        assert decision.forecast.days_left == balance
+        assert kinds(decision) == []
+        assert decision.state.running_out_at is None
+
+
+def test_a_recovery_ends_the_running_out_it_carried_without_a_cleared() -> None:
+    """LOW carried the forecast (running out in hours); a top-up: RECOVERED ends the incident, and no
+    CLEARED repeats it."""
+    low = run(FAST, 500, 30)
+    assert kinds(low) == ["LOW/WARNING"]
+
+    topped_up = run(low.state, 50_000, 31)
+
+    assert kinds(topped_up) == ["RECOVERED/WARNING"]
+    assert topped_up.state.running_out_notified is False
+
+
+def test_a_notice_carries_the_vendors_pools_and_the_state_keeps_them_for_status() -> None:
+    pools = (Pool("subscription", 600, renews=True), Pool("paid", 300))
+    low = decide(
+        AccountState(), CheckResult("lemlist", 1000, balance=Balance(900, pools=pools)), T0, LEVELS, POLICY
+    )
+
+    assert [(n.kind, n.pools) for n in low.notifications] == [(Kind.LOW, pools)]
+    assert low.state.pools == pools
+
+
+# --- spikes ---------------------------------------------------------------------------------------
+
+
+def steady_hours(levels: Levels, balance: float = 20_000.0, hours: int = 72) -> tuple[AccountState, float]:
+    """`hours` hourly checks using one credit an hour: the state, and the balance left."""
+    state = AccountState()
+    for hour in range(hours):
+        balance -= 1
+        state = decide(
+            state, CheckResult("x", 100, balance=Balance(balance)), T0 + timedelta(hours=hour), levels, POLICY
+        ).state
+    return state, balance
+
+
+def check(state: AccountState, balance: float, hours: float, levels: Levels) -> Decision:
+    return decide(
+        state, CheckResult("x", 100, balance=Balance(balance)), T0 + timedelta(hours=hours), levels, POLICY
+    )
+
+
+def test_a_spike_over_several_checks_is_one_spending_fast_and_status_keeps_the_last_one() -> None:
+    levels = Levels(warning=100)
+    state, balance = steady_hours(levels)
+
+    began = check(state, balance - 6000, 72, levels)
+    goes_on = check(began.state, balance - 12_000, 73, levels)
+    stopped = check(goes_on.state, balance - 12_001, 74, levels)
+
+    [spent] = began.notifications
+    assert (spent.kind, spent.level, spent.spike) == (Kind.SPENDING_FAST, Level.OK, began.state.spike)
+    assert spent.spike is not None
+    assert spent.spike.spent == 6000
+    assert kinds(goes_on) == []
+    [cleared] = stopped.notifications
+    assert (cleared.kind, cleared.level, cleared.clears) == (Kind.CLEARED, Level.OK, Kind.SPENDING_FAST)
+    last = goes_on.state.spike
+    assert last is not None
+    assert last.spent == 12_000
+    assert (began.state.last_spike, goes_on.state.last_spike, stopped.state.last_spike) == (
+        spent.spike,
+        last,
+        last,
+    )
+    assert stopped.state.spike is None
+
+
+def test_a_spike_that_crosses_a_level_is_one_spending_fast_naming_it() -> None:
+    """No LOW beside it: the SPENDING FAST says the level it crossed, and its threshold."""
+    levels = Levels(warning=15_000)
+    state, balance = steady_hours(levels)
+
+    crossed = check(state, balance - 6000, 72, levels)
+
+    [spent] = crossed.notifications
+    assert (spent.kind, spent.level, spent.threshold) == (Kind.SPENDING_FAST, Level.WARNING, 15_000)
+    assert spent.spike is not None
+    assert crossed.state.announced is Level.WARNING
+
+
+def test_a_spike_while_low_stands_for_the_reminder_due() -> None:
+    levels = Levels(warning=30_000)
+    state, balance = steady_hours(levels, hours=73)  # LOW at the first check, a day ago and more
+
+    spiked = check(state, balance - 6000, 73, levels)
+
+    assert kinds(spiked) == ["SPENDING FAST/WARNING"]
+    assert spiked.notifications[0].threshold is None  # it crossed nothing
+
+
+def test_a_spike_of_the_warning_levels_size_is_material_on_a_large_balance() -> None:
+    """1,500 credits in an hour from 99,928 is under 2 % of the balance, but above the warning level."""
+    levels = Levels(warning=1000)
+    state, balance = steady_hours(levels, balance=100_000)
+
+    assert kinds(check(state, balance - 1500, 72, levels)) == ["SPENDING FAST/OK"]
+
+
+def test_a_spike_recorded_before_a_checked_at_from_the_future_still_ends_with_its_cleared() -> None:
+    """Its SPENDING FAST opened an incident (PagerDuty, webhooks): whatever the clock did, the spike
+    goes on as one, and its end resolves the incident."""
+    levels = Levels(warning=100)
+    state, balance = steady_hours(levels)
+    began = check(state, balance - 6000, 72, levels)
+    ahead = replace(began.state, checked_at=T0 + timedelta(days=30))
+
+    goes_on = check(ahead, balance - 12_000, 73, levels)
+    stopped = check(ahead, balance - 6001, 73, levels)
+
+    assert goes_on.future_checked_at == T0 + timedelta(days=30)
+    assert kinds(goes_on) == []
+    assert [(n.kind, n.clears) for n in stopped.notifications] == [(Kind.CLEARED, Kind.SPENDING_FAST)]
+
+
+# --- receivers never told -------------------------------------------------------------------------
+
+
+def test_a_new_notice_of_an_incident_goes_to_every_receiver_even_those_never_told_of_the_last() -> None:
+    """A receiver whose last notice was given up hears of the next incident: it is its end it is
+    spared, not a new beginning; which receivers it skips stays for that end."""
+    untold = {Family.BALANCE: frozenset({"topic"})}
+    for state in (AccountState(untold=untold), AccountState(untold=untold, failing_notified=True)):
+        low = run(state, 900, 0)  # with a CHECK RECOVERED, which ends an incident, the second time
+
+        assert [(n.kind, n.skip) for n in low.notifications if n.kind is Kind.LOW] == [
+            (Kind.LOW, frozenset())
+        ]
+        assert low.state.untold == untold
+
+
+def test_two_endings_of_one_incident_both_skip_its_untold_receivers() -> None:
+    never_told = frozenset({"acme/pagerduty:acme-pd"})
+    recovered = Notification(Kind.RECOVERED, "lemlist", Level.WARNING)
+    cleared = Notification(Kind.CLEARED, "lemlist", Level.OK, clears=Kind.RUNNING_OUT)
+
+    notes, untold = ended(
+        [recovered, cleared], {Family.BALANCE: never_told, Family.SPIKE: frozenset({"topic"})}
+    )
+
+    assert [n.skip for n in notes] == [never_told, never_told]
+    assert untold == {Family.SPIKE: frozenset({"topic"})}
 
 
 def test_an_incident_records_who_was_told_and_its_end_is_due_to_them_and_to_those_still_owed() -> None:

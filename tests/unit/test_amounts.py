@@ -70,6 +70,8 @@ def test_a_burn_rate_is_a_tenth_of_a_credit_or_an_amount_of_money_to_the_nearest
     assert format_rate(3.209, "USD") == "$3.21"
     assert format_rate(3.2, "CHF", credits_word=False) == "3.20 CHF"
     assert format_rate(1234.5, "JPY") == "¥1,234"
+    assert format_rate(1234.6, "JPY") == "¥1,235"  # to the nearest yen: not rounded down as a balance is
+    assert format_rate(float("inf"), "USD") == "inf USD"  # no figure to round: still in its currency
 
 
 def test_the_zero_decimal_currencies_are_iso_4217s() -> None:

@@ -3,6 +3,7 @@ must look like: each problem said without ever repeating the secret."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
@@ -13,6 +14,7 @@ from credit_monitor.delivery import (
     Outcome,
     entry_problem,
     outcome_of,
+    receiver_secrets,
     retry_after_seconds,
     routing_key_problem,
     signing_secret_problem,
@@ -38,6 +40,8 @@ TEAMS_URL = (
         (200, Outcome.ACCEPTED),
         (202, Outcome.ACCEPTED),
         (204, Outcome.ACCEPTED),
+        (299, Outcome.ACCEPTED),
+        (300, Outcome.REFUSED),
         (301, Outcome.REFUSED),
         (400, Outcome.REFUSED),
         (403, Outcome.REFUSED),
@@ -64,6 +68,12 @@ def test_one_rule_of_status_for_every_receiver(status: int, outcome: Outcome) ->
         ("Mon, 02 Mar 2026 09:02:00 GMT", 120.0),
         ("Mon, 02 Mar 2026 08:00:00 GMT", 0.0),  # already past: no wait
         ("9" * 5000, float(MAX_RETRY_AFTER_SECONDS)),
+        ("86401", float(MAX_RETRY_AFTER_SECONDS)),
+        ("86399", 86399.0),
+        ("0000000030", 30.0),  # 1*DIGIT (RFC 9110): leading zeros are still 30 seconds
+        ("0" * 5000, 0.0),
+        ("\u00b2", None),  # a digit to str.isdigit, no number to int(): a hostile header is unreadable
+        ("\u0663", None),  # an Arabic-Indic three: a delay is ASCII digits
         ("soon", None),
         ("-5", None),
         ("", None),
@@ -82,6 +92,7 @@ def test_an_accepted_delivery_settles_every_notification_of_its_message() -> Non
     delivery = Delivery.accepted_all(group, "accepted (HTTP 200)", ack="ok")
 
     assert delivery.ok
+    assert (delivery.detail, delivery.ack) == ("accepted (HTTP 200)", "ok")
     assert delivery.accepted == ("run-7-acme-001-1", "run-7-acme-002-1", "run-7-acme-003-1")
 
 
@@ -124,6 +135,7 @@ def test_what_to_redact_of_a_url_is_everything_after_its_host() -> None:
     path, decoded = url_secrets(TEAMS_URL)
     assert decoded == path.replace("%2F", "/")
     assert url_secrets("https://hooks.example.com/x") == ()  # nothing long enough to be a secret
+    assert url_secrets("https://hooks.example.com/1234567") == ("/1234567",)  # as long as a key fragment
 
     redactor = Redactor(url_secrets(TEAMS_URL))
     said = f"POST {TEAMS_URL} failed; sig={TEAMS_URL.rsplit('sig=', 1)[1]}"
@@ -154,6 +166,7 @@ def test_a_routing_key_is_the_32_characters_pagerduty_issues(key: str, problem: 
     ("secret", "problem"),
     [
         ("9f2c4e6a8b0d1f3e5a7c9e1b3d5f7a9c", None),
+        ("9f2c4e6a8b0d1f3e", None),  # 16 characters: long enough
         ("short-secret", "is shorter than 16 characters"),
         ("changeme", "is a placeholder"),
         ("9f2c4e6a8b0d 1f3e5a7c9e1b3d5f7a9c", "has spaces, line breaks"),
@@ -204,3 +217,68 @@ def test_a_receivers_entry_is_judged_by_what_it_holds_as_the_function_reads_the_
     assert found is None or (TOKEN not in found and ROUTING_KEY not in found and "hooks." not in found)
     if isinstance(secrets.get(entry), NotAString):
         assert "42" not in (found or "")
+
+
+AGAIN = "store the URL exactly as the service gave it"
+RANDOM = "store a random one, e.g. from `openssl rand -hex 32`"
+
+
+@pytest.mark.parametrize(
+    ("problem_of", "value", "said"),
+    [
+        (url_problem, "https://hooks.slack.com:99999/x", "is not a valid URL (check the host and the port)"),
+        (
+            url_problem,
+            f"https://user:{TOKEN}@hooks.example.com/x",
+            "has credentials before the host (user:password@); store only the URL the service gave",
+        ),
+        (url_problem, SLACK_URL + "#x", f"has a #fragment, which is never sent; {AGAIN}"),
+        (
+            routing_key_problem,
+            "0123456789abcdef",
+            "is not a PagerDuty routing key (32 letters and digits: the Integration Key of an Events API v2"
+            " integration)",
+        ),
+        (
+            signing_secret_problem,
+            "9f2c4e6a8b0d 1f3e5a7c9e1b3d5f7a9c",
+            "has spaces, line breaks or non-ASCII characters; store printable ASCII, e.g. 64 hex digits",
+        ),
+        (signing_secret_problem, "changeme", f"is a placeholder, not a secret; {RANDOM}"),
+        (
+            signing_secret_problem,
+            "short-secret",
+            f"is shorter than 16 characters, too easy to guess; {RANDOM}",
+        ),
+    ],
+)
+def test_each_problem_says_what_to_store_instead(
+    problem_of: Callable[[str], str | None], value: str, said: str
+) -> None:
+    """What `validate`, `keys check` and the run's log tell the person fixing the entry, word for word."""
+    assert problem_of(value) == said
+
+
+def test_what_a_receiver_reads_of_the_secret_is_what_to_redact_near_it() -> None:
+    """Its URL's path and query, its routing key, its signing secret; nothing of a missing entry, of
+    one that is not a string, or of another receiver's."""
+    secrets = strip_keys(
+        {
+            "acme-slack": SLACK_URL,
+            "acme-pd": ROUTING_KEY,
+            "acme-hook": TEAMS_URL,
+            "acme-hook-signing": SIGNING_SECRET,
+            "other-slack": SLACK_URL.replace(TOKEN, "A" * 24),
+            "broken-slack": 42,
+        }
+    )
+
+    assert receiver_secrets(SLACK, secrets) == (f"/services/T0123ABCD/B0456EFGH/{TOKEN}",)
+    assert receiver_secrets(PAGERDUTY, secrets) == (ROUTING_KEY,)
+    assert receiver_secrets(HOOK, secrets) == (*url_secrets(TEAMS_URL), SIGNING_SECRET)
+    assert receiver_secrets(ReceiverSpec(ReceiverKind.SLACK, "missing-slack"), secrets) == ()
+    unsigned = ReceiverSpec(ReceiverKind.WEBHOOK, "missing-hook", signing="acme-hook-signing")
+    assert receiver_secrets(unsigned, secrets) == (SIGNING_SECRET,)  # its URL missing, its secret is not
+    assert receiver_secrets(ReceiverSpec(ReceiverKind.SLACK, "broken-slack"), secrets) == ()
+    topic = ReceiverSpec(ReceiverKind.TOPIC, "arn:aws:sns:eu-west-1:123456789012:acme")
+    assert receiver_secrets(topic, {topic.target: SLACK_URL}) == ()  # a topic's ARN is no secret entry

@@ -368,3 +368,72 @@ def test_accounts_sharing_a_key_entry_that_work_again_together_are_one_message_a
         ["team-0", "team-1", "team-2"],
         Incident(entry="acme-team"),
     )
+
+
+def test_a_check_failing_waits_only_while_most_of_the_outage_still_counts_up_to_theirs() -> None:
+    """Most accounts reach CHECK FAILING this run (or reached it before): the outage is there to
+    report, so a CHECK FAILING does not wait for the few still counting."""
+    accounts = [account(f"lm-{n}") for n in range(4)]
+    first = item(accounts[0], Kind.CHECK_FAILING, failure=FailureKind.HTTP)
+
+    three_now = down(accounts, {"lm-3": 1})  # lm-0..2 reach theirs now
+    assert hold([first], accounts, three_now) == ([first], [])
+    half_now = down(accounts, {"lm-2": 1, "lm-3": 1})  # half is not most
+    assert hold([first], accounts, half_now) == ([first], [])
+    most_counting = down(accounts, {"lm-1": 1, "lm-2": 1, "lm-3": 1})
+    assert hold([first], accounts, most_counting) == ([], [first])
+
+
+def test_a_vendor_is_down_when_half_its_accounts_fail_this_run_and_not_below() -> None:
+    """The failures of this run count, reported or not: two of four failing is an outage, though
+    one of them reached its CHECK FAILING a run before; two of ten is not."""
+    four = [account(f"lm-{n}", client=f"c{n}") for n in range(4)]
+    late = item(four[0], Kind.CHECK_FAILING, failure=FailureKind.HTTP, reason="HTTP 503")
+    two_of_four = down(four[:2], {"lm-1": -1})
+
+    [outage] = group([late], four, None, two_of_four)
+
+    assert (outage.outage, outage.accounts, outage.failing, outage.vendor_accounts) == (True, ["lm-0"], 2, 4)
+    ten = [account(f"lm-{n}", client=f"c{n}") for n in range(10)]
+    failing = [item(a, Kind.CHECK_FAILING, failure=FailureKind.HTTP, reason="HTTP 503") for a in ten[:2]]
+    groups = group(failing, ten, None, down(ten[:2], {}))
+    assert [(g.accounts, g.outage) for g in groups] == [(["lm-0"], False), (["lm-1"], False)]
+
+
+def test_half_a_vendors_accounts_failing_of_the_key_entry_they_share_name_it() -> None:
+    team = [replace(account(f"team-{n}", client=f"c{n}"), key_entry="acme-team") for n in range(2)]
+    others = [account(f"lm-{n}") for n in range(2)]
+    failing = [item(a, Kind.CHECK_FAILING, failure=FailureKind.AUTH, reason="HTTP 401") for a in team]
+
+    [shared] = group(failing, [*team, *others], None)
+
+    assert (shared.incident, shared.outage, shared.failing) == (Incident(entry="acme-team"), False, 0)
+
+
+def test_two_accounts_sharing_a_key_entry_are_one_incident_with_their_labels_kind_and_vendor() -> None:
+    team = [
+        replace(account(f"team-{n}", client="acme", owner=f"o{n}"), key_entry="acme-team") for n in range(2)
+    ]
+    others = [account(f"lm-{n}", client="acme") for n in range(8)]
+    failing = [item(a, Kind.CHECK_FAILING, failure=FailureKind.AUTH, reason="HTTP 401") for a in team]
+
+    [shared] = group(failing, [*team, *others], None)
+
+    assert (shared.kind, shared.vendor.id, shared.accounts, shared.labels) == (
+        Kind.CHECK_FAILING,
+        "lemlist",
+        ["team-0", "team-1"],
+        (("client", "acme"),),
+    )
+    assert (shared.incident, shared.vendor_accounts, shared.failing) == (Incident(entry="acme-team"), 10, 0)
+
+
+def test_a_recovery_is_never_an_outage_whatever_failure_it_carries() -> None:
+    """Accounts working again together are one message; why they had failed is not known from the
+    recovery, so it is not called the end of an outage."""
+    accounts = [account(f"lm-{n}", client=f"c{n}") for n in range(4)]
+    back = [item(a, Kind.CHECK_RECOVERED, failure=FailureKind.TIMEOUT) for a in accounts[:2]]
+
+    [recovered] = group(back, accounts, None)
+
+    assert (recovered.accounts, recovered.incident, recovered.failing) == (["lm-0", "lm-1"], Incident(), 0)

@@ -104,6 +104,7 @@ def test_a_value_shorter_than_a_key_is_refused(value: str) -> None:
 
 def test_a_key_as_short_as_the_minimum_is_a_key() -> None:
     assert clean_key("acme", "a1b2c3d4e5f6", "hint") == "a1b2c3d4e5f6"
+    assert Redactor(["a1b2c3d4e5f6"]).redact("sent a1b2c3d4e5...") == "sent ***..."  # a cut one too
 
 
 @pytest.mark.parametrize(
@@ -398,6 +399,7 @@ def test_a_short_form_is_replaced_longest_first() -> None:
     """A value too short to be a key can still be given to a Redactor; its longest form goes first,
     so it is replaced by one REDACTED, not a part of it."""
     assert Redactor([" k3y"]).redact("[ k3y]") == "[***]"
+    assert Redactor(["k3y", "k3y.x9"]).redact("(k3y.x9)") == "(***)"  # not "(***.x9)"
 
 
 def test_redact_json_redacts_a_bare_string_and_nested_lists() -> None:

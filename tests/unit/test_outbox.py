@@ -236,6 +236,52 @@ def test_an_ending_that_reaches_a_receiver_does_not_make_it_told() -> None:
     assert settled.untold == {Family.CHECK: frozenset({"acme/slack:acme-slack"})}
 
 
+def test_a_lease_drops_only_what_nobody_is_owed_and_keeps_the_rest_in_order() -> None:
+    """A notification of an account no receiver hears about any more leaves; those after it stay."""
+    cleared = Notification(Kind.CLEARED, "lemlist", Level.OK, clears=Kind.RUNNING_OUT)
+    state, _ = enqueue(AccountState(), [cleared, LOW, RECOVERED], "run1", T0)
+
+    leased = lease(
+        state, "run1", T0, T0 + timedelta(seconds=30), lambda note: frozenset() if note.ends else TWO
+    )
+
+    assert [p.note for p in leased.outbox] == [LOW]
+
+
+def test_a_notice_that_reaches_one_untold_receiver_leaves_the_others_untold() -> None:
+    untold = frozenset({"topic", "acme/slack:acme-slack"})
+    state = replace(leased_to([LOW]), untold={Family.BALANCE: untold})
+
+    settled = settle(state, {state.outbox[0].id: {"topic"}})
+
+    assert settled.untold == {Family.BALANCE: frozenset({"acme/slack:acme-slack"})}
+
+
+def give_up(state: AccountState, receivers: frozenset[str]) -> AccountState:
+    """Every pending notification refused by `receivers` until it is given up."""
+    refusals = {pending.id: receivers for pending in state.outbox}
+    state, given_up = refused(state, refusals, T0 + MAX_AGE)
+    assert len(given_up) == len(refusals)
+    return state
+
+
+def test_a_recovery_given_up_leaves_nobody_untold() -> None:
+    """An ending is no notice of an incident: giving it up leaves nothing for a later ending to skip."""
+    state = give_up(leased_to([RECOVERED]), TWO)
+
+    assert state.outbox == ()
+    assert state.untold == {}
+
+
+def test_notices_given_up_at_different_receivers_leave_each_of_them_untold() -> None:
+    slack = frozenset({"acme/slack:acme-slack"})
+    state = give_up(
+        replace(leased_to([LOW], due=slack), untold={Family.BALANCE: frozenset({"topic"})}), slack
+    )
+
+    assert state.untold == {Family.BALANCE: frozenset({"topic", "acme/slack:acme-slack"})}
+
+
 def test_a_notice_taken_joins_its_open_incidents_audience_and_an_ending_taken_does_not() -> None:
     state = replace(leased_to([LOW, RECOVERED]), told={Family.BALANCE: frozenset()})
     low, recovered = state.outbox

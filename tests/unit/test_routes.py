@@ -375,6 +375,108 @@ def test_the_kind_of_a_receiver_is_read_from_its_id(receiver: str, kind: str) ->
     assert (kind in INCIDENT_KINDS) is (kind in {"pagerduty", "webhook"})
 
 
+def problems(tmp_path: Path, routes: str) -> list[str]:
+    """The problems of ACCOUNTS with `routes`, without the file's path."""
+    prefix = f"{tmp_path / 'accounts.toml'}: "
+    found = refused(tmp_path, ACCOUNTS + routes).problems
+    assert all(problem.startswith(prefix) for problem in found)
+    return [problem.removeprefix(prefix) for problem in found]
+
+
+FIELDS_TAKEN = "name, match, slack, teams, pagerduty, webhook, topic, pagerduty_region, webhook_signing"
+SLAK = f"slak: unknown field (a route takes {FIELDS_TAKEN}); did you mean slack?"
+NOT_THE_VALUE = "or a list of them, not the value itself: the value goes in the API-keys secret"
+
+
+@pytest.mark.parametrize(
+    ("route", "said"),
+    [
+        ('slack = "s"\nslak = "x"\n', SLAK),
+        (
+            'slack = "s"\nmatch = "client=acme"\n',
+            'match: must be a table of labels, e.g. match = { client = "acme" }',
+        ),
+        (
+            'slack = "A Slack"\n',
+            "slack: must name the secret entry holding the Slack incoming-webhook URL (a slug like"
+            f" 'acme-slack'), {NOT_THE_VALUE}",
+        ),
+        ('teams = ["t-one", "t-one", "t-two", "t-two"]\n', "teams: 't-one', 't-two' named twice"),
+        (
+            'topic = "arn:aws:sns:eu-west-1:12345:short"\n',
+            "topic: must be an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>), or a list of them",
+        ),
+        (
+            'topic = "arn:aws:sns:eu-west-1:123456789012:a.fifo"\n',
+            "topic: 'arn:aws:sns:eu-west-1:123456789012:a.fifo' is a FIFO topic, which rejects every publish"
+            " without a MessageGroupId; use a standard topic",
+        ),
+        (
+            'webhook = "hook"\n',
+            "webhook_signing: is missing; name the secret entry holding the HMAC-SHA256 secret webhooks are"
+            " signed with",
+        ),
+        (
+            'webhook = "hook"\nwebhook_signing = "not a slug"\n',
+            "webhook_signing: must name the secret entry holding the signing secret (a slug like"
+            " 'acme-webhook-signing'), not the secret itself",
+        ),
+    ],
+)
+def test_each_mistake_says_what_to_write_instead(tmp_path: Path, route: str, said: str) -> None:
+    """What `validate` prints, word for word: the field, what is wrong, and what to write."""
+    assert problems(tmp_path, "\n[[route]]\n" + route) == [f"route #1: {said}"]
+
+
+def test_a_receiver_in_an_accounts_key_entry_is_told_where_to_store_it(tmp_path: Path) -> None:
+    assert problems(tmp_path, '\n[[route]]\nslack = "acme-lemlist"\n') == [
+        "route 'all': slack: 'acme-lemlist' is the secret entry of account 'acme-lemlist''s API key; store"
+        " the receiver's URL, key or signing secret under an entry of its own"
+    ]
+
+
+def test_a_route_named_twice_is_told_how_to_fix_it_and_the_routes_after_it_are_still_checked(
+    tmp_path: Path,
+) -> None:
+    twice = '\n[[route]]\nmatch = { client = "acme" }\nslack = "s"\n' * 2
+    assert problems(tmp_path, twice + '\n[[route]]\nname = "later"\nslak = "s"\n') == [
+        "route #2: name: 'client=acme' (the name its match gives it) is route #1's too; give each route a"
+        " name of its own, or declare both routes' receivers in one table",
+        f"route 'later': {SLAK}",
+        "route 'later': receivers: none; give at least one of slack, teams, pagerduty, webhook, topic",
+    ]
+
+
+def test_a_route_that_is_not_a_table_does_not_hide_the_problems_of_the_next(tmp_path: Path) -> None:
+    error = refused(tmp_path, 'route = [1, { slak = "s", slack = "s" }]\n' + ACCOUNTS)
+
+    assert [problem.split(": ", 1)[1] for problem in error.problems] == [
+        "route #1: must be a table",
+        f"route #2: {SLAK}",
+    ]
+
+
+def test_the_most_routes_and_receivers_allowed_are_accepted(tmp_path: Path) -> None:
+    routes = "".join(f'\n[[route]]\nname = "r{n}"\nslack = "s"\n' for n in range(MAX_ROUTES))
+    assert len(load_config(write(tmp_path, ACCOUNTS + routes)).routes) == MAX_ROUTES
+
+    slacks = ", ".join(f'"s-{n}"' for n in range(MAX_RECEIVERS))
+    [route] = load_config(write(tmp_path, ACCOUNTS + f"\n[[route]]\nslack = [{slacks}]\n")).routes
+    assert len(route.receivers) == MAX_RECEIVERS
+
+
+def test_a_route_matching_several_labels_is_named_by_all_of_them_in_order(tmp_path: Path) -> None:
+    text = ACCOUNTS + '\n[[route]]\nmatch = { team = "sales", client = "acme" }\nslack = "s"\n'
+
+    [route] = load_config(write(tmp_path, text)).routes
+
+    assert route.name == "client=acme,team=sales"
+
+
+def test_a_pagerduty_receiver_in_the_us_region_is_described_without_it() -> None:
+    assert ReceiverSpec(ReceiverKind.PAGERDUTY, "acme-pd").describe() == "pagerduty acme-pd"
+
+
 def test_a_route_matching_a_label_value_with_a_slash_keeps_its_receivers_kinds_and_name(
     tmp_path: Path,
 ) -> None:
