@@ -25,6 +25,7 @@ from credit_monitor.forecast import (
     is_top_up,
     observe,
     pace_change,
+    rate,
     steady,
     thin,
     usual_use,
@@ -39,6 +40,15 @@ RULE = SpikeRule(factor=10, min_share=0.02)
 def series(*points: tuple[float, float]) -> tuple[Sample, ...]:
     """(hours after T0, balance) pairs, with the credits used counted from them."""
     return with_used(Sample(T0 + h * HOUR, b) for h, b in points)
+
+
+def hourly(*used: float, balance: float = 1000.0) -> tuple[Sample, ...]:
+    """A check at T0, then one an hour, each hour using the next of `used` (a negative one: a refund)."""
+    samples = [Sample(T0, balance, 0.0)]
+    for hour, credits in enumerate(used, start=1):
+        last = samples[-1]
+        samples.append(Sample(T0 + hour * HOUR, last.balance - credits, last.used + credits))
+    return tuple(samples)
 
 
 class History:
@@ -177,6 +187,69 @@ def test_a_young_history_of_batches_tells_its_pace() -> None:
     """25 credits every 6 hours: three batches in 12 hours are a pace of 100 a day."""
     outlook = forecast(series((0, 600), (1, 575), (6, 575), (7, 550), (12, 550), (13, 525)))
     assert outlook.status is ForecastStatus.DEPLETING
+
+
+def test_no_time_between_two_checks_is_no_rate() -> None:
+    """Two checks at the same instant: a rate of nothing, not a division by zero."""
+    twice = (Sample(T0, 100, 0.0), Sample(T0, 90, 10.0))
+    assert rate(twice, 0, 1) == 0.0
+
+
+def test_a_pace_older_than_the_history_is_the_whole_history() -> None:
+    """A change of pace that thinning has left behind: the forecast reads the history as a fresh one."""
+    samples = series((0, 1000), (3, 990), (6, 980), (8, 960))
+    assert forecast(samples, T0 - HOUR) == forecast(samples)
+    assert forecast(samples).burn_per_day == pytest.approx(40 / 8 * 24)
+
+
+@pytest.mark.parametrize(
+    ("used", "around_the_clock"),
+    [
+        ((10, 10, 10, 10, 10, 0, 0, 10), True),  # 6 of 8 hours at the pace: three quarters
+        ((0, 10, 10, 10, 0, 0, 10, 10), False),  # 5 of 8
+        ((10, 10, 10, 10, 5, 5, 5, 5), True),  # 5 an hour is two thirds of the pace (7.5): at it
+        ((10, 10, 10, 10, 4.9, 4.9, 4.9, 4.9), False),  # under two thirds of it: not
+    ],
+)
+def test_an_account_is_used_around_the_clock_when_three_quarters_of_its_hours_go_at_its_pace(
+    used: tuple[float, ...], around_the_clock: bool
+) -> None:
+    assert steady(hourly(*used)) is around_the_clock
+
+
+def test_under_three_quarters_by_a_second_is_bursts() -> None:
+    """Six hours at the pace but a second, of eight: bursts; a one-second interval counts like any other."""
+    second = timedelta(seconds=1)
+    at = [T0 + h * HOUR for h in range(6)] + [T0 + 6 * HOUR - second, T0 + 8 * HOUR]
+    used = [0.0, 10, 20, 30, 40, 50, 60 - 1 / 360, 60 - 1 / 360]
+    samples = tuple(Sample(moment, 1000 - u, u) for moment, u in zip(at, used, strict=True))
+    assert not steady(samples)
+    at.insert(-1, T0 + 6 * HOUR)
+    used.insert(-1, 60)
+    used[-1] = 60
+    assert steady(tuple(Sample(moment, 1000 - u, u) for moment, u in zip(at, used, strict=True)))
+
+
+@pytest.mark.parametrize(
+    ("points", "around_the_clock"),
+    [
+        (((0, 100), (4, 100), (5, 90)), True),  # under six hours: too young to tell
+        (((0, 100), (5, 100), (6, 90)), False),  # six hours: all of it in one of them
+        (((0, 100), (11, 100), (12, 99.5)), True),  # half a credit in all: no use to tell from
+        (((0, 100), (11, 100), (12, 99)), False),  # one credit, all in one hour of twelve
+    ],
+)
+def test_a_history_too_young_or_too_quiet_to_tell_counts_as_around_the_clock(
+    points: tuple[tuple[float, float], ...], around_the_clock: bool
+) -> None:
+    assert steady(series(*points)) is around_the_clock
+
+
+def test_the_hours_before_the_pace_changed_do_not_tell_how_it_is_used() -> None:
+    """A burst then a quiet half day, then ten an hour around the clock since the change of pace."""
+    samples = hourly(1000, *[0] * 11, *[10] * 12)
+    assert not steady(samples)
+    assert steady(samples, T0 + 12 * HOUR)
 
 
 # --- top-ups and refunds -------------------------------------------------------------------------
