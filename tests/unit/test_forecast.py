@@ -284,6 +284,7 @@ def test_a_few_credits_back_on_a_nearly_empty_account_are_a_refund() -> None:
     history = series((0, 49), (12, 49))
     assert is_top_up(history, 52, T0 + 13 * HOUR, None, level=0)
     assert not is_top_up(history, 52, T0 + 13 * HOUR, None, level=100)
+    assert observe(history, None, None, T0 + 13 * HOUR, 52, warning=100).event is None
 
 
 def test_a_sample_at_the_same_instant_subtracts_no_burn() -> None:
@@ -320,6 +321,77 @@ def test_with_used_counts_old_items_balances_a_top_up_adding_nothing() -> None:
         Sample(T0 + h * HOUR, b) for h, b in [(0, 100), (1, 90), (2, 500), (3, 480), (4, 481)]
     )
     assert [s.used for s in samples] == [0, 10, 10, 30, 29]
+    assert [s.used for s in series((0, 100), (1, 105))] == [0, -5]  # exactly 5 %: given back
+
+
+def test_a_fall_or_the_first_balance_is_never_a_top_up() -> None:
+    history = series((0, 100), (12, 100))
+    assert not is_top_up(history, 90, T0 + 13 * HOUR, None)
+    assert not is_top_up(history, 100, T0 + 13 * HOUR, None)
+    assert not is_top_up((), 100, T0, None)
+
+
+def test_a_fraction_of_a_credit_can_top_up_an_account_without_a_warning_level() -> None:
+    """5 % of nothing is nothing: even a fraction of a credit back on an empty account is a top-up
+    (on one at half a credit, 5 % of that), unless a warning level says how much a refund may be."""
+    history = series((0, 0), (12, 0))
+    assert is_top_up(history, 0.04, T0 + 13 * HOUR, None)
+    assert observe(history, None, None, T0 + 13 * HOUR, 0.04).event is Event.TOP_UP
+    assert observe(history, None, None, T0 + 13 * HOUR, 3, warning=100).event is None
+    half = series((0, 0.5), (12, 0.5))  # 0.04 is 8 % of half a credit
+    assert observe(half, None, None, T0 + 13 * HOUR, 0.54).event is Event.TOP_UP
+
+
+def test_a_flat_account_has_no_burn_to_take_from_a_rise() -> None:
+    """No burn: a rise of 6 % a day after the last check is a top-up however long it has been."""
+    assert is_top_up(series((0, 10), (24, 10)), 10.6, T0 + 48 * HOUR, None)
+
+
+def after_a_change(left: float) -> tuple[tuple[Sample, ...], datetime]:
+    """One credit an hour for two days, then 100 an hour for six hours since the pace changed,
+    `left` at the end: 2,400 a day since the change, 288 a day over the whole history."""
+    samples = hourly(*[1] * 48, *[100] * 6, balance=648 + left)
+    since = T0 + 48 * HOUR
+    assert forecast(samples, since).burn_per_day == pytest.approx(2400)
+    assert forecast(samples).burn_per_day == pytest.approx(288)
+    return samples, since
+
+
+def test_a_rise_is_held_to_the_burn_of_the_pace_since_it_changed() -> None:
+    """50 back an hour after the change is under the hour's burn at the new pace (100), though far
+    over one at the whole history's (12): a refund, given back to the count; the pace goes on."""
+    samples, since = after_a_change(left=52)
+    at = samples[-1].at + HOUR
+    assert not is_top_up(samples, 102, at, since)
+    assert is_top_up(samples, 102, at, None)
+    seen = observe(samples, since, None, at, 102)
+    assert seen.event is None
+    assert seen.pace_since == since
+    assert seen.samples[-1].used == samples[-1].used - 50
+
+
+def test_the_hour_of_a_top_up_counts_the_worth_of_the_pace_since_it_changed() -> None:
+    samples, since = after_a_change(left=52)
+    seen = observe(samples, since, None, samples[-1].at + HOUR, 52 - 100 + 5000)
+    assert seen.event is Event.TOP_UP
+    assert seen.pace_since == since
+    assert seen.spike is None
+    assert seen.samples[-1].used == samples[-1].used + 100
+
+
+def test_a_top_up_of_a_flat_account_counts_nothing_used() -> None:
+    samples = series((0, 100), (12, 100), (24, 100))
+    seen = observe(samples, None, None, T0 + 48 * HOUR, 1000)
+    assert seen.event is Event.TOP_UP
+    assert seen.samples[-1].used == samples[-1].used
+
+
+def test_a_top_up_seen_at_the_instant_of_the_last_check_counts_no_burn() -> None:
+    """Burning 10 credits a second: not even a second's worth goes into the count."""
+    samples = series((0, 100 + 432_000), (6, 100 + 216_000), (12, 100))
+    seen = observe(samples, None, None, samples[-1].at, 1100)
+    assert seen.event is Event.TOP_UP
+    assert seen.samples[-1].used == samples[-1].used
 
 
 # --- the history's size ------------------------------------------------------------------------
@@ -615,6 +687,42 @@ def test_empty_days_and_the_refill_after_them_are_no_change_of_pace() -> None:
     history.burn(5000, lambda _: 1.0, 5)
     assert history.pace_since is None
     assert history.outlook().burn_per_day == pytest.approx(24, rel=0.05)
+
+
+def test_an_empty_account_counts_the_pace_since_it_changed_for_the_time_it_cannot_spend() -> None:
+    samples, since = after_a_change(left=0)
+    seen = observe(samples, since, None, samples[-1].at + timedelta(minutes=20), 0)
+    assert seen.samples[-1].used == round(samples[-1].used + 100 / 3, 6)
+    assert seen.pace_since == since
+    assert seen.spike is None
+    assert seen.event is None
+
+
+def test_an_empty_account_refilled_is_topped_up_and_keeps_its_pace() -> None:
+    samples, since = after_a_change(left=0)
+    at = samples[-1].at + HOUR
+    assert observe(samples, since, None, at, 50).event is None  # under the hour's burn at the pace: a refund
+    seen = observe(samples, since, None, at, 5000)
+    assert seen.event is Event.TOP_UP
+    assert seen.pace_since == since
+    assert seen.spike is None
+
+
+def test_an_empty_account_with_no_pace_counts_nothing_used() -> None:
+    samples = series((0, 0), (12, 0), (24, 0))
+    assert observe(samples, None, None, T0 + 48 * HOUR, 0).samples[-1].used == samples[-1].used
+
+
+def test_an_account_holding_at_a_fraction_of_a_credit_is_not_empty() -> None:
+    """Half a credit left, the same an hour later: nothing used, not the pace's worth."""
+    samples, since = after_a_change(left=0.5)
+    assert observe(samples, since, None, samples[-1].at + HOUR, 0.5).samples[-1].used == samples[-1].used
+
+
+def test_an_overdrawn_account_counts_what_it_uses() -> None:
+    samples, since = after_a_change(left=0)
+    seen = observe(samples, since, None, samples[-1].at + HOUR, -0.5)
+    assert seen.samples[-1].used == samples[-1].used + 0.5
 
 
 def test_observe_starts_a_history() -> None:
