@@ -6,6 +6,7 @@ import math
 import random
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 import pytest
 
@@ -627,21 +628,78 @@ def test_a_spike_that_goes_on_is_a_new_pace_whose_credits_count() -> None:
     assert history.spike is None
     assert history.pace_since == started
     assert history.outlook().burn_per_day == pytest.approx(24_000)
+    moments = [sample.at for sample in history.samples]
+    assert moments == sorted(set(moments))  # recounted, each check once
+    counted = history.samples[-SPIKE_CONFIRM - 1 :]  # every check of it, each with its thousand
+    assert [sample.at for sample in counted] == [started + hour * HOUR for hour in range(SPIKE_CONFIRM + 1)]
+    assert [b.used - a.used for a, b in pairwise(counted)] == [1000] * SPIKE_CONFIRM
+
+
+def test_a_spike_on_a_changed_pace_keeps_the_pace() -> None:
+    history, balance = after_twenty_days()
+    balance = history.burn(balance, lambda _: 400 / 24, 12)
+    since = history.pace_since
+    assert since == T0 + 20 * 24 * HOUR
+    for _ in range(SPIKE_CONFIRM - 1):
+        balance -= 3000
+        seen = history.check(balance)
+        assert seen.spike is not None
+        assert seen.pace_since == since
+
+
+def test_a_spike_rules_factor_is_its_own() -> None:
+    """At factor 3, seven times the usual hour (about 4 credits) is a spike, and goes on being one."""
+    history, balance = after_twenty_days(rule=SpikeRule(factor=3), warning=10)
+    assert history.check(balance - 30).event is Event.SPIKE
+    seen = history.check(balance - 60)
+    assert seen.spike is not None
+    assert seen.spike.checks == 2
+
+
+def test_on_a_quiet_account_one_credit_is_the_least_a_spike_uses() -> None:
+    """Nothing used for three days, a warning level of one credit: a check that uses one credit is a
+    spike (at least the level, at least one credit), and so is the next one like it."""
+    history = History(rule=RULE, warning=1)
+    balance = history.burn(10_000, lambda _: 0.0, 3 * 24)
+    assert history.check(balance - 1).event is Event.SPIKE
+    seen = history.check(balance - 2)
+    assert seen.spike is not None
+    assert seen.spike.checks == 2
 
 
 def test_a_spike_of_two_hours_is_one_spike_and_leaves_nothing_behind() -> None:
     history, balance = after_twenty_days()
-    balance = history.burn(balance, lambda _: 3000.0, 2)
+    used = history.samples[-1].used
+    since = history.at
+    for hour in (1, 2):
+        balance -= 3000
+        seen = history.check(balance)
+        assert seen.spike is not None
+        spike = seen.spike
+        assert (spike.since, spike.until, spike.spent, spike.checks) == (since, history.at, 3000 * hour, hour)
+        assert history.samples[-1].used == used  # its credits are not burn while it lasts
     history.burn(balance, lambda _: 100 / 24, 24)
     assert [event for _, event in history.events] == [Event.SPIKE]
     assert history.outlook().burn_per_day == pytest.approx(100, rel=0.01)
 
 
-def test_no_spike_before_two_days_of_history() -> None:
+@pytest.mark.parametrize(("hours", "spike"), [(40, False), (49, True)])  # checks: 49 span two days
+def test_no_spike_before_two_days_of_history(hours: int, spike: bool) -> None:
     history = History(rule=RULE, warning=500)
-    balance = history.burn(20_000, lambda _: 4.0, 40)
-    history.check(balance - 6000)
-    assert history.events == []
+    balance = history.burn(20_000, lambda _: 4.0, hours)
+    assert (history.check(balance - 6000).event is Event.SPIKE) is spike
+
+
+def test_an_account_with_no_warning_level_has_spikes_of_two_percent() -> None:
+    history = History(rule=RULE)
+    balance = history.burn(20_000, lambda _: 100 / 24, 20 * 24)
+    assert history.check(balance - 6000).event is Event.SPIKE
+
+
+def test_a_warning_level_of_zero_is_no_level() -> None:
+    """100 credits in an hour are 24 times the usual but under 2 % of the balance: no spike."""
+    history, balance = after_twenty_days(warning=0)
+    assert history.check(balance - 100).event is None
 
 
 def test_no_spike_when_spikes_are_not_watched() -> None:
@@ -663,9 +721,9 @@ def test_the_warning_level_makes_a_small_spike_material() -> None:
     assert history.check(balance - 100).event is Event.SPIKE
 
 
-@pytest.mark.parametrize(("spent", "spike"), [(400, False), (600, True)])
+@pytest.mark.parametrize(("spent", "spike"), [(400, False), (500, True), (600, True)])
 def test_the_usual_is_the_most_used_in_the_same_time_in_the_last_week(spent: float, spike: bool) -> None:
-    """Jobs of 50 every six hours: an hour of 400 is 8 times the usual, no spike at factor 10."""
+    """Jobs of 50 every six hours: an hour of 400 is 8 times the usual, no spike at factor 10; 500 is."""
     history = History(rule=RULE, warning=10)
     balance = 100_000.0
     for hour in range(7 * 24):
@@ -673,6 +731,38 @@ def test_the_usual_is_the_most_used_in_the_same_time_in_the_last_week(spent: flo
         history.check(balance)
     assert usual_use(history.samples, 3600) == pytest.approx(50)
     assert (history.check(balance - spent).event is Event.SPIKE) is spike
+
+
+def test_the_usual_is_over_stretches_as_long_as_the_check_and_the_weeks_first_hour_is_one() -> None:
+    jobs = hourly(50, *[10] * 167)  # a week: its first hour is its biggest
+    assert usual_use(jobs, 3600) == 50
+    assert usual_use(hourly(*[0] * 46, 50, 50), 2 * 3600) == 100
+
+
+def test_the_usual_over_more_than_the_week_is_its_average_pace() -> None:
+    """A check ten days after the last, on a week of 5 an hour: 1,200 is the usual for ten days."""
+    assert usual_use(hourly(*[5] * 168), 240 * 3600) == pytest.approx(1200, rel=1e-9)
+
+
+def test_a_refund_before_the_week_is_no_use_in_it() -> None:
+    assert usual_use(hourly(*[1] * 10, -200, *[1] * 190), 3600) == pytest.approx(1)
+
+
+@pytest.mark.parametrize(
+    "samples",
+    [hourly(*[0] * 24), (Sample(T0, 100),)],
+    ids=["nothing used", "one check"],
+)
+def test_no_use_is_a_usual_of_nothing(samples: tuple[Sample, ...]) -> None:
+    assert usual_use(samples, 3600) == 0
+
+
+def test_a_check_at_the_instant_of_the_last_is_held_to_the_most_of_one_interval() -> None:
+    assert usual_use(hourly(10, 30, 20), 0) == 30
+
+
+def test_a_history_of_a_second_is_scaled_to_the_stretch() -> None:
+    assert usual_use((Sample(T0, 100, 0), Sample(T0 + timedelta(seconds=1), 99, 1)), 3600) == 3600
 
 
 # --- an empty account ---------------------------------------------------------------------------
