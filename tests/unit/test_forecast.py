@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+import statistics
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
@@ -75,7 +76,7 @@ class History:
         """`hours` hourly checks from `balance`, each hour using `per_hour(hour of week)`."""
         for _ in range(hours):
             moment = self.at + HOUR
-            balance -= per_hour(int((moment - T0) / HOUR) % (7 * 24))
+            balance -= per_hour(int((self.at - T0) / HOUR) % (7 * 24))  # the hour from self.at to moment
             self.check(balance, moment)
         return balance
 
@@ -508,10 +509,10 @@ def test_a_burn_that_slowed_does_not_keep_the_old_pace() -> None:
     assert history.outlook().burn_per_day == pytest.approx(240)
 
 
-def office_until_friday_evening(left: float) -> tuple[History, float]:
-    """Four weeks and a working week of office hours at 100 an hour (4,500 a week), `left` at the end."""
+def office_until_friday_evening(left: float, per_hour: float = 100.0) -> tuple[History, float]:
+    """Four weeks and a working week of office hours (45 a week) at `per_hour`, `left` at the end."""
     history = History()
-    balance = history.burn(5 * 4500 + left, office(100.0), (4 * 7 + 4) * 24 + 18)
+    balance = history.burn(5 * 45 * per_hour + left, office(per_hour), (4 * 7 + 4) * 24 + 18)
     assert history.at.weekday() == 4
     assert history.at.hour == 18
     return history, balance
@@ -528,7 +529,27 @@ def test_office_hours_are_one_pace_nights_and_weekends_included() -> None:
     outlook = history.outlook()
     assert outlook.burn_per_day == pytest.approx(4500 / 7)
     # The weekend uses nothing, Monday and Tuesday 900 each, then 400 more: Wednesday 13:00.
-    assert outlook.days_left == pytest.approx((2 * 24 + 15 + 24 + 24 + 4) / 24, rel=0.01)
+    assert outlook.days_left == pytest.approx((2 * 24 + 15 + 24 + 24 + 4) / 24, rel=1e-9)
+
+
+WEEK_HOURS = 7 * 24
+FRIDAY_TO_MONDAY_9 = 2 * 24 + 15
+
+
+@pytest.mark.parametrize(
+    ("per_hour", "left", "hours"),
+    [
+        (100, 2700, 5 * 24),  # Monday, Tuesday and Wednesday: out at 18:00, not the next morning
+        (100, 2 * 4500, 2 * WEEK_HOURS),  # two weeks' use to the credit: out at the end of the second
+        (100, 2 * 4500 + 2200, 2 * WEEK_HOURS + FRIDAY_TO_MONDAY_9 + 2 * 24 + 4),
+        (1, 22.5, FRIDAY_TO_MONDAY_9 + 2 * 24 + 4.5),  # one credit an hour: half an hour into the fifth
+    ],
+)
+def test_an_office_runs_out_at_the_hour_its_last_week_says(
+    per_hour: float, left: float, hours: float
+) -> None:
+    history, _balance = office_until_friday_evening(left, per_hour)
+    assert history.outlook().days_left == pytest.approx(hours / 24, rel=1e-9)
 
 
 def test_an_office_that_stops_for_good_is_a_slowdown_after_more_than_a_weekend() -> None:
@@ -585,6 +606,96 @@ def test_a_growing_burn_is_forecast_to_keep_growing() -> None:
     plain = balance / 128
     assert outlook.days_left is not None
     assert outlook.days_left < plain * 0.9
+
+
+def test_a_check_off_the_hour_reads_the_hours_of_the_last_week_between_the_checks() -> None:
+    """60 credits in the first hour of a week checked on the hour, the last check at half past: that
+    hour of the week is read as half before the half hour, half after. 90 credits last the next week
+    (60) and its first hour (30)."""
+    samples = hourly(60, *[0] * 166, balance=90 + 60)
+    last = samples[-1]
+    samples = (*samples, Sample(last.at + HOUR / 2, last.balance, last.used))
+    assert forecast(samples).days_left == pytest.approx((WEEK_HOURS + 1) / 24)
+
+
+def test_one_credit_a_week_lasts_its_weeks_and_then_to_its_busy_hour() -> None:
+    """Used one hour a week: 10.5 credits last ten weeks and half that hour of the eleventh."""
+    samples = hourly(1, *[0] * (WEEK_HOURS - 1), balance=10.5 + 1)
+    assert forecast(samples).days_left == pytest.approx((10 * WEEK_HOURS + 0.5) / 24)
+
+
+def test_a_week_that_only_gave_credits_back_is_no_profile() -> None:
+    """The last week's only use is before it began, and it gave 100 of 105 back: the days left are
+    the balance over the pace, not a division by nothing."""
+    used = [0, 105, 5]
+    at = [T0, T0 + 10.5 * HOUR, T0 + 11.5 * HOUR]
+    samples = [Sample(moment, 1000 - u, u) for moment, u in zip(at, used, strict=True)]
+    samples += [Sample(T0 + hour * HOUR, 995, 5) for hour in range(12, 179)]
+    outlook = forecast(samples)
+    assert outlook.burn_per_day is not None
+    assert outlook.days_left == pytest.approx(995 / outlook.burn_per_day)
+
+
+def ramp(hours: int = 72, after: int = 0) -> tuple[Sample, ...]:
+    """`after` quiet hours, then `hours` of a burn around the clock growing steadily: 50 credits in
+    its first hour, 0.2 more each hour (115.2 a day more each day)."""
+    return hourly(*[0] * after, *[50 + 0.2 * hour for hour in range(1, hours + 1)], balance=100_000)
+
+
+def test_a_steady_growth_is_projected_from_todays_burn() -> None:
+    """The burn per day now is the line through the daily burns at this hour (24 times the last
+    hour's 64.4, and half of the last hour's growth: 1,548); the days left solve
+    burn * t + growth * t^2 / 2 = balance."""
+    samples = ramp()
+    burn, growth, balance = 1548.0, 115.2, samples[-1].balance
+    outlook = forecast(samples)
+    assert outlook.burn_per_day == pytest.approx(burn, rel=1e-9)
+    days = outlook.days_left
+    assert days is not None
+    assert 0 < days < balance / burn
+    assert burn * days + growth * days**2 / 2 == pytest.approx(balance, rel=1e-9)
+    assert forecast(samples, T0 - HOUR) == outlook
+
+
+def test_a_growth_since_the_pace_changed_is_measured_from_the_change() -> None:
+    """Two quiet days, then the same growth from the change of pace: the same forecast."""
+    grown = forecast(ramp(after=48), T0 + 48 * HOUR)
+    fresh = forecast(ramp())
+    assert grown.burn_per_day == pytest.approx(fresh.burn_per_day, rel=1e-9)
+    assert grown.days_left == pytest.approx(fresh.days_left, rel=1e-9)
+
+
+def daily(*burns: float) -> tuple[Sample, ...]:
+    """A burn around the clock of `burns[d]` credits on day d, spread evenly over its hours."""
+    return hourly(*[burn / 24 for burn in burns for _ in range(24)], balance=100_000)
+
+
+def line_today(*burns: float) -> float:
+    """The least-squares line through the daily burns, read at the end of the last day."""
+    slope, intercept = statistics.linear_regression([day + 0.5 for day in range(len(burns))], burns)
+    return slope * len(burns) + intercept
+
+
+@pytest.mark.parametrize(
+    "burns",
+    [
+        (990, 1030, 1030, 1070, 1070, 1110, 1110),  # 20 more a day, give or take 10
+        (100, 100.5, 101, 101.5, 102, 102.5, 103),  # half a credit more a day, steadily
+    ],
+)
+def test_a_growth_clear_of_the_noise_is_projected_however_slow(burns: tuple[float, ...]) -> None:
+    outlook = forecast(daily(*burns))
+    assert outlook.burn_per_day == pytest.approx(line_today(*burns), rel=1e-9)
+    assert outlook.burn_per_day is not None
+    assert outlook.burn_per_day > burns[-1]
+
+
+def test_a_growth_within_the_noise_is_taken_as_flat() -> None:
+    """20 more a day, give or take 40: the last day's burn, as if flat."""
+    samples = daily(960, 1060, 1000, 1100, 1040, 1140, 1080)
+    outlook = forecast(samples)
+    assert outlook.burn_per_day == pytest.approx(1080)
+    assert outlook.days_left == pytest.approx(samples[-1].balance / 1080)
 
 
 def test_a_slowing_burn_is_never_forecast_to_slow_down_further() -> None:
