@@ -590,6 +590,103 @@ def test_the_first_mornings_burn_is_no_change_of_pace() -> None:
 def test_the_pace_of_a_changed_burn_needs_two_hours() -> None:
     samples = series((0, 1000), (1, 999), (48, 950), (49, 900))
     assert forecast(samples, T0 + 48 * HOUR).status is ForecastStatus.NOT_ENOUGH_HISTORY
+    samples = series((0, 1000), (1, 999), (48, 950), (49, 900), (50, 850))
+    assert forecast(samples, T0 + 48 * HOUR).burn_per_day == pytest.approx(1200)
+
+
+@pytest.mark.parametrize(
+    ("points", "since", "burn"),
+    [
+        (((0, 1000), (1, 1000), (3, 800)), 1, 2400),  # changed at the second check: two hours since
+        (((0, 1000), (3, 700)), 1, 2400),  # changed between the only two checks, three hours apart
+        (((0, 1000), (2, 900), (4, 800)), 0, None),  # changed at the first: a fresh history, under 6 hours
+    ],
+)
+def test_a_changed_pace_is_measured_from_the_check_at_or_before_the_change(
+    points: tuple[tuple[float, float], ...], since: float, burn: float | None
+) -> None:
+    outlook = forecast(series(*points), T0 + since * HOUR)
+    assert outlook.burn_per_day == (None if burn is None else pytest.approx(burn))
+
+
+@pytest.mark.parametrize(("hours", "change"), [(1, False), (2, True)])
+@pytest.mark.parametrize(("before", "after"), [(100, 300), (300, 100)])
+def test_a_change_of_pace_is_two_hours_of_another_pace_not_one(
+    before: float, after: float, hours: int, change: bool
+) -> None:
+    samples = hourly(*[before] * 48, *[after] * hours)
+    assert pace_change(samples, None) == (T0 + 48 * HOUR if change else None)
+
+
+def test_a_burn_that_stops_after_a_change_is_a_slowdown_against_the_new_pace() -> None:
+    """300 an hour since a change two hours in, then nothing for six hours: measured against the
+    six hours of 300 (just enough to be a pace), the stop is a slowdown from its first hour."""
+    samples = hourly(10, 10, *[300] * 6, *[0] * 6)
+    assert pace_change(samples, T0 + 2 * HOUR) == T0 + 8 * HOUR
+
+
+def test_a_second_step_soon_after_the_first_is_a_second_change() -> None:
+    history = History()
+    balance = history.burn(1_000_000, lambda _: 100.0, 10 * 24)
+    balance = history.burn(balance, lambda _: 300.0, 10)
+    assert history.pace_since == T0 + 10 * 24 * HOUR
+    history.burn(balance, lambda _: 900.0, 3)
+    assert history.pace_since == T0 + (10 * 24 + 10) * HOUR
+    assert history.outlook().burn_per_day == pytest.approx(900 * 24)
+
+
+@pytest.mark.parametrize(
+    "before",
+    [
+        [(6 * 24, 100.0)],
+        [(1, 1000.0), (47, 0.0), (4 * 24, 100.0)],  # a burst, two quiet days, then around the clock
+    ],
+    ids=["around the clock all week", "around the clock since the last change"],
+)
+def test_an_account_used_around_the_clock_is_judged_against_its_last_day(
+    before: list[tuple[int, float]],
+) -> None:
+    """100 an hour, then a day of 140: 180 an hour is not half again faster than the last day."""
+    history = History()
+    balance = 1_000_000.0
+    for hours, per_hour in [*before, (24, 140.0)]:
+        balance = history.burn(balance, lambda _, p=per_hour: p, hours)  # type: ignore[misc]
+    since = history.pace_since
+    history.burn(balance, lambda _: 180.0, 6)
+    assert history.pace_since == since
+
+
+THREE_HOURS = 3 * HOUR
+
+
+def three_hourly(*used: float) -> tuple[Sample, ...]:
+    """A check every three hours (an eighth of a day: exact arithmetic), each using the next of `used`."""
+    samples = [Sample(T0, 1_000_000, 0.0)]
+    for check, credits in enumerate(used, start=1):
+        samples.append(
+            Sample(T0 + check * THREE_HOURS, samples[-1].balance - credits, samples[-1].used + credits)
+        )
+    return tuple(samples)
+
+
+@pytest.mark.parametrize(
+    ("pace", "old", "faster_or_slower"),
+    [
+        (2, 3, False),  # half again the pace exactly: not faster
+        (1, 2, True),  # twice the pace, a credit more: faster
+        (10, 12, False),  # a fifth more, two credits more: not faster
+        (0.4, 0.7, False),  # 75 % more, under a credit more: not faster
+        (3, 2, False),  # the pace over half again exactly: not slower
+        (2, 1, True),  # half the pace, a credit less: slower
+        (2.4, 1.5, False),  # 37.5 % less, under a credit less: not slower
+    ],
+)
+def test_what_counts_as_a_faster_or_slower_stretch(pace: float, old: float, faster_or_slower: bool) -> None:
+    """A stretch of four checks at `old` a week ago, the pace since; then six hours much faster (or
+    much slower) than the pace: a change, unless the old stretch was already a run of that kind."""
+    new = 5 * pace if old > pace else 0
+    samples = three_hourly(*[pace] * 4, *[old] * 4, *[pace] * 30, new, new)
+    assert pace_change(samples, None) == (None if faster_or_slower else samples[-3].at)
 
 
 # --- growth -------------------------------------------------------------------------------------
