@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import random
 import statistics
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
@@ -579,12 +579,119 @@ def test_a_refund_does_not_start_a_slower_run() -> None:
     assert history.pace_since is None
 
 
+def test_refunds_for_hours_are_no_faster_run_either() -> None:
+    assert pace_change(hourly(*[40] * 72, -30, -30, -30), None) is None
+
+
 def test_the_first_mornings_burn_is_no_change_of_pace() -> None:
     """Deployed at midnight: a quiet night, then office hours; no pace to speed up from yet."""
     history = History()
     history.burn(100_000, office(100.0), 15)
     assert history.pace_since is None
     assert pace_change(history.samples, None) is None
+
+
+def test_a_speed_up_a_day_after_the_first_check_is_a_change() -> None:
+    assert pace_change(hourly(*[5] * 24, *[50] * 4), None) == T0 + 24 * HOUR
+
+
+def alternating(hours: int, pace: float, noise: float) -> list[float]:
+    """Hours of `pace` credits give or take `noise`, alternately."""
+    return [pace + (noise if hour % 2 else -noise) for hour in range(hours)]
+
+
+@pytest.mark.parametrize(("per_hour", "change"), [(176, True), (174, False)])
+def test_a_change_stands_out_from_the_noise_of_the_hours_before_it_by_five_times(
+    per_hour: float, change: bool
+) -> None:
+    """Hours of 70 and 130 (a pace of 100, a noise of 30), then four hours faster: the change must
+    differ from the pace's 400 by five times the noise over four hours (300). 176 an hour does
+    (704), 174 (696) does not."""
+    samples = hourly(*alternating(48, 100, 30), *[per_hour] * 4)
+    assert pace_change(samples, None) == (T0 + 48 * HOUR if change else None)
+
+
+@pytest.mark.parametrize(("hours", "change"), [(6, True), (5, False)])
+def test_a_change_needs_six_hours_before_it_to_tell_it_from_noise(hours: int, change: bool) -> None:
+    samples = hourly(*[100] * hours, 10, 10)
+    assert pace_change(samples, None) == (T0 + hours * HOUR if change else None)
+
+
+def test_the_noise_is_that_of_the_day_before_the_change() -> None:
+    """A noisy day long before (0 and 200 an hour) does not hide a change after a calm day."""
+    samples = hourly(*alternating(24, 100, 100), *[100] * 24, 300, 300)
+    assert pace_change(samples, None) == T0 + 48 * HOUR
+
+
+@pytest.mark.parametrize(("hours_back", "change"), [(1, False), (24, False), (25, True)])
+def test_a_quiet_hour_in_the_day_before_is_noise_that_hides_a_small_change(
+    hours_back: int, change: bool
+) -> None:
+    """100 an hour but one hour of nothing, then two hours of 160: with the quiet hour in the 24 before
+    them, not told from noise; a 25th hour back is older than the noise read."""
+    before = [100.0] * 48
+    before[-hours_back] = 0
+    assert pace_change(hourly(*before, 160, 160), None) == (T0 + 48 * HOUR if change else None)
+
+
+def test_a_missed_check_is_no_noise() -> None:
+    """100 an hour, checked every two hours for a day (200 a check): the same pace per hour, no
+    noise; two hours of 160 after it are a change."""
+    samples = list(hourly(*[100] * 24))
+    for every, credits in [*[(2, 200)] * 12, (1, 160), (1, 160)]:
+        last = samples[-1]
+        samples.append(Sample(last.at + every * HOUR, last.balance - credits, last.used + credits))
+    assert pace_change(samples, None) == T0 + 48 * HOUR
+
+
+@pytest.mark.parametrize(("hours", "change"), [(2, False), (3, True)])
+def test_a_run_no_longer_than_one_the_account_had_is_no_change(hours: int, change: bool) -> None:
+    """Two hours of 160 (faster than 100 by half again), an hour of 100, then hours of 1,000."""
+    samples = hourly(*[100] * 48, 160, 160, 100, *[1000] * hours)
+    assert pace_change(samples, None) == (T0 + 51 * HOUR if change else None)
+
+
+def with_checks(samples: Sequence[Sample], *checks: tuple[float, float]) -> tuple[Sample, ...]:
+    """`samples`, then a check each (hours after the last, credits used since)."""
+    out = list(samples)
+    for hours, credits in checks:
+        last = out[-1]
+        out.append(Sample(last.at + hours * HOUR, last.balance - credits, last.used + credits))
+    return tuple(out)
+
+
+def test_a_faster_run_seen_across_a_missed_check_is_a_change() -> None:
+    """100 an hour, then 300 in an hour and 900 in the next three (one check missed)."""
+    samples = with_checks(hourly(*[100] * 48), (1, 300), (3, 900))
+    assert pace_change(samples, None) == T0 + 48 * HOUR
+
+
+@pytest.mark.parametrize(
+    ("gap", "hours", "change"),
+    [
+        (3, 5, False),  # three hours of 300, then three without a check: a run of up to six hours
+        (3, 7, True),
+        (2, 4, True),  # two hours without a check are one missed check, not a long interval
+    ],
+)
+def test_a_run_next_to_a_long_interval_may_have_lasted_through_it(gap: int, hours: int, change: bool) -> None:
+    samples = with_checks(hourly(*[100] * 48, 300, 300, 300), (gap, 100 * gap), *[(1, 100)] * 24)
+    samples = with_checks(samples, *[(1, 300)] * hours)
+    assert pace_change(samples, None) == (samples[-hours - 1].at if change else None)
+
+
+def test_a_run_after_the_historys_first_day_long_interval_may_have_begun_in_it() -> None:
+    """Two checks a day apart (the history's oldest part keeps one a day), then hourly: three
+    slow hours right after the day may have been slow since its start, so five are no change."""
+    first = (Sample(T0, 1_000_000, 0.0), Sample(T0 + 24 * HOUR, 1_000_000 - 2400, 2400.0))
+    samples = with_checks(first, *[(1, 10)] * 3, *[(1, 100)] * 30, *[(1, 10)] * 5)
+    assert pace_change(samples, None) is None
+
+
+def test_the_historys_first_hours_are_a_run_it_had() -> None:
+    """Two slow hours first, then 400 an hour since the change: two slow hours are no change."""
+    samples = hourly(5, 5, *[400] * 48, 200, 200)
+    assert pace_change(samples, T0 + 2 * HOUR) is None
 
 
 def test_the_pace_of_a_changed_burn_needs_two_hours() -> None:
