@@ -6,6 +6,7 @@ import math
 import random
 import statistics
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
@@ -185,6 +186,21 @@ def test_a_young_history_of_one_drop_tells_no_pace() -> None:
     assert outlook.status is ForecastStatus.NOT_ENOUGH_HISTORY
 
 
+@pytest.mark.parametrize(
+    ("samples", "pace"),
+    [
+        (hourly(5, 5, 5, 5, 5, 10, 65), False),  # two thirds of it in the last of seven hours
+        (hourly(0, 0, 0, 0, 0, 1), False),  # one credit, in the last of six hours
+        (hourly(50, 50, 0, 0, 0, 0), True),  # two hours' use is no single drop
+        (series((0, 1000), (2, 925), (4, 915), (6, 905), (8, 900)), True),  # 3/4 in 1/4: not half more
+        (series((0, 500), (1, 50), (23, 49)), False),
+        (series((0, 500), (1, 50), (24, 49)), True),  # a day old: past waiting
+    ],
+)
+def test_a_young_history_mostly_one_drop_tells_no_pace_yet(samples: tuple[Sample, ...], pace: bool) -> None:
+    assert (forecast(samples).status is not ForecastStatus.NOT_ENOUGH_HISTORY) is pace
+
+
 def test_a_young_history_of_batches_tells_its_pace() -> None:
     """25 credits every 6 hours: three batches in 12 hours are a pace of 100 a day."""
     outlook = forecast(series((0, 600), (1, 575), (6, 575), (7, 550), (12, 550), (13, 525)))
@@ -252,6 +268,28 @@ def test_the_hours_before_the_pace_changed_do_not_tell_how_it_is_used() -> None:
     samples = hourly(1000, *[0] * 11, *[10] * 12)
     assert not steady(samples)
     assert steady(samples, T0 + 12 * HOUR)
+
+
+def counted_from(samples: Sequence[Sample], origin: float) -> tuple[Sample, ...]:
+    return tuple(replace(sample, used=sample.used + origin) for sample in samples)
+
+
+@pytest.mark.parametrize(
+    "samples",
+    [
+        hourly(5, 5, 5, 5, 5, 10, 65),
+        hourly(*[100] * 48, 300, 300),
+        hourly(*[10] * 7 * 24),
+        hourly(*[50 + 0.2 * hour for hour in range(1, 73)], balance=100_000),
+    ],
+    ids=["young", "changed", "a week", "growing"],
+)
+def test_only_differences_of_the_count_of_credits_used_are_read(samples: tuple[Sample, ...]) -> None:
+    shifted = counted_from(samples, 1000)
+    assert forecast(shifted) == forecast(samples)
+    assert pace_change(shifted, None) == pace_change(samples, None)
+    assert steady(shifted) == steady(samples)
+    assert usual_use(shifted, 3600) == pytest.approx(usual_use(samples, 3600))
 
 
 # --- top-ups and refunds -------------------------------------------------------------------------
@@ -822,10 +860,20 @@ def test_a_check_off_the_hour_reads_the_hours_of_the_last_week_between_the_check
     assert forecast(samples).days_left == pytest.approx((WEEK_HOURS + 1) / 24)
 
 
-def test_one_credit_a_week_lasts_its_weeks_and_then_to_its_busy_hour() -> None:
-    """Used one hour a week: 10.5 credits last ten weeks and half that hour of the eleventh."""
-    samples = hourly(1, *[0] * (WEEK_HOURS - 1), balance=10.5 + 1)
-    assert forecast(samples).days_left == pytest.approx((10 * WEEK_HOURS + 0.5) / 24)
+@pytest.mark.parametrize(
+    ("credits", "hours", "left"),
+    [
+        (1, WEEK_HOURS, 10 * WEEK_HOURS + 0.5),
+        (2, WEEK_HOURS - 1, 10 * WEEK_HOURS + 1.5),  # a week less an hour: read from an hour before it
+    ],
+)
+def test_a_week_used_in_one_hour_lasts_its_weeks_and_then_to_that_hour(
+    credits: float, hours: int, left: float
+) -> None:
+    """`credits` in the first hour of a week and nothing since: 10.5 weeks' worth last ten weeks and
+    half of that hour."""
+    samples = hourly(credits, *[0] * (hours - 1), balance=10.5 * credits + credits)
+    assert forecast(samples).days_left == pytest.approx(left / 24)
 
 
 def test_a_week_that_only_gave_credits_back_is_no_profile() -> None:
