@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable, Iterable
+import statistics
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 import pytest
 
@@ -25,6 +28,7 @@ from credit_monitor.forecast import (
     is_top_up,
     observe,
     pace_change,
+    rate,
     steady,
     thin,
     usual_use,
@@ -40,6 +44,15 @@ RULE = SpikeRule(factor=10, min_share=0.02)
 def series(*points: tuple[float, float]) -> tuple[Sample, ...]:
     """(hours after T0, balance) pairs, with the credits used counted from them."""
     return with_used(Sample(T0 + h * HOUR, b) for h, b in points)
+
+
+def hourly(*used: float, balance: float = 1000.0) -> tuple[Sample, ...]:
+    """A check at T0, then one an hour, each hour using the next of `used` (a negative one: a refund)."""
+    samples = [Sample(T0, balance, 0.0)]
+    for hour, credits in enumerate(used, start=1):
+        last = samples[-1]
+        samples.append(Sample(T0 + hour * HOUR, last.balance - credits, last.used + credits))
+    return tuple(samples)
 
 
 class History:
@@ -65,7 +78,7 @@ class History:
         """`hours` hourly checks from `balance`, each hour using `per_hour(hour of week)`."""
         for _ in range(hours):
             moment = self.at + HOUR
-            balance -= per_hour(int((moment - T0) / HOUR) % (7 * 24))
+            balance -= per_hour(int((self.at - T0) / HOUR) % (7 * 24))  # the hour from self.at to moment
             self.check(balance, moment)
         return balance
 
@@ -174,10 +187,110 @@ def test_a_young_history_of_one_drop_tells_no_pace() -> None:
     assert outlook.status is ForecastStatus.NOT_ENOUGH_HISTORY
 
 
+@pytest.mark.parametrize(
+    ("samples", "pace"),
+    [
+        (hourly(5, 5, 5, 5, 5, 10, 65), False),  # two thirds of it in the last of seven hours
+        (hourly(0, 0, 0, 0, 0, 1), False),  # one credit, in the last of six hours
+        (hourly(50, 50, 0, 0, 0, 0), True),  # two hours' use is no single drop
+        (series((0, 1000), (2, 925), (4, 915), (6, 905), (8, 900)), True),  # 3/4 in 1/4: not half more
+        (series((0, 500), (1, 50), (23, 49)), False),
+        (series((0, 500), (1, 50), (24, 49)), True),  # a day old: past waiting
+    ],
+)
+def test_a_young_history_mostly_one_drop_tells_no_pace_yet(samples: tuple[Sample, ...], pace: bool) -> None:
+    assert (forecast(samples).status is not ForecastStatus.NOT_ENOUGH_HISTORY) is pace
+
+
 def test_a_young_history_of_batches_tells_its_pace() -> None:
     """25 credits every 6 hours: three batches in 12 hours are a pace of 100 a day."""
     outlook = forecast(series((0, 600), (1, 575), (6, 575), (7, 550), (12, 550), (13, 525)))
     assert outlook.status is ForecastStatus.DEPLETING
+
+
+def test_no_time_between_two_checks_is_no_rate() -> None:
+    """Two checks at the same instant: a rate of nothing, not a division by zero."""
+    twice = (Sample(T0, 100, 0.0), Sample(T0, 90, 10.0))
+    assert rate(twice, 0, 1) == 0.0
+
+
+def test_a_pace_older_than_the_history_is_the_whole_history() -> None:
+    """A change of pace that thinning has left behind: the forecast reads the history as a fresh one."""
+    samples = series((0, 1000), (3, 990), (6, 980), (8, 960))
+    assert forecast(samples, T0 - HOUR) == forecast(samples)
+    assert forecast(samples).burn_per_day == pytest.approx(40 / 8 * 24)
+
+
+@pytest.mark.parametrize(
+    ("used", "around_the_clock"),
+    [
+        ((10, 10, 10, 10, 10, 0, 0, 10), True),  # 6 of 8 hours at the pace: three quarters
+        ((0, 10, 10, 10, 0, 0, 10, 10), False),  # 5 of 8
+        ((10, 10, 10, 10, 5, 5, 5, 5), True),  # 5 an hour is two thirds of the pace (7.5): at it
+        ((10, 10, 10, 10, 4.9, 4.9, 4.9, 4.9), False),  # under two thirds of it: not
+    ],
+)
+def test_an_account_is_used_around_the_clock_when_three_quarters_of_its_hours_go_at_its_pace(
+    used: tuple[float, ...], around_the_clock: bool
+) -> None:
+    assert steady(hourly(*used)) is around_the_clock
+
+
+def test_under_three_quarters_by_a_second_is_bursts() -> None:
+    """Six hours at the pace but a second, of eight: bursts; a one-second interval counts like any other."""
+    second = timedelta(seconds=1)
+    at = [T0 + h * HOUR for h in range(6)] + [T0 + 6 * HOUR - second, T0 + 8 * HOUR]
+    used = [0.0, 10, 20, 30, 40, 50, 60 - 1 / 360, 60 - 1 / 360]
+    samples = tuple(Sample(moment, 1000 - u, u) for moment, u in zip(at, used, strict=True))
+    assert not steady(samples)
+    at.insert(-1, T0 + 6 * HOUR)
+    used.insert(-1, 60)
+    used[-1] = 60
+    assert steady(tuple(Sample(moment, 1000 - u, u) for moment, u in zip(at, used, strict=True)))
+
+
+@pytest.mark.parametrize(
+    ("points", "around_the_clock"),
+    [
+        (((0, 100), (4, 100), (5, 90)), True),  # under six hours: too young to tell
+        (((0, 100), (5, 100), (6, 90)), False),  # six hours: all of it in one of them
+        (((0, 100), (11, 100), (12, 99.5)), True),  # half a credit in all: no use to tell from
+        (((0, 100), (11, 100), (12, 99)), False),  # one credit, all in one hour of twelve
+    ],
+)
+def test_a_history_too_young_or_too_quiet_to_tell_counts_as_around_the_clock(
+    points: tuple[tuple[float, float], ...], around_the_clock: bool
+) -> None:
+    assert steady(series(*points)) is around_the_clock
+
+
+def test_the_hours_before_the_pace_changed_do_not_tell_how_it_is_used() -> None:
+    """A burst then a quiet half day, then ten an hour around the clock since the change of pace."""
+    samples = hourly(1000, *[0] * 11, *[10] * 12)
+    assert not steady(samples)
+    assert steady(samples, T0 + 12 * HOUR)
+
+
+def counted_from(samples: Sequence[Sample], origin: float) -> tuple[Sample, ...]:
+    return tuple(replace(sample, used=sample.used + origin) for sample in samples)
+
+
+@pytest.mark.parametrize(
+    "samples",
+    [
+        hourly(5, 5, 5, 5, 5, 10, 65),
+        hourly(*[100] * 48, 300, 300),
+        hourly(*[10] * 7 * 24),
+        hourly(*[50 + 0.2 * hour for hour in range(1, 73)], balance=100_000),
+    ],
+    ids=["young", "changed", "a week", "growing"],
+)
+def test_only_differences_of_the_count_of_credits_used_are_read(samples: tuple[Sample, ...]) -> None:
+    shifted = counted_from(samples, 1000)
+    assert forecast(shifted) == forecast(samples)
+    assert pace_change(shifted, None) == pace_change(samples, None)
+    assert steady(shifted) == steady(samples)
+    assert usual_use(shifted, 3600) == pytest.approx(usual_use(samples, 3600))
 
 
 # --- top-ups and refunds -------------------------------------------------------------------------
@@ -212,6 +325,7 @@ def test_a_few_credits_back_on_a_nearly_empty_account_are_a_refund() -> None:
     history = series((0, 49), (12, 49))
     assert is_top_up(history, 52, T0 + 13 * HOUR, None, level=0)
     assert not is_top_up(history, 52, T0 + 13 * HOUR, None, level=100)
+    assert observe(history, None, None, T0 + 13 * HOUR, 52, warning=100).event is None
 
 
 def test_a_sample_at_the_same_instant_subtracts_no_burn() -> None:
@@ -248,6 +362,77 @@ def test_with_used_counts_old_items_balances_a_top_up_adding_nothing() -> None:
         Sample(T0 + h * HOUR, b) for h, b in [(0, 100), (1, 90), (2, 500), (3, 480), (4, 481)]
     )
     assert [s.used for s in samples] == [0, 10, 10, 30, 29]
+    assert [s.used for s in series((0, 100), (1, 105))] == [0, -5]  # exactly 5 %: given back
+
+
+def test_a_fall_or_the_first_balance_is_never_a_top_up() -> None:
+    history = series((0, 100), (12, 100))
+    assert not is_top_up(history, 90, T0 + 13 * HOUR, None)
+    assert not is_top_up(history, 100, T0 + 13 * HOUR, None)
+    assert not is_top_up((), 100, T0, None)
+
+
+def test_a_fraction_of_a_credit_can_top_up_an_account_without_a_warning_level() -> None:
+    """5 % of nothing is nothing: even a fraction of a credit back on an empty account is a top-up
+    (on one at half a credit, 5 % of that), unless a warning level says how much a refund may be."""
+    history = series((0, 0), (12, 0))
+    assert is_top_up(history, 0.04, T0 + 13 * HOUR, None)
+    assert observe(history, None, None, T0 + 13 * HOUR, 0.04).event is Event.TOP_UP
+    assert observe(history, None, None, T0 + 13 * HOUR, 3, warning=100).event is None
+    half = series((0, 0.5), (12, 0.5))  # 0.04 is 8 % of half a credit
+    assert observe(half, None, None, T0 + 13 * HOUR, 0.54).event is Event.TOP_UP
+
+
+def test_a_flat_account_has_no_burn_to_take_from_a_rise() -> None:
+    """No burn: a rise of 6 % a day after the last check is a top-up however long it has been."""
+    assert is_top_up(series((0, 10), (24, 10)), 10.6, T0 + 48 * HOUR, None)
+
+
+def after_a_change(left: float) -> tuple[tuple[Sample, ...], datetime]:
+    """One credit an hour for two days, then 100 an hour for six hours since the pace changed,
+    `left` at the end: 2,400 a day since the change, 288 a day over the whole history."""
+    samples = hourly(*[1] * 48, *[100] * 6, balance=648 + left)
+    since = T0 + 48 * HOUR
+    assert forecast(samples, since).burn_per_day == pytest.approx(2400)
+    assert forecast(samples).burn_per_day == pytest.approx(288)
+    return samples, since
+
+
+def test_a_rise_is_held_to_the_burn_of_the_pace_since_it_changed() -> None:
+    """50 back an hour after the change is under the hour's burn at the new pace (100), though far
+    over one at the whole history's (12): a refund, given back to the count; the pace goes on."""
+    samples, since = after_a_change(left=52)
+    at = samples[-1].at + HOUR
+    assert not is_top_up(samples, 102, at, since)
+    assert is_top_up(samples, 102, at, None)
+    seen = observe(samples, since, None, at, 102)
+    assert seen.event is None
+    assert seen.pace_since == since
+    assert seen.samples[-1].used == samples[-1].used - 50
+
+
+def test_the_hour_of_a_top_up_counts_the_worth_of_the_pace_since_it_changed() -> None:
+    samples, since = after_a_change(left=52)
+    seen = observe(samples, since, None, samples[-1].at + HOUR, 52 - 100 + 5000)
+    assert seen.event is Event.TOP_UP
+    assert seen.pace_since == since
+    assert seen.spike is None
+    assert seen.samples[-1].used == samples[-1].used + 100
+
+
+def test_a_top_up_of_a_flat_account_counts_nothing_used() -> None:
+    samples = series((0, 100), (12, 100), (24, 100))
+    seen = observe(samples, None, None, T0 + 48 * HOUR, 1000)
+    assert seen.event is Event.TOP_UP
+    assert seen.samples[-1].used == samples[-1].used
+
+
+def test_a_top_up_seen_at_the_instant_of_the_last_check_counts_no_burn() -> None:
+    """Burning 10 credits a second: not even a second's worth goes into the count."""
+    samples = series((0, 100 + 432_000), (6, 100 + 216_000), (12, 100))
+    seen = observe(samples, None, None, samples[-1].at, 1100)
+    assert seen.event is Event.TOP_UP
+    assert seen.samples[-1].used == samples[-1].used
 
 
 # --- the history's size ------------------------------------------------------------------------
@@ -363,10 +548,10 @@ def test_a_burn_that_slowed_does_not_keep_the_old_pace() -> None:
     assert history.outlook().burn_per_day == pytest.approx(240)
 
 
-def office_until_friday_evening(left: float) -> tuple[History, float]:
-    """Four weeks and a working week of office hours at 100 an hour (4,500 a week), `left` at the end."""
+def office_until_friday_evening(left: float, per_hour: float = 100.0) -> tuple[History, float]:
+    """Four weeks and a working week of office hours (45 a week) at `per_hour`, `left` at the end."""
     history = History()
-    balance = history.burn(5 * 4500 + left, office(100.0), (4 * 7 + 4) * 24 + 18)
+    balance = history.burn(5 * 45 * per_hour + left, office(per_hour), (4 * 7 + 4) * 24 + 18)
     assert history.at.weekday() == 4
     assert history.at.hour == 18
     return history, balance
@@ -383,7 +568,27 @@ def test_office_hours_are_one_pace_nights_and_weekends_included() -> None:
     outlook = history.outlook()
     assert outlook.burn_per_day == pytest.approx(4500 / 7)
     # The weekend uses nothing, Monday and Tuesday 900 each, then 400 more: Wednesday 13:00.
-    assert outlook.days_left == pytest.approx((2 * 24 + 15 + 24 + 24 + 4) / 24, rel=0.01)
+    assert outlook.days_left == pytest.approx((2 * 24 + 15 + 24 + 24 + 4) / 24, rel=1e-9)
+
+
+WEEK_HOURS = 7 * 24
+FRIDAY_TO_MONDAY_9 = 2 * 24 + 15
+
+
+@pytest.mark.parametrize(
+    ("per_hour", "left", "hours"),
+    [
+        (100, 2700, 5 * 24),  # Monday, Tuesday and Wednesday: out at 18:00, not the next morning
+        (100, 2 * 4500, 2 * WEEK_HOURS),  # two weeks' use to the credit: out at the end of the second
+        (100, 2 * 4500 + 2200, 2 * WEEK_HOURS + FRIDAY_TO_MONDAY_9 + 2 * 24 + 4),
+        (1, 22.5, FRIDAY_TO_MONDAY_9 + 2 * 24 + 4.5),  # one credit an hour: half an hour into the fifth
+    ],
+)
+def test_an_office_runs_out_at_the_hour_its_last_week_says(
+    per_hour: float, left: float, hours: float
+) -> None:
+    history, _balance = office_until_friday_evening(left, per_hour)
+    assert history.outlook().days_left == pytest.approx(hours / 24, rel=1e-9)
 
 
 def test_an_office_that_stops_for_good_is_a_slowdown_after_more_than_a_weekend() -> None:
@@ -413,6 +618,10 @@ def test_a_refund_does_not_start_a_slower_run() -> None:
     assert history.pace_since is None
 
 
+def test_refunds_for_hours_are_no_faster_run_either() -> None:
+    assert pace_change(hourly(*[40] * 72, -30, -30, -30), None) is None
+
+
 def test_the_first_mornings_burn_is_no_change_of_pace() -> None:
     """Deployed at midnight: a quiet night, then office hours; no pace to speed up from yet."""
     history = History()
@@ -421,9 +630,209 @@ def test_the_first_mornings_burn_is_no_change_of_pace() -> None:
     assert pace_change(history.samples, None) is None
 
 
+def test_a_speed_up_a_day_after_the_first_check_is_a_change() -> None:
+    assert pace_change(hourly(*[5] * 24, *[50] * 4), None) == T0 + 24 * HOUR
+
+
+def alternating(hours: int, pace: float, noise: float) -> list[float]:
+    """Hours of `pace` credits give or take `noise`, alternately."""
+    return [pace + (noise if hour % 2 else -noise) for hour in range(hours)]
+
+
+@pytest.mark.parametrize(("per_hour", "change"), [(176, True), (174, False)])
+def test_a_change_stands_out_from_the_noise_of_the_hours_before_it_by_five_times(
+    per_hour: float, change: bool
+) -> None:
+    """Hours of 70 and 130 (a pace of 100, a noise of 30), then four hours faster: the change must
+    differ from the pace's 400 by five times the noise over four hours (300). 176 an hour does
+    (704), 174 (696) does not."""
+    samples = hourly(*alternating(48, 100, 30), *[per_hour] * 4)
+    assert pace_change(samples, None) == (T0 + 48 * HOUR if change else None)
+
+
+@pytest.mark.parametrize(("hours", "change"), [(6, True), (5, False)])
+def test_a_change_needs_six_hours_before_it_to_tell_it_from_noise(hours: int, change: bool) -> None:
+    samples = hourly(*[100] * hours, 10, 10)
+    assert pace_change(samples, None) == (T0 + hours * HOUR if change else None)
+
+
+def test_the_noise_is_that_of_the_day_before_the_change() -> None:
+    """A noisy day long before (0 and 200 an hour) does not hide a change after a calm day."""
+    samples = hourly(*alternating(24, 100, 100), *[100] * 24, 300, 300)
+    assert pace_change(samples, None) == T0 + 48 * HOUR
+
+
+@pytest.mark.parametrize(("hours_back", "change"), [(1, False), (24, False), (25, True)])
+def test_a_quiet_hour_in_the_day_before_is_noise_that_hides_a_small_change(
+    hours_back: int, change: bool
+) -> None:
+    """100 an hour but one hour of nothing, then two hours of 160: with the quiet hour in the 24 before
+    them, not told from noise; a 25th hour back is older than the noise read."""
+    before = [100.0] * 48
+    before[-hours_back] = 0
+    assert pace_change(hourly(*before, 160, 160), None) == (T0 + 48 * HOUR if change else None)
+
+
+def test_a_missed_check_is_no_noise() -> None:
+    """100 an hour, checked every two hours for a day (200 a check): the same pace per hour, no
+    noise; two hours of 160 after it are a change."""
+    samples = list(hourly(*[100] * 24))
+    for every, credits in [*[(2, 200)] * 12, (1, 160), (1, 160)]:
+        last = samples[-1]
+        samples.append(Sample(last.at + every * HOUR, last.balance - credits, last.used + credits))
+    assert pace_change(samples, None) == T0 + 48 * HOUR
+
+
+@pytest.mark.parametrize(("hours", "change"), [(2, False), (3, True)])
+def test_a_run_no_longer_than_one_the_account_had_is_no_change(hours: int, change: bool) -> None:
+    """Two hours of 160 (faster than 100 by half again), an hour of 100, then hours of 1,000."""
+    samples = hourly(*[100] * 48, 160, 160, 100, *[1000] * hours)
+    assert pace_change(samples, None) == (T0 + 51 * HOUR if change else None)
+
+
+def with_checks(samples: Sequence[Sample], *checks: tuple[float, float]) -> tuple[Sample, ...]:
+    """`samples`, then a check each (hours after the last, credits used since)."""
+    out = list(samples)
+    for hours, credits in checks:
+        last = out[-1]
+        out.append(Sample(last.at + hours * HOUR, last.balance - credits, last.used + credits))
+    return tuple(out)
+
+
+def test_a_faster_run_seen_across_a_missed_check_is_a_change() -> None:
+    """100 an hour, then 300 in an hour and 900 in the next three (one check missed)."""
+    samples = with_checks(hourly(*[100] * 48), (1, 300), (3, 900))
+    assert pace_change(samples, None) == T0 + 48 * HOUR
+
+
+@pytest.mark.parametrize(
+    ("gap", "hours", "change"),
+    [
+        (3, 5, False),  # three hours of 300, then three without a check: a run of up to six hours
+        (3, 7, True),
+        (2, 4, True),  # two hours without a check are one missed check, not a long interval
+    ],
+)
+def test_a_run_next_to_a_long_interval_may_have_lasted_through_it(gap: int, hours: int, change: bool) -> None:
+    samples = with_checks(hourly(*[100] * 48, 300, 300, 300), (gap, 100 * gap), *[(1, 100)] * 24)
+    samples = with_checks(samples, *[(1, 300)] * hours)
+    assert pace_change(samples, None) == (samples[-hours - 1].at if change else None)
+
+
+def test_a_run_after_the_historys_first_day_long_interval_may_have_begun_in_it() -> None:
+    """Two checks a day apart (the history's oldest part keeps one a day), then hourly: three
+    slow hours right after the day may have been slow since its start, so five are no change."""
+    first = (Sample(T0, 1_000_000, 0.0), Sample(T0 + 24 * HOUR, 1_000_000 - 2400, 2400.0))
+    samples = with_checks(first, *[(1, 10)] * 3, *[(1, 100)] * 30, *[(1, 10)] * 5)
+    assert pace_change(samples, None) is None
+
+
+def test_the_historys_first_hours_are_a_run_it_had() -> None:
+    """Two slow hours first, then 400 an hour since the change: two slow hours are no change."""
+    samples = hourly(5, 5, *[400] * 48, 200, 200)
+    assert pace_change(samples, T0 + 2 * HOUR) is None
+
+
 def test_the_pace_of_a_changed_burn_needs_two_hours() -> None:
     samples = series((0, 1000), (1, 999), (48, 950), (49, 900))
     assert forecast(samples, T0 + 48 * HOUR).status is ForecastStatus.NOT_ENOUGH_HISTORY
+    samples = series((0, 1000), (1, 999), (48, 950), (49, 900), (50, 850))
+    assert forecast(samples, T0 + 48 * HOUR).burn_per_day == pytest.approx(1200)
+
+
+@pytest.mark.parametrize(
+    ("points", "since", "burn"),
+    [
+        (((0, 1000), (1, 1000), (3, 800)), 1, 2400),  # changed at the second check: two hours since
+        (((0, 1000), (3, 700)), 1, 2400),  # changed between the only two checks, three hours apart
+        (((0, 1000), (2, 900), (4, 800)), 0, None),  # changed at the first: a fresh history, under 6 hours
+    ],
+)
+def test_a_changed_pace_is_measured_from_the_check_at_or_before_the_change(
+    points: tuple[tuple[float, float], ...], since: float, burn: float | None
+) -> None:
+    outlook = forecast(series(*points), T0 + since * HOUR)
+    assert outlook.burn_per_day == (None if burn is None else pytest.approx(burn))
+
+
+@pytest.mark.parametrize(("hours", "change"), [(1, False), (2, True)])
+@pytest.mark.parametrize(("before", "after"), [(100, 300), (300, 100)])
+def test_a_change_of_pace_is_two_hours_of_another_pace_not_one(
+    before: float, after: float, hours: int, change: bool
+) -> None:
+    samples = hourly(*[before] * 48, *[after] * hours)
+    assert pace_change(samples, None) == (T0 + 48 * HOUR if change else None)
+
+
+def test_a_burn_that_stops_after_a_change_is_a_slowdown_against_the_new_pace() -> None:
+    """300 an hour since a change two hours in, then nothing for six hours: measured against the
+    six hours of 300 (just enough to be a pace), the stop is a slowdown from its first hour."""
+    samples = hourly(10, 10, *[300] * 6, *[0] * 6)
+    assert pace_change(samples, T0 + 2 * HOUR) == T0 + 8 * HOUR
+
+
+def test_a_second_step_soon_after_the_first_is_a_second_change() -> None:
+    history = History()
+    balance = history.burn(1_000_000, lambda _: 100.0, 10 * 24)
+    balance = history.burn(balance, lambda _: 300.0, 10)
+    assert history.pace_since == T0 + 10 * 24 * HOUR
+    history.burn(balance, lambda _: 900.0, 3)
+    assert history.pace_since == T0 + (10 * 24 + 10) * HOUR
+    assert history.outlook().burn_per_day == pytest.approx(900 * 24)
+
+
+@pytest.mark.parametrize(
+    "before",
+    [
+        [(6 * 24, 100.0)],
+        [(1, 1000.0), (47, 0.0), (4 * 24, 100.0)],  # a burst, two quiet days, then around the clock
+    ],
+    ids=["around the clock all week", "around the clock since the last change"],
+)
+def test_an_account_used_around_the_clock_is_judged_against_its_last_day(
+    before: list[tuple[int, float]],
+) -> None:
+    """100 an hour, then a day of 140: 180 an hour is not half again faster than the last day."""
+    history = History()
+    balance = 1_000_000.0
+    for hours, per_hour in [*before, (24, 140.0)]:
+        balance = history.burn(balance, lambda _, p=per_hour: p, hours)  # type: ignore[misc]
+    since = history.pace_since
+    history.burn(balance, lambda _: 180.0, 6)
+    assert history.pace_since == since
+
+
+THREE_HOURS = 3 * HOUR
+
+
+def three_hourly(*used: float) -> tuple[Sample, ...]:
+    """A check every three hours (an eighth of a day: exact arithmetic), each using the next of `used`."""
+    samples = [Sample(T0, 1_000_000, 0.0)]
+    for check, credits in enumerate(used, start=1):
+        samples.append(
+            Sample(T0 + check * THREE_HOURS, samples[-1].balance - credits, samples[-1].used + credits)
+        )
+    return tuple(samples)
+
+
+@pytest.mark.parametrize(
+    ("pace", "old", "faster_or_slower"),
+    [
+        (2, 3, False),  # half again the pace exactly: not faster
+        (1, 2, True),  # twice the pace, a credit more: faster
+        (10, 12, False),  # a fifth more, two credits more: not faster
+        (0.4, 0.7, False),  # 75 % more, under a credit more: not faster
+        (3, 2, False),  # the pace over half again exactly: not slower
+        (2, 1, True),  # half the pace, a credit less: slower
+        (2.4, 1.5, False),  # 37.5 % less, under a credit less: not slower
+    ],
+)
+def test_what_counts_as_a_faster_or_slower_stretch(pace: float, old: float, faster_or_slower: bool) -> None:
+    """A stretch of four checks at `old` a week ago, the pace since; then six hours much faster (or
+    much slower) than the pace: a change, unless the old stretch was already a run of that kind."""
+    new = 5 * pace if old > pace else 0
+    samples = three_hourly(*[pace] * 4, *[old] * 4, *[pace] * 30, new, new)
+    assert pace_change(samples, None) == (None if faster_or_slower else samples[-3].at)
 
 
 # --- growth -------------------------------------------------------------------------------------
@@ -440,6 +849,106 @@ def test_a_growing_burn_is_forecast_to_keep_growing() -> None:
     plain = balance / 128
     assert outlook.days_left is not None
     assert outlook.days_left < plain * 0.9
+
+
+def test_a_check_off_the_hour_reads_the_hours_of_the_last_week_between_the_checks() -> None:
+    """60 credits in the first hour of a week checked on the hour, the last check at half past: that
+    hour of the week is read as half before the half hour, half after. 90 credits last the next week
+    (60) and its first hour (30)."""
+    samples = hourly(60, *[0] * 166, balance=90 + 60)
+    last = samples[-1]
+    samples = (*samples, Sample(last.at + HOUR / 2, last.balance, last.used))
+    assert forecast(samples).days_left == pytest.approx((WEEK_HOURS + 1) / 24)
+
+
+@pytest.mark.parametrize(
+    ("credits", "hours", "left"),
+    [
+        (1, WEEK_HOURS, 10 * WEEK_HOURS + 0.5),
+        (2, WEEK_HOURS - 1, 10 * WEEK_HOURS + 1.5),  # a week less an hour: read from an hour before it
+    ],
+)
+def test_a_week_used_in_one_hour_lasts_its_weeks_and_then_to_that_hour(
+    credits: float, hours: int, left: float
+) -> None:
+    """`credits` in the first hour of a week and nothing since: 10.5 weeks' worth last ten weeks and
+    half of that hour."""
+    samples = hourly(credits, *[0] * (hours - 1), balance=10.5 * credits + credits)
+    assert forecast(samples).days_left == pytest.approx(left / 24)
+
+
+def test_a_week_that_only_gave_credits_back_is_no_profile() -> None:
+    """The last week's only use is before it began, and it gave 100 of 105 back: the days left are
+    the balance over the pace, not a division by nothing."""
+    used = [0, 105, 5]
+    at = [T0, T0 + 10.5 * HOUR, T0 + 11.5 * HOUR]
+    samples = [Sample(moment, 1000 - u, u) for moment, u in zip(at, used, strict=True)]
+    samples += [Sample(T0 + hour * HOUR, 995, 5) for hour in range(12, 179)]
+    outlook = forecast(samples)
+    assert outlook.burn_per_day is not None
+    assert outlook.days_left == pytest.approx(995 / outlook.burn_per_day)
+
+
+def ramp(hours: int = 72, after: int = 0) -> tuple[Sample, ...]:
+    """`after` quiet hours, then `hours` of a burn around the clock growing steadily: 50 credits in
+    its first hour, 0.2 more each hour (115.2 a day more each day)."""
+    return hourly(*[0] * after, *[50 + 0.2 * hour for hour in range(1, hours + 1)], balance=100_000)
+
+
+def test_a_steady_growth_is_projected_from_todays_burn() -> None:
+    """The burn per day now is the line through the daily burns at this hour (24 times the last
+    hour's 64.4, and half of the last hour's growth: 1,548); the days left solve
+    burn * t + growth * t^2 / 2 = balance."""
+    samples = ramp()
+    burn, growth, balance = 1548.0, 115.2, samples[-1].balance
+    outlook = forecast(samples)
+    assert outlook.burn_per_day == pytest.approx(burn, rel=1e-9)
+    days = outlook.days_left
+    assert days is not None
+    assert 0 < days < balance / burn
+    assert burn * days + growth * days**2 / 2 == pytest.approx(balance, rel=1e-9)
+    assert forecast(samples, T0 - HOUR) == outlook
+
+
+def test_a_growth_since_the_pace_changed_is_measured_from_the_change() -> None:
+    """Two quiet days, then the same growth from the change of pace: the same forecast."""
+    grown = forecast(ramp(after=48), T0 + 48 * HOUR)
+    fresh = forecast(ramp())
+    assert grown.burn_per_day == pytest.approx(fresh.burn_per_day, rel=1e-9)
+    assert grown.days_left == pytest.approx(fresh.days_left, rel=1e-9)
+
+
+def daily(*burns: float) -> tuple[Sample, ...]:
+    """A burn around the clock of `burns[d]` credits on day d, spread evenly over its hours."""
+    return hourly(*[burn / 24 for burn in burns for _ in range(24)], balance=100_000)
+
+
+def line_today(*burns: float) -> float:
+    """The least-squares line through the daily burns, read at the end of the last day."""
+    slope, intercept = statistics.linear_regression([day + 0.5 for day in range(len(burns))], burns)
+    return slope * len(burns) + intercept
+
+
+@pytest.mark.parametrize(
+    "burns",
+    [
+        (990, 1030, 1030, 1070, 1070, 1110, 1110),  # 20 more a day, give or take 10
+        (100, 100.5, 101, 101.5, 102, 102.5, 103),  # half a credit more a day, steadily
+    ],
+)
+def test_a_growth_clear_of_the_noise_is_projected_however_slow(burns: tuple[float, ...]) -> None:
+    outlook = forecast(daily(*burns))
+    assert outlook.burn_per_day == pytest.approx(line_today(*burns), rel=1e-9)
+    assert outlook.burn_per_day is not None
+    assert outlook.burn_per_day > burns[-1]
+
+
+def test_a_growth_within_the_noise_is_taken_as_flat() -> None:
+    """20 more a day, give or take 40: the last day's burn, as if flat."""
+    samples = daily(960, 1060, 1000, 1100, 1040, 1140, 1080)
+    outlook = forecast(samples)
+    assert outlook.burn_per_day == pytest.approx(1080)
+    assert outlook.days_left == pytest.approx(samples[-1].balance / 1080)
 
 
 def test_a_slowing_burn_is_never_forecast_to_slow_down_further() -> None:
@@ -483,21 +992,78 @@ def test_a_spike_that_goes_on_is_a_new_pace_whose_credits_count() -> None:
     assert history.spike is None
     assert history.pace_since == started
     assert history.outlook().burn_per_day == pytest.approx(24_000)
+    moments = [sample.at for sample in history.samples]
+    assert moments == sorted(set(moments))  # recounted, each check once
+    counted = history.samples[-SPIKE_CONFIRM - 1 :]  # every check of it, each with its thousand
+    assert [sample.at for sample in counted] == [started + hour * HOUR for hour in range(SPIKE_CONFIRM + 1)]
+    assert [b.used - a.used for a, b in pairwise(counted)] == [1000] * SPIKE_CONFIRM
+
+
+def test_a_spike_on_a_changed_pace_keeps_the_pace() -> None:
+    history, balance = after_twenty_days()
+    balance = history.burn(balance, lambda _: 400 / 24, 12)
+    since = history.pace_since
+    assert since == T0 + 20 * 24 * HOUR
+    for _ in range(SPIKE_CONFIRM - 1):
+        balance -= 3000
+        seen = history.check(balance)
+        assert seen.spike is not None
+        assert seen.pace_since == since
+
+
+def test_a_spike_rules_factor_is_its_own() -> None:
+    """At factor 3, seven times the usual hour (about 4 credits) is a spike, and goes on being one."""
+    history, balance = after_twenty_days(rule=SpikeRule(factor=3), warning=10)
+    assert history.check(balance - 30).event is Event.SPIKE
+    seen = history.check(balance - 60)
+    assert seen.spike is not None
+    assert seen.spike.checks == 2
+
+
+def test_on_a_quiet_account_one_credit_is_the_least_a_spike_uses() -> None:
+    """Nothing used for three days, a warning level of one credit: a check that uses one credit is a
+    spike (at least the level, at least one credit), and so is the next one like it."""
+    history = History(rule=RULE, warning=1)
+    balance = history.burn(10_000, lambda _: 0.0, 3 * 24)
+    assert history.check(balance - 1).event is Event.SPIKE
+    seen = history.check(balance - 2)
+    assert seen.spike is not None
+    assert seen.spike.checks == 2
 
 
 def test_a_spike_of_two_hours_is_one_spike_and_leaves_nothing_behind() -> None:
     history, balance = after_twenty_days()
-    balance = history.burn(balance, lambda _: 3000.0, 2)
+    used = history.samples[-1].used
+    since = history.at
+    for hour in (1, 2):
+        balance -= 3000
+        seen = history.check(balance)
+        assert seen.spike is not None
+        spike = seen.spike
+        assert (spike.since, spike.until, spike.spent, spike.checks) == (since, history.at, 3000 * hour, hour)
+        assert history.samples[-1].used == used  # its credits are not burn while it lasts
     history.burn(balance, lambda _: 100 / 24, 24)
     assert [event for _, event in history.events] == [Event.SPIKE]
     assert history.outlook().burn_per_day == pytest.approx(100, rel=0.01)
 
 
-def test_no_spike_before_two_days_of_history() -> None:
+@pytest.mark.parametrize(("hours", "spike"), [(40, False), (49, True)])  # checks: 49 span two days
+def test_no_spike_before_two_days_of_history(hours: int, spike: bool) -> None:
     history = History(rule=RULE, warning=500)
-    balance = history.burn(20_000, lambda _: 4.0, 40)
-    history.check(balance - 6000)
-    assert history.events == []
+    balance = history.burn(20_000, lambda _: 4.0, hours)
+    assert (history.check(balance - 6000).event is Event.SPIKE) is spike
+
+
+def test_an_account_with_no_warning_level_has_spikes_of_two_percent() -> None:
+    history = History(rule=RULE)
+    balance = history.burn(20_000, lambda _: 100 / 24, 20 * 24)
+    assert history.check(balance - 6000).event is Event.SPIKE
+
+
+def test_a_warning_level_of_zero_is_no_level() -> None:
+    """100 credits in an hour are 24 times the usual but under 2 % of the balance: no spike."""
+    history, balance = after_twenty_days(warning=0)
+    assert history.check(balance - 100).event is None
 
 
 def test_no_spike_when_spikes_are_not_watched() -> None:
@@ -519,9 +1085,9 @@ def test_the_warning_level_makes_a_small_spike_material() -> None:
     assert history.check(balance - 100).event is Event.SPIKE
 
 
-@pytest.mark.parametrize(("spent", "spike"), [(400, False), (600, True)])
+@pytest.mark.parametrize(("spent", "spike"), [(400, False), (500, True), (600, True)])
 def test_the_usual_is_the_most_used_in_the_same_time_in_the_last_week(spent: float, spike: bool) -> None:
-    """Jobs of 50 every six hours: an hour of 400 is 8 times the usual, no spike at factor 10."""
+    """Jobs of 50 every six hours: an hour of 400 is 8 times the usual, no spike at factor 10; 500 is."""
     history = History(rule=RULE, warning=10)
     balance = 100_000.0
     for hour in range(7 * 24):
@@ -553,6 +1119,38 @@ def test_a_weekly_job_is_a_spike_the_first_time_only(later: int) -> None:
     assert spikes == [True, False, False, False]
 
 
+def test_the_usual_is_over_stretches_as_long_as_the_check_and_the_weeks_first_hour_is_one() -> None:
+    jobs = hourly(50, *[10] * 167)  # a week: its first hour is its biggest
+    assert usual_use(jobs, 3600) == 50
+    assert usual_use(hourly(*[0] * 46, 50, 50), 2 * 3600) == 100
+
+
+def test_the_usual_over_more_than_the_week_is_its_average_pace() -> None:
+    """A check ten days after the last, on a week of 5 an hour: 1,200 is the usual for ten days."""
+    assert usual_use(hourly(*[5] * 168), 240 * 3600) == pytest.approx(1200, rel=1e-9)
+
+
+def test_a_refund_before_the_usual_window_is_no_use_in_it() -> None:
+    assert usual_use(hourly(*[1] * 10, -200, *[1] * 200), 3600) == pytest.approx(1)
+
+
+@pytest.mark.parametrize(
+    "samples",
+    [hourly(*[0] * 24), (Sample(T0, 100),)],
+    ids=["nothing used", "one check"],
+)
+def test_no_use_is_a_usual_of_nothing(samples: tuple[Sample, ...]) -> None:
+    assert usual_use(samples, 3600) == 0
+
+
+def test_a_check_at_the_instant_of_the_last_is_held_to_the_most_of_one_interval() -> None:
+    assert usual_use(hourly(10, 30, 20), 0) == 30
+
+
+def test_a_history_of_a_second_is_scaled_to_the_stretch() -> None:
+    assert usual_use((Sample(T0, 100, 0), Sample(T0 + timedelta(seconds=1), 99, 1)), 3600) == 3600
+
+
 # --- an empty account ---------------------------------------------------------------------------
 
 
@@ -565,6 +1163,42 @@ def test_empty_days_and_the_refill_after_them_are_no_change_of_pace() -> None:
     history.burn(5000, lambda _: 1.0, 5)
     assert history.pace_since is None
     assert history.outlook().burn_per_day == pytest.approx(24, rel=0.05)
+
+
+def test_an_empty_account_counts_the_pace_since_it_changed_for_the_time_it_cannot_spend() -> None:
+    samples, since = after_a_change(left=0)
+    seen = observe(samples, since, None, samples[-1].at + timedelta(minutes=20), 0)
+    assert seen.samples[-1].used == round(samples[-1].used + 100 / 3, 6)
+    assert seen.pace_since == since
+    assert seen.spike is None
+    assert seen.event is None
+
+
+def test_an_empty_account_refilled_is_topped_up_and_keeps_its_pace() -> None:
+    samples, since = after_a_change(left=0)
+    at = samples[-1].at + HOUR
+    assert observe(samples, since, None, at, 50).event is None  # under the hour's burn at the pace: a refund
+    seen = observe(samples, since, None, at, 5000)
+    assert seen.event is Event.TOP_UP
+    assert seen.pace_since == since
+    assert seen.spike is None
+
+
+def test_an_empty_account_with_no_pace_counts_nothing_used() -> None:
+    samples = series((0, 0), (12, 0), (24, 0))
+    assert observe(samples, None, None, T0 + 48 * HOUR, 0).samples[-1].used == samples[-1].used
+
+
+def test_an_account_holding_at_a_fraction_of_a_credit_is_not_empty() -> None:
+    """Half a credit left, the same an hour later: nothing used, not the pace's worth."""
+    samples, since = after_a_change(left=0.5)
+    assert observe(samples, since, None, samples[-1].at + HOUR, 0.5).samples[-1].used == samples[-1].used
+
+
+def test_an_overdrawn_account_counts_what_it_uses() -> None:
+    samples, since = after_a_change(left=0)
+    seen = observe(samples, since, None, samples[-1].at + HOUR, -0.5)
+    assert seen.samples[-1].used == samples[-1].used + 0.5
 
 
 def test_observe_starts_a_history() -> None:
