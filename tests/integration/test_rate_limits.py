@@ -110,7 +110,12 @@ def test_retries_of_accounts_sharing_a_key_stay_inside_its_window(
     (docs/accounts.md). Counting arrivals here would time this machine's scheduler, not the pacing."""
     monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
     limiters: list[BookingLimiter] = []
-    monkeypatch.setattr(checks, "RateLimiter", lambda: limiters.append(BookingLimiter()) or limiters[-1])
+
+    def spied() -> BookingLimiter:
+        limiters.append(BookingLimiter())
+        return limiters[-1]
+
+    monkeypatch.setattr(checks, "RateLimiter", spied)
     team_api.then(*[Reply(503, "Service Unavailable", {"Content-Type": "text/plain"})] * 25)
     accounts = []
     for n in range(25):
