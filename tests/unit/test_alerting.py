@@ -1337,3 +1337,89 @@ def test_a_renewal_the_vendor_refills_hours_after_its_date_sends_nothing_meanwhi
 
 def test_a_renewal_that_never_shows_up_alerts_once_its_grace_is_over() -> None:
     assert month_end(None) == [("02 00:00", "LOW")]
+
+
+def test_a_check_after_one_that_saw_the_balance_at_the_renewal_date_starts_no_second_period() -> None:
+    """The balance seen at Tuesday 00:00 exactly started the new period; the check after it is in
+    that period still: what was told in it stays told (the RUNNING OUT is not re-armed)."""
+    told = replace(
+        FAST,
+        samples=samples((0, 3000), (12, 2000), (24, 1000), (39, 420)),
+        checked_at=TUESDAY,
+        renewal_due=TUESDAY,
+        running_out_notified=True,
+        running_out_at=T0 + timedelta(hours=45),
+    )
+
+    after = decide(
+        told,
+        CheckResult("lemlist", 10, balance=Balance(410)),
+        T0 + timedelta(hours=40),
+        BARELY,
+        POLICY,
+        TUESDAYS,
+    )
+
+    assert after.state.renewal_due == TUESDAY
+    assert (after.state.running_out_notified, after.state.running_out_at) == (True, T0 + timedelta(hours=45))
+
+
+def test_a_renewal_passed_with_no_balance_seen_before_it_starts_a_new_period() -> None:
+    """Every balance recorded lies ahead of the clock (a clock that ran ahead) and is forgotten: the
+    first balance seen after the renewal date starts the new period, re-arming the RUNNING OUT."""
+    ahead = AccountState(
+        samples=samples((50, 400)),
+        checked_at=T0 + timedelta(hours=50),
+        renewal_due=TUESDAY,
+        running_out_notified=True,
+        running_out_at=T0 + timedelta(hours=60),
+    )
+
+    after = decide(
+        ahead,
+        CheckResult("lemlist", 10, balance=Balance(410)),
+        T0 + timedelta(hours=40),
+        BARELY,
+        POLICY,
+        TUESDAYS,
+    )
+
+    assert after.future_checked_at == T0 + timedelta(hours=50)
+    assert (after.state.running_out_notified, after.state.running_out_at) == (False, None)
+
+
+def test_the_end_of_an_incident_is_not_due_to_those_owed_a_notice_of_another_incident() -> None:
+    """A LOW still owed to PagerDuty is the balance's incident, not the check's: the CHECK RECOVERED
+    goes to those told of the failures only."""
+    state = run(AccountState(), 5000, 0).state
+    for hour in (1, 2, 3):
+        state = run(state, None, hour).state
+    low = Notification(Kind.LOW, "lemlist", Level.WARNING, balance=900, threshold=1000)
+    other = Pending("run-3-lemlist-2", low, T0, due=frozenset({"topic", "acme/pagerduty:acme-pd"}))
+    state = replace(state, told={Family.CHECK: frozenset({"acme/slack:acme-slack"})}, outbox=(other,))
+
+    [note] = run(state, 5000, 4).notifications
+
+    assert note.kind is Kind.CHECK_RECOVERED
+    assert note.audience == frozenset({"acme/slack:acme-slack"})
+
+
+def test_a_rise_at_the_renewal_date_after_the_clock_came_back_to_it_starts_no_second_period() -> None:
+    """The balance was seen at Tuesday 00:00 (the new period began then); the clock ran ahead, then
+    came back to that very moment, when the credits rise. The period is the one already begun: what
+    was told in it stays told, so no second RUNNING OUT."""
+    ahead = replace(
+        FAST,
+        samples=samples((0, 3000), (12, 2000), (24, 1000), (39, 420), (42, 400)),
+        checked_at=T0 + timedelta(hours=42),
+        renewal_due=TUESDAY,
+        running_out_notified=True,
+        running_out_at=T0 + timedelta(hours=45),
+    )
+
+    back = decide(ahead, CheckResult("lemlist", 10, balance=Balance(5000)), TUESDAY, BARELY, POLICY, TUESDAYS)
+
+    assert back.future_checked_at == T0 + timedelta(hours=42)
+    assert back.state.renewal_due == NEXT_TUESDAY
+    assert kinds(back) == []
+    assert back.state.running_out_notified is True

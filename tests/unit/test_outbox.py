@@ -320,3 +320,17 @@ def test_a_notice_given_up_takes_its_receivers_off_the_end_of_its_incident() -> 
     [end] = state.outbox
     assert end.owed == {"topic"}
     assert end.note.skip == {"acme/slack:acme-slack"}
+
+
+def test_an_end_left_owing_nobody_leaves_and_the_notifications_after_it_stay() -> None:
+    """The failure no receiver ever took is given up: its end, owed to the same receivers, has nobody
+    left to tell and leaves too; the LOW pending after it is another matter and stays, in order."""
+    failing = Notification(Kind.CHECK_FAILING, "lemlist", Level.OK, failures=3)
+    state = leased_to([failing, RECOVERED, LOW])
+    notice = state.outbox[0]
+    for attempt in range(MAX_ATTEMPTS):
+        state, given_up = refused(state, {notice.id}, T0 + timedelta(hours=attempt))
+
+    assert [p.note.kind for p in given_up] == [Kind.CHECK_FAILING]
+    assert [p.note for p in state.outbox] == [LOW]
+    assert state.outbox[0].owed == TWO

@@ -557,3 +557,74 @@ def test_route_topics_that_would_not_fit_in_the_functions_settings_are_refused_w
 
     assert "the routes name 45 SNS topics, 3,149 characters together" in error
     assert f"at most {MAX_ROUTE_TOPIC_CHARS:,}" in error
+
+
+def test_route_topics_exactly_as_long_as_the_functions_settings_hold_are_accepted(tmp_path: Path) -> None:
+    """The limit is inclusive: topics whose ARNs fill MAX_ROUTE_TOPIC_CHARS exactly still fit; one
+    character more is refused with advice on what to do instead."""
+    prefix = "arn:aws:sns:eu-west-1:123456789012:"
+
+    def routes(last: int) -> str:
+        """12 topics, the last one's name `last` characters long."""
+        names = [f"t{n:02d}".ljust(214, "x") for n in range(11)] + ["t11".ljust(last, "x")]
+        return "".join(
+            f'\n[[route]]\nname = "r{n:02d}"\nmatch = {{ client = "c{n:02d}" }}\ntopic = "{prefix}{name}"\n'
+            for n, name in enumerate(names)
+        )
+
+    exact = 215  # 12 ARNs of 35 + 214 (the last 35 + 215) characters and 11 commas: 3,000
+    config = load_config(write(tmp_path, ACCOUNTS + routes(exact)))
+    topics = [spec.target for route in config.routes for spec in route.receivers]
+    assert len(",".join(topics)) == MAX_ROUTE_TOPIC_CHARS
+    error = str(refused(tmp_path, ACCOUNTS + routes(exact + 1)))
+    assert f"the routes name 12 SNS topics, {MAX_ROUTE_TOPIC_CHARS + 1:,} characters together" in error
+    assert (
+        "(RouteTopicArns, which grants it each topic): subscribe several clients' lists to fewer topics, or"
+        " give routes another receiver kind"
+    ) in error
+
+
+def test_the_end_of_an_incident_is_not_due_to_another_route_s_receiver_with_the_same_entry(
+    tmp_path: Path,
+) -> None:
+    """Two routes post to one Slack channel; acme's route, still in the file, was told. Its end goes to
+    acme's receiver only: the other route's, never told, is no renamed route's receiver."""
+    routes = """
+[[route]]
+name = "acme"
+match = { client = "acme" }
+slack = "shared-slack"
+
+[[route]]
+name = "everyone"
+slack = "shared-slack"
+"""
+    config = load_config(write(tmp_path, ACCOUNTS + routes))
+    acme = config.accounts[0]
+    told = Notification(
+        Kind.RECOVERED, acme.id, Level.WARNING, audience=frozenset({"acme/slack:shared-slack"})
+    )
+
+    assert config.routing.due(acme, told) == {"acme/slack:shared-slack"}
+
+
+def test_the_end_of_an_incident_reaches_a_renamed_route_s_receiver_when_the_names_hold_a_slash(
+    tmp_path: Path,
+) -> None:
+    """A route matching team = "eu/sales" was told; it now also matches a client, so its derived name
+    changed, both names holding a "/": the receiver is recognised by its kind and entry, the part of
+    the id after the last "/"."""
+    accounts = ACCOUNTS.replace('team = "sales"', 'team = "eu/sales"')
+    routes = """
+[[route]]
+match = { client = "acme", team = "eu/sales" }
+pagerduty = "eu-sales-pd"
+"""
+    config = load_config(write(tmp_path, accounts + routes))
+    [route] = config.routing.routes
+    assert route.name == "client=acme,team=eu/sales"
+    account = config.accounts[0]
+    audience = frozenset({"team=eu/sales/pagerduty:eu-sales-pd"})
+    cleared = Notification(Kind.CLEARED, account.id, Level.OK, clears=Kind.RUNNING_OUT, audience=audience)
+
+    assert config.routing.due(account, cleared) == {"client=acme,team=eu/sales/pagerduty:eu-sales-pd"}
