@@ -10,6 +10,8 @@ from types import MappingProxyType
 from credit_monitor.model import Balance
 
 NO_HEADERS: Mapping[str, str] = MappingProxyType({})
+"""No headers, shared and read-only. A dataclass field takes it by `default_factory`: Python 3.11
+refuses an unhashable default (a mappingproxy is hashable only from 3.12)."""
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,7 @@ class HttpReply:
     status: int
     body: bytes
     content_type: str | None
-    headers: Mapping[str, str] = NO_HEADERS
+    headers: Mapping[str, str] = field(default_factory=lambda: NO_HEADERS)
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,7 @@ class ReplyContext:
     """What a reply is read with besides its JSON body: its headers (lower-case names, already
     redacted) and the time of the check, for a renewal given as days from now."""
 
-    headers: Mapping[str, str] = NO_HEADERS
+    headers: Mapping[str, str] = field(default_factory=lambda: NO_HEADERS)
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
