@@ -38,6 +38,7 @@ from tests.support.traces import replay, weekday
 
 T0 = datetime(2026, 11, 2, tzinfo=UTC)  # a Monday
 HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
 RULE = SpikeRule(factor=10, min_share=0.02)
 
 
@@ -966,6 +967,16 @@ def test_a_growth_clear_of_the_noise_is_projected_however_slow(burns: tuple[floa
     assert outlook.burn_per_day == pytest.approx(line_today(*burns), rel=1e-9)
     assert outlook.burn_per_day is not None
     assert outlook.burn_per_day > burns[-1]
+
+
+def test_a_growth_of_exactly_three_standard_errors_is_projected() -> None:
+    """Checked once a day: 64 credits a day for three days, then 128 for two. The line through them
+    rises 19.2 a day, three times its standard error (6.4) exactly: the least that is a growth, so
+    today's burn is the line's (137.6), not the last days' 128."""
+    samples = [Sample(T0, 100_000, 0.0)]
+    for day, burn in enumerate([64, 64, 64, 128, 128], start=1):
+        samples.append(Sample(T0 + day * DAY, samples[-1].balance - burn, samples[-1].used + burn))
+    assert forecast(samples).burn_per_day == pytest.approx(137.6)
 
 
 def test_a_growth_within_the_noise_is_taken_as_flat() -> None:
