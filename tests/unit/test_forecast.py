@@ -792,7 +792,7 @@ def test_a_burn_that_stops_after_a_change_is_a_slowdown_against_the_new_pace() -
 def test_a_stop_under_six_hours_after_a_change_is_judged_against_all_the_pace_since() -> None:
     """10 an hour, 20 an hour for four hours since a change, then nothing for six: four hours are
     too few to be the pace the stop is judged against, so it is the pace since the change with the
-    stop in it (8 an hour), not 20, which would make the day of 10 an hour a longer slow run."""
+    stop in it (8 an hour), not 20, against which the thirty hours of 10 would be a longer slow run."""
     samples = hourly(*[10] * 30, *[20] * 4, *[0] * 6)
     assert pace_change(samples, T0 + 30 * HOUR) == T0 + 34 * HOUR
 
