@@ -38,6 +38,7 @@ from tests.support.traces import replay, weekday
 
 T0 = datetime(2026, 11, 2, tzinfo=UTC)  # a Monday
 HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
 RULE = SpikeRule(factor=10, min_share=0.02)
 
 
@@ -656,6 +657,13 @@ def test_a_change_needs_six_hours_before_it_to_tell_it_from_noise(hours: int, ch
     assert pace_change(samples, None) == (T0 + hours * HOUR if change else None)
 
 
+def test_a_change_exactly_five_times_the_noise_stands_out() -> None:
+    """Hours of 6 and 14 (a pace of 10, a noise of 4) for a day, then four hours of 20: the change
+    differs from the pace's 40 by 40, five times the noise over four hours (5 * 4 * 2) exactly."""
+    samples = hourly(*alternating(24, 10, 4), *[20] * 4)
+    assert pace_change(samples, None) == T0 + 24 * HOUR
+
+
 def test_the_noise_is_that_of_the_day_before_the_change() -> None:
     """A noisy day long before (0 and 200 an hour) does not hide a change after a calm day."""
     samples = hourly(*alternating(24, 100, 100), *[100] * 24, 300, 300)
@@ -703,6 +711,16 @@ def test_a_faster_run_seen_across_a_missed_check_is_a_change() -> None:
     """100 an hour, then 300 in an hour and 900 in the next three (one check missed)."""
     samples = with_checks(hourly(*[100] * 48), (1, 300), (3, 900))
     assert pace_change(samples, None) == T0 + 48 * HOUR
+
+
+def test_a_stretch_seen_across_a_missed_check_is_judged_as_if_seen_hourly() -> None:
+    """10 an hour, then 47 in three hours: whether a stretch is faster is first judged against the
+    pace of the window it is in, the stretch included (about 10.7 an hour), whether it was checked
+    hourly or across a missed check."""
+    hourly_stretch = with_checks(hourly(*[10] * 30), *[(1, 47 / 3)] * 3)
+    missed_check = with_checks(hourly(*[10] * 30), (3, 47))
+    assert pace_change(hourly_stretch, None) is None
+    assert pace_change(missed_check, None) is None
 
 
 @pytest.mark.parametrize(
@@ -769,6 +787,14 @@ def test_a_burn_that_stops_after_a_change_is_a_slowdown_against_the_new_pace() -
     six hours of 300 (just enough to be a pace), the stop is a slowdown from its first hour."""
     samples = hourly(10, 10, *[300] * 6, *[0] * 6)
     assert pace_change(samples, T0 + 2 * HOUR) == T0 + 8 * HOUR
+
+
+def test_a_stop_under_six_hours_after_a_change_is_judged_against_all_the_pace_since() -> None:
+    """10 an hour, 20 an hour for four hours since a change, then nothing for six: four hours are
+    too few to be the pace the stop is judged against, so it is the pace since the change with the
+    stop in it (8 an hour), not 20, against which the thirty hours of 10 would be a longer slow run."""
+    samples = hourly(*[10] * 30, *[20] * 4, *[0] * 6)
+    assert pace_change(samples, T0 + 30 * HOUR) == T0 + 34 * HOUR
 
 
 def test_a_second_step_soon_after_the_first_is_a_second_change() -> None:
@@ -941,6 +967,16 @@ def test_a_growth_clear_of_the_noise_is_projected_however_slow(burns: tuple[floa
     assert outlook.burn_per_day == pytest.approx(line_today(*burns), rel=1e-9)
     assert outlook.burn_per_day is not None
     assert outlook.burn_per_day > burns[-1]
+
+
+def test_a_growth_of_exactly_three_standard_errors_is_projected() -> None:
+    """Checked once a day: 64 credits a day for three days, then 128 for two. The line through them
+    rises 19.2 a day, three times its standard error (6.4) exactly: the least that is a growth, so
+    today's burn is the line's (137.6), not the last days' 128."""
+    samples = [Sample(T0, 100_000, 0.0)]
+    for day, burn in enumerate([64, 64, 64, 128, 128], start=1):
+        samples.append(Sample(T0 + day * DAY, samples[-1].balance - burn, samples[-1].used + burn))
+    assert forecast(samples).burn_per_day == pytest.approx(137.6)
 
 
 def test_a_growth_within_the_noise_is_taken_as_flat() -> None:
