@@ -41,7 +41,7 @@ help:
 	@echo "make test   ruff, mypy, sam validate/lint, cfn-lint, checkov, sam build, contract tests, mkdocs build --strict, pytest (= CI)"
 	@echo "            and pytest again under Python 3.11, the floor, when the main venv is newer"
 	@echo "make forecast-bench  replay realistic balance traces through the alert decisions; score the forecast"
-	@echo "make mutate  mutation testing of the pure core against tests/unit, and its score (a few minutes)"
+	@echo "make mutate  mutation testing of the pure core against tests/unit, and its score (about 20 minutes)"
 	@echo "make lock   regenerate the pinned versions in constraints/ from the ranges in requirements-*.txt"
 
 # Every virtualenv installs the ranges of its requirements-<env>.txt under the exact versions pinned in
