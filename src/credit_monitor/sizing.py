@@ -19,18 +19,19 @@ DEFAULT_MEMORY_MB = 1024
 
 PROVIDER_LATENCY_SECONDS = 0.3
 CPU_SECONDS_PER_CHECK = 0.003
-"""A check's CPU, state write included, rounded up from what `make bench` measured: 1.3 to 1.9 ms
-at 256 MB and above, 2.7 ms at 128 MB with 100 accounts (docs/benchmark.md)."""
+"""A check's CPU, state write included, as the concurrency below counts it. `make bench` measures
+3.2 to 4.6 ms with a month of history (docs/benchmark.md), so the checks in flight are about one
+and a half times what the CPU share processes in one provider round trip."""
 MIN_CONCURRENT_CHECKS = 4
 MAX_CONCURRENT_CHECKS = 64
 """The HTTP pool keeps 64 connections per provider host (adapters/http.py)."""
 
 ACCOUNTS_PER_SIZE: Mapping[int, int] = {128: 150, 256: 300, 512: 700, 1024: 1000}
 """Accounts one invocation checks inside the 10 s checks deadline, by MemorySize, with a month of
-history (docs/benchmark.md). 1024 MB: 1,000 measured (the file's maximum), 5.9 s warm. Below it,
-80 % of the deadline at the size's CPU share over 3 ms of CPU per account check, rounded down:
-the bench saw 100 accounts fit at 128 and 256 MB, and 1,000 not fit at 256 MB (a few checks still
-running at the deadline); at 512 MB 1,000 fitted in 8.7 s cold, too little headroom to promise.
+history, as `make bench` measured each in its box: 1,000 (the file's maximum) at 1024 MB in 7.1 s
+warm, 700 at 512 MB in 8.3 s, 300 at 256 MB in 8.3 s, 150 at 128 MB in 9.5 s, no check failed in
+four runs of each (docs/benchmark.md). 1,000 did not fit at 256 MB (checks still running at the
+deadline).
 """
 
 
