@@ -237,14 +237,9 @@ def decode(text: str, version: int) -> AccountState:
     notified_at = _opt(obj, "notified_at", _aware_time)
     # Thinned as the next write would thin them: an item written with a longer history (an older
     # version kept every sample) costs its full size once, not on every run and not all at once.
+    raw = _columns(stored) if isinstance(stored, dict) else tuple(_samples(_list(stored, "samples")))
     offsets = obj.get("used")
-    changes = None if offsets is None else _offsets(_list(offsets, "used"))
-    if isinstance(stored, dict):
-        raw = _columns(stored, changes)
-        counted = with_used(raw) if changes is None else raw
-    else:
-        raw = tuple(_samples(_list(stored, "samples")))
-        counted = with_used(raw) if changes is None else _with_offsets(raw, changes)
+    counted = with_used(raw) if offsets is None else _with_offsets(raw, _list(offsets, "used"))
     decoded_samples = _thinned(counted)
     checked_at = _opt(obj, "checked_at", _aware_time)
     if checked_at is None and decoded_samples:  # items written before checked_at existed
@@ -282,10 +277,9 @@ def decode(text: str, version: int) -> AccountState:
     )
 
 
-def _columns(value: dict[str, object], changes: dict[int, float] | None) -> tuple[Sample, ...]:
+def _columns(value: dict[str, object]) -> tuple[Sample, ...]:
     """The history `_encode_samples` wrote: times as a start and gaps, and balances (or cents as a
-    start and changes); with `changes` (`_offsets`), each sample's count of credits used, made in the
-    same pass: the decode of every account's history is most of a warm check's own CPU."""
+    start and changes)."""
     times = _list(value.get("t"), "samples.t")
     balances: list[object] = []
     if "c" in value:
@@ -299,22 +293,20 @@ def _columns(value: dict[str, object], changes: dict[int, float] | None) -> tupl
         balances = _list(value.get("b"), "samples.b")
     if len(times) != len(balances):
         raise _Bad("'samples' has as many times as balances")
-    at, out, first, offset = 0, [], 0.0, 0.0
+    at, out = 0, []
     for index, (step, balance) in enumerate(zip(times, balances, strict=True)):
         if isinstance(step, bool) or not isinstance(step, int) or (index and step < 0):
             raise _Bad(f"'samples.t[{index}]' must be a whole number of seconds (and not negative)")
         at += step
-        sample = _quick_sample([at, balance]) or _sample([at, balance], f"samples[{index}]")
-        if changes is not None:
-            first = sample.balance if index == 0 else first
-            offset = changes.get(index, offset)
-            sample = Sample(sample.at, sample.balance, _used(offset, first, sample.balance, index))
-        out.append(sample)
+        pair = [at, balance]
+        out.append(_quick_sample(pair) or _sample(pair, f"samples[{index}]"))
     return tuple(out)
 
 
-def _offsets(offsets: list[object]) -> dict[int, float]:
-    """The [index, offset] pairs `_used_offsets` wrote, by index."""
+def _with_offsets(samples: tuple[Sample, ...], offsets: list[object]) -> tuple[Sample, ...]:
+    """The samples with their count of credits used, from the offsets `_used_offsets` wrote."""
+    if not samples:
+        return samples
     changes: dict[int, float] = {}
     for i, pair in enumerate(offsets):
         where = f"used[{i}]"
@@ -322,24 +314,13 @@ def _offsets(offsets: list[object]) -> dict[int, float]:
         if len(entry) != 2:
             raise _Bad(f"'{where}' must be [index, offset]")
         changes[_count(entry[0], where)] = _number(entry[1], where)
-    return changes
-
-
-def _used(offset: float, first: float, balance: float, index: int) -> float:
-    used = round(offset + (first - balance), USED_DIGITS)
-    if not math.isfinite(used):
-        raise _Bad(f"'used' gives sample {index} no finite count")
-    return used
-
-
-def _with_offsets(samples: tuple[Sample, ...], changes: dict[int, float]) -> tuple[Sample, ...]:
-    """The samples (stored as [time, balance] pairs) with their count of credits used."""
-    if not samples:
-        return samples
     first, offset, out = samples[0].balance, 0.0, []
     for index, sample in enumerate(samples):
         offset = changes.get(index, offset)
-        out.append(Sample(sample.at, sample.balance, _used(offset, first, sample.balance, index)))
+        used = round(offset + (first - sample.balance), USED_DIGITS)
+        if not math.isfinite(used):
+            raise _Bad(f"'used' gives sample {index} no finite count")
+        out.append(Sample(sample.at, sample.balance, used))  # not replace(): several times its CPU
     return tuple(out)
 
 
