@@ -156,14 +156,7 @@ def untell(outbox: Sequence[Pending], dropped: Sequence[Pending]) -> tuple[Pendi
     kept = []
     for item in outbox:
         note = item.note
-        never = [
-            old.owed
-            for old in dropped
-            if note.ends
-            and not old.note.ends
-            and old.note.family is note.family
-            and old.created_at <= item.created_at
-        ]
+        never = [old.owed for old in dropped if _notice_of(item, old)]
         if never:
             skipped = note.skip.union(*never)
             item = replace(item, note=replace(note, skip=skipped), due=item.due - skipped)
@@ -177,18 +170,19 @@ def waits(outbox: Sequence[Pending], item: Pending) -> frozenset[str]:
     """The receivers `item`, the end of an incident, waits for: those still owed an earlier notice
     of it. It goes to each after that notice (a recovery never comes first, or alone: the notice
     given up, the end is skipped there too, `untell`)."""
-    family = item.note.family
-    if not item.note.ends or family is None:
+    if item.note.family is None:
         return frozenset()
-    return frozenset().union(
-        *(
-            old.owed
-            for old in outbox
-            if old.id != item.id
-            and not old.note.ends
-            and old.note.family is family
-            and old.created_at <= item.created_at
-        )
+    return frozenset().union(*(old.owed for old in outbox if _notice_of(item, old)))
+
+
+def _notice_of(end: Pending, old: Pending) -> bool:
+    """`old` is a notice, no later than `end`, of the incident `end` ends (its family's), when `end`
+    is an end at all."""
+    return (
+        end.note.ends
+        and not old.note.ends
+        and old.note.family is end.note.family
+        and old.created_at <= end.created_at
     )
 
 
