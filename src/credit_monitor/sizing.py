@@ -20,7 +20,7 @@ DEFAULT_MEMORY_MB = 1024
 PROVIDER_LATENCY_SECONDS = 0.3
 CPU_SECONDS_PER_CHECK = 0.003
 """A check's CPU, state write included, as the concurrency below counts it. `make bench` measures
-3.2 to 4.6 ms with a month of history (docs/benchmark.md), so the checks in flight are about one
+3.1 to 4.7 ms with a month of history (docs/benchmark.md), so the checks in flight are about one
 and a half times what the CPU share processes in one provider round trip."""
 MIN_CONCURRENT_CHECKS = 4
 MAX_CONCURRENT_CHECKS = 64
